@@ -1,0 +1,221 @@
+//! The dialect definition file format (`config/dialects/<id>.toml`), as read from disk.
+//!
+//! Pipeline: file → [`RawDefinition`] (serde, `deny_unknown_fields`) → [`crate::plan`] checks it
+//! and compiles pointers, enum maps and templates once → a [`crate::Dialect`] ready to run.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One dialect, as written in its definition file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefinition {
+    /// The dialect id (`elasticpath`, …); must match the file name.
+    pub id: String,
+    /// The vendor's name, for humans.
+    pub vendor: String,
+    /// Where the vendor documents this endpoint.
+    #[serde(default)]
+    pub docs: Option<String>,
+    /// Free text: the decisions (GUESS in DIALECTS.md) this definition makes, and why.
+    #[serde(default)]
+    pub decisions: Vec<String>,
+    pub route: RawRoute,
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub request: RawMessage,
+    #[serde(default)]
+    pub response: RawMessage,
+    /// The field map, shared by requests and responses (see [`RawField::on`]).
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+    pub errors: RawErrors,
+}
+
+/// Where the operation lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// HTTP method the vendor documents.
+    pub method: String,
+    /// Other methods the vendor's server also accepts for this operation.
+    #[serde(default)]
+    pub also_methods: Vec<String>,
+    /// Path template; `{id}` marks the customer id when it travels in the path.
+    pub path: String,
+    /// JSON Pointer of the customer id in the request body, when it travels there instead.
+    #[serde(default)]
+    pub id_in_body: Option<String>,
+    /// Query parameters the vendor accepts (others are refused). Ignored when
+    /// `query_into_body` is set.
+    #[serde(default)]
+    pub query: Vec<String>,
+    /// The vendor reads query parameters as body members (query wins over body).
+    #[serde(default)]
+    pub query_into_body: bool,
+}
+
+/// How callers authenticate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// Accepted credential forms, any one suffices. The first is the one the gateway sends when
+    /// this dialect is the upstream.
+    pub accept: Vec<RawCredential>,
+    /// Extra headers a caller may send that only mean something to this vendor; forwarded only
+    /// to an upstream of the same dialect (and never logged).
+    #[serde(default)]
+    pub forward_same_dialect: Vec<String>,
+    /// Auxiliary token endpoint (OAuth2 client credentials) that this vendor's SDK calls first.
+    #[serde(default)]
+    pub token_endpoint: Option<RawTokenEndpoint>,
+}
+
+/// One credential form: a header, optionally with an auth scheme.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    pub header: String,
+    /// e.g. `Bearer`; `None` means the header carries the bare token.
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// The scheme may be left out by callers (the gateway sends the bare token).
+    #[serde(default)]
+    pub scheme_optional: bool,
+}
+
+/// An OAuth2 client-credentials token endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenEndpoint {
+    pub path: String,
+    /// Token lifetime, in seconds.
+    #[serde(default = "default_token_ttl")]
+    pub expires_in: u64,
+    /// The success body; `$access_token`, `$expires` (epoch seconds), `$expires_in` are filled in.
+    pub body: toml::Value,
+}
+
+fn default_token_ttl() -> u64 {
+    3600
+}
+
+/// The shape of a request or success-response body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMessage {
+    /// JSON Pointer of the object holding the fields (`/data`); empty for a flat body.
+    #[serde(default)]
+    pub envelope: String,
+    /// Members with a fixed value, by absolute pointer (`"/data/type" = "customer"`): written on
+    /// encode, required to match on decode.
+    #[serde(default)]
+    pub constants: BTreeMap<String, toml::Value>,
+    /// Members written on encode but not required on decode (a human message, say), by
+    /// absolute pointer.
+    #[serde(default)]
+    pub extra: BTreeMap<String, toml::Value>,
+    /// HTTP status of a success response. Default 200.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Empty strings and nulls mean "leave unchanged" (they cannot clear a field).
+    #[serde(default)]
+    pub ignore_empty: bool,
+    /// Members (dialect pointers relative to the envelope) the vendor requires on every write.
+    #[serde(default)]
+    pub required: Vec<String>,
+}
+
+/// Which messages a field rule applies to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawOn {
+    #[default]
+    Both,
+    Request,
+    Response,
+}
+
+/// One field mapping between a dialect pointer and a canonical pointer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawField {
+    /// Pointer in the dialect body, relative to the envelope (or to the parent rule).
+    pub dialect: String,
+    /// Pointer in the canonical document (or relative to the parent rule's canonical object).
+    pub canonical: String,
+    #[serde(default)]
+    pub on: RawOn,
+    /// Explicit enum map, dialect value → canonical value. Unmapped values are errors.
+    #[serde(default, rename = "enum")]
+    pub enum_map: Option<BTreeMap<String, String>>,
+    /// A named value transform (see `Transform`).
+    #[serde(default)]
+    pub transform: Option<String>,
+    /// `kv_list`: the member holding the key in each list item. Default `key`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `kv_list`: the member holding the value in each list item. Default `value`.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Encode-only fallback when the canonical member is absent: computed from other members.
+    #[serde(default)]
+    pub derive: Option<RawDerive>,
+    /// The value is an object mapped member by member with these rules.
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+    /// The value is an array of objects, each mapped with these rules.
+    #[serde(default)]
+    pub items: Vec<RawField>,
+    /// The dialect replaces this object in full when it is sent (omitted members are cleared).
+    #[serde(default)]
+    pub replace: bool,
+    /// Responses only: the value written when the canonical member is absent (`"$null"` = null).
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+}
+
+/// How to compute a member the source did not send from ones it did.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDerive {
+    /// Canonical pointers read (all must be present).
+    pub from: Vec<String>,
+    /// The derivation: `join_words`, `first_word`, `rest_words`.
+    pub with: String,
+}
+
+/// How errors look in this dialect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawErrors {
+    /// Media type of error bodies. Default `application/json`.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The body template used for every kind that does not give its own.
+    pub body: toml::Value,
+    /// Per error kind: status, texts and optional body override.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, RawErrorKind>,
+    /// Message templates per JSON Schema keyword or translation code.
+    #[serde(default)]
+    pub messages: BTreeMap<String, String>,
+    /// Separator used for `$joined`. Default `", "`.
+    #[serde(default)]
+    pub join: Option<String>,
+}
+
+/// How one error kind looks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawErrorKind {
+    pub status: Option<u16>,
+    /// Other statuses a vendor server uses for this kind (accepted when reading its answers).
+    #[serde(default)]
+    pub also_status: Vec<u16>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Option<toml::Value>,
+}

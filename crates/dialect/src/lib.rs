@@ -1,0 +1,36 @@
+//! The dialect engine: loads vendor dialect definitions (`config/dialects/*.toml` plus their JSON
+//! Schemas) and runs them, in both directions, with one generic engine.
+//!
+//! It sits between the HTTP layer and the canonical model: the gateway hands it a caller's body,
+//! gets back the canonical update and the upstream's request, and later hands it the upstream's
+//! answer to express in the caller's dialect. No code here is specific to any vendor: vendors
+//! differ only in their definition files.
+
+mod definition;
+mod dialect;
+mod engine;
+mod error;
+mod matrix;
+mod parse;
+mod plan;
+mod pointer;
+mod registry;
+mod render;
+mod translate;
+mod validate;
+
+pub use self::{
+    definition::RawDefinition,
+    dialect::{Auth, Credential, Dialect, Route, TokenEndpoint},
+    engine::{CanonicalRequest, Decoded, Derived, Encoded, LossReason, Lost, Report},
+    error::DialectError,
+    matrix::MatrixEntry,
+    parse::{DEFAULT_MAX_DEPTH, parse_strict},
+    pointer::Pointer,
+    registry::{Canonical, Registry},
+    render::{Rendered, problem_json},
+    translate::{
+        Answer, DerivedField, Dropped, Endpoint, Fidelity, Mode, Outbound, Translation, outbound, token_body,
+    },
+    validate::MAX_VIOLATIONS,
+};

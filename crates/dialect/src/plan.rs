@@ -1,0 +1,422 @@
+//! Compiling a [`RawDefinition`] into the plan the engine runs: pointers parsed, enum maps
+//! inverted, transforms resolved, templates converted to JSON. Every problem is collected and
+//! reported with the key it concerns, so a bad definition fails at load, never at request time.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
+use crate::pointer::Pointer;
+
+/// A compiled field rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub dialect: Pointer,
+    pub canonical: Pointer,
+    pub enum_map: Option<EnumMap>,
+    pub transform: Option<Transform>,
+    pub derive: Option<Derive>,
+    pub shape: Shape,
+    pub default: Option<Value>,
+}
+
+/// What kind of value a rule maps.
+#[derive(Debug, Clone)]
+pub(crate) enum Shape {
+    /// A scalar, array of scalars, or opaque object: copied (through the transform).
+    Leaf,
+    /// An object mapped member by member. `replace`: the dialect replaces it in full, and
+    /// `members` are the canonical members to clear when the dialect omits them.
+    Object {
+        rules: Vec<Rule>,
+        replace: bool,
+        members: Vec<String>,
+    },
+    /// An array of objects, each mapped member by member.
+    Array { rules: Vec<Rule> },
+}
+
+/// A bijective enum map.
+#[derive(Debug, Clone)]
+pub(crate) struct EnumMap {
+    pub to_canonical: HashMap<String, String>,
+    pub to_dialect: HashMap<String, String>,
+}
+
+/// Named value transforms, applied in both directions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transform {
+    /// dialect `[{key: k, value: v}, …]` ↔ canonical `{k: v, …}`.
+    KvList { key: String, value: String },
+    /// dialect number ↔ canonical string of digits.
+    NumberString,
+    /// inside an object: dialect `""` ↔ canonical `null` (a key deleted by an empty string).
+    EmptyStringNull,
+    /// dialect lower case ↔ canonical upper case.
+    LowerUpper,
+}
+
+/// Encode-only derivations.
+#[derive(Debug, Clone)]
+pub(crate) struct Derive {
+    pub from: Vec<Pointer>,
+    pub with: Derivation,
+}
+
+/// How a derived value is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Derivation {
+    /// Join the sources with one space (given + family → full name).
+    JoinWords,
+    /// The first word (full name → given name).
+    FirstWord,
+    /// Everything after the first word (full name → family name).
+    RestWords,
+}
+
+/// A compiled request or response shape.
+#[derive(Debug, Clone)]
+pub(crate) struct MessagePlan {
+    pub envelope: Pointer,
+    pub constants: Vec<(Pointer, Value)>,
+    pub extra: Vec<(Pointer, Value)>,
+    pub status: u16,
+    pub ignore_empty: bool,
+    pub required: Vec<Pointer>,
+    pub rules: Vec<Rule>,
+}
+
+/// A compiled error rendering for one kind.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorShape {
+    pub status: u16,
+    pub also_status: Vec<u16>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    pub content_type: String,
+    pub body: Value,
+}
+
+/// Converts a TOML template into JSON; the string `"$null"` stands for JSON `null`, which TOML
+/// cannot write.
+pub(crate) fn toml_to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) if s == "$null" => Value::Null,
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+    }
+}
+
+/// Collects problems while compiling one definition.
+pub(crate) struct Compiler<'a> {
+    pub problems: Vec<String>,
+    /// The canonical update and Customer schemas, to check canonical pointers and list the
+    /// members a replaced object clears.
+    pub canonical_schemas: [&'a Value; 2],
+}
+
+impl Compiler<'_> {
+    pub fn pointer(&mut self, key: &str, s: &str) -> Pointer {
+        Pointer::parse(s).unwrap_or_else(|| {
+            self.problems.push(format!(
+                "{key}: `{s}` is not a JSON Pointer (it must start with `/`)"
+            ));
+            Pointer::root()
+        })
+    }
+
+    pub fn message(&mut self, key: &str, raw: &RawMessage, fields: &[RawField], on: RawOn) -> MessagePlan {
+        let envelope = self.pointer(&format!("{key}.envelope"), &raw.envelope);
+        let constants = raw
+            .constants
+            .iter()
+            .map(|(p, v)| (self.pointer(&format!("{key}.constants"), p), toml_to_json(v)))
+            .collect();
+        let extra = raw
+            .extra
+            .iter()
+            .map(|(p, v)| (self.pointer(&format!("{key}.extra"), p), toml_to_json(v)))
+            .collect();
+        let required = raw
+            .required
+            .iter()
+            .map(|p| self.pointer(&format!("{key}.required"), p))
+            .collect();
+        let rules = self.rules("fields", fields, on, &Pointer::root());
+        MessagePlan {
+            envelope,
+            constants,
+            extra,
+            status: raw.status.unwrap_or(200),
+            ignore_empty: raw.ignore_empty,
+            required,
+            rules,
+        }
+    }
+
+    fn rules(&mut self, key: &str, fields: &[RawField], on: RawOn, canonical_base: &Pointer) -> Vec<Rule> {
+        fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.on == RawOn::Both || f.on == on)
+            .map(|(i, f)| self.rule(&format!("{key}[{i}]"), f, on, canonical_base))
+            .collect()
+    }
+
+    fn rule(&mut self, key: &str, f: &RawField, on: RawOn, canonical_base: &Pointer) -> Rule {
+        let dialect = self.pointer(&format!("{key}.dialect"), &f.dialect);
+        let canonical = self.pointer(&format!("{key}.canonical"), &f.canonical);
+        let absolute = canonical_base.join(&canonical);
+        let canonical_node = self
+            .canonical_schemas
+            .iter()
+            .find_map(|root| schema_node(root, root, absolute.segments()).map(|n| (*root, n)));
+        if canonical_node.is_none() {
+            self.problems.push(format!(
+                "{key}.canonical: `{absolute}` is not a member of the canonical Customer"
+            ));
+        }
+        let enum_map = f.enum_map.as_ref().map(|m| {
+            let mut to_dialect = HashMap::new();
+            for (d, c) in m {
+                if to_dialect.insert(c.clone(), d.clone()).is_some() {
+                    self.problems.push(format!(
+                        "{key}.enum: canonical value `{c}` is mapped twice; enum maps must be one-to-one"
+                    ));
+                }
+            }
+            EnumMap {
+                to_canonical: m.iter().map(|(d, c)| (d.clone(), c.clone())).collect(),
+                to_dialect,
+            }
+        });
+        let transform = f.transform.as_deref().and_then(|t| match t {
+            "kv_list" => Some(Transform::KvList {
+                key: f.key.clone().unwrap_or_else(|| "key".to_owned()),
+                value: f.value.clone().unwrap_or_else(|| "value".to_owned()),
+            }),
+            "number_string" => Some(Transform::NumberString),
+            "empty_string_null" => Some(Transform::EmptyStringNull),
+            "lower_upper" => Some(Transform::LowerUpper),
+            other => {
+                self.problems.push(format!(
+                    "{key}.transform: unknown transform `{other}` (known: kv_list, number_string, \
+                     empty_string_null, lower_upper)"
+                ));
+                None
+            }
+        });
+        let derive = f
+            .derive
+            .as_ref()
+            .map(|d| self.derive(&format!("{key}.derive"), d, canonical_base));
+        if !f.fields.is_empty() && !f.items.is_empty() {
+            self.problems
+                .push(format!("{key}: a rule has either `fields` or `items`, not both"));
+        }
+        let shape = if !f.fields.is_empty() {
+            let members = if f.replace {
+                canonical_node
+                    .map(|(root, node)| object_members(root, node))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            Shape::Object {
+                rules: self.rules(&format!("{key}.fields"), &f.fields, on, &absolute),
+                replace: f.replace,
+                members,
+            }
+        } else if !f.items.is_empty() {
+            let item_base = absolute.child("0");
+            Shape::Array {
+                rules: self.rules(&format!("{key}.items"), &f.items, on, &item_base),
+            }
+        } else {
+            if f.replace {
+                self.problems.push(format!(
+                    "{key}.replace: only an object rule (with `fields`) can be replaced"
+                ));
+            }
+            Shape::Leaf
+        };
+        Rule {
+            dialect,
+            canonical,
+            enum_map,
+            transform,
+            derive,
+            shape,
+            default: f.default.as_ref().map(toml_to_json),
+        }
+    }
+
+    fn derive(&mut self, key: &str, d: &RawDerive, canonical_base: &Pointer) -> Derive {
+        // `from` is relative to the rule's canonical scope (the item of an array rule, say).
+        let from: Vec<Pointer> = d
+            .from
+            .iter()
+            .map(|p| self.pointer(&format!("{key}.from"), p))
+            .collect();
+        for p in &from {
+            let absolute = canonical_base.join(p);
+            if !self
+                .canonical_schemas
+                .iter()
+                .any(|root| schema_node(root, root, absolute.segments()).is_some())
+            {
+                self.problems.push(format!(
+                    "{key}.from: `{absolute}` is not a member of the canonical Customer"
+                ));
+            }
+        }
+        let with = match d.with.as_str() {
+            "join_words" => Derivation::JoinWords,
+            "first_word" => Derivation::FirstWord,
+            "rest_words" => Derivation::RestWords,
+            other => {
+                self.problems.push(format!(
+                    "{key}.with: unknown derivation `{other}` (known: join_words, first_word, rest_words)"
+                ));
+                Derivation::JoinWords
+            }
+        };
+        if with != Derivation::JoinWords && from.len() != 1 {
+            self.problems
+                .push(format!("{key}.from: `{}` reads exactly one member", d.with));
+        }
+        Derive { from, with }
+    }
+
+    pub fn errors(
+        &mut self,
+        raw: &RawErrors,
+    ) -> (
+        HashMap<dialectgate_canonical::ErrorKind, ErrorShape>,
+        HashMap<String, String>,
+        String,
+    ) {
+        use dialectgate_canonical::ErrorKind;
+        let content_type = raw
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/json".to_owned());
+        for name in raw.kinds.keys() {
+            if ErrorKind::from_name(name).is_none() {
+                self.problems.push(format!(
+                    "errors.kinds.{name}: unknown error kind (known: {})",
+                    ErrorKind::ALL.map(ErrorKind::as_str).join(", ")
+                ));
+            }
+        }
+        let default_body = toml_to_json(&raw.body);
+        let shapes = ErrorKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let k = raw.kinds.get(kind.as_str()).cloned().unwrap_or_default();
+                let shape = ErrorShape {
+                    status: k.status.unwrap_or_else(|| kind.status()),
+                    also_status: k.also_status,
+                    title: k.title,
+                    detail: k.detail,
+                    content_type: k.content_type.unwrap_or_else(|| content_type.clone()),
+                    body: k.body.as_ref().map_or_else(|| default_body.clone(), toml_to_json),
+                };
+                (kind, shape)
+            })
+            .collect();
+        (
+            shapes,
+            raw.messages.clone().into_iter().collect(),
+            raw.join.clone().unwrap_or_else(|| ", ".to_owned()),
+        )
+    }
+}
+
+/// Finds the schema node at `segments` below `node`, following local `$ref`s, `properties`,
+/// `items` (for numeric segments) and `anyOf`/`oneOf` branches that are objects or arrays.
+pub(crate) fn schema_node<'s>(root: &'s Value, node: &'s Value, segments: &[String]) -> Option<&'s Value> {
+    let node = resolve(root, node);
+    let Some((first, rest)) = segments.split_first() else {
+        return Some(node);
+    };
+    if let Some(child) = node.get("properties").and_then(|p| p.get(first)) {
+        return schema_node(root, child, rest);
+    }
+    if first.parse::<usize>().is_ok()
+        && let Some(items) = node.get("items") {
+            return schema_node(root, items, rest);
+        }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = node.get(key).and_then(Value::as_array)
+            && let Some(found) = branches.iter().find_map(|b| schema_node(root, b, segments)) {
+                return Some(found);
+            }
+    }
+    None
+}
+
+fn resolve<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
+    match node
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    {
+        Some(ptr) => root.pointer(ptr).map_or(node, |n| resolve(root, n)),
+        None => node,
+    }
+}
+
+/// The property names of an object schema node (following `$ref` and `anyOf`/`oneOf`).
+pub(crate) fn object_members(root: &Value, node: &Value) -> Vec<String> {
+    let node = resolve(root, node);
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        return props.keys().cloned().collect();
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = node.get(key).and_then(Value::as_array) {
+            for b in branches {
+                let members = object_members(root, b);
+                if !members.is_empty() {
+                    return members;
+                }
+            }
+        }
+    }
+    Vec::new()
+}
+
+pub(crate) fn check_message_pointers(c: &mut Compiler<'_>, key: &str, m: &RawMessage) {
+    if !m.envelope.is_empty() && !m.envelope.starts_with('/') {
+        c.problems
+            .push(format!("{key}.envelope: `{}` is not a JSON Pointer", m.envelope));
+    }
+}
+
+/// Checks that a definition's id matches its file stem.
+pub(crate) fn check_id(c: &mut Compiler<'_>, raw: &RawDefinition, stem: &str) {
+    if raw.id != stem {
+        c.problems
+            .push(format!("id: `{}` does not match the file name `{stem}`", raw.id));
+    }
+    if raw.id == "canonical" {
+        c.problems
+            .push("id: `canonical` is reserved for the canonical form".to_owned());
+    }
+    if !raw
+        .id
+        .chars()
+        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
+    {
+        c.problems.push(format!(
+            "id: `{}` must be lower-case letters, digits, `-` or `_`",
+            raw.id
+        ));
+    }
+}

@@ -1,0 +1,149 @@
+//! JSON Pointers (RFC 6901), parsed once at load into segments.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// A parsed JSON Pointer. The empty pointer is the whole document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Pointer {
+    segments: Vec<String>,
+}
+
+impl Pointer {
+    /// The pointer to the whole document.
+    pub fn root() -> Pointer {
+        Pointer::default()
+    }
+
+    /// Parses `"/a/b~1c"`. Returns `None` unless it is empty or starts with `/`.
+    pub fn parse(s: &str) -> Option<Pointer> {
+        if s.is_empty() {
+            return Some(Pointer::root());
+        }
+        let rest = s.strip_prefix('/')?;
+        Some(Pointer {
+            segments: rest
+                .split('/')
+                .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
+                .collect(),
+        })
+    }
+
+    /// The segments, unescaped.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// True for the whole-document pointer.
+    pub fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// `self` followed by `other`.
+    pub fn join(&self, other: &Pointer) -> Pointer {
+        let mut segments = self.segments.clone();
+        segments.extend(other.segments.iter().cloned());
+        Pointer { segments }
+    }
+
+    /// `self` followed by one more segment.
+    pub fn child(&self, segment: impl Into<String>) -> Pointer {
+        let mut segments = self.segments.clone();
+        segments.push(segment.into());
+        Pointer { segments }
+    }
+
+    /// True when `self` is `other` or an ancestor of it.
+    pub fn is_prefix_of(&self, other: &Pointer) -> bool {
+        other.segments.len() >= self.segments.len()
+            && other.segments[..self.segments.len()] == self.segments[..]
+    }
+
+    /// What follows `prefix` in `self`, if `prefix` is a prefix.
+    pub fn strip_prefix(&self, prefix: &Pointer) -> Option<Pointer> {
+        prefix.is_prefix_of(self).then(|| Pointer {
+            segments: self.segments[prefix.segments.len()..].to_vec(),
+        })
+    }
+
+    /// The last segment.
+    pub fn last(&self) -> Option<&str> {
+        self.segments.last().map(String::as_str)
+    }
+
+    /// Looks the pointer up in `value` (objects by key, arrays by index).
+    pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        let mut cur = value;
+        for seg in &self.segments {
+            cur = match cur {
+                Value::Object(map) => map.get(seg)?,
+                Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Writes `new` at the pointer inside an object, creating intermediate objects. A non-object
+    /// in the way is replaced (callers write into documents they build themselves).
+    pub fn set(&self, root: &mut Map<String, Value>, new: Value) {
+        let Some((last, parents)) = self.segments.split_last() else {
+            if let Value::Object(map) = new {
+                *root = map;
+            }
+            return;
+        };
+        let mut cur = root;
+        for seg in parents {
+            let slot = cur
+                .entry(seg.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            let Value::Object(map) = slot else { return };
+            cur = map;
+        }
+        cur.insert(last.clone(), new);
+    }
+
+    /// The member names as a dotted path (`data.email`), as several vendors print them.
+    pub fn dotted(&self) -> String {
+        self.segments.join(".")
+    }
+}
+
+impl fmt::Display for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for seg in &self.segments {
+            write!(f, "/{}", seg.replace('~', "~0").replace('/', "~1"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_escapes_and_prints_back() {
+        let p = Pointer::parse("/a~1b/c~0d").unwrap();
+        assert_eq!(p.segments(), ["a/b", "c~d"]);
+        assert_eq!(p.to_string(), "/a~1b/c~0d");
+        assert!(Pointer::parse("a").is_none());
+        assert!(Pointer::parse("").unwrap().is_root());
+    }
+
+    #[test]
+    fn get_and_set() {
+        let doc = json!({"a": {"b": [10, 20]}});
+        assert_eq!(Pointer::parse("/a/b/1").unwrap().get(&doc), Some(&json!(20)));
+        assert_eq!(Pointer::parse("/a/x").unwrap().get(&doc), None);
+        let mut map = Map::new();
+        Pointer::parse("/x/y").unwrap().set(&mut map, json!(1));
+        assert_eq!(Value::Object(map), json!({"x": {"y": 1}}));
+    }
+}

@@ -1,0 +1,342 @@
+//! Error bodies: rendering a canonical [`Problem`] in a dialect's own shape, and reading a
+//! dialect's error answer back into a [`Problem`]. One template per error kind serves both
+//! directions: its literal members (MicroBase's `"error": "customer_not_found"`, Medusa's
+//! `"type": "duplicate_error"`) are what identifies the kind when reading.
+
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use serde_json::{Map, Value};
+
+use crate::dialect::Dialect;
+use crate::plan::ErrorShape;
+use crate::pointer::Pointer;
+
+/// An error answer ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+const ITEM_VARS: [&str; 5] = ["$pointer", "$code", "$message", "$property", "$field"];
+
+struct Scope<'a> {
+    problem: &'a Problem,
+    shape: &'a ErrorShape,
+    id: Option<&'a str>,
+    join: &'a str,
+    item: Option<&'a Violation>,
+    kind: ErrorKind,
+}
+
+impl Scope<'_> {
+    fn title(&self) -> String {
+        match &self.shape.title {
+            Some(t) => self.interpolate(t),
+            None => self.problem.title.clone(),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match &self.shape.detail {
+            Some(t) => self.interpolate(t),
+            None => self.problem.message().to_owned(),
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        if self.problem.errors.is_empty() {
+            vec![self.detail()]
+        } else {
+            self.problem.errors.iter().map(|v| v.message.clone()).collect()
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<Value> {
+        let item = self.item;
+        Some(match name {
+            "status" => Value::from(self.shape.status),
+            "title" => Value::String(self.title()),
+            "detail" => Value::String(self.detail()),
+            "kind" => Value::String(self.kind.as_str().to_owned()),
+            "id" => Value::String(self.id?.to_owned()),
+            "request_id" => Value::String(self.problem.request_id.clone()?),
+            "messages" => Value::Array(self.messages().into_iter().map(Value::String).collect()),
+            "joined" => Value::String(self.messages().join(self.join)),
+            "pointer" => Value::String(item?.pointer.clone()),
+            "code" => Value::String(item.map_or_else(|| self.kind.as_str().to_owned(), |v| v.code.clone())),
+            "message" => Value::String(item.map_or_else(|| self.detail(), |v| v.message.clone())),
+            "property" => Value::String(item?.property.clone()?),
+            "field" => {
+                let p = Pointer::parse(&item?.pointer)?;
+                if p.is_root() {
+                    return None;
+                }
+                Value::String(p.dotted())
+            }
+            _ => return None,
+        })
+    }
+
+    fn interpolate(&self, template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('}') else { break };
+            let name = &after[..end];
+            // `title` and `detail` would recurse into themselves.
+            let value = if matches!(name, "title" | "detail") {
+                None
+            } else {
+                self.var(name)
+            };
+            match value {
+                Some(Value::String(s)) => out.push_str(&s),
+                Some(other) => out.push_str(&other.to_string()),
+                None => {}
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn fill(&self, template: &Value) -> Option<Value> {
+        match template {
+            Value::String(s) => match s.strip_prefix('$') {
+                Some(name) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => self.var(name),
+                _ => Some(Value::String(self.interpolate(s))),
+            },
+            Value::Array(items) => {
+                if let [single] = items.as_slice()
+                    && mentions_item(single) && self.item.is_none() {
+                        let filled: Vec<Value> = if self.problem.errors.is_empty() {
+                            self.fill(single).into_iter().collect()
+                        } else {
+                            self.problem
+                                .errors
+                                .iter()
+                                .filter_map(|v| {
+                                    Scope {
+                                        item: Some(v),
+                                        ..*self
+                                    }
+                                    .fill(single)
+                                })
+                                .collect()
+                        };
+                        return Some(Value::Array(filled));
+                    }
+                Some(Value::Array(items.iter().filter_map(|i| self.fill(i)).collect()))
+            }
+            Value::Object(map) => Some(Value::Object(
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), self.fill(v)?)))
+                    .collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+}
+
+impl Copy for Scope<'_> {}
+impl Clone for Scope<'_> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+fn mentions_item(v: &Value) -> bool {
+    match v {
+        Value::String(s) => ITEM_VARS
+            .iter()
+            .any(|var| s.contains(var) || s.contains(&format!("{{{}}}", &var[1..]))),
+        Value::Array(items) => items.iter().any(mentions_item),
+        Value::Object(map) => map.values().any(mentions_item),
+        _ => false,
+    }
+}
+
+impl Dialect {
+    /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
+    pub fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
+        let kind = problem.kind();
+        let Some(shape) = self.errors.shapes.get(&kind) else {
+            // Every kind has a shape (compiled from the default body); this is unreachable but
+            // answering plainly is better than panicking on a gateway.
+            return Rendered {
+                status: kind.status(),
+                content_type: "text/plain".into(),
+                body: problem.message().as_bytes().to_vec(),
+            };
+        };
+        let scope = Scope {
+            problem,
+            shape,
+            id,
+            join: &self.errors.join,
+            item: None,
+            kind,
+        };
+        let body = match scope.fill(&shape.body) {
+            Some(Value::String(text)) => text.into_bytes(),
+            Some(json) => serde_json::to_vec(&json).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Rendered {
+            status: shape.status,
+            content_type: shape.content_type.clone(),
+            body,
+        }
+    }
+
+    /// Reads an error answer of this dialect (status + body) back into a canonical problem. The
+    /// kind is the one whose status and literal members match best; a body that matches no
+    /// kind falls back to what the status means.
+    pub fn classify_error(&self, status: u16, body: &[u8]) -> Problem {
+        let json: Option<Value> = serde_json::from_slice(body).ok();
+        let mut best: Option<(ErrorKind, usize)> = None;
+        for kind in ErrorKind::ALL {
+            let Some(shape) = self.errors.shapes.get(&kind) else {
+                continue;
+            };
+            if shape.status != status && !shape.also_status.contains(&status) {
+                continue;
+            }
+            let mut literals = Vec::new();
+            collect_literals(&shape.body, &Pointer::root(), &mut literals);
+            // A fixed title (EP's "Conflict", CP's "Not Found") identifies a kind too, but
+            // softly: a vendor may word it differently without changing its meaning.
+            let mut soft = Vec::new();
+            if let Some(title) = shape.title.as_ref().filter(|t| !t.contains('{')) {
+                title_places(&shape.body, &Pointer::root(), &mut soft);
+                soft.retain(|p| {
+                    json.as_ref().and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str())
+                });
+            }
+            let matched = match (&json, shape.body.is_string()) {
+                (Some(json), false) => {
+                    if literals
+                        .iter()
+                        .any(|(p, v)| p.get(json).is_some_and(|got| got != v))
+                    {
+                        continue;
+                    }
+                    literals.iter().filter(|(p, v)| p.get(json) == Some(v)).count()
+                }
+                (None, true) => 0,
+                (Some(_), true) | (None, false) => {
+                    // A JSON template met a non-JSON body (or the reverse): a weak match.
+                    0
+                }
+            };
+            // Prefer more matched literals; on a tie, prefer the kind whose own status this is.
+            let score = (matched + soft.len()) * 2 + usize::from(shape.status == status);
+            if best.is_none_or(|(_, s)| score > s) {
+                best = Some((kind, score));
+            }
+        }
+        let kind = match best {
+            Some((kind, _)) => kind,
+            None if (200..300).contains(&status) => ErrorKind::BadGateway,
+            None => ErrorKind::from_status(status),
+        };
+        let message = json
+            .as_ref()
+            .and_then(|j| {
+                self.errors
+                    .shapes
+                    .get(&kind)
+                    .and_then(|s| find_message(&s.body, j))
+            })
+            .or_else(|| {
+                let text = String::from_utf8_lossy(body);
+                let text = text.trim();
+                (!text.is_empty() && json.is_none() && text.len() <= 200).then(|| text.to_owned())
+            })
+            .unwrap_or_else(|| kind.title().to_owned());
+        Problem::new(kind, message)
+    }
+}
+
+/// Literal (non-placeholder) leaves of a template, by pointer; arrays are read at index 0.
+fn collect_literals(t: &Value, at: &Pointer, out: &mut Vec<(Pointer, Value)>) {
+    match t {
+        Value::String(s) if s.contains('$') || s.contains('{') => {}
+        Value::Object(map) => {
+            for (k, v) in map {
+                collect_literals(v, &at.child(k.clone()), out);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                collect_literals(first, &at.child("0"), out);
+            }
+        }
+        Value::Null => {}
+        other => out.push((at.clone(), other.clone())),
+    }
+}
+
+/// Where a template puts `$title`.
+fn title_places(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
+    match t {
+        Value::String(s) if s == "$title" => out.push(at.clone()),
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| title_places(v, &at.child(k.clone()), out)),
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                title_places(first, &at.child("0"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The upstream's own message: the string at the place the template puts its message.
+fn find_message(t: &Value, body: &Value) -> Option<String> {
+    fn walk(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
+        match t {
+            Value::String(s) if ["$detail", "$joined", "$message", "$title"].contains(&s.as_str()) => {
+                out.push(at.clone())
+            }
+            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, &at.child(k.clone()), out)),
+            Value::Array(items) => {
+                if let Some(first) = items.first() {
+                    walk(first, &at.child("0"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut places = Vec::new();
+    walk(t, &Pointer::root(), &mut places);
+    places
+        .iter()
+        .find_map(|p| p.get(body).and_then(Value::as_str).map(str::to_owned))
+}
+
+/// Builds a canonical problem+json body.
+pub fn problem_json(problem: &Problem) -> Vec<u8> {
+    serde_json::to_vec(problem).unwrap_or_default()
+}
+
+/// Fills a token endpoint template.
+pub(crate) fn fill_token(template: &Value, vars: &Map<String, Value>) -> Value {
+    match template {
+        Value::String(s) => match s.strip_prefix('$').and_then(|n| vars.get(n)) {
+            Some(v) => v.clone(),
+            None => template.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|i| fill_token(i, vars)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill_token(v, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

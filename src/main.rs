@@ -1,0 +1,291 @@
+//! `dialectgate`: the command line. Offline translation and validation for CI, the fidelity
+//! matrix, and the gateway server.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
+
+/// An API gateway that speaks five commerce vendors' "update a customer" dialects.
+#[derive(Debug, Parser)]
+#[command(name = "dialectgate", version, about)]
+struct Cli {
+    /// Directory of dialect definition files.
+    #[arg(
+        long,
+        global = true,
+        env = "DIALECTGATE_DIALECTS_DIR",
+        default_value = "config/dialects"
+    )]
+    dialects_dir: PathBuf,
+    /// Directory of JSON Schemas (`canonical/` and one folder per dialect).
+    #[arg(
+        long,
+        global = true,
+        env = "DIALECTGATE_SCHEMAS_DIR",
+        default_value = "schemas"
+    )]
+    schemas_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Translate a request body from one dialect (or `canonical`) to another.
+    Translate {
+        /// Source: a dialect id or `canonical`.
+        #[arg(long)]
+        from: String,
+        /// Target: a dialect id or `canonical`.
+        #[arg(long)]
+        to: String,
+        /// The customer id, when the source carries it in the path.
+        #[arg(long)]
+        id: Option<String>,
+        /// Print the whole target request (method, path, headers, body) instead of the body.
+        #[arg(long)]
+        request: bool,
+        /// `strict` refuses lossy translations; `lenient` reports them.
+        #[arg(long, default_value = "strict")]
+        mode: Mode,
+        /// Print errors and reports as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The body (`-` or nothing for standard input).
+        file: Option<PathBuf>,
+    },
+    /// Validate a request body against a dialect's schema.
+    Validate {
+        /// A dialect id or `canonical`.
+        #[arg(long)]
+        dialect: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The body (`-` or nothing for standard input).
+        file: Option<PathBuf>,
+    },
+    /// The fidelity matrix: for every source → target pair, what is carried, derived, lost.
+    Matrix {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The loaded dialects and their routes.
+    Dialects {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(cli: &Cli) -> Result<Registry> {
+    Registry::load(&cli.dialects_dir, &cli.schemas_dir).with_context(|| {
+        format!(
+            "cannot load dialects from {} with schemas from {}",
+            cli.dialects_dir.display(),
+            cli.schemas_dir.display()
+        )
+    })
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            buf = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
+        }
+    }
+    Ok(buf)
+}
+
+fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
+    match registry.endpoint(id) {
+        Some(e) => Ok(e),
+        None => {
+            let known: Vec<&str> = registry.dialects().iter().map(|d| d.id()).collect();
+            bail!("unknown dialect `{id}` (known: canonical, {})", known.join(", "))
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let registry = load(&cli)?;
+    match &cli.command {
+        Command::Translate {
+            from,
+            to,
+            id,
+            request,
+            mode,
+            json,
+            file,
+        } => {
+            let (from, to) = (endpoint(&registry, from)?, endpoint(&registry, to)?);
+            let bytes = read_input(file.as_ref())?;
+            let body = match parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Ok(fail(
+                        *json,
+                        "malformed",
+                        &format!("the input is not valid JSON: {e}"),
+                        None,
+                    ));
+                }
+            };
+            let path_id = id.as_deref();
+            match registry.translate(&from, &to, path_id, &body, *mode) {
+                Ok(t) => {
+                    if !t.fidelity.is_exact() {
+                        eprintln!("fidelity: {}", serde_json::to_string(&t.fidelity)?);
+                    }
+                    let out = if *request {
+                        let mut headers = serde_json::Map::new();
+                        headers.insert("content-type".into(), t.outbound.content_type.into());
+                        serde_json::json!({
+                            "method": t.outbound.method,
+                            "path": t.outbound.path,
+                            "headers": headers,
+                            "body": t.outbound.body,
+                        })
+                    } else {
+                        t.outbound.body
+                    };
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problem) => Ok(fail(
+                    *json,
+                    problem.kind().as_str(),
+                    problem.message(),
+                    Some(&problem),
+                )),
+            }
+        }
+        Command::Validate { dialect, json, file } => {
+            let side = endpoint(&registry, dialect)?;
+            let bytes = read_input(file.as_ref())?;
+            let body = match parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Ok(fail(
+                        *json,
+                        "malformed",
+                        &format!("the input is not valid JSON: {e}"),
+                        None,
+                    ));
+                }
+            };
+            match registry.validate_request(&side, &body) {
+                Ok(()) => {
+                    if *json {
+                        println!("{}", serde_json::json!({"valid": true}));
+                    } else {
+                        println!("valid {} request", side.id());
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problem) => Ok(fail(*json, "validation", problem.message(), Some(&problem))),
+            }
+        }
+        Command::Matrix { json } => {
+            let matrix = registry.matrix();
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&matrix)?);
+            } else {
+                println!(
+                    "{:<14} {:<14} {:>7} {:>7} {:>5}  lost",
+                    "from", "to", "carried", "derived", "lost"
+                );
+                for e in &matrix {
+                    println!(
+                        "{:<14} {:<14} {:>7} {:>7} {:>5}  {}",
+                        e.from,
+                        e.to,
+                        e.carried.len(),
+                        e.derived.len(),
+                        e.lost.len(),
+                        e.lost.join(" ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dialects { json } => {
+            if *json {
+                let list: Vec<_> = registry
+                    .dialects()
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "id": d.id(),
+                            "vendor": d.vendor(),
+                            "method": d.route().method,
+                            "path": d.route().path,
+                            "credentials": d.auth().accept.iter().map(|c| match &c.scheme {
+                                Some(s) => format!("{}: {s} <token>", c.header),
+                                None => format!("{}: <token>", c.header),
+                            }).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for d in registry.dialects() {
+                    println!(
+                        "{:<14} {:<6} {:<42} {}",
+                        d.id(),
+                        d.route().method,
+                        d.route().path,
+                        d.vendor()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reports a refused input on stderr (and as JSON on stdout with `--json`); exit code 1.
+fn fail(json: bool, kind: &str, message: &str, problem: Option<&dialectgate_canonical::Problem>) -> ExitCode {
+    if json {
+        let body = match problem {
+            Some(p) => serde_json::to_value(p).unwrap_or_default(),
+            None => serde_json::json!({"type": kind, "detail": message}),
+        };
+        println!("{body}");
+    }
+    eprintln!("error ({kind}): {message}");
+    if let Some(p) = problem {
+        for v in &p.errors {
+            eprintln!(
+                "  {} [{}] {}",
+                if v.pointer.is_empty() { "/" } else { &v.pointer },
+                v.code,
+                v.message
+            );
+        }
+    }
+    ExitCode::from(1)
+}
