@@ -75,12 +75,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the gateway.
+    Serve {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Human-readable log lines instead of JSON.
+        #[arg(long)]
+        human_logs: bool,
+    },
+    /// Load and check a configuration and every dialect and schema it names; exit non-zero
+    /// with a precise message when anything is wrong.
+    CheckConfig {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// The loaded dialects and their routes.
     Dialects {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Configuration flags shared by `serve` and `check-config`.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// The configuration file.
+    #[arg(long, default_value = "config/dialectgate.toml")]
+    config: PathBuf,
+    /// Address to listen on (server.listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Upstream base URL (upstream.url); none: the embedded backend.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// What the upstream speaks: `canonical` or a dialect id (upstream.dialect).
+    #[arg(long)]
+    upstream_dialect: Option<String>,
+    /// `static` or `passthrough` (credentials.mode).
+    #[arg(long)]
+    credentials: Option<dialectgate_gateway::CredentialMode>,
+    /// `strict` or `lenient` (translation.mode).
+    #[arg(long)]
+    mode: Option<Mode>,
+    /// Serve only this dialect (repeatable; server.only).
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+impl ServerArgs {
+    fn load(&self) -> Result<dialectgate_gateway::Config> {
+        let overrides = dialectgate_gateway::Overrides {
+            listen: self.listen.clone(),
+            upstream: self.upstream.clone(),
+            upstream_dialect: self.upstream_dialect.clone(),
+            credentials: self.credentials,
+            mode: self.mode,
+            only: self.only.clone(),
+        };
+        dialectgate_gateway::load(Some(&self.config), None, &overrides)
+            .with_context(|| format!("configuration {}", self.config.display()))
+    }
 }
 
 fn main() -> ExitCode {
@@ -130,8 +185,25 @@ fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Serve { server, human_logs } => return serve(server, *human_logs),
+        Command::CheckConfig { server } => {
+            let config = server.load()?;
+            let gateway =
+                dialectgate_gateway::Gateway::new(config).context("the configuration does not start")?;
+            let ids: Vec<&str> = gateway.registry().dialects().iter().map(|d| d.id()).collect();
+            println!(
+                "configuration OK: serving {} on {}",
+                ids.join(", "),
+                gateway.config().listen
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let registry = load(&cli)?;
     match &cli.command {
+        Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled above"),
         Command::Translate {
             from,
             to,
@@ -264,6 +336,55 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
+    init_logging(human_logs);
+    let config = args.load()?;
+    let gateway = std::sync::Arc::new(dialectgate_gateway::Gateway::new(config).context("cannot start")?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let addr = gateway.config().listen;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        let ids: Vec<&str> = gateway.registry().dialects().iter().map(|d| d.id()).collect();
+        tracing::info!(
+            listen = %local,
+            dialects = %ids.join(","),
+            upstream = gateway.config().upstream_url.as_deref().unwrap_or("embedded"),
+            upstream_dialect = %gateway.config().upstream_dialect,
+            "Gateway listening."
+        );
+        let drained =
+            dialectgate_gateway::serve(listener, gateway, dialectgate_gateway::shutdown_signal()).await;
+        tracing::info!(drained, "Gateway stopped.");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(human: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if human {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
 }
 

@@ -1,0 +1,540 @@
+//! Configuration: `config/dialectgate.toml` → environment (`DIALECTGATE__SECTION__KEY`) →
+//! command-line overrides → [`RawConfig`] (serde, unknown keys refused) → [`Config`], which
+//! checks everything at once and reports every problem, not just the first.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dialectgate_dialect::Mode;
+use serde::Deserialize;
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub dialects: RawDialects,
+    pub upstream: RawUpstream,
+    pub credentials: RawCredentials,
+    pub translation: RawTranslation,
+}
+
+/// `[server]`: the listener and its limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Largest request body accepted, in bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted. Default 64.
+    pub max_depth: usize,
+    /// Time allowed for a client to send its request headers, in ms. Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Time allowed for a client to send its request body, in ms. Default 30000.
+    pub body_read_timeout_ms: u64,
+    /// Requests handled at once; more are answered 503 with `Retry-After`. Default 1024.
+    pub max_in_flight: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in ms. Default 10000.
+    pub grace_period_ms: u64,
+    /// Serve only these dialects (empty: all).
+    pub only: Vec<String>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            max_depth: 64,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_in_flight: 1024,
+            grace_period_ms: 10_000,
+            only: Vec::new(),
+        }
+    }
+}
+
+/// `[dialects]`: where the definitions and schemas are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDialects {
+    /// Directory of `*.toml` dialect definitions. Default `config/dialects`.
+    pub dir: PathBuf,
+    /// Directory of JSON Schemas. Default `schemas`.
+    pub schemas: PathBuf,
+}
+
+impl Default for RawDialects {
+    fn default() -> Self {
+        RawDialects {
+            dir: "config/dialects".into(),
+            schemas: "schemas".into(),
+        }
+    }
+}
+
+/// `[upstream]`: where requests go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstream {
+    /// Base URL of the upstream. Empty: the embedded in-memory backend.
+    pub url: String,
+    /// What the upstream speaks: `canonical` or a dialect id. Default `canonical`.
+    pub dialect: String,
+    /// Connect timeout, in ms. Default 2000.
+    pub connect_timeout_ms: u64,
+    /// Total timeout of one upstream call, in ms. Default 15000.
+    pub timeout_ms: u64,
+    /// Idle pooled connections kept per host. Default 64.
+    pub pool_max_idle: usize,
+    /// Largest upstream answer accepted, in bytes. Default 1 MiB.
+    pub max_response_bytes: usize,
+    /// Extra attempts for requests that are safe to repeat (PUT/PATCH upstream methods, or a
+    /// request with `Idempotency-Key`) after a connect failure or a 502/503/504. Default 1.
+    pub retries: u32,
+}
+
+impl Default for RawUpstream {
+    fn default() -> Self {
+        RawUpstream {
+            url: String::new(),
+            dialect: "canonical".into(),
+            connect_timeout_ms: 2_000,
+            timeout_ms: 15_000,
+            pool_max_idle: 64,
+            max_response_bytes: 1024 * 1024,
+            retries: 1,
+        }
+    }
+}
+
+/// How credentials are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialMode {
+    /// The gateway checks callers against its own keys and sends its own upstream credential.
+    #[default]
+    Static,
+    /// The caller's credential is re-expressed in the upstream dialect's header.
+    Passthrough,
+}
+
+impl std::str::FromStr for CredentialMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "static" => Ok(CredentialMode::Static),
+            "passthrough" => Ok(CredentialMode::Passthrough),
+            other => Err(format!(
+                "unknown credentials mode `{other}` (static or passthrough)"
+            )),
+        }
+    }
+}
+
+/// `[credentials]`. Secrets are never in this file: only where to read them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCredentials {
+    /// `static` (default) or `passthrough`.
+    pub mode: CredentialMode,
+    /// Environment variable holding caller keys, comma-separated.
+    pub keys_env: Option<String>,
+    /// File holding caller keys, one per line (`#` comments allowed).
+    pub keys_file: Option<PathBuf>,
+    /// Environment variable holding the gateway's own upstream credential.
+    pub upstream_token_env: Option<String>,
+    /// File holding the gateway's own upstream credential.
+    pub upstream_token_file: Option<PathBuf>,
+}
+
+/// `[translation]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTranslation {
+    /// `strict` (default): lossy translations are refused. `lenient`: carried out and reported.
+    pub mode: Mode,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that must send or compare it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_in_flight: usize,
+    pub grace_period: Duration,
+    pub only: Vec<String>,
+    pub dialects_dir: PathBuf,
+    pub schemas_dir: PathBuf,
+    /// `None`: the embedded backend.
+    pub upstream_url: Option<String>,
+    pub upstream_dialect: String,
+    pub connect_timeout: Duration,
+    pub upstream_timeout: Duration,
+    pub pool_max_idle: usize,
+    pub max_response_bytes: usize,
+    pub retries: u32,
+    pub credential_mode: CredentialMode,
+    pub caller_keys: Vec<Secret>,
+    pub upstream_token: Option<Secret>,
+    pub mode: Mode,
+}
+
+/// Configuration that cannot be used; every problem is listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The sources could not be read or merged (syntax, unknown key, wrong type).
+    #[error("cannot load the configuration")]
+    Load(#[source] config::ConfigError),
+    /// The values do not make a working configuration.
+    #[error("invalid configuration:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+}
+
+/// Command-line overrides of the most common keys (for CI jobs).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
+    pub upstream_dialect: Option<String>,
+    pub credentials: Option<CredentialMode>,
+    pub mode: Option<Mode>,
+    pub only: Vec<String>,
+}
+
+/// Where environment variables come from: the process, or a map injected by tests.
+pub type EnvSource = Option<std::collections::HashMap<String, String>>;
+
+/// Loads `file` (optional when `None`), the `DIALECTGATE__*` environment, and `overrides`.
+///
+/// # Errors
+/// Unreadable or unknown keys, and every invalid value at once.
+pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut builder = config::Config::builder();
+    if let Some(file) = file {
+        builder = builder.add_source(
+            config::File::from(file)
+                .format(config::FileFormat::Toml)
+                .required(true),
+        );
+    }
+    let env_source = config::Environment::with_prefix("DIALECTGATE")
+        .prefix_separator("__")
+        .separator("__")
+        .list_separator(",")
+        .with_list_parse_key("server.only")
+        .try_parsing(true)
+        .source(env.clone());
+    builder = builder.add_source(env_source);
+    let raw: RawConfig = builder
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .map_err(ConfigError::Load)?;
+    let base = file
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    build(raw, overrides, env.as_ref(), base.as_deref())
+}
+
+fn build(
+    mut raw: RawConfig,
+    o: &Overrides,
+    env: Option<&std::collections::HashMap<String, String>>,
+    base: Option<&Path>,
+) -> Result<Config, ConfigError> {
+    if let Some(v) = &o.listen {
+        raw.server.listen.clone_from(v);
+    }
+    if let Some(v) = &o.upstream {
+        raw.upstream.url.clone_from(v);
+    }
+    if let Some(v) = &o.upstream_dialect {
+        raw.upstream.dialect.clone_from(v);
+    }
+    if let Some(v) = o.credentials {
+        raw.credentials.mode = v;
+    }
+    if let Some(v) = o.mode {
+        raw.translation.mode = v;
+    }
+    if !o.only.is_empty() {
+        raw.server.only.clone_from(&o.only);
+    }
+    let mut problems = Vec::new();
+    let listen = raw.server.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+        problems.push(format!(
+            "server.listen: `{}` is not an address like 127.0.0.1:8080",
+            raw.server.listen
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    });
+    let positive = |problems: &mut Vec<String>, key: &str, v: u64| {
+        if v == 0 {
+            problems.push(format!("{key}: must be greater than 0"));
+        }
+    };
+    positive(
+        &mut problems,
+        "server.max_body_bytes",
+        raw.server.max_body_bytes as u64,
+    );
+    positive(&mut problems, "server.max_depth", raw.server.max_depth as u64);
+    positive(
+        &mut problems,
+        "server.header_read_timeout_ms",
+        raw.server.header_read_timeout_ms,
+    );
+    positive(
+        &mut problems,
+        "server.body_read_timeout_ms",
+        raw.server.body_read_timeout_ms,
+    );
+    positive(
+        &mut problems,
+        "server.max_in_flight",
+        raw.server.max_in_flight as u64,
+    );
+    positive(
+        &mut problems,
+        "upstream.connect_timeout_ms",
+        raw.upstream.connect_timeout_ms,
+    );
+    positive(&mut problems, "upstream.timeout_ms", raw.upstream.timeout_ms);
+    positive(
+        &mut problems,
+        "upstream.max_response_bytes",
+        raw.upstream.max_response_bytes as u64,
+    );
+    if raw.server.max_depth > 128 {
+        problems.push("server.max_depth: at most 128 (serde_json's own recursion limit)".into());
+    }
+    let upstream_url =
+        Some(raw.upstream.url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
+    if let Some(url) = &upstream_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            problems.push(format!(
+                "upstream.url: `{url}` must start with http:// or https://"
+            ));
+        }
+    } else if raw.upstream.dialect != "canonical" {
+        problems.push(format!(
+            "upstream.dialect: `{}` needs upstream.url (the embedded backend speaks canonical)",
+            raw.upstream.dialect
+        ));
+    }
+    let read_env = |name: &str| -> Option<String> {
+        match env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    };
+    let resolve = |p: &PathBuf| -> PathBuf {
+        match base {
+            Some(b) if p.is_relative() && !p.exists() && b.join(p).exists() => b.join(p),
+            _ => p.clone(),
+        }
+    };
+    let mut caller_keys = Vec::new();
+    if let Some(name) = &raw.credentials.keys_env
+        && let Some(v) = read_env(name) {
+            caller_keys.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(Secret::new),
+            );
+        }
+    if let Some(path) = &raw.credentials.keys_file {
+        match std::fs::read_to_string(resolve(path)) {
+            Ok(text) => caller_keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(Secret::new),
+            ),
+            Err(e) => problems.push(format!(
+                "credentials.keys_file: cannot read {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    if raw.credentials.mode == CredentialMode::Static && caller_keys.is_empty() {
+        problems.push(
+            "credentials: static mode needs caller keys (credentials.keys_env naming a set variable, or credentials.keys_file)"
+                .into(),
+        );
+    }
+    let mut upstream_token = None;
+    if let Some(name) = &raw.credentials.upstream_token_env {
+        upstream_token = read_env(name).filter(|v| !v.is_empty()).map(Secret::new);
+    }
+    if let Some(path) = &raw.credentials.upstream_token_file {
+        match std::fs::read_to_string(resolve(path)) {
+            Ok(text) => upstream_token = Some(Secret::new(text.trim())),
+            Err(e) => problems.push(format!(
+                "credentials.upstream_token_file: cannot read {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    if raw.credentials.mode == CredentialMode::Static && upstream_url.is_some() && upstream_token.is_none() {
+        problems.push(
+            "credentials: static mode with an upstream needs the gateway's upstream credential \
+             (credentials.upstream_token_env naming a set variable, or credentials.upstream_token_file)"
+                .into(),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems));
+    }
+    Ok(Config {
+        listen,
+        max_body_bytes: raw.server.max_body_bytes,
+        max_depth: raw.server.max_depth,
+        header_read_timeout: Duration::from_millis(raw.server.header_read_timeout_ms),
+        body_read_timeout: Duration::from_millis(raw.server.body_read_timeout_ms),
+        max_in_flight: raw.server.max_in_flight,
+        grace_period: Duration::from_millis(raw.server.grace_period_ms),
+        only: raw.server.only,
+        dialects_dir: resolve(&raw.dialects.dir),
+        schemas_dir: resolve(&raw.dialects.schemas),
+        upstream_url,
+        upstream_dialect: raw.upstream.dialect,
+        connect_timeout: Duration::from_millis(raw.upstream.connect_timeout_ms),
+        upstream_timeout: Duration::from_millis(raw.upstream.timeout_ms),
+        pool_max_idle: raw.upstream.pool_max_idle,
+        max_response_bytes: raw.upstream.max_response_bytes,
+        retries: raw.upstream.retries,
+        credential_mode: raw.credentials.mode,
+        caller_keys,
+        upstream_token,
+        mode: raw.translation.mode,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvSource {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_flags_override_both() {
+        let dir = std::env::temp_dir().join(format!("dg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(
+            &file,
+            "[upstream]\ntimeout_ms = 100\n[credentials]\nkeys_env = \"K\"\n",
+        )
+        .unwrap();
+        let cfg = load(
+            Some(&file),
+            env(&[("DIALECTGATE__UPSTREAM__TIMEOUT_MS", "250"), ("K", "a, b")]),
+            &Overrides {
+                listen: Some("127.0.0.1:9999".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.upstream_timeout, Duration::from_millis(250));
+        assert_eq!(cfg.listen.port(), 9999);
+        assert_eq!(cfg.caller_keys, vec![Secret::new("a"), Secret::new("b")]);
+        assert_eq!(format!("{:?}", cfg.caller_keys), "[Secret(***), Secret(***)]");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("dg-config-typo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(&file, "[server]\nlisten_adr = \"x\"\n").unwrap();
+        let err = load(Some(&file), env(&[]), &Overrides::default()).unwrap_err();
+        let chain = format!("{:#}", anyhow_like(&err));
+        assert!(chain.contains("listen_adr"), "{chain}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let raw = RawConfig {
+            server: RawServer {
+                listen: "nope".into(),
+                max_in_flight: 0,
+                ..RawServer::default()
+            },
+            upstream: RawUpstream {
+                dialect: "medusa".into(),
+                ..RawUpstream::default()
+            },
+            ..RawConfig::default()
+        };
+        let Err(ConfigError::Invalid(problems)) =
+            build(raw, &Overrides::default(), Some(&Default::default()), None)
+        else {
+            panic!("expected invalid");
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("server.listen")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("server.max_in_flight")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("upstream.dialect")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("credentials")),
+            "{problems:?}"
+        );
+    }
+
+    fn anyhow_like(e: &ConfigError) -> String {
+        let mut out = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            src = s.source();
+        }
+        out
+    }
+}

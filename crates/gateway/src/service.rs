@@ -1,0 +1,668 @@
+//! The request pipeline, one async function per phase, named after what it does:
+//! route → admit (in-flight limit) → authenticate → read body (limit, timeout) → parse →
+//! translate (validate, decode, policy, encode) → forward → answer. Any failure at any phase is
+//! answered in the caller's own dialect.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::{Answer, Dialect, Endpoint, Fidelity, Registry, parse_strict};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::backend::Backend;
+use crate::config::{Config, CredentialMode, Secret};
+use crate::credentials;
+use crate::upstream::{HttpUpstream, Upstream};
+
+/// The request id header, accepted from callers or generated, and returned on every answer.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Lists what a lenient translation derived or dropped.
+pub const X_FIDELITY: HeaderName = HeaderName::from_static("x-dialectgate-fidelity");
+
+/// Everything a request needs, built once at startup and shared.
+#[derive(Debug)]
+pub struct Gateway {
+    registry: Arc<Registry>,
+    upstream: Upstream,
+    upstream_endpoint: Endpoint,
+    config: Config,
+    in_flight: Arc<Semaphore>,
+}
+
+/// Why the gateway cannot start with a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Dialects or schemas could not be loaded.
+    #[error("cannot load the dialects")]
+    Dialects(#[source] dialectgate_dialect::DialectError),
+    /// `upstream.dialect` names no loaded dialect.
+    #[error("upstream.dialect `{0}` is not `canonical` nor a loaded dialect")]
+    UnknownUpstreamDialect(String),
+    /// `server.only` names no loaded dialect.
+    #[error("server.only names `{0}`, which is not a loaded dialect")]
+    UnknownOnly(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the upstream client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// One outcome, for the log line.
+struct Outcome {
+    dialect: String,
+    status: u16,
+    result: &'static str,
+}
+
+impl Gateway {
+    /// Loads dialects and builds the upstream from `config`.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub fn new(config: Config) -> Result<Gateway, StartError> {
+        let registry =
+            Registry::load(&config.dialects_dir, &config.schemas_dir).map_err(StartError::Dialects)?;
+        Gateway::with_registry(config, registry, Arc::new(Backend::seeded()))
+    }
+
+    /// Builds a gateway from an already loaded registry and backend (tests, hot reload).
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub fn with_registry(
+        config: Config,
+        mut registry: Registry,
+        backend: Arc<Backend>,
+    ) -> Result<Gateway, StartError> {
+        let upstream_endpoint = registry
+            .endpoint(&config.upstream_dialect)
+            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream_dialect.clone()))?;
+        if !config.only.is_empty() {
+            registry.retain(&config.only).map_err(StartError::UnknownOnly)?;
+        }
+        let upstream = match &config.upstream_url {
+            None => Upstream::Embedded(backend),
+            Some(url) => Upstream::Http(HttpUpstream::new(url, &config).map_err(StartError::Client)?),
+        };
+        Ok(Gateway {
+            registry: Arc::new(registry),
+            upstream,
+            upstream_endpoint,
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            config,
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The loaded dialects.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Handles one request. Never fails: every failure becomes an answer.
+    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let request_id = request_id(req.headers());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let (mut response, outcome) = self.route(req, peer, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(X_REQUEST_ID, v);
+        }
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // One line per request; never the body, never a credential.
+        tracing::info!(
+            request_id = %request_id,
+            %method,
+            %path,
+            dialect = %outcome.dialect,
+            upstream = %self.upstream_endpoint.id(),
+            status = outcome.status,
+            outcome = outcome.result,
+            elapsed_us,
+            "Request handled."
+        );
+        response
+    }
+
+    async fn route<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+        request_id: &str,
+    ) -> (Response<Full<Bytes>>, Outcome)
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let path = req.uri().path();
+        let mut path_match = None;
+        for dialect in self.registry.dialects() {
+            if let Some(id) = dialect.match_path(path) {
+                path_match = Some((dialect.clone(), id));
+                break;
+            }
+        }
+        let Some((dialect, path_id)) = path_match else {
+            if req.method() == Method::POST
+                && let Some(d) = self
+                    .registry
+                    .dialects()
+                    .iter()
+                    .find(|d| d.auth().token_endpoint.as_ref().is_some_and(|t| t.path == path))
+                {
+                    return self.token(d.clone(), req).await;
+                }
+            let problem = Problem::new(ErrorKind::NotFound, format!("no dialect serves {path}"));
+            return (
+                plain_problem(&problem),
+                Outcome {
+                    dialect: "-".into(),
+                    status: 404,
+                    result: "no_route",
+                },
+            );
+        };
+        let caller = Endpoint::Dialect(dialect.clone());
+        let answer = |problem: Problem, id: Option<&str>, result: &'static str| {
+            let (rsp, status) = self.error_response(&caller, &problem, id);
+            (
+                rsp,
+                Outcome {
+                    dialect: dialect.id().to_owned(),
+                    status,
+                    result,
+                },
+            )
+        };
+        if !dialect.accepts_method(req.method().as_str()) {
+            let (mut rsp, outcome) = answer(
+                Problem::new(
+                    ErrorKind::MethodNotAllowed,
+                    format!("{} is not allowed here", req.method()),
+                ),
+                path_id.as_deref(),
+                "method_not_allowed",
+            );
+            let allow = std::iter::once(&dialect.route().method)
+                .chain(&dialect.route().also_methods)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                rsp.headers_mut().insert(header::ALLOW, v);
+            }
+            return (rsp, outcome);
+        }
+        // Admission before any work: past the limit, answer at once and cheaply.
+        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+            let (mut rsp, outcome) = answer(
+                Problem::new(
+                    ErrorKind::Overloaded,
+                    "too many requests in flight; retry shortly",
+                ),
+                path_id.as_deref(),
+                "overloaded",
+            );
+            rsp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return (rsp, outcome);
+        };
+        let (parts, body) = req.into_parts();
+        match self
+            .pipeline(
+                &dialect,
+                &caller,
+                parts,
+                body,
+                path_id.as_deref(),
+                peer,
+                request_id,
+            )
+            .await
+        {
+            Ok((rsp, result)) => {
+                let status = rsp.status().as_u16();
+                (
+                    rsp,
+                    Outcome {
+                        dialect: dialect.id().to_owned(),
+                        status,
+                        result,
+                    },
+                )
+            }
+            Err((problem, id, result)) => answer(problem, id.as_deref().or(path_id.as_deref()), result),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pipeline<B>(
+        &self,
+        dialect: &Arc<Dialect>,
+        caller: &Endpoint,
+        parts: http::request::Parts,
+        body: B,
+        path_id: Option<&str>,
+        peer: Option<SocketAddr>,
+        request_id: &str,
+    ) -> Result<(Response<Full<Bytes>>, &'static str), (Problem, Option<String>, &'static str)>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let fail = |p: Problem, result: &'static str| (p, None, result);
+        // Authenticate.
+        let token = credentials::extract(dialect, &parts.headers);
+        let upstream_token = match (self.config.credential_mode, token) {
+            (_, None) => {
+                return Err(fail(
+                    Problem::new(ErrorKind::Unauthorized, "a valid credential is required"),
+                    "unauthorized",
+                ));
+            }
+            (CredentialMode::Static, Some(t)) if !credentials::is_known(&self.config.caller_keys, &t) => {
+                return Err(fail(
+                    Problem::new(ErrorKind::Unauthorized, "the credential is not valid"),
+                    "unauthorized",
+                ));
+            }
+            (CredentialMode::Static, Some(_)) => self.config.upstream_token.clone(),
+            (CredentialMode::Passthrough, Some(t)) => Some(Secret::new(t)),
+        };
+        // Content type.
+        check_content_type(&parts.headers).map_err(|p| fail(p, "unsupported_media_type"))?;
+        // Body: refuse a declared oversize at once; otherwise read with a cap and a deadline.
+        let limit = self.config.max_body_bytes;
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(fail(too_large(limit), "payload_too_large"));
+        }
+        let bytes =
+            match tokio::time::timeout(self.config.body_read_timeout, Limited::new(body, limit).collect())
+                .await
+            {
+                Err(_) => {
+                    return Err(fail(
+                        Problem::new(
+                            ErrorKind::RequestTimeout,
+                            "the request body was not received in time",
+                        ),
+                        "body_timeout",
+                    ));
+                }
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return Err(fail(too_large(limit), "payload_too_large"));
+                }
+                Ok(Err(_)) => {
+                    return Err(fail(
+                        Problem::new(ErrorKind::Malformed, "the request body could not be read"),
+                        "body_error",
+                    ));
+                }
+                Ok(Ok(collected)) => collected.to_bytes(),
+            };
+        let mut body = parse_strict(&bytes, self.config.max_depth).map_err(|e| {
+            fail(
+                Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
+                "malformed",
+            )
+        })?;
+        self.apply_query(dialect, parts.uri.query(), &mut body)
+            .map_err(|p| fail(p, "validation"))?;
+        let body_id = dialect
+            .route()
+            .id_in_body
+            .as_ref()
+            .and_then(|p| p.get(&body))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // Translate.
+        let translation = self
+            .registry
+            .translate(caller, &self.upstream_endpoint, path_id, &body, self.config.mode)
+            .map_err(|p| {
+                let result = if p.kind() == ErrorKind::Validation {
+                    "validation"
+                } else {
+                    "untranslatable"
+                };
+                (p, body_id.clone(), result)
+            })?;
+        let id = translation.canonical.id.clone();
+        // Forward.
+        let answer = match &self.upstream {
+            Upstream::Embedded(backend) => match backend.update(&id, &translation.canonical.patch) {
+                Ok(doc) => Answer::Customer(doc),
+                Err(p) => Answer::Problem(p),
+            },
+            Upstream::Http(http) => {
+                let headers =
+                    self.upstream_headers(dialect, &parts.headers, upstream_token.as_ref(), peer, request_id);
+                let repeatable = matches!(translation.outbound.method.as_str(), "PUT" | "PATCH")
+                    || parts.headers.contains_key("idempotency-key");
+                match http.send(&translation.outbound, headers, repeatable).await {
+                    Ok((status, body)) => self.registry.read_answer(&self.upstream_endpoint, status, &body),
+                    Err(e) => {
+                        tracing::warn!(request_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "Upstream call failed.");
+                        return Err((e.problem(), Some(id), "upstream_error"));
+                    }
+                }
+            }
+        };
+        // Answer in the caller's dialect.
+        let customer = match answer {
+            Answer::Customer(doc) => doc,
+            Answer::Problem(p) => return Err((p, Some(id), "upstream_refused")),
+        };
+        let (status, out) = self
+            .registry
+            .encode_answer(caller, &customer)
+            .map_err(|p| (p, Some(id.clone()), "untranslatable_answer"))?;
+        let mut rsp = json_response(
+            status,
+            "application/json",
+            serde_json::to_vec(&out).unwrap_or_default(),
+        );
+        if !translation.fidelity.is_exact()
+            && let Ok(v) = HeaderValue::from_str(&fidelity_header(&translation.fidelity)) {
+                rsp.headers_mut().insert(X_FIDELITY, v);
+            }
+        Ok((rsp, "ok"))
+    }
+
+    /// Checks query parameters against the route: merged into the body where the vendor reads
+    /// them so, accepted where listed, refused otherwise (never silently dropped).
+    fn apply_query(&self, dialect: &Dialect, query: Option<&str>, body: &mut Value) -> Result<(), Problem> {
+        let Some(query) = query.filter(|q| !q.is_empty()) else {
+            return Ok(());
+        };
+        let route = dialect.route();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if route.query_into_body {
+                if let Value::Object(map) = body {
+                    map.insert(key.into_owned(), Value::String(value.into_owned()));
+                }
+            } else if !route.query.iter().any(|q| *q == key) {
+                let pointer = String::new();
+                let message = dialect.definition().errors.messages.get("query").map_or_else(
+                    || format!("query parameter {key} is not allowed"),
+                    |t| t.replace("{property}", &key),
+                );
+                let violation = dialectgate_canonical::Violation {
+                    pointer,
+                    code: "query".into(),
+                    message: message.clone(),
+                    property: Some(key.into_owned()),
+                };
+                return Err(Problem::new(ErrorKind::Validation, message).with_errors(vec![violation]));
+            }
+        }
+        Ok(())
+    }
+
+    fn upstream_headers(
+        &self,
+        caller: &Dialect,
+        incoming: &HeaderMap,
+        token: Option<&Secret>,
+        peer: Option<SocketAddr>,
+        request_id: &str,
+    ) -> HeaderMap {
+        let mut out = HeaderMap::new();
+        if let Some((name, value)) =
+            token.and_then(|t| credentials::upstream_header(&self.upstream_endpoint, t.expose()))
+        {
+            out.insert(name, value);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            out.insert(X_REQUEST_ID, v);
+        }
+        for name in ["idempotency-key", "tracestate", "accept-language"] {
+            if let Some(v) = incoming.get(name) {
+                out.insert(HeaderName::from_static(name), v.clone());
+            }
+        }
+        let traceparent =
+            crate::trace::child_traceparent(incoming.get("traceparent").and_then(|v| v.to_str().ok()));
+        if let Ok(v) = HeaderValue::from_str(&traceparent) {
+            out.insert(HeaderName::from_static("traceparent"), v);
+        }
+        let host = incoming
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| h.chars().all(|c| c.is_ascii_graphic()));
+        let mut forwarded = incoming
+            .get(header::FORWARDED)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!("{v}, "))
+            .unwrap_or_default();
+        if let Some(peer) = peer {
+            let for_ = if peer.is_ipv6() {
+                format!("\"[{}]\"", peer.ip())
+            } else {
+                peer.ip().to_string()
+            };
+            forwarded.push_str(&format!("for={for_};proto=http"));
+            if let Some(host) = host {
+                forwarded.push_str(&format!(";host=\"{host}\""));
+            }
+            if let Ok(v) = HeaderValue::from_str(&forwarded) {
+                out.insert(header::FORWARDED, v);
+            }
+        }
+        // Vendor-only headers (EP's customer token) mean something only to the same vendor.
+        if self.upstream_endpoint.id() == caller.id()
+            && self.config.credential_mode == CredentialMode::Passthrough
+        {
+            for name in &caller.auth().forward_same_dialect {
+                if let (Ok(n), Some(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    incoming.get(name.as_str()),
+                ) {
+                    let mut v = v.clone();
+                    v.set_sensitive(true);
+                    out.insert(n, v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The OAuth2 client-credentials endpoint a vendor SDK calls before its first request.
+    async fn token<B>(&self, dialect: Arc<Dialect>, req: Request<B>) -> (Response<Full<Bytes>>, Outcome)
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let caller = Endpoint::Dialect(dialect.clone());
+        let outcome = |status: u16, result: &'static str| Outcome {
+            dialect: dialect.id().to_owned(),
+            status,
+            result,
+        };
+        let fail = |problem: Problem, result: &'static str| {
+            let (rsp, status) = self.error_response(&caller, &problem, None);
+            (rsp, outcome(status, result))
+        };
+        let Some(endpoint) = dialect.auth().token_endpoint.clone() else {
+            return fail(Problem::new(ErrorKind::NotFound, "no token endpoint"), "no_route");
+        };
+        let limit = 16 * 1024;
+        let bytes = match tokio::time::timeout(
+            self.config.body_read_timeout,
+            Limited::new(req.into_body(), limit).collect(),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c.to_bytes(),
+            Ok(Err(_)) => return fail(too_large(limit), "payload_too_large"),
+            Err(_) => {
+                return fail(
+                    Problem::new(
+                        ErrorKind::RequestTimeout,
+                        "the request body was not received in time",
+                    ),
+                    "body_timeout",
+                );
+            }
+        };
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(&bytes).into_owned().collect();
+        let secret = match form.get("grant_type").map(String::as_str) {
+            Some("client_credentials") => form.get("client_secret").cloned(),
+            Some("implicit") => form.get("client_id").cloned(),
+            _ => {
+                return fail(
+                    Problem::new(
+                        ErrorKind::Validation,
+                        "grant_type must be client_credentials or implicit",
+                    ),
+                    "validation",
+                );
+            }
+        };
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return fail(
+                Problem::new(ErrorKind::Unauthorized, "client credentials are required"),
+                "unauthorized",
+            );
+        };
+        // The gateway keeps no token state: the access token it hands out is the caller's own
+        // credential, checked here in static mode and on every request after.
+        if self.config.credential_mode == CredentialMode::Static
+            && !credentials::is_known(&self.config.caller_keys, &secret)
+        {
+            return fail(
+                Problem::new(ErrorKind::Unauthorized, "the client credentials are not valid"),
+                "unauthorized",
+            );
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let body = dialectgate_dialect::token_body(&endpoint, &secret, now);
+        (
+            json_response(
+                200,
+                "application/json",
+                serde_json::to_vec(&body).unwrap_or_default(),
+            ),
+            outcome(200, "token"),
+        )
+    }
+
+    fn error_response(
+        &self,
+        caller: &Endpoint,
+        problem: &Problem,
+        id: Option<&str>,
+    ) -> (Response<Full<Bytes>>, u16) {
+        let rendered = self.registry.render_error(caller, problem, id);
+        let status = rendered.status;
+        (
+            json_response(status, &rendered.content_type, rendered.body),
+            status,
+        )
+    }
+}
+
+fn too_large(limit: usize) -> Problem {
+    Problem::new(
+        ErrorKind::PayloadTooLarge,
+        format!("the request body exceeds {limit} bytes"),
+    )
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Err(Problem::new(
+            ErrorKind::UnsupportedMediaType,
+            "Content-Type must be application/json",
+        ));
+    };
+    let mut parts = ct.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let json =
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let charset_ok = parts.all(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        !p.starts_with("charset=")
+            || matches!(
+                p.trim_start_matches("charset=").trim_matches('"'),
+                "utf-8" | "utf8"
+            )
+    });
+    if json && charset_ok {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorKind::UnsupportedMediaType,
+            "Content-Type must be application/json (UTF-8)",
+        ))
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+fn fidelity_header(f: &Fidelity) -> String {
+    let mut parts = Vec::new();
+    if !f.derived.is_empty() {
+        let derived: Vec<String> = f
+            .derived
+            .iter()
+            .map(|d| format!("{}<-{}", d.target, d.from.join("+")))
+            .collect();
+        parts.push(format!("derived={}", derived.join(",")));
+    }
+    if !f.dropped.is_empty() {
+        let dropped: Vec<String> = f
+            .dropped
+            .iter()
+            .map(|d| format!("{}({})", d.pointer, d.reason.code()))
+            .collect();
+        parts.push(format!("dropped={}", dropped.join(",")));
+    }
+    parts.join("; ")
+}
+
+fn plain_problem(problem: &Problem) -> Response<Full<Bytes>> {
+    json_response(
+        problem.status,
+        "application/problem+json",
+        dialectgate_dialect::problem_json(problem),
+    )
+}
+
+fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut rsp = Response::new(Full::new(Bytes::from(body)));
+    *rsp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        rsp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    rsp
+}

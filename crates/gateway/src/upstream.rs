@@ -1,0 +1,179 @@
+//! The upstream: an HTTP backend reached with one pooled reqwest client, or the embedded
+//! in-memory backend called in process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::Outbound;
+use http::HeaderMap;
+
+use crate::backend::Backend;
+use crate::config::Config;
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// The embedded canonical backend.
+    Embedded(Arc<Backend>),
+    /// A real backend over HTTP.
+    Http(HttpUpstream),
+}
+
+/// An HTTP upstream: base URL plus one pooled client, built once.
+#[derive(Debug, Clone)]
+pub struct HttpUpstream {
+    base: String,
+    client: reqwest::Client,
+    max_response_bytes: usize,
+    retries: u32,
+}
+
+/// Why an upstream call produced no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The connection could not be made or was reset.
+    #[error("cannot reach the upstream")]
+    Connect(#[source] reqwest::Error),
+    /// No complete answer within the timeout.
+    #[error("the upstream did not answer in time")]
+    Timeout,
+    /// The answer was larger than allowed.
+    #[error("the upstream's answer exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The answer was cut off or not HTTP.
+    #[error("the upstream's answer was broken")]
+    Protocol(#[source] reqwest::Error),
+}
+
+impl UpstreamError {
+    /// The canonical problem the caller gets (details of the upstream stay in the logs).
+    pub fn problem(&self) -> Problem {
+        match self {
+            UpstreamError::Timeout => {
+                Problem::new(ErrorKind::GatewayTimeout, "the upstream did not answer in time")
+            }
+            UpstreamError::Connect(_) => {
+                Problem::new(ErrorKind::BadGateway, "the upstream could not be reached")
+            }
+            UpstreamError::TooLarge { .. } => {
+                Problem::new(ErrorKind::BadGateway, "the upstream's answer is too large")
+            }
+            UpstreamError::Protocol(_) => {
+                Problem::new(ErrorKind::BadGateway, "the upstream's answer was broken")
+            }
+        }
+    }
+
+    /// A short label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            UpstreamError::Connect(_) => "connect",
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::TooLarge { .. } => "too_large",
+            UpstreamError::Protocol(_) => "protocol",
+        }
+    }
+}
+
+impl HttpUpstream {
+    /// Builds the client for `base` (no trailing slash).
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.upstream_timeout)
+            .pool_max_idle_per_host(config.pool_max_idle)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            // A gateway answers for its upstream; it does not follow redirects on its behalf.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(HttpUpstream {
+            base: base.to_owned(),
+            client,
+            max_response_bytes: config.max_response_bytes,
+            retries: config.retries,
+        })
+    }
+
+    /// Sends `outbound` with `headers`, retrying (with backoff, within the retry budget) only
+    /// when `repeatable` and the failure is a refused connection or a 502/503/504.
+    ///
+    /// # Errors
+    /// Connect, timeout, size and protocol failures.
+    pub async fn send(
+        &self,
+        outbound: &Outbound,
+        headers: HeaderMap,
+        repeatable: bool,
+    ) -> Result<(u16, Bytes), UpstreamError> {
+        let body = Bytes::from(serde_json::to_vec(&outbound.body).unwrap_or_default());
+        let url = format!("{}{}", self.base, outbound.path);
+        let method = reqwest::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let attempts = if repeatable { self.retries + 1 } else { 1 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .once(&method, &url, &headers, body.clone(), outbound.content_type)
+                .await;
+            let retry = attempt < attempts
+                && match &result {
+                    Err(UpstreamError::Connect(_)) => true,
+                    Ok((status, _)) => matches!(status, 502..=504),
+                    Err(_) => false,
+                };
+            if !retry {
+                return result;
+            }
+            tracing::debug!(attempt, "Retrying the upstream call.");
+            tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+        }
+    }
+
+    async fn once(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<(u16, Bytes), UpstreamError> {
+        let classify = |e: reqwest::Error| {
+            if e.is_timeout() {
+                UpstreamError::Timeout
+            } else if e.is_connect() {
+                UpstreamError::Connect(e)
+            } else {
+                UpstreamError::Protocol(e)
+            }
+        };
+        let mut response = self
+            .client
+            .request(method.clone(), url)
+            .headers(headers.clone())
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(http::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = response.status().as_u16();
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(UpstreamError::TooLarge { limit });
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if buf.len() + chunk.len() > limit {
+                return Err(UpstreamError::TooLarge { limit });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok((status, Bytes::from(buf)))
+    }
+}
