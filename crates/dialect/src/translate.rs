@@ -167,7 +167,7 @@ impl Registry {
             }
         };
         let Encoded { body: out, report } = self.encode_request(to, &canonical)?;
-        let fidelity = fidelity(from, &report, &unknown);
+        let fidelity = fidelity(from, &report, &unknown, &canonical.patch);
         if mode == Mode::Strict && !fidelity.dropped.is_empty() {
             return Err(lossy_problem(from, to, &fidelity));
         }
@@ -232,35 +232,31 @@ impl Registry {
                                 format!("upstream answered {status}"),
                             )
                         });
-                    Answer::Problem(problem)
+                    Answer::Problem(upstream_fault(problem))
                 }
             }
             Endpoint::Dialect(d) => {
                 if (200..300).contains(&status)
-                    && let Some(doc) = json.as_ref().filter(|j| d.is_success_body(j)) {
-                        if !d.schemas.response.is_valid(doc) {
-                            return Answer::Problem(Problem::new(
-                                ErrorKind::BadGateway,
-                                format!(
-                                    "the upstream's answer does not match the {} response schema",
-                                    d.id()
-                                ),
-                            ));
-                        }
-                        return match d.decode_response(doc) {
-                            Ok(customer) => Answer::Customer(customer),
-                            Err(_) => Answer::Problem(Problem::new(
-                                ErrorKind::BadGateway,
-                                "the upstream's answer could not be decoded",
-                            )),
-                        };
+                    && let Some(doc) = json.as_ref().filter(|j| d.is_success_body(j))
+                {
+                    if !d.schemas.response.is_valid(doc) {
+                        return Answer::Problem(Problem::new(
+                            ErrorKind::BadGateway,
+                            format!(
+                                "the upstream's answer does not match the {} response schema",
+                                d.id()
+                            ),
+                        ));
                     }
-                let mut problem = d.classify_error(status, body);
-                // A server fault upstream is a bad gateway for our caller.
-                if status >= 500 && problem.kind() == ErrorKind::Internal {
-                    problem = Problem::new(ErrorKind::BadGateway, problem.message().to_owned());
+                    return match d.decode_response(doc) {
+                        Ok(customer) => Answer::Customer(customer),
+                        Err(_) => Answer::Problem(Problem::new(
+                            ErrorKind::BadGateway,
+                            "the upstream's answer could not be decoded",
+                        )),
+                    };
                 }
-                Answer::Problem(problem)
+                Answer::Problem(upstream_fault(d.classify_error(status, body)))
             }
         }
     }
@@ -352,7 +348,7 @@ fn to_source(from: &Endpoint, canonical: &str) -> String {
     }
 }
 
-fn fidelity(from: &Endpoint, report: &Report, unknown: &[String]) -> Fidelity {
+fn fidelity(from: &Endpoint, report: &Report, unknown: &[String], patch: &Map<String, Value>) -> Fidelity {
     let mut dropped: Vec<Dropped> = unknown
         .iter()
         .map(|p| Dropped {
@@ -360,10 +356,31 @@ fn fidelity(from: &Endpoint, report: &Report, unknown: &[String]) -> Fidelity {
             reason: LossReason::NoTarget,
         })
         .collect();
-    dropped.extend(report.lost.iter().map(|l| Dropped {
-        pointer: to_source(from, &l.canonical),
-        reason: l.reason,
-    }));
+    for l in &report.lost {
+        // One lost canonical object may have been fed by several of the caller's members: name
+        // every one of them, or the report would hide some of the loss.
+        let pointers = match from {
+            Endpoint::Canonical => Vec::new(),
+            Endpoint::Dialect(d) => d.source_pointers(&l.canonical, patch),
+        };
+        if pointers.is_empty() {
+            dropped.push(Dropped {
+                pointer: l.canonical.clone(),
+                reason: l.reason,
+            });
+        }
+        for pointer in pointers {
+            if !dropped
+                .iter()
+                .any(|d| d.pointer == pointer && d.reason == l.reason)
+            {
+                dropped.push(Dropped {
+                    pointer,
+                    reason: l.reason,
+                });
+            }
+        }
+    }
     let derived = report
         .derived
         .iter()
@@ -397,6 +414,15 @@ fn lossy_problem(from: &Endpoint, to: &Endpoint, fidelity: &Fidelity) -> Problem
     match from {
         Endpoint::Dialect(d) => d.problem(ErrorKind::Untranslatable, errors),
         Endpoint::Canonical => canonical_problem(ErrorKind::Untranslatable, errors),
+    }
+}
+
+/// A fault of the upstream server (its 500) is a bad gateway for our caller, never our own 500.
+fn upstream_fault(problem: Problem) -> Problem {
+    if problem.kind() == ErrorKind::Internal {
+        Problem::new(ErrorKind::BadGateway, problem.message().to_owned())
+    } else {
+        problem
     }
 }
 

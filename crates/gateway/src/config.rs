@@ -365,14 +365,15 @@ fn build(
     };
     let mut caller_keys = Vec::new();
     if let Some(name) = &raw.credentials.keys_env
-        && let Some(v) = read_env(name) {
-            caller_keys.extend(
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(Secret::new),
-            );
-        }
+        && let Some(v) = read_env(name)
+    {
+        caller_keys.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Secret::new),
+        );
+    }
     if let Some(path) = &raw.credentials.keys_file {
         match std::fs::read_to_string(resolve(path)) {
             Ok(text) => caller_keys.extend(

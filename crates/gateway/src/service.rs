@@ -164,9 +164,9 @@ impl Gateway {
                     .dialects()
                     .iter()
                     .find(|d| d.auth().token_endpoint.as_ref().is_some_and(|t| t.path == path))
-                {
-                    return self.token(d.clone(), req).await;
-                }
+            {
+                return self.token(d.clone(), req).await;
+            }
             let problem = Problem::new(ErrorKind::NotFound, format!("no dialect serves {path}"));
             return (
                 plain_problem(&problem),
@@ -371,6 +371,23 @@ impl Gateway {
         // Answer in the caller's dialect.
         let customer = match answer {
             Answer::Customer(doc) => doc,
+            Answer::Problem(p)
+                if self.config.credential_mode == CredentialMode::Static
+                    && matches!(p.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) =>
+            {
+                // The upstream refused the gateway's own credential: a configuration fault of
+                // the gateway, not something the caller can fix.
+                tracing::error!(
+                    request_id,
+                    status = p.status,
+                    "The upstream refused the gateway's credential."
+                );
+                let problem = Problem::new(
+                    ErrorKind::BadGateway,
+                    "the upstream refused the gateway's credential",
+                );
+                return Err((problem, Some(id), "upstream_auth"));
+            }
             Answer::Problem(p) => return Err((p, Some(id), "upstream_refused")),
         };
         let (status, out) = self
@@ -383,9 +400,10 @@ impl Gateway {
             serde_json::to_vec(&out).unwrap_or_default(),
         );
         if !translation.fidelity.is_exact()
-            && let Ok(v) = HeaderValue::from_str(&fidelity_header(&translation.fidelity)) {
-                rsp.headers_mut().insert(X_FIDELITY, v);
-            }
+            && let Ok(v) = HeaderValue::from_str(&fidelity_header(&translation.fidelity))
+        {
+            rsp.headers_mut().insert(X_FIDELITY, v);
+        }
         Ok((rsp, "ok"))
     }
 

@@ -1,0 +1,321 @@
+//! Test support: a recording upstream and a gateway started on `127.0.0.1:0`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use dialectgate_gateway::{Backend, Config, Gateway, Overrides};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+/// The token the gateway sends upstream in static mode.
+pub const UPSTREAM_TOKEN: &str = "up_token_7f3a";
+/// The caller key accepted in static mode (the shipped demo key).
+pub const DEMO_KEY: &str = "dg_demo_key";
+
+/// One request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("upstream received JSON")
+    }
+
+    /// A header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// What the stub upstream answers: status, content type, body.
+pub type Reply = (u16, &'static str, Vec<u8>);
+
+/// A stub upstream that records every request and answers with `reply`.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Upstream {
+    pub async fn start(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let reply = Arc::new(reply);
+        let seen2 = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (seen, reply) = (seen2.clone(), reply.clone());
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<Incoming>| {
+                        let (seen, reply) = (seen.clone(), reply.clone());
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|c| c.to_bytes().to_vec())
+                                .unwrap_or_default();
+                            let rec = Recorded {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_owned(),
+                                query: parts.uri.query().map(str::to_owned),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                                    })
+                                    .collect(),
+                                body,
+                            };
+                            let (status, ct, body) = reply(&rec);
+                            seen.lock().unwrap().push(rec);
+                            let mut rsp = hyper::Response::new(Full::new(Bytes::from(body)));
+                            *rsp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            rsp.headers_mut().insert("content-type", ct.parse().unwrap());
+                            Ok::<_, Infallible>(rsp)
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Upstream { addr, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything received so far.
+    pub fn seen(&self) -> Vec<Recorded> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A running gateway.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub backend: Arc<Backend>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<bool>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the gateway and waits for it to drain.
+    pub async fn stop(mut self) -> bool {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.done.take() {
+            Some(done) => done.await.unwrap_or(false),
+            None => false,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The shipped configuration with `overrides`, the upstream token in the injected environment.
+pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("DIALECTGATE_UPSTREAM_TOKEN".into(), UPSTREAM_TOKEN.into());
+    for (k, v) in extra_env {
+        env.insert((*k).into(), (*v).into());
+    }
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        ..overrides
+    };
+    dialectgate_gateway::load(
+        Some(std::path::Path::new("config/dialectgate.toml")),
+        Some(env),
+        &overrides,
+    )
+    .expect("test configuration loads")
+}
+
+/// Starts a gateway with `config`.
+pub async fn start(config: Config) -> Running {
+    let backend = Arc::new(Backend::seeded());
+    let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir).unwrap();
+    let gateway = Arc::new(Gateway::with_registry(config, registry, backend.clone()).unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(dialectgate_gateway::serve(listener, gateway, async {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        backend,
+        stop: Some(tx),
+        done: Some(done),
+    }
+}
+
+/// A gateway in front of `upstream`, which speaks `dialect`.
+pub async fn gateway_to(upstream: &Upstream, dialect: &str) -> Running {
+    start(config(
+        Overrides {
+            upstream: Some(upstream.url()),
+            upstream_dialect: Some(dialect.into()),
+            ..Overrides::default()
+        },
+        &[],
+    ))
+    .await
+}
+
+/// The HTTP client used as a caller.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
+
+/// A caller's answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How a caller of each dialect sends its update, with the demo credential.
+pub struct Call {
+    pub method: &'static str,
+    pub path: String,
+    pub auth: (&'static str, String),
+}
+
+/// The request line and credential a vendor client of `dialect` sends for customer `id`.
+pub fn call(dialect: &str, id: &str, key: &str) -> Call {
+    let bearer = format!("Bearer {key}");
+    match dialect {
+        "elasticpath" => Call {
+            method: "PUT",
+            path: format!("/v2/customers/{id}"),
+            auth: ("authorization", bearer),
+        },
+        "microbase" => Call {
+            method: "POST",
+            path: "/services/customer/v1/customer.update".into(),
+            auth: ("authorization", bearer),
+        },
+        "axim" => Call {
+            method: "PUT",
+            path: format!("/customers/{id}"),
+            auth: ("accesstoken", key.to_owned()),
+        },
+        "medusa" => Call {
+            method: "POST",
+            path: format!("/admin/customers/{id}"),
+            auth: ("x-medusa-access-token", key.to_owned()),
+        },
+        "checkoutpage" => Call {
+            method: "PATCH",
+            path: format!("/v1/customers/{id}"),
+            auth: ("authorization", bearer),
+        },
+        other => panic!("unknown dialect {other}"),
+    }
+}
+
+/// Sends `body` as a caller of `dialect` would.
+pub async fn send(gw: &Running, dialect: &str, id: &str, body: &Value) -> Answer {
+    send_with(gw, dialect, id, body, &[]).await
+}
+
+/// Sends `body` as a caller of `dialect` would, with extra headers.
+pub async fn send_with(
+    gw: &Running,
+    dialect: &str,
+    id: &str,
+    body: &Value,
+    extra: &[(&str, &str)],
+) -> Answer {
+    let c = call(dialect, id, DEMO_KEY);
+    let mut req = client()
+        .request(c.method.parse().unwrap(), gw.url(&c.path))
+        .header("content-type", "application/json")
+        .header(c.auth.0, c.auth.1)
+        .body(serde_json::to_vec(body).unwrap());
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let rsp = req.send().await.unwrap();
+    Answer {
+        status: rsp.status().as_u16(),
+        headers: rsp.headers().clone(),
+        body: rsp.bytes().await.unwrap().to_vec(),
+    }
+}
+
+/// A simple update every dialect can express, as each caller writes it.
+pub fn simple_update(dialect: &str, id: &str) -> Value {
+    use serde_json::json;
+    match dialect {
+        "elasticpath" => {
+            json!({"data": {"type": "customer", "name": "Ada King", "email": "ada.king@example.com"}})
+        }
+        "microbase" => {
+            json!({"id": id, "firstName": "Ada", "lastName": "King", "email": "ada.king@example.com"})
+        }
+        "axim" => json!({"firstName": "Ada", "lastName": "King", "email": "ada.king@example.com"}),
+        "medusa" => json!({"first_name": "Ada", "last_name": "King", "email": "ada.king@example.com"}),
+        "checkoutpage" => json!({"name": "Ada King", "email": "ada.king@example.com"}),
+        other => panic!("unknown dialect {other}"),
+    }
+}
+
+/// Every dialect id.
+pub const DIALECTS: [&str; 5] = ["elasticpath", "microbase", "axim", "medusa", "checkoutpage"];
+
+/// The loaded registry (for schema checks).
+pub fn registry() -> dialectgate_dialect::Registry {
+    dialectgate_dialect::Registry::load(
+        std::path::Path::new("config/dialects"),
+        std::path::Path::new("schemas"),
+    )
+    .unwrap()
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the real gateway server on a loopback port, real upstream HTTP servers on
+//! loopback ports, real HTTP in between. Each test asserts what the caller got and what the
+//! upstream received.
+
+// The harness panics on any setup failure: that is the right outcome for a test.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod errors;
+mod headers;
+mod migration;
+mod pairs;
+mod process;

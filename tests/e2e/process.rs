@@ -1,0 +1,191 @@
+//! The real binary: `dialectgate serve` with the shipped configuration on a fresh machine, and
+//! `check-config`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dialectgate");
+
+#[tokio::test]
+async fn serve_with_the_shipped_config_answers_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut addr = None;
+    let mut logs = Vec::new();
+    while addr.is_none() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                && v["message"] == "Gateway listening."
+            {
+                addr = v["listen"].as_str().map(str::to_owned);
+            }
+            logs.push(line);
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("the gateway did not start: {logs:?}"));
+    let rsp = reqwest::Client::new()
+        .post(format!("http://{addr}/admin/customers/cus_ada"))
+        .header("x-medusa-access-token", "dg_demo_key")
+        .header("content-type", "application/json")
+        .body(r#"{"phone": "+44 1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 200);
+    let body: serde_json::Value = rsp.json().await.unwrap();
+    assert_eq!(body["customer"]["phone"], "+44 1");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "the gateway did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(code.success(), "exit status {code:?}");
+    // Every log line is one JSON object, and none carries the key.
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+        logs.push(line);
+    }
+    for line in &logs {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+        assert!(!line.contains("dg_demo_key"), "secret in a log line: {line}");
+    }
+}
+
+#[test]
+fn check_config_accepts_the_shipped_config_and_names_problems() {
+    let ok = Command::new(BIN).args(["check-config"]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("configuration OK"));
+
+    let bad = Command::new(BIN)
+        .args([
+            "check-config",
+            "--upstream-dialect",
+            "nope",
+            "--upstream",
+            "http://127.0.0.1:1",
+        ])
+        .env("DIALECTGATE_UPSTREAM_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("upstream.dialect `nope`"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("dg-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gw.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"nope\"\nmax_in_flight = 0\n[credentials]\nkeys_env = \"UNSET_FOR_TEST\"\n",
+    )
+    .unwrap();
+    let bad = Command::new(BIN)
+        .args(["check-config", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("server.listen") && err.contains("server.max_in_flight") && err.contains("credentials"),
+        "{err}"
+    );
+}
+
+#[test]
+fn translate_and_validate_for_ci() {
+    let out = Command::new(BIN)
+        .args([
+            "translate",
+            "--from",
+            "medusa",
+            "--to",
+            "microbase",
+            "--id",
+            "cus_1",
+            "--request",
+            "tests/fixtures/medusa/request.vendor-example.json",
+            "--mode",
+            "lenient",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let req: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(req["method"], "POST");
+    assert_eq!(req["path"], "/services/customer/v1/customer.update");
+    assert_eq!(req["body"]["id"], "cus_1");
+    assert_eq!(req["body"]["firstName"], "string");
+
+    let strict = Command::new(BIN)
+        .args([
+            "translate",
+            "--from",
+            "medusa",
+            "--to",
+            "microbase",
+            "--id",
+            "cus_1",
+            "tests/fixtures/medusa/request.vendor-example.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(err.contains("/metadata") && err.contains("/groups"), "{err}");
+
+    let bad = Command::new(BIN)
+        .args(["validate", "--dialect", "elasticpath", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    bad.stdin
+        .as_ref()
+        .unwrap()
+        .write_all(br#"{"data": {"type": "product", "extra": 1}}"#)
+        .unwrap();
+    let out = bad.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/data/type") && err.contains("/data/extra"), "{err}");
+
+    let unknown = Command::new(BIN)
+        .args([
+            "validate",
+            "--dialect",
+            "nope",
+            "tests/fixtures/medusa/request.vendor-example.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown dialect `nope`"));
+}
