@@ -169,7 +169,7 @@ impl Dialect {
             plan,
             report: Some(&mut report),
         };
-        ctx.object(&plan.rules, &request.patch, &Pointer::root(), &mut out)?;
+        ctx.object(&plan.rules, &request.patch, &Pointer::root(), false, &mut out)?;
         let mut body = wrap(plan, out);
         if let (Some(p), Value::Object(map)) = (&self.route.id_in_body, &mut body) {
             p.set(map, Value::String(request.id.clone()));
@@ -231,7 +231,7 @@ impl Dialect {
             plan,
             report: None,
         };
-        ctx.object(&plan.rules, doc, &Pointer::root(), &mut out)?;
+        ctx.object(&plan.rules, doc, &Pointer::root(), false, &mut out)?;
         Ok(wrap(plan, out))
     }
 
@@ -258,6 +258,37 @@ impl Dialect {
                 .map(|r| r.dialect.clone())
         })?;
         Some(self.request.envelope.join(&found).to_string())
+    }
+
+    /// Every member of the caller's body a lost canonical request pointer came from. Unlike
+    /// [`Dialect::source_pointer`], a whole canonical object that several rules feed
+    /// (`/addresses` from Checkout Page's `address` and `shipping`) names each of those members
+    /// that `patch` carries, not only the first; a member no rule maps names the nearest
+    /// enclosing member that fed it. Empty when no rule relates to `canonical` at all.
+    pub(crate) fn source_pointers(&self, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
+        let Some(target) = Pointer::parse(canonical) else {
+            return Vec::new();
+        };
+        let envelope = &self.request.envelope;
+        if let Some(found) = source_in(&self.request.rules, &target) {
+            return vec![envelope.join(&found).to_string()];
+        }
+        let mut under = Vec::new();
+        let mut nearest = None;
+        sources_under(
+            &self.request.rules,
+            &target,
+            (&Pointer::root(), &Pointer::root()),
+            &MapRef(patch),
+            &mut under,
+            &mut nearest,
+        );
+        let mut out: Vec<String> = match nearest {
+            Some(p) if under.is_empty() => vec![envelope.join(&p).to_string()],
+            _ => under.iter().map(|p| envelope.join(p).to_string()).collect(),
+        };
+        out.dedup();
+        out
     }
 
     pub(crate) fn violation(&self, vars: MessageVars) -> Violation {
@@ -327,6 +358,37 @@ fn source_in(rules: &[Rule], target: &Pointer) -> Option<Pointer> {
         }
     }
     None
+}
+
+/// The dialect pointers of the rules mapping a canonical member below `target` that `patch`
+/// carries (`under`), and the deepest rule enclosing `target` (`nearest`).
+fn sources_under(
+    rules: &[Rule],
+    target: &Pointer,
+    (canonical_base, dialect_base): (&Pointer, &Pointer),
+    patch: &MapRef<'_>,
+    under: &mut Vec<Pointer>,
+    nearest: &mut Option<Pointer>,
+) {
+    for rule in rules {
+        let c = canonical_base.join(&rule.canonical);
+        let d = dialect_base.join(&rule.dialect);
+        if target.is_prefix_of(&c) {
+            if patch.get(&c).is_some() {
+                under.push(d);
+            }
+        } else if c.is_prefix_of(target) {
+            if let Shape::Object { rules, .. } = &rule.shape {
+                sources_under(rules, target, (&c, &d), patch, under, nearest);
+            }
+            if nearest
+                .as_ref()
+                .is_none_or(|n| n.segments().len() < d.segments().len())
+            {
+                *nearest = Some(d);
+            }
+        }
+    }
 }
 
 /// Collects members of `value` that no rule (nor a claimed pointer) covers.
@@ -529,11 +591,13 @@ struct EncodeCtx<'a> {
 
 impl EncodeCtx<'_> {
     /// Encodes the canonical object `src` (at canonical pointer `at`) with `rules` into `out`.
+    /// `replaced`: the target replaces this object in full when it is sent.
     fn object(
         &mut self,
         rules: &[Rule],
         src: &Map<String, Value>,
         at: &Pointer,
+        replaced: bool,
         out: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
         let mut consumed: Vec<&Pointer> = Vec::with_capacity(rules.len());
@@ -552,19 +616,20 @@ impl EncodeCtx<'_> {
                 }
                 None => {
                     if let Some(d) = &rule.derive
-                        && let Some(value) = derive(d, &src_value) {
-                            for f in &d.from {
-                                consumed.push(f);
-                            }
-                            if let Some(report) = self.report.as_deref_mut() {
-                                report.derived.push(Derived {
-                                    target: self.plan.envelope.join(&rule.dialect).to_string(),
-                                    from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
-                                });
-                            }
-                            rule.dialect.set(out, value);
-                            continue;
+                        && let Some(value) = derive(d, &src_value)
+                    {
+                        for f in &d.from {
+                            consumed.push(f);
                         }
+                        if let Some(report) = self.report.as_deref_mut() {
+                            report.derived.push(Derived {
+                                target: self.plan.envelope.join(&rule.dialect).to_string(),
+                                from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
+                            });
+                        }
+                        rule.dialect.set(out, value);
+                        continue;
+                    }
                     // Defaults fill responses only; a request must never invent a value.
                     if let (Some(default), None) = (&rule.default, &self.report) {
                         rule.dialect.set(out, default.clone());
@@ -576,6 +641,13 @@ impl EncodeCtx<'_> {
             let mut lost = Vec::new();
             uncovered(src, &consumed, &Pointer::root(), &mut lost);
             for p in lost {
+                // Inside an object the target replaces in full, clearing a member the target has
+                // no place for loses nothing: after the replacement it has no such member anyway.
+                // (A replacing source such as Checkout Page's `address` decodes into exactly such
+                // nulls, so without this a same-dialect translation would be refused.)
+                if replaced && MapRef(src).get(&p).is_some_and(Value::is_null) {
+                    continue;
+                }
                 self.lose(at.join(&p), crate::engine::LossReason::NoTarget);
             }
         }
@@ -596,7 +668,7 @@ impl EncodeCtx<'_> {
             (_, Value::Null) => Ok(Value::Null),
             (Shape::Object { rules, replace, .. }, Value::Object(obj)) => {
                 let mut out = Map::new();
-                self.object(rules, obj, at, &mut out)?;
+                self.object(rules, obj, at, *replace, &mut out)?;
                 if *replace && self.report.is_some() {
                     // The target clears what it is not sent: every member it can carry must be
                     // present in the patch (possibly null), or it would be wiped.
@@ -613,7 +685,7 @@ impl EncodeCtx<'_> {
                 for (i, item) in items.iter().enumerate() {
                     let mut obj = Map::new();
                     if let Value::Object(item) = item {
-                        self.object(rules, item, &at.child(i.to_string()), &mut obj)?;
+                        self.object(rules, item, &at.child(i.to_string()), false, &mut obj)?;
                     }
                     out.push(Value::Object(obj));
                 }

@@ -350,14 +350,16 @@ pub(crate) fn schema_node<'s>(root: &'s Value, node: &'s Value, segments: &[Stri
         return schema_node(root, child, rest);
     }
     if first.parse::<usize>().is_ok()
-        && let Some(items) = node.get("items") {
-            return schema_node(root, items, rest);
-        }
+        && let Some(items) = node.get("items")
+    {
+        return schema_node(root, items, rest);
+    }
     for key in ["anyOf", "oneOf"] {
         if let Some(branches) = node.get(key).and_then(Value::as_array)
-            && let Some(found) = branches.iter().find_map(|b| schema_node(root, b, segments)) {
-                return Some(found);
-            }
+            && let Some(found) = branches.iter().find_map(|b| schema_node(root, b, segments))
+        {
+            return Some(found);
+        }
     }
     None
 }

@@ -111,24 +111,26 @@ impl Scope<'_> {
             },
             Value::Array(items) => {
                 if let [single] = items.as_slice()
-                    && mentions_item(single) && self.item.is_none() {
-                        let filled: Vec<Value> = if self.problem.errors.is_empty() {
-                            self.fill(single).into_iter().collect()
-                        } else {
-                            self.problem
-                                .errors
-                                .iter()
-                                .filter_map(|v| {
-                                    Scope {
-                                        item: Some(v),
-                                        ..*self
-                                    }
-                                    .fill(single)
-                                })
-                                .collect()
-                        };
-                        return Some(Value::Array(filled));
-                    }
+                    && mentions_item(single)
+                    && self.item.is_none()
+                {
+                    let filled: Vec<Value> = if self.problem.errors.is_empty() {
+                        self.fill(single).into_iter().collect()
+                    } else {
+                        self.problem
+                            .errors
+                            .iter()
+                            .filter_map(|v| {
+                                Scope {
+                                    item: Some(v),
+                                    ..*self
+                                }
+                                .fill(single)
+                            })
+                            .collect()
+                    };
+                    return Some(Value::Array(filled));
+                }
                 Some(Value::Array(items.iter().filter_map(|i| self.fill(i)).collect()))
             }
             Value::Object(map) => Some(Value::Object(
@@ -197,7 +199,10 @@ impl Dialect {
     /// kind falls back to what the status means.
     pub fn classify_error(&self, status: u16, body: &[u8]) -> Problem {
         let json: Option<Value> = serde_json::from_slice(body).ok();
-        let mut best: Option<(ErrorKind, usize)> = None;
+        // On an equal score, the kind the status itself means wins (a plain 400 is a validation
+        // error, not `malformed`, which merely comes first in `ErrorKind::ALL`).
+        let by_status = ErrorKind::from_status(status);
+        let mut best: Option<(ErrorKind, (usize, bool, bool, bool))> = None;
         for kind in ErrorKind::ALL {
             let Some(shape) = self.errors.shapes.get(&kind) else {
                 continue;
@@ -232,8 +237,15 @@ impl Dialect {
                     0
                 }
             };
-            // Prefer more matched literals; on a tie, prefer the kind whose own status this is.
-            let score = (matched + soft.len()) * 2 + usize::from(shape.status == status);
+            // Prefer more matched literals; on a tie, a kind that claims this status explicitly
+            // for the vendor's answers (`also_status`: EP's 422 is a validation error), then the
+            // kind whose own status this is, then the kind the status itself means.
+            let score = (
+                matched + soft.len(),
+                shape.also_status.contains(&status),
+                shape.status == status,
+                kind == by_status,
+            );
             if best.is_none_or(|(_, s)| score > s) {
                 best = Some((kind, score));
             }
