@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1.7
+# Multi-stage build: a Rust builder, then a small runtime image running as a non-root user.
+# Config and schemas are baked in under /etc/dialectgate and can be overridden by mounting
+# over /etc/dialectgate/config or /etc/dialectgate/schemas.
+
+FROM rust:1.95-slim-bookworm AS builder
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin dialectgate \
+    && cp target/release/dialectgate /usr/local/bin/dialectgate
+
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin dialectgate
+COPY --from=builder /usr/local/bin/dialectgate /usr/local/bin/dialectgate
+COPY config/ /etc/dialectgate/config/
+COPY schemas/ /etc/dialectgate/schemas/
+WORKDIR /etc/dialectgate
+USER 10001:10001
+ENV RUST_LOG=info
+EXPOSE 8080
+# In a container the listener must not be loopback-only; everything else comes from the config
+# file and DIALECTGATE__* variables.
+ENTRYPOINT ["dialectgate", "serve", "--config", "/etc/dialectgate/config/dialectgate.toml"]
+CMD ["--listen", "0.0.0.0:8080"]
+HEALTHCHECK --interval=30s --timeout=3s CMD ["dialectgate", "check-config", "--config", "/etc/dialectgate/config/dialectgate.toml"]
