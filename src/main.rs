@@ -370,6 +370,15 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
 }
 
 fn init_logging(human: bool) {
+    // The default hook prints the panic message, which could quote request data; log where it
+    // happened instead (the request still gets a 500, see the gateway's server loop).
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "Panic.");
+    }));
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if human {

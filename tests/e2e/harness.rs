@@ -86,8 +86,8 @@ impl Upstream {
                                     .collect(),
                                 body,
                             };
+                            seen.lock().unwrap().push(rec.clone());
                             let (status, ct, body) = reply(&rec);
-                            seen.lock().unwrap().push(rec);
                             let mut rsp = hyper::Response::new(Full::new(Bytes::from(body)));
                             *rsp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
                             rsp.headers_mut().insert("content-type", ct.parse().unwrap());

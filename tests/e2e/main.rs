@@ -8,7 +8,9 @@
 mod harness;
 
 mod errors;
+mod faults;
 mod headers;
+mod limits;
 mod migration;
 mod pairs;
 mod process;

@@ -232,10 +232,11 @@ impl Dialect {
                     literals.iter().filter(|(p, v)| p.get(json) == Some(v)).count()
                 }
                 (None, true) => 0,
-                (Some(_), true) | (None, false) => {
-                    // A JSON template met a non-JSON body (or the reverse): a weak match.
-                    0
-                }
+                // A JSON body where the vendor sends text (Medusa's 401): the status decides.
+                (Some(_), true) => 0,
+                // Not JSON where the vendor always sends JSON: not this vendor's answer (an HTML
+                // page from a proxy, a truncated body); the status alone decides below.
+                (None, false) => continue,
             };
             // Prefer more matched literals; on a tie, a kind that claims this status explicitly
             // for the vendor's answers (`also_status`: EP's 422 is a validation error), then the

@@ -95,6 +95,11 @@ pub struct RawUpstream {
     /// Extra attempts for requests that are safe to repeat (PUT/PATCH upstream methods, or a
     /// request with `Idempotency-Key`) after a connect failure or a 502/503/504. Default 1.
     pub retries: u32,
+    /// Consecutive failed calls (unreachable, timeout, broken answer, 5xx) that open the
+    /// circuit breaker; 0 disables it. Default 5.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before letting one through, in ms. Default 5000.
+    pub breaker_cooldown_ms: u64,
 }
 
 impl Default for RawUpstream {
@@ -107,6 +112,8 @@ impl Default for RawUpstream {
             pool_max_idle: 64,
             max_response_bytes: 1024 * 1024,
             retries: 1,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 5_000,
         }
     }
 }
@@ -202,6 +209,8 @@ pub struct Config {
     pub pool_max_idle: usize,
     pub max_response_bytes: usize,
     pub retries: u32,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
     pub credential_mode: CredentialMode,
     pub caller_keys: Vec<Secret>,
     pub upstream_token: Option<Secret>,
@@ -435,6 +444,8 @@ fn build(
         pool_max_idle: raw.upstream.pool_max_idle,
         max_response_bytes: raw.upstream.max_response_bytes,
         retries: raw.upstream.retries,
+        breaker_failures: raw.upstream.breaker_failures,
+        breaker_cooldown: Duration::from_millis(raw.upstream.breaker_cooldown_ms),
         credential_mode: raw.credentials.mode,
         caller_keys,
         upstream_token,
@@ -537,5 +548,35 @@ mod tests {
             src = s.source();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn small_numbers_from_the_environment() {
+        let env: EnvSource = Some(
+            [
+                ("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1"),
+                ("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "3"),
+                ("K", "k"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        );
+        let dir = std::env::temp_dir().join(format!("dg-config-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(
+            &file,
+            "[server]\nmax_in_flight = 1024\n[credentials]\nkeys_env = \"K\"\n",
+        )
+        .unwrap();
+        let cfg = load(Some(&file), env, &Overrides::default()).unwrap();
+        assert_eq!(cfg.max_in_flight, 1);
+        assert_eq!(cfg.breaker_failures, 3);
     }
 }

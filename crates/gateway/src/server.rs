@@ -3,6 +3,9 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -43,7 +46,15 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
                 let gw = gateway.clone();
                 let svc = service_fn(move |req: hyper::Request<Incoming>| {
                     let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(gw.handle(req, Some(peer)).await) }
+                    async move {
+                        // A panic must cost one request a 500, never the connection or the
+                        // process. The payload is not logged: it could quote request data.
+                        let handled = AssertUnwindSafe(gw.handle(req, Some(peer))).catch_unwind().await;
+                        Ok::<_, Infallible>(handled.unwrap_or_else(|_| {
+                            tracing::error!("A request handler panicked.");
+                            crate::service::internal_error()
+                        }))
+                    }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let conn = graceful.watch(conn);

@@ -23,6 +23,9 @@ use crate::upstream::{HttpUpstream, Upstream};
 
 /// The request id header, accepted from callers or generated, and returned on every answer.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest request URI accepted (path and query); longer gets 414.
+const MAX_URI_BYTES: usize = 8 * 1024;
+
 /// Lists what a lenient translation derived or dropped.
 pub const X_FIDELITY: HeaderName = HeaderName::from_static("x-dialectgate-fidelity");
 
@@ -149,6 +152,32 @@ impl Gateway {
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        // Framing checks hyper leaves to the application.
+        if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
+            let mut problem = Problem::new(ErrorKind::Malformed, "the request URI is too long");
+            problem.status = 414;
+            let mut rsp = plain_problem(&problem);
+            *rsp.status_mut() = StatusCode::URI_TOO_LONG;
+            return (
+                rsp,
+                Outcome {
+                    dialect: "-".into(),
+                    status: 414,
+                    result: "uri_too_long",
+                },
+            );
+        }
+        if req.version() == http::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
+            let problem = Problem::new(ErrorKind::Malformed, "an HTTP/1.1 request needs a Host header");
+            return (
+                plain_problem(&problem),
+                Outcome {
+                    dialect: "-".into(),
+                    status: 400,
+                    result: "no_host",
+                },
+            );
+        }
         let path = req.uri().path();
         let mut path_match = None;
         for dialect in self.registry.dialects() {
@@ -596,10 +625,12 @@ impl Gateway {
     ) -> (Response<Full<Bytes>>, u16) {
         let rendered = self.registry.render_error(caller, problem, id);
         let status = rendered.status;
-        (
-            json_response(status, &rendered.content_type, rendered.body),
-            status,
-        )
+        let mut rsp = json_response(status, &rendered.content_type, rendered.body);
+        if problem.kind() == ErrorKind::Overloaded {
+            rsp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        (rsp, status)
     }
 }
 
@@ -666,6 +697,14 @@ fn fidelity_header(f: &Fidelity) -> String {
         parts.push(format!("dropped={}", dropped.join(",")));
     }
     parts.join("; ")
+}
+
+/// The answer to a request whose handler failed unexpectedly: no detail leaves the gateway.
+pub(crate) fn internal_error() -> Response<Full<Bytes>> {
+    plain_problem(&Problem::new(
+        ErrorKind::Internal,
+        "the gateway failed to handle the request",
+    ))
 }
 
 fn plain_problem(problem: &Problem) -> Response<Full<Bytes>> {

@@ -2,7 +2,8 @@
 //! in-memory backend called in process.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
@@ -28,6 +29,68 @@ pub struct HttpUpstream {
     client: reqwest::Client,
     max_response_bytes: usize,
     retries: u32,
+    breaker: Arc<Breaker>,
+}
+
+/// A circuit breaker: after `threshold` consecutive failures the upstream is left alone for
+/// `cooldown`; then calls go through again, and one success closes it.
+#[derive(Debug)]
+pub struct Breaker {
+    threshold: u32,
+    cooldown: Duration,
+    failures: AtomicU32,
+    /// Milliseconds since `epoch` until which the breaker is open (0: closed).
+    open_until: AtomicU64,
+    epoch: Instant,
+}
+
+impl Breaker {
+    /// A breaker opening after `threshold` failures (0: never).
+    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+        Breaker {
+            threshold,
+            cooldown,
+            failures: AtomicU32::new(0),
+            open_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether a call may go out now.
+    pub fn allows(&self) -> bool {
+        self.now_ms() >= self.open_until.load(Ordering::Relaxed)
+    }
+
+    /// Records a call's outcome.
+    pub fn record(&self, ok: bool) {
+        if ok {
+            self.failures.store(0, Ordering::Relaxed);
+            self.open_until.store(0, Ordering::Relaxed);
+            return;
+        }
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        if self.threshold > 0 && failures >= self.threshold {
+            let until = self
+                .now_ms()
+                .saturating_add(u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX));
+            if self.open_until.swap(until, Ordering::Relaxed) < self.now_ms() {
+                tracing::warn!(
+                    failures,
+                    cooldown_ms = self.cooldown.as_millis() as u64,
+                    "Upstream circuit breaker opened."
+                );
+            }
+        }
+    }
+
+    /// Whether the breaker is open now.
+    pub fn is_open(&self) -> bool {
+        !self.allows()
+    }
 }
 
 /// Why an upstream call produced no usable answer.
@@ -45,6 +108,9 @@ pub enum UpstreamError {
     /// The answer was cut off or not HTTP.
     #[error("the upstream's answer was broken")]
     Protocol(#[source] reqwest::Error),
+    /// The circuit breaker is open: the upstream kept failing and is being left alone.
+    #[error("the upstream is failing; calls are paused")]
+    CircuitOpen,
 }
 
 impl UpstreamError {
@@ -63,6 +129,9 @@ impl UpstreamError {
             UpstreamError::Protocol(_) => {
                 Problem::new(ErrorKind::BadGateway, "the upstream's answer was broken")
             }
+            UpstreamError::CircuitOpen => {
+                Problem::new(ErrorKind::Overloaded, "the upstream is failing; retry shortly")
+            }
         }
     }
 
@@ -73,6 +142,7 @@ impl UpstreamError {
             UpstreamError::Timeout => "timeout",
             UpstreamError::TooLarge { .. } => "too_large",
             UpstreamError::Protocol(_) => "protocol",
+            UpstreamError::CircuitOpen => "circuit_open",
         }
     }
 }
@@ -97,6 +167,7 @@ impl HttpUpstream {
             client,
             max_response_bytes: config.max_response_bytes,
             retries: config.retries,
+            breaker: Arc::new(Breaker::new(config.breaker_failures, config.breaker_cooldown)),
         })
     }
 
@@ -117,10 +188,15 @@ impl HttpUpstream {
         let attempts = if repeatable { self.retries + 1 } else { 1 };
         let mut attempt = 0;
         loop {
+            if !self.breaker.allows() {
+                return Err(UpstreamError::CircuitOpen);
+            }
             attempt += 1;
             let result = self
                 .once(&method, &url, &headers, body.clone(), outbound.content_type)
                 .await;
+            self.breaker
+                .record(matches!(&result, Ok((status, _)) if *status < 500));
             let retry = attempt < attempts
                 && match &result {
                     Err(UpstreamError::Connect(_)) => true,
@@ -133,6 +209,11 @@ impl HttpUpstream {
             tracing::debug!(attempt, "Retrying the upstream call.");
             tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
         }
+    }
+
+    /// The breaker guarding this upstream.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
     }
 
     async fn once(
@@ -175,5 +256,34 @@ impl HttpUpstream {
             buf.extend_from_slice(&chunk);
         }
         Ok((status, Bytes::from(buf)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaker_opens_after_the_threshold_and_closes_on_success() {
+        let b = Breaker::new(3, Duration::from_secs(60));
+        b.record(false);
+        b.record(false);
+        assert!(b.allows());
+        b.record(false);
+        assert!(b.is_open());
+        b.record(true);
+        assert!(b.allows());
+    }
+
+    #[test]
+    fn breaker_recovers_after_the_cooldown() {
+        let b = Breaker::new(1, Duration::from_millis(0));
+        b.record(false);
+        assert!(b.allows(), "a zero cooldown lets the next call through");
+        let never = Breaker::new(0, Duration::from_secs(60));
+        for _ in 0..10 {
+            never.record(false);
+        }
+        assert!(never.allows(), "threshold 0 disables the breaker");
     }
 }
