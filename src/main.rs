@@ -98,7 +98,7 @@ enum Command {
 }
 
 /// Configuration flags shared by `serve` and `check-config`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 struct ServerArgs {
     /// The configuration file.
     #[arg(long, default_value = "config/dialectgate.toml")]
@@ -106,6 +106,10 @@ struct ServerArgs {
     /// Address to listen on (server.listen).
     #[arg(long)]
     listen: Option<String>,
+    /// Address of the admin listener: /metrics, /healthz, /readyz, POST /admin/reload
+    /// (admin.listen; an empty string disables it).
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// Upstream base URL (upstream.url); none: the embedded backend.
     #[arg(long)]
     upstream: Option<String>,
@@ -127,6 +131,7 @@ impl ServerArgs {
     fn load(&self) -> Result<dialectgate_gateway::Config> {
         let overrides = dialectgate_gateway::Overrides {
             listen: self.listen.clone(),
+            admin_listen: self.admin_listen.clone(),
             upstream: self.upstream.clone(),
             upstream_dialect: self.upstream_dialect.clone(),
             credentials: self.credentials,
@@ -340,29 +345,78 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
+    use dialectgate_gateway::{Gateway, Live, Shared};
     init_logging(human_logs);
     let config = args.load()?;
-    let gateway = std::sync::Arc::new(dialectgate_gateway::Gateway::new(config).context("cannot start")?);
+    let gateway = Gateway::new(config).context("cannot start")?;
+    // A reload re-reads the same sources: the file, the environment and these flags.
+    let loader_args = args.clone();
+    let loader: dialectgate_gateway::Loader = Box::new(move |shared: Shared| {
+        let config = loader_args.load().map_err(|e| format!("{e:#}"))?;
+        let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir)
+            .map_err(|e| format!("{e:#}"))?;
+        Gateway::with_registry(config, registry, shared).map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+    });
+    let live = std::sync::Arc::new(Live::reloadable(gateway, loader));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async move {
+        let gateway = live.current();
         let addr = gateway.config().listen;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let admin_local = match gateway.config().admin_listen {
+            Some(admin) => {
+                let admin_listener = tokio::net::TcpListener::bind(admin)
+                    .await
+                    .with_context(|| format!("cannot listen on {admin} (admin)"))?;
+                let admin_local = admin_listener.local_addr()?;
+                let mut rx = stop_rx.clone();
+                tokio::spawn(dialectgate_gateway::serve_admin(
+                    admin_listener,
+                    live.clone(),
+                    async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    },
+                ));
+                Some(admin_local)
+            }
+            None => None,
+        };
+        #[cfg(unix)]
+        {
+            let live = live.clone();
+            tokio::spawn(async move {
+                let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading the configuration.");
+                    let _ = live.reload().await;
+                }
+            });
+        }
         let ids: Vec<&str> = gateway.registry().dialects().iter().map(|d| d.id()).collect();
         tracing::info!(
             listen = %local,
+            admin = %admin_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
             dialects = %ids.join(","),
             upstream = gateway.config().upstream_url.as_deref().unwrap_or("embedded"),
             upstream_dialect = %gateway.config().upstream_dialect,
             "Gateway listening."
         );
-        let drained =
-            dialectgate_gateway::serve(listener, gateway, dialectgate_gateway::shutdown_signal()).await;
+        drop(gateway);
+        let drained = dialectgate_gateway::serve(listener, live, async move {
+            dialectgate_gateway::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
         tracing::info!(drained, "Gateway stopped.");
         Ok::<_, anyhow::Error>(())
     })?;

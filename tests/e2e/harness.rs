@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use dialectgate_gateway::{Backend, Config, Gateway, Overrides};
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -116,6 +117,8 @@ impl Upstream {
 /// A running gateway.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The admin listener, when started with [`start_reloadable`].
+    pub admin: Option<SocketAddr>,
     pub backend: Arc<Backend>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<bool>>,
@@ -167,9 +170,12 @@ pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
 
 /// Starts a gateway with `config`.
 pub async fn start(config: Config) -> Running {
-    let backend = Arc::new(Backend::seeded());
+    let shared = dialectgate_gateway::Shared::default();
+    let backend = shared.backend.clone();
     let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir).unwrap();
-    let gateway = Arc::new(Gateway::with_registry(config, registry, backend.clone()).unwrap());
+    let gateway = Arc::new(dialectgate_gateway::Live::fixed(
+        Gateway::with_registry(config, registry, shared).unwrap(),
+    ));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -178,10 +184,83 @@ pub async fn start(config: Config) -> Running {
     }));
     Running {
         addr,
+        admin: None,
         backend,
         stop: Some(tx),
         done: Some(done),
     }
+}
+
+/// Starts a gateway from the configuration file `file` (plus `env`), reloadable from it, with
+/// its admin listener.
+pub async fn start_reloadable(file: std::path::PathBuf, env: Vec<(String, String)>) -> Running {
+    let load = move |shared: dialectgate_gateway::Shared| -> Result<Gateway, String> {
+        let mut map: HashMap<String, String> = env.iter().cloned().collect();
+        map.entry("DIALECTGATE_UPSTREAM_TOKEN".into())
+            .or_insert_with(|| UPSTREAM_TOKEN.into());
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
+        let config =
+            dialectgate_gateway::load(Some(&file), Some(map), &overrides).map_err(|e| format!("{e:?}"))?;
+        let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir)
+            .map_err(|e| e.to_string())?;
+        Gateway::with_registry(config, registry, shared).map_err(|e| e.to_string())
+    };
+    let shared = dialectgate_gateway::Shared::default();
+    let backend = shared.backend.clone();
+    let first = load(shared).expect("the initial configuration loads");
+    let live = Arc::new(dialectgate_gateway::Live::reloadable(first, Box::new(load)));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = admin_listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(dialectgate_gateway::serve_admin(
+        admin_listener,
+        live.clone(),
+        async {
+            let _ = admin_rx.await;
+        },
+    ));
+    let done = tokio::spawn(dialectgate_gateway::serve(listener, live, async move {
+        let _ = rx.await;
+        let _ = admin_tx.send(());
+    }));
+    Running {
+        addr,
+        admin: Some(admin),
+        backend,
+        stop: Some(tx),
+        done: Some(done),
+    }
+}
+
+/// A copy of the shipped configuration in a temporary directory, with `edit` applied, pointing
+/// at this checkout's dialects and schemas.
+pub fn config_file(name: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dg-e2e-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::env::current_dir().unwrap();
+    let text = std::fs::read_to_string("config/dialectgate.toml")
+        .unwrap()
+        .replace(
+            "dir = \"config/dialects\"",
+            &format!("dir = {:?}", root.join("config/dialects")),
+        )
+        .replace(
+            "schemas = \"schemas\"",
+            &format!("schemas = {:?}", root.join("schemas")),
+        )
+        .replace(
+            "keys_file = \"config/demo-keys.txt\"",
+            &format!("keys_file = {:?}", root.join("config/demo-keys.txt")),
+        );
+    let file = dir.join("dialectgate.toml");
+    std::fs::write(&file, edit(text)).unwrap();
+    file
 }
 
 /// A gateway in front of `upstream`, which speaks `dialect`.

@@ -5,7 +5,7 @@
 // The harness panics on any setup failure: that is the right outcome for a test.
 #![allow(clippy::unwrap_used)]
 
-mod harness;
+pub mod harness;
 
 mod errors;
 mod faults;
@@ -13,6 +13,7 @@ mod headers;
 mod limits;
 mod load;
 mod migration;
+mod ops;
 mod pairs;
 mod process;
 mod secrets;

@@ -10,7 +10,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_dialectgate");
 #[tokio::test]
 async fn serve_with_the_shipped_config_answers_and_stops_on_sigterm() {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -188,4 +194,94 @@ fn translate_and_validate_for_ci() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown dialect `nope`"));
+}
+
+/// Starts the binary with `args`, returns it and its traffic address (from its log).
+fn spawn(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            && v["message"] == "Gateway listening."
+        {
+            return (child, v["listen"].as_str().unwrap().to_owned(), rx);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the gateway did not start");
+}
+
+fn wait_for_log(rx: &std::sync::mpsc::Receiver<String>, message: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && line.contains(message)
+        {
+            return;
+        }
+    }
+    panic!("no log line {message:?}");
+}
+
+#[tokio::test]
+async fn sighup_reloads_and_a_bad_file_keeps_the_old_configuration() {
+    let file = crate::harness::config_file("sighup", |t| t);
+    let (mut child, addr, rx) = spawn(&[
+        "serve",
+        "--config",
+        file.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "",
+    ]);
+    let ep = || async {
+        reqwest::Client::new()
+            .put(format!("http://{addr}/v2/customers/cus_ada"))
+            .header("authorization", "Bearer dg_demo_key")
+            .header("content-type", "application/json")
+            .body(r#"{"data":{"type":"customer","email":"hup@example.com"}}"#)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ep().await, 200);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("only = []", "only = [\"medusa\"]")).unwrap();
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(hup(child.id()).success());
+    wait_for_log(&rx, "Configuration reloaded.");
+    assert_eq!(ep().await, 404, "only medusa is served after the reload");
+
+    std::fs::write(&file, "this is not toml [").unwrap();
+    assert!(hup(child.id()).success());
+    wait_for_log(&rx, "Configuration reload refused");
+    assert_eq!(ep().await, 404, "the previous configuration keeps serving");
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
 }

@@ -1,26 +1,9 @@
 //! Secrets never reach a log line or an error body: caller keys, the gateway's upstream
 //! credential, passwords, vendor tokens — on valid and invalid requests and upstream errors.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use dialectgate_gateway::Overrides;
 use serde_json::json;
 
 use crate::harness::{self, Upstream};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const CANARIES: [&str; 6] = [
     "CANARYKEY1a2b",
@@ -31,18 +14,9 @@ const CANARIES: [&str; 6] = [
     "CANARYCUST1k2l",
 ];
 
-// One thread: the per-test log subscriber sees everything the gateway does.
-#[tokio::test(flavor = "current_thread")]
+// The real binary at the most verbose log level, its stderr captured whole.
+#[tokio::test]
 async fn no_secret_in_logs_or_error_bodies() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     // An upstream that fails, so error paths are logged too.
     let upstream = Upstream::start(|rec| {
         if rec.path.contains("fail") {
@@ -60,18 +34,41 @@ async fn no_secret_in_logs_or_error_bodies() {
         }
     })
     .await;
-    let gw = harness::start(harness::config(
-        Overrides {
-            upstream: Some(upstream.url()),
-            upstream_dialect: Some("medusa".into()),
-            ..Overrides::default()
-        },
-        &[
-            ("DIALECTGATE_KEYS", CANARIES[0]),
-            ("DIALECTGATE_UPSTREAM_TOKEN", CANARIES[1]),
-        ],
-    ))
-    .await;
+    let file = harness::config_file("secrets", |t| {
+        t.replace("url = \"\"", &format!("url = \"{}\"", upstream.url()))
+            .replace("dialect = \"canonical\"", "dialect = \"medusa\"")
+    });
+    // The whole stderr is captured, so the port is chosen here rather than read from the log.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"))
+        .args([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            &addr,
+            "--admin-listen",
+            "",
+        ])
+        .env("RUST_LOG", "trace")
+        .env("DIALECTGATE_KEYS", CANARIES[0])
+        .env("DIALECTGATE_UPSTREAM_TOKEN", CANARIES[1])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all);
+        all
+    });
+    wait_for(&addr);
+    let url = |path: &str| format!("http://{addr}{path}");
     let client = harness::client();
     let mut bodies = Vec::new();
     let cases = [
@@ -113,7 +110,7 @@ async fn no_secret_in_logs_or_error_bodies() {
     ];
     for (method, path, body, auth) in cases {
         let mut req = client
-            .request(method.parse().unwrap(), gw.url(path))
+            .request(method.parse().unwrap(), url(path))
             .header("content-type", "application/json")
             .header("x-moltin-customer-token", CANARIES[4])
             .body(body.to_string());
@@ -137,8 +134,11 @@ async fn no_secret_in_logs_or_error_bodies() {
             rec.headers
         );
     }
-    gw.stop().await;
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let logs = reader.join().unwrap();
     assert!(logs.contains("Request handled."), "the capture works: {logs}");
     for canary in CANARIES {
         assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
@@ -151,4 +151,16 @@ async fn no_secret_in_logs_or_error_bodies() {
             }
         }
     }
+}
+
+/// Waits until something listens on `addr`.
+fn wait_for(addr: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the gateway did not start on {addr}");
 }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub server: RawServer,
+    pub admin: RawAdmin,
     pub dialects: RawDialects,
     pub upstream: RawUpstream,
     pub credentials: RawCredentials,
@@ -53,6 +54,22 @@ impl Default for RawServer {
             max_in_flight: 1024,
             grace_period_ms: 10_000,
             only: Vec::new(),
+        }
+    }
+}
+
+/// `[admin]`: the admin listener (metrics, health, reload).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    /// Address of the admin listener; empty disables it. Default `127.0.0.1:9090`.
+    pub listen: String,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        RawAdmin {
+            listen: "127.0.0.1:9090".into(),
         }
     }
 }
@@ -192,6 +209,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `None`: no admin listener.
+    pub admin_listen: Option<SocketAddr>,
     pub max_body_bytes: usize,
     pub max_depth: usize,
     pub header_read_timeout: Duration,
@@ -232,6 +251,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub listen: Option<String>,
+    pub admin_listen: Option<String>,
     pub upstream: Option<String>,
     pub upstream_dialect: Option<String>,
     pub credentials: Option<CredentialMode>,
@@ -283,6 +303,9 @@ fn build(
     if let Some(v) = &o.listen {
         raw.server.listen.clone_from(v);
     }
+    if let Some(v) = &o.admin_listen {
+        raw.admin.listen.clone_from(v);
+    }
     if let Some(v) = &o.upstream {
         raw.upstream.url.clone_from(v);
     }
@@ -306,6 +329,18 @@ fn build(
         ));
         SocketAddr::from(([127, 0, 0, 1], 8080))
     });
+    let admin_listen = match raw.admin.listen.trim() {
+        "" => None,
+        addr => match addr.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                problems.push(format!(
+                    "admin.listen: `{addr}` is not an address like 127.0.0.1:9090"
+                ));
+                None
+            }
+        },
+    };
     let positive = |problems: &mut Vec<String>, key: &str, v: u64| {
         if v == 0 {
             problems.push(format!("{key}: must be greater than 0"));
@@ -428,6 +463,7 @@ fn build(
     }
     Ok(Config {
         listen,
+        admin_listen,
         max_body_bytes: raw.server.max_body_bytes,
         max_depth: raw.server.max_depth,
         header_read_timeout: Duration::from_millis(raw.server.header_read_timeout_ms),

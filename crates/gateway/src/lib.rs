@@ -5,20 +5,26 @@
 //! It sits on top of the dialect engine (`dialectgate-dialect`) and the canonical model; the
 //! binary wires it to configuration and signals.
 
+mod admin;
 mod backend;
 mod config;
 mod credentials;
+mod live;
+mod metrics;
 mod server;
 mod service;
 mod trace;
 mod upstream;
 
 pub use self::{
+    admin::serve_admin,
     backend::{Backend, fixtures, now_rfc3339},
     config::{Config, ConfigError, CredentialMode, EnvSource, Overrides, RawConfig, Secret, load},
     credentials::SENSITIVE_HEADERS,
+    live::{Live, Loader},
+    metrics::Metrics,
     server::{serve, shutdown_signal},
-    service::{Gateway, StartError, X_FIDELITY, X_REQUEST_ID},
+    service::{Gateway, Shared, StartError, X_FIDELITY, X_REQUEST_ID},
     trace::child_traceparent,
     upstream::{HttpUpstream, Upstream, UpstreamError},
 };

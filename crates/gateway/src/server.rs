@@ -15,11 +15,13 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::service::Gateway;
+use crate::live::Live;
 
 /// Serves `gateway` on `listener` until `shutdown` completes, then drains in-flight requests
 /// for at most the configured grace period. Returns whether every connection drained in time.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) -> bool {
+pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future<Output = ()>) -> bool {
+    // Connection-level settings come from the configuration in force at start.
+    let gateway = live.current();
     let mut builder = Builder::new(TokioExecutor::new());
     // Slowloris: a client must finish its headers in time (hyper needs a timer for this).
     builder
@@ -43,9 +45,10 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let gw = gateway.clone();
+                let live = live.clone();
                 let svc = service_fn(move |req: hyper::Request<Incoming>| {
-                    let gw = gw.clone();
+                    // Each request runs on the configuration in force when it arrived.
+                    let gw = live.current();
                     async move {
                         // A panic must cost one request a 500, never the connection or the
                         // process. The payload is not logged: it could quote request data.

@@ -15,10 +15,12 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::backend::Backend;
 use crate::config::{Config, CredentialMode, Secret};
 use crate::credentials;
+use crate::metrics::{Metrics, UpstreamLabels, ValidationLabels};
 use crate::upstream::{HttpUpstream, Upstream};
 
 /// The request id header, accepted from callers or generated, and returned on every answer.
@@ -37,6 +39,23 @@ pub struct Gateway {
     upstream_endpoint: Endpoint,
     config: Config,
     in_flight: Arc<Semaphore>,
+    shared: Shared,
+}
+
+/// What outlives a configuration reload: the embedded store and the metrics.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub backend: Arc<Backend>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            backend: Arc::new(Backend::seeded()),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
 }
 
 /// Why the gateway cannot start with a configuration.
@@ -71,7 +90,7 @@ impl Gateway {
     pub fn new(config: Config) -> Result<Gateway, StartError> {
         let registry =
             Registry::load(&config.dialects_dir, &config.schemas_dir).map_err(StartError::Dialects)?;
-        Gateway::with_registry(config, registry, Arc::new(Backend::seeded()))
+        Gateway::with_registry(config, registry, Shared::default())
     }
 
     /// Builds a gateway from an already loaded registry and backend (tests, hot reload).
@@ -81,7 +100,7 @@ impl Gateway {
     pub fn with_registry(
         config: Config,
         mut registry: Registry,
-        backend: Arc<Backend>,
+        shared: Shared,
     ) -> Result<Gateway, StartError> {
         let upstream_endpoint = registry
             .endpoint(&config.upstream_dialect)
@@ -90,7 +109,7 @@ impl Gateway {
             registry.retain(&config.only).map_err(StartError::UnknownOnly)?;
         }
         let upstream = match &config.upstream_url {
-            None => Upstream::Embedded(backend),
+            None => Upstream::Embedded(shared.backend.clone()),
             Some(url) => Upstream::Http(HttpUpstream::new(url, &config).map_err(StartError::Client)?),
         };
         Ok(Gateway {
@@ -99,6 +118,7 @@ impl Gateway {
             upstream_endpoint,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
             config,
+            shared,
         })
     }
 
@@ -112,6 +132,16 @@ impl Gateway {
         &self.registry
     }
 
+    /// The store and metrics this gateway shares with its successors.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The upstream.
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
     /// Handles one request. Never fails: every failure becomes an answer.
     pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
     where
@@ -122,7 +152,26 @@ impl Gateway {
         let request_id = request_id(req.headers());
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let (mut response, outcome) = self.route(req, peer, &request_id).await;
+        let metrics = &self.shared.metrics;
+        metrics.in_flight.inc();
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            dialect = tracing::field::Empty,
+            upstream = %self.upstream_endpoint.id(),
+            outcome = tracing::field::Empty,
+        );
+        let (mut response, outcome) = self.route(req, peer, &request_id).instrument(span.clone()).await;
+        metrics.in_flight.dec();
+        span.record("dialect", outcome.dialect.as_str());
+        span.record("outcome", outcome.result);
+        metrics.request(
+            &outcome.dialect,
+            self.upstream_endpoint.id(),
+            outcome.result,
+            outcome.status,
+            started.elapsed(),
+        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
@@ -365,17 +414,31 @@ impl Gateway {
             .and_then(Value::as_str)
             .map(str::to_owned);
         // Translate.
-        let translation = self
-            .registry
-            .translate(caller, &self.upstream_endpoint, path_id, &body, self.config.mode)
-            .map_err(|p| {
-                let result = if p.kind() == ErrorKind::Validation {
-                    "validation"
-                } else {
-                    "untranslatable"
-                };
-                (p, body_id.clone(), result)
-            })?;
+        let translate_started = Instant::now();
+        let translation = {
+            let _span = tracing::debug_span!("translate").entered();
+            self.registry
+                .translate(caller, &self.upstream_endpoint, path_id, &body, self.config.mode)
+        };
+        let mut translate_time = translate_started.elapsed();
+        let translation = translation.map_err(|p| {
+            let result = if p.kind() == ErrorKind::Validation {
+                "validation"
+            } else {
+                "untranslatable"
+            };
+            for v in &p.errors {
+                self.shared
+                    .metrics
+                    .validation_failures
+                    .get_or_create(&ValidationLabels {
+                        dialect: dialect.id().to_owned(),
+                        keyword: v.code.clone(),
+                    })
+                    .inc();
+            }
+            (p, body_id.clone(), result)
+        })?;
         let id = translation.canonical.id.clone();
         // Forward.
         let answer = match &self.upstream {
@@ -388,9 +451,34 @@ impl Gateway {
                     self.upstream_headers(dialect, &parts.headers, upstream_token.as_ref(), peer, request_id);
                 let repeatable = matches!(translation.outbound.method.as_str(), "PUT" | "PATCH")
                     || parts.headers.contains_key("idempotency-key");
-                match http.send(&translation.outbound, headers, repeatable).await {
-                    Ok((status, body)) => self.registry.read_answer(&self.upstream_endpoint, status, &body),
+                let upstream_started = Instant::now();
+                let sent = http
+                    .send(&translation.outbound, headers, repeatable)
+                    .instrument(tracing::debug_span!("forward"))
+                    .await;
+                self.shared
+                    .metrics
+                    .upstream_duration
+                    .get_or_create(&UpstreamLabels {
+                        upstream: self.upstream_endpoint.id().to_owned(),
+                    })
+                    .observe(upstream_started.elapsed().as_secs_f64());
+                match sent {
+                    Ok((status, body)) => {
+                        if status >= 500 {
+                            self.shared
+                                .metrics
+                                .upstream_error(self.upstream_endpoint.id(), "5xx");
+                        }
+                        let read_started = Instant::now();
+                        let answer = self.registry.read_answer(&self.upstream_endpoint, status, &body);
+                        translate_time += read_started.elapsed();
+                        answer
+                    }
                     Err(e) => {
+                        self.shared
+                            .metrics
+                            .upstream_error(self.upstream_endpoint.id(), e.label());
                         tracing::warn!(request_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "Upstream call failed.");
                         return Err((e.problem(), Some(id), "upstream_error"));
                     }
@@ -419,6 +507,7 @@ impl Gateway {
             }
             Answer::Problem(p) => return Err((p, Some(id), "upstream_refused")),
         };
+        let encode_started = Instant::now();
         let (status, out) = self
             .registry
             .encode_answer(caller, &customer)
@@ -428,6 +517,14 @@ impl Gateway {
             "application/json",
             serde_json::to_vec(&out).unwrap_or_default(),
         );
+        translate_time += encode_started.elapsed();
+        self.shared
+            .metrics
+            .translation_duration
+            .get_or_create(&crate::metrics::DialectLabels {
+                dialect: dialect.id().to_owned(),
+            })
+            .observe(translate_time.as_secs_f64());
         if !translation.fidelity.is_exact()
             && let Ok(v) = HeaderValue::from_str(&fidelity_header(&translation.fidelity))
         {

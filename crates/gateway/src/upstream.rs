@@ -211,6 +211,11 @@ impl HttpUpstream {
         }
     }
 
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The breaker guarding this upstream.
     pub fn breaker(&self) -> &Breaker {
         &self.breaker
