@@ -9,6 +9,19 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
 
+/// Prints a line on stdout; a closed pipe (`dialectgate openapi | head`) is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, $($arg)*) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("error: cannot write to standard output: {e}");
+            }
+        }
+    }};
+}
+
 /// An API gateway that speaks five commerce vendors' "update a customer" dialects.
 #[derive(Debug, Parser)]
 #[command(name = "dialectgate", version, about)]
@@ -89,6 +102,9 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Print an OpenAPI 3.1 document of every inbound operation, generated from the loaded
+    /// dialects and schemas.
+    Openapi,
     /// The loaded dialects and their routes.
     Dialects {
         /// Print as JSON.
@@ -197,7 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let gateway =
                 dialectgate_gateway::Gateway::new(config).context("the configuration does not start")?;
             let ids: Vec<&str> = gateway.registry().dialects().iter().map(|d| d.id()).collect();
-            println!(
+            out!(
                 "configuration OK: serving {} on {}",
                 ids.join(", "),
                 gateway.config().listen
@@ -249,7 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     } else {
                         t.outbound.body
                     };
-                    println!("{}", serde_json::to_string_pretty(&out)?);
+                    out!("{}", serde_json::to_string_pretty(&out)?);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(problem) => Ok(fail(
@@ -277,9 +293,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match registry.validate_request(&side, &body) {
                 Ok(()) => {
                     if *json {
-                        println!("{}", serde_json::json!({"valid": true}));
+                        out!("{}", serde_json::json!({"valid": true}));
                     } else {
-                        println!("valid {} request", side.id());
+                        out!("valid {} request", side.id());
                     }
                     Ok(ExitCode::SUCCESS)
                 }
@@ -289,14 +305,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Matrix { json } => {
             let matrix = registry.matrix();
             if *json {
-                println!("{}", serde_json::to_string_pretty(&matrix)?);
+                out!("{}", serde_json::to_string_pretty(&matrix)?);
             } else {
-                println!(
+                out!(
                     "{:<14} {:<14} {:>7} {:>7} {:>5}  lost",
-                    "from", "to", "carried", "derived", "lost"
+                    "from",
+                    "to",
+                    "carried",
+                    "derived",
+                    "lost"
                 );
                 for e in &matrix {
-                    println!(
+                    out!(
                         "{:<14} {:<14} {:>7} {:>7} {:>5}  {}",
                         e.from,
                         e.to,
@@ -307,6 +327,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            out!("{}", serde_json::to_string_pretty(&registry.openapi())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Dialects { json } => {
@@ -327,10 +351,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for d in registry.dialects() {
-                    println!(
+                    out!(
                         "{:<14} {:<6} {:<42} {}",
                         d.id(),
                         d.route().method,
@@ -458,7 +482,7 @@ fn fail(json: bool, kind: &str, message: &str, problem: Option<&dialectgate_cano
             Some(p) => serde_json::to_value(p).unwrap_or_default(),
             None => serde_json::json!({"type": kind, "detail": message}),
         };
-        println!("{body}");
+        out!("{body}");
     }
     eprintln!("error ({kind}): {message}");
     if let Some(p) = problem {

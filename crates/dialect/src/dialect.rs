@@ -242,6 +242,14 @@ impl Dialect {
         self.response.status
     }
 
+    /// The media type of this dialect's `kind` errors.
+    pub fn error_content_type(&self, kind: ErrorKind) -> &str {
+        self.errors
+            .shapes
+            .get(&kind)
+            .map_or("application/json", |s| s.content_type.as_str())
+    }
+
     /// The status this dialect answers `kind` with.
     pub fn error_status(&self, kind: ErrorKind) -> u16 {
         self.errors

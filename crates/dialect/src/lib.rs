@@ -11,6 +11,7 @@ mod dialect;
 mod engine;
 mod error;
 mod matrix;
+mod openapi;
 mod parse;
 mod plan;
 mod pointer;
