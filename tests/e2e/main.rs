@@ -18,3 +18,4 @@ mod pairs;
 mod process;
 mod secrets;
 mod shutdown;
+mod vendor_clients;
