@@ -195,6 +195,21 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Reads and strictly parses the input; `Ok(Err(code))` when it is not JSON (reported).
+fn read_json(file: Option<&PathBuf>, json: bool) -> Result<Result<serde_json::Value, ExitCode>> {
+    let bytes = read_input(file)?;
+    Ok(
+        parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH).map_err(|e| {
+            fail(
+                json,
+                "malformed",
+                &format!("the input is not valid JSON: {e}"),
+                None,
+            )
+        }),
+    )
+}
+
 fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
     match registry.endpoint(id) {
         Some(e) => Ok(e),
@@ -235,17 +250,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             file,
         } => {
             let (from, to) = (endpoint(&registry, from)?, endpoint(&registry, to)?);
-            let bytes = read_input(file.as_ref())?;
-            let body = match parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Ok(fail(
-                        *json,
-                        "malformed",
-                        &format!("the input is not valid JSON: {e}"),
-                        None,
-                    ));
-                }
+            let body = match read_json(file.as_ref(), *json)? {
+                Ok(body) => body,
+                Err(code) => return Ok(code),
             };
             let path_id = id.as_deref();
             match registry.translate(&from, &to, path_id, &body, *mode) {
@@ -278,17 +285,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Validate { dialect, json, file } => {
             let side = endpoint(&registry, dialect)?;
-            let bytes = read_input(file.as_ref())?;
-            let body = match parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Ok(fail(
-                        *json,
-                        "malformed",
-                        &format!("the input is not valid JSON: {e}"),
-                        None,
-                    ));
-                }
+            let body = match read_json(file.as_ref(), *json)? {
+                Ok(body) => body,
+                Err(code) => return Ok(code),
             };
             match registry.validate_request(&side, &body) {
                 Ok(()) => {
@@ -370,8 +369,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
     use dialectgate_gateway::{Gateway, Live, Shared};
-    init_logging(human_logs);
     let config = args.load()?;
+    let _telemetry = init_logging(human_logs, config.otlp_endpoint.as_deref())?;
     let gateway = Gateway::new(config).context("cannot start")?;
     // A reload re-reads the same sources: the file, the environment and these flags.
     let loader_args = args.clone();
@@ -447,7 +446,12 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(human: bool) {
+/// Installs the log subscriber: JSON lines (or human lines) on stderr, level from `RUST_LOG`, and
+/// with the `otlp` feature an OTLP span exporter when configured. Returns what must be flushed
+/// at exit.
+fn init_logging(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, fmt};
     // The default hook prints the panic message, which could quote request data; log where it
     // happened instead (the request still gets a 500, see the gateway's server loop).
     std::panic::set_hook(Box::new(|info| {
@@ -457,21 +461,86 @@ fn init_logging(human: bool) {
             .unwrap_or_default();
         tracing::error!(%location, "Panic.");
     }));
-    use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    if human {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+    let fmt_layer = if human {
+        fmt::layer().with_writer(std::io::stderr).boxed()
     } else {
-        tracing_subscriber::fmt()
+        fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
-            .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .init();
+            .boxed()
+    };
+    let registry = tracing_subscriber::registry().with(fmt_layer);
+    #[cfg(feature = "otlp")]
+    {
+        let (layer, provider) = match otlp_endpoint {
+            Some(endpoint) => {
+                let (layer, provider) = telemetry::layer(endpoint)?;
+                (Some(layer), Some(provider))
+            }
+            None => (None, None),
+        };
+        registry.with(layer).with(filter).init();
+        Ok(Telemetry { provider })
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        // The configuration refuses an endpoint in a build without the feature.
+        let _ = otlp_endpoint;
+        registry.with(filter).init();
+        Ok(Telemetry {})
+    }
+}
+
+/// Exporters to flush before exiting.
+struct Telemetry {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+mod telemetry {
+    use anyhow::{Context, Result};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    /// A tracing layer exporting spans to `endpoint` over OTLP/HTTP (protobuf), batched.
+    pub fn layer<S>(
+        endpoint: &str,
+    ) -> Result<(
+        tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
+        SdkTracerProvider,
+    )>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(endpoint)
+            .build()
+            .context("cannot build the OTLP exporter")?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name("dialectgate")
+                    .build(),
+            )
+            .build();
+        let tracer = provider.tracer("dialectgate");
+        Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
     }
 }
 

@@ -9,40 +9,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_dialectgate");
 
 #[tokio::test]
 async fn serve_with_the_shipped_config_answers_and_stops_on_sigterm() {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut addr = None;
+    let (mut child, addr, rx) = spawn(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ]);
     let mut logs = Vec::new();
-    while addr.is_none() && Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                && v["message"] == "Gateway listening."
-            {
-                addr = v["listen"].as_str().map(str::to_owned);
-            }
-            logs.push(line);
-        }
-    }
-    let addr = addr.unwrap_or_else(|| panic!("the gateway did not start: {logs:?}"));
     let rsp = reqwest::Client::new()
         .post(format!("http://{addr}/admin/customers/cus_ada"))
         .header("x-medusa-access-token", "dg_demo_key")

@@ -59,7 +59,10 @@ pub async fn handle<B>(live: &Live, req: &Request<B>) -> Response<Full<Bytes>> {
             // with answers in the caller's dialect, which beats taking every replica out.
             match upstream {
                 Ok(state) => json(StatusCode::OK, &json!({"status": "ready", "upstream": state})),
-                Err(reason) => json(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "not ready", "upstream": reason})),
+                Err(reason) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"status": "not ready", "upstream": reason}),
+                ),
             }
         }
         (&Method::GET, "/metrics") => {

@@ -19,6 +19,16 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     pub credentials: RawCredentials,
     pub translation: RawTranslation,
+    pub telemetry: RawTelemetry,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTelemetry {
+    /// OTLP/HTTP endpoint for trace export (e.g. `http://otel-collector:4318/v1/traces`).
+    /// Needs a build with the `otlp` cargo feature. Empty: no export (default).
+    pub otlp_endpoint: String,
 }
 
 /// `[server]`: the listener and its limits.
@@ -234,6 +244,8 @@ pub struct Config {
     pub caller_keys: Vec<Secret>,
     pub upstream_token: Option<Secret>,
     pub mode: Mode,
+    /// OTLP trace export endpoint, if configured.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Configuration that cannot be used; every problem is listed.
@@ -458,6 +470,12 @@ fn build(
                 .into(),
         );
     }
+    let otlp_endpoint = Some(raw.telemetry.otlp_endpoint.trim().to_owned()).filter(|e| !e.is_empty());
+    if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
+        problems.push(
+            "telemetry.otlp_endpoint: this build has no OTLP export (build with `--features otlp`)".into(),
+        );
+    }
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }
@@ -486,6 +504,7 @@ fn build(
         caller_keys,
         upstream_token,
         mode: raw.translation.mode,
+        otlp_endpoint,
     })
 }
 

@@ -161,6 +161,15 @@ impl Gateway {
             upstream = %self.upstream_endpoint.id(),
             outcome = tracing::field::Empty,
         );
+        #[cfg(feature = "otlp")]
+        {
+            // Continue the caller's W3C trace in the exported spans.
+            use opentelemetry::propagation::TextMapPropagator;
+            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            let cx = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+                .extract(&opentelemetry_http::HeaderExtractor(req.headers()));
+            let _ = span.set_parent(cx);
+        }
         let (mut response, outcome) = self.route(req, peer, &request_id).instrument(span.clone()).await;
         metrics.in_flight.dec();
         span.record("dialect", outcome.dialect.as_str());
