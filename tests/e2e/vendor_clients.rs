@@ -16,15 +16,24 @@ async fn the_vendors_own_clients_work_unchanged() {
     let gw = harness::start(harness::config(Default::default(), &[])).await;
     let base = format!("http://{}", gw.addr);
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("node").args(["tests/clients/run.mjs", &base, harness::DEMO_KEY]).output()
+        Command::new("node")
+            .args(["tests/clients/run.mjs", &base, harness::DEMO_KEY])
+            .output()
     })
     .await
     .unwrap()
     .expect("node runs (Node.js >= 18 is needed)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !stdout.contains("FAILED"), "{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 10, "{stdout}");
+    assert!(
+        out.status.success() && !stdout.contains("FAILED"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        10,
+        "{stdout}"
+    );
     // What the clients did is visible in the store.
     assert_eq!(gw.backend.get("cus_grace").unwrap()["name"]["family"], "Murray");
 }
