@@ -136,19 +136,16 @@ impl Dialect {
             ctx.rule(rule, root, &plan.envelope, &mut patch)?;
         }
         let mut unknown = Vec::new();
-        let claimed: Vec<Pointer> = plan
+        let envelope = plan.envelope.segments();
+        let claimed: Vec<&[String]> = plan
             .constants
             .iter()
             .chain(&plan.extra)
-            .filter_map(|(p, _)| p.strip_prefix(&plan.envelope))
-            .chain(
-                self.route
-                    .id_in_body
-                    .iter()
-                    .filter_map(|p| p.strip_prefix(&plan.envelope)),
-            )
+            .map(|(p, _)| p)
+            .chain(&self.route.id_in_body)
+            .filter_map(|p| p.segments().strip_prefix(envelope))
             .collect();
-        unknown_members(root, &plan.rules, &claimed, &plan.envelope, &mut unknown);
+        unknown_members(root, &views(&plan.rules), &claimed, &plan.envelope, &mut unknown);
         Ok(Decoded {
             request: CanonicalRequest { id, patch },
             unknown,
@@ -169,7 +166,7 @@ impl Dialect {
             plan,
             report: Some(&mut report),
         };
-        ctx.object(&plan.rules, &request.patch, &Pointer::root(), false, &mut out)?;
+        ctx.object(&plan.rules, &request.patch, &Pointer::root(), &mut out)?;
         let mut body = wrap(plan, out);
         if let (Some(p), Value::Object(map)) = (&self.route.id_in_body, &mut body) {
             p.set(map, Value::String(request.id.clone()));
@@ -231,7 +228,7 @@ impl Dialect {
             plan,
             report: None,
         };
-        ctx.object(&plan.rules, doc, &Pointer::root(), false, &mut out)?;
+        ctx.object(&plan.rules, doc, &Pointer::root(), &mut out)?;
         Ok(wrap(plan, out))
     }
 
@@ -391,51 +388,68 @@ fn sources_under(
     }
 }
 
-/// Collects members of `value` that no rule (nor a claimed pointer) covers.
-fn unknown_members(value: &Value, rules: &[Rule], claimed: &[Pointer], at: &Pointer, out: &mut Vec<String>) {
+/// A rule seen from inside the members its dialect pointer descends through: what is left of
+/// its pointer, and the rule.
+type RuleView<'a> = (&'a [String], &'a Rule);
+
+fn views(rules: &[Rule]) -> Vec<RuleView<'_>> {
+    rules.iter().map(|r| (r.dialect.segments(), r)).collect()
+}
+
+/// Collects members of `value` that no rule (nor a claimed pointer) covers. Runs on every
+/// request, so it allocates only to descend into mapped objects and to report.
+fn unknown_members(
+    value: &Value,
+    rules: &[RuleView<'_>],
+    claimed: &[&[String]],
+    at: &Pointer,
+    out: &mut Vec<String>,
+) {
     let Value::Object(map) = value else { return };
     for (key, member) in map {
-        let here = Pointer::root().child(key.clone());
-        if claimed
-            .iter()
-            .any(|c| c.is_prefix_of(&here) && c.segments().len() == 1)
-        {
+        if claimed.iter().any(|c| c.len() == 1 && c[0] == *key) {
             continue;
         }
-        // Rules whose dialect pointer starts with this member.
+        // Rules whose dialect pointer starts with this member (the last exact one wins).
         let mut exact = None;
         let mut deeper = false;
-        for rule in rules {
-            if rule.dialect == here {
-                exact = Some(rule);
-            } else if here.is_prefix_of(&rule.dialect) {
-                deeper = true;
+        for (path, rule) in rules {
+            if let Some((first, rest)) = path.split_first()
+                && first == key
+            {
+                if rest.is_empty() {
+                    exact = Some(*rule);
+                } else {
+                    deeper = true;
+                }
             }
         }
         match exact {
             Some(rule) => match (&rule.shape, member) {
                 (Shape::Object { rules, .. }, Value::Object(_)) => {
-                    unknown_members(member, rules, &[], &at.child(key.clone()), out)
+                    unknown_members(member, &views(rules), &[], &at.child(key.clone()), out)
                 }
                 (Shape::Array { rules }, Value::Array(items)) => {
+                    let rules = views(rules);
+                    let here = at.child(key.clone());
                     for (i, item) in items.iter().enumerate() {
-                        unknown_members(item, rules, &[], &at.child(key.clone()).child(i.to_string()), out);
+                        unknown_members(item, &rules, &[], &here.child(i.to_string()), out);
                     }
                 }
                 _ => {}
             },
             None if deeper => {
-                let nested: Vec<Rule> = rules
+                fn below<'a>(p: &'a [String], key: &str) -> Option<&'a [String]> {
+                    match p.split_first() {
+                        Some((first, rest)) if first == key => Some(rest),
+                        _ => None,
+                    }
+                }
+                let nested: Vec<RuleView<'_>> = rules
                     .iter()
-                    .filter_map(|r| {
-                        r.dialect.strip_prefix(&here).map(|rest| Rule {
-                            dialect: rest,
-                            ..r.clone()
-                        })
-                    })
+                    .filter_map(|(p, r)| below(p, key).map(|rest| (rest, *r)))
                     .collect();
-                let nested_claimed: Vec<Pointer> =
-                    claimed.iter().filter_map(|c| c.strip_prefix(&here)).collect();
+                let nested_claimed: Vec<&[String]> = claimed.iter().filter_map(|c| below(c, key)).collect();
                 unknown_members(member, &nested, &nested_claimed, &at.child(key.clone()), out);
             }
             None => out.push(at.child(key.clone()).to_string()),
@@ -591,13 +605,11 @@ struct EncodeCtx<'a> {
 
 impl EncodeCtx<'_> {
     /// Encodes the canonical object `src` (at canonical pointer `at`) with `rules` into `out`.
-    /// `replaced`: the target replaces this object in full when it is sent.
     fn object(
         &mut self,
         rules: &[Rule],
         src: &Map<String, Value>,
         at: &Pointer,
-        replaced: bool,
         out: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
         let mut consumed: Vec<&Pointer> = Vec::with_capacity(rules.len());
@@ -611,7 +623,7 @@ impl EncodeCtx<'_> {
                         self.lose(at.join(&rule.canonical), crate::engine::LossReason::CannotClear);
                         continue;
                     }
-                    let encoded = self.value(rule, v, &at.join(&rule.canonical))?;
+                    let encoded = self.value(rule, v, at)?;
                     rule.dialect.set(out, encoded);
                 }
                 None => {
@@ -641,11 +653,14 @@ impl EncodeCtx<'_> {
             let mut lost = Vec::new();
             uncovered(src, &consumed, &Pointer::root(), &mut lost);
             for p in lost {
-                // Inside an object the target replaces in full, clearing a member the target has
-                // no place for loses nothing: after the replacement it has no such member anyway.
-                // (A replacing source such as Checkout Page's `address` decodes into exactly such
-                // nulls, so without this a same-dialect translation would be refused.)
-                if replaced && MapRef(src).get(&p).is_some_and(Value::is_null) {
+                // Clearing a member the target has no place for at all loses nothing: the target
+                // holds no value there either way. (Checkout Page's replaced `address` decodes
+                // into nulls for every canonical address member, most of which no dialect has;
+                // reporting them would refuse even Checkout Page → Checkout Page.) A null for an
+                // object the target maps only in part (`name: null`) is still reported.
+                if MapRef(src).get(&p).is_some_and(Value::is_null)
+                    && !rules.iter().any(|r| p.is_prefix_of(&r.canonical))
+                {
                     continue;
                 }
                 self.lose(at.join(&p), crate::engine::LossReason::NoTarget);
@@ -663,12 +678,16 @@ impl EncodeCtx<'_> {
         }
     }
 
-    fn value(&mut self, rule: &Rule, v: &Value, at: &Pointer) -> Result<Value, Problem> {
+    /// Encodes the value `v` of `rule`, a member of the canonical object at `parent`. The
+    /// member's own pointer is built only when needed (nested members, losses, errors): this
+    /// runs for every member of every request and answer.
+    fn value(&mut self, rule: &Rule, v: &Value, parent: &Pointer) -> Result<Value, Problem> {
         match (&rule.shape, v) {
             (_, Value::Null) => Ok(Value::Null),
             (Shape::Object { rules, replace, .. }, Value::Object(obj)) => {
+                let at = &parent.join(&rule.canonical);
                 let mut out = Map::new();
-                self.object(rules, obj, at, *replace, &mut out)?;
+                self.object(rules, obj, at, &mut out)?;
                 if *replace && self.report.is_some() {
                     // The target clears what it is not sent: every member it can carry must be
                     // present in the patch (possibly null), or it would be wiped.
@@ -681,22 +700,23 @@ impl EncodeCtx<'_> {
                 Ok(Value::Object(out))
             }
             (Shape::Array { rules }, Value::Array(items)) => {
+                let at = parent.join(&rule.canonical);
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let mut obj = Map::new();
                     if let Value::Object(item) = item {
-                        self.object(rules, item, &at.child(i.to_string()), false, &mut obj)?;
+                        self.object(rules, item, &at.child(i.to_string()), &mut obj)?;
                     }
                     out.push(Value::Object(obj));
                 }
                 Ok(Value::Array(out))
             }
-            (Shape::Leaf, v) => self.leaf(rule, v, at),
+            (Shape::Leaf, v) => self.leaf(rule, v, parent),
             (Shape::Object { .. } | Shape::Array { .. }, other) => Ok(other.clone()),
         }
     }
 
-    fn leaf(&self, rule: &Rule, v: &Value, at: &Pointer) -> Result<Value, Problem> {
+    fn leaf(&self, rule: &Rule, v: &Value, parent: &Pointer) -> Result<Value, Problem> {
         if let Some(map) = &rule.enum_map {
             return match v.as_str().and_then(|s| map.to_dialect.get(s)) {
                 Some(d) => Ok(Value::String(d.clone())),
@@ -704,8 +724,8 @@ impl EncodeCtx<'_> {
                     ErrorKind::Untranslatable,
                     vec![self.dialect.violation(MessageVars {
                         code: "unmapped_enum".into(),
-                        pointer: at.clone(),
-                        at: at.clone(),
+                        pointer: parent.join(&rule.canonical),
+                        at: parent.join(&rule.canonical),
                         target: Some(self.dialect.id.clone()),
                         ..Default::default()
                     })],

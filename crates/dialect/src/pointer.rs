@@ -96,13 +96,13 @@ impl Pointer {
         };
         let mut cur = root;
         for seg in parents {
-            let slot = cur
-                .entry(seg.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
+            // Look up before inserting: the key is cloned only when the member is created.
+            if !cur.get(seg).is_some_and(Value::is_object) {
+                cur.insert(seg.clone(), Value::Object(Map::new()));
             }
-            let Value::Object(map) = slot else { return };
+            let Some(Value::Object(map)) = cur.get_mut(seg) else {
+                return;
+            };
             cur = map;
         }
         cur.insert(last.clone(), new);

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark on loopback: direct (fixed-response nginx upstream), nginx
+# proxy_pass, and dialectgate (one case per dialect, plus an upstream that speaks Medusa), at
+# several connection counts, in one run. See BENCHMARKS.md for what each figure means.
+#
+#   sudo bench/run.sh                                  # full run: 10 s per point, 1/64/1000 conns
+#   DURATION=5 CONNS="1 64" bench/run.sh               # quick run
+#   ROUNDS=3 bench/run.sh                              # interleaved rounds; the table shows medians
+#   CASES="dg-medusa dg-axim" bench/run.sh             # only these gateway cases (+ direct, nginx)
+#
+# Other knobs: WARMUP (s, default 2), FRESH_GATEWAY (1 = a new gateway process for every
+# measurement point, the default, so peak RSS and CPU are not inherited; 0 = one for the run), BASE_PORT (default 18180; uses BASE_PORT..+3),
+# SKIP_BUILD=1 (use $DG_BIN as is), CARGO_TARGET_DIR, DG_BIN, NGINX_KEEPALIVE (nginx's idle
+# upstream connections, default 64), POOL_MAX_IDLE (the gateway's upstream.pool_max_idle, default:
+# the gateway's own default, 64), GW_EXTRA_ARGS (extra `serve` flags, e.g. "--mode lenient").
+#
+# Layout A (PERF_RELIABILITY.md §3.1): wrk on CPU0; the upstream and the proxy under test on CPU1.
+# Results: bench/out/results-<timestamp>.md (and stdout); raw wrk output in bench/out/run-<timestamp>/.
+set -uo pipefail
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-"1 64 1000"}
+ROUNDS=${ROUNDS:-1}
+WARMUP=${WARMUP:-2}
+FRESH_GATEWAY=${FRESH_GATEWAY:-1}
+BASE_PORT=${BASE_PORT:-18180}
+UPSTREAM_PORT=$BASE_PORT
+PROXY_PORT=$((BASE_PORT + 1))
+GW_PORT=$((BASE_PORT + 2))
+GWM_PORT=$((BASE_PORT + 3))
+if [ -n "${POOL_MAX_IDLE:-}" ]; then
+    export DIALECTGATE__UPSTREAM__POOL_MAX_IDLE=$POOL_MAX_IDLE
+fi
+
+TS=$(date -u +%Y%m%dT%H%M%SZ)
+RUN=$BENCH_DIR/out/run-$TS
+mkdir -p "$RUN"
+install_traps
+
+[ "$(nproc)" -ge 2 ] || die "layout A needs two CPUs (wrk on CPU0, servers on CPU1)"
+ensure_tools
+build_gateway
+load_cases
+check_bodies
+# 1000 connections need ~3000 descriptors in the proxy (client + upstream side): ask for 65536,
+# or take the hard limit where the sandbox caps it (20000 on the project's VMs).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] ||
+    die "open-files limit $(ulimit -n) is too low for 1000 connections"
+CLK_TCK=$(getconf CLK_TCK)
+
+total_points=$((ROUNDS * ${#C_NAME[@]} * $(wc -w <<<"$CONNS")))
+log "plan: ${#C_NAME[@]} cases x conns [$CONNS] x $ROUNDS round(s), ${DURATION}s each (+${WARMUP}s warm-up): ~$((total_points * (DURATION + WARMUP + 1) / 60 + 1)) min"
+
+render_nginx
+assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT"
+
+start_nginx upstream "$RUN/upstream.conf" taskset -c 1
+UP_PID=$LAST_PID
+wait_port "$UPSTREAM_PORT" "$UP_PID"
+start_nginx proxy "$RUN/proxy.conf" taskset -c 1
+PROXY_PID=$LAST_PID
+wait_port "$PROXY_PORT" "$PROXY_PID"
+GW_PID="" GWM_PID=""
+# (Re)starts the gateway that serves TARGET (gw: canonical upstream, gw_medusa: Medusa upstream).
+restart_gateway() {
+    local target=$1 old
+    if [ "$target" = gw ]; then old=$GW_PID; else old=$GWM_PID; fi
+    [ -n "$old" ] && stop_pid "$old"
+    if [ "$target" = gw ]; then
+        start_gateway gateway "$GW_PORT" canonical taskset -c 1
+        GW_PID=$LAST_PID
+        wait_port "$GW_PORT" "$GW_PID"
+    else
+        start_gateway gateway-medusa "$GWM_PORT" medusa taskset -c 1
+        GWM_PID=$LAST_PID
+        wait_port "$GWM_PORT" "$GWM_PID"
+    fi
+}
+printf '%s\n' "${C_TARGET[@]}" | grep -qx gw && restart_gateway gw
+printf '%s\n' "${C_TARGET[@]}" | grep -qx gw_medusa && restart_gateway gw_medusa
+{
+    machine_summary
+    echo "- open-files limit: $(ulimit -n) (asked for 65536)"
+    echo "- started: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); DURATION=${DURATION}s WARMUP=${WARMUP}s CONNS=\"$CONNS\" ROUNDS=$ROUNDS"
+    echo "- layout A: wrk -t1 on CPU0; upstream nginx (pid $UP_PID), nginx proxy (pid $PROXY_PID) and dialectgate (pids ${GW_PID:--} ${GWM_PID:--}) on CPU1 (taskset -c 1), all on 127.0.0.1"
+    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn (per-request info log lines off) --credentials static (demo key) --mode strict; nginx proxy: keepalive $NGINX_KEEPALIVE to the upstream; gateway upstream.pool_max_idle: ${POOL_MAX_IDLE:-default (64)}"
+    if [ "$FRESH_GATEWAY" = 1 ]; then
+        echo "- FRESH_GATEWAY=1: each gateway measurement point starts a new gateway process (then ${WARMUP}s warm-up), so its CPU and peak RSS are not inherited from earlier points; nginx processes run throughout"
+    else
+        echo "- FRESH_GATEWAY=0: one gateway process per upstream dialect for the whole run (peak RSS includes memory retained from earlier points)"
+    fi
+    [ -n "$GW_PID" ] && echo "- gateway RSS after start: $(($(rss_kib "$GW_PID") / 1024)) MiB (canonical upstream)$([ -n "$GWM_PID" ] && echo ", $(($(rss_kib "$GWM_PID") / 1024)) MiB (medusa upstream)")"
+} >"$RUN/meta.md"
+
+port_of() {
+    case $1 in
+    upstream) echo "$UPSTREAM_PORT" ;;
+    proxy) echo "$PROXY_PORT" ;;
+    gw) echo "$GW_PORT" ;;
+    gw_medusa) echo "$GWM_PORT" ;;
+    esac
+}
+pid_of() {
+    case $1 in
+    upstream) echo "" ;; # direct: there is no proxy
+    proxy) echo "$PROXY_PID" ;;
+    gw) echo "$GW_PID" ;;
+    gw_medusa) echo "$GWM_PID" ;;
+    esac
+}
+
+# Smoke test: every case answers 2xx (and show what it answers).
+for i in "${!C_NAME[@]}"; do
+    port=$(port_of "${C_TARGET[$i]}")
+    answer=$(python3 "$BENCH_DIR/nreq.py" "$port" 20 "${C_METHOD[$i]}" "${C_PATH[$i]}" "${C_BODY[$i]}" \
+        "${C_HEADERS[$i]}" --show 2>&1) || die "smoke test ${C_NAME[$i]} failed: $answer"
+    log "smoke ${C_NAME[$i]}: ${answer:0:160}"
+    printf '%s\t%s\n' "${C_NAME[$i]}" "$answer" >>"$RUN/smoke.tsv"
+done
+
+printf 'round\tcase\ttarget\tconns\trequests\tduration_s\trps\tp50_us\tp90_us\tp99_us\tp999_us\terrors\tproxy_cpu_s\tupstream_cpu_s\tcpu1_busy_pct\tcpu1_steal_pct\tproxy_hwm_kib\tupstream_hwm_kib\tnew_tcp_conns\tproxy_user_s\n' >"$RUN/runs.tsv"
+
+# run_point ROUND INDEX CONNS
+run_point() {
+    local r=$1 i=$2 c=$3 name=${C_NAME[$i]} target=${C_TARGET[$i]}
+    local port pid url tag
+    port=$(port_of "$target")
+    pid=$(pid_of "$target")
+    url="http://127.0.0.1:$port${C_PATH[$i]}"
+    tag="$name-c$c-r$r"
+    if [ "$FRESH_GATEWAY" = 1 ] && { [ "$target" = gw ] || [ "$target" = gw_medusa ]; }; then
+        restart_gateway "$target"
+        pid=$(pid_of "$target")
+    fi
+    export WRK_METHOD=${C_METHOD[$i]} WRK_BODY=${C_BODY[$i]} WRK_HEADERS=${C_HEADERS[$i]}
+    # Warm-up: opens the connections (and the gateway's upstream pool), fills caches.
+    WRK_REPORT="" taskset -c 0 wrk -t1 -c"$c" -d"${WARMUP}s" --timeout 5s -s "$BENCH_DIR/wrk/case.lua" "$url" >/dev/null 2>&1
+    sleep 0.3
+    local p0=0 u0 s0 p1=0 u1 s1 o0 o1 pu0=0 pu1=0
+    [ -n "$pid" ] && { p0=$(cpu_ticks "$pid"); pu0=$(user_ticks "$pid"); reset_hwm "$pid"; }
+    reset_hwm "$UP_PID"
+    u0=$(cpu_ticks "$UP_PID")
+    s0=$(cpu_stat 1)
+    o0=$(tcp_active_opens)
+    WRK_REPORT="$RUN/$tag.kv" taskset -c 0 wrk -t1 -c"$c" -d"${DURATION}s" --timeout 5s --latency \
+        -s "$BENCH_DIR/wrk/case.lua" "$url" >"$RUN/$tag.wrk.txt" 2>&1
+    s1=$(cpu_stat 1)
+    o1=$(tcp_active_opens)
+    u1=$(cpu_ticks "$UP_PID")
+    [ -n "$pid" ] && { p1=$(cpu_ticks "$pid"); pu1=$(user_ticks "$pid"); }
+    local phwm="" uhwm
+    [ -n "$pid" ] && phwm=$(hwm_kib "$pid")
+    uhwm=$(hwm_kib "$UP_PID")
+    if [ ! -s "$RUN/$tag.kv" ]; then
+        log "$tag: wrk produced no report (see $RUN/$tag.wrk.txt)"
+        return
+    fi
+    # shellcheck disable=SC1090
+    local requests duration_us err_connect err_read err_write err_status err_timeout p50_us p90_us p99_us p99_9_us
+    eval "$(grep -E '^[a-z0-9_]+=[0-9.]+$' "$RUN/$tag.kv")"
+    awk -v r="$r" -v name="$name" -v target="$target" -v c="$c" -v n="$requests" -v d="$duration_us" \
+        -v p50="$p50_us" -v p90="$p90_us" -v p99="$p99_us" -v p999="$p99_9_us" \
+        -v errs="$((err_connect + err_read + err_write + err_status + err_timeout))" \
+        -v pt="$((p1 - p0))" -v ut="$((u1 - u0))" -v hz="$CLK_TCK" -v s0="$s0" -v s1="$s1" \
+        -v phwm="$phwm" -v uhwm="$uhwm" -v haspid="${pid:+1}" -v opens="$((o1 - o0 - c))" -v put="$((pu1 - pu0))" 'BEGIN {
+            split(s0, a, " "); split(s1, b, " ");
+            tot = b[1] - a[1]; idle = b[2] - a[2]; steal = b[3] - a[3];
+            busy = tot > 0 ? 100 * (tot - idle) / tot : 0; st = tot > 0 ? 100 * steal / tot : 0;
+            printf "%s\t%s\t%s\t%s\t%d\t%.2f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\t%.2f\t%.1f\t%.1f\t%s\t%s\t%d\t%s\n",
+                r, name, target, c, n, d / 1e6, n / (d / 1e6), p50, p90, p99, p999, errs,
+                (haspid ? sprintf("%.2f", pt / hz) : ""), ut / hz, busy, st, phwm, uhwm, opens, (haspid ? sprintf("%.2f", put / hz) : "")
+        }' >>"$RUN/runs.tsv"
+    log "$(tail -n1 "$RUN/runs.tsv" | awk -F'\t' '{printf "r%s %-24s c=%-5s %8s req/s  p50 %6s us  p99 %7s us  errors %s  proxy cpu %ss  steal %s%%", $1, $2, $4, $7, $8, $10, $12, ($13 == "" ? "-" : $13), $16}')  new upstream conns $(tail -n1 "$RUN/runs.tsv" | cut -f19)"
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+    for c in $CONNS; do
+        for i in "${!C_NAME[@]}"; do
+            run_point "$r" "$i" "$c"
+        done
+    done
+done
+
+for f in gateway gateway-medusa; do
+    [ -s "$RUN/$f.log" ] && log "note: $f wrote $(wc -l <"$RUN/$f.log") log line(s) at RUST_LOG=warn (see $RUN/$f.log)"
+done
+
+OUT=$BENCH_DIR/out/results-$TS.md
+python3 "$BENCH_DIR/report.py" "$RUN/runs.tsv" "$RUN/meta.md" >"$OUT" || die "report failed"
+cp "$OUT" "$RUN/results.md"
+cat "$OUT"
+log "results: $OUT (raw: $RUN)"

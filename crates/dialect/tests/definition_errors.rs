@@ -1,0 +1,223 @@
+//! A broken definition or schema fails at load, with a message that names the file and the
+//! problem; it never gets as far as a request.
+
+#[path = "support/common.rs"]
+mod common;
+
+use common::Workspace;
+
+/// Loads the workspace, which must fail, and returns the error message.
+fn load_error(ws: &Workspace) -> String {
+    match ws.load() {
+        Ok(reg) => panic!(
+            "the broken definitions loaded: {:?}",
+            reg.dialects().iter().map(|d| d.id()).collect::<Vec<_>>()
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_mentions(message: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} not in:\n{message}");
+    }
+}
+
+#[test]
+fn an_unedited_copy_loads() {
+    let ws = Workspace::new("pristine");
+    let reg = ws.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reg.dialects().len(), 5);
+}
+
+#[test]
+fn a_bad_pointer_fails_naming_the_file_and_the_key() {
+    let ws = Workspace::new("bad-pointer");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "dialect = \"/email\"",
+        "dialect = \"email\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "elasticpath.toml",
+            "fields[2].dialect",
+            "`email` is not a JSON Pointer",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_transform_fails() {
+    let ws = Workspace::new("bad-transform");
+    ws.edit(
+        "dialects/axim.toml",
+        "transform = \"kv_list\"",
+        "transform = \"rot13\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["axim.toml", ".transform", "unknown transform `rot13`"],
+    );
+}
+
+#[test]
+fn an_unknown_error_kind_fails() {
+    let ws = Workspace::new("bad-kind");
+    ws.edit(
+        "dialects/medusa.toml",
+        "[errors.kinds.duplicate]",
+        "[errors.kinds.duplicated]",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["medusa.toml", "errors.kinds.duplicated", "unknown error kind"],
+    );
+}
+
+#[test]
+fn a_canonical_pointer_outside_the_canonical_schema_fails() {
+    let ws = Workspace::new("bad-canonical");
+    ws.edit(
+        "dialects/microbase.toml",
+        "canonical = \"/tags\"",
+        "canonical = \"/labels\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "microbase.toml",
+            ".canonical",
+            "`/labels` is not a member of the canonical Customer",
+        ],
+    );
+}
+
+#[test]
+fn a_nested_canonical_pointer_outside_the_canonical_schema_fails() {
+    let ws = Workspace::new("bad-nested-canonical");
+    ws.edit(
+        "dialects/checkoutpage.toml",
+        "canonical = \"/postal_code\"",
+        "canonical = \"/zip\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["checkoutpage.toml", "`/addresses/billing/zip` is not a member"],
+    );
+}
+
+#[test]
+fn a_schema_that_is_not_a_valid_json_schema_fails() {
+    let ws = Workspace::new("bad-schema");
+    ws.write("schemas/checkoutpage/request.json", r#"{"type": 12}"#);
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["checkoutpage", "request.json", "not a valid JSON Schema"],
+    );
+}
+
+#[test]
+fn a_schema_that_is_not_json_fails() {
+    let ws = Workspace::new("schema-not-json");
+    ws.write("schemas/medusa/error.json", "{ type: object");
+    let message = load_error(&ws);
+    assert_mentions(&message, &["medusa", "error.json", "not JSON"]);
+}
+
+#[test]
+fn a_missing_schema_file_fails() {
+    let ws = Workspace::new("schema-missing");
+    std::fs::remove_file(ws.schemas().join("axim/response.json")).unwrap();
+    let message = load_error(&ws);
+    assert_mentions(&message, &["cannot read", "axim", "response.json"]);
+}
+
+#[test]
+fn an_enum_map_that_is_not_one_to_one_fails() {
+    let ws = Workspace::new("bad-enum");
+    ws.edit(
+        "dialects/microbase.toml",
+        "enum = { ACTIVE = \"active\", INACTIVE = \"inactive\" }",
+        "enum = { ACTIVE = \"active\", ENABLED = \"active\", INACTIVE = \"inactive\" }",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "microbase.toml",
+            ".enum",
+            "`active` is mapped twice",
+            "one-to-one",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_member_in_a_definition_fails() {
+    let ws = Workspace::new("unknown-member");
+    ws.edit("dialects/axim.toml", "[route]\n", "[route]\nverb = \"PUT\"\n");
+    let message = load_error(&ws);
+    assert_mentions(&message, &["axim.toml", "unknown field `verb`"]);
+}
+
+#[test]
+fn an_id_that_does_not_match_the_file_name_fails() {
+    let ws = Workspace::new("bad-id");
+    ws.edit("dialects/medusa.toml", "id = \"medusa\"", "id = \"medusa2\"");
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["medusa.toml", "`medusa2` does not match the file name `medusa`"],
+    );
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_at_once() {
+    let ws = Workspace::new("many");
+    ws.edit(
+        "dialects/axim.toml",
+        "transform = \"kv_list\"",
+        "transform = \"rot13\"",
+    );
+    ws.edit(
+        "dialects/medusa.toml",
+        "[errors.kinds.duplicate]",
+        "[errors.kinds.duplicated]",
+    );
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "canonical = \"/external_ref\"",
+        "canonical = \"/externalRef\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "3 problems",
+            "axim.toml",
+            "rot13",
+            "medusa.toml",
+            "duplicated",
+            "elasticpath.toml",
+            "/externalRef",
+        ],
+    );
+}
+
+#[test]
+fn overlapping_routes_fail() {
+    let ws = Workspace::new("overlap");
+    std::fs::copy(ws.dialects().join("axim.toml"), ws.dialects().join("axim2.toml")).unwrap();
+    common::copy_tree(&ws.schemas().join("axim"), &ws.schemas().join("axim2"));
+    ws.edit("dialects/axim2.toml", "id = \"axim\"", "id = \"axim2\"");
+    let message = load_error(&ws);
+    assert_mentions(&message, &["axim2.toml", "overlaps the route of `axim`"]);
+}

@@ -1,0 +1,299 @@
+//! The vendors' own example requests (`tests/fixtures/<dialect>/request.vendor-example.json`):
+//! each validates, and translates to every other dialect and to canonical. The lenient
+//! outputs (target request + fidelity report, or the refusal) are insta snapshots, one per
+//! (source, target) pair; strict mode is checked against an explicit table of refused pairs.
+
+#[path = "support/common.rs"]
+mod common;
+
+use common::{DIALECTS, endpoint, fixture, path_id, registry};
+use dialectgate_canonical::ErrorKind;
+use dialectgate_dialect::{Mode, Pointer};
+use serde_json::{Value, json};
+
+/// What one translation produced, as snapshotted.
+fn outcome(from: &str, to: &str, mode: Mode) -> Value {
+    let reg = registry();
+    let body = fixture(from, "request");
+    match reg.translate(&endpoint(from), &endpoint(to), path_id(reg, from), &body, mode) {
+        Ok(mut t) => {
+            // The report's order follows map iteration, which serde_json's `preserve_order`
+            // changes; it carries no meaning, so snapshot it sorted.
+            t.fidelity.dropped.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+            t.fidelity.derived.sort_by(|a, b| a.target.cmp(&b.target));
+            json!({
+            "outcome": "translated",
+            "method": t.outbound.method,
+            "path": t.outbound.path,
+            "content_type": t.outbound.content_type,
+            "body": t.outbound.body,
+            "fidelity": t.fidelity,
+            })
+        }
+        Err(problem) => json!({
+            "outcome": "refused",
+            "kind": problem.kind().as_str(),
+            "status": problem.status,
+            "errors": problem.errors,
+        }),
+    }
+}
+
+macro_rules! lenient_snapshots {
+    ($($test:ident: $from:literal => $to:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            // Sorted: with serde_json's `preserve_order` (enabled by other workspace members
+            // under `cargo test --workspace`) maps would otherwise keep insertion order.
+            insta::with_settings!({ sort_maps => true }, {
+                insta::assert_json_snapshot!(
+                    concat!("lenient__", $from, "__to__", $to),
+                    outcome($from, $to, Mode::Lenient)
+                );
+            });
+        }
+    )*};
+}
+
+lenient_snapshots! {
+    lenient_axim_to_canonical: "axim" => "canonical";
+    lenient_axim_to_checkoutpage: "axim" => "checkoutpage";
+    lenient_axim_to_elasticpath: "axim" => "elasticpath";
+    lenient_axim_to_medusa: "axim" => "medusa";
+    lenient_axim_to_microbase: "axim" => "microbase";
+    lenient_checkoutpage_to_canonical: "checkoutpage" => "canonical";
+    lenient_checkoutpage_to_axim: "checkoutpage" => "axim";
+    lenient_checkoutpage_to_elasticpath: "checkoutpage" => "elasticpath";
+    lenient_checkoutpage_to_medusa: "checkoutpage" => "medusa";
+    lenient_checkoutpage_to_microbase: "checkoutpage" => "microbase";
+    lenient_elasticpath_to_canonical: "elasticpath" => "canonical";
+    lenient_elasticpath_to_axim: "elasticpath" => "axim";
+    lenient_elasticpath_to_checkoutpage: "elasticpath" => "checkoutpage";
+    lenient_elasticpath_to_medusa: "elasticpath" => "medusa";
+    lenient_elasticpath_to_microbase: "elasticpath" => "microbase";
+    lenient_medusa_to_canonical: "medusa" => "canonical";
+    lenient_medusa_to_axim: "medusa" => "axim";
+    lenient_medusa_to_checkoutpage: "medusa" => "checkoutpage";
+    lenient_medusa_to_elasticpath: "medusa" => "elasticpath";
+    lenient_medusa_to_microbase: "medusa" => "microbase";
+    lenient_microbase_to_canonical: "microbase" => "canonical";
+    lenient_microbase_to_axim: "microbase" => "axim";
+    lenient_microbase_to_checkoutpage: "microbase" => "checkoutpage";
+    lenient_microbase_to_elasticpath: "microbase" => "elasticpath";
+    lenient_microbase_to_medusa: "microbase" => "medusa";
+}
+
+#[test]
+fn every_vendor_example_request_validates() {
+    let reg = registry();
+    for d in DIALECTS {
+        let body = fixture(d, "request");
+        if let Err(p) = reg.validate_request(&endpoint(d), &body) {
+            panic!("{d}: {p:?}");
+        }
+    }
+}
+
+#[test]
+fn every_vendor_example_response_is_read_as_a_valid_canonical_customer() {
+    let reg = registry();
+    for d in DIALECTS {
+        let body = serde_json::to_vec(&fixture(d, "response")).unwrap();
+        match reg.read_answer(&endpoint(d), 200, &body) {
+            dialectgate_dialect::Answer::Customer(c) => {
+                assert!(reg.canonical().is_valid_customer(&c), "{d}: {c:#}")
+            }
+            dialectgate_dialect::Answer::Problem(p) => panic!("{d}: {p:?}"),
+        }
+    }
+}
+
+#[test]
+fn lenient_translations_of_the_examples_to_canonical_are_valid_canonical_updates() {
+    let reg = registry();
+    for d in DIALECTS {
+        let t = reg
+            .translate(
+                &endpoint(d),
+                &endpoint("canonical"),
+                path_id(reg, d),
+                &fixture(d, "request"),
+                Mode::Lenient,
+            )
+            .unwrap();
+        assert!(t.fidelity.is_exact(), "{d}: {:?}", t.fidelity);
+        reg.validate_request(&endpoint("canonical"), &t.outbound.body)
+            .unwrap_or_else(|p| panic!("{d}: {p:?}"));
+    }
+}
+
+/// Pairs refused in strict mode, with the members of the caller's example each refusal names
+/// and the code (`lossy`, `required_on_write`, …). Every other pair must translate.
+fn strict_refusals() -> Vec<(&'static str, &'static str, &'static str, Vec<&'static str>)> {
+    let cp_lost = vec![
+        "/address",
+        "/shipping",
+        "/billingEmail",
+        "/companyName",
+        "/taxId",
+        "/taxIdType",
+    ];
+    let mut cp_to_ep = cp_lost.clone();
+    cp_to_ep.push("/phone");
+    let mut cp_to_mb = cp_lost.clone();
+    cp_to_mb.push("/phone");
+    vec![
+        // EP's example carries only the email: Axim needs firstName and lastName on every write.
+        // The pointers are Axim's members (the caller's body has nothing to point at).
+        (
+            "elasticpath",
+            "axim",
+            "required_on_write",
+            vec!["/firstName", "/lastName"],
+        ),
+        ("microbase", "elasticpath", "lossy", vec!["/status", "/tags"]),
+        ("microbase", "axim", "lossy", vec!["/tags"]),
+        ("microbase", "medusa", "lossy", vec!["/status", "/tags"]),
+        ("microbase", "checkoutpage", "lossy", vec!["/status", "/tags"]),
+        (
+            "axim",
+            "elasticpath",
+            "lossy",
+            vec![
+                "/phoneNumber",
+                "/status",
+                "/address",
+                "/company",
+                "/metaFields",
+                "/notes",
+            ],
+        ),
+        (
+            "axim",
+            "microbase",
+            "lossy",
+            vec!["/phoneNumber", "/address", "/company", "/metaFields", "/notes"],
+        ),
+        (
+            "axim",
+            "medusa",
+            "lossy",
+            vec!["/status", "/address", "/company", "/notes"],
+        ),
+        (
+            "axim",
+            "checkoutpage",
+            "lossy",
+            vec!["/status", "/address", "/company", "/metaFields", "/notes"],
+        ),
+        (
+            "medusa",
+            "elasticpath",
+            "lossy",
+            vec!["/phone", "/metadata", "/groups"],
+        ),
+        (
+            "medusa",
+            "microbase",
+            "lossy",
+            vec!["/password", "/phone", "/metadata", "/groups"],
+        ),
+        ("medusa", "axim", "lossy", vec!["/password", "/groups"]),
+        (
+            "medusa",
+            "checkoutpage",
+            "lossy",
+            vec!["/password", "/metadata", "/groups"],
+        ),
+        ("checkoutpage", "elasticpath", "lossy", cp_to_ep),
+        ("checkoutpage", "microbase", "lossy", cp_to_mb),
+        ("checkoutpage", "axim", "lossy", cp_lost.clone()),
+        ("checkoutpage", "medusa", "lossy", cp_lost),
+    ]
+}
+
+#[test]
+fn strict_mode_refuses_exactly_the_lossy_pairs_and_names_the_callers_fields() {
+    let reg = registry();
+    let refusals = strict_refusals();
+    let mut targets = vec!["canonical"];
+    targets.extend(DIALECTS);
+    for from in DIALECTS {
+        let body = fixture(from, "request");
+        for to in &targets {
+            let result = reg.translate(
+                &endpoint(from),
+                &endpoint(to),
+                path_id(reg, from),
+                &body,
+                Mode::Strict,
+            );
+            let expected = refusals.iter().find(|(f, t, ..)| *f == from && t == to);
+            match (result, expected) {
+                (Ok(t), None) => assert!(t.fidelity.dropped.is_empty(), "{from}->{to}: {:?}", t.fidelity),
+                (Ok(t), Some(_)) => panic!("{from}->{to} should be refused in strict mode: {:?}", t.outbound),
+                (Err(p), None) => panic!("{from}->{to} should translate in strict mode: {p:?}"),
+                (Err(p), Some((_, _, code, pointers))) => {
+                    assert_eq!(p.kind(), ErrorKind::Untranslatable, "{from}->{to}");
+                    let mut got: Vec<&str> = p.errors.iter().map(|v| v.pointer.as_str()).collect();
+                    let mut want = pointers.clone();
+                    got.sort_unstable();
+                    want.sort_unstable();
+                    assert_eq!(got, want, "{from}->{to}: {p:?}");
+                    for v in &p.errors {
+                        assert_eq!(v.code, *code, "{from}->{to}: {v:?}");
+                        if *code == "lossy" {
+                            // A pointer into the caller's own body, at a member it sent.
+                            let ptr = Pointer::parse(&v.pointer).unwrap();
+                            assert!(
+                                ptr.get(&body).is_some(),
+                                "{from}->{to}: {} not in the body",
+                                v.pointer
+                            );
+                        }
+                        assert!(!v.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lenient_mode_reports_what_strict_mode_refuses() {
+    let reg = registry();
+    for (from, to, code, pointers) in strict_refusals() {
+        if code != "lossy" {
+            continue;
+        }
+        let t = reg
+            .translate(
+                &endpoint(from),
+                &endpoint(to),
+                path_id(reg, from),
+                &fixture(from, "request"),
+                Mode::Lenient,
+            )
+            .unwrap_or_else(|p| panic!("{from}->{to}: {p:?}"));
+        let mut got: Vec<&str> = t.fidelity.dropped.iter().map(|d| d.pointer.as_str()).collect();
+        let mut want = pointers.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "{from}->{to}");
+    }
+}
+
+#[test]
+fn every_example_translates_to_its_own_dialect_exactly_in_strict_mode() {
+    let reg = registry();
+    for d in DIALECTS {
+        let body = fixture(d, "request");
+        let t = reg
+            .translate(&endpoint(d), &endpoint(d), path_id(reg, d), &body, Mode::Strict)
+            .unwrap_or_else(|p| panic!("{d}->{d}: {p:?}"));
+        assert!(t.fidelity.is_exact(), "{d}: {:?}", t.fidelity);
+        if d != "checkoutpage" {
+            assert_eq!(t.outbound.body, body, "{d}");
+        }
+    }
+}
