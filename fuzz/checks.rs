@@ -57,7 +57,7 @@ pub const PATH_ID: &str = "cus_123";
 /// reference breaks the canonical error schema. Reproducer:
 /// `fuzz/corpus/answer_axim/500-canonical-problem-status-200`. While `true`, that one
 /// rendering (canonical upstream → canonical caller) is only checked for secret echo.
-const TOLERATE_CANONICAL_PROBLEM_PASSTHROUGH: bool = true;
+const TOLERATE_CANONICAL_PROBLEM_PASSTHROUGH: bool = false;
 
 /// KNOWN FINDING, to turn off once fixed: `translate` accepts a request that carries nothing
 /// to update and yields an empty canonical patch, which `schemas/canonical/update.json` refuses
@@ -65,7 +65,7 @@ const TOLERATE_CANONICAL_PROBLEM_PASSTHROUGH: bool = true;
 /// lenient mode (the unknown member is dropped). Reproducers:
 /// `fuzz/corpus/request_medusa/empty-body.json`, `fuzz/corpus/request_microbase/only-unknown-members.json`.
 /// While `true`, an empty patch is not checked against the canonical schema.
-const TOLERATE_EMPTY_PATCH: bool = true;
+const TOLERATE_EMPTY_PATCH: bool = false;
 
 /// KNOWN FINDING, to turn off once fixed: `read_answer` does not check the Customer it decodes
 /// from a dialect upstream against `schemas/canonical/customer.json`, and the vendors' response
@@ -75,7 +75,7 @@ const TOLERATE_EMPTY_PATCH: bool = true;
 /// `fuzz/corpus/answer_{checkoutpage,medusa}/200-timestamp-not-date-time`,
 /// `fuzz/corpus/answer_checkoutpage/200-country-not-iso`. While `true`, a Customer read from a
 /// dialect upstream (and its canonical encoding) is not checked against the canonical schema.
-const TOLERATE_UNCHECKED_DECODED_CUSTOMER: bool = true;
+const TOLERATE_UNCHECKED_DECODED_CUSTOMER: bool = false;
 
 /// KNOWN FINDING, to turn off once fixed: a canonical upstream's Customer needs no `id` (the
 /// canonical customer schema requires nothing), but every dialect's response schema requires
@@ -84,7 +84,7 @@ const TOLERATE_UNCHECKED_DECODED_CUSTOMER: bool = true;
 /// schema refuses. Reproducer: `fuzz/corpus/answer_axim/200-canonical-customer-without-id`.
 /// While `true`, encodings of a Customer without `id` are not checked against the caller's
 /// response schema.
-const TOLERATE_CUSTOMER_WITHOUT_ID: bool = true;
+const TOLERATE_CUSTOMER_WITHOUT_ID: bool = false;
 
 /// Secrets are strings longer than this (in chars).
 const SECRET_MAX_IGNORED_LEN: usize = 8;

@@ -94,7 +94,8 @@ pub struct Encoded {
 struct DecodeCtx<'a> {
     dialect: &'a Dialect,
     ignore_empty: bool,
-    /// Requests prefill replaced objects with nulls; responses never do.
+    /// Requests: a patch (replaced objects prefilled with nulls, `null` means clear).
+    /// Responses: a document, where `null` only means "not set" and is left out.
     replace: bool,
 }
 
@@ -468,7 +469,8 @@ impl DecodeCtx<'_> {
         let Some(v) = rule.dialect.get(src) else {
             return Ok(());
         };
-        if self.ignore_empty && (v.is_null() || v.as_str() == Some("")) {
+        if (self.ignore_empty || !self.replace) && v.is_null() || self.ignore_empty && v.as_str() == Some("")
+        {
             return Ok(());
         }
         let here = || at.join(&rule.dialect);

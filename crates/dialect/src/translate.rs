@@ -185,10 +185,28 @@ impl Registry {
     /// Untranslatable when `to` cannot express the request.
     pub fn encode_request(&self, to: &Endpoint, canonical: &CanonicalRequest) -> Result<Encoded, Problem> {
         match to {
-            Endpoint::Canonical => Ok(Encoded {
-                body: Value::Object(canonical.patch.clone()),
-                report: Report::default(),
-            }),
+            Endpoint::Canonical => {
+                let body = Value::Object(canonical.patch.clone());
+                // Dialect schemas are looser than the canonical one (a lower-case country code,
+                // say): a canonical upstream only ever receives a valid canonical update.
+                if let Err(errors) =
+                    validate::violations(&self.canonical.update, &body, &std::collections::HashMap::new())
+                {
+                    let errors = errors
+                        .into_iter()
+                        .map(|v| Violation {
+                            message: format!("canonical: {}", v.message),
+                            code: "target_invalid".into(),
+                            ..v
+                        })
+                        .collect();
+                    return Err(canonical_problem(ErrorKind::Untranslatable, errors));
+                }
+                Ok(Encoded {
+                    body,
+                    report: Report::default(),
+                })
+            }
             Endpoint::Dialect(d) => {
                 let encoded = d.encode_request(canonical)?;
                 // A translation the target itself would reject is not a translation.
@@ -224,15 +242,21 @@ impl Registry {
                         )),
                     }
                 } else {
-                    let problem = json
-                        .and_then(|j| serde_json::from_value::<Problem>(j).ok())
-                        .unwrap_or_else(|| {
-                            Problem::new(
-                                ErrorKind::from_status(status),
-                                format!("upstream answered {status}"),
-                            )
-                        });
-                    Answer::Problem(upstream_fault(problem))
+                    // Only the upstream's kind and words are kept: its own `status` member (or
+                    // anything else in its body) never decides what our caller is told.
+                    let parsed = json.and_then(|j| serde_json::from_value::<Problem>(j).ok());
+                    let kind = parsed
+                        .as_ref()
+                        .and_then(|p| {
+                            p.type_uri
+                                .strip_prefix(Problem::TYPE_PREFIX)
+                                .and_then(ErrorKind::from_name)
+                        })
+                        .unwrap_or_else(|| ErrorKind::from_status(status));
+                    let detail = parsed
+                        .map(|p| p.message().to_owned())
+                        .unwrap_or_else(|| format!("the upstream answered {status}"));
+                    Answer::Problem(upstream_fault(Problem::new(kind, detail)))
                 }
             }
             Endpoint::Dialect(d) => {
@@ -249,7 +273,15 @@ impl Registry {
                         ));
                     }
                     return match d.decode_response(doc) {
-                        Ok(customer) => Answer::Customer(customer),
+                        // Vendor schemas are looser than the canonical one (free-form dates,
+                        // country codes): what is passed on must be a canonical Customer.
+                        Ok(customer) if self.canonical.customer.is_valid(&customer) => {
+                            Answer::Customer(customer)
+                        }
+                        Ok(_) => Answer::Problem(Problem::new(
+                            ErrorKind::BadGateway,
+                            format!("the upstream's {} answer does not make a valid customer", d.id()),
+                        )),
                         Err(_) => Answer::Problem(Problem::new(
                             ErrorKind::BadGateway,
                             "the upstream's answer could not be decoded",
@@ -266,9 +298,34 @@ impl Registry {
     /// # Errors
     /// When a value has no equivalent in `to`.
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
+        let missing_id = || {
+            Problem::new(
+                ErrorKind::BadGateway,
+                "the upstream's answer does not identify the customer",
+            )
+        };
         match to {
-            Endpoint::Canonical => Ok((200, strip_write_only(customer))),
-            Endpoint::Dialect(d) => Ok((d.success_status(), d.encode_response(customer)?)),
+            Endpoint::Canonical => {
+                if customer.get("id").and_then(Value::as_str).is_none() {
+                    return Err(missing_id());
+                }
+                Ok((200, strip_write_only(customer)))
+            }
+            Endpoint::Dialect(d) => {
+                let body = d.encode_response(customer)?;
+                // Never answer a caller with something its own vendor would not send.
+                if !d.schemas.response.is_valid(&body) {
+                    return Err(if customer.get("id").is_none() {
+                        missing_id()
+                    } else {
+                        Problem::new(
+                            ErrorKind::BadGateway,
+                            format!("the upstream's answer cannot be expressed as a {} answer", d.id()),
+                        )
+                    });
+                }
+                Ok((d.success_status(), body))
+            }
         }
     }
 
