@@ -174,9 +174,11 @@ fn run_request(from: &Endpoint, body: &Value, secrets: &[String]) -> Result<Vec<
             let what = format!("{} -> {to_id} ({mode:?})", from.id());
             match reg.translate(from, &to, path_id, body, mode) {
                 Ok(t) => {
-                    let patch = Value::Object(t.canonical.patch.clone());
-                    let tolerated = TOLERATE_EMPTY_PATCH && t.canonical.patch.is_empty();
-                    if let Err(p) = reg.validate_request(&Endpoint::Canonical, &patch)
+                    // Towards canonical the outbound body is the canonical patch itself.
+                    let patch = &t.outbound.body;
+                    let tolerated = TOLERATE_EMPTY_PATCH && patch.as_object().is_some_and(|m| m.is_empty());
+                    if to_id == "canonical"
+                        && let Err(p) = reg.validate_request(&Endpoint::Canonical, patch)
                         && !tolerated
                     {
                         return Err(format!(
@@ -196,8 +198,8 @@ fn run_request(from: &Endpoint, body: &Value, secrets: &[String]) -> Result<Vec<
                     if mode == Mode::Strict && !t.fidelity.dropped.is_empty() {
                         return Err(format!("{what}: strict mode dropped {:?}", t.fidelity.dropped));
                     }
-                    if t.canonical.id.is_empty() || path_id.is_some_and(|id| id != t.canonical.id) {
-                        return Err(format!("{what}: wrong customer id {:?}", t.canonical.id));
+                    if t.id.is_empty() || path_id.is_some_and(|id| id != t.id) {
+                        return Err(format!("{what}: wrong customer id {:?}", t.id));
                     }
                 }
                 Err(problem) => {

@@ -9,6 +9,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small JSON
+/// nodes, and glibc malloc/free were a third of all instructions per request (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Prints a line on stdout; a closed pipe (`dialectgate openapi | head`) is not an error.
 macro_rules! out {
     ($($arg:tt)*) => {{

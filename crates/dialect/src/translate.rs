@@ -86,7 +86,10 @@ impl Fidelity {
 /// A translated request.
 #[derive(Debug, Clone)]
 pub struct Translation {
-    pub canonical: CanonicalRequest,
+    /// The customer id.
+    pub id: String,
+    /// The request for the target. For a canonical target its body is the canonical merge
+    /// patch itself (kept once, not copied).
     pub outbound: Outbound,
     pub fidelity: Fidelity,
 }
@@ -166,17 +169,47 @@ impl Registry {
                 (decoded.request, decoded.unknown)
             }
         };
-        let Encoded { body: out, report } = self.encode_request(to, &canonical)?;
-        let fidelity = fidelity(from, &report, &unknown, &canonical.patch);
+        let (out, fidelity) = match to {
+            // The hot path towards a canonical upstream: the patch moves, it is not copied.
+            Endpoint::Canonical => {
+                let body = self.canonical_body(canonical.patch)?;
+                (body, fidelity(from, &Report::default(), &unknown, &Map::new()))
+            }
+            Endpoint::Dialect(_) => {
+                let Encoded { body, report } = self.encode_request(to, &canonical)?;
+                (body, fidelity(from, &report, &unknown, &canonical.patch))
+            }
+        };
         if mode == Mode::Strict && !fidelity.dropped.is_empty() {
             return Err(lossy_problem(from, to, &fidelity));
         }
         let outbound = outbound(to, &canonical.id, out);
         Ok(Translation {
-            canonical,
+            id: canonical.id,
             outbound,
             fidelity,
         })
+    }
+
+    /// A canonical patch as the body for a canonical upstream, checked against the canonical
+    /// update schema: dialect schemas are looser (a lower-case country code, say), and a
+    /// canonical upstream only ever receives a valid canonical update.
+    fn canonical_body(&self, patch: Map<String, Value>) -> Result<Value, Problem> {
+        let body = Value::Object(patch);
+        if let Err(errors) =
+            validate::violations(&self.canonical.update, &body, &std::collections::HashMap::new())
+        {
+            let errors = errors
+                .into_iter()
+                .map(|v| Violation {
+                    message: format!("canonical: {}", v.message),
+                    code: "target_invalid".into(),
+                    ..v
+                })
+                .collect();
+            return Err(canonical_problem(ErrorKind::Untranslatable, errors));
+        }
+        Ok(body)
     }
 
     /// Encodes a canonical request for `to`, checking the result against `to`'s own schema.
@@ -185,28 +218,10 @@ impl Registry {
     /// Untranslatable when `to` cannot express the request.
     pub fn encode_request(&self, to: &Endpoint, canonical: &CanonicalRequest) -> Result<Encoded, Problem> {
         match to {
-            Endpoint::Canonical => {
-                let body = Value::Object(canonical.patch.clone());
-                // Dialect schemas are looser than the canonical one (a lower-case country code,
-                // say): a canonical upstream only ever receives a valid canonical update.
-                if let Err(errors) =
-                    validate::violations(&self.canonical.update, &body, &std::collections::HashMap::new())
-                {
-                    let errors = errors
-                        .into_iter()
-                        .map(|v| Violation {
-                            message: format!("canonical: {}", v.message),
-                            code: "target_invalid".into(),
-                            ..v
-                        })
-                        .collect();
-                    return Err(canonical_problem(ErrorKind::Untranslatable, errors));
-                }
-                Ok(Encoded {
-                    body,
-                    report: Report::default(),
-                })
-            }
+            Endpoint::Canonical => Ok(Encoded {
+                body: self.canonical_body(canonical.patch.clone())?,
+                report: Report::default(),
+            }),
             Endpoint::Dialect(d) => {
                 let encoded = d.encode_request(canonical)?;
                 // A translation the target itself would reject is not a translation.

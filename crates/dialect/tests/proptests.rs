@@ -393,13 +393,7 @@ fn round_trip(dialect: &str, body: &Value) -> Result<Value, TestCaseError> {
         .map_err(|p| fail(&format!("{dialect} -> canonical of {body}"), &p))?;
     prop_assert!(there.fidelity.is_exact(), "{:?}", there.fidelity);
     let back = reg
-        .translate(
-            &c,
-            &d,
-            Some(&there.canonical.id),
-            &there.outbound.body,
-            Mode::Strict,
-        )
+        .translate(&c, &d, Some(&there.id), &there.outbound.body, Mode::Strict)
         .map_err(|p| fail(&format!("canonical -> {dialect} of {}", there.outbound.body), &p))?;
     prop_assert!(back.fidelity.is_exact(), "{:?}", back.fidelity);
     Ok(back.outbound.body)
@@ -489,7 +483,7 @@ proptest! {
                     continue;
                 }
                 let via = reg
-                    .translate(&endpoint("canonical"), &target, Some(&l.canonical.id), &to_canonical.outbound.body, Mode::Lenient)
+                    .translate(&endpoint("canonical"), &target, Some(&l.id), &to_canonical.outbound.body, Mode::Lenient)
                     .map_err(|p| fail(&format!("canonical -> {to}"), &p))?;
                 prop_assert_eq!(&via.outbound, &l.outbound);
             }

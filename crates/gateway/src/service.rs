@@ -13,7 +13,7 @@ use dialectgate_dialect::{Answer, Dialect, Endpoint, Fidelity, Registry, parse_s
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -448,13 +448,16 @@ impl Gateway {
             }
             (p, body_id.clone(), result)
         })?;
-        let id = translation.canonical.id.clone();
+        let id = translation.id.clone();
         // Forward.
         let answer = match &self.upstream {
-            Upstream::Embedded(backend) => match backend.update(&id, &translation.canonical.patch) {
-                Ok(doc) => Answer::Customer(doc),
-                Err(p) => Answer::Problem(p),
-            },
+            // The embedded backend speaks canonical: the outbound body is the canonical patch.
+            Upstream::Embedded(backend) => {
+                match backend.update(&id, translation.outbound.body.as_object().unwrap_or(&Map::new())) {
+                    Ok(doc) => Answer::Customer(doc),
+                    Err(p) => Answer::Problem(p),
+                }
+            }
             Upstream::Http(http) => {
                 let headers =
                     self.upstream_headers(dialect, &parts.headers, upstream_token.as_ref(), peer, request_id);
