@@ -70,9 +70,9 @@ pub enum StartError {
     /// `server.only` names no loaded dialect.
     #[error("server.only names `{0}`, which is not a loaded dialect")]
     UnknownOnly(String),
-    /// The HTTP client could not be built.
-    #[error("cannot build the upstream client")]
-    Client(#[source] reqwest::Error),
+    /// The upstream client could not be built.
+    #[error("cannot set up the upstream")]
+    Client(#[source] crate::upstream::BuildError),
 }
 
 /// One outcome, for the log line.

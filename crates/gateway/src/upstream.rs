@@ -26,6 +26,8 @@ pub enum Upstream {
 #[derive(Debug, Clone)]
 pub struct HttpUpstream {
     base: String,
+    /// `base` parsed once; each request only sets its path.
+    base_url: reqwest::Url,
     client: reqwest::Client,
     max_response_bytes: usize,
     retries: u32,
@@ -93,6 +95,17 @@ impl Breaker {
     }
 }
 
+/// Why an upstream client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The base URL does not parse.
+    #[error("upstream.url is not a valid URL: {0}")]
+    Url(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the upstream client")]
+    Client(#[source] reqwest::Error),
+}
+
 /// Why an upstream call produced no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -152,7 +165,8 @@ impl HttpUpstream {
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised.
-    pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, reqwest::Error> {
+    pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, BuildError> {
+        let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.upstream_timeout)
@@ -161,9 +175,11 @@ impl HttpUpstream {
             .tcp_nodelay(true)
             // A gateway answers for its upstream; it does not follow redirects on its behalf.
             .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .build()
+            .map_err(BuildError::Client)?;
         Ok(HttpUpstream {
             base: base.to_owned(),
+            base_url,
             client,
             max_response_bytes: config.max_response_bytes,
             retries: config.retries,
@@ -183,7 +199,9 @@ impl HttpUpstream {
         repeatable: bool,
     ) -> Result<(u16, Bytes), UpstreamError> {
         let body = Bytes::from(serde_json::to_vec(&outbound.body).unwrap_or_default());
-        let url = format!("{}{}", self.base, outbound.path);
+        let mut url = self.base_url.clone();
+        let prefix = self.base_url.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}{}", outbound.path));
         let method = reqwest::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let attempts = if repeatable { self.retries + 1 } else { 1 };
         let mut attempt = 0;
@@ -224,10 +242,10 @@ impl HttpUpstream {
     async fn once(
         &self,
         method: &reqwest::Method,
-        url: &str,
+        url: &reqwest::Url,
         headers: &HeaderMap,
         body: Bytes,
-        content_type: &str,
+        content_type: &'static str,
     ) -> Result<(u16, Bytes), UpstreamError> {
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
@@ -240,10 +258,16 @@ impl HttpUpstream {
         };
         let mut response = self
             .client
-            .request(method.clone(), url)
+            .request(method.clone(), url.clone())
             .headers(headers.clone())
-            .header(http::header::CONTENT_TYPE, content_type)
-            .header(http::header::ACCEPT, "application/json")
+            .header(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(content_type),
+            )
+            .header(
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/json"),
+            )
             .body(body)
             .send()
             .await
