@@ -1,7 +1,8 @@
 //! How long does the dialect engine take per request, per dialect, and where does that time go?
 //!
 //! For each dialect's vendor example request (`tests/fixtures/<dialect>/request.vendor-example.json`)
-//! this measures (a) `validate`: the JSON Schema check of the caller's body, (b) `decode`: the
+//! this measures `parse` (strict JSON parse of the raw bytes), `serialize` (the translated
+//! body to bytes), (a) `validate`: the JSON Schema check of the caller's body, (b) `decode`: the
 //! body to the canonical request, (c) `encode_canonical` / `encode_other`: the canonical request
 //! to a canonical upstream and to one other dialect (including the target-schema check),
 //! (d) `translate`: the whole validate + decode + encode of `Registry::translate` to canonical
@@ -65,6 +66,19 @@ fn bench(c: &mut Criterion) {
             Answer::Customer(_)
         ));
 
+        let raw = serde_json::to_vec(&body).expect("serialize");
+        group.bench_with_input(BenchmarkId::new("parse", id), &raw, |b, raw| {
+            b.iter(|| {
+                dialectgate_dialect::parse_strict(black_box(raw), dialectgate_dialect::DEFAULT_MAX_DEPTH)
+            })
+        });
+        let outbound = reg
+            .translate(&from, &canonical, Some("cus_1"), &body, Mode::Strict)
+            .expect("translates")
+            .outbound;
+        group.bench_with_input(BenchmarkId::new("serialize", id), &outbound.body, |b, out| {
+            b.iter(|| serde_json::to_vec(black_box(out)))
+        });
         group.bench_with_input(BenchmarkId::new("validate", id), &body, |b, body| {
             b.iter(|| reg.validate_request(black_box(&from), black_box(body)))
         });

@@ -115,7 +115,8 @@ pub struct RawUpstream {
     pub connect_timeout_ms: u64,
     /// Total timeout of one upstream call, in ms. Default 15000.
     pub timeout_ms: u64,
-    /// Idle pooled connections kept per host. Default 64.
+    /// Idle pooled connections kept per host. Default 1024: as many as callers may hold open, so a
+    /// burst of concurrent requests does not end in closing and reopening upstream connections.
     pub pool_max_idle: usize,
     /// Largest upstream answer accepted, in bytes. Default 1 MiB.
     pub max_response_bytes: usize,
@@ -136,7 +137,7 @@ impl Default for RawUpstream {
             dialect: "canonical".into(),
             connect_timeout_ms: 2_000,
             timeout_ms: 15_000,
-            pool_max_idle: 64,
+            pool_max_idle: 1024,
             max_response_bytes: 1024 * 1024,
             retries: 1,
             breaker_failures: 5,

@@ -1,0 +1,104 @@
+//! What does one request cost the whole gateway pipeline in process, without sockets?
+//!
+//! `Gateway::handle` on a ready `http::Request` per dialect (its vendor example body and
+//! credential) against the embedded canonical backend: routing, admission, credential check,
+//! body read, strict parse, validation, translation both ways, the backend's merge, the answer
+//! in the caller's dialect, metrics. The difference to `translate` in the dialect crate's bench
+//! is the pipeline's own cost.
+//!
+//! Run: `cargo bench -p dialectgate-gateway --bench pipeline -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::path::Path;
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use dialectgate_gateway::{Gateway, Overrides};
+use http_body_util::Full;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Method, path and credential header of each dialect's call for customer `cus_ada`.
+fn call(dialect: &str) -> (&'static str, &'static str, (&'static str, &'static str)) {
+    match dialect {
+        "elasticpath" => (
+            "PUT",
+            "/v2/customers/cus_ada",
+            ("authorization", "Bearer dg_demo_key"),
+        ),
+        "microbase" => (
+            "POST",
+            "/services/customer/v1/customer.update",
+            ("authorization", "Bearer dg_demo_key"),
+        ),
+        "axim" => ("PUT", "/customers/cus_ada", ("accesstoken", "dg_demo_key")),
+        "medusa" => (
+            "POST",
+            "/admin/customers/cus_ada",
+            ("x-medusa-access-token", "dg_demo_key"),
+        ),
+        _ => (
+            "PATCH",
+            "/v1/customers/cus_ada",
+            ("authorization", "Bearer dg_demo_key"),
+        ),
+    }
+}
+
+fn pipeline(c: &mut Criterion) {
+    let root = repo();
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        ..Overrides::default()
+    };
+    let mut config = dialectgate_gateway::load(
+        Some(&root.join("config/dialectgate.toml")),
+        Some(Default::default()),
+        &overrides,
+    )
+    .expect("the shipped configuration loads");
+    config.dialects_dir = root.join("config/dialects");
+    config.schemas_dir = root.join("schemas");
+    let gateway = Gateway::new(config).expect("starts");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("pipeline");
+    for dialect in ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"] {
+        let mut body: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                root.join(format!("tests/fixtures/{dialect}/request.vendor-example.json")),
+            )
+            .expect("fixture"),
+        )
+        .expect("JSON");
+        if dialect == "microbase" {
+            body["id"] = "cus_ada".into();
+        }
+        // Unique emails would be needed for repeated updates of one email across customers;
+        // here one customer is updated again and again, which the backend allows.
+        let bytes = Bytes::from(serde_json::to_vec(&body).expect("serialize"));
+        let (method, path, (header, value)) = call(dialect);
+        let request = || {
+            http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "bench")
+                .header("content-type", "application/json")
+                .header(header, value)
+                .body(Full::new(bytes.clone()))
+                .expect("request")
+        };
+        let status = rt.block_on(gateway.handle(request(), None)).status();
+        assert!(status.is_success(), "{dialect}: {status}");
+        group.bench_function(BenchmarkId::new("handle", dialect), |b| {
+            b.iter(|| rt.block_on(gateway.handle(black_box(request()), None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
