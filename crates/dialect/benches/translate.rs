@@ -11,6 +11,10 @@
 //!
 //! Run: `cargo bench -p dialectgate-dialect --bench translate -- --warm-up-time 1 --measurement-time 3`
 
+/// The allocator the `dialectgate` binary ships with, so the figures are the ones it sees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 

@@ -8,6 +8,10 @@
 //!
 //! Run: `cargo bench -p dialectgate-gateway --bench pipeline -- --warm-up-time 1 --measurement-time 3`
 
+/// The allocator the `dialectgate` binary ships with, so the figures are the ones it sees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 
@@ -63,6 +67,7 @@ fn pipeline(c: &mut Criterion) {
     config.schemas_dir = root.join("schemas");
     let gateway = Gateway::new(config).expect("starts");
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("runtime");
     let mut group = c.benchmark_group("pipeline");
