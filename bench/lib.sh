@@ -154,7 +154,7 @@ start_gateway() {
     # shellcheck disable=SC2086
     (cd "$ROOT" && exec env RUST_LOG="${GW_RUST_LOG:-warn}" TOKIO_WORKER_THREADS=1 \
         DIALECTGATE_UPSTREAM_TOKEN="$DIALECTGATE_UPSTREAM_TOKEN" \
-        "$@" "$DG_BIN" serve --listen "127.0.0.1:$port" \
+        "$@" "$DG_BIN" serve --listen "127.0.0.1:$port" --admin-listen "" \
         --upstream "http://127.0.0.1:$UPSTREAM_PORT" --upstream-dialect "$updialect" \
         --credentials static ${GW_EXTRA_ARGS:-}) >>"$RUN/$name.log" 2>&1 &
     LAST_PID=$!
