@@ -178,8 +178,7 @@ async fn upstream_errors(upstream_kind: &str) {
         let upstream = Upstream::start(move |_| reply.clone()).await;
         let gw = harness::gateway_to(&upstream, upstream_kind).await;
         for caller in DIALECTS {
-            let answer =
-                harness::send(&gw, caller, "cus_ada", &harness::simple_update(caller, "cus_ada")).await;
+            let answer = harness::send_simple(&gw, caller, "cus_ada").await;
             let dialect = registry.dialect(caller).unwrap();
             let want = expected(kind);
             let ctx = format!(
@@ -253,13 +252,7 @@ async fn passthrough_mode_hands_an_upstream_401_to_the_caller() {
         &[],
     ))
     .await;
-    let answer = harness::send(
-        &gw,
-        "elasticpath",
-        "cus_ada",
-        &harness::simple_update("elasticpath", "cus_ada"),
-    )
-    .await;
+    let answer = harness::send_simple(&gw, "elasticpath", "cus_ada").await;
     assert_eq!(answer.status, 401);
     assert_eq!(
         answer.json(),
@@ -278,13 +271,7 @@ async fn the_embedded_backend_answers_not_found_and_duplicate_in_each_dialect() 
     let registry = harness::registry();
     for caller in DIALECTS {
         let d = registry.dialect(caller).unwrap();
-        let answer = harness::send(
-            &gw,
-            caller,
-            "cus_missing",
-            &harness::simple_update(caller, "cus_missing"),
-        )
-        .await;
+        let answer = harness::send_simple(&gw, caller, "cus_missing").await;
         assert_eq!(answer.status, d.error_status(ErrorKind::NotFound), "{caller}");
         assert_eq!(
             d.classify_error(answer.status, &answer.body).kind(),

@@ -156,7 +156,7 @@ async fn gateway(upstream: &str, dialect: &str, extra: &[(&str, &str)]) -> harne
 async fn expect_for_every_caller(gw: &harness::Running, kind: dialectgate_canonical::ErrorKind) {
     let registry = harness::registry();
     for caller in harness::DIALECTS {
-        let answer = harness::send(gw, caller, "cus_ada", &harness::simple_update(caller, "cus_ada")).await;
+        let answer = harness::send_simple(gw, caller, "cus_ada").await;
         let d = registry.dialect(caller).unwrap();
         let ctx = format!(
             "{caller}: {} {}",
@@ -226,13 +226,7 @@ async fn retries_only_where_repeating_is_safe() {
         ],
     )
     .await;
-    let answer = harness::send(
-        &gw,
-        "elasticpath",
-        "cus_ada",
-        &harness::simple_update("elasticpath", "cus_ada"),
-    )
-    .await;
+    let answer = harness::send_simple(&gw, "elasticpath", "cus_ada").await;
     assert_eq!(answer.status, 503, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(
         count.load(Ordering::SeqCst),

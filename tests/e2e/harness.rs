@@ -345,6 +345,11 @@ pub async fn send(gw: &Running, dialect: &str, id: &str, body: &Value) -> Answer
     send_with(gw, dialect, id, body, &[]).await
 }
 
+/// Sends [`simple_update`] as a caller of `dialect` would.
+pub async fn send_simple(gw: &Running, dialect: &str, id: &str) -> Answer {
+    send(gw, dialect, id, &simple_update(dialect, id)).await
+}
+
 /// Sends `body` as a caller of `dialect` would, with extra headers.
 pub async fn send_with(
     gw: &Running,

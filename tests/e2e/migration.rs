@@ -18,13 +18,7 @@ async fn ep_caller_through_one_gateway_to_a_second_standing_in_for_medusa() {
     ))
     .await;
     // B really serves only Medusa.
-    let ep_on_b = harness::send(
-        &b,
-        "elasticpath",
-        "cus_ada",
-        &harness::simple_update("elasticpath", "cus_ada"),
-    )
-    .await;
+    let ep_on_b = harness::send_simple(&b, "elasticpath", "cus_ada").await;
     assert_eq!(ep_on_b.status, 404);
 
     // Gateway A: speaks all five dialects, forwards to B as a Medusa backend, and presents the

@@ -51,14 +51,7 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         400
     );
     assert_eq!(
-        harness::send(
-            &gw,
-            "elasticpath",
-            "cus_none",
-            &harness::simple_update("elasticpath", "cus_none")
-        )
-        .await
-        .status,
+        harness::send_simple(&gw, "elasticpath", "cus_none").await.status,
         404
     );
     let (status, text) = admin_get(&gw, "/metrics").await;

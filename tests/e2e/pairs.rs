@@ -138,13 +138,7 @@ pairs! {
 async fn every_dialect_works_against_the_embedded_backend() {
     let gw = harness::start(harness::config(Default::default(), &[])).await;
     for dialect in DIALECTS {
-        let answer = harness::send(
-            &gw,
-            dialect,
-            "cus_grace",
-            &harness::simple_update(dialect, "cus_grace"),
-        )
-        .await;
+        let answer = harness::send_simple(&gw, dialect, "cus_grace").await;
         assert_eq!(
             answer.status,
             200,
