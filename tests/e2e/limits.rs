@@ -240,8 +240,15 @@ async fn schema_violations_list_every_pointer_and_read_only_fields_cannot_be_wri
 // Several workers: the stub upstream's reply blocks its thread while the slot is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_many_requests_in_flight_get_503_with_retry_after() {
-    let upstream = Upstream::start(|_| {
-        std::thread::sleep(Duration::from_millis(600));
+    // The upstream holds the first request until the test has seen the second one refused, so
+    // the outcome does not depend on how fast a loaded machine runs.
+    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hold = release.clone();
+    let upstream = Upstream::start(move |_| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !hold.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         ok_canonical()
     })
     .await;
@@ -267,6 +274,7 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
     assert_eq!(second.status, 503);
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(second.json()["errors"][0]["status"], 503);
+    release.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(first.await.unwrap().status, 200);
 }
 
