@@ -241,20 +241,66 @@ async fn schema_violations_list_every_pointer_and_read_only_fields_cannot_be_wri
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_many_requests_in_flight_get_503_with_retry_after() {
     // The upstream holds the first request until the test has seen the second one refused, so
-    // the outcome does not depend on how fast a loaded machine runs.
+    // the outcome does not depend on how fast a loaded machine runs. It runs on its own OS
+    // thread, outside the test's runtime, so holding a request blocks nothing else.
     let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let hold = release.clone();
-    let upstream = Upstream::start(move |_| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !hold.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        ok_canonical()
-    })
-    .await;
+    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_url = format!("http://{}", listener.local_addr().unwrap());
+    {
+        let (release, arrived) = (release.clone(), arrived.clone());
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Read, Write};
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (release, arrived) = (release.clone(), arrived.clone());
+                std::thread::spawn(move || {
+                    let mut reader = std::io::BufReader::new(stream);
+                    loop {
+                        let mut len = 0usize;
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0u8; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        arrived.store(true, std::sync::atomic::Ordering::SeqCst);
+                        let deadline = Instant::now() + Duration::from_secs(60);
+                        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline
+                        {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        let (_, _, doc) = ok_canonical();
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            doc.len()
+                        );
+                        let stream = reader.get_mut();
+                        if stream
+                            .write_all(head.as_bytes())
+                            .and_then(|()| stream.write_all(&doc))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    }
     let gw = harness::start(harness::config(
         Overrides {
-            upstream: Some(upstream.url()),
+            upstream: Some(upstream_url),
             ..Overrides::default()
         },
         &[("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1")],
@@ -267,7 +313,7 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
     };
     // Let the first request occupy the only slot (generous: the load test may share the CPU).
     let deadline = Instant::now() + Duration::from_secs(60);
-    while upstream.seen().is_empty() && Instant::now() < deadline {
+    while !arrived.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let second = harness::send_simple(&gw, "elasticpath", "cus_ada").await;
