@@ -198,3 +198,55 @@ async fn unknown_routes_and_wrong_methods() {
     let body: serde_json::Value = rsp.json().await.unwrap();
     assert_eq!(body["errors"][0]["status"], 405);
 }
+
+#[tokio::test]
+async fn query_parameters_follow_each_vendor() {
+    let gw = harness::start(harness::config(Overrides::default(), &[])).await;
+    let post = |path: String, auth: (&'static str, &'static str), body: &'static str| {
+        harness::client()
+            .post(gw.url(&path))
+            .header(auth.0, auth.1)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let medusa = ("x-medusa-access-token", harness::DEMO_KEY);
+    // Medusa: expand and fields are accepted; anything else is refused as forbidNonWhitelisted does.
+    let ok = post(
+        "/admin/customers/cus_ada?expand=groups&fields=email".into(),
+        medusa,
+        "{}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    let bad = post("/admin/customers/cus_ada?foo=1".into(), medusa, "{}")
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"type": "invalid_data", "message": "property foo should not exist"})
+    );
+    // MicroBase reads query parameters as arguments, the query winning over the body.
+    let mb = post(
+        "/services/customer/v1/customer.update?status=INACTIVE".into(),
+        ("authorization", "Bearer dg_demo_key"),
+        r#"{"id": "cus_ada", "status": "ACTIVE"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(mb.status(), 200);
+    assert_eq!(gw.backend.get("cus_ada").unwrap()["status"], "inactive");
+    // Elastic Path takes no query parameters: refused, not dropped.
+    let ep = harness::client()
+        .put(gw.url("/v2/customers/cus_ada?include=x"))
+        .header("authorization", "Bearer dg_demo_key")
+        .header("content-type", "application/json")
+        .body(r#"{"data":{"type":"customer"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ep.status(), 400);
+}

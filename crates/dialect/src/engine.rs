@@ -192,6 +192,30 @@ impl Dialect {
         Ok(Encoded { body, report })
     }
 
+    /// Applies a request's query string as the route declares: merged into the body where the
+    /// vendor reads query parameters as members (query wins), accepted where listed, refused
+    /// otherwise (never silently dropped).
+    ///
+    /// # Errors
+    /// A validation problem naming the first parameter the route does not accept.
+    pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if self.route.query_into_body {
+                if let Value::Object(map) = body {
+                    map.insert(key.into_owned(), Value::String(value.into_owned()));
+                }
+            } else if !self.route.query.iter().any(|q| *q == key) {
+                let violation = self.violation(MessageVars {
+                    code: "query".into(),
+                    property: Some(key.into_owned()),
+                    ..Default::default()
+                });
+                return Err(self.problem(ErrorKind::Validation, vec![violation]));
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes this dialect's success body into a canonical Customer document.
     ///
     /// # Errors

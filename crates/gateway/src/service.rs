@@ -413,7 +413,8 @@ impl Gateway {
                 "malformed",
             )
         })?;
-        self.apply_query(dialect, parts.uri.query(), &mut body)
+        dialect
+            .apply_query(parts.uri.query().unwrap_or_default(), &mut body)
             .map_err(|p| fail(p, "validation"))?;
         let body_id = dialect
             .route()
@@ -543,36 +544,6 @@ impl Gateway {
             rsp.headers_mut().insert(X_FIDELITY, v);
         }
         Ok((rsp, "ok"))
-    }
-
-    /// Checks query parameters against the route: merged into the body where the vendor reads
-    /// them so, accepted where listed, refused otherwise (never silently dropped).
-    fn apply_query(&self, dialect: &Dialect, query: Option<&str>, body: &mut Value) -> Result<(), Problem> {
-        let Some(query) = query.filter(|q| !q.is_empty()) else {
-            return Ok(());
-        };
-        let route = dialect.route();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if route.query_into_body {
-                if let Value::Object(map) = body {
-                    map.insert(key.into_owned(), Value::String(value.into_owned()));
-                }
-            } else if !route.query.iter().any(|q| *q == key) {
-                let pointer = String::new();
-                let message = dialect.definition().errors.messages.get("query").map_or_else(
-                    || format!("query parameter {key} is not allowed"),
-                    |t| t.replace("{property}", &key),
-                );
-                let violation = dialectgate_canonical::Violation {
-                    pointer,
-                    code: "query".into(),
-                    message: message.clone(),
-                    property: Some(key.into_owned()),
-                };
-                return Err(Problem::new(ErrorKind::Validation, message).with_errors(vec![violation]));
-            }
-        }
-        Ok(())
     }
 
     fn upstream_headers(
