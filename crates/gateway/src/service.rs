@@ -383,30 +383,10 @@ impl Gateway {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(fail(too_large(limit), "payload_too_large"));
         }
-        let bytes =
-            match tokio::time::timeout(self.config.body_read_timeout, Limited::new(body, limit).collect())
-                .await
-            {
-                Err(_) => {
-                    return Err(fail(
-                        Problem::new(
-                            ErrorKind::RequestTimeout,
-                            "the request body was not received in time",
-                        ),
-                        "body_timeout",
-                    ));
-                }
-                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                    return Err(fail(too_large(limit), "payload_too_large"));
-                }
-                Ok(Err(_)) => {
-                    return Err(fail(
-                        Problem::new(ErrorKind::Malformed, "the request body could not be read"),
-                        "body_error",
-                    ));
-                }
-                Ok(Ok(collected)) => collected.to_bytes(),
-            };
+        let bytes = self
+            .read_body(body, limit)
+            .await
+            .map_err(|(p, result)| fail(p, result))?;
         let mut body = parse_strict(&bytes, self.config.max_depth).map_err(|e| {
             fail(
                 Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
@@ -634,23 +614,9 @@ impl Gateway {
             return fail(Problem::new(ErrorKind::NotFound, "no token endpoint"), "no_route");
         };
         let limit = 16 * 1024;
-        let bytes = match tokio::time::timeout(
-            self.config.body_read_timeout,
-            Limited::new(req.into_body(), limit).collect(),
-        )
-        .await
-        {
-            Ok(Ok(c)) => c.to_bytes(),
-            Ok(Err(_)) => return fail(too_large(limit), "payload_too_large"),
-            Err(_) => {
-                return fail(
-                    Problem::new(
-                        ErrorKind::RequestTimeout,
-                        "the request body was not received in time",
-                    ),
-                    "body_timeout",
-                );
-            }
+        let bytes = match self.read_body(req.into_body(), limit).await {
+            Ok(bytes) => bytes,
+            Err((problem, result)) => return fail(problem, result),
         };
         let form: std::collections::HashMap<String, String> =
             form_urlencoded::parse(&bytes).into_owned().collect();
@@ -695,6 +661,32 @@ impl Gateway {
             ),
             outcome(200, "token"),
         )
+    }
+
+    /// Reads a body with a cap and a deadline: never more than `limit` bytes, never longer than
+    /// the configured body read timeout. The error carries the outcome label for the log line.
+    async fn read_body<B>(&self, body: B, limit: usize) -> Result<Bytes, (Problem, &'static str)>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        match tokio::time::timeout(self.config.body_read_timeout, Limited::new(body, limit).collect()).await {
+            Err(_) => Err((
+                Problem::new(
+                    ErrorKind::RequestTimeout,
+                    "the request body was not received in time",
+                ),
+                "body_timeout",
+            )),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                Err((too_large(limit), "payload_too_large"))
+            }
+            Ok(Err(_)) => Err((
+                Problem::new(ErrorKind::Malformed, "the request body could not be read"),
+                "body_error",
+            )),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        }
     }
 
     fn error_response(
