@@ -17,7 +17,12 @@ pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// serde_json's error (with line and column) for invalid UTF-8, bad syntax, trailing data,
 /// numbers out of range, duplicate keys and excess nesting.
 pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // UTF-8 is checked once for the whole body (an ASCII body takes the word-at-a-time fast
+    // path), so the parser reads a `str` and does not re-check every string it meets.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        <serde_json::Error as de::Error>::custom(format_args!("invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let value = Seed { depth: 0, max_depth }.deserialize(&mut de)?;
     de.end()?;
     Ok(value)
@@ -106,11 +111,14 @@ impl<'de> Visitor<'de> for Seed {
         let inner = self.deeper()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(e) => {
+                    return Err(de::Error::custom(format_args!("duplicate key `{}`", e.key())));
+                }
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(access.next_value_seed(inner)?);
+                }
             }
-            let value = access.next_value_seed(inner)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -15,8 +15,8 @@ use prometheus_client::registry::Registry;
 pub struct RequestLabels {
     pub dialect: String,
     pub upstream: String,
-    pub outcome: String,
-    pub status_class: String,
+    pub outcome: &'static str,
+    pub status_class: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,7 +38,7 @@ pub struct ValidationLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct UpstreamErrorLabels {
     pub upstream: String,
-    pub kind: String,
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -138,7 +138,37 @@ impl Default for Metrics {
     }
 }
 
+/// The series one caller dialect touches on every successful request, resolved once per
+/// configuration so the hot path neither builds label sets nor hashes them.
+#[derive(Clone, Debug)]
+pub struct DialectHandles {
+    /// `requests{dialect, upstream, outcome="ok", status_class="2xx"}`.
+    pub ok: Counter,
+    pub request_duration: Histogram,
+    pub translation_duration: Histogram,
+}
+
 impl Metrics {
+    /// Resolves the per-dialect series for `dialect` behind `upstream`.
+    pub fn handles(&self, dialect: &str, upstream: &str) -> DialectHandles {
+        let labels = DialectLabels {
+            dialect: dialect.to_owned(),
+        };
+        DialectHandles {
+            ok: self
+                .requests
+                .get_or_create(&RequestLabels {
+                    dialect: dialect.to_owned(),
+                    upstream: upstream.to_owned(),
+                    outcome: "ok",
+                    status_class: "2xx",
+                })
+                .clone(),
+            request_duration: self.request_duration.get_or_create(&labels).clone(),
+            translation_duration: self.translation_duration.get_or_create(&labels).clone(),
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -148,29 +178,47 @@ impl Metrics {
     }
 
     /// Records one finished request.
-    pub fn request(&self, dialect: &str, upstream: &str, outcome: &str, status: u16, elapsed: Duration) {
-        let status_class = format!("{}xx", status / 100);
+    /// `handles` are `dialect`'s resolved series, when it has them (not for unrouted requests).
+    pub fn request(
+        &self,
+        handles: Option<&DialectHandles>,
+        dialect: &str,
+        upstream: &str,
+        outcome: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        if let Some(h) = handles {
+            h.request_duration.observe(elapsed.as_secs_f64());
+            if outcome == "ok" && (200..300).contains(&status) {
+                h.ok.inc();
+                return;
+            }
+        } else {
+            self.request_duration
+                .get_or_create(&DialectLabels {
+                    dialect: dialect.to_owned(),
+                })
+                .observe(elapsed.as_secs_f64());
+        }
+        const CLASSES: [&str; 6] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
+        let status_class = CLASSES.get(usize::from(status / 100)).copied().unwrap_or("other");
         self.requests
             .get_or_create(&RequestLabels {
                 dialect: dialect.to_owned(),
                 upstream: upstream.to_owned(),
-                outcome: outcome.to_owned(),
+                outcome,
                 status_class,
             })
             .inc();
-        self.request_duration
-            .get_or_create(&DialectLabels {
-                dialect: dialect.to_owned(),
-            })
-            .observe(elapsed.as_secs_f64());
     }
 
     /// Records one upstream failure.
-    pub fn upstream_error(&self, upstream: &str, kind: &str) {
+    pub fn upstream_error(&self, upstream: &str, kind: &'static str) {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels {
                 upstream: upstream.to_owned(),
-                kind: kind.to_owned(),
+                kind,
             })
             .inc();
     }

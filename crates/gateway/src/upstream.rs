@@ -195,14 +195,26 @@ impl HttpUpstream {
     pub async fn send(
         &self,
         outbound: &Outbound,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         repeatable: bool,
     ) -> Result<(u16, Bytes), UpstreamError> {
         let body = Bytes::from(serde_json::to_vec(&outbound.body).unwrap_or_default());
         let mut url = self.base_url.clone();
         let prefix = self.base_url.path().trim_end_matches('/');
-        url.set_path(&format!("{prefix}{}", outbound.path));
+        if prefix.is_empty() {
+            url.set_path(&outbound.path);
+        } else {
+            url.set_path(&format!("{prefix}{}", outbound.path));
+        }
         let method = reqwest::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(outbound.content_type),
+        );
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
         let attempts = if repeatable { self.retries + 1 } else { 1 };
         let mut attempt = 0;
         loop {
@@ -210,12 +222,20 @@ impl HttpUpstream {
                 return Err(UpstreamError::CircuitOpen);
             }
             attempt += 1;
-            let result = self
-                .once(&method, &url, &headers, body.clone(), outbound.content_type)
-                .await;
+            // The request is built directly (no builder, no header merge); the last attempt
+            // takes the headers instead of copying them.
+            let last = attempt >= attempts;
+            let mut request = reqwest::Request::new(method.clone(), url.clone());
+            *request.headers_mut() = if last {
+                std::mem::take(&mut headers)
+            } else {
+                headers.clone()
+            };
+            *request.body_mut() = Some(body.clone().into());
+            let result = self.once(request).await;
             self.breaker
                 .record(matches!(&result, Ok((status, _)) if *status < 500));
-            let retry = attempt < attempts
+            let retry = !last
                 && match &result {
                     Err(UpstreamError::Connect(_)) => true,
                     Ok((status, _)) => matches!(status, 502..=504),
@@ -239,14 +259,7 @@ impl HttpUpstream {
         &self.breaker
     }
 
-    async fn once(
-        &self,
-        method: &reqwest::Method,
-        url: &reqwest::Url,
-        headers: &HeaderMap,
-        body: Bytes,
-        content_type: &'static str,
-    ) -> Result<(u16, Bytes), UpstreamError> {
+    async fn once(&self, request: reqwest::Request) -> Result<(u16, Bytes), UpstreamError> {
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
                 UpstreamError::Timeout
@@ -256,22 +269,7 @@ impl HttpUpstream {
                 UpstreamError::Protocol(e)
             }
         };
-        let mut response = self
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static(content_type),
-            )
-            .header(
-                http::header::ACCEPT,
-                http::HeaderValue::from_static("application/json"),
-            )
-            .body(body)
-            .send()
-            .await
-            .map_err(classify)?;
+        let mut response = self.client.execute(request).await.map_err(classify)?;
         let status = response.status().as_u16();
         let limit = self.max_response_bytes;
         if response.content_length().is_some_and(|n| n > limit as u64) {
