@@ -504,16 +504,15 @@ impl DecodeCtx<'_> {
                 Shape::Object {
                     rules,
                     replace,
-                    members,
+                    cleared,
                 },
                 Value::Object(_),
             ) => {
-                let mut obj = Map::new();
-                if *replace && self.replace {
-                    for m in members {
-                        obj.insert(m.clone(), Value::Null);
-                    }
-                }
+                let mut obj = if *replace && self.replace {
+                    cleared.clone()
+                } else {
+                    Map::new()
+                };
                 let here = here();
                 for r in rules {
                     self.rule(r, v, &here, &mut obj)?;

@@ -27,11 +27,12 @@ pub(crate) enum Shape {
     /// A scalar, array of scalars, or opaque object: copied (through the transform).
     Leaf,
     /// An object mapped member by member. `replace`: the dialect replaces it in full, and
-    /// `members` are the canonical members to clear when the dialect omits them.
+    /// `cleared` is the canonical object with every member it clears when the dialect omits
+    /// them set to null (built once: a decode starts from a copy of it).
     Object {
         rules: Vec<Rule>,
         replace: bool,
-        members: Vec<String>,
+        cleared: serde_json::Map<String, Value>,
     },
     /// An array of objects, each mapped member by member.
     Array { rules: Vec<Rule> },
@@ -221,17 +222,20 @@ impl Compiler<'_> {
                 .push(format!("{key}: a rule has either `fields` or `items`, not both"));
         }
         let shape = if !f.fields.is_empty() {
-            let members = if f.replace {
+            let cleared = if f.replace {
                 canonical_node
                     .map(|(root, node)| object_members(root, node))
                     .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| (m, Value::Null))
+                    .collect()
             } else {
-                Vec::new()
+                serde_json::Map::new()
             };
             Shape::Object {
                 rules: self.rules(&format!("{key}.fields"), &f.fields, on, &absolute),
                 replace: f.replace,
-                members,
+                cleared,
             }
         } else if !f.items.is_empty() {
             let item_base = absolute.child("0");

@@ -105,7 +105,13 @@ impl Pointer {
             };
             cur = map;
         }
-        cur.insert(last.clone(), new);
+        // A member already there (a replaced object's null) keeps its key: no clone.
+        match cur.get_mut(last) {
+            Some(slot) => *slot = new,
+            None => {
+                cur.insert(last.clone(), new);
+            }
+        }
     }
 
     /// The member names as a dotted path (`data.email`), as several vendors print them.
