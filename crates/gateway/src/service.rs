@@ -185,7 +185,8 @@ impl Gateway {
         let started = Instant::now();
         let request_id = request_id(req.headers());
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        // For the log line; cloning a request's Uri shares its bytes.
+        let uri = req.uri().clone();
         let metrics = &self.shared.metrics;
         metrics.in_flight.inc();
         let span = tracing::info_span!(
@@ -224,7 +225,7 @@ impl Gateway {
         tracing::info!(
             request_id = %request_id,
             %method,
-            %path,
+            path = %uri.path(),
             dialect = %outcome.dialect,
             upstream = %self.upstream_endpoint.id(),
             status = outcome.status,

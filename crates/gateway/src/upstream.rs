@@ -175,6 +175,10 @@ impl HttpUpstream {
             .tcp_nodelay(true)
             // A gateway answers for its upstream; it does not follow redirects on its behalf.
             .redirect(reqwest::redirect::Policy::none())
+            // Retries are ours (`send`: only repeatable requests, with backoff and the breaker).
+            // reqwest's own policy (HTTP/2 refusals, which an HTTP/1 upstream never sends)
+            // would otherwise copy every request in case it needs a second attempt.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(BuildError::Client)?;
         Ok(HttpUpstream {
