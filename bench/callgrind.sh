@@ -9,6 +9,12 @@
 #   bench/callgrind.sh                      # N=1000, every case in bench/cases.tsv
 #   N=500 CASES="dg-medusa" bench/callgrind.sh
 #   REPEAT=2 bench/callgrind.sh             # measure every case twice (shows the spread)
+#   FLOOR=0 bench/callgrind.sh              # without the floor cases (bench/floor-cases.tsv)
+#
+# The floor (bench/floor, built here too) is hyper + reqwest + tokio with the gateway's settings
+# and nothing of the gateway's own: `floor` passes bytes through, `floor_json` also parses and
+# re-serialises both bodies. Each dialect's body has a floor_json case, so the report can say how
+# much of a gateway request is the stack and the JSON it must parse anyway, and how much is ours.
 #
 # Knobs: N (default 1000), WARM (default 200), REPEAT (default 1), BASE_PORT (default 18280;
 # uses BASE_PORT..+4), SKIP_BUILD=1, CARGO_TARGET_DIR, DG_BIN, TOP (functions in the profile, 15).
@@ -29,6 +35,9 @@ PROXY_PORT=$((BASE_PORT + 1))       # nginx proxy_pass, under valgrind
 GW_PORT=$((BASE_PORT + 2))          # dialectgate, canonical upstream, under valgrind
 GWM_PORT=$((BASE_PORT + 3))         # dialectgate, Medusa upstream, under valgrind
 UPSTREAM2_PORT=$((BASE_PORT + 4))   # a second copy of the upstream, under valgrind ("direct")
+FLOOR_PORT=$((BASE_PORT + 5))       # bench/floor proxy, under valgrind
+FLOORJ_PORT=$((BASE_PORT + 6))      # bench/floor proxy-json, under valgrind
+FLOOR=${FLOOR:-1}
 
 TS=$(date -u +%Y%m%dT%H%M%SZ)
 RUN=$BENCH_DIR/out/callgrind-$TS
@@ -38,11 +47,31 @@ install_traps
 ensure_tools
 build_gateway
 load_cases
+if [ "$FLOOR" = 1 ]; then
+    # The floor cases join the list (same CASES filter), and the floor binary is built.
+    CASES_FILE_MAIN=$CASES_FILE
+    CASES_FILE=$BENCH_DIR/floor-cases.tsv
+    while IFS=$'\t' read -r name target dialect updialect method path headers body; do
+        case "$name" in '' | '#'*) continue ;; esac
+        if [ -n "${CASES:-}" ]; then
+            case " $CASES " in *" $name "*) ;; *) continue ;; esac
+        fi
+        C_NAME+=("$name") C_TARGET+=("$target") C_DIALECT+=("$dialect") C_UPDIALECT+=("$updialect")
+        C_METHOD+=("$method") C_PATH+=("$path") C_HEADERS+=("$headers") C_BODY+=("$BENCH_DIR/bodies/$body")
+    done <"$CASES_FILE"
+    CASES_FILE=$CASES_FILE_MAIN
+    FLOOR_BIN=${FLOOR_BIN:-$(dirname "$DG_BIN")/dialectgate-floor}
+    if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$FLOOR_BIN" ]; then
+        log "building the floor (release) into $CARGO_TARGET_DIR"
+        (cd "$ROOT" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR" cargo build --release --locked -p dialectgate-floor) >&2 ||
+            die "cargo build of bench/floor failed"
+    fi
+fi
 check_bodies
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 render_nginx
-assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT" "$UPSTREAM2_PORT"
+assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT" "$UPSTREAM2_PORT" "$FLOOR_PORT" "$FLOORJ_PORT"
 start_nginx upstream "$RUN/upstream.conf"
 UP_PID=$LAST_PID
 wait_port "$UPSTREAM_PORT" "$UP_PID"
@@ -140,6 +169,26 @@ if [ -n "$(idx_of_target gw_medusa)" ]; then
     measure gateway-medusa "$PID" "$GWM_PORT" "$RUN/cg.gateway-medusa" $(idx_of_target gw_medusa)
     stop_server "$PID"
 fi
+
+# 5. The floor: hyper + reqwest alone, then with the JSON both ways.
+start_floor() {
+    local name=$1 port=$2 mode=$3
+    shift 3
+    (cd "$ROOT" && exec env TOKIO_WORKER_THREADS=1 "$@" "$FLOOR_BIN" "127.0.0.1:$port" \
+        "http://127.0.0.1:$UPSTREAM_PORT" "$mode") >>"$RUN/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+for spec in "floor $FLOOR_PORT proxy" "floor_json $FLOORJ_PORT proxy-json"; do
+    read -r target port mode <<<"$spec"
+    [ -n "$(idx_of_target "$target")" ] || continue
+    start_floor "$target" "$port" "$mode" "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.$target"
+    PID=$LAST_PID
+    wait_port "$port" "$PID" 120
+    # shellcheck disable=SC2046
+    measure "$target" "$PID" "$port" "$RUN/cg.$target" $(idx_of_target "$target")
+    stop_server "$PID"
+done
 
 {
     machine_summary

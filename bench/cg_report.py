@@ -206,6 +206,21 @@ def report(run, top):
         w(f"| {c} | {server_of[c]} | {figure} | {f'{ratio:.2f}' if ratio else '–'} | "
           f"{f'{med[c] - direct:,.0f}' if direct is not None and c != 'direct' else '–'} | {verdict} |")
     w("")
+    floor = med.get("floor")
+    pairs = [(c, "floor-json-" + c[len("dg-"):]) for c in order
+             if server_of[c].startswith("gateway") and "floor-json-" + c[len("dg-"):] in med]
+    if pairs and nginx:
+        w("**The gateway against its floor** (bench/floor: hyper + reqwest + tokio + mimalloc with the "
+          "gateway's settings; `floor+JSON` also parses and re-serialises both bodies, the same body "
+          "as the gateway case). *ours* = gateway − floor+JSON: routing, credentials, validation, "
+          "translation both ways, headers, metrics.")
+        w("")
+        w("| case | gateway | floor (bytes) | floor+JSON, same body | ours | floor+JSON ÷ nginx | gateway ÷ nginx |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for c, f in pairs:
+            w(f"| {c} | {med[c]:,.0f} | {f'{floor:,.0f}' if floor else '–'} | {med[f]:,.0f} | "
+              f"{med[c] - med[f]:,.0f} | {med[f] / nginx:.2f} | {med[c] / nginx:.2f} |")
+        w("")
     w("Reference figures from PERF_RELIABILITY.md §1.3 (same machine kind, 417 B body): nginx "
       "upstream ≈ 9.8k, nginx proxy_pass ≈ 23.7k, bare hyper+reqwest buffered proxy ≈ 88.6k, "
       "the same + serde_json both ways ≈ 141k instructions/request.")
