@@ -237,23 +237,29 @@ async fn schema_violations_list_every_pointer_and_read_only_fields_cannot_be_wri
     assert!(upstream.seen().is_empty());
 }
 
-// Several workers: the stub upstream's reply blocks its thread while the slot is held.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn too_many_requests_in_flight_get_503_with_retry_after() {
-    // The upstream holds the first request until the test has seen the second one refused, so
-    // the outcome does not depend on how fast a loaded machine runs. It runs on its own OS
-    // thread, outside the test's runtime, so holding a request blocks nothing else.
-    let release = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let upstream_url = format!("http://{}", listener.local_addr().unwrap());
-    {
-        let (release, arrived) = (release.clone(), arrived.clone());
+/// An upstream that holds every request until `release` is set (or 60 s pass), counting the
+/// requests that arrived. It runs on its own OS threads, outside the test's runtime, so holding
+/// a request blocks nothing else and the outcome does not depend on how fast a loaded machine
+/// runs.
+struct HoldingUpstream {
+    url: String,
+    release: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HoldingUpstream {
+    fn start() -> HoldingUpstream {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        let release = std::sync::Arc::new(AtomicBool::new(false));
+        let arrived = std::sync::Arc::new(AtomicUsize::new(0));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (rel, arr) = (release.clone(), arrived.clone());
         std::thread::spawn(move || {
             use std::io::{BufRead, Read, Write};
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let (release, arrived) = (release.clone(), arrived.clone());
+                let (release, arrived) = (rel.clone(), arr.clone());
                 std::thread::spawn(move || {
                     let mut reader = std::io::BufReader::new(stream);
                     loop {
@@ -274,7 +280,7 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
                         if reader.read_exact(&mut body).is_err() {
                             return;
                         }
-                        arrived.store(true, std::sync::atomic::Ordering::SeqCst);
+                        arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let deadline = Instant::now() + Duration::from_secs(60);
                         while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline
                         {
@@ -297,10 +303,38 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
                 });
             }
         });
+        HoldingUpstream {
+            url,
+            release,
+            arrived,
+        }
     }
+
+    fn arrived(&self) -> usize {
+        self.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits (generously: the load test may share the CPU) until `n` requests have arrived.
+    async fn wait_for(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.arrived() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(self.arrived(), n, "requests at the upstream");
+    }
+
+    fn release(&self) {
+        self.release.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// Several workers: the first request is held at the upstream while the test goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn too_many_requests_in_flight_get_503_with_retry_after() {
+    let upstream = HoldingUpstream::start();
     let gw = harness::start(harness::config(
         Overrides {
-            upstream: Some(upstream_url),
+            upstream: Some(upstream.url.clone()),
             ..Overrides::default()
         },
         &[("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1")],
@@ -311,17 +345,48 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
         let gw = gw.clone();
         tokio::spawn(async move { harness::send(&gw, "medusa", "cus_ada", &json!({"phone": "1"})).await })
     };
-    // Let the first request occupy the only slot (generous: the load test may share the CPU).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !arrived.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    upstream.wait_for(1).await;
     let second = harness::send_simple(&gw, "elasticpath", "cus_ada").await;
     assert_eq!(second.status, 503);
     assert_eq!(second.header("retry-after"), Some("1"));
     assert_eq!(second.json()["errors"][0]["status"], 503);
-    release.store(true, std::sync::atomic::Ordering::SeqCst);
+    upstream.release();
     assert_eq!(first.await.unwrap().status, 200);
+}
+
+// `server.max_working`: beyond it, admitted requests wait (body read, not parsed) instead of
+// all going upstream at once, and are served in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_beyond_max_working_wait_for_a_slot_and_are_then_served() {
+    let upstream = HoldingUpstream::start();
+    let gw = harness::start(harness::config(
+        Overrides {
+            upstream: Some(upstream.url.clone()),
+            ..Overrides::default()
+        },
+        &[("DIALECTGATE__SERVER__MAX_WORKING", "1")],
+    ))
+    .await;
+    let gw = std::sync::Arc::new(gw);
+    let send = |dialect: &'static str| {
+        let gw = gw.clone();
+        tokio::spawn(async move { harness::send(&gw, dialect, "cus_ada", &json!({"phone": "1"})).await })
+    };
+    let first = send("medusa");
+    upstream.wait_for(1).await;
+    let second = send("medusa");
+    // The second request is admitted but waits for the only working slot: it must not reach
+    // the upstream while the first holds it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(upstream.arrived(), 1, "a second request reached the upstream");
+    assert!(
+        !second.is_finished(),
+        "the second request was answered instead of waiting"
+    );
+    upstream.release();
+    assert_eq!(first.await.unwrap().status, 200);
+    assert_eq!(second.await.unwrap().status, 200);
+    assert_eq!(upstream.arrived(), 2);
 }
 
 #[tokio::test]

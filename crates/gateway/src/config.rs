@@ -47,6 +47,10 @@ pub struct RawServer {
     pub body_read_timeout_ms: u64,
     /// Requests handled at once; more are answered 503 with `Retry-After`. Default 1024.
     pub max_in_flight: usize,
+    /// Requests parsed, translated and forwarded at once. The others admitted (up to
+    /// `max_in_flight`) wait with only their raw body read, for at most the upstream timeout,
+    /// then get 503. Bounds memory and upstream connections. Default 128.
+    pub max_working: usize,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in ms. Default 10000.
     pub grace_period_ms: u64,
     /// Serve only these dialects (empty: all).
@@ -62,6 +66,7 @@ impl Default for RawServer {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             max_in_flight: 1024,
+            max_working: 128,
             grace_period_ms: 10_000,
             only: Vec::new(),
         }
@@ -227,6 +232,7 @@ pub struct Config {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_in_flight: usize,
+    pub max_working: usize,
     pub grace_period: Duration,
     pub only: Vec<String>,
     pub dialects_dir: PathBuf,
@@ -380,6 +386,7 @@ fn build(
         "server.max_in_flight",
         raw.server.max_in_flight as u64,
     );
+    positive(&mut problems, "server.max_working", raw.server.max_working as u64);
     positive(
         &mut problems,
         "upstream.connect_timeout_ms",
@@ -488,6 +495,7 @@ fn build(
         header_read_timeout: Duration::from_millis(raw.server.header_read_timeout_ms),
         body_read_timeout: Duration::from_millis(raw.server.body_read_timeout_ms),
         max_in_flight: raw.server.max_in_flight,
+        max_working: raw.server.max_working,
         grace_period: Duration::from_millis(raw.server.grace_period_ms),
         only: raw.server.only,
         dialects_dir: resolve(&raw.dialects.dir),

@@ -46,6 +46,10 @@ pub struct Gateway {
     /// `upstream_duration_seconds` of this upstream, resolved once.
     upstream_duration: Histogram,
     in_flight: Arc<Semaphore>,
+    /// Requests past admission that may be parsed, translated and sent upstream at once; the
+    /// others wait here with only their raw body read (not the parsed and translated JSON),
+    /// and the upstream sees at most this many connections.
+    working: Semaphore,
     shared: Shared,
 }
 
@@ -147,6 +151,7 @@ impl Gateway {
             dialect_metrics,
             upstream_duration,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            working: Semaphore::new(config.max_working),
             config,
             shared,
         })
@@ -425,6 +430,19 @@ impl Gateway {
             .read_body(body, limit)
             .await
             .map_err(|(p, result)| fail(p, result))?;
+        // Wait for a working slot with the body read but not parsed; the slot is held until
+        // the answer is built.
+        let Ok(Ok(_working)) =
+            tokio::time::timeout(self.config.upstream_timeout, self.working.acquire()).await
+        else {
+            return Err(fail(
+                Problem::new(
+                    ErrorKind::Overloaded,
+                    "too many requests in flight; retry shortly",
+                ),
+                "overloaded",
+            ));
+        };
         let mut body = parse_strict(&bytes, self.config.max_depth).map_err(|e| {
             fail(
                 Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
