@@ -326,21 +326,28 @@ impl HoldingUpstream {
     fn release(&self) {
         self.release.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// A gateway in front of this upstream, with `env` settings.
+    async fn gateway(&self, env: &[(&str, &str)]) -> std::sync::Arc<harness::Running> {
+        let gw = harness::start(harness::config(
+            Overrides {
+                upstream: Some(self.url.clone()),
+                ..Overrides::default()
+            },
+            env,
+        ))
+        .await;
+        std::sync::Arc::new(gw)
+    }
 }
 
 // Several workers: the first request is held at the upstream while the test goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_many_requests_in_flight_get_503_with_retry_after() {
     let upstream = HoldingUpstream::start();
-    let gw = harness::start(harness::config(
-        Overrides {
-            upstream: Some(upstream.url.clone()),
-            ..Overrides::default()
-        },
-        &[("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1")],
-    ))
-    .await;
-    let gw = std::sync::Arc::new(gw);
+    let gw = upstream
+        .gateway(&[("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1")])
+        .await;
     let first = {
         let gw = gw.clone();
         tokio::spawn(async move { harness::send(&gw, "medusa", "cus_ada", &json!({"phone": "1"})).await })
@@ -359,15 +366,9 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_beyond_max_working_wait_for_a_slot_and_are_then_served() {
     let upstream = HoldingUpstream::start();
-    let gw = harness::start(harness::config(
-        Overrides {
-            upstream: Some(upstream.url.clone()),
-            ..Overrides::default()
-        },
-        &[("DIALECTGATE__SERVER__MAX_WORKING", "1")],
-    ))
-    .await;
-    let gw = std::sync::Arc::new(gw);
+    let gw = upstream
+        .gateway(&[("DIALECTGATE__SERVER__MAX_WORKING", "1")])
+        .await;
     let send = |dialect: &'static str| {
         let gw = gw.clone();
         tokio::spawn(async move { harness::send(&gw, dialect, "cus_ada", &json!({"phone": "1"})).await })
