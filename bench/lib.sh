@@ -8,7 +8,8 @@ DG_BIN=${DG_BIN:-$CARGO_TARGET_DIR/release/dialectgate}
 CASES_FILE=${CASES_FILE:-$BENCH_DIR/cases.tsv}
 # The gateway's own upstream credential (the upstream is a fixed-response nginx: any value works).
 export DIALECTGATE_UPSTREAM_TOKEN=${DIALECTGATE_UPSTREAM_TOKEN:-bench}
-# Same idle-connection pool for nginx as the gateway's default upstream.pool_max_idle.
+# nginx's idle upstream connections (its `keepalive`). 64 as in the first measurements; the
+# gateway keeps up to 1,024 idle but uses at most server.max_working (128) at once.
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
 
 STARTED_PIDS=()
