@@ -341,6 +341,15 @@ impl HoldingUpstream {
     }
 }
 
+/// Sends a small update of `cus_ada` in `dialect` in the background.
+fn spawn_update(
+    gw: &std::sync::Arc<harness::Running>,
+    dialect: &'static str,
+) -> tokio::task::JoinHandle<harness::Answer> {
+    let gw = gw.clone();
+    tokio::spawn(async move { harness::send(&gw, dialect, "cus_ada", &json!({"phone": "1"})).await })
+}
+
 // Several workers: the first request is held at the upstream while the test goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_many_requests_in_flight_get_503_with_retry_after() {
@@ -348,10 +357,7 @@ async fn too_many_requests_in_flight_get_503_with_retry_after() {
     let gw = upstream
         .gateway(&[("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1")])
         .await;
-    let first = {
-        let gw = gw.clone();
-        tokio::spawn(async move { harness::send(&gw, "medusa", "cus_ada", &json!({"phone": "1"})).await })
-    };
+    let first = spawn_update(&gw, "medusa");
     upstream.wait_for(1).await;
     let second = harness::send_simple(&gw, "elasticpath", "cus_ada").await;
     assert_eq!(second.status, 503);
@@ -369,13 +375,9 @@ async fn requests_beyond_max_working_wait_for_a_slot_and_are_then_served() {
     let gw = upstream
         .gateway(&[("DIALECTGATE__SERVER__MAX_WORKING", "1")])
         .await;
-    let send = |dialect: &'static str| {
-        let gw = gw.clone();
-        tokio::spawn(async move { harness::send(&gw, dialect, "cus_ada", &json!({"phone": "1"})).await })
-    };
-    let first = send("medusa");
+    let first = spawn_update(&gw, "medusa");
     upstream.wait_for(1).await;
-    let second = send("medusa");
+    let second = spawn_update(&gw, "medusa");
     // The second request is admitted but waits for the only working slot: it must not reach
     // the upstream while the first holds it.
     tokio::time::sleep(Duration::from_millis(300)).await;
