@@ -150,6 +150,15 @@ impl Drop for Running {
 }
 
 /// The shipped configuration with `overrides`, the upstream token in the injected environment.
+/// A canonical upstream's success answer: 200 and the first fixture customer.
+pub fn customer_answer() -> (u16, &'static str, Vec<u8>) {
+    (
+        200,
+        "application/json",
+        serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
+    )
+}
+
 pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("DIALECTGATE_UPSTREAM_TOKEN".into(), UPSTREAM_TOKEN.into());

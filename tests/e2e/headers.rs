@@ -6,17 +6,9 @@ use serde_json::json;
 
 use crate::harness::{self, Upstream};
 
-fn ok_canonical() -> (u16, &'static str, Vec<u8>) {
-    (
-        200,
-        "application/json",
-        serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn request_id_trace_context_and_forwarded_reach_the_upstream() {
-    let upstream = Upstream::start(|_| ok_canonical()).await;
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
     let gw = harness::gateway_to(&upstream, "canonical").await;
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let answer = harness::send_with(
@@ -104,7 +96,7 @@ async fn lenient_mode_reports_what_was_derived_and_dropped() {
 
 #[tokio::test]
 async fn strict_mode_refuses_a_lossy_translation_naming_the_callers_fields() {
-    let upstream = Upstream::start(|_| ok_canonical()).await;
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
     let gw = harness::gateway_to(&upstream, "elasticpath").await;
     let body =
         json!({"id": "cus_ada", "firstName": "Ada", "lastName": "King", "tags": ["vip"], "status": "ACTIVE"});

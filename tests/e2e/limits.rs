@@ -11,17 +11,9 @@ use tokio::net::TcpStream;
 
 use crate::harness::{self, Upstream};
 
-fn ok_canonical() -> (u16, &'static str, Vec<u8>) {
-    (
-        200,
-        "application/json",
-        serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
-    )
-}
-
 /// A gateway with small limits in front of a recording upstream.
 async fn small_limits(extra: &[(&str, &str)]) -> (harness::Running, Upstream) {
-    let upstream = Upstream::start(|_| ok_canonical()).await;
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
     let mut env = vec![
         ("DIALECTGATE__SERVER__MAX_BODY_BYTES", "2048"),
         ("DIALECTGATE__SERVER__HEADER_READ_TIMEOUT_MS", "400"),
@@ -286,7 +278,7 @@ impl HoldingUpstream {
                         {
                             std::thread::sleep(Duration::from_millis(5));
                         }
-                        let (_, _, doc) = ok_canonical();
+                        let (_, _, doc) = harness::customer_answer();
                         let head = format!(
                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                             doc.len()

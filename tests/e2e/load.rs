@@ -44,14 +44,7 @@ fn request(n: usize) -> (&'static str, serde_json::Value, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_answered_and_only_valid_ones_reach_the_upstream_once() {
-    let upstream = Upstream::start(|_| {
-        (
-            200,
-            "application/json",
-            serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
-        )
-    })
-    .await;
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
     let gw = Arc::new(
         harness::start(harness::config(
             Overrides {

@@ -135,11 +135,7 @@ async fn health_and_readiness() {
 async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
     let slow = Upstream::start(|_| {
         std::thread::sleep(Duration::from_millis(500));
-        (
-            200,
-            "application/json",
-            serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
-        )
+        harness::customer_answer()
     })
     .await;
     let file = harness::config_file("reload", |t| {

@@ -11,11 +11,7 @@ use crate::harness::{self, Upstream};
 async fn an_in_flight_request_completes_during_shutdown() {
     let upstream = Upstream::start(|_| {
         std::thread::sleep(Duration::from_millis(700));
-        (
-            200,
-            "application/json",
-            serde_json::to_vec(&dialectgate_gateway::fixtures().remove(0)).unwrap(),
-        )
+        harness::customer_answer()
     })
     .await;
     let gw = harness::start(harness::config(
