@@ -261,7 +261,7 @@ async fn passthrough_mode_hands_an_upstream_401_to_the_caller() {
     // The caller's credential was re-expressed in Medusa's header.
     assert_eq!(
         upstream.seen()[0].header("x-medusa-access-token"),
-        Some(harness::DEMO_KEY)
+        Some(harness::CALLER_KEY)
     );
 }
 

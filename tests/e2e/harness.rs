@@ -17,7 +17,9 @@ use tokio::net::TcpListener;
 
 /// The token the gateway sends upstream in static mode.
 pub const UPSTREAM_TOKEN: &str = "up_token_7f3a";
-/// The caller key accepted in static mode (the shipped demo key).
+/// The caller key the harness configures (`DIALECTGATE_KEYS`) in static mode.
+pub const CALLER_KEY: &str = "dg_test_caller_key";
+/// The shipped demo key: accepted only in front of the embedded backend.
 pub const DEMO_KEY: &str = "dg_demo_key";
 
 /// One request as the upstream saw it.
@@ -162,6 +164,7 @@ pub fn customer_answer() -> (u16, &'static str, Vec<u8>) {
 pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("DIALECTGATE_UPSTREAM_TOKEN".into(), UPSTREAM_TOKEN.into());
+    env.insert("DIALECTGATE_KEYS".into(), CALLER_KEY.into());
     for (k, v) in extra_env {
         env.insert((*k).into(), (*v).into());
     }
@@ -207,6 +210,8 @@ pub async fn start_reloadable(file: std::path::PathBuf, env: Vec<(String, String
         let mut map: HashMap<String, String> = env.iter().cloned().collect();
         map.entry("DIALECTGATE_UPSTREAM_TOKEN".into())
             .or_insert_with(|| UPSTREAM_TOKEN.into());
+        map.entry("DIALECTGATE_KEYS".into())
+            .or_insert_with(|| CALLER_KEY.into());
         let overrides = Overrides {
             listen: Some("127.0.0.1:0".into()),
             ..Overrides::default()
@@ -367,7 +372,7 @@ pub async fn send_with(
     body: &Value,
     extra: &[(&str, &str)],
 ) -> Answer {
-    let c = call(dialect, id, DEMO_KEY);
+    let c = call(dialect, id, CALLER_KEY);
     let mut req = client()
         .request(c.method.parse().unwrap(), gw.url(&c.path))
         .header("content-type", "application/json")

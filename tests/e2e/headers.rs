@@ -119,7 +119,7 @@ async fn the_ep_sdk_token_flow_works_against_the_gateway() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "grant_type=client_credentials&client_id=cid&client_secret={}",
-            harness::DEMO_KEY
+            harness::CALLER_KEY
         ))
         .send()
         .await
@@ -202,7 +202,7 @@ async fn query_parameters_follow_each_vendor() {
             .body(body)
             .send()
     };
-    let medusa = ("x-medusa-access-token", harness::DEMO_KEY);
+    let medusa = ("x-medusa-access-token", harness::CALLER_KEY);
     // Medusa: expand and fields are accepted; anything else is refused as forbidNonWhitelisted does.
     let ok = post(
         "/admin/customers/cus_ada?expand=groups&fields=email".into(),

@@ -44,7 +44,7 @@ async fn raw(gw: &harness::Running, bytes: &[u8], wait: Duration) -> String {
 fn ep_head(len_header: &str) -> String {
     format!(
         "PUT /v2/customers/cus_ada HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n{len_header}\r\n",
-        harness::DEMO_KEY
+        harness::CALLER_KEY
     )
 }
 
@@ -119,7 +119,7 @@ async fn bad_json_in_every_form_is_a_400_in_the_callers_dialect() {
         ("huge number", br#"{"metadata": {"n": 1e400}}"#.to_vec()),
     ];
     for (name, body) in cases {
-        let c = harness::call("medusa", "cus_ada", harness::DEMO_KEY);
+        let c = harness::call("medusa", "cus_ada", harness::CALLER_KEY);
         let rsp = harness::client()
             .post(gw.url(&c.path))
             .header(c.auth.0, c.auth.1)
@@ -144,7 +144,7 @@ async fn wrong_or_missing_content_type_is_415() {
         Some("application/x-www-form-urlencoded"),
         Some("application/json; charset=latin1"),
     ] {
-        let c = harness::call("checkoutpage", "cus_ada", harness::DEMO_KEY);
+        let c = harness::call("checkoutpage", "cus_ada", harness::CALLER_KEY);
         let mut req = harness::client()
             .patch(gw.url(&c.path))
             .header(c.auth.0, c.auth.1)
@@ -158,7 +158,7 @@ async fn wrong_or_missing_content_type_is_415() {
         assert_eq!(json["status"], "error", "CP envelope: {json}");
     }
     for ct in ["application/json; charset=utf-8", "application/merge-patch+json"] {
-        let c = harness::call("checkoutpage", "cus_ada", harness::DEMO_KEY);
+        let c = harness::call("checkoutpage", "cus_ada", harness::CALLER_KEY);
         let rsp = harness::client()
             .patch(gw.url(&c.path))
             .header(c.auth.0, c.auth.1)

@@ -69,7 +69,7 @@ async fn every_request_is_answered_and_only_valid_ones_reach_the_upstream_once()
                     return outcomes;
                 }
                 let (dialect, body, valid) = request(n);
-                let c = harness::call(dialect, "cus_ada", harness::DEMO_KEY);
+                let c = harness::call(dialect, "cus_ada", harness::CALLER_KEY);
                 let rsp = client
                     .request(c.method.parse().unwrap(), gw.url(&c.path))
                     .header(c.auth.0, c.auth.1)

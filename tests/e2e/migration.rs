@@ -30,7 +30,7 @@ async fn ep_caller_through_one_gateway_to_a_second_standing_in_for_medusa() {
             credentials: Some(CredentialMode::Static),
             ..Overrides::default()
         },
-        &[("DIALECTGATE_UPSTREAM_TOKEN", harness::DEMO_KEY)],
+        &[("DIALECTGATE_UPSTREAM_TOKEN", harness::CALLER_KEY)],
     ))
     .await;
 

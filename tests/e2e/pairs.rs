@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{self, DEMO_KEY, DIALECTS, UPSTREAM_TOKEN, Upstream};
+use crate::harness::{self, CALLER_KEY, DIALECTS, UPSTREAM_TOKEN, Upstream};
 
 /// What a vendor backend answers on success.
 fn success_reply(upstream: &str) -> Value {
@@ -68,7 +68,7 @@ async fn pair(caller: &str, upstream_kind: &str) {
     assert_eq!(got.query, None, "no query string is invented");
     // The caller's own credential never travels in static mode.
     assert!(
-        got.headers.values().all(|v| !v.contains(DEMO_KEY)),
+        got.headers.values().all(|v| !v.contains(CALLER_KEY)),
         "{caller} -> {upstream_kind}: caller key forwarded"
     );
     insta::assert_json_snapshot!(format!("{caller}_to_{upstream_kind}_upstream"), got.json());

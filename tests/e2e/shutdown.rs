@@ -27,7 +27,7 @@ async fn an_in_flight_request_completes_during_shutdown() {
     let in_flight = tokio::spawn(async move {
         harness::client()
             .post(url)
-            .header("x-medusa-access-token", harness::DEMO_KEY)
+            .header("x-medusa-access-token", harness::CALLER_KEY)
             .header("content-type", "application/json")
             .body(json!({"phone": "1"}).to_string())
             .send()

@@ -17,7 +17,7 @@ async fn the_vendors_own_clients_work_unchanged() {
     let base = format!("http://{}", gw.addr);
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args(["tests/clients/run.mjs", &base, harness::DEMO_KEY])
+            .args(["tests/clients/run.mjs", &base, harness::CALLER_KEY])
             .output()
     })
     .await
