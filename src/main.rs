@@ -440,6 +440,9 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
             dialects = %ids.join(","),
             upstream = gateway.config().upstream_url.as_deref().unwrap_or("embedded"),
             upstream_dialect = %gateway.config().upstream_dialect,
+            credentials = ?gateway.config().credential_mode,
+            // Where the caller keys came from and how many, never their values.
+            caller_keys = %gateway.config().key_sources.join("; "),
             "Gateway listening."
         );
         drop(gateway);

@@ -114,6 +114,11 @@ impl Upstream {
     pub fn seen(&self) -> Vec<Recorded> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// Forgets what was received so far.
+    pub fn clear(&self) {
+        self.seen.lock().unwrap().clear();
+    }
 }
 
 /// A running gateway.
@@ -269,8 +274,8 @@ pub fn config_file(name: &str, edit: impl Fn(String) -> String) -> std::path::Pa
             &format!("schemas = {:?}", root.join("schemas")),
         )
         .replace(
-            "keys_file = \"config/demo-keys.txt\"",
-            &format!("keys_file = {:?}", root.join("config/demo-keys.txt")),
+            "demo_keys_file = \"config/demo-keys.txt\"",
+            &format!("demo_keys_file = {:?}", root.join("config/demo-keys.txt")),
         );
     let file = dir.join("dialectgate.toml");
     std::fs::write(&file, edit(text)).unwrap();

@@ -17,5 +17,6 @@ mod ops;
 mod pairs;
 mod process;
 mod secrets;
+mod security;
 mod shutdown;
 mod vendor_clients;

@@ -71,6 +71,7 @@ fn check_config_accepts_the_shipped_config_and_names_problems() {
             "http://127.0.0.1:1",
         ])
         .env("DIALECTGATE_UPSTREAM_TOKEN", "t")
+        .env("DIALECTGATE_KEYS", "k")
         .output()
         .unwrap();
     assert!(!bad.status.success());
@@ -172,8 +173,24 @@ fn translate_and_validate_for_ci() {
 
 /// Starts the binary with `args`, returns it and its traffic address (from its log).
 fn spawn(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+    let (child, addr, rx, _) = spawn_with(args, &[]);
+    (child, addr, rx)
+}
+
+/// Starts the binary with `args` and extra environment `env`; returns the child, the address it
+/// listens on, its later log lines, and its "Gateway listening." line.
+pub(crate) fn spawn_with(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+    serde_json::Value,
+) {
     let mut child = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -192,7 +209,7 @@ fn spawn(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiv
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
             && v["message"] == "Gateway listening."
         {
-            return (child, v["listen"].as_str().unwrap().to_owned(), rx);
+            return (child, v["listen"].as_str().unwrap().to_owned(), rx, v);
         }
     }
     let _ = child.kill();

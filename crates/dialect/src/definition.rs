@@ -54,6 +54,10 @@ pub struct RawRoute {
     /// The vendor reads query parameters as body members (query wins over body).
     #[serde(default)]
     pub query_into_body: bool,
+    /// Longest customer id accepted, in bytes of UTF-8 (default 128). Every id is also refused
+    /// when empty, `.`, `..` or carrying a control character.
+    #[serde(default)]
+    pub id_max_length: Option<usize>,
 }
 
 /// How callers authenticate.

@@ -46,6 +46,8 @@ pub struct Route {
     pub query: Vec<String>,
     /// Query parameters are read as body members.
     pub query_into_body: bool,
+    /// Longest customer id accepted, in bytes.
+    pub id_max_length: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,9 +292,7 @@ impl Dialect {
             out.push('/');
             match seg {
                 PathSegment::Literal(lit) => out.push_str(lit),
-                PathSegment::Id => {
-                    out.extend(percent_encoding::utf8_percent_encode(id, validate::PATH_SEGMENT))
-                }
+                PathSegment::Id => out.extend(crate::id::segment(id)),
             }
         }
         out
@@ -323,6 +323,7 @@ fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
             id_in_body: None,
             query: Vec::new(),
             query_into_body: false,
+            id_max_length: crate::id::DEFAULT_ID_MAX_LENGTH,
         };
     };
     for part in rest.split('/') {
@@ -345,6 +346,12 @@ fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
                 .to_owned(),
         ),
     }
+    let id_max_length = r.id_max_length.unwrap_or(crate::id::DEFAULT_ID_MAX_LENGTH);
+    if !(1..=1024).contains(&id_max_length) {
+        c.problems.push(format!(
+            "route.id_max_length: {id_max_length} is not between 1 and 1024"
+        ));
+    }
     for m in std::iter::once(&r.method).chain(&r.also_methods) {
         if http_method_invalid(m) {
             c.problems
@@ -359,6 +366,7 @@ fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
         id_in_body,
         query: r.query.clone(),
         query_into_body: r.query_into_body,
+        id_max_length,
     }
 }
 

@@ -10,6 +10,7 @@ mod definition;
 mod dialect;
 mod engine;
 mod error;
+pub mod id;
 mod matrix;
 mod openapi;
 mod parse;

@@ -1,7 +1,10 @@
 //! Strict JSON parsing for untrusted bodies: serde_json's grammar plus a nesting limit and a
 //! refusal of duplicate member names (serde_json alone keeps the last one silently, so what was
-//! validated and what is forwarded could differ).
+//! validated and what is forwarded could differ), of numbers that cannot be kept exactly (an
+//! integer beyond 64 bits, a decimal beyond a double's precision: forwarding them would change
+//! them silently) and of NUL characters in strings (which many backends truncate at).
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -15,7 +18,8 @@ pub const DEFAULT_MAX_DEPTH: usize = 64;
 ///
 /// # Errors
 /// serde_json's error (with line and column) for invalid UTF-8, bad syntax, trailing data,
-/// numbers out of range, duplicate keys and excess nesting.
+/// numbers out of range or not exactly representable, NUL in strings, duplicate keys and excess
+/// nesting.
 pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json::Error> {
     // UTF-8 is checked once for the whole body (an ASCII body takes the word-at-a-time fast
     // path), so the parser reads a `str` and does not re-check every string it meets.
@@ -23,18 +27,131 @@ pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json:
         <serde_json::Error as de::Error>::custom(format_args!("invalid UTF-8 at byte {}", e.valid_up_to()))
     })?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = Seed { depth: 0, max_depth }.deserialize(&mut de)?;
+    let floats = Cell::new(false);
+    let value = Seed {
+        depth: 0,
+        max_depth,
+        floats: &floats,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
+    // Integers within 64 bits are kept exactly by serde_json; only a body that produced a
+    // double is scanned again, for the number that would not come out as it went in.
+    if floats.get()
+        && let Some(token) = inexact_number(text)
+    {
+        return Err(<serde_json::Error as de::Error>::custom(format_args!(
+            "the number {} cannot be kept exactly (at most 64-bit integers and double precision)",
+            Shown(token)
+        )));
+    }
     Ok(value)
 }
 
-#[derive(Clone, Copy)]
-struct Seed {
-    depth: usize,
-    max_depth: usize,
+/// A number token for an error message, cut short.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Number tokens are ASCII: any byte index is a character boundary.
+        if self.0.len() > 40 {
+            write!(f, "{}…", &self.0[..40])
+        } else {
+            f.write_str(self.0)
+        }
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for Seed {
+/// The first number token of the (valid JSON) `text` whose value a double or a 64-bit integer
+/// cannot hold exactly.
+fn inexact_number(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string; JSON escapes are a backslash and one more character (or
+                // `uXXXX`, whose hex digits cannot be a quote).
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let token = &text[start..i];
+                if !exact(token) {
+                    return Some(token);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Whether the number `token` survives parsing and re-serialisation with its value unchanged.
+fn exact(token: &str) -> bool {
+    if !token.contains(['.', 'e', 'E']) {
+        return token.parse::<i64>().is_ok() || token.parse::<u64>().is_ok();
+    }
+    let Ok(v) = token.parse::<f64>() else {
+        return false;
+    };
+    // `Display` for f64 writes the shortest decimal that reads back as the same double.
+    v.is_finite() && decimal(token) == decimal(&v.to_string())
+}
+
+/// A decimal's value as (negative, significant digits, exponent of the first digit): equal
+/// values give equal triples, whatever the notation (`1.50`, `15e-1`, `0.15E1`).
+fn decimal(s: &str) -> (bool, String, i64) {
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(at) => (&s[..at], s[at + 1..].parse::<i64>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = int.chars().chain(frac.chars()).collect();
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let significant = digits.trim_matches('0');
+    if significant.is_empty() {
+        // Zero, whatever its sign or notation.
+        return (false, String::new(), 0);
+    }
+    let int_len = i64::try_from(int.len()).unwrap_or(i64::MAX);
+    let leading = i64::try_from(leading).unwrap_or(i64::MAX);
+    (
+        negative,
+        significant.to_owned(),
+        exp.saturating_add(int_len).saturating_sub(leading),
+    )
+}
+
+/// Refuses the NUL character, in member names and string values alike.
+fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
+    if s.contains('\0') {
+        Err(E::custom("a string contains the NUL character (\\u0000)"))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Seed<'a> {
+    depth: usize,
+    max_depth: usize,
+    /// Set when serde_json produced a double (a decimal, or an integer beyond 64 bits).
+    floats: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -42,8 +159,8 @@ impl<'de> DeserializeSeed<'de> for Seed {
     }
 }
 
-impl Seed {
-    fn deeper<E: de::Error>(self) -> Result<Seed, E> {
+impl<'a> Seed<'a> {
+    fn deeper<E: de::Error>(self) -> Result<Seed<'a>, E> {
         if self.depth >= self.max_depth {
             return Err(E::custom(format_args!(
                 "nesting deeper than {} levels",
@@ -57,7 +174,7 @@ impl Seed {
     }
 }
 
-impl<'de> Visitor<'de> for Seed {
+impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,16 +194,19 @@ impl<'de> Visitor<'de> for Seed {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        self.floats.set(true);
         serde_json::Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        no_nul(v)?;
         Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        no_nul(&v)?;
         Ok(Value::String(v))
     }
 
@@ -111,6 +231,7 @@ impl<'de> Visitor<'de> for Seed {
         let inner = self.deeper()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
+            no_nul(&key)?;
             match map.entry(key) {
                 serde_json::map::Entry::Occupied(e) => {
                     return Err(de::Error::custom(format_args!("duplicate key `{}`", e.key())));
@@ -147,6 +268,47 @@ mod tests {
         assert!(e.to_string().contains("nesting deeper than 64"), "{e}");
         let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
         assert!(parse_strict(ok.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn refuses_numbers_that_would_change_on_the_way() {
+        for n in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+            "1.00000000000000000001",
+            "0.30000000000000000001",
+            "1e-400",
+            "9007199254740993.0",
+        ] {
+            let body = format!("{{\"metadata\":{{\"n\":{n}}},\"s\":\"1e-400 in a string is text\"}}");
+            let e = parse_strict(body.as_bytes(), 64).unwrap_err();
+            assert!(e.to_string().contains("cannot be kept exactly"), "{n}: {e}");
+        }
+        for n in [
+            "18446744073709551615",
+            "-9223372036854775808",
+            "0.1",
+            "1.50",
+            "15e-1",
+            "-0.0",
+            "0",
+            "1e300",
+            "2.5E-3",
+            "9007199254740992",
+        ] {
+            let body = format!("[{n}, \"-1.00000000000000000001\"]");
+            assert!(parse_strict(body.as_bytes(), 64).is_ok(), "{n}");
+        }
+    }
+
+    #[test]
+    fn refuses_nul_in_strings_and_member_names() {
+        for body in [r#"{"a":"x\u0000y"}"#, r#"{"a\u0000":1}"#, r#"["\u0000"]"#] {
+            let e = parse_strict(body.as_bytes(), 64).unwrap_err();
+            assert!(e.to_string().contains("NUL"), "{body}: {e}");
+        }
+        assert!(parse_strict(br#"{"a":"\\u0000 is text"}"#, 64).is_ok());
     }
 
     #[test]

@@ -264,14 +264,27 @@ impl Dialect {
                     .get(&kind)
                     .and_then(|s| find_message(&s.body, j))
             })
-            .or_else(|| {
-                let text = String::from_utf8_lossy(body);
-                let text = text.trim();
-                (!text.is_empty() && json.is_none() && text.len() <= 200).then(|| text.to_owned())
-            })
+            // An upstream's own words are passed on only from its JSON error shape, and
+            // bounded; text that is not JSON (a proxy's HTML page, a stack trace) never is.
+            .map(|m| bounded(&m, MAX_UPSTREAM_MESSAGE).to_owned())
             .unwrap_or_else(|| kind.title().to_owned());
         Problem::new(kind, message)
     }
+}
+
+/// The longest upstream message passed on to a caller, in bytes.
+pub(crate) const MAX_UPSTREAM_MESSAGE: usize = 512;
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn bounded(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Literal (non-placeholder) leaves of a template, by pointer; arrays are read at index 0.

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::dialect::Dialect;
 use crate::engine::{CanonicalRequest, Encoded, LossReason, Report};
+use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::render::{self, Rendered};
 use crate::validate::{self, MessageVars};
@@ -169,6 +170,7 @@ impl Registry {
                 (decoded.request, decoded.unknown)
             }
         };
+        check_id(from, to, &canonical.id)?;
         let (out, fidelity) = match to {
             // The hot path towards a canonical upstream: the patch moves, it is not copied.
             Endpoint::Canonical => {
@@ -269,7 +271,7 @@ impl Registry {
                         })
                         .unwrap_or_else(|| ErrorKind::from_status(status));
                     let detail = parsed
-                        .map(|p| p.message().to_owned())
+                        .map(|p| render::bounded(p.message(), render::MAX_UPSTREAM_MESSAGE).to_owned())
                         .unwrap_or_else(|| format!("the upstream answered {status}"));
                     Answer::Problem(upstream_fault(Problem::new(kind, detail)))
                 }
@@ -380,10 +382,7 @@ pub fn outbound(to: &Endpoint, id: &str, body: Value) -> Outbound {
     match to {
         Endpoint::Canonical => Outbound {
             method: "PATCH".into(),
-            path: format!(
-                "/customers/{}",
-                percent_encoding::utf8_percent_encode(id, validate::PATH_SEGMENT)
-            ),
+            path: format!("/customers/{}", crate::id::segment(id)),
             content_type: "application/merge-patch+json",
             body,
         },
@@ -394,6 +393,39 @@ pub fn outbound(to: &Endpoint, id: &str, body: Value) -> Outbound {
             body,
         },
     }
+}
+
+/// Ids are opaque: at most the shorter of the two sides' limits, no control characters, not a
+/// dot segment. Refused as the caller's validation error, pointing where the caller put the id.
+fn check_id(from: &Endpoint, to: &Endpoint, id: &str) -> Result<(), Problem> {
+    let limit = |e: &Endpoint| {
+        e.dialect()
+            .map_or(crate::id::DEFAULT_ID_MAX_LENGTH, |d| d.route().id_max_length)
+    };
+    let max_len = limit(from).min(limit(to));
+    if crate::id::check(id, max_len).is_ok() {
+        return Ok(());
+    }
+    let vars = |pointer: Pointer| MessageVars {
+        code: "invalid_id".into(),
+        at: pointer.clone(),
+        pointer,
+        limit: Some(max_len.to_string()),
+        ..Default::default()
+    };
+    Err(match from {
+        Endpoint::Dialect(d) => {
+            let pointer = d.route().id_in_body.clone().unwrap_or_default();
+            d.problem(ErrorKind::Validation, vec![d.violation(vars(pointer))])
+        }
+        Endpoint::Canonical => canonical_problem(
+            ErrorKind::Validation,
+            vec![validate::violation(
+                &std::collections::HashMap::new(),
+                &vars(Pointer::root()),
+            )],
+        ),
+    })
 }
 
 fn canonical_problem(kind: ErrorKind, errors: Vec<Violation>) -> Problem {

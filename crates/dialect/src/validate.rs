@@ -6,25 +6,10 @@ use std::path::Path;
 use dialectgate_canonical::Violation;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, Validator};
-use percent_encoding::{AsciiSet, CONTROLS};
 use serde_json::Value;
 
 use crate::error::DialectError;
 use crate::pointer::Pointer;
-
-/// Characters escaped in a path segment (RFC 3986 `pchar` keeps the rest).
-pub(crate) const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%');
 
 /// At most this many violations are reported for one body.
 pub const MAX_VIOLATIONS: usize = 20;
@@ -128,6 +113,9 @@ fn default_template(code: &str) -> &'static str {
             "{field} is required by {target} on every update and the request does not carry it"
         }
         "target_invalid" => "{field} cannot be expressed in {target}",
+        "invalid_id" => {
+            "the customer id must be 1 to {limit} bytes long, without control characters, and not `.` or `..`"
+        }
         "id_mismatch" => "{field} does not match the customer id in the path",
         "read_only" => "{field} is read-only",
         "query" => "query parameter {property} is not allowed",

@@ -185,6 +185,9 @@ pub struct RawCredentials {
     pub keys_env: Option<String>,
     /// File holding caller keys, one per line (`#` comments allowed).
     pub keys_file: Option<PathBuf>,
+    /// File holding the public demo keys (same format). They open the embedded backend only:
+    /// with an upstream URL they are not loaded, and a configured key equal to one is refused.
+    pub demo_keys_file: Option<PathBuf>,
     /// Environment variable holding the gateway's own upstream credential.
     pub upstream_token_env: Option<String>,
     /// File holding the gateway's own upstream credential.
@@ -249,6 +252,8 @@ pub struct Config {
     pub breaker_cooldown: Duration,
     pub credential_mode: CredentialMode,
     pub caller_keys: Vec<Secret>,
+    /// Where the caller keys came from, with counts (never values), for the start-up log.
+    pub key_sources: Vec<String>,
     pub upstream_token: Option<Secret>,
     pub mode: Mode,
     /// OTLP trace export endpoint, if configured.
@@ -404,10 +409,8 @@ fn build(
     let upstream_url =
         Some(raw.upstream.url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
     if let Some(url) = &upstream_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            problems.push(format!(
-                "upstream.url: `{url}` must start with http:// or https://"
-            ));
+        if let Some(problem) = upstream_url_problem(url) {
+            problems.push(format!("upstream.url: {problem}"));
         }
     } else if raw.upstream.dialect != "canonical" {
         problems.push(format!(
@@ -428,33 +431,77 @@ fn build(
         }
     };
     let mut caller_keys = Vec::new();
+    let mut key_sources = Vec::new();
     if let Some(name) = &raw.credentials.keys_env
         && let Some(v) = read_env(name)
     {
-        caller_keys.extend(
-            v.split(',')
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(Secret::new),
-        );
+        let keys: Vec<Secret> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(Secret::new)
+            .collect();
+        key_sources.push(format!("environment {name}: {}", keys.len()));
+        caller_keys.extend(keys);
     }
-    if let Some(path) = &raw.credentials.keys_file {
+    let read_keys = |key: &str, path: &PathBuf, problems: &mut Vec<String>| -> Vec<Secret> {
         match std::fs::read_to_string(resolve(path)) {
-            Ok(text) => caller_keys.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(Secret::new),
-            ),
-            Err(e) => problems.push(format!(
-                "credentials.keys_file: cannot read {}: {e}",
-                path.display()
-            )),
+            Ok(text) => text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(Secret::new)
+                .collect(),
+            Err(e) => {
+                problems.push(format!("{key}: cannot read {}: {e}", path.display()));
+                Vec::new()
+            }
+        }
+    };
+    if let Some(path) = &raw.credentials.keys_file {
+        let keys = read_keys("credentials.keys_file", path, &mut problems);
+        key_sources.push(format!("file {}: {}", path.display(), keys.len()));
+        caller_keys.extend(keys);
+    }
+    // The demo keys are public (the README prints one): they open the embedded backend, never
+    // a real upstream, whatever else is configured.
+    let mut demo_keys = vec![Secret::new(PUBLIC_DEMO_KEY)];
+    if let Some(path) = &raw.credentials.demo_keys_file {
+        demo_keys.extend(read_keys("credentials.demo_keys_file", path, &mut problems));
+    }
+    let static_mode = raw.credentials.mode == CredentialMode::Static;
+    if upstream_url.is_none() {
+        if let Some(path) = &raw.credentials.demo_keys_file {
+            key_sources.push(format!(
+                "demo file {} (embedded backend only): {}",
+                path.display(),
+                demo_keys.len() - 1
+            ));
+            caller_keys.extend(demo_keys.into_iter().skip(1));
+        }
+    } else if static_mode {
+        if caller_keys.is_empty() {
+            problems.push(format!(
+                "credentials: static mode with an upstream needs caller keys: set the variable {} \
+                 (credentials.keys_env) or credentials.keys_file; the demo keys \
+                 (credentials.demo_keys_file) open only the embedded backend",
+                raw.credentials
+                    .keys_env
+                    .as_deref()
+                    .unwrap_or("named by credentials.keys_env")
+            ));
+        } else if caller_keys.iter().any(|k| demo_keys.contains(k)) {
+            problems.push(
+                "credentials: a configured caller key is a public demo key; demo keys open only \
+                 the embedded backend: choose another key"
+                    .into(),
+            );
         }
     }
-    if raw.credentials.mode == CredentialMode::Static && caller_keys.is_empty() {
+    if static_mode && caller_keys.is_empty() && upstream_url.is_none() {
         problems.push(
-            "credentials: static mode needs caller keys (credentials.keys_env naming a set variable, or credentials.keys_file)"
+            "credentials: static mode needs caller keys (credentials.keys_env naming a set variable, \
+             credentials.keys_file, or credentials.demo_keys_file for the embedded backend)"
                 .into(),
         );
     }
@@ -511,10 +558,47 @@ fn build(
         breaker_cooldown: Duration::from_millis(raw.upstream.breaker_cooldown_ms),
         credential_mode: raw.credentials.mode,
         caller_keys,
+        key_sources,
         upstream_token,
         mode: raw.translation.mode,
         otlp_endpoint,
     })
+}
+
+/// The demo key the README prints. Public by definition: it opens the embedded backend only,
+/// even when it is not in `credentials.demo_keys_file`.
+pub const PUBLIC_DEMO_KEY: &str = "dg_demo_key";
+
+/// Why `url` cannot be the upstream's base URL, if it cannot.
+fn upstream_url_problem(url: &str) -> Option<String> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        // Not echoed: a URL that does not parse may still carry a password.
+        Err(e) => return Some(format!("not a URL ({e})")),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!(
+            "`{}` must start with http:// or https://",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host().is_none() {
+        return Some("the URL has no host".into());
+    }
+    // The URL is logged and shown; credentials in it would leak (and are never sent).
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some(
+            "the URL must not carry credentials (user:password@); set the upstream credential \
+             with credentials.upstream_token_env or credentials.upstream_token_file"
+                .into(),
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Some(
+            "the URL must not have a query or a fragment: a base URL is scheme, host, port and path".into(),
+        );
+    }
+    None
 }
 
 #[cfg(test)]

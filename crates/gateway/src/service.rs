@@ -226,11 +226,11 @@ impl Gateway {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
         let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        // One line per request; never the body, never a credential.
+        // One line per request; never the body, never a credential, never a customer id.
         tracing::info!(
             request_id = %request_id,
             %method,
-            path = %uri.path(),
+            path = self.logged_path(uri.path(), &outcome.dialect),
             dialect = %outcome.dialect,
             upstream = %self.upstream_endpoint.id(),
             status = outcome.status,
@@ -239,6 +239,23 @@ impl Gateway {
             "Request handled."
         );
         response
+    }
+
+    /// The path for the access log: the route template of the dialect that served the request
+    /// (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or its
+    /// token endpoint; a path no dialect serves is cut to 128 bytes.
+    fn logged_path<'a>(&'a self, path: &'a str, dialect: &str) -> &'a str {
+        match self.registry.dialect(dialect) {
+            Some(d) if d.auth().token_endpoint.as_ref().is_some_and(|t| t.path == path) => path,
+            Some(d) => &d.route().path,
+            None => {
+                let mut end = path.len().min(128);
+                while !path.is_char_boundary(end) {
+                    end -= 1;
+                }
+                &path[..end]
+            }
+        }
     }
 
     async fn route<B>(
@@ -524,10 +541,16 @@ impl Gateway {
                         translate_time += read_started.elapsed();
                         answer
                     }
+                    // The caller's id could not make a URL: its error, never sent, not logged.
+                    Err(e @ crate::upstream::UpstreamError::Unsendable) => {
+                        return Err((e.problem(), Some(id), "unsendable"));
+                    }
                     Err(e) => {
                         self.shared
                             .metrics
                             .upstream_error(self.upstream_endpoint.id(), e.label());
+                        // Neither the URL (it holds the customer id) nor caller input: the
+                        // error and its cause carry neither (`without_url`).
                         tracing::warn!(request_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "Upstream call failed.");
                         return Err((e.problem(), Some(id), "upstream_error"));
                     }

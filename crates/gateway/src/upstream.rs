@@ -124,6 +124,10 @@ pub enum UpstreamError {
     /// The circuit breaker is open: the upstream kept failing and is being left alone.
     #[error("the upstream is failing; calls are paused")]
     CircuitOpen,
+    /// The request could not be built as the upstream's URL plus exactly the route: the
+    /// caller's input, not the upstream, is at fault. Nothing was sent.
+    #[error("the request cannot be sent upstream")]
+    Unsendable,
 }
 
 impl UpstreamError {
@@ -145,7 +149,22 @@ impl UpstreamError {
             UpstreamError::CircuitOpen => {
                 Problem::new(ErrorKind::Overloaded, "the upstream is failing; retry shortly")
             }
+            UpstreamError::Unsendable => Problem::new(
+                ErrorKind::Malformed,
+                "the request cannot be sent upstream (check the customer id)",
+            ),
         }
+    }
+
+    /// Whether this failure tells something about the upstream's health: refused or reset
+    /// connections, timeouts and broken answers do. An answer over the size limit does not
+    /// (the upstream answered; a caller's large payload echoed back can cause it), nor does a
+    /// request that was never sent.
+    pub fn is_upstream_health(&self) -> bool {
+        matches!(
+            self,
+            UpstreamError::Connect(_) | UpstreamError::Timeout | UpstreamError::Protocol(_)
+        )
     }
 
     /// A short label for logs and metrics.
@@ -156,6 +175,7 @@ impl UpstreamError {
             UpstreamError::TooLarge { .. } => "too_large",
             UpstreamError::Protocol(_) => "protocol",
             UpstreamError::CircuitOpen => "circuit_open",
+            UpstreamError::Unsendable => "unsendable",
         }
     }
 }
@@ -202,14 +222,8 @@ impl HttpUpstream {
         mut headers: HeaderMap,
         repeatable: bool,
     ) -> Result<(u16, Bytes), UpstreamError> {
+        let url = self.url_for(&outbound.path)?;
         let body = Bytes::from(serde_json::to_vec(&outbound.body).unwrap_or_default());
-        let mut url = self.base_url.clone();
-        let prefix = self.base_url.path().trim_end_matches('/');
-        if prefix.is_empty() {
-            url.set_path(&outbound.path);
-        } else {
-            url.set_path(&format!("{prefix}{}", outbound.path));
-        }
         let method = reqwest::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -237,8 +251,14 @@ impl HttpUpstream {
             };
             *request.body_mut() = Some(body.clone().into());
             let result = self.once(request).await;
-            self.breaker
-                .record(matches!(&result, Ok((status, _)) if *status < 500));
+            // The breaker hears only the upstream's health: 5xx and transport failures count,
+            // any other answer closes it, and failures that say nothing about the upstream
+            // (an answer over the size limit, a request never sent) leave it as it is.
+            match &result {
+                Ok((status, _)) => self.breaker.record(*status < 500),
+                Err(e) if e.is_upstream_health() => self.breaker.record(false),
+                Err(_) => {}
+            }
             let retry = !last
                 && match &result {
                     Err(UpstreamError::Connect(_)) => true,
@@ -253,6 +273,30 @@ impl HttpUpstream {
         }
     }
 
+    /// The configured base URL plus `path` (the route, with the id already encoded as one
+    /// segment), checked to be exactly that before anything is sent: same scheme, host and
+    /// port, the base path followed by `path` unchanged (no dot segment resolved, no
+    /// separator reinterpreted), no query, no fragment.
+    ///
+    /// # Errors
+    /// [`UpstreamError::Unsendable`] when the URL would be anything else.
+    pub fn url_for(&self, path: &str) -> Result<reqwest::Url, UpstreamError> {
+        let prefix = self.base_url.path().trim_end_matches('/');
+        let mut want = String::with_capacity(prefix.len() + path.len());
+        want.push_str(prefix);
+        want.push_str(path);
+        let mut url = self.base_url.clone();
+        url.set_path(&want);
+        let same_origin = url.scheme() == self.base_url.scheme()
+            && url.host() == self.base_url.host()
+            && url.port_or_known_default() == self.base_url.port_or_known_default();
+        if same_origin && url.path() == want && url.query().is_none() && url.fragment().is_none() {
+            Ok(url)
+        } else {
+            Err(UpstreamError::Unsendable)
+        }
+    }
+
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.base
@@ -264,8 +308,12 @@ impl HttpUpstream {
     }
 
     async fn once(&self, request: reqwest::Request) -> Result<(u16, Bytes), UpstreamError> {
+        // The URL (it holds the customer id) never goes into an error that is logged.
         let classify = |e: reqwest::Error| {
-            if e.is_timeout() {
+            let e = e.without_url();
+            if e.is_builder() {
+                UpstreamError::Unsendable
+            } else if e.is_timeout() {
                 UpstreamError::Timeout
             } else if e.is_connect() {
                 UpstreamError::Connect(e)
