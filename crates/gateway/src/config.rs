@@ -372,6 +372,8 @@ fn build(
         .server
         .trusted_proxies
         .iter()
+        // A blank entry (an empty environment variable) adds nothing.
+        .filter(|entry| !entry.trim().is_empty())
         .filter_map(|entry| {
             let parsed = trusted_proxy(entry);
             if parsed.is_none() {
@@ -652,7 +654,7 @@ mod tests {
         };
         let env: std::collections::HashMap<String, String> = [("K".to_owned(), "k".to_owned())].into();
         let cfg = build(
-            raw(&["127.0.0.1", " 10.0.0.0/8 ", "2001:db8::/32", "::1"]),
+            raw(&["127.0.0.1", " 10.0.0.0/8 ", "", "2001:db8::/32", "::1"]),
             &Overrides::default(),
             Some(&env),
             None,
@@ -665,7 +667,7 @@ mod tests {
             "proxy.example",
             "10.0.0.0/33",
             "10.0.0.1/",
-            "",
+            "/8",
             "1.2.3.4:80",
             "[::1]",
         ] {
@@ -700,6 +702,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.trusted_proxies.len(), 2);
+        let cfg = load(
+            None,
+            Some(
+                [
+                    ("DIALECTGATE__SERVER__TRUSTED_PROXIES", ""),
+                    ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+                    ("K", "k"),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(cfg.trusted_proxies.is_empty());
     }
 
     fn anyhow_like(e: &ConfigError) -> String {
