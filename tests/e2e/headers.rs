@@ -2,6 +2,7 @@
 //! credentials, and the lenient-mode fidelity report.
 
 use dialectgate_gateway::Overrides;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::json;
 
 use crate::harness::{self, Upstream};
@@ -241,4 +242,195 @@ async fn query_parameters_follow_each_vendor() {
         .await
         .unwrap();
     assert_eq!(ep.status(), 400);
+}
+
+/// Sends [`harness::simple_update`] as a caller of `dialect`, with `extra` headers given as raw
+/// values (which may be anything a client can put on the wire, `Host` included).
+async fn send_raw(gw: &harness::Running, dialect: &str, extra: &[(&'static str, &[u8])]) -> harness::Answer {
+    let c = harness::call(dialect, "cus_ada", harness::CALLER_KEY);
+    let mut headers = HeaderMap::new();
+    for (name, value) in extra {
+        headers.append(*name, HeaderValue::from_bytes(value).unwrap());
+    }
+    let rsp = harness::client()
+        .request(c.method.parse().unwrap(), gw.url(&c.path))
+        .header("content-type", "application/json")
+        .header(c.auth.0, c.auth.1)
+        .headers(headers)
+        .body(serde_json::to_vec(&harness::simple_update(dialect, "cus_ada")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    harness::Answer {
+        status: rsp.status().as_u16(),
+        headers: rsp.headers().clone(),
+        body: rsp.bytes().await.unwrap().to_vec(),
+    }
+}
+
+/// A gateway in front of a canonical `upstream`, believing forwarding headers from `trusted`.
+async fn gateway_trusting(upstream: &Upstream, trusted: &str) -> harness::Running {
+    harness::start(harness::config(
+        Overrides {
+            upstream: Some(upstream.url()),
+            upstream_dialect: Some("canonical".into()),
+            ..Overrides::default()
+        },
+        &[("DIALECTGATE__SERVER__TRUSTED_PROXIES", trusted)],
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_forged_host_cannot_add_a_forwarded_element() {
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = harness::gateway_to(&upstream, "canonical").await;
+    let answer = send_raw(&gw, "medusa", &[("host", b"gw.example\",for=\"6.6.6.6")]).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    // One element, ours: the forged Host is not a valid authority, so no host parameter.
+    assert_eq!(seen[0].header("forwarded"), Some("for=127.0.0.1;proto=http"));
+}
+
+#[tokio::test]
+async fn a_callers_forwarding_headers_are_dropped_unless_the_peer_is_a_trusted_proxy() {
+    let forwarding: [(&'static str, &[u8]); 4] = [
+        ("forwarded", b"for=192.0.2.60;proto=https;host=shop.example"),
+        ("x-forwarded-for", b"192.0.2.60"),
+        ("x-forwarded-proto", b"https"),
+        ("x-forwarded-host", b"shop.example"),
+    ];
+    // Untrusted: the default (no trusted proxies), and a range that does not hold the peer.
+    for trusted in [None, Some("10.0.0.0/8")] {
+        let upstream = Upstream::start(|_| harness::customer_answer()).await;
+        let gw = match trusted {
+            None => harness::gateway_to(&upstream, "canonical").await,
+            Some(range) => gateway_trusting(&upstream, range).await,
+        };
+        let answer = send_raw(&gw, "checkoutpage", &forwarding).await;
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+        let seen = &upstream.seen()[0];
+        assert_eq!(
+            seen.header("forwarded"),
+            Some(format!("for=127.0.0.1;proto=http;host=\"{}\"", gw.addr).as_str()),
+            "trusted = {trusted:?}"
+        );
+        for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
+            assert_eq!(seen.header(name), None, "{name}, trusted = {trusted:?}");
+        }
+    }
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = gateway_trusting(&upstream, "127.0.0.1").await;
+    let answer = send_raw(&gw, "checkoutpage", &forwarding).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let seen = &upstream.seen()[0];
+    assert_eq!(
+        seen.header("forwarded"),
+        Some(
+            format!(
+                "for=192.0.2.60;proto=https;host=shop.example, for=127.0.0.1;proto=http;host=\"{}\"",
+                gw.addr
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(seen.header("x-forwarded-for"), Some("192.0.2.60"));
+    assert_eq!(seen.header("x-forwarded-proto"), Some("https"));
+    assert_eq!(seen.header("x-forwarded-host"), Some("shop.example"));
+}
+
+#[tokio::test]
+async fn tracestate_goes_upstream_only_with_the_callers_trace() {
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = harness::gateway_to(&upstream, "canonical").await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let valid = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    let state = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+    for traceparent in [
+        valid.as_str(),
+        "00-garbage-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+    ] {
+        let answer = send_raw(
+            &gw,
+            "axim",
+            &[
+                ("traceparent", traceparent.as_bytes()),
+                ("tracestate", state.as_bytes()),
+            ],
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    }
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 3);
+    // Continued: the same trace, the caller's tracestate with it.
+    let tp = seen[0].header("traceparent").unwrap();
+    assert!(tp.starts_with(&format!("00-{trace_id}-")) && tp != valid, "{tp}");
+    assert_eq!(seen[0].header("tracestate"), Some(state));
+    // Restarted: a new trace, and the caller's tracestate (of another trace) dropped.
+    for restarted in &seen[1..] {
+        let tp = restarted.header("traceparent").unwrap();
+        assert_eq!(tp.len(), 55, "{tp}");
+        assert!(!tp.to_ascii_lowercase().contains(trace_id), "{tp}");
+        assert_eq!(restarted.header("tracestate"), None);
+    }
+    // An oversized tracestate (33 members) is dropped even with a valid trace.
+    let members = (0..33).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+    let answer = send_raw(
+        &gw,
+        "axim",
+        &[
+            ("traceparent", valid.as_bytes()),
+            ("tracestate", members.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let seen = upstream.seen();
+    assert!(seen[3].header("traceparent").unwrap().contains(trace_id));
+    assert_eq!(seen[3].header("tracestate"), None);
+}
+
+#[tokio::test]
+async fn an_invalid_idempotency_key_is_refused_in_the_callers_dialect_and_nothing_is_sent() {
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = harness::gateway_to(&upstream, "canonical").await;
+    let too_long = "k".repeat(256);
+    let non_ascii = "caf\u{e9}-9f1c".as_bytes();
+    for dialect in harness::DIALECTS {
+        for key in [too_long.as_bytes(), non_ascii] {
+            let answer = send_raw(&gw, dialect, &[("idempotency-key", key)]).await;
+            assert_eq!(answer.status, 400, "{dialect}");
+            let body = answer.json();
+            let text = body.to_string();
+            assert!(text.contains("Idempotency-Key"), "{dialect}: {text}");
+            assert!(
+                !text.contains("kkkk") && !text.contains("9f1c"),
+                "{dialect}: the key is echoed: {text}"
+            );
+            // Each vendor's own error shape.
+            match dialect {
+                "elasticpath" => assert_eq!(body["errors"][0]["status"], 400, "{text}"),
+                "microbase" => assert_eq!(body["ok"], false, "{text}"),
+                "axim" => assert_eq!(body["success"], false, "{text}"),
+                "medusa" => assert_eq!(body["type"], "invalid_data", "{text}"),
+                "checkoutpage" => assert_eq!(body["status"], "error", "{text}"),
+                other => panic!("unknown dialect {other}"),
+            }
+        }
+    }
+    assert!(upstream.seen().is_empty(), "nothing may be forwarded");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_of_255_visible_characters_passes_through_unchanged() {
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = harness::gateway_to(&upstream, "canonical").await;
+    // Every visible ASCII character, repeated to 255.
+    let key: String = (0x21u8..=0x7e).cycle().take(255).map(char::from).collect();
+    let answer = send_raw(&gw, "medusa", &[("idempotency-key", key.as_bytes())]).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(upstream.seen()[0].header("idempotency-key"), Some(key.as_str()));
 }

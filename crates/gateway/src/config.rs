@@ -55,6 +55,10 @@ pub struct RawServer {
     pub grace_period_ms: u64,
     /// Serve only these dialects (empty: all).
     pub only: Vec<String>,
+    /// Peers (IP addresses or CIDR ranges) whose `Forwarded` and `X-Forwarded-For`/`-Proto`/
+    /// `-Host` headers are passed upstream, the gateway's own `Forwarded` element appended.
+    /// From any other peer they are dropped. Default empty: trust no one.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -69,6 +73,7 @@ impl Default for RawServer {
             max_working: 128,
             grace_period_ms: 10_000,
             only: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -238,6 +243,8 @@ pub struct Config {
     pub max_working: usize,
     pub grace_period: Duration,
     pub only: Vec<String>,
+    /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub dialects_dir: PathBuf,
     pub schemas_dir: PathBuf,
     /// `None`: the embedded backend.
@@ -304,6 +311,7 @@ pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Resul
         .separator("__")
         .list_separator(",")
         .with_list_parse_key("server.only")
+        .with_list_parse_key("server.trusted_proxies")
         .try_parsing(true)
         .source(env.clone());
     builder = builder.add_source(env_source);
@@ -365,6 +373,23 @@ fn build(
             }
         },
     };
+    let trusted_proxies = raw
+        .server
+        .trusted_proxies
+        .iter()
+        // A blank entry (an empty environment variable) adds nothing.
+        .filter(|entry| !entry.trim().is_empty())
+        .filter_map(|entry| {
+            let parsed = trusted_proxy(entry);
+            if parsed.is_none() {
+                problems.push(format!(
+                    "server.trusted_proxies: `{}` is not an IP address or CIDR range (like 192.0.2.7, 10.0.0.0/8 or 2001:db8::/32)",
+                    entry.escape_debug()
+                ));
+            }
+            parsed
+        })
+        .collect();
     let positive = |problems: &mut Vec<String>, key: &str, v: u64| {
         if v == 0 {
             problems.push(format!("{key}: must be greater than 0"));
@@ -545,6 +570,7 @@ fn build(
         max_working: raw.server.max_working,
         grace_period: Duration::from_millis(raw.server.grace_period_ms),
         only: raw.server.only,
+        trusted_proxies,
         dialects_dir: resolve(&raw.dialects.dir),
         schemas_dir: resolve(&raw.dialects.schemas),
         upstream_url,
@@ -599,6 +625,16 @@ fn upstream_url_problem(url: &str) -> Option<String> {
         );
     }
     None
+}
+
+/// One `server.trusted_proxies` entry: an address (one host) or a CIDR range.
+fn trusted_proxy(entry: &str) -> Option<ipnet::IpNet> {
+    let entry = entry.trim();
+    if entry.contains('/') {
+        entry.parse().ok()
+    } else {
+        entry.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from)
+    }
 }
 
 #[cfg(test)]
@@ -685,6 +721,87 @@ mod tests {
             problems.iter().any(|p| p.starts_with("credentials")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_and_a_bad_entry_is_named() {
+        let raw = |entries: &[&str]| RawConfig {
+            server: RawServer {
+                trusted_proxies: entries.iter().map(|e| (*e).to_owned()).collect(),
+                ..RawServer::default()
+            },
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let env: std::collections::HashMap<String, String> = [("K".to_owned(), "k".to_owned())].into();
+        let cfg = build(
+            raw(&["127.0.0.1", " 10.0.0.0/8 ", "", "2001:db8::/32", "::1"]),
+            &Overrides::default(),
+            Some(&env),
+            None,
+        )
+        .unwrap();
+        let shown: Vec<String> = cfg.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32", "::1/128"]);
+        assert!(RawConfig::default().server.trusted_proxies.is_empty());
+        for bad in [
+            "proxy.example",
+            "10.0.0.0/33",
+            "10.0.0.1/",
+            "/8",
+            "1.2.3.4:80",
+            "[::1]",
+        ] {
+            let Err(ConfigError::Invalid(problems)) =
+                build(raw(&["127.0.0.1", bad]), &Overrides::default(), Some(&env), None)
+            else {
+                panic!("`{bad}` accepted");
+            };
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].starts_with(&format!("server.trusted_proxies: `{bad}`")),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_from_the_environment_are_a_list() {
+        let cfg = load(
+            None,
+            Some(
+                [
+                    ("DIALECTGATE__SERVER__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8"),
+                    ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+                    ("K", "k"),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.trusted_proxies.len(), 2);
+        let cfg = load(
+            None,
+            Some(
+                [
+                    ("DIALECTGATE__SERVER__TRUSTED_PROXIES", ""),
+                    ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+                    ("K", "k"),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(cfg.trusted_proxies.is_empty());
     }
 
     fn anyhow_like(e: &ConfigError) -> String {

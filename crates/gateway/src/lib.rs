@@ -15,6 +15,7 @@ mod server;
 mod service;
 mod trace;
 mod upstream;
+mod upstream_headers;
 
 pub use self::{
     admin::serve_admin,
@@ -25,6 +26,6 @@ pub use self::{
     metrics::Metrics,
     server::{serve, shutdown_signal},
     service::{Gateway, Shared, StartError, X_FIDELITY, X_REQUEST_ID},
-    trace::child_traceparent,
+    trace::{ChildTrace, child_traceparent},
     upstream::{HttpUpstream, Upstream, UpstreamError},
 };

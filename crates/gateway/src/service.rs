@@ -22,6 +22,7 @@ use crate::config::{Config, CredentialMode, Secret};
 use crate::credentials;
 use crate::metrics::{DialectHandles, Metrics, UpstreamLabels, ValidationLabels};
 use crate::upstream::{HttpUpstream, Upstream};
+use crate::upstream_headers::{UpstreamHeaders, check_idempotency_key};
 use prometheus_client::metrics::histogram::Histogram;
 
 /// The request id header, accepted from callers or generated, and returned on every answer.
@@ -39,8 +40,8 @@ pub struct Gateway {
     upstream: Upstream,
     upstream_endpoint: Endpoint,
     config: Config,
-    /// The header carrying the static upstream token, built once (`None` without a token).
-    static_upstream_auth: Option<(HeaderName, HeaderValue)>,
+    /// Builds the upstream call's headers.
+    upstream_headers: UpstreamHeaders,
     /// Each loaded dialect's metric series, resolved once.
     dialect_metrics: Vec<(String, DialectHandles)>,
     /// `upstream_duration_seconds` of this upstream, resolved once.
@@ -123,10 +124,7 @@ impl Gateway {
             None => Upstream::Embedded(shared.backend.clone()),
             Some(url) => Upstream::Http(HttpUpstream::new(url, &config).map_err(StartError::Client)?),
         };
-        let static_upstream_auth = config
-            .upstream_token
-            .as_ref()
-            .and_then(|t| credentials::upstream_header(&upstream_endpoint, t.expose()));
+        let upstream_headers = UpstreamHeaders::new(&config, &upstream_endpoint);
         let dialect_metrics = registry
             .dialects()
             .iter()
@@ -147,7 +145,7 @@ impl Gateway {
             registry: Arc::new(registry),
             upstream,
             upstream_endpoint,
-            static_upstream_auth,
+            upstream_headers,
             dialect_metrics,
             upstream_duration,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -433,6 +431,7 @@ impl Gateway {
         };
         // Content type.
         check_content_type(&parts.headers).map_err(|p| fail(p, "unsupported_media_type"))?;
+        check_idempotency_key(&parts.headers).map_err(|p| fail(p, "bad_idempotency_key"))?;
         // Body: refuse a declared oversize at once; otherwise read with a cap and a deadline.
         let limit = self.config.max_body_bytes;
         let declared = parts
@@ -513,7 +512,7 @@ impl Gateway {
                 }
             }
             Upstream::Http(http) => {
-                let headers = self.upstream_headers(
+                let headers = self.upstream_headers.build(
                     dialect,
                     &parts.headers,
                     passthrough_token.as_ref(),
@@ -607,68 +606,6 @@ impl Gateway {
             rsp.headers_mut().insert(X_FIDELITY, v);
         }
         Ok((rsp, "ok"))
-    }
-
-    fn upstream_headers(
-        &self,
-        caller: &Dialect,
-        incoming: &HeaderMap,
-        token: Option<&Secret>,
-        peer: Option<SocketAddr>,
-        request_id: &str,
-    ) -> HeaderMap {
-        const PASSED_ON: [HeaderName; 3] = [
-            HeaderName::from_static("idempotency-key"),
-            HeaderName::from_static("tracestate"),
-            header::ACCEPT_LANGUAGE,
-        ];
-        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-        let mut out = HeaderMap::with_capacity(8);
-        let auth = match (self.config.credential_mode, token) {
-            (CredentialMode::Static, _) => self.static_upstream_auth.clone(),
-            (CredentialMode::Passthrough, Some(t)) => {
-                credentials::upstream_header(&self.upstream_endpoint, t.expose())
-            }
-            (CredentialMode::Passthrough, None) => None,
-        };
-        if let Some((name, value)) = auth {
-            out.insert(name, value);
-        }
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            out.insert(X_REQUEST_ID, v);
-        }
-        for name in PASSED_ON {
-            if let Some(v) = incoming.get(&name) {
-                let v = v.clone();
-                out.insert(name, v);
-            }
-        }
-        let traceparent =
-            crate::trace::child_traceparent(incoming.get(&TRACEPARENT).and_then(|v| v.to_str().ok()));
-        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(traceparent)) {
-            out.insert(TRACEPARENT, v);
-        }
-        if let Some(peer) = peer
-            && let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded(incoming, peer)))
-        {
-            out.insert(header::FORWARDED, v);
-        }
-        // Vendor-only headers (EP's customer token) mean something only to the same vendor.
-        if self.upstream_endpoint.id() == caller.id()
-            && self.config.credential_mode == CredentialMode::Passthrough
-        {
-            for name in &caller.auth().forward_same_dialect {
-                if let (Ok(n), Some(v)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    incoming.get(name.as_str()),
-                ) {
-                    let mut v = v.clone();
-                    v.set_sensitive(true);
-                    out.insert(n, v);
-                }
-            }
-        }
-        out
     }
 
     /// The OAuth2 client-credentials endpoint a vendor SDK calls before its first request.
@@ -819,53 +756,6 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
-/// The `Forwarded` header (RFC 7239) for the upstream: the caller's own, if any, extended with
-/// this hop.
-fn forwarded(incoming: &HeaderMap, peer: SocketAddr) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(64);
-    if let Some(earlier) = incoming.get(header::FORWARDED).and_then(|v| v.to_str().ok()) {
-        out.push_str(earlier);
-        out.push_str(", ");
-    }
-    match peer.ip() {
-        // Written by hand: `Display for Ipv4Addr` goes through the formatting machinery and
-        // costs about 2% of a whole proxied request.
-        std::net::IpAddr::V4(ip) => {
-            out.push_str("for=");
-            for (i, octet) in ip.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_decimal(&mut out, octet);
-            }
-            out.push_str(";proto=http");
-        }
-        // Writing into a String cannot fail.
-        std::net::IpAddr::V6(ip) => {
-            let _ = write!(out, "for=\"[{ip}]\";proto=http");
-        }
-    }
-    let host = incoming
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()));
-    if let Some(host) = host {
-        let _ = write!(out, ";host=\"{host}\"");
-    }
-    out
-}
-
-fn push_decimal(out: &mut String, n: u8) {
-    if n >= 100 {
-        out.push(char::from(b'0' + n / 100));
-    }
-    if n >= 10 {
-        out.push(char::from(b'0' + n / 10 % 10));
-    }
-    out.push(char::from(b'0' + n % 10));
-}
-
 fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(X_REQUEST_ID)
@@ -918,36 +808,4 @@ fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Ful
         rsp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     rsp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_writes_every_ipv4_octet_like_display() {
-        let headers = HeaderMap::new();
-        for ip in [
-            "0.0.0.0",
-            "127.0.0.1",
-            "10.200.3.255",
-            "9.99.100.109",
-            "255.255.255.255",
-        ] {
-            let peer: SocketAddr = format!("{ip}:4000").parse().unwrap();
-            assert_eq!(forwarded(&headers, peer), format!("for={ip};proto=http"));
-        }
-    }
-
-    #[test]
-    fn forwarded_extends_the_callers_header_and_quotes_ipv6_and_host() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::FORWARDED, HeaderValue::from_static("for=192.0.2.60"));
-        headers.insert(header::HOST, HeaderValue::from_static("shop.example:8080"));
-        let peer: SocketAddr = "[2001:db8::1]:4000".parse().unwrap();
-        assert_eq!(
-            forwarded(&headers, peer),
-            "for=192.0.2.60, for=\"[2001:db8::1]\";proto=http;host=\"shop.example:8080\""
-        );
-    }
 }

@@ -1,0 +1,747 @@
+//! The upstream request's headers, one room of the pipeline: built fresh for every call from
+//! what the gateway knows (its credential, the request id, the trace context, the `Forwarded`
+//! element of this hop) and the few caller headers it passes on, each checked and bounded.
+//! Hop-by-hop and unlisted caller headers never cross.
+//!
+//! Forwarding headers (`Forwarded`, `X-Forwarded-For`/`-Proto`/`-Host`) are believed only from a
+//! peer in `server.trusted_proxies`; from anyone else they are dropped, and the upstream sees
+//! only the gateway's own `Forwarded` element (RFC 7239), whose values are tokens or escaped
+//! quoted-strings and whose `host` is the `Host` header only when that is a valid authority.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use bytes::Bytes;
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::{Dialect, Endpoint};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
+use ipnet::IpNet;
+
+use crate::config::{Config, CredentialMode, Secret};
+use crate::credentials;
+use crate::service::X_REQUEST_ID;
+use crate::trace;
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+/// The de-facto forwarding headers, passed on from trusted proxies only.
+const X_FORWARDED: [HeaderName; 3] = [
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+];
+/// Longest `Idempotency-Key` accepted; longer is refused with 400.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+/// Longest `Accept-Language` passed on; a longer one is not forwarded.
+const MAX_ACCEPT_LANGUAGE_BYTES: usize = 256;
+/// Longest host name (without port) put into `Forwarded: host=`.
+const MAX_HOST_NAME_BYTES: usize = 255;
+
+/// Builds the headers of every upstream call; made once per configuration.
+#[derive(Debug)]
+pub(crate) struct UpstreamHeaders {
+    upstream: Endpoint,
+    credential_mode: CredentialMode,
+    /// The header carrying the static upstream token, built once (`None` without a token).
+    static_auth: Option<(HeaderName, HeaderValue)>,
+    trusted_proxies: Vec<IpNet>,
+}
+
+impl UpstreamHeaders {
+    pub(crate) fn new(config: &Config, upstream: &Endpoint) -> UpstreamHeaders {
+        UpstreamHeaders {
+            upstream: upstream.clone(),
+            credential_mode: config.credential_mode,
+            static_auth: config
+                .upstream_token
+                .as_ref()
+                .and_then(|t| credentials::upstream_header(upstream, t.expose())),
+            trusted_proxies: config.trusted_proxies.clone(),
+        }
+    }
+
+    /// The headers of the upstream call for a request of `caller` that arrived with `incoming`
+    /// from `peer`. `token` is the caller's credential in passthrough mode.
+    pub(crate) fn build(
+        &self,
+        caller: &Dialect,
+        incoming: &HeaderMap,
+        token: Option<&Secret>,
+        peer: Option<SocketAddr>,
+        request_id: &str,
+    ) -> HeaderMap {
+        let mut out = HeaderMap::with_capacity(8);
+        let auth = match (self.credential_mode, token) {
+            (CredentialMode::Static, _) => self.static_auth.clone(),
+            (CredentialMode::Passthrough, Some(t)) => {
+                credentials::upstream_header(&self.upstream, t.expose())
+            }
+            (CredentialMode::Passthrough, None) => None,
+        };
+        if let Some((name, value)) = auth {
+            out.insert(name, value);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            out.insert(X_REQUEST_ID, v);
+        }
+        // Checked by the pipeline already ([`check_idempotency_key`]); checked again so that
+        // this function alone never passes on an unchecked key.
+        if let Some(v) = single(incoming, &IDEMPOTENCY_KEY).filter(|v| valid_idempotency_key(v.as_bytes())) {
+            out.insert(IDEMPOTENCY_KEY, v.clone());
+        }
+        if let Some(v) = single(incoming, &header::ACCEPT_LANGUAGE)
+            .filter(|v| v.len() <= MAX_ACCEPT_LANGUAGE_BYTES && v.to_str().is_ok())
+        {
+            out.insert(header::ACCEPT_LANGUAGE, v.clone());
+        }
+        // Trace context: the caller's `tracestate` belongs to the caller's trace, so it goes
+        // only with a continued one. Several `traceparent` lines are invalid (W3C §3.2).
+        let trace = trace::child_traceparent(single(incoming, &TRACEPARENT).and_then(|v| v.to_str().ok()));
+        if trace.continued
+            && let Some(state) = trace::tracestate(incoming.get_all(TRACESTATE).iter())
+        {
+            out.insert(TRACESTATE, state);
+        }
+        if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace.traceparent)) {
+            out.insert(TRACEPARENT, v);
+        }
+        if let Some(peer) = peer {
+            // A dual-stack listener reports IPv4 peers as `::ffff:a.b.c.d`.
+            let peer = peer.ip().to_canonical();
+            let trusted = self.trusted_proxies.iter().any(|net| net.contains(&peer));
+            if trusted {
+                for name in X_FORWARDED {
+                    for v in incoming.get_all(&name) {
+                        out.append(name.clone(), v.clone());
+                    }
+                }
+            }
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded(incoming, peer, trusted))) {
+                out.insert(header::FORWARDED, v);
+            }
+        }
+        // Vendor-only headers (EP's customer token) mean something only to the same vendor.
+        if self.upstream.id() == caller.id() && self.credential_mode == CredentialMode::Passthrough {
+            for name in &caller.auth().forward_same_dialect {
+                if let (Ok(n), Some(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    incoming.get(name.as_str()),
+                ) {
+                    let mut v = v.clone();
+                    v.set_sensitive(true);
+                    out.insert(n, v);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Refuses a request whose `Idempotency-Key` is not one header of 1 to 255 visible ASCII
+/// characters. The message names the header, never its value.
+pub(crate) fn check_idempotency_key(headers: &HeaderMap) -> Result<(), Problem> {
+    let mut keys = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(key) = keys.next() else {
+        return Ok(());
+    };
+    if keys.next().is_some() {
+        return Err(Problem::new(
+            ErrorKind::Malformed,
+            "send at most one Idempotency-Key header",
+        ));
+    }
+    if valid_idempotency_key(key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorKind::Malformed,
+            "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+        ))
+    }
+}
+
+fn valid_idempotency_key(key: &[u8]) -> bool {
+    (1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len()) && key.iter().all(u8::is_ascii_graphic)
+}
+
+/// The value of `name` when the request carries exactly one such header.
+fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
+}
+
+/// The `Forwarded` header (RFC 7239) for the upstream: this hop's element
+/// (`for=<peer>;proto=http[;host=<Host>]`), after the caller's own elements when the peer is a
+/// trusted proxy and they are well-formed.
+fn forwarded(incoming: &HeaderMap, peer: IpAddr, trusted: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    if trusted {
+        let earlier = incoming.get_all(header::FORWARDED);
+        if earlier.iter().all(|v| valid_forwarded(v.as_bytes())) {
+            for v in earlier {
+                out.extend_from_slice(v.as_bytes());
+                out.extend_from_slice(b", ");
+            }
+        }
+    }
+    match peer {
+        // Written by hand: `Display for Ipv4Addr` goes through the formatting machinery and
+        // costs about 2% of a whole proxied request.
+        IpAddr::V4(ip) => {
+            out.extend_from_slice(b"for=");
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(&mut out, octet);
+            }
+        }
+        // `[` and `:` are not token characters: an IPv6 node is a quoted-string (§6).
+        IpAddr::V6(ip) => {
+            use std::io::Write as _;
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "for=\"[{ip}]\"");
+        }
+    }
+    out.extend_from_slice(b";proto=http");
+    if let Some(host) = single(incoming, &header::HOST).map(HeaderValue::as_bytes)
+        && valid_authority(host)
+    {
+        out.extend_from_slice(b";host=");
+        push_value(&mut out, host);
+    }
+    out
+}
+
+fn push_decimal(out: &mut Vec<u8>, n: u8) {
+    if n >= 100 {
+        out.push(b'0' + n / 100);
+    }
+    if n >= 10 {
+        out.push(b'0' + n / 10 % 10);
+    }
+    out.push(b'0' + n % 10);
+}
+
+/// RFC 7230 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// Appends `value` as an RFC 7239 value: as a token when it is one, else as a quoted-string
+/// with `"` and `\` escaped. Control characters and non-ASCII cannot be carried: nothing is
+/// appended and the answer is false.
+fn push_value(out: &mut Vec<u8>, value: &[u8]) -> bool {
+    if !value.iter().all(|&b| b == b' ' || b.is_ascii_graphic()) {
+        return false;
+    }
+    if !value.is_empty() && value.iter().all(|&b| is_tchar(b)) {
+        out.extend_from_slice(value);
+        return true;
+    }
+    out.push(b'"');
+    for &b in value {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+    true
+}
+
+/// True for an RFC 3986 authority a `Host` header may carry: `[IPv6]` or a host name / IPv4
+/// address, with an optional port. Host names are held to the unreserved characters
+/// (letters, digits, `-._~`), which every DNS name fits: percent-encoding and the sub-delims
+/// (`,;=!$&'()*+`) that RFC 3986 also allows have no business in a `Host` and only help a
+/// forged value look like more `Forwarded` parameters to a careless parser.
+fn valid_authority(v: &[u8]) -> bool {
+    if let Some(rest) = v.strip_prefix(b"[") {
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let ipv6 = std::str::from_utf8(&rest[..end])
+            .ok()
+            .is_some_and(|s| s.parse::<Ipv6Addr>().is_ok());
+        return ipv6
+            && match &rest[end + 1..] {
+                [] => true,
+                [b':', port @ ..] => valid_port(port),
+                _ => false,
+            };
+    }
+    let (name, port) = match v.iter().rposition(|&b| b == b':') {
+        Some(colon) => (&v[..colon], Some(&v[colon + 1..])),
+        None => (v, None),
+    };
+    (1..=MAX_HOST_NAME_BYTES).contains(&name.len())
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && port.is_none_or(valid_port)
+}
+
+/// 1 to 5 digits, at most 65535.
+fn valid_port(port: &[u8]) -> bool {
+    (1..=5).contains(&port.len())
+        && port.iter().all(u8::is_ascii_digit)
+        && port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 65535
+}
+
+/// True for a well-formed `Forwarded` header line (RFC 7239 §4): comma-separated elements of
+/// `;`-separated `token=value` pairs, a value being a token or a quoted-string, all ASCII.
+/// Optional whitespace is tolerated around `,` and `;`. Only a well-formed line is extended: a
+/// dangling quote would swallow the element the gateway appends.
+fn valid_forwarded(v: &[u8]) -> bool {
+    let skip_ows = |i: &mut usize| {
+        while v.get(*i).is_some_and(|&b| b == b' ' || b == b'\t') {
+            *i += 1;
+        }
+    };
+    let token = |i: &mut usize| {
+        let start = *i;
+        while v.get(*i).is_some_and(|&b| is_tchar(b)) {
+            *i += 1;
+        }
+        *i > start
+    };
+    let mut i = 0;
+    let mut pairs = 0;
+    loop {
+        skip_ows(&mut i);
+        match v.get(i) {
+            None => return pairs > 0,
+            Some(b',' | b';') => {
+                i += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        if !token(&mut i) || v.get(i) != Some(&b'=') {
+            return false;
+        }
+        i += 1;
+        if v.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match v.get(i) {
+                    Some(b'"') => break,
+                    Some(b'\\')
+                        if v.get(i + 1)
+                            .is_some_and(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+                    {
+                        i += 2;
+                    }
+                    Some(&b) if b == b'\t' || ((0x20..0x7f).contains(&b) && b != b'\\') => i += 1,
+                    _ => return false,
+                }
+            }
+            i += 1;
+        } else if !token(&mut i) {
+            return false;
+        }
+        pairs += 1;
+        skip_ows(&mut i);
+        if !matches!(v.get(i), None | Some(b',' | b';')) {
+            return false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn fwd(incoming: &HeaderMap, peer: &str, trusted: bool) -> String {
+        String::from_utf8(forwarded(incoming, peer.parse().unwrap(), trusted)).unwrap()
+    }
+
+    #[test]
+    fn forwarded_writes_every_ipv4_octet_like_display() {
+        let headers = HeaderMap::new();
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.3.255",
+            "9.99.100.109",
+            "255.255.255.255",
+        ] {
+            assert_eq!(fwd(&headers, ip, false), format!("for={ip};proto=http"));
+        }
+    }
+
+    #[test]
+    fn forwarded_quotes_ipv6_with_brackets_and_a_host_with_a_port() {
+        let h = headers(&[("host", b"shop.example:8080")]);
+        assert_eq!(
+            fwd(&h, "2001:db8::1", false),
+            "for=\"[2001:db8::1]\";proto=http;host=\"shop.example:8080\""
+        );
+        let h = headers(&[("host", b"shop.example")]);
+        assert_eq!(
+            fwd(&h, "::1", false),
+            "for=\"[::1]\";proto=http;host=shop.example"
+        );
+        let h = headers(&[("host", b"[2001:db8::7]:443")]);
+        assert_eq!(
+            fwd(&h, "192.0.2.1", false),
+            "for=192.0.2.1;proto=http;host=\"[2001:db8::7]:443\""
+        );
+    }
+
+    #[test]
+    fn a_hostile_host_is_left_out_of_forwarded() {
+        let hostile: [&[u8]; 22] = [
+            b"gw.example\",for=\"6.6.6.6",
+            b"gw.example\"",
+            b"gw\\.example",
+            b"gw.example,for=6.6.6.6",
+            b"gw.example;for=6.6.6.6",
+            b"gw.example for=6.6.6.6",
+            b"gw.example\tx",
+            b"caf\xc3\xa9.example",
+            b"\xff",
+            b"",
+            b":8080",
+            b"gw.example:",
+            b"gw.example:65536",
+            b"gw.example:123456",
+            b"gw.example:80:80",
+            b"gw.example:8o",
+            b"user@gw.example",
+            b"gw%2eexample",
+            b"[::1",
+            b"[not-v6]:80",
+            b"[::1]x",
+            b"[fe80::1%25eth0]",
+        ];
+        for host in hostile {
+            let h = headers(&[("host", host)]);
+            let got = fwd(&h, "127.0.0.1", false);
+            assert_eq!(
+                got,
+                "for=127.0.0.1;proto=http",
+                "{:?}",
+                String::from_utf8_lossy(host)
+            );
+        }
+        let long = "a".repeat(MAX_HOST_NAME_BYTES + 1);
+        let h = headers(&[("host", long.as_bytes())]);
+        assert_eq!(fwd(&h, "127.0.0.1", false), "for=127.0.0.1;proto=http");
+        // Two Host headers: which one is meant is unknowable.
+        let h = headers(&[("host", b"a.example"), ("host", b"b.example")]);
+        assert_eq!(fwd(&h, "127.0.0.1", false), "for=127.0.0.1;proto=http");
+        // At the limits, still carried.
+        let longest = "a".repeat(MAX_HOST_NAME_BYTES);
+        let h = headers(&[("host", format!("{longest}:65535").as_bytes())]);
+        assert_eq!(
+            fwd(&h, "127.0.0.1", false),
+            format!("for=127.0.0.1;proto=http;host=\"{longest}:65535\"")
+        );
+    }
+
+    #[test]
+    fn values_are_tokens_or_escaped_quoted_strings() {
+        let push = |v: &[u8]| {
+            let mut out = Vec::new();
+            let ok = push_value(&mut out, v);
+            (ok, String::from_utf8(out).unwrap())
+        };
+        assert_eq!(push(b"gw.example"), (true, "gw.example".into()));
+        assert_eq!(push(b"gw.example:80"), (true, "\"gw.example:80\"".into()));
+        assert_eq!(push(b"a\"b\\c"), (true, "\"a\\\"b\\\\c\"".into()));
+        assert_eq!(push(b"a,b;c d"), (true, "\"a,b;c d\"".into()));
+        assert_eq!(push(b""), (true, "\"\"".into()));
+        for refused in [&b"a\tb"[..], b"a\rb", b"a\x00", b"a\x7f", b"caf\xc3\xa9"] {
+            assert_eq!(push(refused), (false, String::new()), "{refused:?}");
+        }
+        // Every escaped value reads back as one well-formed pair.
+        for v in [&b"x\"y"[..], b"\\", b"\"", b"a, for=1.2.3.4"] {
+            let mut out = b"host=".to_vec();
+            assert!(push_value(&mut out, v));
+            assert!(valid_forwarded(&out), "{}", String::from_utf8_lossy(&out));
+        }
+    }
+
+    #[test]
+    fn the_callers_forwarded_is_kept_only_from_a_trusted_proxy() {
+        let h = headers(&[
+            ("forwarded", b"for=192.0.2.60;proto=https"),
+            ("forwarded", b"for=\"[2001:db8::9]\""),
+            ("host", b"shop.example"),
+        ]);
+        assert_eq!(
+            fwd(&h, "10.0.0.2", true),
+            "for=192.0.2.60;proto=https, for=\"[2001:db8::9]\", for=10.0.0.2;proto=http;host=shop.example"
+        );
+        assert_eq!(
+            fwd(&h, "10.0.0.2", false),
+            "for=10.0.0.2;proto=http;host=shop.example"
+        );
+    }
+
+    #[test]
+    fn a_malformed_forwarded_is_dropped_even_from_a_trusted_proxy() {
+        for bad in [
+            &b"for=\"1.2.3.4"[..],
+            b"for=1.2.3.4\"",
+            b"for",
+            b"=1.2.3.4",
+            b"for=",
+            b"for=a b",
+            b"for=\"a\\\"",
+            b"for=caf\xc3\xa9",
+            b"for=\"caf\xc3\xa9\"",
+            b", ;",
+        ] {
+            assert!(!valid_forwarded(bad), "{}", String::from_utf8_lossy(bad));
+            let h = headers(&[("forwarded", b"for=192.0.2.60"), ("forwarded", bad)]);
+            assert_eq!(fwd(&h, "10.0.0.2", true), "for=10.0.0.2;proto=http");
+        }
+        for good in [
+            &b"for=192.0.2.43"[..],
+            b"for=192.0.2.43, for=198.51.100.17",
+            b"for=\"_gazonk\"",
+            b"For=\"[2001:db8:cafe::17]:4711\"",
+            b"for=192.0.2.60;proto=http;by=203.0.113.43",
+            b"for=192.0.2.60; proto=http ,, for=unknown",
+            b"for=\"a\\\"b\\\\c\";host=\"x,y;z\"",
+        ] {
+            assert!(valid_forwarded(good), "{}", String::from_utf8_lossy(good));
+        }
+    }
+
+    /// The shipped dialects, a canonical upstream, and `server.trusted_proxies = trusted`.
+    fn room(trusted: &str) -> (UpstreamHeaders, std::sync::Arc<Dialect>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let registry =
+            dialectgate_dialect::Registry::load(&root.join("config/dialects"), &root.join("schemas"))
+                .unwrap();
+        let env = [
+            ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+            ("K", "k"),
+            ("DIALECTGATE__SERVER__TRUSTED_PROXIES", trusted),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let config = crate::config::load(None, Some(env), &crate::config::Overrides::default()).unwrap();
+        let upstream = registry.endpoint("canonical").unwrap();
+        let caller = registry.dialect("medusa").unwrap().clone();
+        (UpstreamHeaders::new(&config, &upstream), caller)
+    }
+
+    fn sent(
+        room: &(UpstreamHeaders, std::sync::Arc<Dialect>),
+        incoming: &HeaderMap,
+        peer: &str,
+    ) -> HeaderMap {
+        room.0
+            .build(&room.1, incoming, None, Some(peer.parse().unwrap()), "req-1")
+    }
+
+    fn all<'h>(h: &'h HeaderMap, name: &str) -> Vec<&'h str> {
+        h.get_all(name).iter().map(|v| v.to_str().unwrap()).collect()
+    }
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    fn forwarding_headers() -> HeaderMap {
+        headers(&[
+            ("host", b"gw.example"),
+            ("forwarded", b"for=192.0.2.60;proto=https"),
+            ("x-forwarded-for", b"192.0.2.60, 198.51.100.1"),
+            ("x-forwarded-for", b"203.0.113.9"),
+            ("x-forwarded-proto", b"https"),
+            ("x-forwarded-host", b"shop.example"),
+        ])
+    }
+
+    #[test]
+    fn an_untrusted_peers_forwarding_headers_are_replaced_by_ours() {
+        for (trusted, peer) in [
+            ("", "127.0.0.1:4000"),
+            ("10.0.0.0/8", "127.0.0.1:4000"),
+            ("10.0.0.0/8", "[2001:db8::1]:4000"),
+            ("10.0.0.0/8", "11.0.0.1:4000"),
+        ] {
+            let out = sent(&room(trusted), &forwarding_headers(), peer);
+            let ip = peer.parse::<SocketAddr>().unwrap().ip();
+            let node = match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("\"[{v6}]\""),
+            };
+            assert_eq!(
+                all(&out, "forwarded"),
+                [format!("for={node};proto=http;host=gw.example")],
+                "{trusted} {peer}"
+            );
+            for name in X_FORWARDED {
+                assert!(!out.contains_key(&name), "{name} from {peer}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_trusted_peers_forwarding_headers_are_passed_on_with_our_element_appended() {
+        for (trusted, peer) in [
+            ("127.0.0.1", "127.0.0.1:4000"),
+            ("10.0.0.0/8,127.0.0.0/8", "127.0.0.1:4000"),
+            // A dual-stack listener's view of an IPv4 peer.
+            ("127.0.0.1", "[::ffff:127.0.0.1]:4000"),
+        ] {
+            let out = sent(&room(trusted), &forwarding_headers(), peer);
+            assert_eq!(
+                all(&out, "forwarded"),
+                ["for=192.0.2.60;proto=https, for=127.0.0.1;proto=http;host=gw.example"],
+                "{trusted} {peer}"
+            );
+            assert_eq!(
+                all(&out, "x-forwarded-for"),
+                ["192.0.2.60, 198.51.100.1", "203.0.113.9"]
+            );
+            assert_eq!(all(&out, "x-forwarded-proto"), ["https"]);
+            assert_eq!(all(&out, "x-forwarded-host"), ["shop.example"]);
+        }
+        let out = sent(&room("2001:db8::/32"), &forwarding_headers(), "[2001:db8::5]:1");
+        assert_eq!(
+            all(&out, "forwarded"),
+            ["for=192.0.2.60;proto=https, for=\"[2001:db8::5]\";proto=http;host=gw.example"]
+        );
+    }
+
+    #[test]
+    fn tracestate_goes_only_with_a_continued_trace() {
+        let room = room("");
+        let with = |traceparents: &[&[u8]]| {
+            let mut pairs: Vec<(&str, &[u8])> = traceparents.iter().map(|t| ("traceparent", *t)).collect();
+            pairs.push(("tracestate", b"congo=t61rcWkgMzE"));
+            sent(&room, &headers(&pairs), "127.0.0.1:4000")
+        };
+        let out = with(&[PARENT.as_bytes()]);
+        assert_eq!(all(&out, "tracestate"), ["congo=t61rcWkgMzE"]);
+        assert!(all(&out, "traceparent")[0].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        for restarted in [
+            &[][..],
+            &[&b"garbage"[..]],
+            &[PARENT.as_bytes(), PARENT.as_bytes()],
+        ] {
+            let out = with(restarted);
+            assert!(!out.contains_key("tracestate"), "{restarted:?}");
+            assert!(!all(&out, "traceparent")[0].contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+        }
+    }
+
+    #[test]
+    fn accept_language_and_idempotency_key_are_passed_on_within_bounds() {
+        let room = room("");
+        let lang = "de-CH, fr;q=0.9, en;q=0.8";
+        let key = "k".repeat(255);
+        let out = sent(
+            &room,
+            &headers(&[
+                ("accept-language", lang.as_bytes()),
+                ("idempotency-key", key.as_bytes()),
+            ]),
+            "127.0.0.1:4000",
+        );
+        assert_eq!(all(&out, "accept-language"), [lang]);
+        assert_eq!(all(&out, "idempotency-key"), [key.as_str()]);
+        assert_eq!(all(&out, "x-request-id"), ["req-1"]);
+        let long_lang = "a".repeat(MAX_ACCEPT_LANGUAGE_BYTES + 1);
+        let long_key = "k".repeat(256);
+        let out = sent(
+            &room,
+            &headers(&[
+                ("accept-language", long_lang.as_bytes()),
+                ("idempotency-key", long_key.as_bytes()),
+            ]),
+            "127.0.0.1:4000",
+        );
+        assert!(!out.contains_key("accept-language"));
+        assert!(!out.contains_key("idempotency-key"));
+        let at_limit = "a".repeat(MAX_ACCEPT_LANGUAGE_BYTES);
+        let out = sent(
+            &room,
+            &headers(&[("accept-language", at_limit.as_bytes())]),
+            "127.0.0.1:4000",
+        );
+        assert_eq!(all(&out, "accept-language"), [at_limit.as_str()]);
+        let out = sent(
+            &room,
+            &headers(&[("accept-language", b"caf\xc3\xa9")]),
+            "127.0.0.1:4000",
+        );
+        assert!(!out.contains_key("accept-language"));
+    }
+
+    #[test]
+    fn the_idempotency_key_is_one_header_of_visible_ascii_up_to_255() {
+        let check = |values: &[&[u8]]| {
+            let pairs: Vec<(&str, &[u8])> = values.iter().map(|v| ("idempotency-key", *v)).collect();
+            check_idempotency_key(&headers(&pairs))
+        };
+        assert!(check(&[]).is_ok());
+        assert!(check(&[b"9f1c-4e"]).is_ok());
+        assert!(check(&[b"!~"]).is_ok());
+        assert!(check(&["k".repeat(255).as_bytes()]).is_ok());
+        for bad in [
+            "k".repeat(256).into_bytes(),
+            b"a b".to_vec(),
+            b"a\tb".to_vec(),
+            "caf\u{e9}".as_bytes().to_vec(),
+            Vec::new(),
+        ] {
+            let problem = check(&[&bad]).unwrap_err();
+            assert_eq!(problem.kind(), ErrorKind::Malformed);
+            assert_eq!(problem.status, 400);
+            assert!(
+                problem
+                    .detail
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("Idempotency-Key"),
+                "{problem:?}"
+            );
+        }
+        let problem = check(&[b"a", b"b"]).unwrap_err();
+        assert!(
+            problem
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Idempotency-Key"),
+            "{problem:?}"
+        );
+    }
+}
