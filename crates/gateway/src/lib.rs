@@ -13,6 +13,7 @@ mod live;
 mod metrics;
 mod server;
 mod service;
+mod token;
 mod trace;
 mod upstream;
 
@@ -25,6 +26,7 @@ pub use self::{
     metrics::Metrics,
     server::{serve, shutdown_signal},
     service::{Gateway, Shared, StartError, X_FIDELITY, X_REQUEST_ID},
+    token::{MAX_LIVE_TOKENS, TOKEN_PREFIX, TokenStore},
     trace::child_traceparent,
     upstream::{HttpUpstream, Upstream, UpstreamError},
 };
