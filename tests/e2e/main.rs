@@ -18,4 +18,5 @@ mod pairs;
 mod process;
 mod secrets;
 mod shutdown;
+mod tokens;
 mod vendor_clients;
