@@ -19,4 +19,5 @@ mod process;
 mod secrets;
 mod security;
 mod shutdown;
+mod tokens;
 mod vendor_clients;

@@ -539,11 +539,18 @@ fn strip_write_only(customer: &Value) -> Value {
     doc
 }
 
-/// Fills the token endpoint's body template.
-pub fn token_body(endpoint: &crate::dialect::TokenEndpoint, access_token: &str, now_epoch: u64) -> Value {
+/// Fills the token endpoint's body template for a token issued by the gateway: `$access_token`,
+/// `$expires_in` (its lifetime in seconds, as the gateway enforces it) and `$expires` (the Unix
+/// epoch second it stops working).
+pub fn token_body(
+    endpoint: &crate::dialect::TokenEndpoint,
+    access_token: &str,
+    expires_in: u64,
+    expires_epoch: u64,
+) -> Value {
     let mut vars = Map::new();
     vars.insert("access_token".into(), Value::String(access_token.to_owned()));
-    vars.insert("expires".into(), Value::from(now_epoch + endpoint.expires_in));
-    vars.insert("expires_in".into(), Value::from(endpoint.expires_in));
+    vars.insert("expires".into(), Value::from(expires_epoch));
+    vars.insert("expires_in".into(), Value::from(expires_in));
     render::fill_token(&endpoint.body, &vars)
 }

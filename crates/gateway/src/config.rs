@@ -181,7 +181,7 @@ impl std::str::FromStr for CredentialMode {
 }
 
 /// `[credentials]`. Secrets are never in this file: only where to read them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawCredentials {
     /// `static` (default) or `passthrough`.
@@ -197,6 +197,27 @@ pub struct RawCredentials {
     pub upstream_token_env: Option<String>,
     /// File holding the gateway's own upstream credential.
     pub upstream_token_file: Option<PathBuf>,
+    /// Lifetime of the access tokens the token endpoint issues, in seconds (1 to 86400).
+    /// Default 3600.
+    pub token_ttl_s: u64,
+    /// Whether the token endpoint accepts `grant_type=implicit`, which authenticates with a
+    /// client id alone (a public value) and so treats that id as a secret. Default false.
+    pub implicit_grant: bool,
+}
+
+impl Default for RawCredentials {
+    fn default() -> Self {
+        RawCredentials {
+            mode: CredentialMode::default(),
+            keys_env: None,
+            keys_file: None,
+            demo_keys_file: None,
+            upstream_token_env: None,
+            upstream_token_file: None,
+            token_ttl_s: 3600,
+            implicit_grant: false,
+        }
+    }
 }
 
 /// `[translation]`.
@@ -228,6 +249,9 @@ impl std::fmt::Debug for Secret {
         f.write_str("Secret(***)")
     }
 }
+
+/// Longest accepted `credentials.token_ttl_s`: one day, as Elastic Path's own customer tokens.
+const MAX_TOKEN_TTL_S: u64 = 24 * 60 * 60;
 
 /// The checked configuration.
 #[derive(Debug, Clone)]
@@ -262,6 +286,10 @@ pub struct Config {
     /// Where the caller keys came from, with counts (never values), for the start-up log.
     pub key_sources: Vec<String>,
     pub upstream_token: Option<Secret>,
+    /// Lifetime of issued access tokens.
+    pub token_ttl: Duration,
+    /// The token endpoint accepts `grant_type=implicit` (a client id alone).
+    pub implicit_grant: bool,
     pub mode: Mode,
     /// OTLP trace export endpoint, if configured.
     pub otlp_endpoint: Option<String>,
@@ -326,7 +354,7 @@ pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Resul
     build(raw, overrides, env.as_ref(), base.as_deref())
 }
 
-fn build(
+pub(crate) fn build(
     mut raw: RawConfig,
     o: &Overrides,
     env: Option<&std::collections::HashMap<String, String>>,
@@ -550,6 +578,19 @@ fn build(
                 .into(),
         );
     }
+    if raw.credentials.mode == CredentialMode::Passthrough && upstream_url.is_none() {
+        problems.push(
+            "credentials.mode: passthrough needs an upstream (set upstream.url or --upstream): the \
+             embedded backend checks no credential, so any caller string would update its customers; \
+             use static mode with caller keys in front of the embedded backend"
+                .into(),
+        );
+    }
+    if !(1..=MAX_TOKEN_TTL_S).contains(&raw.credentials.token_ttl_s) {
+        problems.push(format!(
+            "credentials.token_ttl_s: must be between 1 and {MAX_TOKEN_TTL_S} seconds"
+        ));
+    }
     let otlp_endpoint = Some(raw.telemetry.otlp_endpoint.trim().to_owned()).filter(|e| !e.is_empty());
     if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
         problems.push(
@@ -586,6 +627,8 @@ fn build(
         caller_keys,
         key_sources,
         upstream_token,
+        token_ttl: Duration::from_secs(raw.credentials.token_ttl_s),
+        implicit_grant: raw.credentials.implicit_grant,
         mode: raw.translation.mode,
         otlp_endpoint,
     })
@@ -802,6 +845,76 @@ mod tests {
         )
         .unwrap();
         assert!(cfg.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn passthrough_without_an_upstream_refuses_to_start() {
+        let raw = RawConfig {
+            credentials: RawCredentials {
+                mode: CredentialMode::Passthrough,
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = build(
+            raw.clone(),
+            &Overrides::default(),
+            Some(&Default::default()),
+            None,
+        ) else {
+            panic!("expected invalid");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("credentials.mode: passthrough needs an upstream (set upstream.url")),
+            "{problems:?}"
+        );
+        let with_upstream = RawConfig {
+            upstream: RawUpstream {
+                url: "http://127.0.0.1:1".into(),
+                ..RawUpstream::default()
+            },
+            ..raw
+        };
+        assert!(
+            build(
+                with_upstream,
+                &Overrides::default(),
+                Some(&Default::default()),
+                None
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn token_settings_default_and_are_bounded() {
+        let keys: std::collections::HashMap<String, String> =
+            [("K".to_owned(), "k".to_owned())].into_iter().collect();
+        let with = |token_ttl_s: u64| RawConfig {
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                token_ttl_s,
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let cfg = build(with(3600), &Overrides::default(), Some(&keys), None).unwrap();
+        assert_eq!(cfg.token_ttl, Duration::from_secs(3600));
+        assert!(!cfg.implicit_grant);
+        assert_eq!(RawCredentials::default().token_ttl_s, 3600);
+        for bad in [0, 86_401] {
+            let Err(ConfigError::Invalid(problems)) =
+                build(with(bad), &Overrides::default(), Some(&keys), None)
+            else {
+                panic!("{bad} accepted");
+            };
+            assert!(
+                problems.iter().any(|p| p.starts_with("credentials.token_ttl_s")),
+                "{problems:?}"
+            );
+        }
     }
 
     fn anyhow_like(e: &ConfigError) -> String {

@@ -1,11 +1,57 @@
 //! Credentials: reading a caller's credential in its dialect's header, checking it against the
-//! gateway's keys in constant time, and expressing a credential in an upstream's header.
+//! gateway's keys (in constant time) and issued tokens, and expressing a credential in an
+//! upstream's header.
 
 use dialectgate_dialect::{Dialect, Endpoint};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use subtle::ConstantTimeEq;
 
-use crate::config::Secret;
+use crate::config::{Config, CredentialMode, Secret};
+use crate::token::{Lookup, TokenStore};
+
+/// What a caller's credential allows under the configuration in force.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Static mode: a configured key, or a live token bound to one. The gateway's own upstream
+    /// credential goes upstream.
+    Granted,
+    /// Passthrough mode: this credential goes upstream (the secret a token is bound to, or the
+    /// caller's own credential when it is not one of our tokens).
+    PassOn(Secret),
+    /// Not valid: 401.
+    Refused,
+}
+
+/// Checks `presented` under `config`. A token is valid only in the credential mode it was
+/// issued in and, in static mode, only while the key it is bound to is still configured; a token
+/// found invalid for these reasons is dropped from `tokens`.
+pub fn authenticate(config: &Config, tokens: &TokenStore, presented: &str) -> Access {
+    let mode = config.credential_mode;
+    match tokens.resolve(presented) {
+        Lookup::Live(binding)
+            if binding.mode == mode
+                && (mode == CredentialMode::Passthrough
+                    || is_known(&config.caller_keys, binding.secret.expose())) =>
+        {
+            match mode {
+                CredentialMode::Static => Access::Granted,
+                CredentialMode::Passthrough => Access::PassOn(binding.secret),
+            }
+        }
+        Lookup::Live(_) => {
+            tokens.forget(presented);
+            Access::Refused
+        }
+        // One of our tokens, dead: never passed on. In static mode a configured key that merely
+        // looks like a token still counts.
+        Lookup::Dead if mode == CredentialMode::Passthrough => Access::Refused,
+        Lookup::Dead | Lookup::NotAToken => match mode {
+            CredentialMode::Static if is_known(&config.caller_keys, presented) => Access::Granted,
+            CredentialMode::Static => Access::Refused,
+            CredentialMode::Passthrough => Access::PassOn(Secret::new(presented)),
+        },
+    }
+}
 
 /// Every header that may carry a credential, in any dialect. Never logged, never forwarded
 /// except as the upstream credential.
@@ -88,5 +134,76 @@ mod tests {
         assert!(!is_known(&keys, "bet"));
         assert!(!is_known(&keys, ""));
         assert!(!is_known(&[], "alpha"));
+    }
+
+    fn config(mode: CredentialMode, keys: &[&str]) -> Config {
+        let raw = crate::config::RawConfig {
+            upstream: crate::config::RawUpstream {
+                url: "http://127.0.0.1:1".into(),
+                ..Default::default()
+            },
+            credentials: crate::config::RawCredentials {
+                mode,
+                keys_env: Some("K".into()),
+                upstream_token_env: Some("U".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let env = [("K", keys.join(",")), ("U", "up".to_owned())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        crate::config::build(raw, &crate::config::Overrides::default(), Some(&env), None).unwrap()
+    }
+
+    fn issue(tokens: &TokenStore, mode: CredentialMode, secret: &str) -> String {
+        let binding = crate::token::Binding {
+            mode,
+            secret: Secret::new(secret),
+        };
+        let issued = tokens.issue(binding, std::time::Duration::from_secs(60)).unwrap();
+        issued.token.expose().to_owned()
+    }
+
+    #[test]
+    fn static_mode_accepts_keys_and_live_tokens_bound_to_configured_keys() {
+        let tokens = TokenStore::new(8);
+        let both = config(CredentialMode::Static, &["k1", "k2"]);
+        let t1 = issue(&tokens, CredentialMode::Static, "k1");
+        let t2 = issue(&tokens, CredentialMode::Static, "k2");
+        assert_eq!(authenticate(&both, &tokens, "k1"), Access::Granted);
+        assert_eq!(authenticate(&both, &tokens, &t1), Access::Granted);
+        assert_eq!(authenticate(&both, &tokens, "k3"), Access::Refused);
+        // After a reload that removed k1, its token stops working (and is dropped); k2's works.
+        let only_k2 = config(CredentialMode::Static, &["k2"]);
+        assert_eq!(authenticate(&only_k2, &tokens, &t1), Access::Refused);
+        assert_eq!(tokens.resolve(&t1), Lookup::Dead);
+        assert_eq!(authenticate(&only_k2, &tokens, &t2), Access::Granted);
+        // A token issued in passthrough mode means nothing in static mode, even for a key.
+        let pt = issue(&tokens, CredentialMode::Passthrough, "k2");
+        assert_eq!(authenticate(&only_k2, &tokens, &pt), Access::Refused);
+    }
+
+    #[test]
+    fn passthrough_mode_passes_on_the_bound_secret_never_the_token() {
+        let tokens = TokenStore::new(8);
+        let cfg = config(CredentialMode::Passthrough, &[]);
+        let t = issue(&tokens, CredentialMode::Passthrough, "client-secret");
+        assert_eq!(
+            authenticate(&cfg, &tokens, &t),
+            Access::PassOn(Secret::new("client-secret"))
+        );
+        // Not one of our tokens: passed on as it is.
+        assert_eq!(
+            authenticate(&cfg, &tokens, "vendor-token"),
+            Access::PassOn(Secret::new("vendor-token"))
+        );
+        // One of ours but dead (never issued, or expired): refused, not passed on.
+        let dead = format!("{}{}", crate::token::TOKEN_PREFIX, "0f".repeat(32));
+        assert_eq!(authenticate(&cfg, &tokens, &dead), Access::Refused);
+        // A static-mode token is not a passthrough credential.
+        let st = issue(&tokens, CredentialMode::Static, "k1");
+        assert_eq!(authenticate(&cfg, &tokens, &st), Access::Refused);
     }
 }

@@ -13,6 +13,7 @@ mod live;
 mod metrics;
 mod server;
 mod service;
+mod token;
 mod trace;
 mod upstream;
 mod upstream_headers;
@@ -26,6 +27,7 @@ pub use self::{
     metrics::Metrics,
     server::{serve, shutdown_signal},
     service::{Gateway, Shared, StartError, X_FIDELITY, X_REQUEST_ID},
+    token::{MAX_LIVE_TOKENS, TOKEN_PREFIX, TokenStore},
     trace::{ChildTrace, child_traceparent},
     upstream::{HttpUpstream, Upstream, UpstreamError},
 };

@@ -18,9 +18,10 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::backend::Backend;
-use crate::config::{Config, CredentialMode, Secret};
+use crate::config::{Config, CredentialMode};
 use crate::credentials;
 use crate::metrics::{DialectHandles, Metrics, UpstreamLabels, ValidationLabels};
+use crate::token::TokenStore;
 use crate::upstream::{HttpUpstream, Upstream};
 use crate::upstream_headers::{UpstreamHeaders, check_idempotency_key};
 use prometheus_client::metrics::histogram::Histogram;
@@ -54,11 +55,12 @@ pub struct Gateway {
     shared: Shared,
 }
 
-/// What outlives a configuration reload: the embedded store and the metrics.
+/// What outlives a configuration reload: the embedded store, the metrics and the issued tokens.
 #[derive(Debug, Clone)]
 pub struct Shared {
     pub backend: Arc<Backend>,
     pub metrics: Arc<Metrics>,
+    pub tokens: Arc<TokenStore>,
 }
 
 impl Default for Shared {
@@ -66,6 +68,7 @@ impl Default for Shared {
         Shared {
             backend: Arc::new(Backend::seeded()),
             metrics: Arc::new(Metrics::default()),
+            tokens: Arc::new(TokenStore::default()),
         }
     }
 }
@@ -410,24 +413,23 @@ impl Gateway {
     {
         let fail = |p: Problem, result: &'static str| (p, None, result);
         // Authenticate.
-        let token = credentials::extract(dialect, &parts.headers);
-        // The caller's credential goes upstream only in passthrough mode; in static mode the
-        // gateway's own token (prebuilt as a header) does.
-        let passthrough_token = match (self.config.credential_mode, token) {
-            (_, None) => {
-                return Err(fail(
-                    Problem::new(ErrorKind::Unauthorized, "a valid credential is required"),
-                    "unauthorized",
-                ));
-            }
-            (CredentialMode::Static, Some(t)) if !credentials::is_known(&self.config.caller_keys, &t) => {
+        let Some(token) = credentials::extract(dialect, &parts.headers) else {
+            return Err(fail(
+                Problem::new(ErrorKind::Unauthorized, "a valid credential is required"),
+                "unauthorized",
+            ));
+        };
+        // A credential goes upstream only in passthrough mode (a token's bound secret, never
+        // the token); in static mode the gateway's own (prebuilt as a header) does.
+        let passthrough_token = match credentials::authenticate(&self.config, &self.shared.tokens, &token) {
+            credentials::Access::Granted => None,
+            credentials::Access::PassOn(secret) => Some(secret),
+            credentials::Access::Refused => {
                 return Err(fail(
                     Problem::new(ErrorKind::Unauthorized, "the credential is not valid"),
                     "unauthorized",
                 ));
             }
-            (CredentialMode::Static, Some(_)) => None,
-            (CredentialMode::Passthrough, Some(t)) => Some(Secret::new(t)),
         };
         // Content type.
         check_content_type(&parts.headers).map_err(|p| fail(p, "unsupported_media_type"))?;
@@ -608,78 +610,33 @@ impl Gateway {
         Ok((rsp, "ok"))
     }
 
-    /// The OAuth2 client-credentials endpoint a vendor SDK calls before its first request.
+    /// The OAuth2 token endpoint a vendor SDK calls before its first request (see `token.rs`).
     async fn token<B>(&self, dialect: Arc<Dialect>, req: Request<B>) -> (Response<Full<Bytes>>, Outcome)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let caller = Endpoint::Dialect(dialect.clone());
         let outcome = |status: u16, result: &'static str| Outcome {
             dialect: dialect.id().to_owned(),
             status,
             result,
         };
-        let fail = |problem: Problem, result: &'static str| {
-            let (rsp, status) = self.error_response(&caller, &problem, None);
-            (rsp, outcome(status, result))
+        let answer = match &dialect.auth().token_endpoint {
+            Some(endpoint) => crate::token::endpoint(self, endpoint, req.into_body()).await,
+            None => Err((Problem::new(ErrorKind::NotFound, "no token endpoint"), "no_route")),
         };
-        let Some(endpoint) = dialect.auth().token_endpoint.clone() else {
-            return fail(Problem::new(ErrorKind::NotFound, "no token endpoint"), "no_route");
-        };
-        let limit = 16 * 1024;
-        let bytes = match self.read_body(req.into_body(), limit).await {
-            Ok(bytes) => bytes,
-            Err((problem, result)) => return fail(problem, result),
-        };
-        let form: std::collections::HashMap<String, String> =
-            form_urlencoded::parse(&bytes).into_owned().collect();
-        let secret = match form.get("grant_type").map(String::as_str) {
-            Some("client_credentials") => form.get("client_secret").cloned(),
-            Some("implicit") => form.get("client_id").cloned(),
-            _ => {
-                return fail(
-                    Problem::new(
-                        ErrorKind::Validation,
-                        "grant_type must be client_credentials or implicit",
-                    ),
-                    "validation",
-                );
+        match answer {
+            Ok(rsp) => (rsp, outcome(200, "token")),
+            Err((problem, result)) => {
+                let (rsp, status) = self.error_response(&Endpoint::Dialect(dialect.clone()), &problem, None);
+                (rsp, outcome(status, result))
             }
-        };
-        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
-            return fail(
-                Problem::new(ErrorKind::Unauthorized, "client credentials are required"),
-                "unauthorized",
-            );
-        };
-        // The gateway keeps no token state: the access token it hands out is the caller's own
-        // credential, checked here in static mode and on every request after.
-        if self.config.credential_mode == CredentialMode::Static
-            && !credentials::is_known(&self.config.caller_keys, &secret)
-        {
-            return fail(
-                Problem::new(ErrorKind::Unauthorized, "the client credentials are not valid"),
-                "unauthorized",
-            );
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let body = dialectgate_dialect::token_body(&endpoint, &secret, now);
-        (
-            json_response(
-                200,
-                "application/json",
-                serde_json::to_vec(&body).unwrap_or_default(),
-            ),
-            outcome(200, "token"),
-        )
     }
 
     /// Reads a body with a cap and a deadline: never more than `limit` bytes, never longer than
     /// the configured body read timeout. The error carries the outcome label for the log line.
-    async fn read_body<B>(&self, body: B, limit: usize) -> Result<Bytes, (Problem, &'static str)>
+    pub(crate) async fn read_body<B>(&self, body: B, limit: usize) -> Result<Bytes, (Problem, &'static str)>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -801,7 +758,7 @@ fn plain_problem(problem: &Problem) -> Response<Full<Bytes>> {
     )
 }
 
-fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut rsp = Response::new(Full::new(Bytes::from(body)));
     *rsp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = HeaderValue::from_str(content_type) {

@@ -1,0 +1,413 @@
+//! The token endpoint (`POST /oauth/access_token`, Elastic Path's OAuth2 client-credentials
+//! call): tokens are random, opaque, bound to the credential that obtained it and expire; the
+//! implicit grant needs an opt-in; in passthrough mode the upstream sees the bound secret, never
+//! the token; a reload that removes a key ends its tokens; no token or secret is ever logged.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dialectgate_gateway::{CredentialMode, Overrides};
+use serde_json::{Value, json};
+
+use crate::harness::{self, Running, Upstream};
+
+/// What the token endpoint answered.
+struct TokenAnswer {
+    status: u16,
+    cache_control: Option<String>,
+    text: String,
+}
+
+impl TokenAnswer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    fn access_token(&self) -> String {
+        assert_eq!(self.status, 200, "{}", self.text);
+        self.json()["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// POSTs a form to the token endpoint as the EP SDK does.
+async fn ask_token(base: &str, form: &str) -> TokenAnswer {
+    let rsp = harness::client()
+        .post(format!("{base}/oauth/access_token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap();
+    TokenAnswer {
+        status: rsp.status().as_u16(),
+        cache_control: rsp
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        text: rsp.text().await.unwrap(),
+    }
+}
+
+fn client_credentials(secret: &str) -> String {
+    format!("grant_type=client_credentials&client_id=ci-client&client_secret={secret}")
+}
+
+/// An Elastic Path update of `cus_ada` with `Authorization: Bearer <credential>`.
+async fn ep_update(gw: &Running, credential: &str) -> harness::Answer {
+    update_as(gw, "elasticpath", credential).await
+}
+
+/// An update of `cus_ada` as a caller of `dialect`, presenting `credential`.
+async fn update_as(gw: &Running, dialect: &str, credential: &str) -> harness::Answer {
+    let c = harness::call(dialect, "cus_ada", credential);
+    let rsp = harness::client()
+        .request(c.method.parse().unwrap(), gw.url(&c.path))
+        .header("content-type", "application/json")
+        .header(c.auth.0, c.auth.1)
+        .body(harness::simple_update(dialect, "cus_ada").to_string())
+        .send()
+        .await
+        .unwrap();
+    harness::Answer {
+        status: rsp.status().as_u16(),
+        headers: rsp.headers().clone(),
+        body: rsp.bytes().await.unwrap().to_vec(),
+    }
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn assert_ep_401(answer: &harness::Answer) {
+    assert_eq!(answer.status, 401, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.json(),
+        json!({"errors": [{"status": 401, "title": "Unable to validate access token"}]})
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_not_the_key_and_works_until_it_expires() {
+    const TTL_S: u64 = 2;
+    let gw = harness::start(harness::config(
+        Overrides::default(),
+        &[("DIALECTGATE__CREDENTIALS__TOKEN_TTL_S", "2")],
+    ))
+    .await;
+    let base = gw.url("");
+    let before = epoch_now();
+    let first = ask_token(&base, &client_credentials(harness::CALLER_KEY)).await;
+    let after = epoch_now();
+    let token = first.access_token();
+    let body = first.json();
+    assert_eq!(first.cache_control.as_deref(), Some("no-store"));
+    assert_ne!(token, harness::CALLER_KEY);
+    assert!(!token.contains(harness::CALLER_KEY), "{token}");
+    assert!(
+        token.starts_with("dgt_") && token.len() == 68 && token[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["identifier"], "client_credentials");
+    assert_eq!(body["expires_in"], TTL_S);
+    let expires = body["expires"].as_u64().unwrap();
+    assert!(
+        (before + TTL_S..=after + TTL_S).contains(&expires),
+        "expires {expires} is not issue time + {TTL_S} s"
+    );
+    let second = ask_token(&base, &client_credentials(harness::CALLER_KEY))
+        .await
+        .access_token();
+    assert_ne!(second, token, "every token is fresh");
+
+    // Live: the token works for EP callers and, like a key, in any dialect's credential header.
+    let ok = ep_update(&gw, &token).await;
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(update_as(&gw, "medusa", &token).await.status, 200);
+
+    // Expired: 401 in the caller's dialect; the key itself keeps working.
+    tokio::time::sleep(Duration::from_secs(TTL_S + 1)).await;
+    assert_ep_401(&ep_update(&gw, &token).await);
+    assert_eq!(update_as(&gw, "medusa", &token).await.status, 401);
+    assert_eq!(ep_update(&gw, harness::CALLER_KEY).await.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_client_credentials_get_eps_401_without_echo() {
+    let gw = harness::start(harness::config(Overrides::default(), &[])).await;
+    let base = gw.url("");
+    for form in [
+        client_credentials("CANARYWRONG77"),
+        "grant_type=client_credentials&client_id=CANARYWRONG77".to_owned(),
+        client_credentials(""),
+    ] {
+        let answer = ask_token(&base, &form).await;
+        assert_eq!(answer.status, 401, "{form}: {}", answer.text);
+        assert_eq!(answer.json()["errors"][0]["status"], 401);
+        assert!(!answer.text.contains("CANARYWRONG77"), "{}", answer.text);
+    }
+    // A parameter sent twice is ambiguous (RFC 6749 §3.2): 400.
+    let twice = ask_token(
+        &base,
+        &format!(
+            "{}&client_secret={}",
+            client_credentials(harness::CALLER_KEY),
+            harness::CALLER_KEY
+        ),
+    )
+    .await;
+    assert_eq!(twice.status, 400, "{}", twice.text);
+    assert!(!twice.text.contains(harness::CALLER_KEY), "{}", twice.text);
+    // A string shaped like a token that was never issued is no credential.
+    let forged = format!("dgt_{}", "0".repeat(64));
+    assert_ep_401(&ep_update(&gw, &forged).await);
+}
+
+#[tokio::test]
+async fn the_implicit_grant_is_refused_by_default_and_accepted_when_opted_in() {
+    let implicit = format!("grant_type=implicit&client_id={}", harness::CALLER_KEY);
+
+    let gw = harness::start(harness::config(Overrides::default(), &[])).await;
+    let refused = ask_token(&gw.url(""), &implicit).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(
+        refused.json(),
+        json!({"errors": [{
+            "status": 400,
+            "title": "Bad Request",
+            "detail": "grant_type implicit is not enabled on this gateway: use client_credentials with a client_secret",
+        }]})
+    );
+    // An unknown grant names only client_credentials while implicit is off.
+    let unknown = ask_token(&gw.url(""), "grant_type=password&username=a&password=b").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert_eq!(
+        unknown.json()["errors"][0]["detail"],
+        "grant_type must be client_credentials"
+    );
+
+    let opted_in = harness::start(harness::config(
+        Overrides::default(),
+        &[("DIALECTGATE__CREDENTIALS__IMPLICIT_GRANT", "true")],
+    ))
+    .await;
+    let token = ask_token(&opted_in.url(""), &implicit).await.access_token();
+    assert_ne!(token, harness::CALLER_KEY);
+    assert_eq!(ep_update(&opted_in, &token).await.status, 200);
+    // Opting in does not make every client id a key.
+    let stranger = ask_token(&opted_in.url(""), "grant_type=implicit&client_id=someone").await;
+    assert_eq!(stranger.status, 401, "{}", stranger.text);
+}
+
+#[tokio::test]
+async fn passthrough_sends_the_bound_secret_upstream_never_the_token() {
+    const SECRET: &str = "client-secret-5f1e";
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let gw = harness::start(harness::config(
+        Overrides {
+            upstream: Some(upstream.url()),
+            credentials: Some(CredentialMode::Passthrough),
+            ..Overrides::default()
+        },
+        &[],
+    ))
+    .await;
+    let issued = ask_token(&gw.url(""), &client_credentials(SECRET)).await;
+    let token = issued.access_token();
+    assert_ne!(token, SECRET);
+    assert!(!issued.text.contains(SECRET), "{}", issued.text);
+
+    let ok = ep_update(&gw, &token).await;
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    // A credential that is not one of our tokens passes through as it is.
+    assert_eq!(ep_update(&gw, "vendor-token-9").await.status, 200);
+    // One of ours that is not live is refused here, never sent on.
+    let forged = format!("dgt_{}", "ab".repeat(32));
+    assert_ep_401(&ep_update(&gw, &forged).await);
+
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(seen[1].header("authorization"), Some("Bearer vendor-token-9"));
+    for rec in &seen {
+        assert!(
+            rec.headers
+                .values()
+                .all(|v| !v.contains(&token) && !v.contains(&forged)),
+            "{:?}",
+            rec.headers
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_stops_working_when_a_reload_removes_its_key() {
+    let dir = std::env::temp_dir().join(format!("dg-e2e-tokens-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("keys.txt");
+    std::fs::write(&keys, "key_kept\nkey_removed\n").unwrap();
+    let file = harness::config_file("tokens-reload", |t| t);
+    let gw = harness::start_reloadable(
+        file,
+        vec![
+            (
+                "DIALECTGATE__CREDENTIALS__KEYS_FILE".into(),
+                keys.to_str().unwrap().into(),
+            ),
+            // Only the file's keys: the variable named here is not set.
+            (
+                "DIALECTGATE__CREDENTIALS__KEYS_ENV".into(),
+                "DG_E2E_TOKENS_NO_KEYS".into(),
+            ),
+        ],
+    )
+    .await;
+    let base = gw.url("");
+    let kept = ask_token(&base, &client_credentials("key_kept"))
+        .await
+        .access_token();
+    let removed = ask_token(&base, &client_credentials("key_removed"))
+        .await
+        .access_token();
+    assert_eq!(ep_update(&gw, &kept).await.status, 200);
+    assert_eq!(ep_update(&gw, &removed).await.status, 200);
+
+    std::fs::write(&keys, "key_kept\n").unwrap();
+    let reload = harness::client()
+        .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 200, "{}", reload.text().await.unwrap());
+
+    // The store outlived the reload: the kept key's token still works; the other's does not.
+    assert_eq!(ep_update(&gw, &kept).await.status, 200);
+    assert_ep_401(&ep_update(&gw, &removed).await);
+    assert_ep_401(&ep_update(&gw, "key_removed").await);
+    assert_eq!(
+        ask_token(&base, &client_credentials("key_removed")).await.status,
+        401
+    );
+}
+
+#[test]
+fn passthrough_without_an_upstream_refuses_to_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"))
+        .args([
+            "serve",
+            "--credentials",
+            "passthrough",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("credentials.mode: passthrough needs an upstream (set upstream.url or --upstream)"),
+        "{err}"
+    );
+}
+
+// The real binary at the most verbose level, its stderr captured whole: no token and no secret
+// in any line, through issuing, using, refusing and expiring tokens in both modes.
+#[tokio::test]
+async fn no_token_or_secret_in_the_logs() {
+    const KEY: &str = "CANARYKEYt0k1";
+    const SECRET: &str = "CANARYSECt0k2";
+    let upstream = Upstream::start(|_| harness::customer_answer()).await;
+    let mut tokens = Vec::new();
+    let mut logs = String::new();
+    for passthrough in [false, true] {
+        let file = harness::config_file("tokens-logs", |t| t);
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let mut args = vec![
+            "serve".to_owned(),
+            "--config".into(),
+            file.to_str().unwrap().into(),
+            "--listen".into(),
+            addr.clone(),
+            "--admin-listen".into(),
+            String::new(),
+        ];
+        if passthrough {
+            args.extend([
+                "--credentials".into(),
+                "passthrough".into(),
+                "--upstream".into(),
+                upstream.url(),
+            ]);
+        }
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"))
+            .args(&args)
+            .env("RUST_LOG", "trace")
+            .env("DIALECTGATE_KEYS", KEY)
+            .env("DIALECTGATE__CREDENTIALS__TOKEN_TTL_S", "2")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all);
+            all
+        });
+        wait_for(&addr);
+        let base = format!("http://{addr}");
+        let secret = if passthrough { SECRET } else { KEY };
+        let token = ask_token(&base, &client_credentials(secret)).await.access_token();
+        ask_token(&base, &format!("grant_type=implicit&client_id={secret}")).await;
+        ask_token(&base, &client_credentials("CANARYBADt0k3")).await;
+        let put = |credential: String| {
+            harness::client()
+                .put(format!("{base}/v2/customers/cus_ada"))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {credential}"))
+                .body(r#"{"data":{"type":"customer","email":"ada@example.com"}}"#)
+                .send()
+        };
+        assert_eq!(put(token.clone()).await.unwrap().status(), 200);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(put(token.clone()).await.unwrap().status(), 401);
+        tokens.push(token);
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        logs.push_str(&reader.join().unwrap());
+    }
+    assert!(logs.contains("Request handled."), "the capture works: {logs}");
+    for secret in [KEY, SECRET, "CANARYBADt0k3"]
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
+        assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+        // Nor the random part alone.
+        if let Some(random) = secret.strip_prefix("dgt_") {
+            assert!(!logs.contains(random), "a token in the logs:\n{logs}");
+        }
+    }
+}
+
+/// Waits until something listens on `addr`.
+fn wait_for(addr: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the gateway did not start on {addr}");
+}
