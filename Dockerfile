@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1.7
 # Multi-stage build: a Rust builder, then a small runtime image running as a non-root user.
 # Config and schemas are baked in under /etc/dialectgate and can be overridden by mounting
-# over /etc/dialectgate/config or /etc/dialectgate/schemas.
+# over /etc/dialectgate/config or /etc/dialectgate/schemas. The baked demo key opens the embedded
+# backend only: in front of an upstream (DIALECTGATE__UPSTREAM__URL) the gateway refuses to start
+# until DIALECTGATE_KEYS (caller keys) and DIALECTGATE_UPSTREAM_TOKEN are set.
 
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src

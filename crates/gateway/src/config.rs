@@ -128,7 +128,8 @@ pub struct RawUpstream {
     /// Idle pooled connections kept per host. Default 1024: as many as callers may hold open, so a
     /// burst of concurrent requests does not end in closing and reopening upstream connections.
     pub pool_max_idle: usize,
-    /// Largest upstream answer accepted, in bytes. Default 1 MiB.
+    /// Largest upstream answer accepted, in bytes. Default 4 MiB: four times the request limit,
+    /// so an upstream that echoes a large accepted update back still fits.
     pub max_response_bytes: usize,
     /// Extra attempts for requests that are safe to repeat (PUT/PATCH upstream methods, or a
     /// request with `Idempotency-Key`) after a connect failure or a 502/503/504. Default 1.
@@ -148,7 +149,7 @@ impl Default for RawUpstream {
             connect_timeout_ms: 2_000,
             timeout_ms: 15_000,
             pool_max_idle: 1024,
-            max_response_bytes: 1024 * 1024,
+            max_response_bytes: 4 * 1024 * 1024,
             retries: 1,
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,
