@@ -7,6 +7,7 @@
 
 pub mod harness;
 
+mod admin;
 mod errors;
 mod faults;
 mod headers;
@@ -18,4 +19,5 @@ mod pairs;
 mod process;
 mod secrets;
 mod shutdown;
+mod transport;
 mod vendor_clients;
