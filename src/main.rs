@@ -437,6 +437,8 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
         tracing::info!(
             listen = %local,
             admin = %admin_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+            // Whether POST /admin/reload is on (admin.token_env holds a token); never the token.
+            admin_reload = if gateway.config().admin_token.is_some() { "on" } else { "off" },
             dialects = %ids.join(","),
             upstream = gateway.config().upstream_url.as_deref().unwrap_or("embedded"),
             upstream_dialect = %gateway.config().upstream_dialect,

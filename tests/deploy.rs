@@ -268,6 +268,7 @@ fn expected_kinds_are_applied_and_a_secret_only_in_the_example() {
         "HorizontalPodAutoscaler",
         "ConfigMap",
         "PodDisruptionBudget",
+        "NetworkPolicy",
     ] {
         assert!(
             kinds.contains(kind),
@@ -432,6 +433,24 @@ fn credentials_come_from_the_secret_only() {
             );
         }
     }
+    // The admin token, if any, comes from the same Secret; without it reloads over HTTP are off.
+    let admin_env = config["admin"]["token_env"].as_str().unwrap();
+    assert_eq!(admin_env, "DIALECTGATE_ADMIN_TOKEN");
+    let admin = env
+        .get(admin_env)
+        .unwrap_or_else(|| panic!("{admin_env} is not set from the Secret"));
+    assert!(admin["value"].is_null(), "{admin_env} has a literal value");
+    let reference = &admin["valueFrom"]["secretKeyRef"];
+    assert_eq!(reference["name"], SECRET);
+    assert_eq!(
+        reference["optional"], true,
+        "without an admin token the gateway starts with POST /admin/reload off"
+    );
+    let key = reference["key"].as_str().unwrap();
+    assert!(
+        example["stringData"][key].is_string(),
+        "{admin_env} reads key {key}, which secret.example.yaml does not document"
+    );
     assert_eq!(env["RUST_LOG"]["value"], "info");
     assert!(c["envFrom"].is_null(), "envFrom would import unknown variables");
 
@@ -469,9 +488,67 @@ fn service_selects_the_pods_and_targets_the_traffic_port() {
         })
         .collect();
     assert_eq!(ports["http"], (80, 8080));
-    assert_eq!(ports["admin"], (9090, 9090));
+    // The admin listener is for the kubelet and Prometheus, which reach the pod directly.
+    assert_eq!(
+        ports.keys().collect::<Vec<_>>(),
+        ["http"],
+        "only the traffic port is published"
+    );
     // The Deployment's own selector matches its pods too (apps/v1 refuses otherwise).
     selects_pods(&d["spec"]["selector"]["matchLabels"], &d);
+}
+
+#[test]
+fn network_policy_opens_traffic_and_admits_the_admin_port_from_monitoring_only() {
+    let d = deployment();
+    let c = container(&d);
+    let policy = find(&applied(), "NetworkPolicy", APP);
+    assert_eq!(policy["apiVersion"], "networking.k8s.io/v1");
+    selects_pods(&policy["spec"]["podSelector"]["matchLabels"], &d);
+    assert!(
+        policy["spec"]["policyTypes"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("Ingress")),
+        "the policy must restrict ingress"
+    );
+    let rules = policy["spec"]["ingress"].as_array().unwrap();
+    // For every container port, the sources admitted (None: any source).
+    let mut admitted: BTreeMap<u64, Vec<Option<Value>>> = BTreeMap::new();
+    for rule in rules {
+        let ports = rule["ports"]
+            .as_array()
+            .expect("every rule names its ports (a rule without ports opens all of them)");
+        for p in ports {
+            let number = port_number(&c, &p["port"]);
+            let from = rule["from"].as_array().map(|f| Value::Array(f.clone()));
+            admitted.entry(number).or_default().push(from);
+        }
+    }
+    assert_eq!(
+        admitted.keys().copied().collect::<Vec<_>>(),
+        [8080, 9090],
+        "only the traffic and admin ports are opened"
+    );
+    assert!(
+        admitted[&8080].contains(&None),
+        "the traffic port is open to callers"
+    );
+    for from in &admitted[&9090] {
+        let from = from
+            .as_ref()
+            .expect("the admin port is never open to every source");
+        for peer in from.as_array().unwrap() {
+            assert!(
+                peer["ipBlock"].is_null() || peer["ipBlock"]["cidr"] != "0.0.0.0/0",
+                "the admin port is open to the world: {peer}"
+            );
+            assert_eq!(
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "monitoring",
+                "the admin port admits only the monitoring namespace: {peer}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -611,6 +688,20 @@ fn cluster_config_is_accepted_by_the_gateway() {
     assert_eq!(keys, ["k1", "k2"], "only the Secret's keys are accepted");
     assert_eq!(cfg.upstream_url.as_deref(), Some(url));
     assert!(cfg.upstream_token.is_some());
+    assert!(
+        cfg.admin_token.is_none(),
+        "no admin token in the Secret: reload is off"
+    );
+    let with_admin = env(&[
+        ("DIALECTGATE_KEYS", "k1"),
+        ("DIALECTGATE_UPSTREAM_TOKEN", "t"),
+        ("DIALECTGATE_ADMIN_TOKEN", "0123456789abcdef0123"),
+    ]);
+    let cfg_admin = dialectgate_gateway::load(Some(&file), with_admin, &overrides).unwrap();
+    assert!(
+        cfg_admin.admin_token.is_some(),
+        "the Secret's admin-token enables reload"
+    );
 
     // The file alone (without the arguments) gives the same addresses.
     let alone = dialectgate_gateway::load(Some(&file), secrets, &Default::default()).unwrap();

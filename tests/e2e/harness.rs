@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 pub const UPSTREAM_TOKEN: &str = "up_token_7f3a";
 /// The caller key the harness configures (`DIALECTGATE_KEYS`) in static mode.
 pub const CALLER_KEY: &str = "dg_test_caller_key";
+/// The admin token the reloadable harness configures (`DIALECTGATE_ADMIN_TOKEN`).
+pub const ADMIN_TOKEN: &str = "dg_test_admin_token_5d1c9e";
 /// The shipped demo key: accepted only in front of the embedded backend.
 pub const DEMO_KEY: &str = "dg_demo_key";
 
@@ -217,6 +219,8 @@ pub async fn start_reloadable(file: std::path::PathBuf, env: Vec<(String, String
             .or_insert_with(|| UPSTREAM_TOKEN.into());
         map.entry("DIALECTGATE_KEYS".into())
             .or_insert_with(|| CALLER_KEY.into());
+        map.entry("DIALECTGATE_ADMIN_TOKEN".into())
+            .or_insert_with(|| ADMIN_TOKEN.into());
         let overrides = Overrides {
             listen: Some("127.0.0.1:0".into()),
             ..Overrides::default()

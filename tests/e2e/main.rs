@@ -7,6 +7,7 @@
 
 pub mod harness;
 
+mod admin;
 mod errors;
 mod faults;
 mod headers;
@@ -20,4 +21,5 @@ mod secrets;
 mod security;
 mod shutdown;
 mod tokens;
+mod transport;
 mod vendor_clients;

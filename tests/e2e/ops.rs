@@ -17,12 +17,21 @@ async fn admin_get(gw: &harness::Running, path: &str) -> (u16, String) {
 }
 
 async fn reload(gw: &harness::Running) -> (u16, String) {
-    let rsp = harness::client()
-        .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
-        .send()
-        .await
-        .unwrap();
-    (rsp.status().as_u16(), rsp.text().await.unwrap())
+    loop {
+        let rsp = harness::client()
+            .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
+            .bearer_auth(harness::ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        // At most one reload per second: wait as told.
+        if rsp.status() == 429 {
+            let secs: u64 = rsp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            continue;
+        }
+        return (rsp.status().as_u16(), rsp.text().await.unwrap());
+    }
 }
 
 fn metric(text: &str, name_and_labels: &str) -> Option<f64> {

@@ -278,6 +278,7 @@ async fn a_token_stops_working_when_a_reload_removes_its_key() {
     std::fs::write(&keys, "key_kept\n").unwrap();
     let reload = harness::client()
         .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
+        .bearer_auth(harness::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();

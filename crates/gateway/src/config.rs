@@ -45,6 +45,14 @@ pub struct RawServer {
     pub header_read_timeout_ms: u64,
     /// Time allowed for a client to send its request body, in ms. Default 30000.
     pub body_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, in ms (HTTP/1 keep-alive
+    /// and HTTP/2 alike). Default 60000.
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; a connection beyond it is closed as soon as it is accepted.
+    /// Default 10000.
+    pub max_connections: usize,
+    /// Requests (streams) one HTTP/2 connection may have open at once. Default 100.
+    pub http2_max_concurrent_streams: u32,
     /// Requests handled at once; more are answered 503 with `Retry-After`. Default 1024.
     pub max_in_flight: usize,
     /// Requests parsed, translated and forwarded at once. The others admitted (up to
@@ -69,6 +77,9 @@ impl Default for RawServer {
             max_depth: 64,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 10_000,
+            http2_max_concurrent_streams: 100,
             max_in_flight: 1024,
             max_working: 128,
             grace_period_ms: 10_000,
@@ -84,15 +95,26 @@ impl Default for RawServer {
 pub struct RawAdmin {
     /// Address of the admin listener; empty disables it. Default `127.0.0.1:9090`.
     pub listen: String,
+    /// Environment variable holding the token `POST /admin/reload` requires (sent as
+    /// `Authorization: Bearer <token>`, at least 16 characters). Unset or empty: the endpoint
+    /// is off (SIGHUP still reloads). Default `DIALECTGATE_ADMIN_TOKEN`.
+    pub token_env: String,
 }
 
 impl Default for RawAdmin {
     fn default() -> Self {
         RawAdmin {
             listen: "127.0.0.1:9090".into(),
+            token_env: "DIALECTGATE_ADMIN_TOKEN".into(),
         }
     }
 }
+
+/// Shortest admin token accepted: the token guards a remote reload, so it must not be guessable.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// Most connections `server.max_connections` may allow (each costs a file descriptor).
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
 /// `[dialects]`: where the definitions and schemas are.
 #[derive(Debug, Clone, Deserialize)]
@@ -260,10 +282,17 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `None`: no admin listener.
     pub admin_listen: Option<SocketAddr>,
+    /// The variable named by `admin.token_env` (named in answers saying how to enable reloads).
+    pub admin_token_env: String,
+    /// The token `POST /admin/reload` requires; `None`: the endpoint is off.
+    pub admin_token: Option<Secret>,
     pub max_body_bytes: usize,
     pub max_depth: usize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub http2_max_concurrent_streams: u32,
     pub max_in_flight: usize,
     pub max_working: usize,
     pub grace_period: Duration,
@@ -442,6 +471,24 @@ pub(crate) fn build(
     );
     positive(
         &mut problems,
+        "server.idle_timeout_ms",
+        raw.server.idle_timeout_ms,
+    );
+    positive(
+        &mut problems,
+        "server.max_connections",
+        raw.server.max_connections as u64,
+    );
+    if raw.server.max_connections > MAX_CONNECTIONS_LIMIT {
+        problems.push(format!("server.max_connections: at most {MAX_CONNECTIONS_LIMIT}"));
+    }
+    positive(
+        &mut problems,
+        "server.http2_max_concurrent_streams",
+        u64::from(raw.server.http2_max_concurrent_streams),
+    );
+    positive(
+        &mut problems,
         "server.max_in_flight",
         raw.server.max_in_flight as u64,
     );
@@ -592,6 +639,26 @@ pub(crate) fn build(
             "credentials.token_ttl_s: must be between 1 and {MAX_TOKEN_TTL_S} seconds"
         ));
     }
+    let admin_token_env = raw.admin.token_env.trim().to_owned();
+    let admin_token = if admin_token_env.is_empty() || admin_token_env.contains(['=', '\0']) {
+        problems
+            .push("admin.token_env: must name an environment variable (e.g. DIALECTGATE_ADMIN_TOKEN)".into());
+        None
+    } else {
+        read_env(&admin_token_env)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    };
+    if admin_token
+        .as_ref()
+        .is_some_and(|t| t.expose().chars().count() < MIN_ADMIN_TOKEN_CHARS)
+    {
+        problems.push(format!(
+            "admin.token_env: the token in {admin_token_env} is shorter than {MIN_ADMIN_TOKEN_CHARS} characters \
+             (unset it to turn POST /admin/reload off)"
+        ));
+    }
     let otlp_endpoint = Some(raw.telemetry.otlp_endpoint.trim().to_owned()).filter(|e| !e.is_empty());
     if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
         problems.push(
@@ -604,10 +671,15 @@ pub(crate) fn build(
     Ok(Config {
         listen,
         admin_listen,
+        admin_token_env,
+        admin_token,
         max_body_bytes: raw.server.max_body_bytes,
         max_depth: raw.server.max_depth,
         header_read_timeout: Duration::from_millis(raw.server.header_read_timeout_ms),
         body_read_timeout: Duration::from_millis(raw.server.body_read_timeout_ms),
+        idle_timeout: Duration::from_millis(raw.server.idle_timeout_ms),
+        max_connections: raw.server.max_connections,
+        http2_max_concurrent_streams: raw.server.http2_max_concurrent_streams,
         max_in_flight: raw.server.max_in_flight,
         max_working: raw.server.max_working,
         grace_period: Duration::from_millis(raw.server.grace_period_ms),
@@ -957,5 +1029,125 @@ mod env_tests {
         let cfg = load(Some(&file), env, &Overrides::default()).unwrap();
         assert_eq!(cfg.max_in_flight, 1);
         assert_eq!(cfg.breaker_failures, 3);
+    }
+}
+
+#[cfg(test)]
+mod transport_and_admin_tests {
+    use super::*;
+
+    fn with_env(raw: RawConfig, pairs: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+        let mut env: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.insert("K".into(), "k".into());
+        let raw = RawConfig {
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                ..RawCredentials::default()
+            },
+            ..raw
+        };
+        match build(raw, &Overrides::default(), Some(&env), None) {
+            Ok(c) => Ok(c),
+            Err(ConfigError::Invalid(problems)) => Err(problems),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn transport_defaults() {
+        let cfg = with_env(RawConfig::default(), &[]).unwrap();
+        assert_eq!(cfg.idle_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.max_connections, 10_000);
+        assert_eq!(cfg.http2_max_concurrent_streams, 100);
+        assert_eq!(cfg.admin_token_env, "DIALECTGATE_ADMIN_TOKEN");
+        assert!(cfg.admin_token.is_none(), "no variable, no remote reload");
+    }
+
+    #[test]
+    fn transport_limits_must_be_usable() {
+        let raw = RawConfig {
+            server: RawServer {
+                idle_timeout_ms: 0,
+                max_connections: 0,
+                http2_max_concurrent_streams: 0,
+                ..RawServer::default()
+            },
+            ..RawConfig::default()
+        };
+        let problems = with_env(raw, &[]).unwrap_err();
+        for key in [
+            "server.idle_timeout_ms",
+            "server.max_connections",
+            "server.http2_max_concurrent_streams",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
+        }
+        let raw = RawConfig {
+            server: RawServer {
+                max_connections: 2_000_000,
+                ..RawServer::default()
+            },
+            ..RawConfig::default()
+        };
+        let problems = with_env(raw, &[]).unwrap_err();
+        assert!(problems.iter().any(|p| p.starts_with("server.max_connections")));
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_named_variable() {
+        let token = "0123456789abcdef-admin";
+        let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", token)]).unwrap();
+        assert_eq!(cfg.admin_token, Some(Secret::new(token)));
+        assert_eq!(format!("{:?}", cfg.admin_token), "Some(Secret(***))");
+        let raw = RawConfig {
+            admin: RawAdmin {
+                token_env: "OTHER".into(),
+                ..RawAdmin::default()
+            },
+            ..RawConfig::default()
+        };
+        let cfg = with_env(
+            raw,
+            &[
+                ("DIALECTGATE_ADMIN_TOKEN", token),
+                ("OTHER", "  other-token-0123456789\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.admin_token, Some(Secret::new("other-token-0123456789")));
+        // Empty means off.
+        let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "")]).unwrap();
+        assert!(cfg.admin_token.is_none());
+    }
+
+    #[test]
+    fn a_short_admin_token_or_a_bad_variable_name_is_refused() {
+        let problems =
+            with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "tiny-tok")]).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.starts_with("admin.token_env")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().all(|p| !p.contains("tiny-tok")),
+            "the token is never quoted: {problems:?}"
+        );
+        for name in ["", "A=B"] {
+            let raw = RawConfig {
+                admin: RawAdmin {
+                    token_env: name.into(),
+                    ..RawAdmin::default()
+                },
+                ..RawConfig::default()
+            };
+            let problems = with_env(raw, &[]).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.starts_with("admin.token_env")),
+                "{problems:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 mod admin;
 mod backend;
+mod carryover;
 mod config;
 mod credentials;
 mod live;

@@ -1,7 +1,9 @@
 //! The gateway in force, swappable at run time. A reload (SIGHUP or `POST /admin/reload`)
 //! re-reads the configuration, dialect files and schemas, checks them completely, and swaps the
 //! new gateway in atomically: new requests use it, in-flight requests finish on the one they
-//! started with. A bad configuration is refused and the old one keeps serving.
+//! started with. A bad configuration is refused and the old one keeps serving. Admission limits
+//! and the upstream breaker carry over (see `carryover`); connection settings (listen addresses,
+//! header and idle timeouts, connection and stream limits) take effect only on restart.
 
 use std::sync::Arc;
 
@@ -72,6 +74,18 @@ impl Live {
                         old = %old.config().listen,
                         new = %new.config().listen,
                         "The listen address changed; it takes effect only on restart."
+                    );
+                }
+                let (o, n) = (old.config(), new.config());
+                if (o.admin_listen, o.header_read_timeout, o.idle_timeout)
+                    != (n.admin_listen, n.header_read_timeout, n.idle_timeout)
+                    || (o.max_connections, o.http2_max_concurrent_streams)
+                        != (n.max_connections, n.http2_max_concurrent_streams)
+                {
+                    tracing::warn!(
+                        "Connection settings changed (admin.listen, server.header_read_timeout_ms, \
+                         idle_timeout_ms, max_connections or http2_max_concurrent_streams); \
+                         they take effect only on restart."
                     );
                 }
                 self.current.store(Arc::new(new));

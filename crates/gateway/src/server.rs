@@ -1,21 +1,33 @@
-//! The listener: accepts connections, serves HTTP/1.1 and HTTP/2 with hyper, and shuts down
-//! gracefully (stop accepting, let in-flight requests finish within the grace period).
+//! The listener: accepts connections, serves HTTP/1.1 and HTTP/2 with hyper under the same
+//! rules (header and idle timeouts, a connection limit, a stream limit), and shuts down
+//! gracefully (stop accepting, let in-flight requests finish within the grace period). The
+//! admin listener runs on the same machinery.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-
-use futures_util::FutureExt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 
+use crate::config::Config;
 use crate::live::Live;
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4): what a prior-knowledge h2c client sends first.
@@ -46,6 +58,47 @@ async fn sniff(stream: &TcpStream) -> Sniffed {
     }
 }
 
+/// How long a connection being closed (idle, or the server stopping) may take to say goodbye
+/// once no request is in flight on it: an HTTP/2 GOAWAY waits for the client's PING answer,
+/// which a hostile client never sends.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Largest header block an HTTP/2 request may carry (hyper's default, stated here).
+const H2_MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// Streams an HTTP/2 client may reset before they are answered, before the connection is
+/// closed (the h2 crate's default, stated here: the rapid-reset attack).
+const H2_MAX_PENDING_RESETS: usize = 20;
+
+/// How often, at most, a full listener says so in the log (it may be under attack).
+const FULL_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The rules every connection of one listener follows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transport {
+    /// A new connection must complete its first request's headers within this time (HTTP/1
+    /// also every following request's, counted from the previous answer: hyper's rule).
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Streams open at once on one HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+}
+
+impl Transport {
+    /// The traffic listener's rules, from `[server]`.
+    pub(crate) fn traffic(config: &Config) -> Transport {
+        Transport {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_connections,
+            http2_max_concurrent_streams: config.http2_max_concurrent_streams,
+        }
+    }
+}
+
 /// The connection builders, shared by every connection task.
 struct Builders {
     http1: http1::Builder,
@@ -53,41 +106,172 @@ struct Builders {
     auto: Builder<TokioExecutor>,
 }
 
+impl Builders {
+    fn new(t: &Transport) -> Builders {
+        // Slowloris: a client must finish its headers in time (hyper needs a timer for this).
+        // Half-close allowed: while a request is in flight hyper does not read the connection to
+        // detect an early close. That read needs a second 8 KiB read buffer on every busy
+        // connection (the first one is held by the request's headers), and it cut off clients
+        // that half-close after sending. A client that goes away mid-request is noticed when its
+        // answer is written; the request itself runs to its end (bounded by the upstream timeout).
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(t.header_read_timeout)
+            .max_buf_size(64 * 1024)
+            .half_close(true);
+        // hyper's HTTP/2 has no header or idle timeout: `guard` below provides both.
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(t.http2_max_concurrent_streams)
+            .max_header_list_size(H2_MAX_HEADER_LIST_BYTES)
+            .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS);
+        let mut auto = Builder::new(TokioExecutor::new());
+        auto.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(t.header_read_timeout)
+            .max_buf_size(64 * 1024)
+            .half_close(true);
+        auto.http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(t.http2_max_concurrent_streams)
+            .max_header_list_size(H2_MAX_HEADER_LIST_BYTES)
+            .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS);
+        Builders { http1, http2, auto }
+    }
+}
+
+/// The requests in flight on one connection, as its guard sees them.
+#[derive(Debug, Clone)]
+pub(crate) struct Activity(Arc<watch::Sender<usize>>);
+
+impl Activity {
+    fn new() -> (Activity, watch::Receiver<usize>) {
+        let (tx, rx) = watch::channel(0);
+        (Activity(Arc::new(tx)), rx)
+    }
+
+    /// Counts a request as in flight until the returned guard (kept in its answer's body) drops.
+    pub(crate) fn begin(&self) -> Busy {
+        self.0.send_modify(|n| *n += 1);
+        Busy(self.0.clone())
+    }
+}
+
+/// One request in flight on a connection.
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<watch::Sender<usize>>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// An answer's body that keeps its request in flight until hyper has sent it (or dropped it).
+#[derive(Debug)]
+pub(crate) struct Tracked<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B> Tracked<B> {
+    pub(crate) fn new(inner: B, busy: Busy) -> Tracked<B> {
+        Tracked { inner, _busy: busy }
+    }
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The answer type every listener's service gives.
+pub(crate) type Answer = Response<Tracked<Full<Bytes>>>;
+
 /// Serves `gateway` on `listener` until `shutdown` completes, then drains in-flight requests
 /// for at most the configured grace period. Returns whether every connection drained in time.
 pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future<Output = ()>) -> bool {
     // Connection-level settings come from the configuration in force at start.
-    let gateway = live.current();
-    let header_read_timeout = gateway.config().header_read_timeout;
-    // Slowloris: a client must finish its headers in time (hyper needs a timer for this).
-    // Half-close allowed: while a request is in flight hyper does not read the connection to
-    // detect an early close. That read needs a second 8 KiB read buffer on every busy
-    // connection (the first one is held by the request's headers), and it cut off clients that
-    // half-close after sending. A client that goes away mid-request is noticed when its answer
-    // is written; the request itself runs to its end (bounded by the upstream timeout).
-    let mut h1 = http1::Builder::new();
-    h1.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
-        .max_buf_size(64 * 1024)
-        .half_close(true);
-    let mut h2 = http2::Builder::new(TokioExecutor::new());
-    h2.timer(TokioTimer::new());
-    let mut auto = Builder::new(TokioExecutor::new());
-    auto.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
-        .max_buf_size(64 * 1024)
-        .half_close(true);
-    auto.http2().timer(TokioTimer::new());
-    let builders = Arc::new(Builders {
-        http1: h1,
-        http2: h2,
-        auto,
-    });
-    let graceful = GracefulShutdown::new();
-    // Tells the connections still waiting for their first bytes to close (they are not yet
-    // hyper connections that `graceful` could shut down).
-    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let (transport, grace) = {
+        let gateway = live.current();
+        (
+            Transport::traffic(gateway.config()),
+            gateway.config().grace_period,
+        )
+    };
+    let make_service = move |peer: SocketAddr, activity: Activity| {
+        let live = live.clone();
+        service_fn(move |req: hyper::Request<Incoming>| {
+            let busy = activity.begin();
+            // Each request runs on the configuration in force when it arrived.
+            let gw = live.current();
+            async move {
+                // A panic must cost one request a 500, never the connection or the
+                // process. The payload is not logged: it could quote request data.
+                let handled = AssertUnwindSafe(gw.handle(req, Some(peer))).catch_unwind().await;
+                let rsp = handled.unwrap_or_else(|_| {
+                    tracing::error!("A request handler panicked.");
+                    crate::service::internal_error()
+                });
+                Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
+            }
+        })
+    };
+    let shutdown = async {
+        shutdown.await;
+        tracing::info!("Shutting down: draining in-flight requests.");
+    };
+    let drained = run(listener, transport, make_service, shutdown, grace, "traffic").await;
+    if !drained {
+        tracing::warn!("Grace period over; closing the remaining connections.");
+    }
+    drained
+}
+
+/// Accepts connections on `listener` under `transport`'s rules and serves each with the
+/// service `make_service` builds for it, until `shutdown` completes; then stops accepting, asks
+/// every connection to close once its requests are answered, and waits at most `grace` for
+/// them. Returns whether every connection closed in time.
+pub(crate) async fn run<M, S>(
+    listener: TcpListener,
+    transport: Transport,
+    mut make_service: M,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    name: &'static str,
+) -> bool
+where
+    M: FnMut(SocketAddr, Activity) -> S,
+    S: Service<Request<Incoming>, Response = Answer, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let builders = Arc::new(Builders::new(&transport));
+    // One permit per open connection. Beyond the limit a new connection is accepted and closed
+    // at once rather than left in the kernel's accept queue: the client learns immediately
+    // (and a load balancer tries another replica) instead of waiting for a connect timeout,
+    // and the queue does not fill with connections their clients have given up on. At
+    // shutdown, holding every permit means every connection has closed.
+    let connections = Arc::new(Semaphore::new(transport.max_connections));
+    let mut last_full_warning: Option<Instant> = None;
+    // Tells every connection to finish its requests and close.
+    let (stopping_tx, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -96,62 +280,32 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
                     Ok(conn) => conn,
                     Err(err) => {
                         // EMFILE and friends: back off instead of spinning; keep serving.
-                        tracing::warn!(%err, "Accept failed.");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tracing::warn!(listener = name, %err, "Accept failed.");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let live = live.clone();
-                let svc = service_fn(move |req: hyper::Request<Incoming>| {
-                    // Each request runs on the configuration in force when it arrived.
-                    let gw = live.current();
-                    async move {
-                        // A panic must cost one request a 500, never the connection or the
-                        // process. The payload is not logged: it could quote request data.
-                        let handled = AssertUnwindSafe(gw.handle(req, Some(peer))).catch_unwind().await;
-                        Ok::<_, Infallible>(handled.unwrap_or_else(|_| {
-                            tracing::error!("A request handler panicked.");
-                            crate::service::internal_error()
-                        }))
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    drop(stream);
+                    if last_full_warning.is_none_or(|at| at.elapsed() >= FULL_WARNING_INTERVAL) {
+                        last_full_warning = Some(Instant::now());
+                        tracing::warn!(
+                            listener = name,
+                            max_connections = transport.max_connections,
+                            "Connection limit reached; new connections are closed until some end."
+                        );
                     }
-                });
-                // Taken now, so that a shutdown waits for this connection too.
-                let watcher = graceful.watcher();
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let (activity, busy) = Activity::new();
+                let svc = make_service(peer, activity);
                 let builders = builders.clone();
-                let mut stopping = stopping.clone();
+                let stopping = stopping.clone();
                 tokio::spawn(async move {
-                    let sniffed = tokio::select! {
-                        sniffed = tokio::time::timeout(header_read_timeout, sniff(&stream)) => {
-                            match sniffed {
-                                Ok(sniffed) => sniffed,
-                                // Not one byte within the header timeout: closed, as hyper
-                                // closes a connection whose headers do not arrive in time.
-                                Err(_) => return,
-                            }
-                        }
-                        // Shutting down before the first byte: close, as hyper closes an idle
-                        // connection.
-                        _ = stopping.wait_for(|stop| *stop) => return,
-                    };
-                    let io = TokioIo::new(stream);
-                    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match sniffed {
-                        Sniffed::Http1 => watcher
-                            .watch(builders.http1.serve_connection(io, svc))
-                            .await
-                            .map_err(Into::into),
-                        Sniffed::Http2 => watcher
-                            .watch(builders.http2.serve_connection(io, svc))
-                            .await
-                            .map_err(Into::into),
-                        Sniffed::Undecided => {
-                            watcher
-                                .watch(builders.auto.serve_connection(io, svc).into_owned())
-                                .await
-                        }
-                    };
-                    if let Err(err) = result {
-                        tracing::debug!(%peer, %err, "Connection ended with an error.");
+                    let _permit = permit;
+                    if let Err(err) = connection(stream, svc, &builders, &transport, busy, stopping).await {
+                        tracing::debug!(listener = name, %peer, %err, "Connection ended with an error.");
                     }
                 });
             }
@@ -159,13 +313,106 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
         }
     }
     drop(listener);
-    tracing::info!("Shutting down: draining in-flight requests.");
     let _ = stopping_tx.send(true);
-    tokio::select! {
-        () = graceful.shutdown() => true,
-        () = tokio::time::sleep(gateway.config().grace_period) => {
-            tracing::warn!("Grace period over; closing the remaining connections.");
-            false
+    let all = u32::try_from(transport.max_connections).unwrap_or(u32::MAX);
+    tokio::time::timeout(grace, connections.acquire_many(all))
+        .await
+        .is_ok()
+}
+
+/// Serves one connection in the protocol its first bytes announce, under `guard`.
+async fn connection<S>(
+    stream: TcpStream,
+    svc: S,
+    builders: &Builders,
+    transport: &Transport,
+    busy: watch::Receiver<usize>,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: Service<Request<Incoming>, Response = Answer, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(transport.header_read_timeout, sniff(&stream)) => {
+            match sniffed {
+                Ok(sniffed) => sniffed,
+                // Not one byte within the header timeout: closed, as hyper closes a connection
+                // whose headers do not arrive in time.
+                Err(_) => return Ok(()),
+            }
+        }
+        // Shutting down before the first byte: close, as hyper closes an idle connection.
+        _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+    };
+    let io = TokioIo::new(stream);
+    match sniffed {
+        Sniffed::Http1 => {
+            let conn = builders.http1.serve_connection(io, svc);
+            guard(conn, transport, busy, stopping).await.map_err(Into::into)
+        }
+        Sniffed::Http2 => {
+            let conn = builders.http2.serve_connection(io, svc);
+            guard(conn, transport, busy, stopping).await.map_err(Into::into)
+        }
+        Sniffed::Undecided => {
+            let conn = builders.auto.serve_connection(io, svc);
+            guard(conn, transport, busy, stopping).await
+        }
+    }
+}
+
+/// Drives `conn` and closes it when it breaks the transport's rules, which hyper enforces for
+/// HTTP/1 headers only:
+/// - no complete request within the header timeout of opening (an HTTP/2 client that sent only
+///   the preface, or stopped in the middle of a HEADERS frame);
+/// - no request in flight for the idle timeout (HTTP/1 keep-alive and HTTP/2 alike);
+/// - the server stopping.
+///
+/// Closing asks hyper to finish gracefully (HTTP/2 GOAWAY; HTTP/1 closes after the answer being
+/// written), then drops the connection if it is still open [`CLOSE_GRACE`] after its last
+/// request ended. Requests in flight are never cut off here (the body and upstream timeouts
+/// bound them).
+async fn guard<C>(
+    conn: C,
+    transport: &Transport,
+    mut busy: watch::Receiver<usize>,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), C::Error>
+where
+    C: GracefulConnection,
+{
+    let mut conn = std::pin::pin!(conn);
+    let deadline = tokio::time::sleep(transport.header_read_timeout);
+    let mut deadline = std::pin::pin!(deadline);
+    let mut closing = false;
+    let mut watching = true;
+    loop {
+        let idle = *busy.borrow_and_update() == 0;
+        tokio::select! {
+            result = conn.as_mut() => return result,
+            changed = busy.changed(), if watching => {
+                // Only the connection itself holds the sender: this cannot end before it does.
+                watching = changed.is_ok();
+                if *busy.borrow() == 0 {
+                    let allowance = if closing { CLOSE_GRACE } else { transport.idle_timeout };
+                    deadline.as_mut().reset(Instant::now() + allowance);
+                }
+            }
+            () = deadline.as_mut(), if idle => {
+                if closing {
+                    // Dropping the connection closes the socket.
+                    return Ok(());
+                }
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
+            }
+            _ = stopping.wait_for(|stop| *stop), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+                deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
+            }
         }
     }
 }

@@ -14,10 +14,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::backend::Backend;
+use crate::carryover::{Capacity, Carried};
 use crate::config::{Config, CredentialMode};
 use crate::credentials;
 use crate::metrics::{DialectHandles, Metrics, UpstreamLabels, ValidationLabels};
@@ -47,20 +47,24 @@ pub struct Gateway {
     dialect_metrics: Vec<(String, DialectHandles)>,
     /// `upstream_duration_seconds` of this upstream, resolved once.
     upstream_duration: Histogram,
-    in_flight: Arc<Semaphore>,
+    /// Requests handled at once; shared with the previous and next configurations.
+    in_flight: Capacity,
     /// Requests past admission that may be parsed, translated and sent upstream at once; the
     /// others wait here with only their raw body read (not the parsed and translated JSON),
-    /// and the upstream sees at most this many connections.
-    working: Semaphore,
+    /// and the upstream sees at most this many connections. Shared like `in_flight`.
+    working: Capacity,
     shared: Shared,
 }
 
-/// What outlives a configuration reload: the embedded store, the metrics and the issued tokens.
+/// What outlives a configuration reload: the embedded store, the metrics, the issued tokens,
+/// the admission limits (requests in flight under the old configuration count against the new
+/// one) and the upstream's circuit breaker.
 #[derive(Debug, Clone)]
 pub struct Shared {
     pub backend: Arc<Backend>,
     pub metrics: Arc<Metrics>,
     pub tokens: Arc<TokenStore>,
+    carried: Arc<Carried>,
 }
 
 impl Default for Shared {
@@ -69,6 +73,7 @@ impl Default for Shared {
             backend: Arc::new(Backend::seeded()),
             metrics: Arc::new(Metrics::default()),
             tokens: Arc::new(TokenStore::default()),
+            carried: Arc::default(),
         }
     }
 }
@@ -123,10 +128,22 @@ impl Gateway {
         if !config.only.is_empty() {
             registry.retain(&config.only).map_err(StartError::UnknownOnly)?;
         }
-        let upstream = match &config.upstream_url {
-            None => Upstream::Embedded(shared.backend.clone()),
-            Some(url) => Upstream::Http(HttpUpstream::new(url, &config).map_err(StartError::Client)?),
+        let carried = &shared.carried;
+        let (upstream, breaker) = match &config.upstream_url {
+            None => (Upstream::Embedded(shared.backend.clone()), None),
+            Some(url) => {
+                let breaker =
+                    carried
+                        .breaker
+                        .breaker_for(url, config.breaker_failures, config.breaker_cooldown);
+                let http = HttpUpstream::new(url, &config, breaker.clone()).map_err(StartError::Client)?;
+                (Upstream::Http(http), Some((url.clone(), breaker)))
+            }
         };
+        // Nothing below fails: this gateway goes into service, so it takes over the limits.
+        carried.breaker.keep(breaker);
+        carried.in_flight.resize(config.max_in_flight);
+        carried.working.resize(config.max_working);
         let upstream_headers = UpstreamHeaders::new(&config, &upstream_endpoint);
         let dialect_metrics = registry
             .dialects()
@@ -151,8 +168,8 @@ impl Gateway {
             upstream_headers,
             dialect_metrics,
             upstream_duration,
-            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
-            working: Semaphore::new(config.max_working),
+            in_flight: carried.in_flight.clone(),
+            working: carried.working.clone(),
             config,
             shared,
         })
@@ -355,7 +372,7 @@ impl Gateway {
             return (rsp, outcome);
         }
         // Admission before any work: past the limit, answer at once and cheaply.
-        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+        let Some(_permit) = self.in_flight.try_acquire() else {
             let (mut rsp, outcome) = answer(
                 Problem::new(
                     ErrorKind::Overloaded,
@@ -450,7 +467,7 @@ impl Gateway {
             .map_err(|(p, result)| fail(p, result))?;
         // Wait for a working slot with the body read but not parsed; the slot is held until
         // the answer is built.
-        let Ok(Ok(_working)) =
+        let Ok(Some(_working)) =
             tokio::time::timeout(self.config.upstream_timeout, self.working.acquire()).await
         else {
             return Err(fail(

@@ -58,6 +58,22 @@ impl Breaker {
         }
     }
 
+    /// The breaker for the next configuration of the same upstream: this one if the settings
+    /// are unchanged (calls still running under the old configuration keep reporting to it),
+    /// else a new one with the new settings that starts from this one's failures and open state.
+    pub fn successor(self: &Arc<Self>, threshold: u32, cooldown: Duration) -> Arc<Breaker> {
+        if self.threshold == threshold && self.cooldown == cooldown {
+            return self.clone();
+        }
+        Arc::new(Breaker {
+            threshold,
+            cooldown,
+            failures: AtomicU32::new(self.failures.load(Ordering::Relaxed)),
+            open_until: AtomicU64::new(self.open_until.load(Ordering::Relaxed)),
+            epoch: self.epoch,
+        })
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -181,11 +197,12 @@ impl UpstreamError {
 }
 
 impl HttpUpstream {
-    /// Builds the client for `base` (no trailing slash).
+    /// Builds the client for `base` (no trailing slash), guarded by `breaker` (handed over
+    /// from the previous configuration on a reload).
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised.
-    pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, BuildError> {
+    pub fn new(base: &str, config: &Config, breaker: Arc<Breaker>) -> Result<HttpUpstream, BuildError> {
         let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -207,7 +224,7 @@ impl HttpUpstream {
             client,
             max_response_bytes: config.max_response_bytes,
             retries: config.retries,
-            breaker: Arc::new(Breaker::new(config.breaker_failures, config.breaker_cooldown)),
+            breaker,
         })
     }
 
