@@ -29,18 +29,10 @@ async fn post_reload(gw: &harness::Running, auth: Option<&str>) -> reqwest::Resp
     req.send().await.unwrap()
 }
 
-/// Reloads with the harness's token, waiting out the rate limit; the status.
-async fn reload(gw: &harness::Running) -> u16 {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let rsp = post_reload(gw, Some(&format!("Bearer {}", harness::ADMIN_TOKEN))).await;
-        if rsp.status() != 429 || Instant::now() > deadline {
-            let status = rsp.status().as_u16();
-            assert_eq!(status, 200, "{}", rsp.text().await.unwrap());
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// Reloads with the harness's token, waiting out the rate limit; must succeed.
+async fn reload(gw: &harness::Running) {
+    let (status, body) = harness::reload(gw).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn reloads_ok(gw: &harness::Running) -> String {

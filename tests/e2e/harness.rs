@@ -426,3 +426,23 @@ pub fn registry() -> dialectgate_dialect::Registry {
     )
     .unwrap()
 }
+
+/// `POST /admin/reload` with the harness's admin token, waiting out the rate limit (at most one
+/// reload per second) as `Retry-After` says; the status and body.
+pub async fn reload(gw: &Running) -> (u16, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let rsp = client()
+            .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if rsp.status() == 429 && std::time::Instant::now() < deadline {
+            let secs: u64 = rsp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            continue;
+        }
+        return (rsp.status().as_u16(), rsp.text().await.unwrap());
+    }
+}

@@ -16,24 +16,6 @@ async fn admin_get(gw: &harness::Running, path: &str) -> (u16, String) {
     (rsp.status().as_u16(), rsp.text().await.unwrap())
 }
 
-async fn reload(gw: &harness::Running) -> (u16, String) {
-    loop {
-        let rsp = harness::client()
-            .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
-            .bearer_auth(harness::ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        // At most one reload per second: wait as told.
-        if rsp.status() == 429 {
-            let secs: u64 = rsp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            continue;
-        }
-        return (rsp.status().as_u16(), rsp.text().await.unwrap());
-    }
-}
-
 fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines().find_map(|l| {
         l.strip_prefix(name_and_labels)
@@ -173,7 +155,7 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
             .replace("mode = \"strict\"", "mode = \"lenient\""),
     )
     .unwrap();
-    let (status, body) = reload(&gw).await;
+    let (status, body) = harness::reload(&gw).await;
     assert_eq!(status, 200, "{body}");
     // The in-flight request finished on the old set (the slow upstream).
     assert_eq!(in_flight.await.unwrap().status, 200);
@@ -186,7 +168,7 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
 
     // A broken configuration is refused, naming the problem; the previous one keeps serving.
     std::fs::write(&file, "[server]\nlisten_adr = 1\n").unwrap();
-    let (status, body) = reload(&gw).await;
+    let (status, body) = harness::reload(&gw).await;
     assert_eq!(status, 422);
     assert!(body.contains("listen_adr"), "{body}");
     std::fs::write(
@@ -196,7 +178,7 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
             .replace("dir = \"config/dialects\"", "dir = \"/nonexistent\""),
     )
     .unwrap();
-    let (status, body) = reload(&gw).await;
+    let (status, body) = harness::reload(&gw).await;
     assert_eq!(status, 422);
     assert!(body.contains("/nonexistent"), "{body}");
     assert_eq!(

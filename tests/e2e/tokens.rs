@@ -276,13 +276,8 @@ async fn a_token_stops_working_when_a_reload_removes_its_key() {
     assert_eq!(ep_update(&gw, &removed).await.status, 200);
 
     std::fs::write(&keys, "key_kept\n").unwrap();
-    let reload = harness::client()
-        .post(format!("http://{}/admin/reload", gw.admin.unwrap()))
-        .bearer_auth(harness::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reload.status(), 200, "{}", reload.text().await.unwrap());
+    let (status, body) = harness::reload(&gw).await;
+    assert_eq!(status, 200, "{body}");
 
     // The store outlived the reload: the kept key's token still works; the other's does not.
     assert_eq!(ep_update(&gw, &kept).await.status, 200);

@@ -886,38 +886,20 @@ mod tests {
 
     #[test]
     fn trusted_proxies_from_the_environment_are_a_list() {
-        let cfg = load(
-            None,
-            Some(
-                [
-                    ("DIALECTGATE__SERVER__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8"),
-                    ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
-                    ("K", "k"),
-                ]
+        let with = |proxies: &str| {
+            let env = [
+                ("DIALECTGATE__SERVER__TRUSTED_PROXIES", proxies),
+                ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+                ("K", "k"),
+            ];
+            let env = env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ),
-            &Overrides::default(),
-        )
-        .unwrap();
-        assert_eq!(cfg.trusted_proxies.len(), 2);
-        let cfg = load(
-            None,
-            Some(
-                [
-                    ("DIALECTGATE__SERVER__TRUSTED_PROXIES", ""),
-                    ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
-                    ("K", "k"),
-                ]
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ),
-            &Overrides::default(),
-        )
-        .unwrap();
-        assert!(cfg.trusted_proxies.is_empty());
+                .collect();
+            load(None, Some(env), &Overrides::default()).unwrap()
+        };
+        assert_eq!(with("127.0.0.1,10.0.0.0/8").trusted_proxies.len(), 2);
+        assert!(with("").trusted_proxies.is_empty());
     }
 
     #[test]
