@@ -8,6 +8,9 @@ DG_BIN=${DG_BIN:-$CARGO_TARGET_DIR/release/dialectgate}
 CASES_FILE=${CASES_FILE:-$BENCH_DIR/cases.tsv}
 # The gateway's own upstream credential (the upstream is a fixed-response nginx: any value works).
 export DIALECTGATE_UPSTREAM_TOKEN=${DIALECTGATE_UPSTREAM_TOKEN:-bench}
+# The callers' key (bench/cases.tsv): the demo key opens only the embedded backend, and every
+# gateway here forwards to a real (fixed-response) upstream.
+export DIALECTGATE_KEYS=${DIALECTGATE_KEYS:-dg_bench_key}
 # nginx's idle upstream connections (its `keepalive`). 64 as in the first measurements; the
 # gateway keeps up to 1,024 idle but uses at most server.max_working (128) at once.
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
@@ -147,14 +150,14 @@ start_nginx() {
 }
 
 # start_gateway NAME PORT UPSTREAM_DIALECT [WRAPPER...]: the gateway, one tokio worker thread,
-# RUST_LOG=warn (no per-request info line), static credentials (demo key), forwarding to the
+# RUST_LOG=warn (no per-request info line), static credentials (DIALECTGATE_KEYS), forwarding to the
 # fixed-response upstream. Extra flags in GW_EXTRA_ARGS (e.g. "--mode lenient"). Sets LAST_PID.
 start_gateway() {
     local name=$1 port=$2 updialect=$3
     shift 3
     # shellcheck disable=SC2086
     (cd "$ROOT" && exec env RUST_LOG="${GW_RUST_LOG:-warn}" TOKIO_WORKER_THREADS=1 \
-        DIALECTGATE_UPSTREAM_TOKEN="$DIALECTGATE_UPSTREAM_TOKEN" \
+        DIALECTGATE_UPSTREAM_TOKEN="$DIALECTGATE_UPSTREAM_TOKEN" DIALECTGATE_KEYS="$DIALECTGATE_KEYS" \
         "$@" "$DG_BIN" serve --listen "127.0.0.1:$port" --admin-listen "" \
         --upstream "http://127.0.0.1:$UPSTREAM_PORT" --upstream-dialect "$updialect" \
         --credentials static ${GW_EXTRA_ARGS:-}) >>"$RUN/$name.log" 2>&1 &

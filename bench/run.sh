@@ -88,7 +88,7 @@ printf '%s\n' "${C_TARGET[@]}" | grep -qx gw_medusa && restart_gateway gw_medusa
     echo "- open-files limit: $(ulimit -n) (asked for 65536)"
     echo "- started: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); DURATION=${DURATION}s WARMUP=${WARMUP}s CONNS=\"$CONNS\" ROUNDS=$ROUNDS"
     echo "- layout A: wrk -t1 on CPU0; upstream nginx (pid $UP_PID), nginx proxy (pid $PROXY_PID) and dialectgate (pids ${GW_PID:--} ${GWM_PID:--}) on CPU1 (taskset -c 1), all on 127.0.0.1"
-    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn (per-request info log lines off) --credentials static (demo key) --mode strict; nginx proxy: keepalive $NGINX_KEEPALIVE to the upstream; gateway upstream.pool_max_idle: ${POOL_MAX_IDLE:-default (1024)}, server.max_working: default (128)"
+    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn (per-request info log lines off) --credentials static (bench key) --mode strict; nginx proxy: keepalive $NGINX_KEEPALIVE to the upstream; gateway upstream.pool_max_idle: ${POOL_MAX_IDLE:-default (1024)}, server.max_working: default (128)"
     if [ "$FRESH_GATEWAY" = 1 ]; then
         echo "- FRESH_GATEWAY=1: each gateway measurement point starts a new gateway process (then ${WARMUP}s warm-up), so its CPU and peak RSS are not inherited from earlier points; nginx processes run throughout"
     else
