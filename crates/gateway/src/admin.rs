@@ -24,7 +24,6 @@ use tokio::net::TcpListener;
 use crate::config::{MIN_ADMIN_TOKEN_CHARS, Secret};
 use crate::live::Live;
 use crate::server::{self, Activity, Tracked, Transport};
-use crate::upstream::Upstream;
 
 /// Connections the admin listener keeps open at once: probes, a scraper and an operator.
 const ADMIN_MAX_CONNECTIONS: usize = 32;
@@ -106,9 +105,9 @@ pub async fn handle<B>(
         (&Method::GET, "/healthz") => json(StatusCode::OK, &json!({"status": "alive"})),
         (&Method::GET, "/readyz") => {
             let gateway = live.current();
-            let upstream = match gateway.upstream() {
-                Upstream::Embedded(_) => Ok("embedded"),
-                Upstream::Http(http) => reachable(http.base()).await.map(|()| "reachable"),
+            let upstream = match gateway.upstream_base() {
+                None => Ok("embedded"),
+                Some(base) => reachable(base).await.map(|()| "reachable"),
             };
             // Readiness follows reachability only: an open circuit breaker already sheds load
             // with answers in the caller's dialect, which beats taking every replica out.

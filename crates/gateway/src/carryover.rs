@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::upstream::Breaker;
+use crate::forward::Breaker;
 
 /// A resizable number of slots, shared by successive configurations.
 #[derive(Debug, Clone)]

@@ -2,12 +2,39 @@
 //! gateway's keys (in constant time) and issued tokens, and expressing a credential in an
 //! upstream's header.
 
+use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Dialect, Endpoint};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Config, CredentialMode, Secret};
+use crate::outcome::{Failure, Outcome};
 use crate::token::{Lookup, TokenStore};
+
+/// The authenticate phase: the caller's credential, read in its dialect's header and checked.
+/// `Some` is the credential to pass upstream (passthrough mode: a token's bound secret, never
+/// the token); in static mode the gateway's own goes upstream, and this is `None`.
+pub(crate) fn check(
+    dialect: &Dialect,
+    headers: &HeaderMap,
+    config: &Config,
+    tokens: &TokenStore,
+) -> Result<Option<Secret>, Failure> {
+    let unauthorized = |message| {
+        Failure::new(
+            Outcome::Unauthorized,
+            Problem::new(ErrorKind::Unauthorized, message),
+        )
+    };
+    let Some(token) = extract(dialect, headers) else {
+        return Err(unauthorized("a valid credential is required"));
+    };
+    match authenticate(config, tokens, &token) {
+        Access::Granted => Ok(None),
+        Access::PassOn(secret) => Ok(Some(secret)),
+        Access::Refused => Err(unauthorized("the credential is not valid")),
+    }
+}
 
 /// What a caller's credential allows under the configuration in force.
 #[derive(Debug, PartialEq, Eq)]

@@ -6,29 +6,38 @@
 //! binary wires it to configuration and signals.
 
 mod admin;
+mod admission;
+mod answer;
 mod backend;
 mod carryover;
 mod config;
 mod credentials;
+mod forward;
+mod inbound;
 mod live;
 mod metrics;
+mod outcome;
+mod route;
 mod server;
 mod service;
 mod token;
 mod trace;
+mod translate;
 mod upstream;
 mod upstream_headers;
 
 pub use self::{
     admin::serve_admin,
+    answer::X_FIDELITY,
     backend::{Backend, fixtures, now_rfc3339},
     config::{Config, ConfigError, CredentialMode, EnvSource, Overrides, RawConfig, Secret, load},
     credentials::SENSITIVE_HEADERS,
+    forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},
     live::{Live, Loader},
     metrics::Metrics,
     server::{serve, shutdown_signal},
-    service::{Gateway, Shared, StartError, X_FIDELITY, X_REQUEST_ID},
+    service::{Gateway, Shared, StartError, X_REQUEST_ID},
     token::{MAX_LIVE_TOKENS, TOKEN_PREFIX, TokenStore},
     trace::{ChildTrace, child_traceparent},
-    upstream::{HttpUpstream, Upstream, UpstreamError},
+    upstream::{HttpUpstream, UpstreamError},
 };

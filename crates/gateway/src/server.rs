@@ -228,7 +228,7 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
                 let handled = AssertUnwindSafe(gw.handle(req, Some(peer))).catch_unwind().await;
                 let rsp = handled.unwrap_or_else(|_| {
                     tracing::error!("A request handler panicked.");
-                    crate::service::internal_error()
+                    crate::answer::internal_error()
                 });
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }

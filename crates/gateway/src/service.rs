@@ -1,58 +1,54 @@
-//! The request pipeline, one async function per phase, named after what it does:
-//! route → admit (in-flight limit) → authenticate → read body (limit, timeout) → parse →
-//! translate (validate, decode, policy, encode) → forward → answer. Any failure at any phase is
-//! answered in the caller's own dialect.
+//! The gateway and its request pipeline. Each phase lives in its own module, named after what
+//! it does, and a refusal at any phase is a [`Failure`] answered in the caller's own dialect:
+//!
+//! 1. route (`inbound` framing checks, then `route`): which dialect, or its token endpoint;
+//! 2. admit (`admission`): requests in flight;
+//! 3. authenticate (`credentials`, tokens from `token`);
+//! 4. read (`inbound`): content type, body with a cap and a deadline; then a working slot;
+//! 5. translate (`translate`): parse, validate, decode, policy, encode;
+//! 6. forward (`forward`): the upstream's service stack, headers from `upstream_headers`;
+//! 7. answer (`answer`): the upstream's answer or the failure, in the caller's dialect.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, Dialect, Endpoint, Fidelity, Registry, parse_strict};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use dialectgate_dialect::{Dialect, Endpoint, Registry, Translation};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, Limited};
-use serde_json::{Map, Value};
+use http_body_util::Full;
+use tower::util::Either;
 use tracing::Instrument;
 
+use crate::admission::Admission;
+use crate::answer;
 use crate::backend::Backend;
-use crate::carryover::{Capacity, Carried};
-use crate::config::{Config, CredentialMode};
+use crate::carryover::Carried;
+use crate::config::Config;
 use crate::credentials;
-use crate::metrics::{DialectHandles, Metrics, UpstreamLabels, ValidationLabels};
+use crate::forward::{Embedded, Forwarder};
+use crate::inbound;
+use crate::metrics::{DialectHandles, Metrics, UpstreamLabels};
+use crate::outcome::{Failure, Outcome};
+use crate::route::{self, Route};
 use crate::token::TokenStore;
-use crate::upstream::{HttpUpstream, Upstream};
-use crate::upstream_headers::{UpstreamHeaders, check_idempotency_key};
-use prometheus_client::metrics::histogram::Histogram;
+use crate::translate;
+use crate::upstream::HttpUpstream;
 
 /// The request id header, accepted from callers or generated, and returned on every answer.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// Longest request URI accepted (path and query); longer gets 414.
-const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// Lists what a lenient translation derived or dropped.
-pub const X_FIDELITY: HeaderName = HeaderName::from_static("x-dialectgate-fidelity");
-
-/// Everything a request needs, built once at startup and shared.
+/// Everything a request needs, built once per configuration and shared.
 #[derive(Debug)]
 pub struct Gateway {
     registry: Arc<Registry>,
-    upstream: Upstream,
-    upstream_endpoint: Endpoint,
     config: Config,
-    /// Builds the upstream call's headers.
-    upstream_headers: UpstreamHeaders,
+    admission: Admission,
+    forwarder: Forwarder,
     /// Each loaded dialect's metric series, resolved once.
     dialect_metrics: Vec<(String, DialectHandles)>,
-    /// `upstream_duration_seconds` of this upstream, resolved once.
-    upstream_duration: Histogram,
-    /// Requests handled at once; shared with the previous and next configurations.
-    in_flight: Capacity,
-    /// Requests past admission that may be parsed, translated and sent upstream at once; the
-    /// others wait here with only their raw body read (not the parsed and translated JSON),
-    /// and the upstream sees at most this many connections. Shared like `in_flight`.
-    working: Capacity,
     shared: Shared,
 }
 
@@ -95,11 +91,23 @@ pub enum StartError {
     Client(#[source] crate::upstream::BuildError),
 }
 
-/// One outcome, for the log line.
-struct Outcome {
+/// A routed request on its way through the phases.
+pub(crate) struct Call<'a> {
+    pub(crate) dialect: &'a Arc<Dialect>,
+    /// The caller's side of the translation (its dialect).
+    pub(crate) caller: Endpoint,
+    /// The customer id in the path, if the route has one.
+    pub(crate) path_id: Option<&'a str>,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) request_id: &'a str,
+}
+
+/// How a request was handled, for the metrics and the log line.
+struct Handled {
+    /// The dialect that served it, or `-`.
     dialect: String,
     status: u16,
-    result: &'static str,
+    outcome: Outcome,
 }
 
 impl Gateway {
@@ -130,21 +138,22 @@ impl Gateway {
         }
         let carried = &shared.carried;
         let (upstream, breaker) = match &config.upstream_url {
-            None => (Upstream::Embedded(shared.backend.clone()), None),
+            None => (Either::Right(Embedded::new(shared.backend.clone())), None),
             Some(url) => {
                 let breaker =
                     carried
                         .breaker
                         .breaker_for(url, config.breaker_failures, config.breaker_cooldown);
-                let http = HttpUpstream::new(url, &config, breaker.clone()).map_err(StartError::Client)?;
-                (Upstream::Http(http), Some((url.clone(), breaker)))
+                let http = HttpUpstream::new(url, &config).map_err(StartError::Client)?;
+                (
+                    Either::Left((http, breaker.clone())),
+                    Some((url.clone(), breaker)),
+                )
             }
         };
         // Nothing below fails: this gateway goes into service, so it takes over the limits.
         carried.breaker.keep(breaker);
-        carried.in_flight.resize(config.max_in_flight);
-        carried.working.resize(config.max_working);
-        let upstream_headers = UpstreamHeaders::new(&config, &upstream_endpoint);
+        let admission = Admission::take_over(carried, config.max_in_flight, config.max_working);
         let dialect_metrics = registry
             .dialects()
             .iter()
@@ -161,16 +170,19 @@ impl Gateway {
                 upstream: upstream_endpoint.id().to_owned(),
             })
             .clone();
+        let forwarder = Forwarder::new(
+            &config,
+            upstream_endpoint,
+            upstream,
+            shared.metrics.clone(),
+            upstream_duration,
+        );
         Ok(Gateway {
             registry: Arc::new(registry),
-            upstream,
-            upstream_endpoint,
-            upstream_headers,
-            dialect_metrics,
-            upstream_duration,
-            in_flight: carried.in_flight.clone(),
-            working: carried.working.clone(),
             config,
+            admission,
+            forwarder,
+            dialect_metrics,
             shared,
         })
     }
@@ -194,9 +206,9 @@ impl Gateway {
         &self.shared
     }
 
-    /// The upstream.
-    pub fn upstream(&self) -> &Upstream {
-        &self.upstream
+    /// The HTTP upstream's base URL; `None` when the embedded backend answers.
+    pub fn upstream_base(&self) -> Option<&str> {
+        self.forwarder.base()
     }
 
     /// Handles one request. Never fails: every failure becomes an answer.
@@ -216,7 +228,7 @@ impl Gateway {
             "request",
             request_id = %request_id,
             dialect = tracing::field::Empty,
-            upstream = %self.upstream_endpoint.id(),
+            upstream = %self.forwarder.endpoint().id(),
             outcome = tracing::field::Empty,
         );
         #[cfg(feature = "otlp")]
@@ -228,16 +240,16 @@ impl Gateway {
                 .extract(&opentelemetry_http::HeaderExtractor(req.headers()));
             let _ = span.set_parent(cx);
         }
-        let (mut response, outcome) = self.route(req, peer, &request_id).instrument(span.clone()).await;
+        let (mut response, handled) = self.route(req, peer, &request_id).instrument(span.clone()).await;
         metrics.in_flight.dec();
-        span.record("dialect", outcome.dialect.as_str());
-        span.record("outcome", outcome.result);
+        span.record("dialect", handled.dialect.as_str());
+        span.record("outcome", handled.outcome.label());
         metrics.request(
-            self.dialect_metrics(&outcome.dialect),
-            &outcome.dialect,
-            self.upstream_endpoint.id(),
-            outcome.result,
-            outcome.status,
+            self.dialect_metrics(&handled.dialect),
+            &handled.dialect,
+            self.forwarder.endpoint().id(),
+            handled.outcome.label(),
+            handled.status,
             started.elapsed(),
         );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -248,32 +260,16 @@ impl Gateway {
         tracing::info!(
             request_id = %request_id,
             %method,
-            path = self.logged_path(uri.path(), &outcome.dialect),
-            dialect = %outcome.dialect,
-            upstream = %self.upstream_endpoint.id(),
-            status = outcome.status,
-            outcome = outcome.result,
+            path = route::logged_path(&self.registry, uri.path(), &handled.dialect),
+            dialect = %handled.dialect,
+            upstream = %self.forwarder.endpoint().id(),
+            status = handled.status,
+            outcome = handled.outcome.label(),
+            fault = handled.outcome.fault_field(),
             elapsed_us,
             "Request handled."
         );
         response
-    }
-
-    /// The path for the access log: the route template of the dialect that served the request
-    /// (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or its
-    /// token endpoint; a path no dialect serves is cut to 128 bytes.
-    fn logged_path<'a>(&'a self, path: &'a str, dialect: &str) -> &'a str {
-        match self.registry.dialect(dialect) {
-            Some(d) if d.auth().token_endpoint.as_ref().is_some_and(|t| t.path == path) => path,
-            Some(d) => &d.route().path,
-            None => {
-                let mut end = path.len().min(128);
-                while !path.is_char_boundary(end) {
-                    end -= 1;
-                }
-                &path[..end]
-            }
-        }
     }
 
     async fn route<B>(
@@ -281,453 +277,154 @@ impl Gateway {
         req: Request<B>,
         peer: Option<SocketAddr>,
         request_id: &str,
-    ) -> (Response<Full<Bytes>>, Outcome)
+    ) -> (Response<Full<Bytes>>, Handled)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        // Framing checks hyper leaves to the application.
-        if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_URI_BYTES {
-            let mut problem = Problem::new(ErrorKind::Malformed, "the request URI is too long");
-            problem.status = 414;
-            let mut rsp = plain_problem(&problem);
-            *rsp.status_mut() = StatusCode::URI_TOO_LONG;
-            return (
-                rsp,
-                Outcome {
-                    dialect: "-".into(),
-                    status: 414,
-                    result: "uri_too_long",
-                },
-            );
-        }
-        if req.version() == http::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
-            let problem = Problem::new(ErrorKind::Malformed, "an HTTP/1.1 request needs a Host header");
-            return (
-                plain_problem(&problem),
-                Outcome {
-                    dialect: "-".into(),
-                    status: 400,
-                    result: "no_host",
-                },
-            );
-        }
-        let path = req.uri().path();
-        let mut path_match = None;
-        for dialect in self.registry.dialects() {
-            if let Some(id) = dialect.match_path(path) {
-                path_match = Some((dialect.clone(), id));
-                break;
-            }
-        }
-        let Some((dialect, path_id)) = path_match else {
-            if req.method() == Method::POST
-                && let Some(d) = self
-                    .registry
-                    .dialects()
-                    .iter()
-                    .find(|d| d.auth().token_endpoint.as_ref().is_some_and(|t| t.path == path))
-            {
-                return self.token(d.clone(), req).await;
-            }
-            let problem = Problem::new(ErrorKind::NotFound, format!("no dialect serves {path}"));
-            return (
-                plain_problem(&problem),
-                Outcome {
-                    dialect: "-".into(),
-                    status: 404,
-                    result: "no_route",
-                },
-            );
-        };
-        let caller = Endpoint::Dialect(dialect.clone());
-        let answer = |problem: Problem, id: Option<&str>, result: &'static str| {
-            let (rsp, status) = self.error_response(&caller, &problem, id);
-            (
-                rsp,
-                Outcome {
-                    dialect: dialect.id().to_owned(),
-                    status,
-                    result,
-                },
+        // Refused before any dialect claims the request: plain problem details.
+        let unclaimed = |failure: Failure| {
+            handled(
+                "-".into(),
+                answer::plain_problem(&failure.problem),
+                failure.outcome,
             )
         };
-        if !dialect.accepts_method(req.method().as_str()) {
-            let (mut rsp, outcome) = answer(
-                Problem::new(
-                    ErrorKind::MethodNotAllowed,
-                    format!("{} is not allowed here", req.method()),
-                ),
-                path_id.as_deref(),
-                "method_not_allowed",
-            );
-            let allow = std::iter::once(&dialect.route().method)
-                .chain(&dialect.route().also_methods)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            if let Ok(v) = HeaderValue::from_str(&allow) {
-                rsp.headers_mut().insert(header::ALLOW, v);
-            }
-            return (rsp, outcome);
+        if let Err(failure) = inbound::check_framing(&req) {
+            return unclaimed(failure);
         }
-        // Admission before any work: past the limit, answer at once and cheaply.
-        let Some(_permit) = self.in_flight.try_acquire() else {
-            let (mut rsp, outcome) = answer(
-                Problem::new(
-                    ErrorKind::Overloaded,
-                    "too many requests in flight; retry shortly",
-                ),
-                path_id.as_deref(),
-                "overloaded",
-            );
-            rsp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return (rsp, outcome);
+        let (dialect, path_id) = match route::route(&self.registry, req.method(), req.uri().path()) {
+            Err(failure) => return unclaimed(failure),
+            Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
+            Ok(Route::Update { dialect, path_id }) => (dialect, path_id),
         };
-        let (parts, body) = req.into_parts();
-        match self
-            .pipeline(
-                &dialect,
-                &caller,
-                parts,
-                body,
-                path_id.as_deref(),
-                peer,
-                request_id,
-            )
-            .await
-        {
-            Ok((rsp, result)) => {
-                let status = rsp.status().as_u16();
-                (
-                    rsp,
-                    Outcome {
-                        dialect: dialect.id().to_owned(),
-                        status,
-                        result,
-                    },
-                )
-            }
-            Err((problem, id, result)) => answer(problem, id.as_deref().or(path_id.as_deref()), result),
-        }
+        let call = Call {
+            dialect: &dialect,
+            caller: Endpoint::Dialect(dialect.clone()),
+            path_id: path_id.as_deref(),
+            peer,
+            request_id,
+        };
+        let (rsp, outcome) = match self.pipeline(&call, req).await {
+            Ok(rsp) => (rsp, Outcome::Ok),
+            Err(failure) => (
+                answer::refusal(&self.registry, &dialect, &call.caller, &failure, call.path_id),
+                failure.outcome,
+            ),
+        };
+        handled(dialect.id().to_owned(), rsp, outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn pipeline<B>(
-        &self,
-        dialect: &Arc<Dialect>,
-        caller: &Endpoint,
-        parts: http::request::Parts,
-        body: B,
-        path_id: Option<&str>,
-        peer: Option<SocketAddr>,
-        request_id: &str,
-    ) -> Result<(Response<Full<Bytes>>, &'static str), (Problem, Option<String>, &'static str)>
+    /// The phases after routing: admit, authenticate, read, translate, forward, answer.
+    async fn pipeline<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let fail = |p: Problem, result: &'static str| (p, None, result);
-        // Authenticate.
-        let Some(token) = credentials::extract(dialect, &parts.headers) else {
-            return Err(fail(
-                Problem::new(ErrorKind::Unauthorized, "a valid credential is required"),
-                "unauthorized",
-            ));
-        };
-        // A credential goes upstream only in passthrough mode (a token's bound secret, never
-        // the token); in static mode the gateway's own (prebuilt as a header) does.
-        let passthrough_token = match credentials::authenticate(&self.config, &self.shared.tokens, &token) {
-            credentials::Access::Granted => None,
-            credentials::Access::PassOn(secret) => Some(secret),
-            credentials::Access::Refused => {
-                return Err(fail(
-                    Problem::new(ErrorKind::Unauthorized, "the credential is not valid"),
-                    "unauthorized",
-                ));
-            }
-        };
-        // Content type.
-        check_content_type(&parts.headers).map_err(|p| fail(p, "unsupported_media_type"))?;
-        check_idempotency_key(&parts.headers).map_err(|p| fail(p, "bad_idempotency_key"))?;
-        // Body: refuse a declared oversize at once; otherwise read with a cap and a deadline.
-        let limit = self.config.max_body_bytes;
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(fail(too_large(limit), "payload_too_large"));
-        }
-        let bytes = self
-            .read_body(body, limit)
-            .await
-            .map_err(|(p, result)| fail(p, result))?;
-        // Wait for a working slot with the body read but not parsed; the slot is held until
-        // the answer is built.
-        let Ok(Some(_working)) =
-            tokio::time::timeout(self.config.upstream_timeout, self.working.acquire()).await
-        else {
-            return Err(fail(
-                Problem::new(
-                    ErrorKind::Overloaded,
-                    "too many requests in flight; retry shortly",
-                ),
-                "overloaded",
-            ));
-        };
-        let mut body = parse_strict(&bytes, self.config.max_depth).map_err(|e| {
-            fail(
-                Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
-                "malformed",
+        route::check_method(call.dialect, req.method())?;
+        // Admission before any work: past the limit, answer at once and cheaply.
+        let _admitted = self.admission.admit()?;
+        let (parts, body) = req.into_parts();
+        let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.shared.tokens)?;
+        inbound::check_headers(&parts.headers)?;
+        let config = &self.config;
+        let bytes = inbound::read_declared(
+            &parts.headers,
+            body,
+            config.max_body_bytes,
+            config.body_read_timeout,
+        )
+        .await?;
+        // Wait for a working slot with the body read but not parsed; it is held until the
+        // answer is built.
+        let _working = self.admission.work(config.upstream_timeout).await?;
+        let (translation, translate_time) = translate::translate(
+            &self.registry,
+            self.forwarder.endpoint(),
+            config,
+            &self.shared.metrics,
+            call,
+            parts.uri.query().unwrap_or_default(),
+            &bytes,
+        )?;
+        let Translation {
+            id,
+            outbound,
+            fidelity,
+        } = translation;
+        let forwarded = self
+            .forwarder
+            .forward(
+                &self.registry,
+                call,
+                &parts.headers,
+                pass_on.as_ref(),
+                &id,
+                outbound,
             )
-        })?;
-        dialect
-            .apply_query(parts.uri.query().unwrap_or_default(), &mut body)
-            .map_err(|p| fail(p, "validation"))?;
-        let body_id = dialect
-            .route()
-            .id_in_body
-            .as_ref()
-            .and_then(|p| p.get(&body))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        // Translate.
-        let translate_started = Instant::now();
-        let translation = {
-            let _span = tracing::debug_span!("translate").entered();
-            self.registry
-                .translate(caller, &self.upstream_endpoint, path_id, &body, self.config.mode)
-        };
-        let mut translate_time = translate_started.elapsed();
-        let translation = translation.map_err(|p| {
-            let result = if p.kind() == ErrorKind::Validation {
-                "validation"
-            } else {
-                "untranslatable"
-            };
-            for v in &p.errors {
-                self.shared
-                    .metrics
-                    .validation_failures
-                    .get_or_create(&ValidationLabels {
-                        dialect: dialect.id().to_owned(),
-                        keyword: v.code.clone(),
-                    })
-                    .inc();
-            }
-            (p, body_id.clone(), result)
-        })?;
-        let id = translation.id.clone();
-        // Forward.
-        let answer = match &self.upstream {
-            // The embedded backend speaks canonical: the outbound body is the canonical patch.
-            Upstream::Embedded(backend) => {
-                match backend.update(&id, translation.outbound.body.as_object().unwrap_or(&Map::new())) {
-                    Ok(doc) => Answer::Customer(doc),
-                    Err(p) => Answer::Problem(p),
-                }
-            }
-            Upstream::Http(http) => {
-                let headers = self.upstream_headers.build(
-                    dialect,
-                    &parts.headers,
-                    passthrough_token.as_ref(),
-                    peer,
-                    request_id,
-                );
-                let repeatable = matches!(translation.outbound.method.as_str(), "PUT" | "PATCH")
-                    || parts.headers.contains_key("idempotency-key");
-                let upstream_started = Instant::now();
-                let sent = http
-                    .send(&translation.outbound, headers, repeatable)
-                    .instrument(tracing::debug_span!("forward"))
-                    .await;
-                self.upstream_duration
-                    .observe(upstream_started.elapsed().as_secs_f64());
-                match sent {
-                    Ok((status, body)) => {
-                        if status >= 500 {
-                            self.shared
-                                .metrics
-                                .upstream_error(self.upstream_endpoint.id(), "5xx");
-                        }
-                        let read_started = Instant::now();
-                        let answer = self.registry.read_answer(&self.upstream_endpoint, status, &body);
-                        translate_time += read_started.elapsed();
-                        answer
-                    }
-                    // The caller's id could not make a URL: its error, never sent, not logged.
-                    Err(e @ crate::upstream::UpstreamError::Unsendable) => {
-                        return Err((e.problem(), Some(id), "unsendable"));
-                    }
-                    Err(e) => {
-                        self.shared
-                            .metrics
-                            .upstream_error(self.upstream_endpoint.id(), e.label());
-                        // Neither the URL (it holds the customer id) nor caller input: the
-                        // error and its cause carry neither (`without_url`).
-                        tracing::warn!(request_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "Upstream call failed.");
-                        return Err((e.problem(), Some(id), "upstream_error"));
-                    }
-                }
-            }
-        };
-        // Answer in the caller's dialect.
-        let customer = match answer {
-            Answer::Customer(doc) => doc,
-            Answer::Problem(p)
-                if self.config.credential_mode == CredentialMode::Static
-                    && matches!(p.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) =>
-            {
-                // The upstream refused the gateway's own credential: a configuration fault of
-                // the gateway, not something the caller can fix.
-                tracing::error!(
-                    request_id,
-                    status = p.status,
-                    "The upstream refused the gateway's credential."
-                );
-                let problem = Problem::new(
-                    ErrorKind::BadGateway,
-                    "the upstream refused the gateway's credential",
-                );
-                return Err((problem, Some(id), "upstream_auth"));
-            }
-            Answer::Problem(p) => return Err((p, Some(id), "upstream_refused")),
-        };
-        let encode_started = Instant::now();
-        let (status, out) = self
-            .registry
-            .encode_answer(caller, &customer)
-            .map_err(|p| (p, Some(id.clone()), "untranslatable_answer"))?;
-        let mut rsp = json_response(
-            status,
-            "application/json",
-            serde_json::to_vec(&out).unwrap_or_default(),
+            .await?;
+        let customer = answer::customer(forwarded.answer, config.credential_mode, call.request_id, &id)?;
+        let (rsp, encode_time) = answer::success(&self.registry, &call.caller, &customer, &fidelity, &id)?;
+        self.observe_translation(
+            call.dialect.id(),
+            translate_time + forwarded.read_time + encode_time,
         );
-        translate_time += encode_started.elapsed();
-        match self.dialect_metrics(dialect.id()) {
-            Some(h) => h.translation_duration.observe(translate_time.as_secs_f64()),
+        Ok(rsp)
+    }
+
+    fn observe_translation(&self, dialect: &str, time: Duration) {
+        match self.dialect_metrics(dialect) {
+            Some(h) => h.translation_duration.observe(time.as_secs_f64()),
             None => self
                 .shared
                 .metrics
                 .translation_duration
                 .get_or_create(&crate::metrics::DialectLabels {
-                    dialect: dialect.id().to_owned(),
+                    dialect: dialect.to_owned(),
                 })
-                .observe(translate_time.as_secs_f64()),
+                .observe(time.as_secs_f64()),
         }
-        if !translation.fidelity.is_exact()
-            && let Ok(v) = HeaderValue::from_str(&fidelity_header(&translation.fidelity))
-        {
-            rsp.headers_mut().insert(X_FIDELITY, v);
-        }
-        Ok((rsp, "ok"))
     }
 
     /// The OAuth2 token endpoint a vendor SDK calls before its first request (see `token.rs`).
-    async fn token<B>(&self, dialect: Arc<Dialect>, req: Request<B>) -> (Response<Full<Bytes>>, Outcome)
+    async fn token<B>(&self, dialect: Arc<Dialect>, req: Request<B>) -> (Response<Full<Bytes>>, Handled)
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let outcome = |status: u16, result: &'static str| Outcome {
-            dialect: dialect.id().to_owned(),
-            status,
-            result,
-        };
-        let answer = match &dialect.auth().token_endpoint {
+        let issued = match &dialect.auth().token_endpoint {
             Some(endpoint) => crate::token::endpoint(self, endpoint, req.into_body()).await,
-            None => Err((Problem::new(ErrorKind::NotFound, "no token endpoint"), "no_route")),
+            None => Err(Failure::new(
+                Outcome::NoRoute,
+                Problem::new(ErrorKind::NotFound, "no token endpoint"),
+            )),
         };
-        match answer {
-            Ok(rsp) => (rsp, outcome(200, "token")),
-            Err((problem, result)) => {
-                let (rsp, status) = self.error_response(&Endpoint::Dialect(dialect.clone()), &problem, None);
-                (rsp, outcome(status, result))
+        let (rsp, outcome) = match issued {
+            Ok(rsp) => (rsp, Outcome::Token),
+            Err(failure) => {
+                let caller = Endpoint::Dialect(dialect.clone());
+                let rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, None);
+                (rsp, failure.outcome)
             }
-        }
-    }
-
-    /// Reads a body with a cap and a deadline: never more than `limit` bytes, never longer than
-    /// the configured body read timeout. The error carries the outcome label for the log line.
-    pub(crate) async fn read_body<B>(&self, body: B, limit: usize) -> Result<Bytes, (Problem, &'static str)>
-    where
-        B: Body<Data = Bytes> + Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        match tokio::time::timeout(self.config.body_read_timeout, Limited::new(body, limit).collect()).await {
-            Err(_) => Err((
-                Problem::new(
-                    ErrorKind::RequestTimeout,
-                    "the request body was not received in time",
-                ),
-                "body_timeout",
-            )),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                Err((too_large(limit), "payload_too_large"))
-            }
-            Ok(Err(_)) => Err((
-                Problem::new(ErrorKind::Malformed, "the request body could not be read"),
-                "body_error",
-            )),
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        }
-    }
-
-    fn error_response(
-        &self,
-        caller: &Endpoint,
-        problem: &Problem,
-        id: Option<&str>,
-    ) -> (Response<Full<Bytes>>, u16) {
-        let rendered = self.registry.render_error(caller, problem, id);
-        let status = rendered.status;
-        let mut rsp = json_response(status, &rendered.content_type, rendered.body);
-        if problem.kind() == ErrorKind::Overloaded {
-            rsp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        (rsp, status)
+        };
+        handled(dialect.id().to_owned(), rsp, outcome)
     }
 }
 
-fn too_large(limit: usize) -> Problem {
-    Problem::new(
-        ErrorKind::PayloadTooLarge,
-        format!("the request body exceeds {limit} bytes"),
+fn handled(
+    dialect: String,
+    rsp: Response<Full<Bytes>>,
+    outcome: Outcome,
+) -> (Response<Full<Bytes>>, Handled) {
+    let status = rsp.status().as_u16();
+    (
+        rsp,
+        Handled {
+            dialect,
+            status,
+            outcome,
+        },
     )
-}
-
-fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return Err(Problem::new(
-            ErrorKind::UnsupportedMediaType,
-            "Content-Type must be application/json",
-        ));
-    };
-    let mut parts = ct.split(';');
-    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    let json =
-        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
-    let charset_ok = parts.all(|p| {
-        let p = p.trim().to_ascii_lowercase();
-        !p.starts_with("charset=")
-            || matches!(
-                p.trim_start_matches("charset=").trim_matches('"'),
-                "utf-8" | "utf8"
-            )
-    });
-    if json && charset_ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            ErrorKind::UnsupportedMediaType,
-            "Content-Type must be application/json (UTF-8)",
-        ))
-    }
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -736,50 +433,4 @@ fn request_id(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
-fn fidelity_header(f: &Fidelity) -> String {
-    let mut parts = Vec::new();
-    if !f.derived.is_empty() {
-        let derived: Vec<String> = f
-            .derived
-            .iter()
-            .map(|d| format!("{}<-{}", d.target, d.from.join("+")))
-            .collect();
-        parts.push(format!("derived={}", derived.join(",")));
-    }
-    if !f.dropped.is_empty() {
-        let dropped: Vec<String> = f
-            .dropped
-            .iter()
-            .map(|d| format!("{}({})", d.pointer, d.reason.code()))
-            .collect();
-        parts.push(format!("dropped={}", dropped.join(",")));
-    }
-    parts.join("; ")
-}
-
-/// The answer to a request whose handler failed unexpectedly: no detail leaves the gateway.
-pub(crate) fn internal_error() -> Response<Full<Bytes>> {
-    plain_problem(&Problem::new(
-        ErrorKind::Internal,
-        "the gateway failed to handle the request",
-    ))
-}
-
-fn plain_problem(problem: &Problem) -> Response<Full<Bytes>> {
-    json_response(
-        problem.status,
-        "application/problem+json",
-        dialectgate_dialect::problem_json(problem),
-    )
-}
-
-pub(crate) fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut rsp = Response::new(Full::new(Bytes::from(body)));
-    *rsp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        rsp.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    rsp
 }

@@ -20,26 +20,17 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::TokenEndpoint;
-use http::{HeaderValue, Response, header};
-use http_body::Body;
-use http_body_util::Full;
 use subtle::ConstantTimeEq;
 
+pub(crate) use self::endpoint::endpoint;
 use crate::config::{CredentialMode, Secret};
-use crate::credentials;
-use crate::service::{Gateway, json_response};
+
+mod endpoint;
 
 /// Every token the gateway issues starts with this.
 pub const TOKEN_PREFIX: &str = "dgt_";
 /// Most tokens held at once (about 200 bytes each, plus the bound credential).
 pub const MAX_LIVE_TOKENS: usize = 65_536;
-/// Largest token request body read.
-const MAX_FORM_BYTES: usize = 16 * 1024;
-/// Longest client secret (or client id) accepted: it may be sent upstream as a header value.
-const MAX_SECRET_BYTES: usize = 4096;
 
 const SELECTOR_LEN: usize = 16;
 const VERIFIER_LEN: usize = 16;
@@ -268,106 +259,6 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
-}
-
-/// The token endpoint: a form-encoded `grant_type=client_credentials&client_id=…&client_secret=…`
-/// (or `grant_type=implicit&client_id=…` when `credentials.implicit_grant` allows it) gets a
-/// fresh token in the dialect's body template. A failure carries the problem and the outcome
-/// label; no message names the credential.
-pub(crate) async fn endpoint<B>(
-    gateway: &Gateway,
-    endpoint: &TokenEndpoint,
-    body: B,
-) -> Result<Response<Full<Bytes>>, (Problem, &'static str)>
-where
-    B: Body<Data = Bytes> + Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let config = gateway.config();
-    let bytes = gateway.read_body(body, MAX_FORM_BYTES).await?;
-    let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let grant_type = single(&form, "grant_type")?;
-    let secret = match grant_type {
-        Some("client_credentials") => single(&form, "client_secret")?,
-        Some("implicit") if config.implicit_grant => single(&form, "client_id")?,
-        Some("implicit") => {
-            return Err((
-                Problem::new(
-                    ErrorKind::Malformed,
-                    "grant_type implicit is not enabled on this gateway: use client_credentials with a client_secret",
-                ),
-                "implicit_refused",
-            ));
-        }
-        _ => {
-            let allowed = if config.implicit_grant {
-                "grant_type must be client_credentials or implicit"
-            } else {
-                "grant_type must be client_credentials"
-            };
-            return Err((Problem::new(ErrorKind::Malformed, allowed), "validation"));
-        }
-    };
-    let unauthorized = || -> (Problem, &'static str) {
-        (
-            Problem::new(ErrorKind::Unauthorized, "the client credentials are not valid"),
-            "unauthorized",
-        )
-    };
-    let secret = secret.filter(|s| !s.is_empty()).ok_or_else(unauthorized)?;
-    // It may become an upstream header value (passthrough): visible ASCII, bounded.
-    if secret.len() > MAX_SECRET_BYTES || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(unauthorized());
-    }
-    if config.credential_mode == CredentialMode::Static && !credentials::is_known(&config.caller_keys, secret)
-    {
-        return Err(unauthorized());
-    }
-    let binding = Binding {
-        mode: config.credential_mode,
-        secret: Secret::new(secret),
-    };
-    let issued = gateway
-        .shared()
-        .tokens
-        .issue(binding, config.token_ttl)
-        .map_err(|e| {
-            tracing::error!(error = %e, "The random source failed; no token issued.");
-            (
-                Problem::new(ErrorKind::Internal, "the gateway could not issue a token"),
-                "internal",
-            )
-        })?;
-    let body = dialectgate_dialect::token_body(
-        endpoint,
-        issued.token.expose(),
-        config.token_ttl.as_secs(),
-        issued.expires_epoch,
-    );
-    let mut rsp = json_response(
-        200,
-        "application/json",
-        serde_json::to_vec(&body).unwrap_or_default(),
-    );
-    // RFC 6749 §5.1: a token answer is never cached.
-    rsp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    rsp.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(rsp)
-}
-
-/// The value of a form parameter sent at most once (RFC 6749 §3.2: parameters must not repeat).
-fn single<'f>(form: &'f [(String, String)], name: &str) -> Result<Option<&'f str>, (Problem, &'static str)> {
-    let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() {
-        return Err((
-            Problem::new(ErrorKind::Malformed, format!("{name} is sent more than once")),
-            "validation",
-        ));
-    }
-    Ok(first)
 }
 
 #[cfg(test)]

@@ -1,0 +1,210 @@
+//! The forward phase: the translated request goes to the upstream through one
+//! `tower::Service` interface ([`UpstreamRequest`] in, [`Reply`] out), whichever the upstream
+//! is. An HTTP upstream sits behind the layers of [`guarded`] (retry policy, circuit breaker,
+//! per-attempt timeout); the embedded backend is called in process. Any service with that
+//! interface can stand in for either (the tests below put stubs there).
+//!
+//! Concurrency towards the upstream is bounded before this phase, by the working slots of
+//! admission (`admission`): they also cover parsing and translating, and carry over reloads,
+//! which a per-stack `tower::limit` could not.
+
+mod breaker;
+mod embedded;
+mod retry;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dialectgate_dialect::{Answer, Endpoint, Outbound, Registry};
+use http::HeaderMap;
+use prometheus_client::metrics::histogram::Histogram;
+use tower::retry::Retry;
+use tower::timeout::Timeout;
+use tower::util::Either;
+use tower::{BoxError, ServiceBuilder, ServiceExt};
+use tracing::Instrument;
+
+pub use self::breaker::{Breaker, BreakerLayer, CircuitBreaker};
+pub use self::embedded::Embedded;
+pub use self::retry::RetryPolicy;
+use crate::config::{Config, Secret};
+use crate::metrics::Metrics;
+use crate::outcome::{Failure, Outcome};
+use crate::service::Call;
+use crate::upstream::{HttpUpstream, UpstreamError};
+use crate::upstream_headers::UpstreamHeaders;
+
+/// One call to the upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// The customer id (the embedded backend's key; an HTTP upstream has it in the path).
+    pub id: String,
+    /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
+    pub outbound: Arc<Outbound>,
+    /// The headers built for the upstream (`upstream_headers`).
+    pub headers: HeaderMap,
+    /// Whether the call may be repeated: PUT, PATCH, or an `Idempotency-Key` is sent.
+    pub repeatable: bool,
+}
+
+/// What the upstream gave back.
+#[derive(Debug)]
+pub enum Reply {
+    /// An HTTP answer, to be read in the upstream's dialect.
+    Http { status: u16, body: Bytes },
+    /// An answer already understood (the embedded backend's).
+    Answer(Answer),
+}
+
+/// A service behind the upstream layers: retry (outermost, so each attempt passes the
+/// breaker), circuit breaker (outside the timeout, so a timed-out attempt counts; it also turns
+/// the timeout layer's error back into an [`UpstreamError`]), timeout (per attempt).
+pub type Guarded<S> = Retry<RetryPolicy, CircuitBreaker<Timeout<S>>>;
+
+/// `inner` behind the upstream layers, reporting to `breaker`.
+pub fn guarded<S>(inner: S, breaker: Arc<Breaker>, timeout: Duration, retries: u32) -> Guarded<S> {
+    ServiceBuilder::new()
+        .retry(RetryPolicy::new(retries))
+        .layer(BreakerLayer::new(breaker))
+        .timeout(timeout)
+        .service(inner)
+}
+
+impl From<BoxError> for UpstreamError {
+    /// The timeout layer's error: its own `Elapsed`, or the inner service's [`UpstreamError`].
+    fn from(e: BoxError) -> UpstreamError {
+        match e.downcast::<UpstreamError>() {
+            Ok(e) => *e,
+            // The only other error the timeout layer makes.
+            Err(_) => UpstreamError::Timeout,
+        }
+    }
+}
+
+/// The upstream side of one configuration: the service stack, the headers it gets, and its
+/// metric series.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    stack: Either<Guarded<HttpUpstream>, Embedded>,
+    /// The HTTP upstream's base URL; `None` for the embedded backend.
+    base: Option<String>,
+    endpoint: Endpoint,
+    headers: UpstreamHeaders,
+    metrics: Arc<Metrics>,
+    /// `upstream_duration_seconds` of this upstream, resolved once.
+    duration: Histogram,
+}
+
+/// The upstream's answer, understood, and the time spent reading it.
+pub(crate) struct Forwarded {
+    pub(crate) answer: Answer,
+    pub(crate) read_time: Duration,
+}
+
+impl Forwarder {
+    /// The embedded backend, or the HTTP upstream `http` guarded by `breaker`.
+    pub(crate) fn new(
+        config: &Config,
+        endpoint: Endpoint,
+        upstream: Either<(HttpUpstream, Arc<Breaker>), Embedded>,
+        metrics: Arc<Metrics>,
+        duration: Histogram,
+    ) -> Forwarder {
+        let (stack, base) = match upstream {
+            Either::Left((http, breaker)) => {
+                let base = http.base().to_owned();
+                let stack = guarded(http, breaker, config.upstream_timeout, config.retries);
+                (Either::Left(stack), Some(base))
+            }
+            Either::Right(embedded) => (Either::Right(embedded), None),
+        };
+        Forwarder {
+            stack,
+            base,
+            headers: UpstreamHeaders::new(config, &endpoint),
+            endpoint,
+            metrics,
+            duration,
+        }
+    }
+
+    /// The HTTP upstream's base URL; `None` for the embedded backend.
+    pub(crate) fn base(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
+    /// The dialect the upstream speaks.
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Sends `outbound` for `call` (which arrived with `incoming`; `pass_on` is the caller's
+    /// credential in passthrough mode) and reads the answer in the upstream's dialect.
+    pub(crate) async fn forward(
+        &self,
+        registry: &Registry,
+        call: &Call<'_>,
+        incoming: &HeaderMap,
+        pass_on: Option<&Secret>,
+        id: &str,
+        outbound: Outbound,
+    ) -> Result<Forwarded, Failure> {
+        let http = self.base.is_some();
+        // The embedded backend reads no headers.
+        let headers = if http {
+            self.headers
+                .build(call.dialect, incoming, pass_on, call.peer, call.request_id)
+        } else {
+            HeaderMap::new()
+        };
+        let request = UpstreamRequest {
+            id: id.to_owned(),
+            repeatable: matches!(outbound.method.as_str(), "PUT" | "PATCH")
+                || incoming.contains_key("idempotency-key"),
+            outbound: Arc::new(outbound),
+            headers,
+        };
+        let started = Instant::now();
+        let sent = self
+            .stack
+            .clone()
+            .oneshot(request)
+            .instrument(tracing::debug_span!("forward"))
+            .await;
+        if http {
+            self.duration.observe(started.elapsed().as_secs_f64());
+        }
+        let failure =
+            |e: &UpstreamError, outcome| Failure::new(outcome, e.problem()).about(Some(id.to_owned()));
+        match sent {
+            Ok(Reply::Answer(answer)) => Ok(Forwarded {
+                answer,
+                read_time: Duration::ZERO,
+            }),
+            Ok(Reply::Http { status, body }) => {
+                if status >= 500 {
+                    self.metrics.upstream_error(self.endpoint.id(), "5xx");
+                }
+                let read_started = Instant::now();
+                let answer = registry.read_answer(&self.endpoint, status, &body);
+                Ok(Forwarded {
+                    answer,
+                    read_time: read_started.elapsed(),
+                })
+            }
+            // The caller's id could not make a URL: its error, never sent, not logged.
+            Err(e @ UpstreamError::Unsendable) => Err(failure(&e, Outcome::Unsendable)),
+            Err(e) => {
+                self.metrics.upstream_error(self.endpoint.id(), e.label());
+                // Neither the URL (it holds the customer id) nor caller input: the error and
+                // its cause carry neither (`without_url`).
+                tracing::warn!(request_id = call.request_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "Upstream call failed.");
+                Err(failure(&e, Outcome::UpstreamError))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

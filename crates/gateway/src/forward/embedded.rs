@@ -1,0 +1,46 @@
+//! The embedded backend as an upstream service: it speaks canonical, so the outbound body is the
+//! canonical merge patch, applied in process; the answer needs no reading.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use dialectgate_dialect::Answer;
+use serde_json::Map;
+use tower::Service;
+
+use super::{Reply, UpstreamRequest};
+use crate::backend::Backend;
+use crate::upstream::UpstreamError;
+
+/// The in-memory store behind the upstream interface.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    backend: Arc<Backend>,
+}
+
+impl Embedded {
+    /// Calls go to `backend`.
+    pub fn new(backend: Arc<Backend>) -> Embedded {
+        Embedded { backend }
+    }
+}
+
+impl Service<UpstreamRequest> for Embedded {
+    type Response = Reply;
+    type Error = UpstreamError;
+    type Future = Ready<Result<Reply, UpstreamError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), UpstreamError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: UpstreamRequest) -> Self::Future {
+        let patch = request.outbound.body.as_object();
+        let answer = match self.backend.update(&request.id, patch.unwrap_or(&Map::new())) {
+            Ok(doc) => Answer::Customer(doc),
+            Err(p) => Answer::Problem(p),
+        };
+        ready(Ok(Reply::Answer(answer)))
+    }
+}

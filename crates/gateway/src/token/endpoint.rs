@@ -1,0 +1,123 @@
+//! The token endpoint: where a vendor SDK exchanges its client credentials for an access token.
+
+use bytes::Bytes;
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::TokenEndpoint;
+use http::{HeaderValue, Response, header};
+use http_body::Body;
+use http_body_util::Full;
+
+use super::Binding;
+use crate::answer::json_response;
+use crate::config::{CredentialMode, Secret};
+use crate::credentials;
+use crate::inbound;
+use crate::outcome::{Failure, Outcome};
+use crate::service::Gateway;
+
+/// Largest token request body read.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Longest client secret (or client id) accepted: it may be sent upstream as a header value.
+const MAX_SECRET_BYTES: usize = 4096;
+
+/// The token endpoint: a form-encoded `grant_type=client_credentials&client_id=…&client_secret=…`
+/// (or `grant_type=implicit&client_id=…` when `credentials.implicit_grant` allows it) gets a
+/// fresh token in the dialect's body template. No failure's message names the credential.
+pub(crate) async fn endpoint<B>(
+    gateway: &Gateway,
+    endpoint: &TokenEndpoint,
+    body: B,
+) -> Result<Response<Full<Bytes>>, Failure>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = gateway.config();
+    let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.body_read_timeout).await?;
+    let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let grant_type = single(&form, "grant_type")?;
+    let secret = match grant_type {
+        Some("client_credentials") => single(&form, "client_secret")?,
+        Some("implicit") if config.implicit_grant => single(&form, "client_id")?,
+        Some("implicit") => {
+            return Err(Failure::new(
+                Outcome::ImplicitRefused,
+                Problem::new(
+                    ErrorKind::Malformed,
+                    "grant_type implicit is not enabled on this gateway: use client_credentials with a client_secret",
+                ),
+            ));
+        }
+        _ => {
+            let allowed = if config.implicit_grant {
+                "grant_type must be client_credentials or implicit"
+            } else {
+                "grant_type must be client_credentials"
+            };
+            return Err(Failure::new(
+                Outcome::Validation,
+                Problem::new(ErrorKind::Malformed, allowed),
+            ));
+        }
+    };
+    let unauthorized = || {
+        Failure::new(
+            Outcome::Unauthorized,
+            Problem::new(ErrorKind::Unauthorized, "the client credentials are not valid"),
+        )
+    };
+    let secret = secret.filter(|s| !s.is_empty()).ok_or_else(unauthorized)?;
+    // It may become an upstream header value (passthrough): visible ASCII, bounded.
+    if secret.len() > MAX_SECRET_BYTES || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(unauthorized());
+    }
+    if config.credential_mode == CredentialMode::Static && !credentials::is_known(&config.caller_keys, secret)
+    {
+        return Err(unauthorized());
+    }
+    let binding = Binding {
+        mode: config.credential_mode,
+        secret: Secret::new(secret),
+    };
+    let issued = gateway
+        .shared()
+        .tokens
+        .issue(binding, config.token_ttl)
+        .map_err(|e| {
+            tracing::error!(error = %e, "The random source failed; no token issued.");
+            Failure::new(
+                Outcome::Internal,
+                Problem::new(ErrorKind::Internal, "the gateway could not issue a token"),
+            )
+        })?;
+    let body = dialectgate_dialect::token_body(
+        endpoint,
+        issued.token.expose(),
+        config.token_ttl.as_secs(),
+        issued.expires_epoch,
+    );
+    let mut rsp = json_response(
+        200,
+        "application/json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    );
+    // RFC 6749 §5.1: a token answer is never cached.
+    rsp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    rsp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(rsp)
+}
+
+/// The value of a form parameter sent at most once (RFC 6749 §3.2: parameters must not repeat).
+fn single<'f>(form: &'f [(String, String)], name: &str) -> Result<Option<&'f str>, Failure> {
+    let mut values = form.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Failure::new(
+            Outcome::Validation,
+            Problem::new(ErrorKind::Malformed, format!("{name} is sent more than once")),
+        ));
+    }
+    Ok(first)
+}

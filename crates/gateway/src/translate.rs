@@ -1,0 +1,67 @@
+//! The translate phase: the raw body is parsed strictly, the dialect's query parameters are
+//! applied, and the request is validated, decoded and encoded for the upstream's dialect. A
+//! refusal counts each schema violation in `dialectgate_validation_failures_total`.
+
+use std::time::{Duration, Instant};
+
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::{Endpoint, Registry, Translation, parse_strict};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::metrics::{Metrics, ValidationLabels};
+use crate::outcome::{Failure, Outcome};
+use crate::service::Call;
+
+/// `bytes` (and the `query` string) of `call` translated for `upstream`, and the time spent.
+pub(crate) fn translate(
+    registry: &Registry,
+    upstream: &Endpoint,
+    config: &Config,
+    metrics: &Metrics,
+    call: &Call<'_>,
+    query: &str,
+    bytes: &[u8],
+) -> Result<(Translation, Duration), Failure> {
+    let mut body = parse_strict(bytes, config.max_depth).map_err(|e| {
+        Failure::new(
+            Outcome::Malformed,
+            Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
+        )
+    })?;
+    let dialect = call.dialect;
+    dialect
+        .apply_query(query, &mut body)
+        .map_err(|p| Failure::new(Outcome::Validation, p))?;
+    let started = Instant::now();
+    let translation = {
+        let _span = tracing::debug_span!("translate").entered();
+        registry.translate(&call.caller, upstream, call.path_id, &body, config.mode)
+    };
+    let elapsed = started.elapsed();
+    translation.map(|t| (t, elapsed)).map_err(|p| {
+        let outcome = if p.kind() == ErrorKind::Validation {
+            Outcome::Validation
+        } else {
+            Outcome::Untranslatable
+        };
+        for v in &p.errors {
+            metrics
+                .validation_failures
+                .get_or_create(&ValidationLabels {
+                    dialect: dialect.id().to_owned(),
+                    keyword: v.code.clone(),
+                })
+                .inc();
+        }
+        // The answer names the id the body carries, when the dialect has it there.
+        let body_id = dialect
+            .route()
+            .id_in_body
+            .as_ref()
+            .and_then(|p| p.get(&body))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Failure::new(outcome, p).about(body_id)
+    })
+}
