@@ -9,6 +9,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
 
+mod telemetry;
+
 /// mimalloc instead of the system allocator: a request allocates and frees many small JSON
 /// nodes, and glibc malloc/free were a third of all instructions per request (BENCHMARKS.md).
 /// Built (Cargo.toml) as mimalloc v2 without transparent huge pages: with THP its heap grew in
@@ -376,189 +378,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
-    use dialectgate_gateway::{Gateway, Live, Shared};
     let config = args.load()?;
-    let _telemetry = init_logging(human_logs, config.otlp_endpoint.as_deref())?;
-    let gateway = Gateway::new(config).context("cannot start")?;
+    let _telemetry = telemetry::init(human_logs, config.otlp_endpoint.as_deref())?;
     // A reload re-reads the same sources: the file, the environment and these flags.
-    let loader_args = args.clone();
-    let loader: dialectgate_gateway::Loader = Box::new(move |shared: Shared| {
-        let config = loader_args.load().map_err(|e| format!("{e:#}"))?;
-        let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir)
-            .map_err(|e| format!("{e:#}"))?;
-        Gateway::with_registry(config, registry, shared).map_err(|e| format!("{:#}", anyhow::Error::from(e)))
-    });
-    let live = std::sync::Arc::new(Live::reloadable(gateway, loader));
+    let sources = args.clone();
+    let options = dialectgate_gateway::Options {
+        reload: Some(Box::new(move || sources.load().map_err(|e| format!("{e:#}")))),
+        reload_on_sighup: true,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async move {
-        let gateway = live.current();
-        let addr = gateway.config().listen;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let local = listener.local_addr()?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let admin_local = match gateway.config().admin_listen {
-            Some(admin) => {
-                let admin_listener = tokio::net::TcpListener::bind(admin)
-                    .await
-                    .with_context(|| format!("cannot listen on {admin} (admin)"))?;
-                let admin_local = admin_listener.local_addr()?;
-                let mut rx = stop_rx.clone();
-                tokio::spawn(dialectgate_gateway::serve_admin(
-                    admin_listener,
-                    live.clone(),
-                    async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    },
-                ));
-                Some(admin_local)
-            }
-            None => None,
-        };
-        #[cfg(unix)]
-        {
-            let live = live.clone();
-            tokio::spawn(async move {
-                let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                else {
-                    return;
-                };
-                while hup.recv().await.is_some() {
-                    tracing::info!("SIGHUP: reloading the configuration.");
-                    let _ = live.reload().await;
-                }
-            });
-        }
-        let ids: Vec<&str> = gateway.registry().dialects().iter().map(|d| d.id()).collect();
-        tracing::info!(
-            listen = %local,
-            admin = %admin_local.map_or_else(|| "off".to_owned(), |a| a.to_string()),
-            // Whether POST /admin/reload is on (admin.token_env holds a token); never the token.
-            admin_reload = if gateway.config().admin_token.is_some() { "on" } else { "off" },
-            dialects = %ids.join(","),
-            upstream = gateway.config().upstream_url.as_deref().unwrap_or("embedded"),
-            upstream_dialect = %gateway.config().upstream_dialect,
-            credentials = ?gateway.config().credential_mode,
-            // Where the caller keys came from and how many, never their values.
-            caller_keys = %gateway.config().key_sources.join("; "),
-            "Gateway listening."
-        );
-        drop(gateway);
-        // The accept loop runs on a worker thread, not on this one (`block_on`): each
-        // connection is then set up, spawned and served on the same thread, and its memory
-        // is allocated and freed by that thread's allocator heap.
-        let drained = tokio::spawn(dialectgate_gateway::serve(listener, live, async move {
-            dialectgate_gateway::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        }))
-        .await
-        .context("the server task failed")?;
+        let running = dialectgate_gateway::run(config, options).await?;
+        dialectgate_gateway::shutdown_signal().await;
+        running.stop();
+        let drained = running.drained().await;
         tracing::info!(drained, "Gateway stopped.");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Installs the log subscriber: JSON lines (or human lines) on stderr, level from `RUST_LOG`, and
-/// with the `otlp` feature an OTLP span exporter when configured. Returns what must be flushed
-/// at exit.
-fn init_logging(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
-    use tracing_subscriber::prelude::*;
-    use tracing_subscriber::{EnvFilter, fmt};
-    // The default hook prints the panic message, which could quote request data; log where it
-    // happened instead (the request still gets a 500, see the gateway's server loop).
-    std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        tracing::error!(%location, "Panic.");
-    }));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt_layer = if human {
-        fmt::layer().with_writer(std::io::stderr).boxed()
-    } else {
-        fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_writer(std::io::stderr)
-            .boxed()
-    };
-    let registry = tracing_subscriber::registry().with(fmt_layer);
-    #[cfg(feature = "otlp")]
-    {
-        let (layer, provider) = match otlp_endpoint {
-            Some(endpoint) => {
-                let (layer, provider) = telemetry::layer(endpoint)?;
-                (Some(layer), Some(provider))
-            }
-            None => (None, None),
-        };
-        registry.with(layer).with(filter).init();
-        Ok(Telemetry { provider })
-    }
-    #[cfg(not(feature = "otlp"))]
-    {
-        // The configuration refuses an endpoint in a build without the feature.
-        let _ = otlp_endpoint;
-        registry.with(filter).init();
-        Ok(Telemetry {})
-    }
-}
-
-/// Exporters to flush before exiting.
-struct Telemetry {
-    #[cfg(feature = "otlp")]
-    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
-}
-
-impl Drop for Telemetry {
-    fn drop(&mut self) {
-        #[cfg(feature = "otlp")]
-        if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown();
-        }
-    }
-}
-
-#[cfg(feature = "otlp")]
-mod telemetry {
-    use anyhow::{Context, Result};
-    use opentelemetry::trace::TracerProvider as _;
-    use opentelemetry_otlp::WithExportConfig;
-    use opentelemetry_sdk::trace::SdkTracerProvider;
-
-    /// A tracing layer exporting spans to `endpoint` over OTLP/HTTP (protobuf), batched.
-    pub fn layer<S>(
-        endpoint: &str,
-    ) -> Result<(
-        tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
-        SdkTracerProvider,
-    )>
-    where
-        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
-    {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_endpoint(endpoint)
-            .build()
-            .context("cannot build the OTLP exporter")?;
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
-            .with_resource(
-                opentelemetry_sdk::Resource::builder()
-                    .with_service_name("dialectgate")
-                    .build(),
-            )
-            .build();
-        let tracer = provider.tracer("dialectgate");
-        Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
-    }
 }
 
 /// Reports a refused input on stderr (and as JSON on stdout with `--json`); exit code 1.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use dialectgate_gateway::{Backend, Config, Gateway, Overrides};
+use dialectgate_gateway::{Backend, Config, Overrides};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -129,22 +129,30 @@ pub struct Running {
     /// The admin listener, when started with [`start_reloadable`].
     pub admin: Option<SocketAddr>,
     pub backend: Arc<Backend>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<bool>>,
+    server: Option<dialectgate_gateway::Running>,
 }
 
 impl Running {
+    fn new(server: dialectgate_gateway::Running) -> Running {
+        Running {
+            addr: server.addr(),
+            admin: server.admin(),
+            backend: server.shared().backend,
+            server: Some(server),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Stops the gateway and waits for it to drain.
     pub async fn stop(mut self) -> bool {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        match self.done.take() {
-            Some(done) => done.await.unwrap_or(false),
+        match self.server.take() {
+            Some(server) => {
+                server.stop();
+                server.drained().await
+            }
             None => false,
         }
     }
@@ -152,8 +160,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+        if let Some(server) = &self.server {
+            server.stop();
         }
     }
 }
@@ -187,33 +195,19 @@ pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
     .expect("test configuration loads")
 }
 
-/// Starts a gateway with `config`.
-pub async fn start(config: Config) -> Running {
-    let shared = dialectgate_gateway::Shared::default();
-    let backend = shared.backend.clone();
-    let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir).unwrap();
-    let gateway = Arc::new(dialectgate_gateway::Live::fixed(
-        Gateway::with_registry(config, registry, shared).unwrap(),
-    ));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(dialectgate_gateway::serve(listener, gateway, async {
-        let _ = rx.await;
-    }));
-    Running {
-        addr,
-        admin: None,
-        backend,
-        stop: Some(tx),
-        done: Some(done),
-    }
+/// Starts a gateway with `config` (without its admin listener), through the binary's wiring.
+pub async fn start(mut config: Config) -> Running {
+    config.admin_listen = None;
+    let server = dialectgate_gateway::run(config, dialectgate_gateway::Options::default())
+        .await
+        .unwrap();
+    Running::new(server)
 }
 
 /// Starts a gateway from the configuration file `file` (plus `env`), reloadable from it, with
-/// its admin listener.
+/// its admin listener, through the binary's wiring.
 pub async fn start_reloadable(file: std::path::PathBuf, env: Vec<(String, String)>) -> Running {
-    let load = move |shared: dialectgate_gateway::Shared| -> Result<Gateway, String> {
+    let load = move || -> Result<Config, String> {
         let mut map: HashMap<String, String> = env.iter().cloned().collect();
         map.entry("DIALECTGATE_UPSTREAM_TOKEN".into())
             .or_insert_with(|| UPSTREAM_TOKEN.into());
@@ -223,42 +217,17 @@ pub async fn start_reloadable(file: std::path::PathBuf, env: Vec<(String, String
             .or_insert_with(|| ADMIN_TOKEN.into());
         let overrides = Overrides {
             listen: Some("127.0.0.1:0".into()),
+            admin_listen: Some("127.0.0.1:0".into()),
             ..Overrides::default()
         };
-        let config =
-            dialectgate_gateway::load(Some(&file), Some(map), &overrides).map_err(|e| format!("{e:?}"))?;
-        let registry = dialectgate_dialect::Registry::load(&config.dialects_dir, &config.schemas_dir)
-            .map_err(|e| e.to_string())?;
-        Gateway::with_registry(config, registry, shared).map_err(|e| e.to_string())
+        dialectgate_gateway::load(Some(&file), Some(map), &overrides).map_err(|e| format!("{e:?}"))
     };
-    let shared = dialectgate_gateway::Shared::default();
-    let backend = shared.backend.clone();
-    let first = load(shared).expect("the initial configuration loads");
-    let live = Arc::new(dialectgate_gateway::Live::reloadable(first, Box::new(load)));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = admin_listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(dialectgate_gateway::serve_admin(
-        admin_listener,
-        live.clone(),
-        async {
-            let _ = admin_rx.await;
-        },
-    ));
-    let done = tokio::spawn(dialectgate_gateway::serve(listener, live, async move {
-        let _ = rx.await;
-        let _ = admin_tx.send(());
-    }));
-    Running {
-        addr,
-        admin: Some(admin),
-        backend,
-        stop: Some(tx),
-        done: Some(done),
-    }
+    let first = load().expect("the initial configuration loads");
+    let options = dialectgate_gateway::Options {
+        reload: Some(Box::new(load)),
+        reload_on_sighup: false,
+    };
+    Running::new(dialectgate_gateway::run(first, options).await.unwrap())
 }
 
 /// A copy of the shipped configuration in a temporary directory, with `edit` applied, pointing

@@ -18,6 +18,7 @@ mod live;
 mod metrics;
 mod outcome;
 mod route;
+mod run;
 mod server;
 mod service;
 mod token;
@@ -27,15 +28,14 @@ mod upstream;
 mod upstream_headers;
 
 pub use self::{
-    admin::serve_admin,
     answer::X_FIDELITY,
     backend::{Backend, fixtures, now_rfc3339},
     config::{Config, ConfigError, CredentialMode, EnvSource, Overrides, RawConfig, Secret, load},
     credentials::SENSITIVE_HEADERS,
     forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},
-    live::{Live, Loader},
     metrics::Metrics,
-    server::{serve, shutdown_signal},
+    run::{ConfigSource, Options, RunError, Running, run},
+    server::shutdown_signal,
     service::{Gateway, Shared, StartError, X_REQUEST_ID},
     token::{MAX_LIVE_TOKENS, TOKEN_PREFIX, TokenStore},
     trace::{ChildTrace, child_traceparent},

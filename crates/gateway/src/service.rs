@@ -116,9 +116,17 @@ impl Gateway {
     /// # Errors
     /// See [`StartError`].
     pub fn new(config: Config) -> Result<Gateway, StartError> {
+        Gateway::load(config, Shared::default())
+    }
+
+    /// Loads dialects and builds the upstream from `config`, sharing `shared` (a reload).
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub fn load(config: Config, shared: Shared) -> Result<Gateway, StartError> {
         let registry =
             Registry::load(&config.dialects_dir, &config.schemas_dir).map_err(StartError::Dialects)?;
-        Gateway::with_registry(config, registry, Shared::default())
+        Gateway::with_registry(config, registry, shared)
     }
 
     /// Builds a gateway from an already loaded registry and backend (tests, hot reload).

@@ -1,0 +1,102 @@
+//! Logs and traces of the `serve` command: the subscriber is the binary's to install (the
+//! gateway library only emits events; tests install their own capture).
+
+use anyhow::Result;
+
+/// Installs the log subscriber: JSON lines (or human lines) on stderr, level from `RUST_LOG`, and
+/// with the `otlp` feature an OTLP span exporter when configured. Returns what must be flushed
+/// at exit.
+pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, fmt};
+    // The default hook prints the panic message, which could quote request data; log where it
+    // happened instead (the request still gets a 500, see the gateway's server loop).
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "Panic.");
+    }));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt_layer = if human {
+        fmt::layer().with_writer(std::io::stderr).boxed()
+    } else {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+            .boxed()
+    };
+    let registry = tracing_subscriber::registry().with(fmt_layer);
+    #[cfg(feature = "otlp")]
+    {
+        let (layer, provider) = match otlp_endpoint {
+            Some(endpoint) => {
+                let (layer, provider) = otlp::layer(endpoint)?;
+                (Some(layer), Some(provider))
+            }
+            None => (None, None),
+        };
+        registry.with(layer).with(filter).init();
+        Ok(Telemetry { provider })
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        // The configuration refuses an endpoint in a build without the feature.
+        let _ = otlp_endpoint;
+        registry.with(filter).init();
+        Ok(Telemetry {})
+    }
+}
+
+/// Exporters to flush before exiting.
+pub struct Telemetry {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+mod otlp {
+    use anyhow::{Context, Result};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    /// A tracing layer exporting spans to `endpoint` over OTLP/HTTP (protobuf), batched.
+    pub fn layer<S>(
+        endpoint: &str,
+    ) -> Result<(
+        tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>,
+        SdkTracerProvider,
+    )>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(endpoint)
+            .build()
+            .context("cannot build the OTLP exporter")?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name("dialectgate")
+                    .build(),
+            )
+            .build();
+        let tracer = provider.tracer("dialectgate");
+        Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
+    }
+}
