@@ -14,20 +14,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{Request, Response};
+use http::{HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::{Service, service_fn};
+use hyper::service::Service;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulConnection;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
+use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 
 use crate::config::Config;
+use crate::credentials::SENSITIVE_HEADERS;
 use crate::live::Live;
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4): what a prior-knowledge h2c client sends first.
@@ -216,9 +219,15 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
             gateway.config().grace_period,
         )
     };
+    // Every header that may carry a credential is marked sensitive as the request arrives
+    // (tower-http): a value printed by mistake shows as `Sensitive`, and HTTP/2 never indexes it.
+    let sensitive: Arc<[HeaderName]> = SENSITIVE_HEADERS
+        .into_iter()
+        .map(HeaderName::from_static)
+        .collect();
     let make_service = move |peer: SocketAddr, activity: Activity| {
         let live = live.clone();
-        service_fn(move |req: hyper::Request<Incoming>| {
+        let handler = tower::service_fn(move |req: hyper::Request<Incoming>| {
             let busy = activity.begin();
             // Each request runs on the configuration in force when it arrived.
             let gw = live.current();
@@ -232,7 +241,11 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
                 });
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }
-        })
+        });
+        TowerToHyperService::new(SetSensitiveRequestHeaders::from_shared(
+            handler,
+            sensitive.clone(),
+        ))
     };
     let shutdown = async {
         shutdown.await;
