@@ -2,8 +2,9 @@
 //! to the configured upstream (canonical, any dialect, or the embedded backend) and answers in
 //! the caller's own dialect.
 //!
-//! It sits on top of the dialect engine (`dialectgate-dialect`) and the canonical model; the
-//! binary wires it to configuration and signals.
+//! It sits on top of the dialect engine (`dialectgate-dialect`) and the canonical model.
+//! [`run`] is the server's wiring (listeners, admin, reloads, stop and drain); the binary calls
+//! it with the configuration its command line names, the end-to-end tests with theirs.
 
 mod admin;
 mod admission;

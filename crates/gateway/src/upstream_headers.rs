@@ -181,7 +181,8 @@ mod tests {
 
     use super::*;
 
-    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+    /// A header map of `pairs`, in order (a name may repeat).
+    pub(super) fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (name, value) in pairs {
             h.append(

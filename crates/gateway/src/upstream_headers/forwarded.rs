@@ -205,20 +205,8 @@ fn valid_forwarded(v: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderName;
-
     use super::*;
-
-    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(value).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::upstream_headers::tests::headers;
 
     fn fwd(incoming: &HeaderMap, peer: &str, trusted: bool) -> String {
         String::from_utf8(forwarded(incoming, peer.parse().unwrap(), trusted)).unwrap()
