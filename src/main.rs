@@ -36,22 +36,14 @@ macro_rules! out {
 #[derive(Debug, Parser)]
 #[command(name = "dialectgate", version, about)]
 struct Cli {
-    /// Directory of dialect definition files.
-    #[arg(
-        long,
-        global = true,
-        env = "DIALECTGATE_DIALECTS_DIR",
-        default_value = "config/dialects"
-    )]
-    dialects_dir: PathBuf,
-    /// Directory of JSON Schemas (`canonical/` and one folder per dialect).
-    #[arg(
-        long,
-        global = true,
-        env = "DIALECTGATE_SCHEMAS_DIR",
-        default_value = "schemas"
-    )]
-    schemas_dir: PathBuf,
+    /// Directory of dialect definition files (dialects.dir; default `config/dialects`). Every
+    /// command honours it: `serve` and `check-config` over the configuration file.
+    #[arg(long, global = true, env = "DIALECTGATE__DIALECTS__DIR")]
+    dialects_dir: Option<PathBuf>,
+    /// Directory of JSON Schemas, `canonical/` and one folder per dialect (dialects.schemas;
+    /// default `schemas`). Every command honours it, as `--dialects-dir`.
+    #[arg(long, global = true, env = "DIALECTGATE__DIALECTS__SCHEMAS")]
+    schemas_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -151,6 +143,9 @@ struct ServerArgs {
     /// Serve only this dialect (repeatable; server.only).
     #[arg(long)]
     only: Vec<String>,
+    /// The global `--dialects-dir` and `--schemas-dir`, handed over after parsing.
+    #[arg(skip)]
+    dirs: (Option<PathBuf>, Option<PathBuf>),
 }
 
 impl ServerArgs {
@@ -163,6 +158,8 @@ impl ServerArgs {
             credentials: self.credentials,
             mode: self.mode,
             only: self.only.clone(),
+            dialects_dir: self.dirs.0.clone(),
+            schemas_dir: self.dirs.1.clone(),
         };
         dialectgate_gateway::load(Some(&self.config), None, &overrides)
             .with_context(|| format!("configuration {}", self.config.display()))
@@ -181,11 +178,19 @@ fn main() -> ExitCode {
 }
 
 fn load(cli: &Cli) -> Result<Registry> {
-    Registry::load(&cli.dialects_dir, &cli.schemas_dir).with_context(|| {
+    let dialects = cli
+        .dialects_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config/dialects"));
+    let schemas = cli
+        .schemas_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("schemas"));
+    Registry::load(&dialects, &schemas).with_context(|| {
         format!(
             "cannot load dialects from {} with schemas from {}",
-            cli.dialects_dir.display(),
-            cli.schemas_dir.display()
+            dialects.display(),
+            schemas.display()
         )
     })
 }
@@ -231,9 +236,20 @@ fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let dirs = (cli.dialects_dir.clone(), cli.schemas_dir.clone());
     match &cli.command {
-        Command::Serve { server, human_logs } => return serve(server, *human_logs),
+        Command::Serve { server, human_logs } => {
+            let server = ServerArgs {
+                dirs,
+                ..server.clone()
+            };
+            return serve(&server, *human_logs);
+        }
         Command::CheckConfig { server } => {
+            let server = ServerArgs {
+                dirs,
+                ..server.clone()
+            };
             let config = server.load()?;
             let gateway =
                 dialectgate_gateway::Gateway::new(config).context("the configuration does not start")?;
@@ -241,7 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out!(
                 "configuration OK: serving {} on {}",
                 ids.join(", "),
-                gateway.config().listen
+                gateway.config().server.listen
             );
             return Ok(ExitCode::SUCCESS);
         }
@@ -379,7 +395,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
     let config = args.load()?;
-    let _telemetry = telemetry::init(human_logs, config.otlp_endpoint.as_deref())?;
+    let _telemetry = telemetry::init(human_logs, config.telemetry.otlp_endpoint.as_deref())?;
     // A reload re-reads the same sources: the file, the environment and these flags.
     let sources = args.clone();
     let options = dialectgate_gateway::Options {

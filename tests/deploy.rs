@@ -675,21 +675,22 @@ fn cluster_config_is_accepted_by_the_gateway() {
         ..Default::default()
     };
     let cfg = dialectgate_gateway::load(Some(&file), secrets.clone(), &overrides).unwrap();
-    assert_eq!(cfg.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(cfg.server.listen.to_string(), "0.0.0.0:8080");
     assert_eq!(
-        cfg.admin_listen.map(|a| a.to_string()).as_deref(),
+        cfg.admin.listen.map(|a| a.to_string()).as_deref(),
         Some("0.0.0.0:9090")
     );
     let keys: Vec<&str> = cfg
+        .credentials
         .caller_keys
         .iter()
         .map(dialectgate_gateway::Secret::expose)
         .collect();
     assert_eq!(keys, ["k1", "k2"], "only the Secret's keys are accepted");
-    assert_eq!(cfg.upstream_url.as_deref(), Some(url));
-    assert!(cfg.upstream_token.is_some());
+    assert_eq!(cfg.upstream.url.as_deref(), Some(url));
+    assert!(cfg.credentials.upstream_token.is_some());
     assert!(
-        cfg.admin_token.is_none(),
+        cfg.admin.token.is_none(),
         "no admin token in the Secret: reload is off"
     );
     let with_admin = env(&[
@@ -699,14 +700,14 @@ fn cluster_config_is_accepted_by_the_gateway() {
     ]);
     let cfg_admin = dialectgate_gateway::load(Some(&file), with_admin, &overrides).unwrap();
     assert!(
-        cfg_admin.admin_token.is_some(),
+        cfg_admin.admin.token.is_some(),
         "the Secret's admin-token enables reload"
     );
 
     // The file alone (without the arguments) gives the same addresses.
     let alone = dialectgate_gateway::load(Some(&file), secrets, &Default::default()).unwrap();
-    assert_eq!(alone.listen, cfg.listen);
-    assert_eq!(alone.admin_listen, cfg.admin_listen);
+    assert_eq!(alone.server.listen, cfg.server.listen);
+    assert_eq!(alone.admin.listen, cfg.admin.listen);
 
     // Without the Secret the gateway refuses to start rather than run open or unauthenticated.
     assert!(dialectgate_gateway::load(Some(&file), env(&[]), &Default::default()).is_err());
@@ -723,13 +724,13 @@ fn cluster_config_is_accepted_by_the_gateway() {
     let mounts = configmap_mounts(&d);
     let at = |p: &Path| mounts.get(p.to_str().unwrap()).cloned();
     assert_eq!(
-        at(&cfg.dialects_dir).as_deref(),
+        at(&cfg.dialects.dir).as_deref(),
         Some("dialectgate-dialects"),
         "dialects.dir"
     );
     for folder in schema_folders() {
         assert_eq!(
-            at(&cfg.schemas_dir.join(&folder)),
+            at(&cfg.dialects.schemas.join(&folder)),
             Some(format!("dialectgate-schemas-{folder}")),
             "schemas/{folder} is not mounted under dialects.schemas"
         );

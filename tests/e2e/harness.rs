@@ -197,7 +197,7 @@ pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
 
 /// Starts a gateway with `config` (without its admin listener), through the binary's wiring.
 pub async fn start(mut config: Config) -> Running {
-    config.admin_listen = None;
+    config.admin.listen = None;
     let server = dialectgate_gateway::run(config, dialectgate_gateway::Options::default())
         .await
         .unwrap();

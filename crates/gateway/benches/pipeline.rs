@@ -63,8 +63,8 @@ fn pipeline(c: &mut Criterion) {
         &overrides,
     )
     .expect("the shipped configuration loads");
-    config.dialects_dir = root.join("config/dialects");
-    config.schemas_dir = root.join("schemas");
+    config.dialects.dir = root.join("config/dialects");
+    config.dialects.schemas = root.join("schemas");
     let gateway = Gateway::new(config).expect("starts");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

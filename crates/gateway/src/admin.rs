@@ -40,8 +40,8 @@ pub async fn serve_admin(listener: TcpListener, live: Arc<Live>, shutdown: impl 
         let gateway = live.current();
         let config = gateway.config();
         Transport {
-            header_read_timeout: config.header_read_timeout,
-            idle_timeout: config.idle_timeout,
+            header_read_timeout: config.server.header_read_timeout,
+            idle_timeout: config.server.idle_timeout,
             max_connections: ADMIN_MAX_CONNECTIONS,
             http2_max_concurrent_streams: ADMIN_MAX_STREAMS,
         }
@@ -154,7 +154,7 @@ async fn reload(
     let (token, token_env) = {
         let gateway = live.current();
         let config = gateway.config();
-        (config.admin_token.clone(), config.admin_token_env.clone())
+        (config.admin.token.clone(), config.admin.token_env.clone())
     };
     let Some(token) = token else {
         return json(

@@ -53,12 +53,12 @@ pub enum Access {
 /// issued in and, in static mode, only while the key it is bound to is still configured; a token
 /// found invalid for these reasons is dropped from `tokens`.
 pub fn authenticate(config: &Config, tokens: &TokenStore, presented: &str) -> Access {
-    let mode = config.credential_mode;
+    let mode = config.credentials.mode;
     match tokens.resolve(presented) {
         Lookup::Live(binding)
             if binding.mode == mode
                 && (mode == CredentialMode::Passthrough
-                    || is_known(&config.caller_keys, binding.secret.expose())) =>
+                    || is_known(&config.credentials.caller_keys, binding.secret.expose())) =>
         {
             match mode {
                 CredentialMode::Static => Access::Granted,
@@ -73,7 +73,7 @@ pub fn authenticate(config: &Config, tokens: &TokenStore, presented: &str) -> Ac
         // looks like a token still counts.
         Lookup::Dead if mode == CredentialMode::Passthrough => Access::Refused,
         Lookup::Dead | Lookup::NotAToken => match mode {
-            CredentialMode::Static if is_known(&config.caller_keys, presented) => Access::Granted,
+            CredentialMode::Static if is_known(&config.credentials.caller_keys, presented) => Access::Granted,
             CredentialMode::Static => Access::Refused,
             CredentialMode::Passthrough => Access::PassOn(Secret::new(presented)),
         },
@@ -181,7 +181,7 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-        crate::config::build(raw, &crate::config::Overrides::default(), Some(&env), None).unwrap()
+        crate::config::from_raw(raw, &crate::config::Overrides::default(), Some(&env), None).unwrap()
     }
 
     fn issue(tokens: &TokenStore, mode: CredentialMode, secret: &str) -> String {

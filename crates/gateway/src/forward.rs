@@ -114,7 +114,7 @@ impl Forwarder {
         let (stack, base) = match upstream {
             Either::Left((http, breaker)) => {
                 let base = http.base().to_owned();
-                let stack = guarded(http, breaker, config.upstream_timeout, config.retries);
+                let stack = guarded(http, breaker, config.upstream.timeout, config.upstream.retries);
                 (Either::Left(stack), Some(base))
             }
             Either::Right(embedded) => (Either::Right(embedded), None),

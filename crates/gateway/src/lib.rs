@@ -31,7 +31,12 @@ mod upstream_headers;
 pub use self::{
     answer::X_FIDELITY,
     backend::{Backend, fixtures, now_rfc3339},
-    config::{Config, ConfigError, CredentialMode, EnvSource, Overrides, RawConfig, Secret, load},
+    config::{
+        AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DialectsConfig, EnvSource,
+        Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawConfig, RawCredentials, RawDialects, RawServer,
+        RawTelemetry, RawTranslation, RawUpstream, Secret, ServerConfig, TelemetryConfig, TranslationConfig,
+        UpstreamConfig, load,
+    },
     credentials::SENSITIVE_HEADERS,
     forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},
     metrics::Metrics,

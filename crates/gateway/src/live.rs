@@ -69,19 +69,24 @@ impl Live {
         };
         match result {
             Ok(new) => {
-                if new.config().listen != old.config().listen {
+                if new.config().server.listen != old.config().server.listen {
                     tracing::warn!(
-                        old = %old.config().listen,
-                        new = %new.config().listen,
+                        old = %old.config().server.listen,
+                        new = %new.config().server.listen,
                         "The listen address changed; it takes effect only on restart."
                     );
                 }
                 let (o, n) = (old.config(), new.config());
-                if (o.admin_listen, o.header_read_timeout, o.idle_timeout)
-                    != (n.admin_listen, n.header_read_timeout, n.idle_timeout)
-                    || (o.max_connections, o.http2_max_concurrent_streams)
-                        != (n.max_connections, n.http2_max_concurrent_streams)
-                {
+                let connection_settings = |c: &crate::Config| {
+                    (
+                        c.admin.listen,
+                        c.server.header_read_timeout,
+                        c.server.idle_timeout,
+                        c.server.max_connections,
+                        c.server.http2_max_concurrent_streams,
+                    )
+                };
+                if connection_settings(o) != connection_settings(n) {
                     tracing::warn!(
                         "Connection settings changed (admin.listen, server.header_read_timeout_ms, \
                          idle_timeout_ms, max_connections or http2_max_concurrent_streams); \

@@ -98,10 +98,10 @@ pub async fn run(config: Config, options: Options) -> Result<Running, RunError> 
     });
     let gateway = live.current();
     let config = gateway.config();
-    let listener = bind(config.listen, "traffic").await?;
-    let addr = local(&listener, config.listen);
+    let listener = bind(config.server.listen, "traffic").await?;
+    let addr = local(&listener, config.server.listen);
     let (stop, stopping) = watch::channel(false);
-    let admin = match config.admin_listen {
+    let admin = match config.admin.listen {
         Some(at) => {
             let admin_listener = bind(at, "admin").await?;
             let admin = local(&admin_listener, at);
@@ -135,13 +135,13 @@ pub async fn run(config: Config, options: Options) -> Result<Running, RunError> 
         listen = %addr,
         admin = %admin.map_or_else(|| "off".to_owned(), |a| a.to_string()),
         // Whether POST /admin/reload is on (admin.token_env holds a token); never the token.
-        admin_reload = if config.admin_token.is_some() { "on" } else { "off" },
+        admin_reload = if config.admin.token.is_some() { "on" } else { "off" },
         dialects = %ids.join(","),
-        upstream = config.upstream_url.as_deref().unwrap_or("embedded"),
-        upstream_dialect = %config.upstream_dialect,
-        credentials = ?config.credential_mode,
+        upstream = config.upstream.url.as_deref().unwrap_or("embedded"),
+        upstream_dialect = %config.upstream.dialect,
+        credentials = ?config.credentials.mode,
         // Where the caller keys came from and how many, never their values.
-        caller_keys = %config.key_sources.join("; "),
+        caller_keys = %config.credentials.key_sources.join("; "),
         "Gateway listening."
     );
     drop(gateway);

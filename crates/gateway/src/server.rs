@@ -94,10 +94,10 @@ impl Transport {
     /// The traffic listener's rules, from `[server]`.
     pub(crate) fn traffic(config: &Config) -> Transport {
         Transport {
-            header_read_timeout: config.header_read_timeout,
-            idle_timeout: config.idle_timeout,
-            max_connections: config.max_connections,
-            http2_max_concurrent_streams: config.http2_max_concurrent_streams,
+            header_read_timeout: config.server.header_read_timeout,
+            idle_timeout: config.server.idle_timeout,
+            max_connections: config.server.max_connections.get(),
+            http2_max_concurrent_streams: config.server.http2_max_concurrent_streams.get(),
         }
     }
 }
@@ -216,7 +216,7 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
         let gateway = live.current();
         (
             Transport::traffic(gateway.config()),
-            gateway.config().grace_period,
+            gateway.config().server.grace_period,
         )
     };
     // Every header that may carry a credential is marked sensitive as the request arrives

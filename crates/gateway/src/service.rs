@@ -125,7 +125,7 @@ impl Gateway {
     /// See [`StartError`].
     pub fn load(config: Config, shared: Shared) -> Result<Gateway, StartError> {
         let registry =
-            Registry::load(&config.dialects_dir, &config.schemas_dir).map_err(StartError::Dialects)?;
+            Registry::load(&config.dialects.dir, &config.dialects.schemas).map_err(StartError::Dialects)?;
         Gateway::with_registry(config, registry, shared)
     }
 
@@ -139,19 +139,22 @@ impl Gateway {
         shared: Shared,
     ) -> Result<Gateway, StartError> {
         let upstream_endpoint = registry
-            .endpoint(&config.upstream_dialect)
-            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream_dialect.clone()))?;
-        if !config.only.is_empty() {
-            registry.retain(&config.only).map_err(StartError::UnknownOnly)?;
+            .endpoint(&config.upstream.dialect)
+            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?;
+        if !config.server.only.is_empty() {
+            registry
+                .retain(&config.server.only)
+                .map_err(StartError::UnknownOnly)?;
         }
         let carried = &shared.carried;
-        let (upstream, breaker) = match &config.upstream_url {
+        let (upstream, breaker) = match &config.upstream.url {
             None => (Either::Right(Embedded::new(shared.backend.clone())), None),
             Some(url) => {
-                let breaker =
-                    carried
-                        .breaker
-                        .breaker_for(url, config.breaker_failures, config.breaker_cooldown);
+                let breaker = carried.breaker.breaker_for(
+                    url,
+                    config.upstream.breaker_failures,
+                    config.upstream.breaker_cooldown,
+                );
                 let http = HttpUpstream::new(url, &config).map_err(StartError::Client)?;
                 (
                     Either::Left((http, breaker.clone())),
@@ -161,7 +164,11 @@ impl Gateway {
         };
         // Nothing below fails: this gateway goes into service, so it takes over the limits.
         carried.breaker.keep(breaker);
-        let admission = Admission::take_over(carried, config.max_in_flight, config.max_working);
+        let admission = Admission::take_over(
+            carried,
+            config.server.max_in_flight.get(),
+            config.server.max_working.get(),
+        );
         let dialect_metrics = registry
             .dialects()
             .iter()
@@ -339,13 +346,13 @@ impl Gateway {
         let bytes = inbound::read_declared(
             &parts.headers,
             body,
-            config.max_body_bytes,
-            config.body_read_timeout,
+            config.server.max_body_bytes.get(),
+            config.server.body_read_timeout,
         )
         .await?;
         // Wait for a working slot with the body read but not parsed; it is held until the
         // answer is built.
-        let _working = self.admission.work(config.upstream_timeout).await?;
+        let _working = self.admission.work(config.upstream.timeout).await?;
         let (translation, translate_time) = translate::translate(
             &self.registry,
             self.forwarder.endpoint(),
@@ -371,7 +378,7 @@ impl Gateway {
                 outbound,
             )
             .await?;
-        let customer = answer::customer(forwarded.answer, config.credential_mode, call.request_id, &id)?;
+        let customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
         let (rsp, encode_time) = answer::success(&self.registry, &call.caller, &customer, &fidelity, &id)?;
         self.observe_translation(
             call.dialect.id(),

@@ -23,7 +23,7 @@ pub(crate) fn translate(
     query: &str,
     bytes: &[u8],
 ) -> Result<(Translation, Duration), Failure> {
-    let mut body = parse_strict(bytes, config.max_depth).map_err(|e| {
+    let mut body = parse_strict(bytes, config.server.max_depth.get()).map_err(|e| {
         Failure::new(
             Outcome::Malformed,
             Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
@@ -36,7 +36,13 @@ pub(crate) fn translate(
     let started = Instant::now();
     let translation = {
         let _span = tracing::debug_span!("translate").entered();
-        registry.translate(&call.caller, upstream, call.path_id, &body, config.mode)
+        registry.translate(
+            &call.caller,
+            upstream,
+            call.path_id,
+            &body,
+            config.translation.mode,
+        )
     };
     let elapsed = started.elapsed();
     translation.map(|t| (t, elapsed)).map_err(|p| {

@@ -121,8 +121,8 @@ impl HttpUpstream {
     pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, BuildError> {
         let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
         let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle)
+            .connect_timeout(config.upstream.connect_timeout)
+            .pool_max_idle_per_host(config.upstream.pool_max_idle)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
             // A gateway answers for its upstream; it does not follow redirects on its behalf.
@@ -137,7 +137,7 @@ impl HttpUpstream {
             base: base.into(),
             base_url: Arc::new(base_url),
             client,
-            max_response_bytes: config.max_response_bytes,
+            max_response_bytes: config.upstream.max_response_bytes.get(),
         })
     }
 

@@ -55,12 +55,13 @@ impl UpstreamHeaders {
     pub(crate) fn new(config: &Config, upstream: &Endpoint) -> UpstreamHeaders {
         UpstreamHeaders {
             upstream: upstream.clone(),
-            credential_mode: config.credential_mode,
+            credential_mode: config.credentials.mode,
             static_auth: config
+                .credentials
                 .upstream_token
                 .as_ref()
                 .and_then(|t| credentials::upstream_header(upstream, t.expose())),
-            trusted_proxies: config.trusted_proxies.clone(),
+            trusted_proxies: config.server.trusted_proxies.clone(),
         }
     }
 

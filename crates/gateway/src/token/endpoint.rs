@@ -33,12 +33,12 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let config = gateway.config();
-    let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.body_read_timeout).await?;
+    let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
     let grant_type = single(&form, "grant_type")?;
     let secret = match grant_type {
         Some("client_credentials") => single(&form, "client_secret")?,
-        Some("implicit") if config.implicit_grant => single(&form, "client_id")?,
+        Some("implicit") if config.credentials.implicit_grant => single(&form, "client_id")?,
         Some("implicit") => {
             return Err(Failure::new(
                 Outcome::ImplicitRefused,
@@ -49,7 +49,7 @@ where
             ));
         }
         _ => {
-            let allowed = if config.implicit_grant {
+            let allowed = if config.credentials.implicit_grant {
                 "grant_type must be client_credentials or implicit"
             } else {
                 "grant_type must be client_credentials"
@@ -71,18 +71,19 @@ where
     if secret.len() > MAX_SECRET_BYTES || !secret.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(unauthorized());
     }
-    if config.credential_mode == CredentialMode::Static && !credentials::is_known(&config.caller_keys, secret)
+    if config.credentials.mode == CredentialMode::Static
+        && !credentials::is_known(&config.credentials.caller_keys, secret)
     {
         return Err(unauthorized());
     }
     let binding = Binding {
-        mode: config.credential_mode,
+        mode: config.credentials.mode,
         secret: Secret::new(secret),
     };
     let issued = gateway
         .shared()
         .tokens
-        .issue(binding, config.token_ttl)
+        .issue(binding, config.credentials.token_ttl)
         .map_err(|e| {
             tracing::error!(error = %e, "The random source failed; no token issued.");
             Failure::new(
@@ -93,7 +94,7 @@ where
     let body = dialectgate_dialect::token_body(
         endpoint,
         issued.token.expose(),
-        config.token_ttl.as_secs(),
+        config.credentials.token_ttl.as_secs(),
         issued.expires_epoch,
     );
     let mut rsp = json_response(

@@ -1,0 +1,439 @@
+//! [`RawConfig`] → [`Config`]: one function per section, each checking its values and adding
+//! what is wrong to one list, so that every problem is reported at once.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZero;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{
+    AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DialectsConfig, Overrides, RawAdmin,
+    RawConfig, RawCredentials, RawServer, RawUpstream, Secret, ServerConfig, TelemetryConfig,
+    TranslationConfig, UpstreamConfig,
+};
+
+/// Shortest admin token accepted: the token guards a remote reload, so it must not be guessable.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// The demo key the README prints. Public by definition: it opens the embedded backend only,
+/// even when it is not in `credentials.demo_keys_file`.
+pub const PUBLIC_DEMO_KEY: &str = "dg_demo_key";
+
+/// Most connections `server.max_connections` may allow (each costs a file descriptor).
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
+/// Longest accepted `credentials.token_ttl_s`: one day, as Elastic Path's own customer tokens.
+const MAX_TOKEN_TTL_S: u64 = 24 * 60 * 60;
+
+/// Deepest nesting `server.max_depth` may allow (serde_json's own recursion limit).
+const MAX_DEPTH_LIMIT: usize = 128;
+
+/// The unsigned integers a setting may require to be non-zero.
+trait Positive: Copy {
+    type NonZero: Copy;
+    const ONE: Self::NonZero;
+    fn non_zero(self) -> Option<Self::NonZero>;
+}
+
+macro_rules! positive {
+    ($($t:ty),*) => {$(
+        impl Positive for $t {
+            type NonZero = NonZero<$t>;
+            const ONE: NonZero<$t> = NonZero::<$t>::MIN;
+            fn non_zero(self) -> Option<NonZero<$t>> {
+                NonZero::new(self)
+            }
+        }
+    )*};
+}
+
+positive!(u32, u64, usize);
+
+/// What the section builders share: the problems found so far, the environment, and how
+/// relative paths resolve.
+struct Ctx<'a> {
+    problems: Vec<String>,
+    env: Option<&'a HashMap<String, String>>,
+    base: Option<&'a Path>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, p: impl Into<String>) {
+        self.problems.push(p.into());
+    }
+
+    /// `value` as its non-zero type, or a problem naming `key` and 1 in its place, so that
+    /// building goes on and finds the other problems.
+    fn non_zero<T: Positive>(&mut self, key: &str, value: T) -> T::NonZero {
+        value.non_zero().unwrap_or_else(|| {
+            self.problem(format!("{key}: must be greater than 0"));
+            T::ONE
+        })
+    }
+
+    /// A duration in milliseconds that must not be zero.
+    fn millis(&mut self, key: &str, ms: u64) -> Duration {
+        Duration::from_millis(self.non_zero(key, ms).get())
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        match self.env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// A relative path as written, or else beside the configuration's folder.
+    fn resolve(&self, p: &Path) -> PathBuf {
+        match self.base {
+            Some(b) if p.is_relative() && !p.exists() && b.join(p).exists() => b.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    /// Keys in a file, one per line (`#` comments and blank lines skipped).
+    fn read_keys(&mut self, key: &str, path: &Path) -> Vec<Secret> {
+        match std::fs::read_to_string(self.resolve(path)) {
+            Ok(text) => text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(Secret::new)
+                .collect(),
+            Err(e) => {
+                self.problem(format!("{key}: cannot read {}: {e}", path.display()));
+                Vec::new()
+            }
+        }
+    }
+}
+
+pub(crate) fn from_raw(
+    mut raw: RawConfig,
+    o: &Overrides,
+    env: Option<&HashMap<String, String>>,
+    base: Option<&Path>,
+) -> Result<Config, ConfigError> {
+    apply(&mut raw, o);
+    let mut ctx = Ctx {
+        problems: Vec::new(),
+        env,
+        base,
+    };
+    let server = server(&mut ctx, raw.server);
+    let admin = admin(&mut ctx, &raw.admin);
+    let upstream = upstream(&mut ctx, raw.upstream);
+    let credentials = credentials(&mut ctx, &raw.credentials, upstream.url.is_some());
+    let dialects = DialectsConfig {
+        dir: ctx.resolve(&raw.dialects.dir),
+        schemas: ctx.resolve(&raw.dialects.schemas),
+    };
+    let otlp_endpoint = Some(raw.telemetry.otlp_endpoint.trim().to_owned()).filter(|e| !e.is_empty());
+    if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
+        ctx.problem("telemetry.otlp_endpoint: this build has no OTLP export (build with `--features otlp`)");
+    }
+    if !ctx.problems.is_empty() {
+        return Err(ConfigError::Invalid(ctx.problems));
+    }
+    Ok(Config {
+        server,
+        admin,
+        dialects,
+        upstream,
+        credentials,
+        translation: TranslationConfig {
+            mode: raw.translation.mode,
+        },
+        telemetry: TelemetryConfig { otlp_endpoint },
+    })
+}
+
+/// Command-line flags win over the file and the environment.
+fn apply(raw: &mut RawConfig, o: &Overrides) {
+    if let Some(v) = &o.listen {
+        raw.server.listen.clone_from(v);
+    }
+    if let Some(v) = &o.admin_listen {
+        raw.admin.listen.clone_from(v);
+    }
+    if let Some(v) = &o.upstream {
+        raw.upstream.url.clone_from(v);
+    }
+    if let Some(v) = &o.upstream_dialect {
+        raw.upstream.dialect.clone_from(v);
+    }
+    if let Some(v) = o.credentials {
+        raw.credentials.mode = v;
+    }
+    if let Some(v) = o.mode {
+        raw.translation.mode = v;
+    }
+    if !o.only.is_empty() {
+        raw.server.only.clone_from(&o.only);
+    }
+    if let Some(v) = &o.dialects_dir {
+        raw.dialects.dir.clone_from(v);
+    }
+    if let Some(v) = &o.schemas_dir {
+        raw.dialects.schemas.clone_from(v);
+    }
+}
+
+fn server(ctx: &mut Ctx<'_>, raw: RawServer) -> ServerConfig {
+    let listen = raw.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+        ctx.problem(format!(
+            "server.listen: `{}` is not an address like 127.0.0.1:8080",
+            raw.listen
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    });
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        // A blank entry (an empty environment variable) adds nothing.
+        .filter(|entry| !entry.trim().is_empty())
+        .filter_map(|entry| {
+            let parsed = trusted_proxy(entry);
+            if parsed.is_none() {
+                ctx.problem(format!(
+                    "server.trusted_proxies: `{}` is not an IP address or CIDR range (like 192.0.2.7, 10.0.0.0/8 or 2001:db8::/32)",
+                    entry.escape_debug()
+                ));
+            }
+            parsed
+        })
+        .collect();
+    let max_depth = ctx.non_zero("server.max_depth", raw.max_depth);
+    if max_depth.get() > MAX_DEPTH_LIMIT {
+        ctx.problem(format!(
+            "server.max_depth: at most {MAX_DEPTH_LIMIT} (serde_json's own recursion limit)"
+        ));
+    }
+    let max_connections = ctx.non_zero("server.max_connections", raw.max_connections);
+    if max_connections.get() > MAX_CONNECTIONS_LIMIT {
+        ctx.problem(format!("server.max_connections: at most {MAX_CONNECTIONS_LIMIT}"));
+    }
+    ServerConfig {
+        listen,
+        max_body_bytes: ctx.non_zero("server.max_body_bytes", raw.max_body_bytes),
+        max_depth,
+        header_read_timeout: ctx.millis("server.header_read_timeout_ms", raw.header_read_timeout_ms),
+        body_read_timeout: ctx.millis("server.body_read_timeout_ms", raw.body_read_timeout_ms),
+        idle_timeout: ctx.millis("server.idle_timeout_ms", raw.idle_timeout_ms),
+        max_connections,
+        http2_max_concurrent_streams: ctx.non_zero(
+            "server.http2_max_concurrent_streams",
+            raw.http2_max_concurrent_streams,
+        ),
+        max_in_flight: ctx.non_zero("server.max_in_flight", raw.max_in_flight),
+        max_working: ctx.non_zero("server.max_working", raw.max_working),
+        grace_period: Duration::from_millis(raw.grace_period_ms),
+        only: raw.only,
+        trusted_proxies,
+    }
+}
+
+fn admin(ctx: &mut Ctx<'_>, raw: &RawAdmin) -> AdminConfig {
+    let listen = match raw.listen.trim() {
+        "" => None,
+        addr => match addr.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                ctx.problem(format!(
+                    "admin.listen: `{addr}` is not an address like 127.0.0.1:9090"
+                ));
+                None
+            }
+        },
+    };
+    let token_env = raw.token_env.trim().to_owned();
+    let token = if token_env.is_empty() || token_env.contains(['=', '\0']) {
+        ctx.problem("admin.token_env: must name an environment variable (e.g. DIALECTGATE_ADMIN_TOKEN)");
+        None
+    } else {
+        ctx.env(&token_env)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    };
+    if token
+        .as_ref()
+        .is_some_and(|t| t.expose().chars().count() < MIN_ADMIN_TOKEN_CHARS)
+    {
+        ctx.problem(format!(
+            "admin.token_env: the token in {token_env} is shorter than {MIN_ADMIN_TOKEN_CHARS} characters \
+             (unset it to turn POST /admin/reload off)"
+        ));
+    }
+    AdminConfig {
+        listen,
+        token_env,
+        token,
+    }
+}
+
+fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
+    let url = Some(raw.url.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
+    if let Some(url) = &url {
+        if let Some(problem) = upstream_url_problem(url) {
+            ctx.problem(format!("upstream.url: {problem}"));
+        }
+    } else if raw.dialect != "canonical" {
+        ctx.problem(format!(
+            "upstream.dialect: `{}` needs upstream.url (the embedded backend speaks canonical)",
+            raw.dialect
+        ));
+    }
+    UpstreamConfig {
+        url,
+        dialect: raw.dialect,
+        connect_timeout: ctx.millis("upstream.connect_timeout_ms", raw.connect_timeout_ms),
+        timeout: ctx.millis("upstream.timeout_ms", raw.timeout_ms),
+        pool_max_idle: raw.pool_max_idle,
+        max_response_bytes: ctx.non_zero("upstream.max_response_bytes", raw.max_response_bytes),
+        retries: raw.retries,
+        breaker_failures: raw.breaker_failures,
+        breaker_cooldown: Duration::from_millis(raw.breaker_cooldown_ms),
+    }
+}
+
+fn credentials(ctx: &mut Ctx<'_>, raw: &RawCredentials, has_upstream: bool) -> CredentialsConfig {
+    let mut caller_keys = Vec::new();
+    let mut key_sources = Vec::new();
+    if let Some(name) = &raw.keys_env
+        && let Some(v) = ctx.env(name)
+    {
+        let keys: Vec<Secret> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(Secret::new)
+            .collect();
+        key_sources.push(format!("environment {name}: {}", keys.len()));
+        caller_keys.extend(keys);
+    }
+    if let Some(path) = &raw.keys_file {
+        let keys = ctx.read_keys("credentials.keys_file", path);
+        key_sources.push(format!("file {}: {}", path.display(), keys.len()));
+        caller_keys.extend(keys);
+    }
+    // The demo keys are public (the README prints one): they open the embedded backend, never
+    // a real upstream, whatever else is configured.
+    let mut demo_keys = vec![Secret::new(PUBLIC_DEMO_KEY)];
+    if let Some(path) = &raw.demo_keys_file {
+        demo_keys.extend(ctx.read_keys("credentials.demo_keys_file", path));
+    }
+    let static_mode = raw.mode == CredentialMode::Static;
+    if !has_upstream {
+        if let Some(path) = &raw.demo_keys_file {
+            key_sources.push(format!(
+                "demo file {} (embedded backend only): {}",
+                path.display(),
+                demo_keys.len() - 1
+            ));
+            caller_keys.extend(demo_keys.into_iter().skip(1));
+        }
+        if static_mode && caller_keys.is_empty() {
+            ctx.problem(
+                "credentials: static mode needs caller keys (credentials.keys_env naming a set variable, \
+                 credentials.keys_file, or credentials.demo_keys_file for the embedded backend)",
+            );
+        }
+    } else if static_mode {
+        if caller_keys.is_empty() {
+            ctx.problem(format!(
+                "credentials: static mode with an upstream needs caller keys: set the variable {} \
+                 (credentials.keys_env) or credentials.keys_file; the demo keys \
+                 (credentials.demo_keys_file) open only the embedded backend",
+                raw.keys_env.as_deref().unwrap_or("named by credentials.keys_env")
+            ));
+        } else if caller_keys.iter().any(|k| demo_keys.contains(k)) {
+            ctx.problem(
+                "credentials: a configured caller key is a public demo key; demo keys open only \
+                 the embedded backend: choose another key",
+            );
+        }
+    }
+    let mut upstream_token = None;
+    if let Some(name) = &raw.upstream_token_env {
+        upstream_token = ctx.env(name).filter(|v| !v.is_empty()).map(Secret::new);
+    }
+    if let Some(path) = &raw.upstream_token_file {
+        match std::fs::read_to_string(ctx.resolve(path)) {
+            Ok(text) => upstream_token = Some(Secret::new(text.trim())),
+            Err(e) => ctx.problem(format!(
+                "credentials.upstream_token_file: cannot read {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    if static_mode && has_upstream && upstream_token.is_none() {
+        ctx.problem(
+            "credentials: static mode with an upstream needs the gateway's upstream credential \
+             (credentials.upstream_token_env naming a set variable, or credentials.upstream_token_file)",
+        );
+    }
+    if raw.mode == CredentialMode::Passthrough && !has_upstream {
+        ctx.problem(
+            "credentials.mode: passthrough needs an upstream (set upstream.url or --upstream): the \
+             embedded backend checks no credential, so any caller string would update its customers; \
+             use static mode with caller keys in front of the embedded backend",
+        );
+    }
+    if !(1..=MAX_TOKEN_TTL_S).contains(&raw.token_ttl_s) {
+        ctx.problem(format!(
+            "credentials.token_ttl_s: must be between 1 and {MAX_TOKEN_TTL_S} seconds"
+        ));
+    }
+    CredentialsConfig {
+        mode: raw.mode,
+        caller_keys,
+        key_sources,
+        upstream_token,
+        token_ttl: Duration::from_secs(raw.token_ttl_s),
+        implicit_grant: raw.implicit_grant,
+    }
+}
+
+/// Why `url` cannot be the upstream's base URL, if it cannot.
+fn upstream_url_problem(url: &str) -> Option<String> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        // Not echoed: a URL that does not parse may still carry a password.
+        Err(e) => return Some(format!("not a URL ({e})")),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!(
+            "`{}` must start with http:// or https://",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host().is_none() {
+        return Some("the URL has no host".into());
+    }
+    // The URL is logged and shown; credentials in it would leak (and are never sent).
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some(
+            "the URL must not carry credentials (user:password@); set the upstream credential \
+             with credentials.upstream_token_env or credentials.upstream_token_file"
+                .into(),
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Some(
+            "the URL must not have a query or a fragment: a base URL is scheme, host, port and path".into(),
+        );
+    }
+    None
+}
+
+/// One `server.trusted_proxies` entry: an address (one host) or a CIDR range.
+fn trusted_proxy(entry: &str) -> Option<ipnet::IpNet> {
+    let entry = entry.trim();
+    if entry.contains('/') {
+        entry.parse().ok()
+    } else {
+        entry.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from)
+    }
+}

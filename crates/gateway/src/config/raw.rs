@@ -1,0 +1,221 @@
+//! The configuration file as written: serde structs with defaults, unknown keys refused. Each
+//! field's doc comment is repeated as a comment in `config/dialectgate.toml`.
+
+use std::path::PathBuf;
+
+use dialectgate_dialect::Mode;
+use serde::Deserialize;
+
+use super::CredentialMode;
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub admin: RawAdmin,
+    pub dialects: RawDialects,
+    pub upstream: RawUpstream,
+    pub credentials: RawCredentials,
+    pub translation: RawTranslation,
+    pub telemetry: RawTelemetry,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTelemetry {
+    /// OTLP/HTTP endpoint for trace export (e.g. `http://otel-collector:4318/v1/traces`).
+    /// Needs a build with the `otlp` cargo feature. Empty: no export (default).
+    pub otlp_endpoint: String,
+}
+
+/// `[server]`: the listener and its limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Largest request body accepted, in bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted. Default 64.
+    pub max_depth: usize,
+    /// Time allowed for a client to send its request headers, in ms. Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Time allowed for a client to send its request body, in ms. Default 30000.
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, in ms (HTTP/1 keep-alive
+    /// and HTTP/2 alike). Default 60000.
+    pub idle_timeout_ms: u64,
+    /// Connections open at once; a connection beyond it is closed as soon as it is accepted.
+    /// Default 10000.
+    pub max_connections: usize,
+    /// Requests (streams) one HTTP/2 connection may have open at once. Default 100.
+    pub http2_max_concurrent_streams: u32,
+    /// Requests handled at once; more are answered 503 with `Retry-After`. Default 1024.
+    pub max_in_flight: usize,
+    /// Requests parsed, translated and forwarded at once. The others admitted (up to
+    /// `max_in_flight`) wait with only their raw body read, for at most the upstream timeout,
+    /// then get 503. Bounds memory and upstream connections. Default 128.
+    pub max_working: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in ms. Default 10000.
+    pub grace_period_ms: u64,
+    /// Serve only these dialects (empty: all).
+    pub only: Vec<String>,
+    /// Peers (IP addresses or CIDR ranges) whose `Forwarded` and `X-Forwarded-For`/`-Proto`/
+    /// `-Host` headers are passed upstream, the gateway's own `Forwarded` element appended.
+    /// From any other peer they are dropped. Default empty: trust no one.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            max_depth: 64,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 10_000,
+            http2_max_concurrent_streams: 100,
+            max_in_flight: 1024,
+            max_working: 128,
+            grace_period_ms: 10_000,
+            only: Vec::new(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `[admin]`: the admin listener (metrics, health, reload).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    /// Address of the admin listener; empty disables it. Default `127.0.0.1:9090`.
+    pub listen: String,
+    /// Environment variable holding the token `POST /admin/reload` requires (sent as
+    /// `Authorization: Bearer <token>`, at least 16 characters). Unset or empty: the endpoint
+    /// is off (SIGHUP still reloads). Default `DIALECTGATE_ADMIN_TOKEN`.
+    pub token_env: String,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        RawAdmin {
+            listen: "127.0.0.1:9090".into(),
+            token_env: "DIALECTGATE_ADMIN_TOKEN".into(),
+        }
+    }
+}
+
+/// `[dialects]`: where the definitions and schemas are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDialects {
+    /// Directory of `*.toml` dialect definitions. Default `config/dialects`.
+    pub dir: PathBuf,
+    /// Directory of JSON Schemas. Default `schemas`.
+    pub schemas: PathBuf,
+}
+
+impl Default for RawDialects {
+    fn default() -> Self {
+        RawDialects {
+            dir: "config/dialects".into(),
+            schemas: "schemas".into(),
+        }
+    }
+}
+
+/// `[upstream]`: where requests go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstream {
+    /// Base URL of the upstream. Empty: the embedded in-memory backend.
+    pub url: String,
+    /// What the upstream speaks: `canonical` or a dialect id. Default `canonical`.
+    pub dialect: String,
+    /// Connect timeout, in ms. Default 2000.
+    pub connect_timeout_ms: u64,
+    /// Total timeout of one upstream call, in ms. Default 15000.
+    pub timeout_ms: u64,
+    /// Idle pooled connections kept per host. Default 1024: as many as callers may hold open, so a
+    /// burst of concurrent requests does not end in closing and reopening upstream connections.
+    pub pool_max_idle: usize,
+    /// Largest upstream answer accepted, in bytes. Default 4 MiB: four times the request limit,
+    /// so an upstream that echoes a large accepted update back still fits.
+    pub max_response_bytes: usize,
+    /// Extra attempts for requests that are safe to repeat (PUT/PATCH upstream methods, or a
+    /// request with `Idempotency-Key`) after a connect failure or a 502/503/504. Default 1.
+    pub retries: u32,
+    /// Consecutive failed calls (unreachable, timeout, broken answer, 5xx) that open the
+    /// circuit breaker; 0 disables it. Default 5.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before letting one through, in ms. Default 5000.
+    pub breaker_cooldown_ms: u64,
+}
+
+impl Default for RawUpstream {
+    fn default() -> Self {
+        RawUpstream {
+            url: String::new(),
+            dialect: "canonical".into(),
+            connect_timeout_ms: 2_000,
+            timeout_ms: 15_000,
+            pool_max_idle: 1024,
+            max_response_bytes: 4 * 1024 * 1024,
+            retries: 1,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 5_000,
+        }
+    }
+}
+
+/// `[credentials]`. Secrets are never in this file: only where to read them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCredentials {
+    /// `static` (default) or `passthrough`.
+    pub mode: CredentialMode,
+    /// Environment variable holding caller keys, comma-separated.
+    pub keys_env: Option<String>,
+    /// File holding caller keys, one per line (`#` comments allowed).
+    pub keys_file: Option<PathBuf>,
+    /// File holding the public demo keys (same format). They open the embedded backend only:
+    /// with an upstream URL they are not loaded, and a configured key equal to one is refused.
+    pub demo_keys_file: Option<PathBuf>,
+    /// Environment variable holding the gateway's own upstream credential.
+    pub upstream_token_env: Option<String>,
+    /// File holding the gateway's own upstream credential.
+    pub upstream_token_file: Option<PathBuf>,
+    /// Lifetime of the access tokens the token endpoint issues, in seconds (1 to 86400).
+    /// Default 3600.
+    pub token_ttl_s: u64,
+    /// Whether the token endpoint accepts `grant_type=implicit`, which authenticates with a
+    /// client id alone (a public value) and so treats that id as a secret. Default false.
+    pub implicit_grant: bool,
+}
+
+impl Default for RawCredentials {
+    fn default() -> Self {
+        RawCredentials {
+            mode: CredentialMode::default(),
+            keys_env: None,
+            keys_file: None,
+            demo_keys_file: None,
+            upstream_token_env: None,
+            upstream_token_file: None,
+            token_ttl_s: 3600,
+            implicit_grant: false,
+        }
+    }
+}
+
+/// `[translation]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTranslation {
+    /// `strict` (default): lossy translations are refused. `lenient`: carried out and reported.
+    pub mode: Mode,
+}

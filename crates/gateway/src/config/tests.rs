@@ -1,0 +1,393 @@
+//! Configuration tests: layering (file, environment, flags), every problem at once, and each
+//! section's checks.
+
+use super::*;
+
+mod unit {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvSource {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_flags_override_both() {
+        let dir = std::env::temp_dir().join(format!("dg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(
+            &file,
+            "[upstream]\ntimeout_ms = 100\n[credentials]\nkeys_env = \"K\"\n",
+        )
+        .unwrap();
+        let cfg = load(
+            Some(&file),
+            env(&[("DIALECTGATE__UPSTREAM__TIMEOUT_MS", "250"), ("K", "a, b")]),
+            &Overrides {
+                listen: Some("127.0.0.1:9999".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.upstream.timeout, Duration::from_millis(250));
+        assert_eq!(cfg.server.listen.port(), 9999);
+        assert_eq!(
+            cfg.credentials.caller_keys,
+            vec![Secret::new("a"), Secret::new("b")]
+        );
+        assert_eq!(
+            format!("{:?}", cfg.credentials.caller_keys),
+            "[Secret(***), Secret(***)]"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("dg-config-typo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(&file, "[server]\nlisten_adr = \"x\"\n").unwrap();
+        let err = load(Some(&file), env(&[]), &Overrides::default()).unwrap_err();
+        let chain = format!("{:#}", anyhow_like(&err));
+        assert!(chain.contains("listen_adr"), "{chain}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let raw = RawConfig {
+            server: RawServer {
+                listen: "nope".into(),
+                max_in_flight: 0,
+                ..RawServer::default()
+            },
+            upstream: RawUpstream {
+                dialect: "medusa".into(),
+                ..RawUpstream::default()
+            },
+            ..RawConfig::default()
+        };
+        let Err(ConfigError::Invalid(problems)) =
+            from_raw(raw, &Overrides::default(), Some(&Default::default()), None)
+        else {
+            panic!("expected invalid");
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("server.listen")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("server.max_in_flight")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("upstream.dialect")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("credentials")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_and_a_bad_entry_is_named() {
+        let raw = |entries: &[&str]| RawConfig {
+            server: RawServer {
+                trusted_proxies: entries.iter().map(|e| (*e).to_owned()).collect(),
+                ..RawServer::default()
+            },
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let env: std::collections::HashMap<String, String> = [("K".to_owned(), "k".to_owned())].into();
+        let cfg = from_raw(
+            raw(&["127.0.0.1", " 10.0.0.0/8 ", "", "2001:db8::/32", "::1"]),
+            &Overrides::default(),
+            Some(&env),
+            None,
+        )
+        .unwrap();
+        let shown: Vec<String> = cfg
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32", "::1/128"]);
+        assert!(RawConfig::default().server.trusted_proxies.is_empty());
+        for bad in [
+            "proxy.example",
+            "10.0.0.0/33",
+            "10.0.0.1/",
+            "/8",
+            "1.2.3.4:80",
+            "[::1]",
+        ] {
+            let Err(ConfigError::Invalid(problems)) =
+                from_raw(raw(&["127.0.0.1", bad]), &Overrides::default(), Some(&env), None)
+            else {
+                panic!("`{bad}` accepted");
+            };
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].starts_with(&format!("server.trusted_proxies: `{bad}`")),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_from_the_environment_are_a_list() {
+        let with = |proxies: &str| {
+            let env = [
+                ("DIALECTGATE__SERVER__TRUSTED_PROXIES", proxies),
+                ("DIALECTGATE__CREDENTIALS__KEYS_ENV", "K"),
+                ("K", "k"),
+            ];
+            let env = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            load(None, Some(env), &Overrides::default()).unwrap()
+        };
+        assert_eq!(with("127.0.0.1,10.0.0.0/8").server.trusted_proxies.len(), 2);
+        assert!(with("").server.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn passthrough_without_an_upstream_refuses_to_start() {
+        let raw = RawConfig {
+            credentials: RawCredentials {
+                mode: CredentialMode::Passthrough,
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let Err(ConfigError::Invalid(problems)) = from_raw(
+            raw.clone(),
+            &Overrides::default(),
+            Some(&Default::default()),
+            None,
+        ) else {
+            panic!("expected invalid");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("credentials.mode: passthrough needs an upstream (set upstream.url")),
+            "{problems:?}"
+        );
+        let with_upstream = RawConfig {
+            upstream: RawUpstream {
+                url: "http://127.0.0.1:1".into(),
+                ..RawUpstream::default()
+            },
+            ..raw
+        };
+        assert!(
+            from_raw(
+                with_upstream,
+                &Overrides::default(),
+                Some(&Default::default()),
+                None
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn token_settings_default_and_are_bounded() {
+        let keys: std::collections::HashMap<String, String> =
+            [("K".to_owned(), "k".to_owned())].into_iter().collect();
+        let with = |token_ttl_s: u64| RawConfig {
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                token_ttl_s,
+                ..RawCredentials::default()
+            },
+            ..RawConfig::default()
+        };
+        let cfg = from_raw(with(3600), &Overrides::default(), Some(&keys), None).unwrap();
+        assert_eq!(cfg.credentials.token_ttl, Duration::from_secs(3600));
+        assert!(!cfg.credentials.implicit_grant);
+        assert_eq!(RawCredentials::default().token_ttl_s, 3600);
+        for bad in [0, 86_401] {
+            let Err(ConfigError::Invalid(problems)) =
+                from_raw(with(bad), &Overrides::default(), Some(&keys), None)
+            else {
+                panic!("{bad} accepted");
+            };
+            assert!(
+                problems.iter().any(|p| p.starts_with("credentials.token_ttl_s")),
+                "{problems:?}"
+            );
+        }
+    }
+
+    fn anyhow_like(e: &ConfigError) -> String {
+        let mut out = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            src = s.source();
+        }
+        out
+    }
+}
+
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn small_numbers_from_the_environment() {
+        let env: EnvSource = Some(
+            [
+                ("DIALECTGATE__SERVER__MAX_IN_FLIGHT", "1"),
+                ("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "3"),
+                ("K", "k"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        );
+        let dir = std::env::temp_dir().join(format!("dg-config-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(
+            &file,
+            "[server]\nmax_in_flight = 1024\n[credentials]\nkeys_env = \"K\"\n",
+        )
+        .unwrap();
+        let cfg = load(Some(&file), env, &Overrides::default()).unwrap();
+        assert_eq!(cfg.server.max_in_flight.get(), 1);
+        assert_eq!(cfg.upstream.breaker_failures, 3);
+    }
+}
+
+mod transport_and_admin_tests {
+    use super::*;
+
+    fn with_env(raw: RawConfig, pairs: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+        let mut env: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.insert("K".into(), "k".into());
+        let raw = RawConfig {
+            credentials: RawCredentials {
+                keys_env: Some("K".into()),
+                ..RawCredentials::default()
+            },
+            ..raw
+        };
+        match from_raw(raw, &Overrides::default(), Some(&env), None) {
+            Ok(c) => Ok(c),
+            Err(ConfigError::Invalid(problems)) => Err(problems),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn transport_defaults() {
+        let cfg = with_env(RawConfig::default(), &[]).unwrap();
+        assert_eq!(cfg.server.idle_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.server.max_connections.get(), 10_000);
+        assert_eq!(cfg.server.http2_max_concurrent_streams.get(), 100);
+        assert_eq!(cfg.admin.token_env, "DIALECTGATE_ADMIN_TOKEN");
+        assert!(cfg.admin.token.is_none(), "no variable, no remote reload");
+    }
+
+    #[test]
+    fn transport_limits_must_be_usable() {
+        let raw = RawConfig {
+            server: RawServer {
+                idle_timeout_ms: 0,
+                max_connections: 0,
+                http2_max_concurrent_streams: 0,
+                ..RawServer::default()
+            },
+            ..RawConfig::default()
+        };
+        let problems = with_env(raw, &[]).unwrap_err();
+        for key in [
+            "server.idle_timeout_ms",
+            "server.max_connections",
+            "server.http2_max_concurrent_streams",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
+        }
+        let raw = RawConfig {
+            server: RawServer {
+                max_connections: 2_000_000,
+                ..RawServer::default()
+            },
+            ..RawConfig::default()
+        };
+        let problems = with_env(raw, &[]).unwrap_err();
+        assert!(problems.iter().any(|p| p.starts_with("server.max_connections")));
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_named_variable() {
+        let token = "0123456789abcdef-admin";
+        let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", token)]).unwrap();
+        assert_eq!(cfg.admin.token, Some(Secret::new(token)));
+        assert_eq!(format!("{:?}", cfg.admin.token), "Some(Secret(***))");
+        let raw = RawConfig {
+            admin: RawAdmin {
+                token_env: "OTHER".into(),
+                ..RawAdmin::default()
+            },
+            ..RawConfig::default()
+        };
+        let cfg = with_env(
+            raw,
+            &[
+                ("DIALECTGATE_ADMIN_TOKEN", token),
+                ("OTHER", "  other-token-0123456789\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.admin.token, Some(Secret::new("other-token-0123456789")));
+        // Empty means off.
+        let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "")]).unwrap();
+        assert!(cfg.admin.token.is_none());
+    }
+
+    #[test]
+    fn a_short_admin_token_or_a_bad_variable_name_is_refused() {
+        let problems =
+            with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "tiny-tok")]).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.starts_with("admin.token_env")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().all(|p| !p.contains("tiny-tok")),
+            "the token is never quoted: {problems:?}"
+        );
+        for name in ["", "A=B"] {
+            let raw = RawConfig {
+                admin: RawAdmin {
+                    token_env: name.into(),
+                    ..RawAdmin::default()
+                },
+                ..RawConfig::default()
+            };
+            let problems = with_env(raw, &[]).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.starts_with("admin.token_env")),
+                "{problems:?}"
+            );
+        }
+    }
+}
