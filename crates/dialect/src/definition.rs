@@ -97,7 +97,7 @@ pub struct RawTokenEndpoint {
     /// Token lifetime, in seconds.
     #[serde(default = "default_token_ttl")]
     pub expires_in: u64,
-    /// The success body; `$access_token`, `$expires` (epoch seconds), `$expires_in` are filled in.
+    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}` are filled in.
     pub body: toml::Value,
 }
 
@@ -205,7 +205,7 @@ pub struct RawErrors {
     /// Message templates per JSON Schema keyword or translation code.
     #[serde(default)]
     pub messages: BTreeMap<String, String>,
-    /// Separator used for `$joined`. Default `", "`.
+    /// Separator used for `{joined}`. Default `", "`.
     #[serde(default)]
     pub join: Option<String>,
 }
