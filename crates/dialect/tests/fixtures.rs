@@ -39,54 +39,29 @@ fn outcome(from: &str, to: &str, mode: Mode) -> Value {
     }
 }
 
-macro_rules! lenient_snapshots {
-    ($($test:ident: $from:literal => $to:literal;)*) => {$(
-        #[test]
-        fn $test() {
+/// Every dialect's example to canonical and to every other dialect, lenient: one snapshot per
+/// pair, `lenient__<from>__to__<to>`.
+#[test]
+fn lenient_translations_of_every_example_match_their_snapshots() {
+    for &from in DIALECTS.iter() {
+        let targets = std::iter::once("canonical").chain(DIALECTS.iter().copied());
+        for to in targets.filter(|to| *to != from) {
             // Sorted: with serde_json's `preserve_order` (enabled by other workspace members
             // under `cargo test --workspace`) maps would otherwise keep insertion order.
             insta::with_settings!({ sort_maps => true }, {
                 insta::assert_json_snapshot!(
-                    concat!("lenient__", $from, "__to__", $to),
-                    outcome($from, $to, Mode::Lenient)
+                    format!("lenient__{from}__to__{to}"),
+                    outcome(from, to, Mode::Lenient)
                 );
             });
         }
-    )*};
-}
-
-lenient_snapshots! {
-    lenient_axim_to_canonical: "axim" => "canonical";
-    lenient_axim_to_checkoutpage: "axim" => "checkoutpage";
-    lenient_axim_to_elasticpath: "axim" => "elasticpath";
-    lenient_axim_to_medusa: "axim" => "medusa";
-    lenient_axim_to_microbase: "axim" => "microbase";
-    lenient_checkoutpage_to_canonical: "checkoutpage" => "canonical";
-    lenient_checkoutpage_to_axim: "checkoutpage" => "axim";
-    lenient_checkoutpage_to_elasticpath: "checkoutpage" => "elasticpath";
-    lenient_checkoutpage_to_medusa: "checkoutpage" => "medusa";
-    lenient_checkoutpage_to_microbase: "checkoutpage" => "microbase";
-    lenient_elasticpath_to_canonical: "elasticpath" => "canonical";
-    lenient_elasticpath_to_axim: "elasticpath" => "axim";
-    lenient_elasticpath_to_checkoutpage: "elasticpath" => "checkoutpage";
-    lenient_elasticpath_to_medusa: "elasticpath" => "medusa";
-    lenient_elasticpath_to_microbase: "elasticpath" => "microbase";
-    lenient_medusa_to_canonical: "medusa" => "canonical";
-    lenient_medusa_to_axim: "medusa" => "axim";
-    lenient_medusa_to_checkoutpage: "medusa" => "checkoutpage";
-    lenient_medusa_to_elasticpath: "medusa" => "elasticpath";
-    lenient_medusa_to_microbase: "medusa" => "microbase";
-    lenient_microbase_to_canonical: "microbase" => "canonical";
-    lenient_microbase_to_axim: "microbase" => "axim";
-    lenient_microbase_to_checkoutpage: "microbase" => "checkoutpage";
-    lenient_microbase_to_elasticpath: "microbase" => "elasticpath";
-    lenient_microbase_to_medusa: "microbase" => "medusa";
+    }
 }
 
 #[test]
 fn every_vendor_example_request_validates() {
     let reg = registry();
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         let body = fixture(d, "request");
         if let Err(p) = reg.validate_request(&endpoint(d), &body) {
             panic!("{d}: {p:?}");
@@ -97,7 +72,7 @@ fn every_vendor_example_request_validates() {
 #[test]
 fn every_vendor_example_response_is_read_as_a_valid_canonical_customer() {
     let reg = registry();
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         let body = serde_json::to_vec(&fixture(d, "response")).unwrap();
         match reg.read_answer(&endpoint(d), 200, &body) {
             dialectgate_dialect::Answer::Customer(c) => {
@@ -111,7 +86,7 @@ fn every_vendor_example_response_is_read_as_a_valid_canonical_customer() {
 #[test]
 fn lenient_translations_of_the_examples_to_canonical_are_valid_canonical_updates() {
     let reg = registry();
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         let t = reg
             .translate(
                 &endpoint(d),
@@ -217,8 +192,8 @@ fn strict_mode_refuses_exactly_the_lossy_pairs_and_names_the_callers_fields() {
     let reg = registry();
     let refusals = strict_refusals();
     let mut targets = vec!["canonical"];
-    targets.extend(DIALECTS);
-    for from in DIALECTS {
+    targets.extend(DIALECTS.iter().copied());
+    for &from in DIALECTS.iter() {
         let body = fixture(from, "request");
         for to in &targets {
             let result = reg.translate(
@@ -286,7 +261,7 @@ fn lenient_mode_reports_what_strict_mode_refuses() {
 #[test]
 fn every_example_translates_to_its_own_dialect_exactly_in_strict_mode() {
     let reg = registry();
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         let body = fixture(d, "request");
         let t = reg
             .translate(&endpoint(d), &endpoint(d), path_id(reg, d), &body, Mode::Strict)

@@ -232,7 +232,7 @@ fn nimbus_translates_to_every_other_dialect() {
 #[test]
 fn every_dialect_translates_to_nimbus() {
     let (_ws, reg) = with_nimbus();
-    for from in DIALECTS {
+    for &from in DIALECTS.iter() {
         let body = fixture(from, "request");
         let path_id = reg
             .dialect(from)
@@ -307,7 +307,7 @@ fn nimbus_answers_and_errors() {
     assert_eq!(customer["created_at"], json!("2026-01-02T03:04:05Z"));
 
     // Nimbus's answer in every other dialect, and a MicroBase answer in nimbus.
-    for to in DIALECTS {
+    for &to in DIALECTS.iter() {
         if to == "microbase" {
             // "pending" has no MicroBase status: an error, not a guess.
             assert!(reg.encode_answer(&ep(&reg, to), &customer).is_err());
@@ -402,7 +402,7 @@ fn the_matrix_includes_nimbus_both_ways() {
         entry("elasticpath", "nimbus").lost,
         ["/data/password", "/data/external_ref"]
     );
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         entry(d, "nimbus");
         entry("nimbus", d);
     }

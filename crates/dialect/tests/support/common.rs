@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use dialectgate_dialect::{Endpoint, Registry};
 use serde_json::Value;
 
-/// The five dialects, sorted by id (the order the registry loads them in).
-pub const DIALECTS: [&str; 5] = ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"];
+/// Every shipped dialect, sorted by id (the order the registry loads them in).
+pub static DIALECTS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| registry().dialects().iter().map(|d| d.id()).collect());
 
 /// The customer id used when the id travels in the path.
 pub const PATH_ID: &str = "cus_123";
