@@ -176,7 +176,17 @@ async fn upstream_errors(upstream_kind: &str) {
             continue;
         };
         let upstream = Upstream::start(move |_| reply.clone()).await;
-        let gw = harness::gateway_to(&upstream, upstream_kind).await;
+        // One request per caller dialect, all failing alike: without the breaker, however many
+        // dialects there are, each caller sees the upstream's own error, not an open breaker.
+        let gw = harness::start(harness::config(
+            dialectgate_gateway::Overrides {
+                upstream: Some(upstream.url()),
+                upstream_dialect: Some(upstream_kind.into()),
+                ..Default::default()
+            },
+            &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
+        ))
+        .await;
         for &caller in DIALECTS.iter() {
             let answer = harness::send_simple(&gw, caller, "cus_ada").await;
             let dialect = registry.dialect(caller).unwrap();

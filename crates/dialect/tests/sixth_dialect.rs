@@ -409,7 +409,7 @@ fn the_matrix_includes_nimbus_both_ways() {
         entry("elasticpath", "nimbus").lost,
         ["/data/password", "/data/external_ref"]
     );
-    for &d in DIALECTS.iter() {
+    for &d in DIALECTS.iter().filter(|d| **d != "nimbus") {
         entry(d, "nimbus");
         entry("nimbus", d);
     }
