@@ -1,8 +1,8 @@
 //! The invariants the fuzz targets check, written once and included by path (`#[path]`) in
-//! every target under `fuzz/fuzz_targets/` and in `crates/dialect/tests/fuzz_corpus.rs`, which
+//! both targets under `fuzz/fuzz_targets/` and in `crates/dialect/tests/fuzz_corpus.rs`, which
 //! replays `fuzz/corpus/*/` on stable (CI has no fuzzer).
 //!
-//! Two kinds of target, one per dialect each:
+//! Two kinds of target, run for every dialect of the registry (`DIALECTGATE_FUZZ_DIALECT`):
 //!
 //! * `request_<dialect>`: the bytes are a caller's body in that dialect. Parsed with
 //!   `parse_strict`, then translated to canonical and to every dialect, strict and lenient.
@@ -34,18 +34,30 @@ use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Answer, DEFAULT_MAX_DEPTH, Endpoint, Mode, Registry, parse_strict, problem_json};
 use serde_json::Value;
 
-/// The five dialects, sorted by id.
-pub const DIALECTS: [&str; 5] = ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"];
+/// Every dialect of the registry, sorted by id.
+pub static DIALECTS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| registry().dialects().iter().map(|d| d.id()).collect());
 
-/// Every endpoint a request may be translated to or an answer rendered for.
-pub const ENDPOINTS: [&str; 6] = [
-    "canonical",
-    "axim",
-    "checkoutpage",
-    "elasticpath",
-    "medusa",
-    "microbase",
-];
+/// Every endpoint a request may be translated to or an answer rendered for: canonical, then
+/// every dialect.
+pub static ENDPOINTS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    std::iter::once("canonical")
+        .chain(DIALECTS.iter().copied())
+        .collect()
+});
+
+/// The dialect a fuzz target exercises: `DIALECTGATE_FUZZ_DIALECT`, which must name one.
+pub fn fuzzed_dialect() -> &'static str {
+    static CHOSEN: LazyLock<&'static str> = LazyLock::new(|| {
+        let wanted = std::env::var("DIALECTGATE_FUZZ_DIALECT").unwrap_or_default();
+        DIALECTS
+            .iter()
+            .copied()
+            .find(|d| *d == wanted)
+            .unwrap_or_else(|| panic!("DIALECTGATE_FUZZ_DIALECT must be one of {:?}", *DIALECTS))
+    });
+    *CHOSEN
+}
 
 /// The customer id used when the id travels in the path.
 pub const PATH_ID: &str = "cus_123";
@@ -168,7 +180,7 @@ fn run_request(from: &Endpoint, body: &Value, secrets: &[String]) -> Result<Vec<
         _ => Some(PATH_ID),
     };
     let mut echoes = Vec::new();
-    for to_id in ENDPOINTS {
+    for &to_id in ENDPOINTS.iter() {
         let to = endpoint(to_id);
         for mode in [Mode::Strict, Mode::Lenient] {
             let what = format!("{} -> {to_id} ({mode:?})", from.id());
@@ -265,7 +277,7 @@ fn run_answer(upstream: &str, status: u16, body: &[u8], secrets: &[String]) -> R
                     ));
                 }
                 let lacks_id = customer.get("id").is_none();
-                for to_id in ENDPOINTS {
+                for &to_id in ENDPOINTS.iter() {
                     let to = endpoint(to_id);
                     let what = format!("{what}, encoded for {to_id}");
                     match reg.encode_answer(&to, &customer) {
@@ -306,7 +318,7 @@ fn run_answer(upstream: &str, status: u16, body: &[u8], secrets: &[String]) -> R
                 }
             }
             Answer::Problem(problem) => {
-                for to_id in ENDPOINTS {
+                for &to_id in ENDPOINTS.iter() {
                     if source == "canonical" && to_id == "canonical" && TOLERATE_CANONICAL_PROBLEM_PASSTHROUGH
                     {
                         let rendered = reg.render_error(&Endpoint::Canonical, &problem, Some(PATH_ID));

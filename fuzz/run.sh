@@ -21,7 +21,12 @@ extra=(${FUZZ_ARGS:-})
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    mapfile -t targets < <(ls fuzz_targets | sed -n 's/\.rs$//p' | sort)
+    # Two per dialect of the registry: request_<id> and answer_<id>.
+    mapfile -t targets < <(for f in ../config/dialects/*.toml; do
+        id="$(basename "$f" .toml)"
+        echo "request_$id"
+        echo "answer_$id"
+    done)
 fi
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
@@ -29,7 +34,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     exit 2
 fi
 
-echo "building ${#targets[@]} targets..."
+echo "building the request and answer targets for ${#targets[@]} runs..."
 if ! cargo +nightly fuzz build -O >/dev/null; then
     echo "build failed" >&2
     exit 2
@@ -46,8 +51,9 @@ for t in "${targets[@]}"; do
     start=$(date +%s)
     # The outer timeout is a safety net in case libFuzzer does not stop on its own.
     timeout --kill-after=30 "$((seconds + 120))" \
-        cargo +nightly fuzz run -O "$t" "work/$t" "corpus/$t" -- \
-        -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=5 \
+        env DIALECTGATE_FUZZ_DIALECT="${t#*_}" \
+        cargo +nightly fuzz run -O "${t%%_*}" "work/$t" "corpus/$t" -- \
+        -artifact_prefix="$here/artifacts/$t/" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=5 \
         -print_final_stats=1 "${extra[@]}" >"$log" 2>&1
     rc=$?
     took=$(($(date +%s) - start))

@@ -176,8 +176,18 @@ async fn upstream_errors(upstream_kind: &str) {
             continue;
         };
         let upstream = Upstream::start(move |_| reply.clone()).await;
-        let gw = harness::gateway_to(&upstream, upstream_kind).await;
-        for caller in DIALECTS {
+        // One request per caller dialect, all failing alike: without the breaker, however many
+        // dialects there are, each caller sees the upstream's own error, not an open breaker.
+        let gw = harness::start(harness::config(
+            dialectgate_gateway::Overrides {
+                upstream: Some(upstream.url()),
+                upstream_dialect: Some(upstream_kind.into()),
+                ..Default::default()
+            },
+            &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
+        ))
+        .await;
+        for &caller in DIALECTS.iter() {
             let answer = harness::send_simple(&gw, caller, "cus_ada").await;
             let dialect = registry.dialect(caller).unwrap();
             let want = expected(kind);
@@ -269,7 +279,7 @@ async fn passthrough_mode_hands_an_upstream_401_to_the_caller() {
 async fn the_embedded_backend_answers_not_found_and_duplicate_in_each_dialect() {
     let gw = harness::start(harness::config(Default::default(), &[])).await;
     let registry = harness::registry();
-    for caller in DIALECTS {
+    for &caller in DIALECTS.iter() {
         let d = registry.dialect(caller).unwrap();
         let answer = harness::send_simple(&gw, caller, "cus_missing").await;
         assert_eq!(answer.status, d.error_status(ErrorKind::NotFound), "{caller}");

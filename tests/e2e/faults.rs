@@ -155,7 +155,7 @@ async fn gateway(upstream: &str, dialect: &str, extra: &[(&str, &str)]) -> harne
 /// Sends one request per caller dialect; each must get `status` in its own dialect's shape.
 async fn expect_for_every_caller(gw: &harness::Running, kind: dialectgate_canonical::ErrorKind) {
     let registry = harness::registry();
-    for caller in harness::DIALECTS {
+    for &caller in harness::DIALECTS.iter() {
         let answer = harness::send_simple(gw, caller, "cus_ada").await;
         let d = registry.dialect(caller).unwrap();
         let ctx = format!(

@@ -299,36 +299,20 @@ pub struct Call {
     pub auth: (&'static str, String),
 }
 
-/// The request line and credential a vendor client of `dialect` sends for customer `id`.
+/// The request line and credential a vendor client of `dialect` sends for customer `id`: the
+/// route of its definition and its first accepted credential (bare when the scheme is optional,
+/// as the gateway itself sends it).
 pub fn call(dialect: &str, id: &str, key: &str) -> Call {
-    let bearer = format!("Bearer {key}");
-    match dialect {
-        "elasticpath" => Call {
-            method: "PUT",
-            path: format!("/v2/customers/{id}"),
-            auth: ("authorization", bearer),
-        },
-        "microbase" => Call {
-            method: "POST",
-            path: "/services/customer/v1/customer.update".into(),
-            auth: ("authorization", bearer),
-        },
-        "axim" => Call {
-            method: "PUT",
-            path: format!("/customers/{id}"),
-            auth: ("accesstoken", key.to_owned()),
-        },
-        "medusa" => Call {
-            method: "POST",
-            path: format!("/admin/customers/{id}"),
-            auth: ("x-medusa-access-token", key.to_owned()),
-        },
-        "checkoutpage" => Call {
-            method: "PATCH",
-            path: format!("/v1/customers/{id}"),
-            auth: ("authorization", bearer),
-        },
-        other => panic!("unknown dialect {other}"),
+    let d = registry_dialect(dialect);
+    let credential = &d.auth().accept[0];
+    let value = match &credential.scheme {
+        Some(scheme) if !credential.scheme_optional => format!("{scheme} {key}"),
+        _ => key.to_owned(),
+    };
+    Call {
+        method: &d.route().method,
+        path: d.route().path.replace("{id}", id),
+        auth: (&credential.header, value),
     }
 }
 
@@ -367,25 +351,68 @@ pub async fn send_with(
     }
 }
 
-/// A simple update every dialect can express, as each caller writes it.
+/// A simple update every dialect can express, as each caller writes it:
+/// `tests/fixtures/<dialect>/request.simple.json`, for customer `id`.
 pub fn simple_update(dialect: &str, id: &str) -> Value {
-    use serde_json::json;
-    match dialect {
-        "elasticpath" => {
-            json!({"data": {"type": "customer", "name": "Ada King", "email": "ada.king@example.com"}})
-        }
-        "microbase" => {
-            json!({"id": id, "firstName": "Ada", "lastName": "King", "email": "ada.king@example.com"})
-        }
-        "axim" => json!({"firstName": "Ada", "lastName": "King", "email": "ada.king@example.com"}),
-        "medusa" => json!({"first_name": "Ada", "last_name": "King", "email": "ada.king@example.com"}),
-        "checkoutpage" => json!({"name": "Ada King", "email": "ada.king@example.com"}),
-        other => panic!("unknown dialect {other}"),
-    }
+    fixture(
+        dialect,
+        "request.simple.json",
+        &[("id", id), ("email", "ada.king@example.com")],
+    )
 }
 
-/// Every dialect id.
-pub const DIALECTS: [&str; 5] = ["elasticpath", "microbase", "axim", "medusa", "checkoutpage"];
+/// `tests/fixtures/<dialect>/<name>` as JSON, each string that is exactly `"{var}"` replaced
+/// by the value `vars` gives `var` (the customer id, where the dialect carries it in the body;
+/// an email).
+pub fn fixture(dialect: &str, name: &str, vars: &[(&str, &str)]) -> Value {
+    fn fill(v: &mut Value, vars: &[(&str, &str)]) {
+        match v {
+            Value::String(s) => {
+                if let Some((_, value)) = vars
+                    .iter()
+                    .find(|(var, _)| s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) == Some(*var))
+                {
+                    *s = (*value).to_owned();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| fill(i, vars)),
+            Value::Object(map) => map.values_mut().for_each(|m| fill(m, vars)),
+            _ => {}
+        }
+    }
+    // Read once per file: the load test asks for thousands.
+    static READ: Mutex<Option<HashMap<String, Value>>> = Mutex::new(None);
+    let path = format!("tests/fixtures/{dialect}/{name}");
+    let mut body = READ
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .entry(path.clone())
+        .or_insert_with(|| {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        })
+        .clone();
+    fill(&mut body, vars);
+    body
+}
+
+/// Every dialect id, in the order the registry loads them (by id).
+pub static DIALECTS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| shipped().dialects().iter().map(|d| d.id()).collect());
+
+/// The shipped definition of `dialect`.
+pub fn registry_dialect(dialect: &str) -> &'static dialectgate_dialect::Dialect {
+    shipped()
+        .dialect(dialect)
+        .unwrap_or_else(|| panic!("unknown dialect {dialect}"))
+}
+
+/// The shipped registry, loaded once (for the request lines and credentials of [`call`]).
+fn shipped() -> &'static dialectgate_dialect::Registry {
+    static REGISTRY: std::sync::LazyLock<dialectgate_dialect::Registry> = std::sync::LazyLock::new(registry);
+    &REGISTRY
+}
 
 /// The loaded registry (for schema checks).
 pub fn registry() -> dialectgate_dialect::Registry {

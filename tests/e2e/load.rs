@@ -27,18 +27,13 @@ fn request(n: usize) -> (&'static str, serde_json::Value, bool) {
     let email = format!("u{n}@example.com");
     // Every fourth request is invalid in its own dialect's terms.
     let valid = n % 4 != 3;
-    let body = match (dialect, valid) {
-        ("elasticpath", true) => json!({"data": {"type": "customer", "email": email}}),
-        ("elasticpath", false) => json!({"data": {"type": "product", "email": email}}),
-        ("microbase", true) => json!({"id": id, "email": email}),
-        ("microbase", false) => json!({"email": email}),
-        ("axim", true) => json!({"firstName": "A", "lastName": "B", "email": email}),
-        ("axim", false) => json!({"firstName": "A", "email": email}),
-        ("medusa", true) => json!({"email": email}),
-        ("medusa", false) => json!({"email": email, "is_admin": true}),
-        ("checkoutpage", true) => json!({"email": email}),
-        (_, _) => json!({}),
+    // `request.invalid.json`: a body the dialect's own schema refuses.
+    let fixture = if valid {
+        "request.simple.json"
+    } else {
+        "request.invalid.json"
     };
+    let body = harness::fixture(dialect, fixture, &[("id", id), ("email", &email)]);
     (dialect, body, valid)
 }
 

@@ -22,17 +22,21 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dialectgate_dialect::{Answer, Endpoint, Mode, Registry};
 use serde_json::Value;
 
-const DIALECTS: [&str; 5] = ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"];
-
-/// The other dialect each source is encoded to in `encode_other` (a pair that encodes).
-fn other(dialect: &str) -> &'static str {
-    match dialect {
-        "elasticpath" => "microbase",
-        "microbase" => "axim",
-        "axim" => "medusa",
-        "medusa" => "checkoutpage",
-        _ => "elasticpath",
-    }
+/// The other dialect each source is encoded to in `encode_other`: the next one of the registry
+/// (by id, wrapping round) that the source's example encodes to.
+fn other(reg: &Registry, id: &str, request: &dialectgate_dialect::CanonicalRequest) -> Endpoint {
+    let ids: Vec<&str> = reg.dialects().iter().map(|d| d.id()).collect();
+    let at = ids
+        .iter()
+        .position(|d| *d == id)
+        .expect("a dialect of the registry");
+    ids.iter()
+        .cycle()
+        .skip(at + 1)
+        .take(ids.len() - 1)
+        .filter_map(|d| reg.endpoint(d))
+        .find(|to| reg.encode_request(to, request).is_ok())
+        .expect("the example encodes to some other dialect")
 }
 
 fn repo() -> &'static Path {
@@ -49,15 +53,13 @@ fn bench(c: &mut Criterion) {
         Registry::load(&repo().join("config/dialects"), &repo().join("schemas")).expect("definitions load");
     let canonical = Endpoint::Canonical;
     let mut group = c.benchmark_group("dialect");
-    for id in DIALECTS {
-        let dialect = reg.dialect(id).expect("dialect").clone();
+    for dialect in reg.dialects().to_vec() {
+        let id = dialect.id();
         let from = Endpoint::Dialect(dialect.clone());
-        let to_other = reg.endpoint(other(id)).expect("other dialect");
         let body = fixture(id, "request");
         let path_id = dialect.route().id_in_body.is_none().then_some("cus_123");
         let request = dialect.decode_request(path_id, &body).expect("decodes").request;
-        reg.encode_request(&to_other, &request)
-            .expect("encodes to the other dialect");
+        let to_other = other(&reg, id, &request);
 
         // A canonical upstream's answer carrying what this dialect's own answer carries.
         let response = serde_json::to_vec(&fixture(id, "response")).expect("serialize");

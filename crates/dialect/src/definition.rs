@@ -1,4 +1,5 @@
-//! The dialect definition file format (`config/dialects/<id>.toml`), as read from disk.
+//! The dialect definition file format (`config/dialects/<id>.toml`), as read from disk. The
+//! reference for authors is `docs/dialect-format.md`: keep it in step with these types.
 //!
 //! Pipeline: file → [`RawDefinition`] (serde, `deny_unknown_fields`) → [`crate::plan`] checks it
 //! and compiles pointers, enum maps and templates once → a [`crate::Dialect`] ready to run.
@@ -97,7 +98,7 @@ pub struct RawTokenEndpoint {
     /// Token lifetime, in seconds.
     #[serde(default = "default_token_ttl")]
     pub expires_in: u64,
-    /// The success body; `$access_token`, `$expires` (epoch seconds), `$expires_in` are filled in.
+    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}` are filled in.
     pub body: toml::Value,
 }
 
@@ -205,7 +206,7 @@ pub struct RawErrors {
     /// Message templates per JSON Schema keyword or translation code.
     #[serde(default)]
     pub messages: BTreeMap<String, String>,
-    /// Separator used for `$joined`. Default `", "`.
+    /// Separator used for `{joined}`. Default `", "`.
     #[serde(default)]
     pub join: Option<String>,
 }

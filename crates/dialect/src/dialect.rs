@@ -395,7 +395,7 @@ fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
     let token_endpoint = raw.auth.token_endpoint.as_ref().map(|t| TokenEndpoint {
         path: t.path.clone(),
         expires_in: t.expires_in,
-        body: plan::toml_to_json(&t.body),
+        body: c.token_body(&t.body),
     });
     Auth {
         accept,

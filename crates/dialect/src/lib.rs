@@ -18,6 +18,7 @@ mod plan;
 mod pointer;
 mod registry;
 mod render;
+mod template;
 mod translate;
 mod validate;
 

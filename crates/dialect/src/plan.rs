@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
 use crate::pointer::Pointer;
+use crate::template::{self, ERROR_VARS, MESSAGE_VARS, TOKEN_VARS};
 
 /// A compiled field rule.
 #[derive(Debug, Clone)]
@@ -123,6 +124,35 @@ pub(crate) struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    /// Checks the placeholders of every string in a TOML template against `known`, and converts
+    /// the template to JSON.
+    pub fn template(&mut self, key: &str, value: &toml::Value, known: &[&str]) -> Value {
+        self.check_placeholders(key, value, known);
+        toml_to_json(value)
+    }
+
+    fn check_placeholders(&mut self, key: &str, value: &toml::Value, known: &[&str]) {
+        match value {
+            toml::Value::String(s) => self.problems.extend(template::problems(key, s, known)),
+            toml::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.check_placeholders(&format!("{key}[{i}]"), v, known);
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    self.check_placeholders(&format!("{key}.{k}"), v, known);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The token endpoint's body template, checked.
+    pub fn token_body(&mut self, value: &toml::Value) -> Value {
+        self.template("auth.token_endpoint.body", value, TOKEN_VARS)
+    }
+
     pub fn pointer(&mut self, key: &str, s: &str) -> Pointer {
         Pointer::parse(s).unwrap_or_else(|| {
             self.problems.push(format!(
@@ -319,18 +349,43 @@ impl Compiler<'_> {
                 ));
             }
         }
-        let default_body = toml_to_json(&raw.body);
+        let default_body = self.template("errors.body", &raw.body, ERROR_VARS);
+        // `{title}` and `{detail}` cannot appear in a title or a detail: they would name
+        // themselves.
+        let text_vars: Vec<&str> = ERROR_VARS
+            .iter()
+            .copied()
+            .filter(|v| !matches!(*v, "title" | "detail"))
+            .collect();
+        for (code, text) in &raw.messages {
+            self.problems.extend(template::problems(
+                &format!("errors.messages.{code}"),
+                text,
+                MESSAGE_VARS,
+            ));
+        }
         let shapes = ErrorKind::ALL
             .into_iter()
             .map(|kind| {
+                let key = format!("errors.kinds.{}", kind.as_str());
                 let k = raw.kinds.get(kind.as_str()).cloned().unwrap_or_default();
+                for (name, text) in [("title", &k.title), ("detail", &k.detail)] {
+                    if let Some(text) = text {
+                        self.problems
+                            .extend(template::problems(&format!("{key}.{name}"), text, &text_vars));
+                    }
+                }
+                let body = match &k.body {
+                    Some(body) => self.template(&format!("{key}.body"), body, ERROR_VARS),
+                    None => default_body.clone(),
+                };
                 let shape = ErrorShape {
                     status: k.status.unwrap_or_else(|| kind.status()),
                     also_status: k.also_status,
                     title: k.title,
                     detail: k.detail,
                     content_type: k.content_type.unwrap_or_else(|| content_type.clone()),
-                    body: k.body.as_ref().map_or_else(|| default_body.clone(), toml_to_json),
+                    body,
                 };
                 (kind, shape)
             })

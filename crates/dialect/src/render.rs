@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::dialect::Dialect;
 use crate::plan::ErrorShape;
 use crate::pointer::Pointer;
+use crate::template;
 
 /// An error answer ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,8 +18,6 @@ pub struct Rendered {
     pub content_type: String,
     pub body: Vec<u8>,
 }
-
-const ITEM_VARS: [&str; 5] = ["$pointer", "$code", "$message", "$property", "$field"];
 
 struct Scope<'a> {
     problem: &'a Problem,
@@ -78,36 +77,19 @@ impl Scope<'_> {
         })
     }
 
-    fn interpolate(&self, template: &str) -> String {
-        let mut out = String::new();
-        let mut rest = template;
-        while let Some(start) = rest.find('{') {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 1..];
-            let Some(end) = after.find('}') else { break };
-            let name = &after[..end];
+    fn interpolate(&self, s: &str) -> String {
+        template::fill(s, |name| match name {
             // `title` and `detail` would recurse into themselves.
-            let value = if matches!(name, "title" | "detail") {
-                None
-            } else {
-                self.var(name)
-            };
-            match value {
-                Some(Value::String(s)) => out.push_str(&s),
-                Some(other) => out.push_str(&other.to_string()),
-                None => {}
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        out
+            "title" | "detail" => None,
+            _ => self.var(name).map(|v| text(&v)),
+        })
     }
 
     fn fill(&self, template: &Value) -> Option<Value> {
         match template {
-            Value::String(s) => match s.strip_prefix('$') {
-                Some(name) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => self.var(name),
-                _ => Some(Value::String(self.interpolate(s))),
+            Value::String(s) => match template::whole(s) {
+                Some(name) => self.var(name),
+                None => Some(Value::String(self.interpolate(s))),
             },
             Value::Array(items) => {
                 if let [single] = items.as_slice()
@@ -152,9 +134,7 @@ impl Clone for Scope<'_> {
 
 fn mentions_item(v: &Value) -> bool {
     match v {
-        Value::String(s) => ITEM_VARS
-            .iter()
-            .any(|var| s.contains(var) || s.contains(&format!("{{{}}}", &var[1..]))),
+        Value::String(s) => template::names(s).any(|name| template::ITEM_VARS.contains(&name)),
         Value::Array(items) => items.iter().any(mentions_item),
         Value::Object(map) => map.values().any(mentions_item),
         _ => false,
@@ -215,7 +195,11 @@ impl Dialect {
             // A fixed title (EP's "Conflict", CP's "Not Found") identifies a kind too, but
             // softly: a vendor may word it differently without changing its meaning.
             let mut soft = Vec::new();
-            if let Some(title) = shape.title.as_ref().filter(|t| !t.contains('{')) {
+            if let Some(title) = shape
+                .title
+                .as_ref()
+                .filter(|t| template::names(t).next().is_none())
+            {
                 title_places(&shape.body, &Pointer::root(), &mut soft);
                 soft.retain(|p| {
                     json.as_ref().and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str())
@@ -290,7 +274,7 @@ pub(crate) fn bounded(s: &str, max: usize) -> &str {
 /// Literal (non-placeholder) leaves of a template, by pointer; arrays are read at index 0.
 fn collect_literals(t: &Value, at: &Pointer, out: &mut Vec<(Pointer, Value)>) {
     match t {
-        Value::String(s) if s.contains('$') || s.contains('{') => {}
+        Value::String(s) if template::names(s).next().is_some() => {}
         Value::Object(map) => {
             for (k, v) in map {
                 collect_literals(v, &at.child(k.clone()), out);
@@ -306,10 +290,10 @@ fn collect_literals(t: &Value, at: &Pointer, out: &mut Vec<(Pointer, Value)>) {
     }
 }
 
-/// Where a template puts `$title`.
+/// Where a template puts `{title}`.
 fn title_places(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
     match t {
-        Value::String(s) if s == "$title" => out.push(at.clone()),
+        Value::String(s) if template::whole(s) == Some("title") => out.push(at.clone()),
         Value::Object(map) => map
             .iter()
             .for_each(|(k, v)| title_places(v, &at.child(k.clone()), out)),
@@ -326,7 +310,10 @@ fn title_places(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
 fn find_message(t: &Value, body: &Value) -> Option<String> {
     fn walk(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
         match t {
-            Value::String(s) if ["$detail", "$joined", "$message", "$title"].contains(&s.as_str()) => {
+            Value::String(s)
+                if template::whole(s)
+                    .is_some_and(|n| ["detail", "joined", "message", "title"].contains(&n)) =>
+            {
                 out.push(at.clone())
             }
             Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, &at.child(k.clone()), out)),
@@ -350,12 +337,20 @@ pub fn problem_json(problem: &Problem) -> Vec<u8> {
     serde_json::to_vec(problem).unwrap_or_default()
 }
 
-/// Fills a token endpoint template.
-pub(crate) fn fill_token(template: &Value, vars: &Map<String, Value>) -> Value {
-    match template {
-        Value::String(s) => match s.strip_prefix('$').and_then(|n| vars.get(n)) {
+/// A value as text inside a string: a string as it is, anything else as JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Fills a token endpoint template (its placeholders are checked at load).
+pub(crate) fn fill_token(body: &Value, vars: &Map<String, Value>) -> Value {
+    match body {
+        Value::String(s) => match template::whole(s).and_then(|n| vars.get(n)) {
             Some(v) => v.clone(),
-            None => template.clone(),
+            None => Value::String(template::fill(s, |n| vars.get(n).map(text))),
         },
         Value::Array(items) => Value::Array(items.iter().map(|i| fill_token(i, vars)).collect()),
         Value::Object(map) => Value::Object(

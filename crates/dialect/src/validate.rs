@@ -124,34 +124,9 @@ fn default_template(code: &str) -> &'static str {
     }
 }
 
-/// Fills `{name}` placeholders in a message template.
+/// Fills the placeholders of a message template.
 pub(crate) fn fill_message(template: &str, vars: &MessageVars) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        match after.find('}') {
-            Some(end) => {
-                let name = &after[..end];
-                match vars.get(name) {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::template::fill(template, |name| vars.get(name))
 }
 
 /// Builds the violation for `vars`, with the dialect's template for its code if it has one.

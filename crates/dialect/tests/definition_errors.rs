@@ -27,7 +27,10 @@ fn assert_mentions(message: &str, needles: &[&str]) {
 fn an_unedited_copy_loads() {
     let ws = Workspace::new("pristine");
     let reg = ws.load().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reg.dialects().len(), 5);
+    assert_eq!(
+        reg.dialects().len(),
+        std::fs::read_dir(ws.dialects()).unwrap().count()
+    );
 }
 
 #[test]
@@ -220,4 +223,73 @@ fn overlapping_routes_fail() {
     ws.edit("dialects/axim2.toml", "id = \"axim\"", "id = \"axim2\"");
     let message = load_error(&ws);
     assert_mentions(&message, &["axim2.toml", "overlaps the route of `axim`"]);
+}
+
+#[test]
+fn an_unknown_placeholder_fails_naming_the_key_and_the_known_ones() {
+    let ws = Workspace::new("bad-placeholder");
+    ws.edit(
+        "dialects/axim.toml",
+        "required = \"{property} is required\"",
+        "required = \"{propety} is required\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "axim.toml",
+            "errors.messages.required",
+            "unknown placeholder `{propety}`",
+            "property",
+        ],
+    );
+}
+
+#[test]
+fn the_former_dollar_spelling_of_a_placeholder_fails_with_the_new_one() {
+    let ws = Workspace::new("old-placeholder");
+    ws.edit(
+        "dialects/medusa.toml",
+        "message = \"{detail}\"",
+        "message = \"$detail\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "medusa.toml",
+            "errors.body.message",
+            "`$detail` is the old placeholder spelling; write `{detail}`",
+        ],
+    );
+}
+
+#[test]
+fn a_title_cannot_name_itself() {
+    let ws = Workspace::new("self-title");
+    ws.edit(
+        "dialects/medusa.toml",
+        "detail = \"Customer with id: {id} was not found\"",
+        "detail = \"{detail}: {id}\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["errors.kinds.not_found.detail", "unknown placeholder `{detail}`"],
+    );
+}
+
+#[test]
+fn a_token_body_placeholder_is_checked() {
+    let ws = Workspace::new("token-placeholder");
+    ws.edit("dialects/elasticpath.toml", "\"{access_token}\"", "\"{token}\"");
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "elasticpath.toml",
+            "auth.token_endpoint.body.access_token",
+            "unknown placeholder `{token}`",
+        ],
+    );
 }

@@ -74,7 +74,7 @@ fn crash_inputs_left_by_a_fuzzing_run_keep_every_invariant() {
 #[test]
 fn every_target_has_a_corpus() {
     let corpus = checks::repo_root().join("fuzz/corpus");
-    for d in checks::DIALECTS {
+    for &d in checks::DIALECTS.iter() {
         for kind in ["request", "answer"] {
             let dir = corpus.join(format!("{kind}_{d}"));
             let files = std::fs::read_dir(&dir).map_or(0, |f| f.count());

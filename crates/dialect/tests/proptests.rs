@@ -448,7 +448,7 @@ proptest! {
         let to_canonical = reg
             .translate(&source, &endpoint("canonical"), id, &body, Mode::Strict)
             .map_err(|p| fail(&format!("{from} -> canonical"), &p))?;
-        for to in DIALECTS {
+        for &to in DIALECTS.iter() {
             let target = endpoint(to);
             let strict = reg.translate(&source, &target, id, &body, Mode::Strict);
             let lenient = reg.translate(&source, &target, id, &body, Mode::Lenient);

@@ -687,7 +687,7 @@ fn checkoutpage_unauthorized_carries_error_unauthorized() {
 #[test]
 fn every_rendered_json_error_matches_the_dialects_error_schema() {
     let problem_with_items = validation_problem("canonical", &json!({"email": 1, "nope": true}));
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         for kind in ErrorKind::ALL {
             for problem in [
                 Problem::new(kind, "detail"),
@@ -717,12 +717,12 @@ fn every_rendered_json_error_matches_the_dialects_error_schema() {
 #[test]
 fn every_encoded_success_answer_matches_the_dialects_response_schema() {
     let reg = registry();
-    for source in DIALECTS {
+    for &source in DIALECTS.iter() {
         let bytes = serde_json::to_vec(&fixture(source, "response")).unwrap();
         let Answer::Customer(customer) = reg.read_answer(&endpoint(source), 200, &bytes) else {
             panic!("{source}: the example response is not read as a customer");
         };
-        for target in DIALECTS {
+        for &target in DIALECTS.iter() {
             let (status, body) = reg
                 .encode_answer(&endpoint(target), &customer)
                 .unwrap_or_else(|p| panic!("{source}->{target}: {p:?}"));
@@ -765,7 +765,7 @@ fn collapses(dialect: &str, kind: ErrorKind) -> Option<ErrorKind> {
 
 #[test]
 fn render_then_classify_gives_back_a_kind_with_the_same_meaning() {
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         for kind in ErrorKind::ALL {
             let rendered = dialect(d).render_error(&Problem::new(kind, "some detail"), Some(PATH_ID));
             let back = dialect(d).classify_error(rendered.status, &rendered.body).kind();
@@ -783,7 +783,7 @@ fn render_then_classify_gives_back_a_kind_with_the_same_meaning() {
 
 #[test]
 fn render_then_classify_keeps_the_upstreams_message() {
-    for d in DIALECTS {
+    for &d in DIALECTS.iter() {
         let rendered =
             dialect(d).render_error(&Problem::new(ErrorKind::Duplicate, "email already taken"), None);
         let back = dialect(d).classify_error(rendered.status, &rendered.body);
