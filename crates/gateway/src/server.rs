@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -145,30 +146,62 @@ impl Builders {
     }
 }
 
-/// The requests in flight on one connection, as its guard sees them.
+/// The requests of one connection, as its guard sees them: how many are in flight and when the
+/// last one ended. Requests only touch atomics; the guard reads them when its deadline fires
+/// and re-arms the deadline from there, so no request wakes the connection's task.
 #[derive(Debug, Clone)]
-pub(crate) struct Activity(Arc<watch::Sender<usize>>);
+pub(crate) struct Activity(Arc<ActivityState>);
+
+#[derive(Debug)]
+struct ActivityState {
+    /// When the connection opened; times below are milliseconds since then.
+    opened: Instant,
+    in_flight: AtomicUsize,
+    /// Whether a request has arrived (its headers were complete).
+    seen: AtomicBool,
+    /// When the last request ended (0 before any did: the connection's opening).
+    last_end_ms: AtomicU64,
+}
 
 impl Activity {
-    fn new() -> (Activity, watch::Receiver<usize>) {
-        let (tx, rx) = watch::channel(0);
-        (Activity(Arc::new(tx)), rx)
+    fn new() -> Activity {
+        Activity(Arc::new(ActivityState {
+            opened: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            seen: AtomicBool::new(false),
+            last_end_ms: AtomicU64::new(0),
+        }))
     }
 
     /// Counts a request as in flight until the returned guard (kept in its answer's body) drops.
     pub(crate) fn begin(&self) -> Busy {
-        self.0.send_modify(|n| *n += 1);
+        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.0.seen.store(true, Ordering::Release);
         Busy(self.0.clone())
+    }
+
+    /// Since when the connection has had no request in flight (`None`: one is in flight), and
+    /// whether any request has arrived.
+    fn idle_since(&self) -> (Option<Instant>, bool) {
+        let seen = self.0.seen.load(Ordering::Acquire);
+        if self.0.in_flight.load(Ordering::Acquire) > 0 {
+            return (None, seen);
+        }
+        let ms = self.0.last_end_ms.load(Ordering::Acquire);
+        (Some(self.0.opened + Duration::from_millis(ms)), seen)
     }
 }
 
 /// One request in flight on a connection.
 #[derive(Debug)]
-pub(crate) struct Busy(Arc<watch::Sender<usize>>);
+pub(crate) struct Busy(Arc<ActivityState>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        let state = &self.0;
+        let ms = u64::try_from(state.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        state.last_end_ms.fetch_max(ms, Ordering::AcqRel);
+        state.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -311,13 +344,13 @@ where
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let (activity, busy) = Activity::new();
-                let svc = make_service(peer, activity);
+                let activity = Activity::new();
+                let svc = make_service(peer, activity.clone());
                 let builders = builders.clone();
                 let stopping = stopping.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if let Err(err) = connection(stream, svc, &builders, &transport, busy, stopping).await {
+                    if let Err(err) = connection(stream, svc, &builders, &transport, activity, stopping).await {
                         tracing::debug!(listener = name, %peer, %err, "Connection ended with an error.");
                     }
                 });
@@ -339,7 +372,7 @@ async fn connection<S>(
     svc: S,
     builders: &Builders,
     transport: &Transport,
-    busy: watch::Receiver<usize>,
+    activity: Activity,
     mut stopping: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
@@ -362,15 +395,19 @@ where
     match sniffed {
         Sniffed::Http1 => {
             let conn = builders.http1.serve_connection(io, svc);
-            guard(conn, transport, busy, stopping).await.map_err(Into::into)
+            guard(conn, transport, &activity, stopping)
+                .await
+                .map_err(Into::into)
         }
         Sniffed::Http2 => {
             let conn = builders.http2.serve_connection(io, svc);
-            guard(conn, transport, busy, stopping).await.map_err(Into::into)
+            guard(conn, transport, &activity, stopping)
+                .await
+                .map_err(Into::into)
         }
         Sniffed::Undecided => {
             let conn = builders.auto.serve_connection(io, svc);
-            guard(conn, transport, busy, stopping).await
+            guard(conn, transport, &activity, stopping).await
         }
     }
 }
@@ -389,37 +426,47 @@ where
 async fn guard<C>(
     conn: C,
     transport: &Transport,
-    mut busy: watch::Receiver<usize>,
+    activity: &Activity,
     mut stopping: watch::Receiver<bool>,
 ) -> Result<(), C::Error>
 where
     C: GracefulConnection,
 {
     let mut conn = std::pin::pin!(conn);
-    let deadline = tokio::time::sleep(transport.header_read_timeout);
+    // The guard looks at least once per idle timeout, so that a request that came and went
+    // before the header timeout ran out is noticed in time.
+    let every = transport.idle_timeout;
+    let deadline = tokio::time::sleep(transport.header_read_timeout.min(every));
     let mut deadline = std::pin::pin!(deadline);
     let mut closing = false;
-    let mut watching = true;
     loop {
-        let idle = *busy.borrow_and_update() == 0;
         tokio::select! {
             result = conn.as_mut() => return result,
-            changed = busy.changed(), if watching => {
-                // Only the connection itself holds the sender: this cannot end before it does.
-                watching = changed.is_ok();
-                if *busy.borrow() == 0 {
-                    let allowance = if closing { CLOSE_GRACE } else { transport.idle_timeout };
-                    deadline.as_mut().reset(Instant::now() + allowance);
-                }
-            }
-            () = deadline.as_mut(), if idle => {
-                if closing {
+            () = deadline.as_mut() => {
+                let (idle_since, seen) = activity.idle_since();
+                let allowance = if closing {
+                    CLOSE_GRACE
+                } else if seen {
+                    transport.idle_timeout
+                } else {
+                    transport.header_read_timeout
+                };
+                let now = Instant::now();
+                match idle_since {
+                    // A request in flight: look again later.
+                    None => deadline.as_mut().reset(now + allowance.min(every)),
+                    // Not idle for the whole allowance yet: look again when it would be.
+                    Some(since) if since + allowance > now => {
+                        deadline.as_mut().reset((since + allowance).min(now + every));
+                    }
                     // Dropping the connection closes the socket.
-                    return Ok(());
+                    Some(_) if closing => return Ok(()),
+                    Some(_) => {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                        deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
+                    }
                 }
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-                deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
             }
             _ = stopping.wait_for(|stop| *stop), if !closing => {
                 conn.as_mut().graceful_shutdown();
