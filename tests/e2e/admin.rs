@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -156,11 +154,7 @@ impl Held {
                         async move {
                             a.fetch_add(1, Ordering::SeqCst);
                             r.acquire().await.unwrap().forget();
-                            let (status, ct, body) = harness::customer_answer();
-                            let mut rsp = hyper::Response::new(Full::new(Bytes::from(body)));
-                            *rsp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            rsp.headers_mut().insert("content-type", ct.parse().unwrap());
-                            Ok::<_, Infallible>(rsp)
+                            Ok::<_, Infallible>(harness::reply(harness::customer_answer()))
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())

@@ -92,11 +92,7 @@ impl Upstream {
                                 body,
                             };
                             seen.lock().unwrap().push(rec.clone());
-                            let (status, ct, body) = reply(&rec);
-                            let mut rsp = hyper::Response::new(Full::new(Bytes::from(body)));
-                            *rsp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            rsp.headers_mut().insert("content-type", ct.parse().unwrap());
-                            Ok::<_, Infallible>(rsp)
+                            Ok::<_, Infallible>(self::reply(reply(&rec)))
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -343,12 +339,7 @@ pub async fn send_with(
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
-    let rsp = req.send().await.unwrap();
-    Answer {
-        status: rsp.status().as_u16(),
-        headers: rsp.headers().clone(),
-        body: rsp.bytes().await.unwrap().to_vec(),
-    }
+    answer(req.send().await.unwrap()).await
 }
 
 /// A simple update every dialect can express, as each caller writes it:
@@ -441,4 +432,41 @@ pub async fn reload(gw: &Running) -> (u16, String) {
         }
         return (rsp.status().as_u16(), rsp.text().await.unwrap());
     }
+}
+
+/// A caller's answer, read whole.
+pub async fn answer(rsp: reqwest::Response) -> Answer {
+    Answer {
+        status: rsp.status().as_u16(),
+        headers: rsp.headers().clone(),
+        body: rsp.bytes().await.unwrap().to_vec(),
+    }
+}
+
+/// An upstream's answer: status, content type and body.
+pub fn reply((status, content_type, body): Reply) -> hyper::Response<Full<Bytes>> {
+    let mut rsp = hyper::Response::new(Full::new(Bytes::from(body)));
+    *rsp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+    rsp.headers_mut()
+        .insert("content-type", content_type.parse().unwrap());
+    rsp
+}
+
+/// Starts `cmd` with its standard error captured whole; the thread returns it once the process
+/// has exited.
+pub fn spawn_captured(
+    mut cmd: std::process::Command,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all);
+        all
+    });
+    (child, reader)
 }

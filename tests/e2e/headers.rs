@@ -261,11 +261,7 @@ async fn send_raw(gw: &harness::Running, dialect: &str, extra: &[(&'static str, 
         .send()
         .await
         .unwrap();
-    harness::Answer {
-        status: rsp.status().as_u16(),
-        headers: rsp.headers().clone(),
-        body: rsp.bytes().await.unwrap().to_vec(),
-    }
+    harness::answer(rsp).await
 }
 
 /// A gateway in front of a canonical `upstream`, believing forwarding headers from `trusted`.

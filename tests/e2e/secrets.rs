@@ -44,29 +44,20 @@ async fn no_secret_in_logs_or_error_bodies() {
         .local_addr()
         .unwrap()
         .to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"))
-        .args([
-            "serve",
-            "--config",
-            file.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--admin-listen",
-            "",
-        ])
-        .env("RUST_LOG", "trace")
-        .env("DIALECTGATE_KEYS", CANARIES[0])
-        .env("DIALECTGATE_UPSTREAM_TOKEN", CANARIES[1])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all);
-        all
-    });
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"));
+    cmd.args([
+        "serve",
+        "--config",
+        file.to_str().unwrap(),
+        "--listen",
+        &addr,
+        "--admin-listen",
+        "",
+    ])
+    .env("RUST_LOG", "trace")
+    .env("DIALECTGATE_KEYS", CANARIES[0])
+    .env("DIALECTGATE_UPSTREAM_TOKEN", CANARIES[1]);
+    let (mut child, reader) = harness::spawn_captured(cmd);
     wait_for(&addr);
     let url = |path: &str| format!("http://{addr}{path}");
     let client = harness::client();

@@ -67,11 +67,7 @@ async fn update_as(gw: &Running, dialect: &str, credential: &str) -> harness::An
         .send()
         .await
         .unwrap();
-    harness::Answer {
-        status: rsp.status().as_u16(),
-        headers: rsp.headers().clone(),
-        body: rsp.bytes().await.unwrap().to_vec(),
-    }
+    harness::answer(rsp).await
 }
 
 fn epoch_now() -> u64 {
@@ -344,21 +340,12 @@ async fn no_token_or_secret_in_the_logs() {
                 upstream.url(),
             ]);
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"))
-            .args(&args)
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialectgate"));
+        cmd.args(&args)
             .env("RUST_LOG", "trace")
             .env("DIALECTGATE_KEYS", KEY)
-            .env("DIALECTGATE__CREDENTIALS__TOKEN_TTL_S", "2")
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut all);
-            all
-        });
+            .env("DIALECTGATE__CREDENTIALS__TOKEN_TTL_S", "2");
+        let (mut child, reader) = harness::spawn_captured(cmd);
         wait_for(&addr);
         let base = format!("http://{addr}");
         let secret = if passthrough { SECRET } else { KEY };
