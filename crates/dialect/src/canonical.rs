@@ -14,8 +14,8 @@ use crate::error::DialectError;
 use crate::matrix::{self, Leaf};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
+use crate::schema;
 use crate::translate::{self, Answer, Outbound};
-use crate::validate;
 
 /// The canonical form's compiled schemas.
 pub struct Canonical {
@@ -41,24 +41,12 @@ impl Canonical {
     /// # Errors
     /// Every schema that does not load, at once.
     pub(crate) fn load(dir: &Path) -> Result<Canonical, DialectError> {
-        let mut errors = Vec::new();
-        let mut compile = |name: &str| match validate::compile_file(&dir.join(name)) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let (update, customer, problem) = (
-            compile("update.json"),
-            compile("customer.json"),
-            compile("error.json"),
-        );
-        let (Some((update, update_json)), Some((customer, customer_json)), Some((problem, problem_json))) =
-            (update, customer, problem)
-        else {
-            return Err(DialectError::Many(errors));
-        };
+        let [
+            (update, update_json),
+            (customer, customer_json),
+            (problem, problem_json),
+        ] = schema::compile_files(dir, ["update.json", "customer.json", "error.json"])
+            .map_err(DialectError::Many)?;
         Ok(Canonical {
             update,
             customer,

@@ -21,6 +21,7 @@ mod pointer;
 mod registry;
 mod render;
 mod report;
+mod schema;
 mod translate;
 mod validate;
 

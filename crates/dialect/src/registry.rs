@@ -78,11 +78,7 @@ impl Registry {
             }
         }
         if !errors.is_empty() {
-            return Err(if errors.len() == 1 {
-                errors.remove(0)
-            } else {
-                DialectError::Many(errors)
-            });
+            return Err(DialectError::all(errors));
         }
         Ok(Registry { dialects, canonical })
     }

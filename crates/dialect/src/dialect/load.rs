@@ -3,14 +3,13 @@
 
 use std::path::Path;
 
-use jsonschema::Validator;
 use serde_json::Value;
 
 use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
 use crate::definition::{RawDefinition, RawOn};
 use crate::error::DialectError;
 use crate::plan::{self, Compiler};
-use crate::validate;
+use crate::schema;
 
 /// Loads `definition` (TOML) and the schemas in `schema_dir` (`request.json`,
 /// `response.json`, `error.json`), checks everything, and compiles it.
@@ -57,11 +56,7 @@ pub(crate) fn load(
         });
     }
     let Some(schemas) = schemas.filter(|_| errors.is_empty()) else {
-        return Err(if errors.len() == 1 {
-            errors.remove(0)
-        } else {
-            DialectError::Many(errors)
-        });
+        return Err(DialectError::all(errors));
     };
     Ok(Dialect {
         id: raw.id.clone(),
@@ -183,35 +178,18 @@ fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
 }
 
 fn load_schemas(dir: &Path) -> Result<Schemas, DialectError> {
-    let mut errors = Vec::new();
-    let mut load = |name: &str| -> Option<(Validator, Value)> {
-        let path = dir.join(name);
-        match validate::compile_file(&path) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        }
-    };
-    let request = load("request.json");
-    let response = load("response.json");
-    let error = load("error.json");
-    match (request, response, error) {
-        (Some((request, request_json)), Some((response, response_json)), Some((error, error_json))) => {
-            Ok(Schemas {
-                request,
-                response,
-                error,
-                request_json,
-                response_json,
-                error_json,
-            })
-        }
-        _ => Err(if errors.len() == 1 {
-            errors.remove(0)
-        } else {
-            DialectError::Many(errors)
-        }),
-    }
+    let [
+        (request, request_json),
+        (response, response_json),
+        (error, error_json),
+    ] = schema::compile_files(dir, ["request.json", "response.json", "error.json"])
+        .map_err(DialectError::all)?;
+    Ok(Schemas {
+        request,
+        response,
+        error,
+        request_json,
+        response_json,
+        error_json,
+    })
 }

@@ -22,15 +22,12 @@ pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Resul
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Err(d.refuse(ErrorKind::Validation, refusal("required", d.id_pointer())));
     };
-    let plan = &d.request;
-    let root = envelope(d, plan, body)?;
     let decoder = Decoder {
         dialect: d,
-        ignore_empty: plan.ignore_empty,
+        ignore_empty: d.request.ignore_empty,
         replace: true,
     };
-    let mut patch = Map::new();
-    decoder.rules(&plan.rules, root, &plan.envelope, &mut patch)?;
+    let (root, patch) = decoder.message(&d.request, body)?;
     Ok(Decoded {
         request: CanonicalRequest { id, patch },
         unknown: provenance::unknown_members(d, root),
@@ -39,15 +36,12 @@ pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Resul
 
 /// See [`Dialect::decode_response`].
 pub(crate) fn response(d: &Dialect, body: &Value) -> Result<Value, Problem> {
-    let plan = &d.response;
-    let root = envelope(d, plan, body)?;
     let decoder = Decoder {
         dialect: d,
         ignore_empty: false,
         replace: false,
     };
-    let mut doc = Map::new();
-    decoder.rules(&plan.rules, root, &plan.envelope, &mut doc)?;
+    let (_, doc) = decoder.message(&d.response, body)?;
     Ok(Value::Object(doc))
 }
 
@@ -75,13 +69,6 @@ pub(crate) fn is_success_body(d: &Dialect, body: &Value) -> bool {
         && d.response.envelope.get(body).is_some_and(Value::is_object)
 }
 
-/// The members inside the message's envelope; a body without it is refused.
-fn envelope<'b>(d: &Dialect, plan: &MessagePlan, body: &'b Value) -> Result<&'b Value, Problem> {
-    plan.envelope
-        .get(body)
-        .ok_or_else(|| d.refuse(ErrorKind::Validation, refusal("required", plan.envelope.clone())))
-}
-
 struct Decoder<'a> {
     dialect: &'a Dialect,
     /// The dialect ignores `null` and `""` (they mean "leave as is").
@@ -92,6 +79,22 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
+    /// Decodes the members inside `plan`'s envelope of `body` (a body without it is refused):
+    /// the envelope's value, and what its members decode to.
+    fn message<'b>(
+        &self,
+        plan: &MessagePlan,
+        body: &'b Value,
+    ) -> Result<(&'b Value, Map<String, Value>), Problem> {
+        let root = plan.envelope.get(body).ok_or_else(|| {
+            self.dialect
+                .refuse(ErrorKind::Validation, refusal("required", plan.envelope.clone()))
+        })?;
+        let mut out = Map::new();
+        self.rules(&plan.rules, root, &plan.envelope, &mut out)?;
+        Ok((root, out))
+    }
+
     /// Decodes the members of `src` (at dialect pointer `at`) that `rules` map, into `dst`.
     fn rules(
         &self,

@@ -20,14 +20,7 @@ use crate::validate::MessageVars;
 pub(crate) fn request(d: &Dialect, request: &CanonicalRequest) -> Result<Encoded, Problem> {
     let plan = &d.request;
     let mut report = Fidelity::default();
-    let mut out = Map::new();
-    Encoder {
-        dialect: d,
-        plan,
-        report: Some(&mut report),
-    }
-    .object(&plan.rules, &request.patch, &Pointer::root(), &mut out)?;
-    let mut body = wrap(plan, out);
+    let mut body = message(d, plan, &request.patch, Some(&mut report))?;
     if let (Some(p), Value::Object(map)) = (&d.route.id_in_body, &mut body) {
         p.set(map, Value::String(request.id.clone()));
     }
@@ -50,27 +43,32 @@ pub(crate) fn request(d: &Dialect, request: &CanonicalRequest) -> Result<Encoded
 
 /// See [`Dialect::encode_response`].
 pub(crate) fn response(d: &Dialect, customer: &Value) -> Result<Value, Problem> {
-    let plan = &d.response;
     let empty = Map::new();
     let doc = customer.as_object().unwrap_or(&empty);
-    let mut out = Map::new();
+    message(d, &d.response, doc, None)
+}
+
+/// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
+/// with the constant and extra members. Books are kept in `report`, when given.
+fn message(
+    d: &Dialect,
+    plan: &MessagePlan,
+    src: &Map<String, Value>,
+    report: Option<&mut Fidelity>,
+) -> Result<Value, Problem> {
+    let mut fields = Map::new();
     Encoder {
         dialect: d,
         plan,
-        report: None,
+        report,
     }
-    .object(&plan.rules, doc, &Pointer::root(), &mut out)?;
-    Ok(wrap(plan, out))
-}
-
-/// The members inside the message's envelope, with its constant and extra members.
-fn wrap(plan: &MessagePlan, fields: Map<String, Value>) -> Value {
+    .object(&plan.rules, src, &Pointer::root(), &mut fields)?;
     let mut root = Map::new();
     plan.envelope.set(&mut root, Value::Object(fields));
     for (p, v) in plan.constants.iter().chain(&plan.extra) {
         p.set(&mut root, v.clone());
     }
-    Value::Object(root)
+    Ok(Value::Object(root))
 }
 
 struct Encoder<'a> {
