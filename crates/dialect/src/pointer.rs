@@ -86,6 +86,7 @@ impl Pointer {
     }
 
     /// Looks the pointer up in an object, through objects only (`None` for the root pointer).
+    #[inline]
     pub(crate) fn get_member<'v>(&self, map: &'v Map<String, Value>) -> Option<&'v Value> {
         let (first, rest) = self.segments.split_first()?;
         let mut cur = map.get(first)?;

@@ -5,7 +5,7 @@
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
-use crate::endpoint::{Side, refusal};
+use crate::endpoint::{Expressed, Side, refusal};
 use crate::engine::{CanonicalRequest, Decoded, Encoded};
 use crate::pointer::Pointer;
 use crate::render;
@@ -93,11 +93,15 @@ pub(crate) fn request(
 /// Encodes a canonical request for `to`, checked against `to`'s own request schema (see
 /// [`crate::Registry::encode_request`]).
 pub(crate) fn encode(to: &dyn Side, request: &CanonicalRequest) -> Result<Encoded, Problem> {
-    let expressed = to.encode_request(request)?;
-    let report = expressed.report().clone();
-    let body = expressed.into_body(request.patch.clone());
-    to.check_target(&body)?;
-    Ok(Encoded { body, report })
+    let encoded = match to.encode_request(request)? {
+        Expressed::AsPatch => Encoded {
+            body: Value::Object(request.patch.clone()),
+            report: Fidelity::default(),
+        },
+        Expressed::Encoded(encoded) => encoded,
+    };
+    to.check_target(&encoded.body)?;
+    Ok(encoded)
 }
 
 /// Ids are opaque: at most the shorter of the two sides' limits, no control characters, not a

@@ -27,6 +27,7 @@ pub(crate) enum LeafError {
 }
 
 /// Converts the leaf value `v` of `rule`: through its enum map, else its transform, else as is.
+#[inline]
 pub(crate) fn leaf(rule: &Rule, v: &Value, direction: Direction) -> Result<Value, LeafError> {
     if let Some(map) = &rule.enum_map {
         return map_enum(map, v, direction);
