@@ -1,18 +1,24 @@
 //! A loaded, compiled dialect: its route, credentials, message plans, error shapes and
 //! validators. Built once at load; cheap to share (`Arc<Dialect>`).
 
+mod load;
+
 use std::collections::HashMap;
-use std::path::Path;
 
-use dialectgate_canonical::ErrorKind;
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::definition::{RawDefinition, RawOn};
-use crate::error::DialectError;
-use crate::plan::{self, Compiler, ErrorShape, MessagePlan};
+pub(crate) use self::load::load;
+use crate::canonical::Canonical;
+use crate::definition::RawDefinition;
+use crate::endpoint::{Expressed, Side};
+use crate::engine::{CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
+use crate::matrix::{self, Leaf};
+use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
-use crate::validate;
+use crate::render::Rendered;
+use crate::translate::{self, Answer, Outbound};
 
 /// One vendor dialect, ready to run.
 #[derive(Debug)]
@@ -114,77 +120,9 @@ impl std::fmt::Debug for Schemas {
     }
 }
 
+// === impl Dialect ===
+
 impl Dialect {
-    /// Loads `definition` (TOML) and the schemas in `schema_dir` (`request.json`,
-    /// `response.json`, `error.json`), checks everything, and compiles it.
-    ///
-    /// # Errors
-    /// Every problem found in the definition or its schemas, naming the file and the key.
-    pub(crate) fn load(
-        definition: &Path,
-        schema_dir: &Path,
-        canonical_schemas: [&Value; 2],
-    ) -> Result<Dialect, DialectError> {
-        let text = std::fs::read_to_string(definition).map_err(|source| DialectError::Read {
-            path: definition.to_owned(),
-            source,
-        })?;
-        let raw: RawDefinition = toml::from_str(&text).map_err(|e| DialectError::Parse {
-            path: definition.to_owned(),
-            message: e.to_string(),
-        })?;
-        let stem = definition
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-
-        let mut errors = Vec::new();
-        let schemas = load_schemas(schema_dir).map_err(|e| errors.push(e)).ok();
-
-        let mut c = Compiler {
-            problems: Vec::new(),
-            canonical_schemas,
-        };
-        plan::check_id(&mut c, &raw, stem);
-        plan::check_message_pointers(&mut c, "request", &raw.request);
-        plan::check_message_pointers(&mut c, "response", &raw.response);
-        let request = c.message("request", &raw.request, &raw.fields, RawOn::Request);
-        let response = c.message("response", &raw.response, &raw.fields, RawOn::Response);
-        let (shapes, messages, join) = c.errors(&raw.errors);
-        let route = compile_route(&mut c, &raw);
-        let auth = compile_auth(&mut c, &raw);
-        if !c.problems.is_empty() {
-            errors.push(DialectError::Invalid {
-                path: definition.to_owned(),
-                problems: c.problems,
-            });
-        }
-        let Some(schemas) = schemas.filter(|_| errors.is_empty()) else {
-            return Err(if errors.len() == 1 {
-                errors.remove(0)
-            } else {
-                DialectError::Many(errors)
-            });
-        };
-        Ok(Dialect {
-            id: raw.id.clone(),
-            vendor: raw.vendor.clone(),
-            docs: raw.docs.clone(),
-            decisions: raw.decisions.clone(),
-            route,
-            auth,
-            request,
-            response,
-            errors: ErrorPlan {
-                shapes,
-                messages: messages.into_iter().collect(),
-                join,
-            },
-            schemas,
-            raw,
-        })
-    }
-
     /// The dialect id.
     pub fn id(&self) -> &str {
         &self.id
@@ -307,138 +245,179 @@ impl Dialect {
                 .iter()
                 .any(|m| m.eq_ignore_ascii_case(method))
     }
-}
 
-fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
-    let r = &raw.route;
-    let mut segments = Vec::new();
-    let Some(rest) = r.path.strip_prefix('/') else {
-        c.problems
-            .push(format!("route.path: `{}` must start with `/`", r.path));
-        return Route {
-            method: r.method.to_ascii_uppercase(),
-            also_methods: Vec::new(),
-            path: r.path.clone(),
-            segments,
-            id_in_body: None,
-            query: Vec::new(),
-            query_into_body: false,
-            id_max_length: crate::id::DEFAULT_ID_MAX_LENGTH,
-        };
-    };
-    for part in rest.split('/') {
-        if part == "{id}" {
-            segments.push(PathSegment::Id);
-        } else if part.contains('{') || part.contains('}') {
-            c.problems.push(format!(
-                "route.path: only `{{id}}` may be a parameter, found `{part}`"
-            ));
-        } else {
-            segments.push(PathSegment::Literal(part.to_owned()));
-        }
+    /// Decodes a request body (already validated against the request schema) into the canonical
+    /// request. `path_id` is the id taken from the path, when the route has one.
+    ///
+    /// # Errors
+    /// A [`Problem`] in canonical terms (validation or untranslatable) with pointers into `body`.
+    pub fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
+        decode::request(self, path_id, body)
     }
-    let ids_in_path = segments.iter().filter(|s| **s == PathSegment::Id).count();
-    let id_in_body = r.id_in_body.as_deref().map(|p| c.pointer("route.id_in_body", p));
-    match (ids_in_path, &id_in_body) {
-        (1, None) | (0, Some(_)) => {}
-        _ => c.problems.push(
-            "route: the customer id must travel either in the path (`{id}`) or in the body (`id_in_body`), exactly once"
-                .to_owned(),
-        ),
+
+    /// Encodes a canonical request as this dialect's request body.
+    ///
+    /// # Errors
+    /// Untranslatable when a value has no equivalent (unmapped enum) or a member the dialect
+    /// requires on every write is missing. Pointers are canonical.
+    pub fn encode_request(&self, request: &CanonicalRequest) -> Result<Encoded, Problem> {
+        encode::request(self, request)
     }
-    let id_max_length = r.id_max_length.unwrap_or(crate::id::DEFAULT_ID_MAX_LENGTH);
-    if !(1..=1024).contains(&id_max_length) {
-        c.problems.push(format!(
-            "route.id_max_length: {id_max_length} is not between 1 and 1024"
-        ));
+
+    /// Applies a request's query string as the route declares: merged into the body where the
+    /// vendor reads query parameters as members (query wins), accepted where listed, refused
+    /// otherwise (never silently dropped).
+    ///
+    /// # Errors
+    /// A validation problem naming the first parameter the route does not accept.
+    pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
+        decode::apply_query(self, query, body)
     }
-    for m in std::iter::once(&r.method).chain(&r.also_methods) {
-        if http_method_invalid(m) {
-            c.problems
-                .push(format!("route.method: `{m}` is not an HTTP method"));
-        }
+
+    /// Decodes this dialect's success body into a canonical Customer document.
+    ///
+    /// # Errors
+    /// When the body does not have the dialect's success shape.
+    pub fn decode_response(&self, body: &Value) -> Result<Value, Problem> {
+        decode::response(self, body)
     }
-    Route {
-        method: r.method.to_ascii_uppercase(),
-        also_methods: r.also_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
-        path: r.path.clone(),
-        segments,
-        id_in_body,
-        query: r.query.clone(),
-        query_into_body: r.query_into_body,
-        id_max_length,
+
+    /// Encodes a canonical Customer document as this dialect's success body. Members the dialect
+    /// has no place for are left out (only allow-listed members ever reach a caller).
+    ///
+    /// # Errors
+    /// When a value has no equivalent in this dialect (an unmapped enum value).
+    pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
+        encode::response(self, customer)
+    }
+
+    /// True when `body` carries this dialect's success constants (MicroBase's `ok: true`, …).
+    pub fn is_success_body(&self, body: &Value) -> bool {
+        decode::is_success_body(self, body)
+    }
+
+    /// The dialect pointer a canonical request pointer came from, following this dialect's
+    /// request rules (array indexes carried over). `None` when no rule maps it.
+    pub fn source_pointer(&self, canonical: &str) -> Option<String> {
+        provenance::source_pointer(self, canonical)
     }
 }
 
-fn http_method_invalid(m: &str) -> bool {
-    !matches!(
-        m.to_ascii_uppercase().as_str(),
-        "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
-    )
-}
+// === impl Side for Dialect ===
 
-fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
-    if raw.auth.accept.is_empty() {
-        c.problems
-            .push("auth.accept: at least one credential form is needed".to_owned());
+impl Side for Dialect {
+    fn id(&self) -> &str {
+        &self.id
     }
-    let accept = raw
-        .auth
-        .accept
-        .iter()
-        .map(|a| Credential {
-            header: a.header.to_ascii_lowercase(),
-            scheme: a.scheme.clone(),
-            scheme_optional: a.scheme_optional,
-        })
-        .collect();
-    let token_endpoint = raw.auth.token_endpoint.as_ref().map(|t| TokenEndpoint {
-        path: t.path.clone(),
-        expires_in: t.expires_in,
-        body: c.token_body(&t.body),
-    });
-    Auth {
-        accept,
-        forward_same_dialect: raw
-            .auth
-            .forward_same_dialect
+
+    fn request_schema(&self) -> &Validator {
+        &self.schemas.request
+    }
+
+    fn messages(&self) -> &HashMap<String, String> {
+        &self.errors.messages
+    }
+
+    /// The detail joins the messages the way the vendor does.
+    fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
+        let detail = errors
             .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect(),
-        token_endpoint,
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join(&self.errors.join);
+        Problem::new(kind, detail).with_errors(errors)
     }
-}
 
-fn load_schemas(dir: &Path) -> Result<Schemas, DialectError> {
-    let mut errors = Vec::new();
-    let mut load = |name: &str| -> Option<(Validator, Value)> {
-        let path = dir.join(name);
-        match validate::compile_file(&path) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
+    fn id_max_length(&self) -> usize {
+        self.route.id_max_length
+    }
+
+    fn id_pointer(&self) -> Pointer {
+        self.route.id_in_body.clone().unwrap_or_default()
+    }
+
+    fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
+        decode::request(self, path_id, body)
+    }
+
+    fn encode_request(&self, request: &CanonicalRequest) -> Result<Expressed, Problem> {
+        encode::request(self, request).map(Expressed::Encoded)
+    }
+
+    fn source_pointer(&self, canonical: &str) -> String {
+        provenance::source_pointer(self, canonical).unwrap_or_else(|| canonical.to_owned())
+    }
+
+    fn source_pointers(&self, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
+        provenance::source_pointers(self, canonical, patch)
+    }
+
+    fn outbound(&self, id: &str, body: Value) -> Outbound {
+        Outbound {
+            method: self.route.method.clone(),
+            path: self.path_for(id),
+            content_type: "application/json",
+            body,
         }
-    };
-    let request = load("request.json");
-    let response = load("response.json");
-    let error = load("error.json");
-    match (request, response, error) {
-        (Some((request, request_json)), Some((response, response_json)), Some((error, error_json))) => {
-            Ok(Schemas {
-                request,
-                response,
-                error,
-                request_json,
-                response_json,
-                error_json,
-            })
+    }
+
+    /// A success body is checked against the vendor's schema, decoded and checked against the
+    /// canonical Customer schema; anything else is classified as the vendor's error.
+    fn read_answer(&self, status: u16, body: &[u8], canonical: &Canonical) -> Answer {
+        let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
+        let Some(doc) = json
+            .as_ref()
+            .filter(|j| (200..300).contains(&status) && self.is_success_body(j))
+        else {
+            return Answer::Problem(translate::upstream_fault(self.classify_error(status, body)));
+        };
+        let bad_gateway = |detail: String| Answer::Problem(Problem::new(ErrorKind::BadGateway, detail));
+        if !self.schemas.response.is_valid(doc) {
+            return bad_gateway(format!(
+                "the upstream's answer does not match the {} response schema",
+                self.id
+            ));
         }
-        _ => Err(if errors.len() == 1 {
-            errors.remove(0)
-        } else {
-            DialectError::Many(errors)
-        }),
+        match decode::response(self, doc) {
+            // Vendor schemas are looser than the canonical one (free-form dates, country codes):
+            // what is passed on must be a canonical Customer.
+            Ok(customer) if canonical.is_valid_customer(&customer) => Answer::Customer(customer),
+            Ok(_) => bad_gateway(format!(
+                "the upstream's {} answer does not make a valid customer",
+                self.id
+            )),
+            Err(_) => bad_gateway("the upstream's answer could not be decoded".to_owned()),
+        }
+    }
+
+    /// Never answers a caller with something its own vendor would not send.
+    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem> {
+        let body = encode::response(self, customer)?;
+        if !self.schemas.response.is_valid(&body) {
+            return Err(if customer.get("id").is_none() {
+                translate::missing_id()
+            } else {
+                Problem::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "the upstream's answer cannot be expressed as a {} answer",
+                        self.id
+                    ),
+                )
+            });
+        }
+        Ok((self.success_status(), body))
+    }
+
+    fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
+        Dialect::render_error(self, problem, id)
+    }
+
+    fn request_leaves(&self) -> Vec<Leaf> {
+        matrix::dialect_leaves(&self.request.rules, &self.request.envelope)
+    }
+
+    fn derived_sources(&self) -> Vec<Pointer> {
+        matrix::derived_sources(&self.request.rules)
     }
 }

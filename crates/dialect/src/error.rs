@@ -26,3 +26,14 @@ pub enum DialectError {
     #[error("{} problems:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Many(Vec<DialectError>),
 }
+
+impl DialectError {
+    /// `errors` (at least one) as one error: the error itself when alone, all of them otherwise.
+    pub(crate) fn all(mut errors: Vec<DialectError>) -> DialectError {
+        if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            DialectError::Many(errors)
+        }
+    }
+}

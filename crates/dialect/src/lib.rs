@@ -6,8 +6,10 @@
 //! answer to express in the caller's dialect. No code here is specific to any vendor: vendors
 //! differ only in their definition files.
 
+mod canonical;
 mod definition;
 mod dialect;
+mod endpoint;
 mod engine;
 mod error;
 pub mod id;
@@ -18,22 +20,25 @@ mod plan;
 mod pointer;
 mod registry;
 mod render;
+mod report;
+mod schema;
 mod template;
 mod translate;
 mod validate;
 
 pub use self::{
+    canonical::Canonical,
     definition::RawDefinition,
     dialect::{Auth, Credential, Dialect, Route, TokenEndpoint},
-    engine::{CanonicalRequest, Decoded, Derived, Encoded, LossReason, Lost, Report},
+    endpoint::Endpoint,
+    engine::{CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::MatrixEntry,
     parse::{DEFAULT_MAX_DEPTH, parse_strict},
     pointer::Pointer,
-    registry::{Canonical, Registry},
+    registry::Registry,
     render::{Rendered, problem_json},
-    translate::{
-        Answer, DerivedField, Dropped, Endpoint, Fidelity, Mode, Outbound, Translation, outbound, token_body,
-    },
+    report::{DerivedField, Dropped, Fidelity, LossReason},
+    translate::{Answer, Mode, Outbound, Translation, token_body},
     validate::MAX_VIOLATIONS,
 };

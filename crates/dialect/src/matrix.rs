@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
+use crate::endpoint::Side;
 use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
-use crate::translate::Endpoint;
 
 /// One source → target pair.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -22,75 +22,74 @@ pub struct MatrixEntry {
 }
 
 /// A canonical leaf, with `*` for any array index, and where the endpoint puts it.
-struct Leaf {
+pub(crate) struct Leaf {
     canonical: Pointer,
     source: String,
 }
 
-impl Registry {
-    /// The fidelity matrix over `canonical` and every loaded dialect.
-    pub fn matrix(&self) -> Vec<MatrixEntry> {
-        let mut ids = vec!["canonical".to_owned()];
-        ids.extend(self.dialects().iter().map(|d| d.id().to_owned()));
-        let mut out = Vec::new();
-        for from in &ids {
-            for to in &ids {
-                if from == to {
-                    continue;
-                }
-                let (Some(a), Some(b)) = (self.endpoint(from), self.endpoint(to)) else {
-                    continue;
-                };
-                out.push(self.entry(&a, &b));
+/// The fidelity matrix over `canonical` and every loaded dialect.
+pub(crate) fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
+    let mut ids = vec!["canonical".to_owned()];
+    ids.extend(registry.dialects().iter().map(|d| d.id().to_owned()));
+    let mut out = Vec::new();
+    for from in &ids {
+        for to in &ids {
+            if from == to {
+                continue;
             }
+            let (Some(a), Some(b)) = (registry.endpoint(from), registry.endpoint(to)) else {
+                continue;
+            };
+            out.push(entry(a.side(registry), b.side(registry)));
         }
-        out
     }
+    out
+}
 
-    fn leaves(&self, e: &Endpoint) -> Vec<Leaf> {
-        let mut out = Vec::new();
-        match e {
-            Endpoint::Canonical => {
-                let schema = &self.canonical.update_json;
-                schema_leaves(schema, schema, &Pointer::root(), &mut out);
-            }
-            Endpoint::Dialect(d) => {
-                rule_leaves(&d.request.rules, &Pointer::root(), &d.request.envelope, &mut out);
-            }
+fn entry(a: &dyn Side, b: &dyn Side) -> MatrixEntry {
+    let targets = b.request_leaves();
+    let derives = b.derived_sources();
+    let mut entry = MatrixEntry {
+        from: a.id().to_owned(),
+        to: b.id().to_owned(),
+        carried: vec![],
+        derived: vec![],
+        lost: vec![],
+    };
+    for leaf in a.request_leaves() {
+        if targets
+            .iter()
+            .any(|t| t.canonical.is_prefix_of(&leaf.canonical) || leaf.canonical.is_prefix_of(&t.canonical))
+        {
+            entry.carried.push(leaf.source);
+        } else if derives.contains(&leaf.canonical) {
+            entry.derived.push(leaf.source);
+        } else {
+            entry.lost.push(leaf.source);
         }
-        out
     }
+    entry
+}
 
-    fn entry(&self, a: &Endpoint, b: &Endpoint) -> MatrixEntry {
-        let targets = self.leaves(b);
-        let derives: Vec<Pointer> = match b {
-            Endpoint::Canonical => Vec::new(),
-            Endpoint::Dialect(d) => {
-                let mut out = Vec::new();
-                derive_sources(&d.request.rules, &Pointer::root(), &mut out);
-                out
-            }
-        };
-        let mut entry = MatrixEntry {
-            from: a.id().to_owned(),
-            to: b.id().to_owned(),
-            carried: vec![],
-            derived: vec![],
-            lost: vec![],
-        };
-        for leaf in self.leaves(a) {
-            if targets.iter().any(|t| {
-                t.canonical.is_prefix_of(&leaf.canonical) || leaf.canonical.is_prefix_of(&t.canonical)
-            }) {
-                entry.carried.push(leaf.source);
-            } else if derives.contains(&leaf.canonical) {
-                entry.derived.push(leaf.source);
-            } else {
-                entry.lost.push(leaf.source);
-            }
-        }
-        entry
-    }
+/// The leaves of a dialect's request rules (`rules` below `envelope`).
+pub(crate) fn dialect_leaves(rules: &[Rule], envelope: &Pointer) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    rule_leaves(rules, &Pointer::root(), envelope, &mut out);
+    out
+}
+
+/// The canonical members a dialect's request rules derive members from.
+pub(crate) fn derived_sources(rules: &[Rule]) -> Vec<Pointer> {
+    let mut out = Vec::new();
+    derive_sources(rules, &Pointer::root(), &mut out);
+    out
+}
+
+/// The leaves of the canonical update schema.
+pub(crate) fn schema_leaves(schema: &Value) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    schema_walk(schema, schema, &Pointer::root(), &mut out);
+    out
 }
 
 fn rule_leaves(rules: &[Rule], canonical_base: &Pointer, dialect_base: &Pointer, out: &mut Vec<Leaf>) {
@@ -121,7 +120,7 @@ fn derive_sources(rules: &[Rule], base: &Pointer, out: &mut Vec<Pointer>) {
     }
 }
 
-fn schema_leaves(root: &Value, node: &Value, at: &Pointer, out: &mut Vec<Leaf>) {
+fn schema_walk(root: &Value, node: &Value, at: &Pointer, out: &mut Vec<Leaf>) {
     let node = match node
         .get("$ref")
         .and_then(Value::as_str)
@@ -133,7 +132,7 @@ fn schema_leaves(root: &Value, node: &Value, at: &Pointer, out: &mut Vec<Leaf>) 
     // Opaque objects (metadata, extensions) have no declared properties: one leaf.
     if let Some(props) = node.get("properties").and_then(Value::as_object) {
         for (k, v) in props {
-            schema_leaves(root, v, &at.child(k.clone()), out);
+            schema_walk(root, v, &at.child(k.clone()), out);
         }
     } else if let Some(items) = node.get("items").filter(|i| {
         let i = match i
@@ -146,7 +145,7 @@ fn schema_leaves(root: &Value, node: &Value, at: &Pointer, out: &mut Vec<Leaf>) 
         };
         i.get("properties").is_some()
     }) {
-        schema_leaves(root, items, &at.child("*"), out);
+        schema_walk(root, items, &at.child("*"), out);
     } else {
         out.push(Leaf {
             canonical: at.clone(),

@@ -9,54 +9,52 @@ use serde_json::{Map, Value, json};
 use crate::dialect::Dialect;
 use crate::registry::Registry;
 
-impl Registry {
-    /// The OpenAPI 3.1 document.
-    pub fn openapi(&self) -> Value {
-        let mut paths = Map::new();
-        let mut schemas = Map::new();
-        let mut security_schemes = Map::new();
-        for d in self.dialects() {
-            for (kind, doc) in ["request", "response", "error"].iter().zip(d.schema_documents()) {
-                schemas.insert(format!("{}_{kind}", d.id()), strip_schema_keyword(doc));
-            }
-            let mut alternatives = Vec::new();
-            for cred in &d.auth().accept {
-                let name = format!("{}_{}", d.id(), cred.header.replace('-', "_"));
-                let scheme = match cred.scheme.as_deref() {
-                    Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header == "authorization" => {
-                        json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
-                    }
-                    Some(s) => json!({"type": "apiKey", "in": "header", "name": cred.header,
-                        "description": format!("`{s} <token>`{}", if cred.scheme_optional { " (the scheme may be left out)" } else { "" })}),
-                    None => json!({"type": "apiKey", "in": "header", "name": cred.header}),
-                };
-                security_schemes.insert(name.clone(), scheme);
-                alternatives.push(json!({ name: [] }));
-            }
-            let path = d.route().path.clone();
-            let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
-            let op = operation(d, alternatives);
-            if let Value::Object(item) = item {
-                for method in std::iter::once(&d.route().method).chain(&d.route().also_methods) {
-                    item.insert(method.to_ascii_lowercase(), op.clone());
+/// The OpenAPI 3.1 document.
+pub(crate) fn document(registry: &Registry) -> Value {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    let mut security_schemes = Map::new();
+    for d in registry.dialects() {
+        for (kind, doc) in ["request", "response", "error"].iter().zip(d.schema_documents()) {
+            schemas.insert(format!("{}_{kind}", d.id()), strip_schema_keyword(doc));
+        }
+        let mut alternatives = Vec::new();
+        for cred in &d.auth().accept {
+            let name = format!("{}_{}", d.id(), cred.header.replace('-', "_"));
+            let scheme = match cred.scheme.as_deref() {
+                Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header == "authorization" => {
+                    json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
                 }
-            }
-            if let Some(token) = &d.auth().token_endpoint {
-                paths.insert(token.path.clone(), token_operation(d, &token.body));
+                Some(s) => json!({"type": "apiKey", "in": "header", "name": cred.header,
+                    "description": format!("`{s} <token>`{}", if cred.scheme_optional { " (the scheme may be left out)" } else { "" })}),
+                None => json!({"type": "apiKey", "in": "header", "name": cred.header}),
+            };
+            security_schemes.insert(name.clone(), scheme);
+            alternatives.push(json!({ name: [] }));
+        }
+        let path = d.route().path.clone();
+        let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
+        let op = operation(d, alternatives);
+        if let Value::Object(item) = item {
+            for method in std::iter::once(&d.route().method).chain(&d.route().also_methods) {
+                item.insert(method.to_ascii_lowercase(), op.clone());
             }
         }
-        json!({
-            "openapi": "3.1.0",
-            "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-            "info": {
-                "title": "dialectgate",
-                "version": env!("CARGO_PKG_VERSION"),
-                "description": "One gateway, five vendor dialects of \"update a customer\". Each operation is answered exactly as its vendor would, errors included.",
-            },
-            "paths": paths,
-            "components": {"schemas": schemas, "securitySchemes": security_schemes},
-        })
+        if let Some(token) = &d.auth().token_endpoint {
+            paths.insert(token.path.clone(), token_operation(d, &token.body));
+        }
     }
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "dialectgate",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "One gateway, five vendor dialects of \"update a customer\". Each operation is answered exactly as its vendor would, errors included.",
+        },
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": security_schemes},
+    })
 }
 
 fn operation(d: &Dialect, security: Vec<Value>) -> Value {

@@ -85,6 +85,17 @@ impl Pointer {
         Some(cur)
     }
 
+    /// Looks the pointer up in an object, through objects only (`None` for the root pointer).
+    #[inline]
+    pub(crate) fn get_member<'v>(&self, map: &'v Map<String, Value>) -> Option<&'v Value> {
+        let (first, rest) = self.segments.split_first()?;
+        let mut cur = map.get(first)?;
+        for seg in rest {
+            cur = cur.as_object()?.get(seg)?;
+        }
+        Some(cur)
+    }
+
     /// Writes `new` at the pointer inside an object, creating intermediate objects. A non-object
     /// in the way is replaced (callers write into documents they build themselves).
     pub fn set(&self, root: &mut Map<String, Value>, new: Value) {
@@ -151,5 +162,14 @@ mod tests {
         let mut map = Map::new();
         Pointer::parse("/x/y").unwrap().set(&mut map, json!(1));
         assert_eq!(Value::Object(map), json!({"x": {"y": 1}}));
+    }
+
+    #[test]
+    fn get_member_walks_objects_only() {
+        let doc = json!({"a": {"b": 1}, "l": [{"c": 2}]});
+        let map = doc.as_object().unwrap();
+        assert_eq!(Pointer::parse("/a/b").unwrap().get_member(map), Some(&json!(1)));
+        assert_eq!(Pointer::parse("/l/0/c").unwrap().get_member(map), None);
+        assert_eq!(Pointer::root().get_member(map), None);
     }
 }

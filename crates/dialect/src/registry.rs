@@ -1,48 +1,21 @@
 //! The set of loaded dialects plus the canonical schemas: everything the engine needs, loaded
-//! and checked once.
+//! and checked once. Everything a registry does is listed here; the work is done by the rooms
+//! it names (the translation pipeline, the fidelity matrix, the OpenAPI document).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jsonschema::Validator;
+use dialectgate_canonical::Problem;
 use serde_json::Value;
 
-use crate::dialect::Dialect;
+use crate::canonical::Canonical;
+use crate::dialect::{self, Dialect};
+use crate::endpoint::Endpoint;
+use crate::engine::{CanonicalRequest, Encoded};
 use crate::error::DialectError;
-use crate::validate;
-
-/// The canonical form's compiled schemas.
-pub struct Canonical {
-    pub(crate) update: Validator,
-    pub(crate) customer: Validator,
-    pub(crate) problem: Validator,
-    pub(crate) update_json: Value,
-    pub(crate) customer_json: Value,
-    pub(crate) problem_json: Value,
-}
-
-impl std::fmt::Debug for Canonical {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Canonical { .. }")
-    }
-}
-
-impl Canonical {
-    /// The update, Customer and problem schemas, as JSON.
-    pub fn schema_documents(&self) -> [&Value; 3] {
-        [&self.update_json, &self.customer_json, &self.problem_json]
-    }
-
-    /// True when `doc` is a valid canonical Customer document.
-    pub fn is_valid_customer(&self, doc: &Value) -> bool {
-        self.customer.is_valid(doc)
-    }
-
-    /// True when `problem` is valid canonical problem details.
-    pub fn is_valid_problem(&self, problem: &Value) -> bool {
-        self.problem.is_valid(problem)
-    }
-}
+use crate::matrix::{self, MatrixEntry};
+use crate::render::Rendered;
+use crate::translate::{self, Answer, Mode, Translation};
 
 /// All loaded dialects.
 #[derive(Debug)]
@@ -58,34 +31,8 @@ impl Registry {
     /// # Errors
     /// Every problem in every file, at once.
     pub fn load(dialects_dir: &Path, schemas_dir: &Path) -> Result<Registry, DialectError> {
-        let canonical_dir = schemas_dir.join("canonical");
+        let canonical = Canonical::load(&schemas_dir.join("canonical"))?;
         let mut errors = Vec::new();
-        let mut compile = |name: &str| match validate::compile_file(&canonical_dir.join(name)) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let (update, customer, problem) = (
-            compile("update.json"),
-            compile("customer.json"),
-            compile("error.json"),
-        );
-        let (Some((update, update_json)), Some((customer, customer_json)), Some((problem, problem_json))) =
-            (update, customer, problem)
-        else {
-            return Err(DialectError::Many(errors));
-        };
-        let canonical = Canonical {
-            update,
-            customer,
-            problem,
-            update_json,
-            customer_json,
-            problem_json,
-        };
-
         let mut files: Vec<PathBuf> = std::fs::read_dir(dialects_dir)
             .map_err(|source| DialectError::Read {
                 path: dialects_dir.to_owned(),
@@ -99,7 +46,7 @@ impl Registry {
         let mut dialects = Vec::new();
         for file in &files {
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            match Dialect::load(
+            match dialect::load(
                 file,
                 &schemas_dir.join(stem),
                 [&canonical.update_json, &canonical.customer_json],
@@ -131,11 +78,7 @@ impl Registry {
             }
         }
         if !errors.is_empty() {
-            return Err(if errors.len() == 1 {
-                errors.remove(0)
-            } else {
-                DialectError::Many(errors)
-            });
+            return Err(DialectError::all(errors));
         }
         Ok(Registry { dialects, canonical })
     }
@@ -165,6 +108,75 @@ impl Registry {
         }
         self.dialects.retain(|d| only.iter().any(|id| id == d.id()));
         Ok(())
+    }
+
+    /// The endpoint named `id` (`canonical` or a dialect id).
+    pub fn endpoint(&self, id: &str) -> Option<Endpoint> {
+        if id == "canonical" {
+            return Some(Endpoint::Canonical);
+        }
+        self.dialect(id).cloned().map(Endpoint::Dialect)
+    }
+
+    /// Validates a request body against the endpoint's request schema.
+    ///
+    /// # Errors
+    /// A validation problem listing every violation with a pointer into `body`.
+    pub fn validate_request(&self, from: &Endpoint, body: &Value) -> Result<(), Problem> {
+        from.side(self).validate_request(body)
+    }
+
+    /// Validates, decodes, applies the policy and encodes: the whole request translation.
+    ///
+    /// # Errors
+    /// A problem in canonical terms with pointers into the caller's body: validation,
+    /// untranslatable (strict mode losses, unmapped enums, required-on-write), or a path/body id
+    /// mismatch.
+    pub fn translate(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        path_id: Option<&str>,
+        body: &Value,
+        mode: Mode,
+    ) -> Result<Translation, Problem> {
+        translate::request(from.side(self), to.side(self), path_id, body, mode)
+    }
+
+    /// Encodes a canonical request for `to`, checking the result against `to`'s own schema.
+    ///
+    /// # Errors
+    /// Untranslatable when `to` cannot express the request.
+    pub fn encode_request(&self, to: &Endpoint, canonical: &CanonicalRequest) -> Result<Encoded, Problem> {
+        translate::encode(to.side(self), canonical)
+    }
+
+    /// Understands an upstream answer from `upstream`.
+    pub fn read_answer(&self, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
+        upstream.side(self).read_answer(status, body, &self.canonical)
+    }
+
+    /// Encodes a canonical Customer as `to`'s success answer: (status, body).
+    ///
+    /// # Errors
+    /// When a value has no equivalent in `to`.
+    pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
+        to.side(self).encode_answer(customer)
+    }
+
+    /// Renders `problem` as `to`'s error answer.
+    pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
+        to.side(self).render_error(problem, id)
+    }
+
+    /// The fidelity matrix over `canonical` and every loaded dialect.
+    pub fn matrix(&self) -> Vec<MatrixEntry> {
+        matrix::matrix(self)
+    }
+
+    /// The OpenAPI 3.1 document of every inbound operation.
+    pub fn openapi(&self) -> Value {
+        crate::openapi::document(self)
     }
 }
 

@@ -1,0 +1,211 @@
+//! The canonical form as a side of a translation: merge patch in, Customer out, problem details
+//! for errors, spoken over `PATCH /customers/{id}`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+
+use crate::endpoint::{Expressed, Side};
+use crate::engine::{CanonicalRequest, Decoded};
+use crate::error::DialectError;
+use crate::matrix::{self, Leaf};
+use crate::pointer::Pointer;
+use crate::render::{self, Rendered};
+use crate::schema;
+use crate::translate::{self, Answer, Outbound};
+
+/// The canonical form's compiled schemas.
+pub struct Canonical {
+    pub(crate) update: Validator,
+    pub(crate) customer: Validator,
+    pub(crate) problem: Validator,
+    pub(crate) update_json: Value,
+    pub(crate) customer_json: Value,
+    pub(crate) problem_json: Value,
+    /// Violation message templates: none, the canonical form uses the default messages.
+    messages: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Canonical {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Canonical { .. }")
+    }
+}
+
+impl Canonical {
+    /// Compiles `update.json`, `customer.json` and `error.json` in `dir`.
+    ///
+    /// # Errors
+    /// Every schema that does not load, at once.
+    pub(crate) fn load(dir: &Path) -> Result<Canonical, DialectError> {
+        let [
+            (update, update_json),
+            (customer, customer_json),
+            (problem, problem_json),
+        ] = schema::compile_files(dir, ["update.json", "customer.json", "error.json"])
+            .map_err(DialectError::Many)?;
+        Ok(Canonical {
+            update,
+            customer,
+            problem,
+            update_json,
+            customer_json,
+            problem_json,
+            messages: HashMap::new(),
+        })
+    }
+
+    /// The update, Customer and problem schemas, as JSON.
+    pub fn schema_documents(&self) -> [&Value; 3] {
+        [&self.update_json, &self.customer_json, &self.problem_json]
+    }
+
+    /// True when `doc` is a valid canonical Customer document.
+    pub fn is_valid_customer(&self, doc: &Value) -> bool {
+        self.customer.is_valid(doc)
+    }
+
+    /// True when `problem` is valid canonical problem details.
+    pub fn is_valid_problem(&self, problem: &Value) -> bool {
+        self.problem.is_valid(problem)
+    }
+}
+
+impl Side for Canonical {
+    fn id(&self) -> &str {
+        "canonical"
+    }
+
+    fn request_schema(&self) -> &Validator {
+        &self.update
+    }
+
+    fn messages(&self) -> &HashMap<String, String> {
+        &self.messages
+    }
+
+    /// The detail lists each violation as `pointer: message`.
+    fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
+        let detail = errors
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}: {}",
+                    if v.pointer.is_empty() { "/" } else { &v.pointer },
+                    v.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Problem::new(kind, detail).with_errors(errors)
+    }
+
+    fn id_max_length(&self) -> usize {
+        crate::id::DEFAULT_ID_MAX_LENGTH
+    }
+
+    fn id_pointer(&self) -> Pointer {
+        Pointer::root()
+    }
+
+    /// The body is the patch; the id comes from the path.
+    fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
+        let Some(id) = path_id.filter(|id| !id.is_empty()) else {
+            return Err(self.problem(
+                ErrorKind::Validation,
+                vec![Violation::new(
+                    "",
+                    "required",
+                    "the customer id is required (in the path, or --id)",
+                )],
+            ));
+        };
+        Ok(Decoded {
+            request: CanonicalRequest {
+                id: id.to_owned(),
+                patch: body.as_object().cloned().unwrap_or_default(),
+            },
+            unknown: Vec::new(),
+        })
+    }
+
+    fn encode_request(&self, _: &CanonicalRequest) -> Result<Expressed, Problem> {
+        Ok(Expressed::AsPatch)
+    }
+
+    fn source_pointer(&self, canonical: &str) -> String {
+        canonical.to_owned()
+    }
+
+    fn source_pointers(&self, _: &str, _: &Map<String, Value>) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn outbound(&self, id: &str, body: Value) -> Outbound {
+        Outbound {
+            method: "PATCH".into(),
+            path: format!("/customers/{}", crate::id::segment(id)),
+            content_type: "application/merge-patch+json",
+            body,
+        }
+    }
+
+    fn read_answer(&self, status: u16, body: &[u8], _: &Canonical) -> Answer {
+        let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
+        if (200..300).contains(&status) {
+            return match json {
+                Some(doc) if self.customer.is_valid(&doc) => Answer::Customer(doc),
+                _ => Answer::Problem(Problem::new(
+                    ErrorKind::BadGateway,
+                    "the upstream answered with something that is not a canonical Customer",
+                )),
+            };
+        }
+        // Only the upstream's kind and words are kept: its own `status` member (or anything else
+        // in its body) never decides what our caller is told.
+        let parsed = json.and_then(|j| serde_json::from_value::<Problem>(j).ok());
+        let kind = parsed
+            .as_ref()
+            .and_then(|p| {
+                p.type_uri
+                    .strip_prefix(Problem::TYPE_PREFIX)
+                    .and_then(ErrorKind::from_name)
+            })
+            .unwrap_or_else(|| ErrorKind::from_status(status));
+        let detail = parsed
+            .map(|p| render::bounded(p.message(), render::MAX_UPSTREAM_MESSAGE).to_owned())
+            .unwrap_or_else(|| format!("the upstream answered {status}"));
+        Answer::Problem(translate::upstream_fault(Problem::new(kind, detail)))
+    }
+
+    /// The Customer itself, without its write-only members.
+    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem> {
+        if customer.get("id").and_then(Value::as_str).is_none() {
+            return Err(translate::missing_id());
+        }
+        let mut doc = customer.clone();
+        if let Value::Object(map) = &mut doc {
+            map.remove("password");
+        }
+        Ok((200, doc))
+    }
+
+    fn render_error(&self, problem: &Problem, _: Option<&str>) -> Rendered {
+        Rendered {
+            status: problem.status,
+            content_type: "application/problem+json".into(),
+            body: render::problem_json(problem),
+        }
+    }
+
+    fn request_leaves(&self) -> Vec<Leaf> {
+        matrix::schema_leaves(&self.update_json)
+    }
+
+    fn derived_sources(&self) -> Vec<Pointer> {
+        Vec::new()
+    }
+}

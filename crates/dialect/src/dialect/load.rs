@@ -1,0 +1,195 @@
+//! Loading a dialect: the definition file and its schemas read, checked and compiled at once,
+//! every problem reported with the key it concerns.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
+use crate::definition::{RawDefinition, RawOn};
+use crate::error::DialectError;
+use crate::plan::{self, Compiler};
+use crate::schema;
+
+/// Loads `definition` (TOML) and the schemas in `schema_dir` (`request.json`,
+/// `response.json`, `error.json`), checks everything, and compiles it.
+///
+/// # Errors
+/// Every problem found in the definition or its schemas, naming the file and the key.
+pub(crate) fn load(
+    definition: &Path,
+    schema_dir: &Path,
+    canonical_schemas: [&Value; 2],
+) -> Result<Dialect, DialectError> {
+    let text = std::fs::read_to_string(definition).map_err(|source| DialectError::Read {
+        path: definition.to_owned(),
+        source,
+    })?;
+    let raw: RawDefinition = toml::from_str(&text).map_err(|e| DialectError::Parse {
+        path: definition.to_owned(),
+        message: e.to_string(),
+    })?;
+    let stem = definition
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+
+    let mut errors = Vec::new();
+    let schemas = load_schemas(schema_dir).map_err(|e| errors.push(e)).ok();
+
+    let mut c = Compiler {
+        problems: Vec::new(),
+        canonical_schemas,
+    };
+    plan::check_id(&mut c, &raw, stem);
+    plan::check_message_pointers(&mut c, "request", &raw.request);
+    plan::check_message_pointers(&mut c, "response", &raw.response);
+    let request = c.message("request", &raw.request, &raw.fields, RawOn::Request);
+    let response = c.message("response", &raw.response, &raw.fields, RawOn::Response);
+    let (shapes, messages, join) = c.errors(&raw.errors);
+    let route = compile_route(&mut c, &raw);
+    let auth = compile_auth(&mut c, &raw);
+    if !c.problems.is_empty() {
+        errors.push(DialectError::Invalid {
+            path: definition.to_owned(),
+            problems: c.problems,
+        });
+    }
+    let Some(schemas) = schemas.filter(|_| errors.is_empty()) else {
+        return Err(DialectError::all(errors));
+    };
+    Ok(Dialect {
+        id: raw.id.clone(),
+        vendor: raw.vendor.clone(),
+        docs: raw.docs.clone(),
+        decisions: raw.decisions.clone(),
+        route,
+        auth,
+        request,
+        response,
+        errors: ErrorPlan {
+            shapes,
+            messages: messages.into_iter().collect(),
+            join,
+        },
+        schemas,
+        raw,
+    })
+}
+
+fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
+    let r = &raw.route;
+    let mut segments = Vec::new();
+    let Some(rest) = r.path.strip_prefix('/') else {
+        c.problems
+            .push(format!("route.path: `{}` must start with `/`", r.path));
+        return Route {
+            method: r.method.to_ascii_uppercase(),
+            also_methods: Vec::new(),
+            path: r.path.clone(),
+            segments,
+            id_in_body: None,
+            query: Vec::new(),
+            query_into_body: false,
+            id_max_length: crate::id::DEFAULT_ID_MAX_LENGTH,
+        };
+    };
+    for part in rest.split('/') {
+        if part == "{id}" {
+            segments.push(PathSegment::Id);
+        } else if part.contains('{') || part.contains('}') {
+            c.problems.push(format!(
+                "route.path: only `{{id}}` may be a parameter, found `{part}`"
+            ));
+        } else {
+            segments.push(PathSegment::Literal(part.to_owned()));
+        }
+    }
+    let ids_in_path = segments.iter().filter(|s| **s == PathSegment::Id).count();
+    let id_in_body = r.id_in_body.as_deref().map(|p| c.pointer("route.id_in_body", p));
+    match (ids_in_path, &id_in_body) {
+        (1, None) | (0, Some(_)) => {}
+        _ => c.problems.push(
+            "route: the customer id must travel either in the path (`{id}`) or in the body (`id_in_body`), exactly once"
+                .to_owned(),
+        ),
+    }
+    let id_max_length = r.id_max_length.unwrap_or(crate::id::DEFAULT_ID_MAX_LENGTH);
+    if !(1..=1024).contains(&id_max_length) {
+        c.problems.push(format!(
+            "route.id_max_length: {id_max_length} is not between 1 and 1024"
+        ));
+    }
+    for m in std::iter::once(&r.method).chain(&r.also_methods) {
+        if http_method_invalid(m) {
+            c.problems
+                .push(format!("route.method: `{m}` is not an HTTP method"));
+        }
+    }
+    Route {
+        method: r.method.to_ascii_uppercase(),
+        also_methods: r.also_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+        path: r.path.clone(),
+        segments,
+        id_in_body,
+        query: r.query.clone(),
+        query_into_body: r.query_into_body,
+        id_max_length,
+    }
+}
+
+fn http_method_invalid(m: &str) -> bool {
+    !matches!(
+        m.to_ascii_uppercase().as_str(),
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+    )
+}
+
+fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
+    if raw.auth.accept.is_empty() {
+        c.problems
+            .push("auth.accept: at least one credential form is needed".to_owned());
+    }
+    let accept = raw
+        .auth
+        .accept
+        .iter()
+        .map(|a| Credential {
+            header: a.header.to_ascii_lowercase(),
+            scheme: a.scheme.clone(),
+            scheme_optional: a.scheme_optional,
+        })
+        .collect();
+    let token_endpoint = raw.auth.token_endpoint.as_ref().map(|t| TokenEndpoint {
+        path: t.path.clone(),
+        expires_in: t.expires_in,
+        body: c.token_body(&t.body),
+    });
+    Auth {
+        accept,
+        forward_same_dialect: raw
+            .auth
+            .forward_same_dialect
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        token_endpoint,
+    }
+}
+
+fn load_schemas(dir: &Path) -> Result<Schemas, DialectError> {
+    let [
+        (request, request_json),
+        (response, response_json),
+        (error, error_json),
+    ] = schema::compile_files(dir, ["request.json", "response.json", "error.json"])
+        .map_err(DialectError::all)?;
+    Ok(Schemas {
+        request,
+        response,
+        error,
+        request_json,
+        response_json,
+        error_json,
+    })
+}

@@ -1,0 +1,193 @@
+//! One side of a translation, the canonical form or a dialect, and the one interface both
+//! present ([`Side`]), so the pipeline asks what a side does and never which side it has.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+
+use crate::canonical::Canonical;
+use crate::dialect::Dialect;
+use crate::engine::{CanonicalRequest, Decoded, Encoded};
+use crate::matrix::Leaf;
+use crate::pointer::Pointer;
+use crate::registry::Registry;
+use crate::render::Rendered;
+use crate::report::Fidelity;
+use crate::translate::{Answer, Outbound};
+use crate::validate::{self, MessageVars};
+
+/// One side of a translation.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// The canonical form (merge patch in, Customer out, problem details for errors).
+    Canonical,
+    /// A vendor dialect.
+    Dialect(Arc<Dialect>),
+}
+
+impl Endpoint {
+    /// The endpoint id (`canonical` or the dialect id).
+    pub fn id(&self) -> &str {
+        match self {
+            Endpoint::Canonical => "canonical",
+            Endpoint::Dialect(d) => d.id(),
+        }
+    }
+
+    /// The dialect, unless canonical.
+    pub fn dialect(&self) -> Option<&Arc<Dialect>> {
+        match self {
+            Endpoint::Canonical => None,
+            Endpoint::Dialect(d) => Some(d),
+        }
+    }
+
+    /// What this endpoint does, with the canonical schemas of `registry`: the one dispatch.
+    pub(crate) fn side<'a>(&'a self, registry: &'a Registry) -> &'a dyn Side {
+        match self {
+            Endpoint::Canonical => registry.canonical(),
+            Endpoint::Dialect(d) => &**d,
+        }
+    }
+}
+
+/// How a side expresses a canonical request.
+pub(crate) enum Expressed {
+    /// As the canonical patch itself, nothing derived or dropped: the request's patch becomes the
+    /// body (moved on the request path, never copied).
+    AsPatch,
+    /// As a body of its own, with the encoder's report (canonical pointers).
+    Encoded(Encoded),
+}
+
+impl Expressed {
+    /// The encoder's report (canonical pointers).
+    pub(crate) fn report(&self) -> &Fidelity {
+        static EXACT: Fidelity = Fidelity {
+            derived: Vec::new(),
+            dropped: Vec::new(),
+        };
+        match self {
+            Expressed::AsPatch => &EXACT,
+            Expressed::Encoded(e) => &e.report,
+        }
+    }
+
+    /// The body, taking `patch` when the body is the patch itself.
+    pub(crate) fn into_body(self, patch: Map<String, Value>) -> Value {
+        match self {
+            Expressed::AsPatch => Value::Object(patch),
+            Expressed::Encoded(e) => e.body,
+        }
+    }
+}
+
+/// Everything the translation pipeline asks of a side. Implemented by [`Canonical`] and
+/// [`Dialect`].
+pub(crate) trait Side {
+    /// `canonical` or the dialect id.
+    fn id(&self) -> &str;
+
+    /// The schema of this side's request bodies.
+    fn request_schema(&self) -> &Validator;
+
+    /// The violation message templates, by code (the canonical form has none: the default
+    /// messages).
+    fn messages(&self) -> &HashMap<String, String>;
+
+    /// A problem made of `errors`, its detail in this side's words.
+    fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem;
+
+    /// The longest customer id this side accepts, in bytes.
+    fn id_max_length(&self) -> usize;
+
+    /// Where this side's callers put the customer id in the body (the root when in the path).
+    fn id_pointer(&self) -> Pointer;
+
+    /// Decodes a request body (already validated) into the canonical request; `path_id` is the
+    /// id from the path, when the route has one.
+    fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem>;
+
+    /// Expresses a canonical request for this side (before the target check, [`Side::check_target`]).
+    fn encode_request(&self, request: &CanonicalRequest) -> Result<Expressed, Problem>;
+
+    /// The member of a caller's body that a canonical request pointer came from (the pointer
+    /// itself when no rule says).
+    fn source_pointer(&self, canonical: &str) -> String;
+
+    /// Every member of a caller's body that the dropped canonical pointer came from, given the
+    /// decoded `patch`; empty when this side cannot say (the pointer is then the caller's own).
+    fn source_pointers(&self, canonical: &str, patch: &Map<String, Value>) -> Vec<String>;
+
+    /// The request line and body this side's upstream receives for customer `id`.
+    fn outbound(&self, id: &str, body: Value) -> Outbound;
+
+    /// Understands this side's upstream answer; what is passed on is checked against the
+    /// canonical Customer schema of `canonical`.
+    fn read_answer(&self, status: u16, body: &[u8], canonical: &Canonical) -> Answer;
+
+    /// A canonical Customer as this side's success answer: (status, body).
+    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem>;
+
+    /// `problem` as this side's error answer.
+    fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered;
+
+    /// The leaves of this side's request body (for the fidelity matrix).
+    fn request_leaves(&self) -> Vec<Leaf>;
+
+    /// The canonical members this side derives request members from (for the fidelity matrix).
+    fn derived_sources(&self) -> Vec<Pointer>;
+
+    /// A violation, its message from this side's templates.
+    fn violation(&self, vars: MessageVars) -> Violation {
+        validate::violation(self.messages(), &vars)
+    }
+
+    /// A refusal: one violation (see [`refusal`]) as a problem of `kind`.
+    fn refuse(&self, kind: ErrorKind, vars: MessageVars) -> Problem {
+        self.problem(kind, vec![self.violation(vars)])
+    }
+
+    /// Validates a request body against this side's request schema.
+    ///
+    /// # Errors
+    /// A validation problem listing every violation with a pointer into `body`.
+    fn validate_request(&self, body: &Value) -> Result<(), Problem> {
+        validate::violations(self.request_schema(), body, self.messages())
+            .map_err(|errors| self.problem(ErrorKind::Validation, errors))
+    }
+
+    /// Checks a body translated for this side against its request schema: a translation the
+    /// target itself would reject is not a translation.
+    ///
+    /// # Errors
+    /// Untranslatable, each violation's code `target_invalid`.
+    fn check_target(&self, body: &Value) -> Result<(), Problem> {
+        validate::violations(self.request_schema(), body, self.messages()).map_err(|errors| {
+            let errors = errors
+                .into_iter()
+                .map(|v| Violation {
+                    message: format!("{}: {}", self.id(), v.message),
+                    code: "target_invalid".into(),
+                    ..v
+                })
+                .collect();
+            self.problem(ErrorKind::Untranslatable, errors)
+        })
+    }
+}
+
+/// The message variables refusing the member at `pointer` with `code`; add what the message
+/// needs (`MessageVars { target: …, ..refusal(code, pointer) }`) and pass them to
+/// [`Side::refuse`].
+pub(crate) fn refusal(code: &str, pointer: Pointer) -> MessageVars {
+    MessageVars {
+        code: code.to_owned(),
+        at: pointer.clone(),
+        pointer,
+        ..Default::default()
+    }
+}

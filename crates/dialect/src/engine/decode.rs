@@ -1,0 +1,190 @@
+//! Dialect → canonical: a caller's request body into the canonical merge patch, and an upstream's
+//! success body into a canonical Customer document. Faithful by construction: every rule copies
+//! or transforms one member.
+
+use dialectgate_canonical::{ErrorKind, Problem};
+use serde_json::{Map, Value};
+
+use super::transform::{self, Direction, LeafError};
+use super::{CanonicalRequest, Decoded, provenance};
+use crate::dialect::Dialect;
+use crate::endpoint::{Side, refusal};
+use crate::plan::{MessagePlan, Rule, Shape};
+use crate::pointer::Pointer;
+use crate::validate::MessageVars;
+
+/// See [`Dialect::decode_request`].
+pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
+    let id = match (&d.route.id_in_body, path_id) {
+        (Some(p), _) => p.get(body).and_then(Value::as_str).map(str::to_owned),
+        (None, id) => id.map(str::to_owned),
+    };
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Err(d.refuse(ErrorKind::Validation, refusal("required", d.id_pointer())));
+    };
+    let decoder = Decoder {
+        dialect: d,
+        ignore_empty: d.request.ignore_empty,
+        replace: true,
+    };
+    let (root, patch) = decoder.message(&d.request, body)?;
+    Ok(Decoded {
+        request: CanonicalRequest { id, patch },
+        unknown: provenance::unknown_members(d, root),
+    })
+}
+
+/// See [`Dialect::decode_response`].
+pub(crate) fn response(d: &Dialect, body: &Value) -> Result<Value, Problem> {
+    let decoder = Decoder {
+        dialect: d,
+        ignore_empty: false,
+        replace: false,
+    };
+    let (_, doc) = decoder.message(&d.response, body)?;
+    Ok(Value::Object(doc))
+}
+
+/// See [`Dialect::apply_query`].
+pub(crate) fn apply_query(d: &Dialect, query: &str, body: &mut Value) -> Result<(), Problem> {
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if d.route.query_into_body {
+            if let Value::Object(map) = body {
+                map.insert(key.into_owned(), Value::String(value.into_owned()));
+            }
+        } else if !d.route.query.iter().any(|q| *q == key) {
+            let vars = MessageVars {
+                property: Some(key.into_owned()),
+                ..refusal("query", Pointer::root())
+            };
+            return Err(d.refuse(ErrorKind::Validation, vars));
+        }
+    }
+    Ok(())
+}
+
+/// See [`Dialect::is_success_body`].
+pub(crate) fn is_success_body(d: &Dialect, body: &Value) -> bool {
+    d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v))
+        && d.response.envelope.get(body).is_some_and(Value::is_object)
+}
+
+struct Decoder<'a> {
+    dialect: &'a Dialect,
+    /// The dialect ignores `null` and `""` (they mean "leave as is").
+    ignore_empty: bool,
+    /// Requests: a patch (replaced objects prefilled with nulls, `null` means clear).
+    /// Responses: a document, where `null` only means "not set" and is left out.
+    replace: bool,
+}
+
+impl Decoder<'_> {
+    /// Decodes the members inside `plan`'s envelope of `body` (a body without it is refused):
+    /// the envelope's value, and what its members decode to.
+    fn message<'b>(
+        &self,
+        plan: &MessagePlan,
+        body: &'b Value,
+    ) -> Result<(&'b Value, Map<String, Value>), Problem> {
+        let root = plan.envelope.get(body).ok_or_else(|| {
+            self.dialect
+                .refuse(ErrorKind::Validation, refusal("required", plan.envelope.clone()))
+        })?;
+        let mut out = Map::new();
+        self.rules(&plan.rules, root, &plan.envelope, &mut out)?;
+        Ok((root, out))
+    }
+
+    /// Decodes the members of `src` (at dialect pointer `at`) that `rules` map, into `dst`.
+    fn rules(
+        &self,
+        rules: &[Rule],
+        src: &Value,
+        at: &Pointer,
+        dst: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
+        for rule in rules {
+            self.rule(rule, src, at, dst)?;
+        }
+        Ok(())
+    }
+
+    fn rule(
+        &self,
+        rule: &Rule,
+        src: &Value,
+        at: &Pointer,
+        dst: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
+        let Some(v) = rule.dialect.get(src) else {
+            return Ok(());
+        };
+        if self.ignore_empty && is_blank(v) || !self.replace && v.is_null() {
+            return Ok(());
+        }
+        // The member's own pointer is built only when needed (nested members, errors): this runs
+        // for every member of every request and answer.
+        let here = || at.join(&rule.dialect);
+        let value = match (&rule.shape, v) {
+            (_, Value::Null) => Value::Null,
+            (
+                Shape::Object {
+                    rules,
+                    replace,
+                    cleared,
+                },
+                Value::Object(_),
+            ) => {
+                let mut obj = if *replace && self.replace {
+                    cleared.clone()
+                } else {
+                    Map::new()
+                };
+                self.rules(rules, v, &here(), &mut obj)?;
+                Value::Object(obj)
+            }
+            (Shape::Array { rules }, Value::Array(items)) => {
+                let here = here();
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let mut obj = Map::new();
+                    self.rules(rules, item, &here.child(i.to_string()), &mut obj)?;
+                    out.push(Value::Object(obj));
+                }
+                Value::Array(out)
+            }
+            (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToCanonical).map_err(|e| match e {
+                LeafError::UnmappedEnum => self.dialect.refuse(
+                    ErrorKind::Untranslatable,
+                    MessageVars {
+                        target: Some("canonical".into()),
+                        ..refusal("unmapped_enum", here())
+                    },
+                ),
+                LeafError::DuplicateKey(p) => self
+                    .dialect
+                    .refuse(ErrorKind::Validation, refusal("duplicate_key", here().join(&p))),
+            })?,
+            (Shape::Object { .. } | Shape::Array { .. }, _) => {
+                let expected = if matches!(rule.shape, Shape::Object { .. }) {
+                    "object"
+                } else {
+                    "array"
+                };
+                let vars = MessageVars {
+                    expected: Some(expected.into()),
+                    ..refusal("type", here())
+                };
+                return Err(self.dialect.refuse(ErrorKind::Validation, vars));
+            }
+        };
+        rule.canonical.set(dst, value);
+        Ok(())
+    }
+}
+
+/// `null` or `""`: what a dialect that ignores empty values reads as "leave as is".
+#[inline]
+pub(super) fn is_blank(v: &Value) -> bool {
+    v.is_null() || v.as_str() == Some("")
+}

@@ -1,0 +1,214 @@
+//! Canonical → dialect: a canonical request into the dialect's request body, and a canonical
+//! Customer into its success body. Requests keep books: every canonical member is carried by a
+//! rule, used to derive another member, or reported dropped (canonical pointers; the pipeline
+//! restates them in the caller's terms).
+
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use serde_json::{Map, Value};
+
+use super::decode::is_blank;
+use super::transform::{self, Direction, LeafError};
+use super::{CanonicalRequest, Encoded};
+use crate::dialect::Dialect;
+use crate::endpoint::{Side, refusal};
+use crate::plan::{MessagePlan, Rule, Shape};
+use crate::pointer::Pointer;
+use crate::report::{DerivedField, Dropped, Fidelity, LossReason};
+use crate::validate::MessageVars;
+
+/// See [`Dialect::encode_request`].
+pub(crate) fn request(d: &Dialect, request: &CanonicalRequest) -> Result<Encoded, Problem> {
+    let plan = &d.request;
+    let mut report = Fidelity::default();
+    let mut body = message(d, plan, &request.patch, Some(&mut report))?;
+    if let (Some(p), Value::Object(map)) = (&d.route.id_in_body, &mut body) {
+        p.set(map, Value::String(request.id.clone()));
+    }
+    let missing: Vec<Violation> = plan
+        .required
+        .iter()
+        .filter(|p| plan.envelope.join(p).get(&body).is_none_or(Value::is_null))
+        .map(|p| {
+            d.violation(MessageVars {
+                target: Some(d.id.clone()),
+                ..refusal("required_on_write", p.clone())
+            })
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(d.problem(ErrorKind::Untranslatable, missing));
+    }
+    Ok(Encoded { body, report })
+}
+
+/// See [`Dialect::encode_response`].
+pub(crate) fn response(d: &Dialect, customer: &Value) -> Result<Value, Problem> {
+    let empty = Map::new();
+    let doc = customer.as_object().unwrap_or(&empty);
+    message(d, &d.response, doc, None)
+}
+
+/// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
+/// with the constant and extra members. Books are kept in `report`, when given.
+fn message(
+    d: &Dialect,
+    plan: &MessagePlan,
+    src: &Map<String, Value>,
+    report: Option<&mut Fidelity>,
+) -> Result<Value, Problem> {
+    let mut fields = Map::new();
+    Encoder {
+        dialect: d,
+        plan,
+        report,
+    }
+    .object(&plan.rules, src, &Pointer::root(), &mut fields)?;
+    let mut root = Map::new();
+    plan.envelope.set(&mut root, Value::Object(fields));
+    for (p, v) in plan.constants.iter().chain(&plan.extra) {
+        p.set(&mut root, v.clone());
+    }
+    Ok(Value::Object(root))
+}
+
+struct Encoder<'a> {
+    dialect: &'a Dialect,
+    plan: &'a MessagePlan,
+    /// `None` for responses, which keep no books.
+    report: Option<&'a mut Fidelity>,
+}
+
+impl Encoder<'_> {
+    /// Encodes the canonical object `src` (at canonical pointer `at`) with `rules` into `out`.
+    fn object(
+        &mut self,
+        rules: &[Rule],
+        src: &Map<String, Value>,
+        at: &Pointer,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
+        let mut consumed: Vec<&Pointer> = Vec::with_capacity(rules.len());
+        for rule in rules {
+            match rule.canonical.get_member(src) {
+                Some(v) => {
+                    consumed.push(&rule.canonical);
+                    if self.plan.ignore_empty && is_blank(v) {
+                        self.lose(at.join(&rule.canonical), LossReason::CannotClear);
+                        continue;
+                    }
+                    let encoded = self.value(rule, v, at)?;
+                    rule.dialect.set(out, encoded);
+                }
+                None => {
+                    if let Some(d) = &rule.derive
+                        && let Some(value) = d.value(src)
+                    {
+                        consumed.extend(&d.from);
+                        if let Some(report) = self.report.as_deref_mut() {
+                            report.derived.push(DerivedField {
+                                target: self.plan.envelope.join(&rule.dialect).to_string(),
+                                from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
+                            });
+                        }
+                        rule.dialect.set(out, value);
+                        continue;
+                    }
+                    // Defaults fill responses only; a request must never invent a value.
+                    if let (Some(default), None) = (&rule.default, &self.report) {
+                        rule.dialect.set(out, default.clone());
+                    }
+                }
+            }
+        }
+        if self.report.is_some() {
+            let mut lost = Vec::new();
+            uncovered(src, &consumed, &Pointer::root(), &mut lost);
+            for p in lost {
+                // Clearing a member the target has no place for at all loses nothing: the target
+                // holds no value there either way. (Checkout Page's replaced `address` decodes
+                // into nulls for every canonical address member, most of which no dialect has;
+                // reporting them would refuse even Checkout Page → Checkout Page.) A null for an
+                // object the target maps only in part (`name: null`) is still reported.
+                if p.get_member(src).is_some_and(Value::is_null)
+                    && !rules.iter().any(|r| p.is_prefix_of(&r.canonical))
+                {
+                    continue;
+                }
+                self.lose(at.join(&p), LossReason::NoTarget);
+            }
+        }
+        Ok(())
+    }
+
+    fn lose(&mut self, canonical: Pointer, reason: LossReason) {
+        if let Some(report) = self.report.as_deref_mut() {
+            report.dropped.push(Dropped {
+                pointer: canonical.to_string(),
+                reason,
+            });
+        }
+    }
+
+    /// Encodes the value `v` of `rule`, a member of the canonical object at `parent`. The
+    /// member's own pointer is built only when needed (nested members, losses, errors): this
+    /// runs for every member of every request and answer.
+    fn value(&mut self, rule: &Rule, v: &Value, parent: &Pointer) -> Result<Value, Problem> {
+        match (&rule.shape, v) {
+            (_, Value::Null) => Ok(Value::Null),
+            (Shape::Object { rules, replace, .. }, Value::Object(obj)) => {
+                let at = &parent.join(&rule.canonical);
+                let mut out = Map::new();
+                self.object(rules, obj, at, &mut out)?;
+                if *replace && self.report.is_some() {
+                    // The target clears what it is not sent: every member it can carry must be
+                    // present in the patch (possibly null), or it would be wiped.
+                    for r in rules {
+                        if r.canonical.get_member(obj).is_none() && r.derive.is_none() {
+                            self.lose(at.join(&r.canonical), LossReason::PartialReplace);
+                        }
+                    }
+                }
+                Ok(Value::Object(out))
+            }
+            (Shape::Array { rules }, Value::Array(items)) => {
+                let at = parent.join(&rule.canonical);
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let mut obj = Map::new();
+                    if let Value::Object(item) = item {
+                        self.object(rules, item, &at.child(i.to_string()), &mut obj)?;
+                    }
+                    out.push(Value::Object(obj));
+                }
+                Ok(Value::Array(out))
+            }
+            (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToDialect).map_err(|e| match e {
+                // Encoding reads canonical objects only: a kv_list never meets a repeated key.
+                LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
+                    ErrorKind::Untranslatable,
+                    MessageVars {
+                        target: Some(self.dialect.id.clone()),
+                        ..refusal("unmapped_enum", parent.join(&rule.canonical))
+                    },
+                ),
+            }),
+            (Shape::Object { .. } | Shape::Array { .. }, other) => Ok(other.clone()),
+        }
+    }
+}
+
+/// Collects the members of `src` that no pointer in `consumed` covers.
+fn uncovered(src: &Map<String, Value>, consumed: &[&Pointer], at: &Pointer, out: &mut Vec<Pointer>) {
+    for (key, v) in src {
+        let here = at.child(key.clone());
+        if consumed.iter().any(|c| c.is_prefix_of(&here)) {
+            continue;
+        }
+        match v {
+            Value::Object(obj) if !obj.is_empty() && consumed.iter().any(|c| here.is_prefix_of(c)) => {
+                uncovered(obj, consumed, &here, out);
+            }
+            _ => out.push(here),
+        }
+    }
+}

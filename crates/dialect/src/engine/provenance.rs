@@ -1,0 +1,207 @@
+//! Where members come from and which go nowhere: the member of the caller's body a canonical
+//! member was decoded from (to name it when it is dropped or derived from), and the members of a
+//! caller's body that no rule carries (they would be lost).
+
+use serde_json::{Map, Value};
+
+use crate::dialect::Dialect;
+use crate::plan::{Rule, Shape};
+use crate::pointer::Pointer;
+
+/// See [`Dialect::source_pointer`].
+pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
+    let target = Pointer::parse(canonical)?;
+    let found = source_in(&d.request.rules, &target).or_else(|| {
+        // A whole canonical object (`/addresses`) that only some rules map into: name the
+        // first member of the caller's body that fed it.
+        d.request
+            .rules
+            .iter()
+            .find(|r| target.is_prefix_of(&r.canonical))
+            .map(|r| r.dialect.clone())
+    })?;
+    Some(d.request.envelope.join(&found).to_string())
+}
+
+/// Every member of the caller's body a dropped canonical request pointer came from. Unlike
+/// [`source_pointer`], a whole canonical object that several rules feed (`/addresses` from
+/// Checkout Page's `address` and `shipping`) names each of those members that `patch` carries,
+/// not only the first; a member no rule maps names the nearest enclosing member that fed it.
+/// Empty when no rule relates to `canonical` at all.
+pub(crate) fn source_pointers(d: &Dialect, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
+    let Some(target) = Pointer::parse(canonical) else {
+        return Vec::new();
+    };
+    let envelope = &d.request.envelope;
+    if let Some(found) = source_in(&d.request.rules, &target) {
+        return vec![envelope.join(&found).to_string()];
+    }
+    let mut under = Vec::new();
+    let mut nearest = None;
+    sources_under(
+        &d.request.rules,
+        &target,
+        (&Pointer::root(), &Pointer::root()),
+        patch,
+        &mut under,
+        &mut nearest,
+    );
+    let mut out: Vec<String> = match nearest {
+        Some(p) if under.is_empty() => vec![envelope.join(&p).to_string()],
+        _ => under.iter().map(|p| envelope.join(p).to_string()).collect(),
+    };
+    out.dedup();
+    out
+}
+
+/// Pointers (into the caller's body) of the members inside the request envelope `root` that no
+/// rule maps and no constant, extra member or body id claims. Runs on every request.
+pub(crate) fn unknown_members(d: &Dialect, root: &Value) -> Vec<String> {
+    let plan = &d.request;
+    let envelope = plan.envelope.segments();
+    let claimed: Vec<&[String]> = plan
+        .constants
+        .iter()
+        .chain(&plan.extra)
+        .map(|(p, _)| p)
+        .chain(&d.route.id_in_body)
+        .filter_map(|p| p.segments().strip_prefix(envelope))
+        .collect();
+    let mut unknown = Vec::new();
+    unknown_in(root, &views(&plan.rules), &claimed, &plan.envelope, &mut unknown);
+    unknown
+}
+
+fn source_in(rules: &[Rule], target: &Pointer) -> Option<Pointer> {
+    for rule in rules {
+        let Some(rest) = target.strip_prefix(&rule.canonical) else {
+            continue;
+        };
+        match &rule.shape {
+            Shape::Leaf => return Some(rule.dialect.join(&rest)),
+            Shape::Object { rules, .. } => {
+                if rest.is_root() {
+                    return Some(rule.dialect.clone());
+                }
+                if let Some(inner) = source_in(rules, &rest) {
+                    return Some(rule.dialect.join(&inner));
+                }
+            }
+            Shape::Array { rules } => {
+                let Some((index, inner)) = rest.segments().split_first() else {
+                    return Some(rule.dialect.clone());
+                };
+                let inner = Pointer::parse(&format!("/{}", inner.join("/"))).unwrap_or_default();
+                let mapped = if inner.is_root() {
+                    Some(Pointer::root())
+                } else {
+                    source_in(rules, &inner)
+                };
+                if let Some(mapped) = mapped {
+                    return Some(rule.dialect.child(index.clone()).join(&mapped));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The dialect pointers of the rules mapping a canonical member below `target` that `patch`
+/// carries (`under`), and the deepest rule enclosing `target` (`nearest`).
+fn sources_under(
+    rules: &[Rule],
+    target: &Pointer,
+    (canonical_base, dialect_base): (&Pointer, &Pointer),
+    patch: &Map<String, Value>,
+    under: &mut Vec<Pointer>,
+    nearest: &mut Option<Pointer>,
+) {
+    for rule in rules {
+        let c = canonical_base.join(&rule.canonical);
+        let d = dialect_base.join(&rule.dialect);
+        if target.is_prefix_of(&c) {
+            if c.get_member(patch).is_some() {
+                under.push(d);
+            }
+        } else if c.is_prefix_of(target) {
+            if let Shape::Object { rules, .. } = &rule.shape {
+                sources_under(rules, target, (&c, &d), patch, under, nearest);
+            }
+            if nearest
+                .as_ref()
+                .is_none_or(|n| n.segments().len() < d.segments().len())
+            {
+                *nearest = Some(d);
+            }
+        }
+    }
+}
+
+/// A rule seen from inside the members its dialect pointer descends through: what is left of
+/// its pointer, and the rule.
+type RuleView<'a> = (&'a [String], &'a Rule);
+
+fn views(rules: &[Rule]) -> Vec<RuleView<'_>> {
+    rules.iter().map(|r| (r.dialect.segments(), r)).collect()
+}
+
+/// Collects members of `value` that no rule (nor a claimed pointer) covers. Runs on every
+/// request, so it allocates only to descend into mapped objects and to report.
+fn unknown_in(
+    value: &Value,
+    rules: &[RuleView<'_>],
+    claimed: &[&[String]],
+    at: &Pointer,
+    out: &mut Vec<String>,
+) {
+    let Value::Object(map) = value else { return };
+    for (key, member) in map {
+        if claimed.iter().any(|c| c.len() == 1 && c[0] == *key) {
+            continue;
+        }
+        // Rules whose dialect pointer starts with this member (the last exact one wins).
+        let mut exact = None;
+        let mut deeper = false;
+        for (path, rule) in rules {
+            if let Some((first, rest)) = path.split_first()
+                && first == key
+            {
+                if rest.is_empty() {
+                    exact = Some(*rule);
+                } else {
+                    deeper = true;
+                }
+            }
+        }
+        match exact {
+            Some(rule) => match (&rule.shape, member) {
+                (Shape::Object { rules, .. }, Value::Object(_)) => {
+                    unknown_in(member, &views(rules), &[], &at.child(key.clone()), out)
+                }
+                (Shape::Array { rules }, Value::Array(items)) => {
+                    let rules = views(rules);
+                    let here = at.child(key.clone());
+                    for (i, item) in items.iter().enumerate() {
+                        unknown_in(item, &rules, &[], &here.child(i.to_string()), out);
+                    }
+                }
+                _ => {}
+            },
+            None if deeper => {
+                fn below<'a>(p: &'a [String], key: &str) -> Option<&'a [String]> {
+                    match p.split_first() {
+                        Some((first, rest)) if first == key => Some(rest),
+                        _ => None,
+                    }
+                }
+                let nested: Vec<RuleView<'_>> = rules
+                    .iter()
+                    .filter_map(|(p, r)| below(p, key).map(|rest| (rest, *r)))
+                    .collect();
+                let nested_claimed: Vec<&[String]> = claimed.iter().filter_map(|c| below(c, key)).collect();
+                unknown_in(member, &nested, &nested_claimed, &at.child(key.clone()), out);
+            }
+            None => out.push(at.child(key.clone()).to_string()),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The value vocabulary of the dialect format, each word defined once: the enum maps and named
+//! transforms (`kv_list`, `number_string`, `empty_string_null`, `lower_upper`) with both
+//! directions side by side, and the derivations (`join_words`, `first_word`, `rest_words`) that
+//! compute a target member from canonical ones.
+
+use serde_json::{Map, Value};
+
+use crate::plan::{Derivation, Derive, EnumMap, Rule, Transform};
+use crate::pointer::Pointer;
+
+/// Which way a value travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Dialect → canonical (decoding).
+    ToCanonical,
+    /// Canonical → dialect (encoding).
+    ToDialect,
+}
+
+/// Why a value could not be converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LeafError {
+    /// The rule's enum map has no entry for the value.
+    UnmappedEnum,
+    /// A `kv_list` item repeats a key or has none; the pointer is relative to the value.
+    DuplicateKey(Pointer),
+}
+
+/// Converts the leaf value `v` of `rule`: through its enum map, else its transform, else as is.
+#[inline]
+pub(crate) fn leaf(rule: &Rule, v: &Value, direction: Direction) -> Result<Value, LeafError> {
+    if let Some(map) = &rule.enum_map {
+        return map_enum(map, v, direction);
+    }
+    match &rule.transform {
+        Some(t) => t.apply(v, direction),
+        None => Ok(v.clone()),
+    }
+}
+
+/// An enum value through the rule's one-to-one map; a value it does not list is an error, never a
+/// guess.
+fn map_enum(map: &EnumMap, v: &Value, direction: Direction) -> Result<Value, LeafError> {
+    let table = match direction {
+        Direction::ToCanonical => &map.to_canonical,
+        Direction::ToDialect => &map.to_dialect,
+    };
+    v.as_str()
+        .and_then(|s| table.get(s))
+        .map(|mapped| Value::String(mapped.clone()))
+        .ok_or(LeafError::UnmappedEnum)
+}
+
+impl Transform {
+    /// The transform applied to `v`. A value of another type than the transform reads passes as
+    /// it is: the schemas decide what is allowed.
+    pub(crate) fn apply(&self, v: &Value, direction: Direction) -> Result<Value, LeafError> {
+        use Direction::{ToCanonical, ToDialect};
+        Ok(match (self, direction, v) {
+            // kv_list: dialect `[{key: k, value: v}, …]` ↔ canonical `{k: v, …}`.
+            (Transform::KvList { key, value }, ToCanonical, Value::Array(items)) => {
+                kv_list_to_object(items, key, value)?
+            }
+            (Transform::KvList { key, value }, ToDialect, Value::Object(map)) => Value::Array(
+                map.iter()
+                    .map(|(k, v)| {
+                        let mut item = Map::new();
+                        item.insert(key.clone(), Value::String(k.clone()));
+                        item.insert(value.clone(), v.clone());
+                        Value::Object(item)
+                    })
+                    .collect(),
+            ),
+            // number_string: dialect number ↔ canonical string of digits.
+            (Transform::NumberString, ToCanonical, Value::Number(n)) => Value::String(n.to_string()),
+            (Transform::NumberString, ToDialect, Value::String(s)) => s
+                .parse::<serde_json::Number>()
+                .map_or_else(|_| v.clone(), Value::Number),
+            // empty_string_null: inside an object, dialect `""` ↔ canonical `null` (a key deleted by
+            // an empty string).
+            (Transform::EmptyStringNull, ToCanonical, Value::Object(map)) => {
+                replace_members(map, |m| m.as_str() == Some(""), &Value::Null)
+            }
+            (Transform::EmptyStringNull, ToDialect, Value::Object(map)) => {
+                replace_members(map, Value::is_null, &Value::String(String::new()))
+            }
+            // lower_upper: dialect lower case ↔ canonical upper case.
+            (Transform::LowerUpper, ToCanonical, Value::String(s)) => Value::String(s.to_uppercase()),
+            (Transform::LowerUpper, ToDialect, Value::String(s)) => Value::String(s.to_lowercase()),
+            (_, _, other) => other.clone(),
+        })
+    }
+}
+
+/// `[{key: k, value: v}, …]` → `{k: v, …}`; each key once.
+fn kv_list_to_object(items: &[Value], key: &str, value: &str) -> Result<Value, LeafError> {
+    let mut obj = Map::new();
+    for (i, item) in items.iter().enumerate() {
+        let k = item.get(key).and_then(Value::as_str);
+        let Some(k) = k.filter(|k| !obj.contains_key(*k)) else {
+            return Err(LeafError::DuplicateKey(
+                Pointer::root().child(i.to_string()).child(key),
+            ));
+        };
+        obj.insert(k.to_owned(), item.get(value).cloned().unwrap_or(Value::Null));
+    }
+    Ok(Value::Object(obj))
+}
+
+/// `map` with every member for which `matches` holds replaced by `with`.
+fn replace_members(map: &Map<String, Value>, matches: impl Fn(&Value) -> bool, with: &Value) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), if matches(v) { with.clone() } else { v.clone() }))
+            .collect(),
+    )
+}
+
+impl Derive {
+    /// The derived value, from the canonical object `src`. `None` when a source is missing or
+    /// not a string; `null` when every source is null (clearing them clears the target).
+    pub(crate) fn value(&self, src: &Map<String, Value>) -> Option<Value> {
+        let values: Vec<&Value> = self
+            .from
+            .iter()
+            .map(|f| f.get_member(src))
+            .collect::<Option<_>>()?;
+        if values.iter().all(|v| v.is_null()) {
+            return Some(Value::Null);
+        }
+        let strings: Vec<&str> = values.iter().map(|v| v.as_str()).collect::<Option<_>>()?;
+        self.with.apply(&strings).map(Value::String)
+    }
+}
+
+impl Derivation {
+    /// The derivation over its source strings. `join_words` is the inverse of the other two:
+    /// given + family → full name, and full name → given (`first_word`) or family (`rest_words`).
+    fn apply(self, strings: &[&str]) -> Option<String> {
+        Some(match self {
+            Derivation::JoinWords => strings
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Derivation::FirstWord => strings
+                .first()?
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            Derivation::RestWords => strings
+                .first()?
+                .trim()
+                .split_once(char::is_whitespace)
+                .map(|(_, rest)| rest.trim().to_owned())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::Shape;
+
+    fn rule(enum_map: Option<EnumMap>, transform: Option<Transform>) -> Rule {
+        Rule {
+            dialect: Pointer::root(),
+            canonical: Pointer::root(),
+            enum_map,
+            transform,
+            derive: None,
+            shape: Shape::Leaf,
+            default: None,
+        }
+    }
+
+    fn round_trip(t: Transform, dialect: Value, canonical: Value) {
+        let r = rule(None, Some(t));
+        assert_eq!(leaf(&r, &dialect, Direction::ToCanonical), Ok(canonical.clone()));
+        assert_eq!(leaf(&r, &canonical, Direction::ToDialect), Ok(dialect));
+    }
+
+    #[test]
+    fn each_transform_round_trips() {
+        round_trip(
+            Transform::KvList {
+                key: "k".into(),
+                value: "v".into(),
+            },
+            json!([{"k": "a", "v": 1}, {"k": "b", "v": null}]),
+            json!({"a": 1, "b": null}),
+        );
+        round_trip(Transform::NumberString, json!(42), json!("42"));
+        round_trip(
+            Transform::EmptyStringNull,
+            json!({"a": "", "b": "x"}),
+            json!({"a": null, "b": "x"}),
+        );
+        round_trip(Transform::LowerUpper, json!("us"), json!("US"));
+    }
+
+    #[test]
+    fn a_value_of_another_type_passes_as_is() {
+        let r = rule(None, Some(Transform::NumberString));
+        assert_eq!(leaf(&r, &json!(true), Direction::ToCanonical), Ok(json!(true)));
+        assert_eq!(leaf(&r, &json!("4x"), Direction::ToDialect), Ok(json!("4x")));
+    }
+
+    #[test]
+    fn kv_list_refuses_a_repeated_or_missing_key() {
+        let t = Transform::KvList {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        let twice = json!([{"k": "a", "v": 1}, {"k": "a", "v": 2}]);
+        assert_eq!(
+            t.apply(&twice, Direction::ToCanonical),
+            Err(LeafError::DuplicateKey(Pointer::parse("/1/k").unwrap()))
+        );
+        let missing = json!([{"v": 1}]);
+        assert_eq!(
+            t.apply(&missing, Direction::ToCanonical),
+            Err(LeafError::DuplicateKey(Pointer::parse("/0/k").unwrap()))
+        );
+    }
+
+    #[test]
+    fn enum_maps_both_ways_and_refuses_an_unlisted_value() {
+        let map = EnumMap {
+            to_canonical: HashMap::from([("on".to_owned(), "ACTIVE".to_owned())]),
+            to_dialect: HashMap::from([("ACTIVE".to_owned(), "on".to_owned())]),
+        };
+        let r = rule(Some(map), Some(Transform::LowerUpper));
+        assert_eq!(
+            leaf(&r, &json!("on"), Direction::ToCanonical),
+            Ok(json!("ACTIVE"))
+        );
+        assert_eq!(leaf(&r, &json!("ACTIVE"), Direction::ToDialect), Ok(json!("on")));
+        assert_eq!(
+            leaf(&r, &json!("ON"), Direction::ToCanonical),
+            Err(LeafError::UnmappedEnum)
+        );
+        assert_eq!(
+            leaf(&r, &json!(1), Direction::ToDialect),
+            Err(LeafError::UnmappedEnum)
+        );
+    }
+
+    fn derive(with: Derivation, from: &[&str], src: Value) -> Option<Value> {
+        let d = Derive {
+            from: from.iter().map(|p| Pointer::parse(p).unwrap()).collect(),
+            with,
+        };
+        d.value(src.as_object().unwrap())
+    }
+
+    #[test]
+    fn derivations_split_and_join_names() {
+        let names = json!({"given": " Ada ", "family": "King Lovelace", "full": " Ada  King Lovelace "});
+        assert_eq!(
+            derive(Derivation::JoinWords, &["/given", "/family"], names.clone()),
+            Some(json!("Ada King Lovelace"))
+        );
+        assert_eq!(
+            derive(Derivation::FirstWord, &["/full"], names.clone()),
+            Some(json!("Ada"))
+        );
+        assert_eq!(
+            derive(Derivation::RestWords, &["/full"], names.clone()),
+            Some(json!("King Lovelace"))
+        );
+        assert_eq!(
+            derive(Derivation::RestWords, &["/given"], json!({"given": "Ada"})),
+            Some(json!(""))
+        );
+    }
+
+    #[test]
+    fn a_derivation_needs_every_source_and_clears_with_them() {
+        assert_eq!(
+            derive(Derivation::JoinWords, &["/a", "/b"], json!({"a": "x"})),
+            None
+        );
+        assert_eq!(
+            derive(Derivation::JoinWords, &["/a", "/b"], json!({"a": "x", "b": 1})),
+            None
+        );
+        assert_eq!(
+            derive(
+                Derivation::JoinWords,
+                &["/a", "/b"],
+                json!({"a": null, "b": null})
+            ),
+            Some(Value::Null)
+        );
+    }
+}
