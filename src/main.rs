@@ -1,7 +1,6 @@
 //! `dialectgate`: the command line. Offline translation and validation for CI, the fidelity
 //! matrix, and the gateway server.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +8,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
 
+mod batch;
+mod matrix;
 mod telemetry;
 
 /// mimalloc instead of the system allocator: a request allocates and frees many small JSON
@@ -50,7 +51,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Translate a request body from one dialect (or `canonical`) to another.
+    /// Translate request bodies from one dialect (or `canonical`) to another.
     Translate {
         /// Source: a dialect id or `canonical`.
         #[arg(long)]
@@ -67,29 +68,57 @@ enum Command {
         /// `strict` refuses lossy translations; `lenient` reports them.
         #[arg(long, default_value = "strict")]
         mode: Mode,
-        /// Print errors and reports as JSON.
-        #[arg(long)]
+        /// `text`, `json` (errors and reports as JSON; one line per input when there are
+        /// several) or `junit` (JUnit XML, one test case per input).
+        #[arg(long, value_enum, default_value = "text")]
+        format: batch::Format,
+        /// Same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
-        /// The body (`-` or nothing for standard input).
-        file: Option<PathBuf>,
+        /// The bodies: files, directories (their `*.json`, in name order), `-` or nothing for
+        /// standard input.
+        files: Vec<PathBuf>,
     },
-    /// Validate a request body against a dialect's schema.
+    /// Validate request bodies against a dialect's schema.
     Validate {
         /// A dialect id or `canonical`.
         #[arg(long)]
         dialect: String,
-        /// Print the result as JSON.
-        #[arg(long)]
+        /// `text`, `json` (one line per input when there are several) or `junit` (JUnit XML,
+        /// one test case per input).
+        #[arg(long, value_enum, default_value = "text")]
+        format: batch::Format,
+        /// Same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
-        /// The body (`-` or nothing for standard input).
-        file: Option<PathBuf>,
+        /// The bodies: files, directories (their `*.json`, in name order), `-` or nothing for
+        /// standard input.
+        files: Vec<PathBuf>,
     },
-    /// The fidelity matrix: for every source → target pair, what is carried, derived, lost.
+    /// The fidelity matrix: for every source → target pair, which request members are carried,
+    /// derived, lost. A summary table; `--from` and `--to` for one pair, member by member.
     Matrix {
-        /// Print as JSON.
-        #[arg(long)]
+        /// Only this source, member by member (with `--to`).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Only this target (with `--from`).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// `text`, `json`, or `html`: one self-contained page with a heat map and a per-pair
+        /// drill-down (`dialectgate matrix --format html > matrix.html`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: MatrixFormat,
+        /// Same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
     },
+    /// Print a shell completion script (install: see the README).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
     /// Run the gateway.
     Serve {
         #[command(flatten)]
@@ -113,6 +142,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How `matrix` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MatrixFormat {
+    /// A table for the terminal.
+    Text,
+    /// JSON, for machines.
+    Json,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// Configuration flags shared by `serve` and `check-config`.
@@ -195,36 +235,6 @@ fn load(cli: &Cli) -> Result<Registry> {
     })
 }
 
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    match file {
-        Some(path) if path.as_os_str() != "-" => {
-            buf = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        }
-        _ => {
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .context("cannot read standard input")?;
-        }
-    }
-    Ok(buf)
-}
-
-/// Reads and strictly parses the input; `Ok(Err(code))` when it is not JSON (reported).
-fn read_json(file: Option<&PathBuf>, json: bool) -> Result<Result<serde_json::Value, ExitCode>> {
-    let bytes = read_input(file)?;
-    Ok(
-        parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH).map_err(|e| {
-            fail(
-                json,
-                "malformed",
-                &format!("the input is not valid JSON: {e}"),
-                None,
-            )
-        }),
-    )
-}
-
 fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
     match registry.endpoint(id) {
         Some(e) => Ok(e),
@@ -261,95 +271,111 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "dialectgate", &mut script);
+            out!("{}", String::from_utf8_lossy(&script).trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut page)
+                .context("cannot render the manual page")?;
+            out!("{}", String::from_utf8_lossy(&page).trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let registry = load(&cli)?;
     match &cli.command {
-        Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::CheckConfig { .. } | Command::Completions { .. } | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Translate {
             from,
             to,
             id,
             request,
             mode,
+            format,
             json,
-            file,
+            files,
         } => {
             let (from, to) = (endpoint(&registry, from)?, endpoint(&registry, to)?);
-            let body = match read_json(file.as_ref(), *json)? {
-                Ok(body) => body,
-                Err(code) => return Ok(code),
-            };
-            let path_id = id.as_deref();
-            match registry.translate(&from, &to, path_id, &body, *mode) {
-                Ok(t) => {
-                    if !t.fidelity.is_exact() {
-                        eprintln!("fidelity: {}", serde_json::to_string(&t.fidelity)?);
-                    }
-                    let out = if *request {
-                        let mut headers = serde_json::Map::new();
-                        headers.insert("content-type".into(), t.outbound.content_type.into());
-                        serde_json::json!({
-                            "method": t.outbound.method,
-                            "path": t.outbound.path,
-                            "headers": headers,
-                            "body": t.outbound.body,
-                        })
-                    } else {
-                        t.outbound.body
+            let inputs = batch::inputs(files)?;
+            let results = inputs
+                .into_iter()
+                .map(|input| {
+                    let outcome = match read_json(&input) {
+                        Ok(body) => translate(&registry, &from, &to, id.as_deref(), &body, *mode, *request),
+                        Err(outcome) => outcome,
                     };
-                    out!("{}", serde_json::to_string_pretty(&out)?);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problem) => Ok(fail(
-                    *json,
-                    problem.kind().as_str(),
-                    problem.message(),
-                    Some(&problem),
-                )),
-            }
+                    (input, outcome)
+                })
+                .collect::<Vec<_>>();
+            let suite = format!("dialectgate translate {} to {}", from.id(), to.id());
+            Ok(batch::report(batch_format(*format, *json), &suite, &results))
         }
-        Command::Validate { dialect, json, file } => {
+        Command::Validate {
+            dialect,
+            format,
+            json,
+            files,
+        } => {
             let side = endpoint(&registry, dialect)?;
-            let body = match read_json(file.as_ref(), *json)? {
-                Ok(body) => body,
-                Err(code) => return Ok(code),
-            };
-            match registry.validate_request(&side, &body) {
-                Ok(()) => {
-                    if *json {
-                        out!("{}", serde_json::json!({"valid": true}));
-                    } else {
-                        out!("valid {} request", side.id());
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problem) => Ok(fail(*json, "validation", problem.message(), Some(&problem))),
-            }
+            let inputs = batch::inputs(files)?;
+            let results = inputs
+                .into_iter()
+                .map(|input| {
+                    let outcome = match read_json(&input) {
+                        Ok(body) => match registry.validate_request(&side, &body) {
+                            Ok(()) => batch::Outcome::Passed {
+                                text: format!("valid {} request", side.id()),
+                                json: serde_json::json!({"valid": true}),
+                                note: None,
+                            },
+                            Err(problem) => batch::Outcome::refused("validation", problem),
+                        },
+                        Err(outcome) => outcome,
+                    };
+                    (input, outcome)
+                })
+                .collect::<Vec<_>>();
+            let suite = format!("dialectgate validate {}", side.id());
+            Ok(batch::report(batch_format(*format, *json), &suite, &results))
         }
-        Command::Matrix { json } => {
-            let matrix = registry.matrix();
-            if *json {
-                out!("{}", serde_json::to_string_pretty(&matrix)?);
-            } else {
-                out!(
-                    "{:<14} {:<14} {:>7} {:>7} {:>5}  lost",
-                    "from",
-                    "to",
-                    "carried",
-                    "derived",
-                    "lost"
-                );
-                for e in &matrix {
-                    out!(
-                        "{:<14} {:<14} {:>7} {:>7} {:>5}  {}",
-                        e.from,
-                        e.to,
-                        e.carried.len(),
-                        e.derived.len(),
-                        e.lost.len(),
-                        e.lost.join(" ")
-                    );
+        Command::Matrix {
+            from,
+            to,
+            format,
+            json,
+        } => {
+            let format = if *json { MatrixFormat::Json } else { *format };
+            let all = registry.matrix();
+            let selected = match (from, to) {
+                (Some(from), Some(to)) => {
+                    let (from, to) = (endpoint(&registry, from)?, endpoint(&registry, to)?);
+                    match matrix::pair(&all, from.id(), to.id()) {
+                        Some(e) => Some(e),
+                        None => bail!(
+                            "no pair {} → {}: a side is its own exact translation",
+                            from.id(),
+                            to.id()
+                        ),
+                    }
+                }
+                _ => None,
+            };
+            match (format, selected) {
+                (MatrixFormat::Text, None) => out!("{}", matrix::summary(&all).trim_end()),
+                (MatrixFormat::Text, Some(e)) => out!("{}", matrix::pair_detail(e).trim_end()),
+                (MatrixFormat::Json, None) => out!("{}", serde_json::to_string_pretty(&all)?),
+                (MatrixFormat::Json, Some(e)) => out!("{}", serde_json::to_string_pretty(e)?),
+                (MatrixFormat::Html, e) => {
+                    let start = e.map(|e| (e.from.as_str(), e.to.as_str()));
+                    out!("{}", matrix::html(&all, start).trim_end());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -417,25 +443,55 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reports a refused input on stderr (and as JSON on stdout with `--json`); exit code 1.
-fn fail(json: bool, kind: &str, message: &str, problem: Option<&dialectgate_canonical::Problem>) -> ExitCode {
-    if json {
-        let body = match problem {
-            Some(p) => serde_json::to_value(p).unwrap_or_default(),
-            None => serde_json::json!({"type": kind, "detail": message}),
-        };
-        out!("{body}");
-    }
-    eprintln!("error ({kind}): {message}");
-    if let Some(p) = problem {
-        for v in &p.errors {
-            eprintln!(
-                "  {} [{}] {}",
-                if v.pointer.is_empty() { "/" } else { &v.pointer },
-                v.code,
-                v.message
-            );
+/// `--json` is `--format json`.
+fn batch_format(format: batch::Format, json: bool) -> batch::Format {
+    if json { batch::Format::Json } else { format }
+}
+
+/// Reads and strictly parses one input; a refusal when it is not JSON.
+fn read_json(input: &batch::Input) -> Result<serde_json::Value, batch::Outcome> {
+    let bytes = input.read()?;
+    parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH).map_err(|e| batch::Outcome::Failed {
+        kind: "malformed".into(),
+        message: format!("the input is not valid JSON: {e}"),
+        problem: None,
+    })
+}
+
+/// Translates one body; the output is the target body, or with `request` the whole request.
+fn translate(
+    registry: &Registry,
+    from: &Endpoint,
+    to: &Endpoint,
+    id: Option<&str>,
+    body: &serde_json::Value,
+    mode: Mode,
+    request: bool,
+) -> batch::Outcome {
+    match registry.translate(from, to, id, body, mode) {
+        Ok(t) => {
+            let note = (!t.fidelity.is_exact())
+                .then(|| serde_json::to_string(&t.fidelity).ok())
+                .flatten()
+                .map(|f| format!("fidelity: {f}"));
+            let out = if request {
+                let mut headers = serde_json::Map::new();
+                headers.insert("content-type".into(), t.outbound.content_type.into());
+                serde_json::json!({
+                    "method": t.outbound.method,
+                    "path": t.outbound.path,
+                    "headers": headers,
+                    "body": t.outbound.body,
+                })
+            } else {
+                t.outbound.body
+            };
+            batch::Outcome::Passed {
+                text: serde_json::to_string_pretty(&out).unwrap_or_default(),
+                json: out,
+                note,
+            }
         }
+        Err(problem) => batch::Outcome::refused(problem.kind().as_str(), problem),
     }
-    ExitCode::from(1)
 }

@@ -205,7 +205,7 @@ impl Side for Canonical {
         matrix::schema_leaves(&self.update_json)
     }
 
-    fn derived_sources(&self) -> Vec<Pointer> {
+    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
         Vec::new()
     }
 }

@@ -417,7 +417,7 @@ impl Side for Dialect {
         matrix::dialect_leaves(&self.request.rules, &self.request.envelope)
     }
 
-    fn derived_sources(&self) -> Vec<Pointer> {
-        matrix::derived_sources(&self.request.rules)
+    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
+        matrix::derived_sources(&self.request.rules, &self.request.envelope)
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::canonical::Canonical;
 use crate::dialect::Dialect;
 use crate::engine::{CanonicalRequest, Decoded, Encoded};
-use crate::matrix::Leaf;
+use crate::matrix::{DerivedLeaf, Leaf};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::render::Rendered;
@@ -139,7 +139,7 @@ pub(crate) trait Side {
     fn request_leaves(&self) -> Vec<Leaf>;
 
     /// The canonical members this side derives request members from (for the fidelity matrix).
-    fn derived_sources(&self) -> Vec<Pointer>;
+    fn derived_sources(&self) -> Vec<DerivedLeaf>;
 
     /// A violation, its message from this side's templates.
     fn violation(&self, vars: MessageVars) -> Violation {

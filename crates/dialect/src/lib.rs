@@ -33,7 +33,7 @@ pub use self::{
     endpoint::Endpoint,
     engine::{CanonicalRequest, Decoded, Encoded},
     error::DialectError,
-    matrix::MatrixEntry,
+    matrix::{Fate, MatrixEntry, MemberFate},
     parse::{DEFAULT_MAX_DEPTH, parse_strict},
     pointer::Pointer,
     registry::Registry,

@@ -7,6 +7,7 @@ use crate::endpoint::Side;
 use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
+use crate::report::LossReason;
 
 /// One source → target pair.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,12 +20,66 @@ pub struct MatrixEntry {
     pub derived: Vec<String>,
     /// Source members the target has no place for.
     pub lost: Vec<String>,
+    /// Every source member, in source order: its fate and where it lands.
+    pub members: Vec<MemberFate>,
+}
+
+impl MatrixEntry {
+    /// How many source members meet `fate`.
+    pub fn count(&self, fate: Fate) -> usize {
+        self.members.iter().filter(|m| m.fate == fate).count()
+    }
+}
+
+/// What becomes of a source member in a target. New fates (filled by a read-modify-write,
+/// kept in an overflow bag) are new variants here, and [`Fate::ALL`] carries them to every view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// Carried as it is.
+    Carried,
+    /// The target receives it only through a derivation.
+    Derived,
+    /// The target has no place for it.
+    Lost,
+}
+
+impl Fate {
+    /// Every fate, in the order views show them.
+    pub const ALL: [Fate; 3] = [Fate::Carried, Fate::Derived, Fate::Lost];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Carried => "carried",
+            Fate::Derived => "derived",
+            Fate::Lost => "lost",
+        }
+    }
+}
+
+/// One source member of a pair.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberFate {
+    /// Pointer into the source body (`*` for any array index).
+    pub member: String,
+    pub fate: Fate,
+    /// The target members it reaches: carried to, or derived into.
+    pub target: Vec<String>,
+    /// Why it is lost (lost members only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<LossReason>,
 }
 
 /// A canonical leaf, with `*` for any array index, and where the endpoint puts it.
 pub(crate) struct Leaf {
     canonical: Pointer,
     source: String,
+}
+
+/// A target member computed from a canonical member.
+pub(crate) struct DerivedLeaf {
+    from: Pointer,
+    target: String,
 }
 
 /// The fidelity matrix over `canonical` and every loaded dialect.
@@ -55,18 +110,37 @@ fn entry(a: &dyn Side, b: &dyn Side) -> MatrixEntry {
         carried: vec![],
         derived: vec![],
         lost: vec![],
+        members: vec![],
     };
     for leaf in a.request_leaves() {
-        if targets
+        let carried: Vec<String> = targets
             .iter()
-            .any(|t| t.canonical.is_prefix_of(&leaf.canonical) || leaf.canonical.is_prefix_of(&t.canonical))
-        {
-            entry.carried.push(leaf.source);
-        } else if derives.contains(&leaf.canonical) {
-            entry.derived.push(leaf.source);
+            .filter(|t| {
+                t.canonical.is_prefix_of(&leaf.canonical) || leaf.canonical.is_prefix_of(&t.canonical)
+            })
+            .map(|t| t.source.clone())
+            .collect();
+        let derived: Vec<String> = derives
+            .iter()
+            .filter(|d| d.from == leaf.canonical)
+            .map(|d| d.target.clone())
+            .collect();
+        let (fate, target, reason) = if !carried.is_empty() {
+            entry.carried.push(leaf.source.clone());
+            (Fate::Carried, carried, None)
+        } else if !derived.is_empty() {
+            entry.derived.push(leaf.source.clone());
+            (Fate::Derived, derived, None)
         } else {
-            entry.lost.push(leaf.source);
-        }
+            entry.lost.push(leaf.source.clone());
+            (Fate::Lost, vec![], Some(LossReason::NoTarget))
+        };
+        entry.members.push(MemberFate {
+            member: leaf.source,
+            fate,
+            target,
+            reason,
+        });
     }
     entry
 }
@@ -78,10 +152,10 @@ pub(crate) fn dialect_leaves(rules: &[Rule], envelope: &Pointer) -> Vec<Leaf> {
     out
 }
 
-/// The canonical members a dialect's request rules derive members from.
-pub(crate) fn derived_sources(rules: &[Rule]) -> Vec<Pointer> {
+/// The canonical members a dialect's request rules (below `envelope`) derive members from.
+pub(crate) fn derived_sources(rules: &[Rule], envelope: &Pointer) -> Vec<DerivedLeaf> {
     let mut out = Vec::new();
-    derive_sources(rules, &Pointer::root(), &mut out);
+    derive_sources(rules, &Pointer::root(), envelope, &mut out);
     out
 }
 
@@ -107,15 +181,21 @@ fn rule_leaves(rules: &[Rule], canonical_base: &Pointer, dialect_base: &Pointer,
     }
 }
 
-fn derive_sources(rules: &[Rule], base: &Pointer, out: &mut Vec<Pointer>) {
+fn derive_sources(rules: &[Rule], base: &Pointer, dialect_base: &Pointer, out: &mut Vec<DerivedLeaf>) {
     for rule in rules {
-        if let Some(d) = &rule.derive {
-            out.extend(d.from.iter().map(|f| base.join(f)));
+        let d = dialect_base.join(&rule.dialect);
+        if let Some(derive) = &rule.derive {
+            out.extend(derive.from.iter().map(|f| DerivedLeaf {
+                from: base.join(f),
+                target: d.to_string(),
+            }));
         }
         match &rule.shape {
             Shape::Leaf => {}
-            Shape::Object { rules, .. } => derive_sources(rules, &base.join(&rule.canonical), out),
-            Shape::Array { rules } => derive_sources(rules, &base.join(&rule.canonical).child("*"), out),
+            Shape::Object { rules, .. } => derive_sources(rules, &base.join(&rule.canonical), &d, out),
+            Shape::Array { rules } => {
+                derive_sources(rules, &base.join(&rule.canonical).child("*"), &d.child("*"), out);
+            }
         }
     }
 }
