@@ -1,5 +1,15 @@
 //! An OpenAPI 3.1 document of every inbound operation, generated from the loaded definitions
 //! and schemas, so it cannot drift from what the gateway serves.
+//!
+//! What tools need from it, and how it is met:
+//! - every reference resolves inside the document: each schema's `$defs` move to
+//!   `components/schemas` (`{dialect}_{Name}`) and its `#/$defs/…` references are rewritten;
+//!   `$id` and `$schema` go, so no reference resolves against a URL outside the document;
+//! - every status an operation can answer is documented, as the gateway sends it: one response
+//!   per status the dialect gives an error kind, with that kind's media type and the vendor's
+//!   error schema, `Retry-After` on 503 (and 429) and `Allow` on 405;
+//! - request examples address the embedded backend's fixture customers, encoded by the
+//!   dialect's own rules (and checked by its own decoder), so generated requests reach them.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +17,27 @@ use dialectgate_canonical::ErrorKind;
 use serde_json::{Map, Value, json};
 
 use crate::dialect::Dialect;
+use crate::engine::CanonicalRequest;
 use crate::registry::Registry;
+
+/// The embedded backend's fixture customers (id, email, given name, family name): the request
+/// examples update each to the name and email it already has, so they succeed on a fresh
+/// backend and stay valid however often they run. A test pins these to the backend's fixtures.
+pub const EXAMPLE_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
+    ("cus_ada", "ada@example.com", "Ada", "Lovelace"),
+    ("cus_grace", "grace@example.com", "Grace", "Hopper"),
+    ("cus_alan", "alan@example.com", "Alan", "Turing"),
+];
+
+/// The error kinds the token endpoint answers with (besides its 200).
+const TOKEN_ERRORS: [ErrorKind; 6] = [
+    ErrorKind::Malformed,
+    ErrorKind::Unauthorized,
+    ErrorKind::MethodNotAllowed,
+    ErrorKind::RequestTimeout,
+    ErrorKind::PayloadTooLarge,
+    ErrorKind::Internal,
+];
 
 /// The OpenAPI 3.1 document.
 pub(crate) fn document(registry: &Registry) -> Value {
@@ -16,32 +46,30 @@ pub(crate) fn document(registry: &Registry) -> Value {
     let mut security_schemes = Map::new();
     for d in registry.dialects() {
         for (kind, doc) in ["request", "response", "error"].iter().zip(d.schema_documents()) {
-            schemas.insert(format!("{}_{kind}", d.id()), strip_schema_keyword(doc));
+            let schema = hoist_definitions(d.id(), kind, doc, &mut schemas);
+            schemas.insert(format!("{}_{kind}", d.id()), schema);
         }
         let mut alternatives = Vec::new();
         for cred in &d.auth().accept {
             let name = format!("{}_{}", d.id(), cred.header.replace('-', "_"));
-            let scheme = match cred.scheme.as_deref() {
-                Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header == "authorization" => {
-                    json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
-                }
-                Some(s) => json!({"type": "apiKey", "in": "header", "name": cred.header,
-                    "description": format!("`{s} <token>`{}", if cred.scheme_optional { " (the scheme may be left out)" } else { "" })}),
-                None => json!({"type": "apiKey", "in": "header", "name": cred.header}),
-            };
-            security_schemes.insert(name.clone(), scheme);
+            security_schemes.insert(name.clone(), security_scheme(d, cred));
             alternatives.push(json!({ name: [] }));
         }
         let path = d.route().path.clone();
         let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
         let op = operation(d, alternatives);
         if let Value::Object(item) = item {
-            for method in std::iter::once(&d.route().method).chain(&d.route().also_methods) {
-                item.insert(method.to_ascii_lowercase(), op.clone());
+            item.insert(d.route().method.to_ascii_lowercase(), op.clone());
+            // Other accepted methods: the same operation, under an id of its own.
+            for method in &d.route().also_methods {
+                let mut also = op.clone();
+                let method = method.to_ascii_lowercase();
+                also["operationId"] = Value::String(format!("{}_update_customer_{method}", d.id()));
+                item.insert(method, also);
             }
         }
         if let Some(token) = &d.auth().token_endpoint {
-            paths.insert(token.path.clone(), token_operation(d, &token.body));
+            paths.insert(token.path.clone(), token_operation(d, token));
         }
     }
     json!({
@@ -57,53 +85,69 @@ pub(crate) fn document(registry: &Registry) -> Value {
     })
 }
 
+fn security_scheme(d: &Dialect, cred: &crate::dialect::Credential) -> Value {
+    match cred.scheme.as_deref() {
+        Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header.eq_ignore_ascii_case("authorization") => {
+            json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
+        }
+        Some(s) => json!({"type": "apiKey", "in": "header", "name": cred.header,
+            "description": format!("`{s} <token>`{}", if cred.scheme_optional { " (the scheme may be left out)" } else { "" })}),
+        None => json!({"type": "apiKey", "in": "header", "name": cred.header}),
+    }
+}
+
 fn operation(d: &Dialect, security: Vec<Value>) -> Value {
     let mut parameters = Vec::new();
+    let body_examples = request_examples(d);
     if d.route().id_in_body.is_none() {
-        parameters.push(
-            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
-            "description": "The customer id."}),
-        );
+        // The ids of the body examples (all fixtures, unless the bodies carry an email).
+        let examples: Map<String, Value> = body_examples
+            .keys()
+            .map(|id| (id.clone(), json!({ "value": id })))
+            .collect();
+        parameters.push(json!({
+            "name": "id", "in": "path", "required": true,
+            "schema": {"type": "string", "minLength": 1, "maxLength": d.route().id_max_length},
+            "description": "The customer id.",
+            "examples": examples,
+        }));
     }
     for q in &d.route().query {
         parameters.push(json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}));
     }
-    let error_ref = json!({"$ref": format!("#/components/schemas/{}_error", d.id())});
-    // One response per status the dialect answers errors with; kinds sharing a status share it.
-    let mut by_status: BTreeMap<u16, (Vec<&str>, String)> = BTreeMap::new();
-    for kind in ErrorKind::ALL {
-        let status = d.error_status(kind);
-        let entry = by_status
-            .entry(status)
-            .or_insert_with(|| (Vec::new(), d.error_content_type(kind).to_owned()));
-        entry.0.push(kind.as_str());
-    }
-    let mut responses = Map::new();
     let success = json!({"$ref": format!("#/components/schemas/{}_response", d.id())});
-    for (status, (kinds, content_type)) in &by_status {
-        let schema = if content_type.starts_with("text/") {
-            json!({"type": "string"})
-        } else {
-            error_ref.clone()
-        };
-        let description = format!("Errors: {}", kinds.join(", "));
-        if *status == d.success_status() {
-            // MicroBase: business errors share the success status; the body tells them apart.
-            responses.insert(
-                status.to_string(),
-                json!({"description": format!("Success, or (`ok: false`) {description}"),
-                       "content": {"application/json": {"schema": {"oneOf": [success.clone(), error_ref.clone()]}}}}),
+    let mut responses = error_responses(d, &ErrorKind::ALL);
+    let ok = d.success_status().to_string();
+    match responses.get_mut(&ok) {
+        // MicroBase: business errors share the success status; the body tells them apart.
+        Some(Value::Object(shared)) => {
+            let description = shared
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let description = format!("Success, or (`ok: false`) {description}");
+            let error = shared
+                .get("content")
+                .and_then(|c| c.pointer("/application~1json/schema"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            shared.insert("description".into(), Value::String(description));
+            shared.insert(
+                "content".into(),
+                json!({"application/json": {"schema": {"oneOf": [success, error]}}}),
             );
-        } else {
+        }
+        _ => {
             responses.insert(
-                status.to_string(),
-                json!({"description": description, "content": {content_type.clone(): {"schema": schema}}}),
+                ok,
+                json!({"description": "The updated customer", "content": {"application/json": {"schema": success}}}),
             );
         }
     }
-    responses
-        .entry(d.success_status().to_string())
-        .or_insert_with(|| json!({"description": "The updated customer", "content": {"application/json": {"schema": success}}}));
+    let mut body = json!({"schema": {"$ref": format!("#/components/schemas/{}_request", d.id())}});
+    if !body_examples.is_empty() {
+        body["examples"] = Value::Object(body_examples);
+    }
     json!({
         "operationId": format!("{}_update_customer", d.id()),
         "summary": format!("Update a customer ({})", d.vendor()),
@@ -111,33 +155,267 @@ fn operation(d: &Dialect, security: Vec<Value>) -> Value {
         "tags": [d.vendor()],
         "parameters": parameters,
         "security": security,
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}_request", d.id())}}}},
+        "requestBody": {"required": true, "content": {"application/json": body}},
         "responses": responses,
     })
 }
 
-fn token_operation(d: &Dialect, body: &Value) -> Value {
-    let example = body.clone();
+/// One response per status the dialect answers `kinds` with; kinds sharing a status share it,
+/// each media type with its schema (the vendor's error schema, or a string for text).
+fn error_responses(d: &Dialect, kinds: &[ErrorKind]) -> Map<String, Value> {
+    let mut by_status: BTreeMap<u16, Vec<ErrorKind>> = BTreeMap::new();
+    for &kind in kinds {
+        by_status.entry(d.error_status(kind)).or_default().push(kind);
+    }
+    let error_ref = json!({"$ref": format!("#/components/schemas/{}_error", d.id())});
+    let mut responses = Map::new();
+    for (status, kinds) in by_status {
+        let mut content = Map::new();
+        for &kind in &kinds {
+            let media_type = d.error_content_type(kind);
+            let schema = if media_type.starts_with("text/") {
+                json!({"type": "string"})
+            } else {
+                error_ref.clone()
+            };
+            content.insert(media_type.to_owned(), json!({ "schema": schema }));
+        }
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let mut response =
+            json!({"description": format!("Errors: {}", names.join(", ")), "content": content});
+        let mut headers = Map::new();
+        // The gateway sends `Retry-After: 1` with every overloaded answer (in-flight limit,
+        // working slots, open circuit breaker); a rate-limited answer passes on the upstream's.
+        if kinds.contains(&ErrorKind::Overloaded) || kinds.contains(&ErrorKind::RateLimited) {
+            let always = kinds.iter().all(|k| *k == ErrorKind::Overloaded);
+            headers.insert(
+                "Retry-After".into(),
+                json!({"description": "Seconds to wait before retrying.", "required": always,
+                       "schema": {"type": "string"}}),
+            );
+        }
+        if kinds.contains(&ErrorKind::MethodNotAllowed) {
+            let always = kinds.iter().all(|k| *k == ErrorKind::MethodNotAllowed);
+            headers.insert(
+                "Allow".into(),
+                json!({"description": "The methods the route accepts.", "required": always,
+                       "schema": {"type": "string"}}),
+            );
+        }
+        if !headers.is_empty() {
+            response["headers"] = Value::Object(headers);
+        }
+        responses.insert(status.to_string(), response);
+    }
+    responses
+}
+
+/// Request examples, by fixture id: each renames a fixture customer to the name it already has,
+/// in the dialect's own encoding, and only those the dialect's decoder accepts (schema and
+/// rules) are offered. A tool may pair any id example with any body example, so bodies carry no
+/// unique value: only where the dialect requires the email on every write does the example
+/// carry it, and then only the first fixture is offered, so the email can only ever meet its
+/// owner (never a duplicate).
+fn request_examples(d: &Dialect) -> Map<String, Value> {
+    let mut examples = Map::new();
+    for (id, _, given, family) in EXAMPLE_CUSTOMERS {
+        if let Some(body) = example_body(
+            d,
+            id,
+            json!({"name": {"given": given, "family": family, "full": format!("{given} {family}")}}),
+        ) {
+            examples.insert(
+                id.to_owned(),
+                json!({"summary": format!("Update {given} {family} ({id})"), "value": body}),
+            );
+        }
+    }
+    if examples.len() == EXAMPLE_CUSTOMERS.len() {
+        return examples;
+    }
+    examples.clear();
+    let (id, email, given, family) = EXAMPLE_CUSTOMERS[0];
+    let patch = json!({"email": email, "name": {"given": given, "family": family, "full": format!("{given} {family}")}});
+    if let Some(body) = example_body(d, id, patch) {
+        examples.insert(
+            id.to_owned(),
+            json!({"summary": format!("Update {given} {family} ({id})"), "value": body}),
+        );
+    }
+    examples
+}
+
+/// `patch` for customer `id` as the dialect's request body, if its decoder accepts it.
+fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
+    let Value::Object(patch) = patch else { return None };
+    let encoded = d
+        .encode_request(&CanonicalRequest {
+            id: id.to_owned(),
+            patch,
+        })
+        .ok()?;
+    let path_id = d.route().id_in_body.is_none().then_some(id);
+    d.decode_request(path_id, &encoded.body).ok()?;
+    Some(encoded.body)
+}
+
+fn token_operation(d: &Dialect, endpoint: &crate::dialect::TokenEndpoint) -> Value {
+    let token = format!("dgt_{}", "0".repeat(64));
+    let body = crate::translate::token_body(endpoint, &token, 3600, 1_700_003_600);
+    let mut responses = error_responses(d, &TOKEN_ERRORS);
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "A bearer token (never cached)",
+            "headers": {"Cache-Control": {"required": true, "schema": {"const": "no-store"}}},
+            "content": {"application/json": {
+                "schema": {"type": "object", "required": ["access_token"],
+                           "properties": {"access_token": {"type": "string"}}},
+                "example": body,
+            }},
+        }),
+    );
+    if let Some(Value::Object(bad)) = responses.get_mut("400") {
+        bad.insert(
+            "description".into(),
+            Value::String("grant_type missing, unknown or not enabled, or a parameter sent twice".into()),
+        );
+    }
+    if let Some(Value::Object(unknown)) = responses.get_mut("401") {
+        unknown.insert(
+            "description".into(),
+            Value::String("Unknown client credentials".into()),
+        );
+    }
     json!({"post": {
         "operationId": format!("{}_access_token", d.id()),
         "summary": format!("Obtain an access token ({} SDK flow)", d.vendor()),
         "tags": [d.vendor()],
-        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
-            "type": "object", "required": ["grant_type"],
-            "properties": {"grant_type": {"enum": ["client_credentials", "implicit"]},
-                           "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}},
-        "responses": {
-            "200": {"description": "A bearer token", "content": {"application/json": {"schema": {"type": "object"}, "example": example}}},
-            "401": {"description": "Unknown client credentials", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}_error", d.id())}}}}
-        }
+        "security": [],
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object", "required": ["grant_type"],
+                "properties": {"grant_type": {"const": "client_credentials",
+                                              "description": "`implicit` (with a `client_id` alone) is accepted only where `credentials.implicit_grant = true`; by default it is refused with 400."},
+                               "client_id": {"type": "string"}, "client_secret": {"type": "string"}}},
+            "examples": {"client_credentials": {
+                "summary": "The embedded backend's demo key as the client secret",
+                "value": {"grant_type": "client_credentials", "client_id": "dialectgate", "client_secret": "dg_demo_key"},
+            }},
+        }}},
+        "responses": responses,
     }})
 }
 
-/// `$schema` is not needed inside an OpenAPI document that declares `jsonSchemaDialect`.
-fn strip_schema_keyword(doc: &Value) -> Value {
+/// `doc` ready for `components/schemas`: its `$defs` moved there (as `{dialect}_{Name}`, or
+/// `{dialect}_{kind}_{Name}` when another of the dialect's documents defines the same name
+/// differently), its references to them rewritten, and `$schema`/`$id` dropped (the document
+/// declares `jsonSchemaDialect`; an `$id` would make `#/components/…` resolve elsewhere).
+fn hoist_definitions(dialect: &str, kind: &str, doc: &Value, schemas: &mut Map<String, Value>) -> Value {
     let mut doc = doc.clone();
-    if let Value::Object(map) = &mut doc {
-        map.remove("$schema");
+    let Value::Object(map) = &mut doc else {
+        return doc;
+    };
+    map.remove("$schema");
+    map.remove("$id");
+    let defs = match map.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => Map::new(),
+    };
+    let plain: BTreeMap<String, String> = defs
+        .keys()
+        .map(|n| (n.clone(), format!("{dialect}_{n}")))
+        .collect();
+    let mut names = BTreeMap::new();
+    for (name, def) in &defs {
+        let target = match (plain.get(name), plain.get(name).and_then(|p| schemas.get(p))) {
+            (_, Some(existing)) if !same_definition(existing, def, &plain) => {
+                format!("{dialect}_{kind}_{name}")
+            }
+            (Some(p), _) => p.clone(),
+            (None, _) => continue,
+        };
+        names.insert(name.clone(), target);
     }
+    for (name, mut def) in defs {
+        rewrite_refs(&mut def, &names);
+        if let Some(target) = names.get(&name) {
+            schemas.insert(target.clone(), def);
+        }
+    }
+    rewrite_refs(&mut doc, &names);
     doc
+}
+
+/// True when `existing` (already hoisted) is `def` once `def`'s references are rewritten.
+fn same_definition(existing: &Value, def: &Value, names: &BTreeMap<String, String>) -> bool {
+    let mut def = def.clone();
+    rewrite_refs(&mut def, names);
+    *existing == def
+}
+
+/// Rewrites `#/$defs/{name}…` to `#/components/schemas/{target}…` everywhere in `v`.
+fn rewrite_refs(v: &mut Value, names: &BTreeMap<String, String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(rest) = r.strip_prefix("#/$defs/")
+            {
+                let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
+                if let Some(target) = names.get(name) {
+                    let sep = if tail.is_empty() { "" } else { "/" };
+                    *r = format!("#/components/schemas/{target}{sep}{tail}");
+                }
+            }
+            map.values_mut().for_each(|v| rewrite_refs(v, names));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, names)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn definitions_move_to_components_and_references_follow() {
+        let mut schemas = Map::new();
+        let doc = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://example.invalid/request.json",
+            "properties": {"a": {"$ref": "#/$defs/Address"}, "b": {"$ref": "#/$defs/Pair/properties/x"}},
+            "$defs": {
+                "Address": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Address"}}},
+                "Pair": {"properties": {"x": {"type": "string"}}},
+            },
+        });
+        let out = hoist_definitions("d", "request", &doc, &mut schemas);
+        assert_eq!(out.get("$schema"), None);
+        assert_eq!(out.get("$id"), None);
+        assert_eq!(out.get("$defs"), None);
+        assert_eq!(out["properties"]["a"]["$ref"], "#/components/schemas/d_Address");
+        assert_eq!(
+            out["properties"]["b"]["$ref"],
+            "#/components/schemas/d_Pair/properties/x"
+        );
+        assert_eq!(
+            schemas["d_Address"]["properties"]["next"]["$ref"],
+            "#/components/schemas/d_Address"
+        );
+        // The same definition from the dialect's response shares the component…
+        let same = hoist_definitions("d", "response", &doc, &mut schemas);
+        assert_eq!(same["properties"]["a"]["$ref"], "#/components/schemas/d_Address");
+        // …a different one of the same name gets its own.
+        let other = json!({"properties": {"a": {"$ref": "#/$defs/Address"}}, "$defs": {"Address": {"type": "string"}}});
+        let other = hoist_definitions("d", "error", &other, &mut schemas);
+        assert_eq!(
+            other["properties"]["a"]["$ref"],
+            "#/components/schemas/d_error_Address"
+        );
+        assert_eq!(schemas["d_error_Address"], json!({"type": "string"}));
+        assert_eq!(schemas["d_Address"]["type"], "object");
+    }
 }

@@ -17,12 +17,12 @@ pub(crate) enum Route {
         dialect: Arc<Dialect>,
         path_id: Option<String>,
     },
-    /// A dialect's token endpoint (`POST` only).
+    /// A dialect's token endpoint (`POST` only: [`check_token_method`] refuses the others).
     Token(Arc<Dialect>),
 }
 
-/// The route for `method` and `path`, or "no route".
-pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<Route, Failure> {
+/// The route for `path`, or "no route".
+pub(crate) fn route(registry: &Registry, path: &str) -> Result<Route, Failure> {
     for dialect in registry.dialects() {
         if let Some(path_id) = dialect.match_path(path) {
             return Ok(Route::Update {
@@ -31,9 +31,7 @@ pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<
             });
         }
     }
-    if method == Method::POST
-        && let Some(d) = registry.dialects().iter().find(|d| is_token_path(d, path))
-    {
+    if let Some(d) = registry.dialects().iter().find(|d| is_token_path(d, path)) {
         return Ok(Route::Token(d.clone()));
     }
     Err(Failure::new(
@@ -45,6 +43,20 @@ pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<
 /// Refuses a method the dialect's route does not accept.
 pub(crate) fn check_method(dialect: &Dialect, method: &Method) -> Result<(), Failure> {
     if dialect.accepts_method(method.as_str()) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        Outcome::MethodNotAllowed,
+        Problem::new(
+            ErrorKind::MethodNotAllowed,
+            format!("{method} is not allowed here"),
+        ),
+    ))
+}
+
+/// Refuses a method other than `POST` at a token endpoint (answered 405 with `Allow: POST`).
+pub(crate) fn check_token_method(method: &Method) -> Result<(), Failure> {
+    if method == Method::POST {
         return Ok(());
     }
     Err(Failure::new(

@@ -308,7 +308,7 @@ impl Gateway {
         if let Err(failure) = inbound::check_framing(&req) {
             return unclaimed(failure);
         }
-        let (dialect, path_id) = match route::route(&self.registry, req.method(), req.uri().path()) {
+        let (dialect, path_id) = match route::route(&self.registry, req.uri().path()) {
             Err(failure) => return unclaimed(failure),
             Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
             Ok(Route::Update { dialect, path_id }) => (dialect, path_id),
@@ -407,9 +407,13 @@ impl Gateway {
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let issued = match &dialect.auth().token_endpoint {
-            Some(endpoint) => crate::token::endpoint(self, endpoint, req.into_body()).await,
-            None => Err(Failure::new(
+        let issued = match (
+            &dialect.auth().token_endpoint,
+            route::check_token_method(req.method()),
+        ) {
+            (Some(_), Err(refused)) => Err(refused),
+            (Some(endpoint), Ok(())) => crate::token::endpoint(self, endpoint, req.into_body()).await,
+            (None, _) => Err(Failure::new(
                 Outcome::NoRoute,
                 Problem::new(ErrorKind::NotFound, "no token endpoint"),
             )),
@@ -418,7 +422,11 @@ impl Gateway {
             Ok(rsp) => (rsp, Outcome::Token),
             Err(failure) => {
                 let caller = Endpoint::Dialect(dialect.clone());
-                let rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, None);
+                let mut rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, None);
+                if failure.outcome == Outcome::MethodNotAllowed {
+                    rsp.headers_mut()
+                        .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+                }
                 (rsp, failure.outcome)
             }
         };
