@@ -8,6 +8,7 @@
 pub mod harness;
 
 mod admin;
+mod anywhere;
 mod errors;
 mod faults;
 mod headers;
