@@ -167,13 +167,9 @@ fn offline_commands_work_from_an_empty_directory() {
     );
     assert_eq!(stdout_json(&out), json!({"valid": true}));
 
-    let out = run_ok(&dir, &["matrix", "--json"], None);
-    let pairs = stdout_json(&out);
-    assert_eq!(
-        pairs.as_array().unwrap().len(),
-        30,
-        "6 endpoints, every ordered pair"
-    );
+    // The matrix's output format is pinned by its own tests; here: it runs and prints.
+    let out = run_ok(&dir, &["matrix"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("medusa"));
 
     let out = run_ok(&dir, &["openapi"], None);
     let doc = stdout_json(&out);
