@@ -1,9 +1,13 @@
 # syntax=docker/dockerfile:1.7
 # Multi-stage build: a Rust builder, then a small runtime image running as a non-root user.
-# Config and schemas are baked in under /etc/dialectgate and can be overridden by mounting
-# over /etc/dialectgate/config or /etc/dialectgate/schemas. The baked demo key opens the embedded
-# backend only: in front of an upstream (DIALECTGATE__UPSTREAM__URL) the gateway refuses to start
-# until DIALECTGATE_KEYS (caller keys) and DIALECTGATE_UPSTREAM_TOKEN are set.
+# The binary carries the dialect definitions, schemas, default configuration and demo key; the
+# image adds only the configuration file the entrypoint reads, /etc/dialectgate/config/dialectgate.toml
+# (mount over /etc/dialectgate/config to replace it). To replace the definitions or schemas,
+# mount a folder and name it: -v ./dialects:/etc/dialectgate/dialects:ro
+# -e DIALECTGATE__DIALECTS__DIR=/etc/dialectgate/dialects (schemas: DIALECTGATE__DIALECTS__SCHEMAS),
+# or [dialects] dir/schemas in the mounted file. The demo key opens the embedded backend only: in
+# front of an upstream (DIALECTGATE__UPSTREAM__URL) the gateway refuses to start until
+# DIALECTGATE_KEYS (caller keys) and DIALECTGATE_UPSTREAM_TOKEN are set.
 
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
@@ -19,8 +23,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin dialectgate
 COPY --from=builder /usr/local/bin/dialectgate /usr/local/bin/dialectgate
-COPY config/ /etc/dialectgate/config/
-COPY schemas/ /etc/dialectgate/schemas/
+COPY config/dialectgate.toml /etc/dialectgate/config/dialectgate.toml
 WORKDIR /etc/dialectgate
 USER 10001:10001
 ENV RUST_LOG=info

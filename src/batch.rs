@@ -219,11 +219,20 @@ pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> Exit
 /// One input, as the commands have always printed it.
 fn single(json: bool, outcome: &Outcome) {
     match outcome {
-        Outcome::Passed { text, note, .. } => {
+        Outcome::Passed {
+            text,
+            json: value,
+            note,
+        } => {
             if let Some(note) = note {
                 eprintln!("{}", plain(note));
             }
-            out(&format!("{text}\n"));
+            // `--json`: the machine form (`validate` prints `{"valid":true}`, not its sentence).
+            if json {
+                out(&format!("{value}\n"));
+            } else {
+                out(&format!("{text}\n"));
+            }
         }
         Outcome::Failed {
             kind,

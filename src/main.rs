@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use dialectgate_dialect::{Endpoint, Mode, Registry, parse_strict};
+use dialectgate_dialect::{Endpoint, Mode, Registry, Source, parse_strict};
 
 mod batch;
 mod matrix;
@@ -37,12 +37,13 @@ macro_rules! out {
 #[derive(Debug, Parser)]
 #[command(name = "dialectgate", version, about)]
 struct Cli {
-    /// Directory of dialect definition files (dialects.dir; default `config/dialects`). Every
-    /// command honours it: `serve` and `check-config` over the configuration file.
+    /// Directory of dialect definition files replacing the built-in ones (dialects.dir; default:
+    /// the definitions built into the binary). Every command honours it: `serve` and
+    /// `check-config` over the configuration file.
     #[arg(long, global = true, env = "DIALECTGATE__DIALECTS__DIR")]
     dialects_dir: Option<PathBuf>,
-    /// Directory of JSON Schemas, `canonical/` and one folder per dialect (dialects.schemas;
-    /// default `schemas`). Every command honours it, as `--dialects-dir`.
+    /// Directory of JSON Schemas, `canonical/` and one folder per dialect, replacing the built-in
+    /// ones (dialects.schemas; default: built in). Every command honours it, as `--dialects-dir`.
     #[arg(long, global = true, env = "DIALECTGATE__DIALECTS__SCHEMAS")]
     schemas_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -136,7 +137,8 @@ enum Command {
     /// Print an OpenAPI 3.1 document of every inbound operation, generated from the loaded
     /// dialects and schemas.
     Openapi,
-    /// The loaded dialects and their routes.
+    /// The loaded dialects, their routes, and where each definition came from (`embedded` or
+    /// its file).
     Dialects {
         /// Print as JSON.
         #[arg(long)]
@@ -158,9 +160,10 @@ enum MatrixFormat {
 /// Configuration flags shared by `serve` and `check-config`.
 #[derive(Debug, Clone, clap::Args)]
 struct ServerArgs {
-    /// The configuration file.
-    #[arg(long, default_value = "config/dialectgate.toml")]
-    config: PathBuf,
+    /// The configuration file; without it, the built-in default (`config/dialectgate.toml` as
+    /// shipped). The `DIALECTGATE__*` variables and these flags apply on top of either.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Address to listen on (server.listen).
     #[arg(long)]
     listen: Option<String>,
@@ -201,8 +204,12 @@ impl ServerArgs {
             dialects_dir: self.dirs.0.clone(),
             schemas_dir: self.dirs.1.clone(),
         };
-        dialectgate_gateway::load(Some(&self.config), None, &overrides)
-            .with_context(|| format!("configuration {}", self.config.display()))
+        match &self.config {
+            Some(file) => dialectgate_gateway::load(Some(file), None, &overrides)
+                .with_context(|| format!("configuration {}", file.display())),
+            None => dialectgate_gateway::load_default(None, &overrides)
+                .context("the built-in default configuration"),
+        }
     }
 }
 
@@ -217,22 +224,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// The dialects of `--dialects-dir` and `--schemas-dir`, each built in when not given.
 fn load(cli: &Cli) -> Result<Registry> {
-    let dialects = cli
-        .dialects_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("config/dialects"));
-    let schemas = cli
-        .schemas_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("schemas"));
-    Registry::load(&dialects, &schemas).with_context(|| {
-        format!(
-            "cannot load dialects from {} with schemas from {}",
-            dialects.display(),
-            schemas.display()
-        )
-    })
+    let dialects = Source::dir_or_embedded(cli.dialects_dir.as_deref());
+    let schemas = Source::dir_or_embedded(cli.schemas_dir.as_deref());
+    Registry::from_sources(&dialects, &schemas)
+        .with_context(|| format!("cannot load dialects from {dialects} with schemas from {schemas}"))
 }
 
 fn endpoint(registry: &Registry, id: &str) -> Result<Endpoint> {
@@ -399,6 +396,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                                 Some(s) => format!("{}: {s} <token>", c.header),
                                 None => format!("{}: <token>", c.header),
                             }).collect::<Vec<_>>(),
+                            "source": d.origin().to_string(),
                         })
                     })
                     .collect();
@@ -406,11 +404,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 for d in registry.dialects() {
                     out!(
-                        "{:<14} {:<6} {:<42} {}",
+                        "{:<14} {:<6} {:<42} {:<36} {}",
                         d.id(),
                         d.route().method,
                         d.route().path,
-                        d.vendor()
+                        d.vendor(),
+                        d.origin()
                     );
                 }
             }

@@ -8,6 +8,7 @@
 pub mod harness;
 
 mod admin;
+mod anywhere;
 mod cli;
 mod errors;
 mod faults;

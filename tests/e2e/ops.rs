@@ -175,7 +175,7 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
         &file,
         std::fs::read_to_string("config/dialectgate.toml")
             .unwrap()
-            .replace("dir = \"config/dialects\"", "dir = \"/nonexistent\""),
+            .replace("dir = \"\"", "dir = \"/nonexistent\""),
     )
     .unwrap();
     let (status, body) = harness::reload(&gw).await;

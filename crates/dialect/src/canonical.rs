@@ -2,7 +2,6 @@
 //! for errors, spoken over `PATCH /customers/{id}`.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
@@ -15,6 +14,7 @@ use crate::matrix::{self, Leaf};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
 use crate::schema;
+use crate::source::Tree;
 use crate::translate::{self, Answer, Outbound};
 
 /// The canonical form's compiled schemas.
@@ -36,17 +36,21 @@ impl std::fmt::Debug for Canonical {
 }
 
 impl Canonical {
-    /// Compiles `update.json`, `customer.json` and `error.json` in `dir`.
+    /// Compiles `update.json`, `customer.json` and `error.json` in the schemas' `canonical/`.
     ///
     /// # Errors
     /// Every schema that does not load, at once.
-    pub(crate) fn load(dir: &Path) -> Result<Canonical, DialectError> {
+    pub(crate) fn load(schemas: Tree<'_>) -> Result<Canonical, DialectError> {
         let [
             (update, update_json),
             (customer, customer_json),
             (problem, problem_json),
-        ] = schema::compile_files(dir, ["update.json", "customer.json", "error.json"])
-            .map_err(DialectError::Many)?;
+        ] = schema::compile_files(
+            schemas,
+            "canonical",
+            ["update.json", "customer.json", "error.json"],
+        )
+        .map_err(DialectError::Many)?;
         Ok(Canonical {
             update,
             customer,

@@ -18,6 +18,7 @@ use crate::matrix::{self, Leaf};
 use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
+use crate::source::Origin;
 use crate::translate::{self, Answer, Outbound};
 
 /// One vendor dialect, ready to run.
@@ -33,6 +34,8 @@ pub struct Dialect {
     pub(crate) response: MessagePlan,
     pub(crate) errors: ErrorPlan,
     pub(crate) schemas: Schemas,
+    /// Where the definition was read from.
+    pub(crate) origin: Origin,
     pub(crate) raw: RawDefinition,
 }
 
@@ -131,6 +134,11 @@ impl Dialect {
     /// The vendor's name.
     pub fn vendor(&self) -> &str {
         &self.vendor
+    }
+
+    /// Where the definition was read from: built into the binary, or a file.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
     }
 
     /// Where the vendor documents the operation.

@@ -22,6 +22,7 @@ mod registry;
 mod render;
 mod report;
 mod schema;
+mod source;
 mod template;
 mod translate;
 mod validate;
@@ -39,6 +40,7 @@ pub use self::{
     registry::Registry,
     render::{Rendered, problem_json},
     report::{DerivedField, Dropped, Fidelity, LossReason},
+    source::{Origin, Source},
     translate::{Answer, Mode, Outbound, Translation, token_body},
     validate::MAX_VIOLATIONS,
 };

@@ -2,7 +2,7 @@
 //! and checked once. Everything a registry does is listed here; the work is done by the rooms
 //! it names (the translation pipeline, the fidelity matrix, the OpenAPI document).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use dialectgate_canonical::Problem;
@@ -15,6 +15,7 @@ use crate::engine::{CanonicalRequest, Encoded};
 use crate::error::DialectError;
 use crate::matrix::{self, MatrixEntry};
 use crate::render::Rendered;
+use crate::source::{Source, Tree};
 use crate::translate::{self, Answer, Mode, Translation};
 
 /// All loaded dialects.
@@ -31,24 +32,38 @@ impl Registry {
     /// # Errors
     /// Every problem in every file, at once.
     pub fn load(dialects_dir: &Path, schemas_dir: &Path) -> Result<Registry, DialectError> {
-        let canonical = Canonical::load(&schemas_dir.join("canonical"))?;
+        Registry::from_sources(
+            &Source::Dir(dialects_dir.to_owned()),
+            &Source::Dir(schemas_dir.to_owned()),
+        )
+    }
+
+    /// Loads the definitions and schemas built into the binary.
+    ///
+    /// # Errors
+    /// Only if the build embedded a broken definition (the tests load them).
+    pub fn embedded() -> Result<Registry, DialectError> {
+        Registry::from_sources(&Source::Embedded, &Source::Embedded)
+    }
+
+    /// Loads every `*.toml` definition of `dialects`, with its schemas from `<id>/` of `schemas`
+    /// and the canonical schemas from `canonical/`: each source the embedded copies or a
+    /// directory, independently.
+    ///
+    /// # Errors
+    /// Every problem in every file, at once.
+    pub fn from_sources(dialects: &Source, schemas: &Source) -> Result<Registry, DialectError> {
+        let (definitions, schemas) = (Tree::definitions(dialects), Tree::schemas(schemas));
+        let canonical = Canonical::load(schemas)?;
         let mut errors = Vec::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dialects_dir)
-            .map_err(|source| DialectError::Read {
-                path: dialects_dir.to_owned(),
-                source,
-            })?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
+        let files = definitions.files("toml")?;
         let mut dialects = Vec::new();
         for file in &files {
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = file.strip_suffix(".toml").unwrap_or(file);
             match dialect::load(
-                file,
-                &schemas_dir.join(stem),
+                definitions,
+                stem,
+                schemas,
                 [&canonical.update_json, &canonical.customer_json],
             ) {
                 Ok(d) => dialects.push(Arc::new(d)),
@@ -57,7 +72,7 @@ impl Registry {
         }
         if files.is_empty() {
             errors.push(DialectError::Invalid {
-                path: dialects_dir.to_owned(),
+                path: definitions.path(""),
                 problems: vec!["no dialect definitions (*.toml) found".to_owned()],
             });
         }
@@ -66,7 +81,7 @@ impl Registry {
             for b in &dialects[i + 1..] {
                 if routes_overlap(a, b) {
                     errors.push(DialectError::Invalid {
-                        path: dialects_dir.join(format!("{}.toml", b.id())),
+                        path: definitions.path(&format!("{}.toml", b.id())),
                         problems: vec![format!(
                             "route `{} {}` overlaps the route of `{}`",
                             b.route().method,
@@ -196,5 +211,75 @@ fn routes_overlap(a: &Dialect, b: &Dialect) -> bool {
                 (crate::dialect::PathSegment::Literal(x), crate::dialect::PathSegment::Literal(y)) => x == y,
                 _ => true,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::source::Origin;
+
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn embedded_and_directory_loads_agree_and_say_where_each_definition_came_from() {
+        let embedded = Registry::embedded().unwrap();
+        let files = Registry::load(&repo().join("config/dialects"), &repo().join("schemas")).unwrap();
+        let ids = |r: &Registry| r.dialects().iter().map(|d| d.id().to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&embedded),
+            ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"]
+        );
+        assert_eq!(ids(&embedded), ids(&files));
+        assert_eq!(
+            embedded.openapi(),
+            files.openapi(),
+            "the same definitions and schemas"
+        );
+        for d in embedded.dialects() {
+            assert_eq!(d.origin(), &Origin::Embedded);
+        }
+        for d in files.dialects() {
+            let expected = repo().join("config/dialects").join(format!("{}.toml", d.id()));
+            assert_eq!(d.origin(), &Origin::File(expected));
+        }
+    }
+
+    #[test]
+    fn a_definitions_directory_overrides_with_embedded_schemas() {
+        let dir = std::env::temp_dir().join(format!("dialectgate-registry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let medusa = std::fs::read_to_string(repo().join("config/dialects/medusa.toml")).unwrap();
+        let vendor = medusa
+            .lines()
+            .find(|l| l.starts_with("vendor"))
+            .expect("medusa.toml names its vendor");
+        std::fs::write(
+            dir.join("medusa.toml"),
+            medusa.replace(vendor, "vendor = \"Medusa (local)\""),
+        )
+        .unwrap();
+        let registry = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap();
+        assert_eq!(registry.dialects().len(), 1);
+        let d = registry.dialect("medusa").unwrap();
+        assert_eq!(d.vendor(), "Medusa (local)");
+        assert_eq!(d.origin(), &Origin::File(dir.join("medusa.toml")));
+
+        // A definition whose schemas are not embedded names the file it looked for.
+        std::fs::write(
+            dir.join("other.toml"),
+            medusa.replace("id = \"medusa\"", "id = \"other\""),
+        )
+        .unwrap();
+        let err = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap_err();
+        assert!(
+            err.to_string().contains("embedded:schemas/other/request.json"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,13 +14,10 @@ use crate::pointer::Pointer;
 /// At most this many violations are reported for one body.
 pub const MAX_VIOLATIONS: usize = 20;
 
-/// Compiles one schema file (Draft 2020-12, formats checked, no remote references).
-pub(crate) fn compile_file(path: &Path) -> Result<(Validator, Value), DialectError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DialectError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| DialectError::Schema {
+/// Compiles the text of one schema file, named `path` in errors (Draft 2020-12, formats
+/// checked, no remote references).
+pub(crate) fn compile_text(path: &Path, text: &str) -> Result<(Validator, Value), DialectError> {
+    let json: Value = serde_json::from_str(text).map_err(|e| DialectError::Schema {
         path: path.to_owned(),
         message: format!("not JSON: {e}"),
     })?;

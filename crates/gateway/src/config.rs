@@ -1,4 +1,5 @@
-//! Configuration, in one pipeline: `config/dialectgate.toml` → environment
+//! Configuration, in one pipeline: the file given with `--config`, or else the built-in copy
+//! of `config/dialectgate.toml` ([`DEFAULT_CONFIG`]) → environment
 //! (`DIALECTGATE__SECTION__KEY`, the one spelling of every setting) → command-line overrides →
 //! [`RawConfig`] (serde, unknown keys refused; `raw.rs`) → [`Config`] (`build.rs`), which checks
 //! every value, reports every problem at once, and holds runtime types (`SocketAddr`,
@@ -9,7 +10,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dialectgate_dialect::Mode;
+use dialectgate_dialect::{Mode, Source};
 use serde::Deserialize;
 
 mod build;
@@ -70,8 +71,22 @@ pub struct AdminConfig {
 /// `[dialects]`: where the definitions and schemas are.
 #[derive(Debug, Clone)]
 pub struct DialectsConfig {
+    /// Empty: the definitions built into the binary.
     pub dir: PathBuf,
+    /// Empty: the schemas built into the binary.
     pub schemas: PathBuf,
+}
+
+impl DialectsConfig {
+    /// Where the definitions are read from.
+    pub fn dialects_source(&self) -> Source {
+        Source::dir_or_embedded(Some(self.dir.as_path()).filter(|d| !d.as_os_str().is_empty()))
+    }
+
+    /// Where the schemas are read from.
+    pub fn schemas_source(&self) -> Source {
+        Source::dir_or_embedded(Some(self.schemas.as_path()).filter(|d| !d.as_os_str().is_empty()))
+    }
 }
 
 /// `[upstream]`: where requests go and how.
@@ -192,18 +207,52 @@ pub struct Overrides {
 /// Where environment variables come from: the process, or a map injected by tests.
 pub type EnvSource = Option<std::collections::HashMap<String, String>>;
 
+/// The default configuration built into the binary: `config/dialectgate.toml` as shipped,
+/// used when no `--config` is given.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/dialectgate.toml");
+
+/// The built-in demo keys (`config/demo-keys.txt` as shipped), read when
+/// `credentials.demo_keys_file` is empty.
+pub(crate) const DEMO_KEYS: &str = include_str!("../../../config/demo-keys.txt");
+
 /// Loads `file` (optional when `None`), the `DIALECTGATE__*` environment, and `overrides`.
 ///
 /// # Errors
 /// Unreadable or unknown keys, and every invalid value at once.
 pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let source = file.map(|file| {
+        config::File::from(file)
+            .format(config::FileFormat::Toml)
+            .required(true)
+    });
+    let base = file
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    load_from(source, base.as_deref(), env, overrides)
+}
+
+/// Loads the built-in [`DEFAULT_CONFIG`] in place of a file, then the environment and
+/// `overrides`, as [`load`]: what `dialectgate serve` runs without `--config`.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_default(env: EnvSource, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let source = config::File::from_str(DEFAULT_CONFIG, config::FileFormat::Toml);
+    load_from(Some(source), None, env, overrides)
+}
+
+/// The pipeline: `file` (relative paths also resolved from `base`), the environment,
+/// `overrides`.
+fn load_from(
+    file: Option<impl config::Source + Send + Sync + 'static>,
+    base: Option<&Path>,
+    env: EnvSource,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
     let mut builder = config::Config::builder();
     if let Some(file) = file {
-        builder = builder.add_source(
-            config::File::from(file)
-                .format(config::FileFormat::Toml)
-                .required(true),
-        );
+        builder = builder.add_source(file);
     }
     let env_source = config::Environment::with_prefix("DIALECTGATE")
         .prefix_separator("__")
@@ -218,9 +267,5 @@ pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Resul
         .build()
         .and_then(config::Config::try_deserialize)
         .map_err(ConfigError::Load)?;
-    let base = file
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .map(Path::to_path_buf);
-    from_raw(raw, overrides, env.as_ref(), base.as_deref())
+    from_raw(raw, overrides, env.as_ref(), base)
 }

@@ -32,10 +32,10 @@ pub use self::{
     answer::X_FIDELITY,
     backend::{Backend, fixtures, now_rfc3339},
     config::{
-        AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DialectsConfig, EnvSource,
-        Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawConfig, RawCredentials, RawDialects, RawServer,
+        AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DEFAULT_CONFIG, DialectsConfig,
+        EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawConfig, RawCredentials, RawDialects, RawServer,
         RawTelemetry, RawTranslation, RawUpstream, Secret, ServerConfig, TelemetryConfig, TranslationConfig,
-        UpstreamConfig, load,
+        UpstreamConfig, load, load_default,
     },
     credentials::SENSITIVE_HEADERS,
     forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},

@@ -124,8 +124,11 @@ impl Gateway {
     /// # Errors
     /// See [`StartError`].
     pub fn load(config: Config, shared: Shared) -> Result<Gateway, StartError> {
-        let registry =
-            Registry::load(&config.dialects.dir, &config.dialects.schemas).map_err(StartError::Dialects)?;
+        let registry = Registry::from_sources(
+            &config.dialects.dialects_source(),
+            &config.dialects.schemas_source(),
+        )
+        .map_err(StartError::Dialects)?;
         Gateway::with_registry(config, registry, shared)
     }
 

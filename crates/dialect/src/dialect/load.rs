@@ -1,8 +1,6 @@
 //! Loading a dialect: the definition file and its schemas read, checked and compiled at once,
 //! every problem reported with the key it concerns.
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
@@ -10,32 +8,30 @@ use crate::definition::{RawDefinition, RawOn};
 use crate::error::DialectError;
 use crate::plan::{self, Compiler};
 use crate::schema;
+use crate::source::Tree;
 
-/// Loads `definition` (TOML) and the schemas in `schema_dir` (`request.json`,
-/// `response.json`, `error.json`), checks everything, and compiles it.
+/// Loads the definition `<stem>.toml` (TOML) of the definitions tree and the schemas in
+/// `<stem>/` of the schemas tree (`request.json`, `response.json`, `error.json`), checks
+/// everything, and compiles it.
 ///
 /// # Errors
 /// Every problem found in the definition or its schemas, naming the file and the key.
 pub(crate) fn load(
-    definition: &Path,
-    schema_dir: &Path,
+    definitions: Tree<'_>,
+    stem: &str,
+    schemas: Tree<'_>,
     canonical_schemas: [&Value; 2],
 ) -> Result<Dialect, DialectError> {
-    let text = std::fs::read_to_string(definition).map_err(|source| DialectError::Read {
-        path: definition.to_owned(),
-        source,
-    })?;
+    let name = format!("{stem}.toml");
+    let definition = definitions.path(&name);
+    let text = definitions.read(&name)?;
     let raw: RawDefinition = toml::from_str(&text).map_err(|e| DialectError::Parse {
-        path: definition.to_owned(),
+        path: definition.clone(),
         message: e.to_string(),
     })?;
-    let stem = definition
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
 
     let mut errors = Vec::new();
-    let schemas = load_schemas(schema_dir).map_err(|e| errors.push(e)).ok();
+    let schemas = load_schemas(schemas, stem).map_err(|e| errors.push(e)).ok();
 
     let mut c = Compiler {
         problems: Vec::new(),
@@ -51,7 +47,7 @@ pub(crate) fn load(
     let auth = compile_auth(&mut c, &raw);
     if !c.problems.is_empty() {
         errors.push(DialectError::Invalid {
-            path: definition.to_owned(),
+            path: definition,
             problems: c.problems,
         });
     }
@@ -73,6 +69,7 @@ pub(crate) fn load(
             join,
         },
         schemas,
+        origin: definitions.origin(&name),
         raw,
     })
 }
@@ -177,12 +174,12 @@ fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
     }
 }
 
-fn load_schemas(dir: &Path) -> Result<Schemas, DialectError> {
+fn load_schemas(schemas: Tree<'_>, folder: &str) -> Result<Schemas, DialectError> {
     let [
         (request, request_json),
         (response, response_json),
         (error, error_json),
-    ] = schema::compile_files(dir, ["request.json", "response.json", "error.json"])
+    ] = schema::compile_files(schemas, folder, ["request.json", "response.json", "error.json"])
         .map_err(DialectError::all)?;
     Ok(Schemas {
         request,

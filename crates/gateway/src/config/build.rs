@@ -84,28 +84,35 @@ impl Ctx<'_> {
         }
     }
 
-    /// A relative path as written, or else beside the configuration's folder.
+    /// A relative path as written, or else beside the configuration's folder. Empty (the
+    /// built-in copy) stays empty.
     fn resolve(&self, p: &Path) -> PathBuf {
         match self.base {
-            Some(b) if p.is_relative() && !p.exists() && b.join(p).exists() => b.join(p),
+            Some(b) if !p.as_os_str().is_empty() && p.is_relative() && !p.exists() && b.join(p).exists() => {
+                b.join(p)
+            }
             _ => p.to_path_buf(),
         }
     }
 
-    /// Keys in a file, one per line (`#` comments and blank lines skipped).
-    fn read_keys(&mut self, key: &str, path: &Path) -> Vec<Secret> {
-        match std::fs::read_to_string(self.resolve(path)) {
-            Ok(text) => text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(Secret::new)
-                .collect(),
-            Err(e) => {
-                self.problem(format!("{key}: cannot read {}: {e}", path.display()));
-                Vec::new()
-            }
-        }
+    /// Keys in a file, one per line (`#` comments and blank lines skipped); an empty path
+    /// reads `builtin` instead.
+    fn read_keys(&mut self, key: &str, path: &Path, builtin: Option<&str>) -> Vec<Secret> {
+        let text = match builtin.filter(|_| path.as_os_str().is_empty()) {
+            Some(text) => text.to_owned(),
+            None => match std::fs::read_to_string(self.resolve(path)) {
+                Ok(text) => text,
+                Err(e) => {
+                    self.problem(format!("{key}: cannot read {}: {e}", path.display()));
+                    return Vec::new();
+                }
+            },
+        };
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(Secret::new)
+            .collect()
     }
 }
 
@@ -314,7 +321,7 @@ fn credentials(ctx: &mut Ctx<'_>, raw: &RawCredentials, has_upstream: bool) -> C
         caller_keys.extend(keys);
     }
     if let Some(path) = &raw.keys_file {
-        let keys = ctx.read_keys("credentials.keys_file", path);
+        let keys = ctx.read_keys("credentials.keys_file", path, None);
         key_sources.push(format!("file {}: {}", path.display(), keys.len()));
         caller_keys.extend(keys);
     }
@@ -322,14 +329,18 @@ fn credentials(ctx: &mut Ctx<'_>, raw: &RawCredentials, has_upstream: bool) -> C
     // a real upstream, whatever else is configured.
     let mut demo_keys = vec![Secret::new(PUBLIC_DEMO_KEY)];
     if let Some(path) = &raw.demo_keys_file {
-        demo_keys.extend(ctx.read_keys("credentials.demo_keys_file", path));
+        demo_keys.extend(ctx.read_keys("credentials.demo_keys_file", path, Some(super::DEMO_KEYS)));
     }
     let static_mode = raw.mode == CredentialMode::Static;
     if !has_upstream {
         if let Some(path) = &raw.demo_keys_file {
+            let file = if path.as_os_str().is_empty() {
+                "built-in".to_owned()
+            } else {
+                path.display().to_string()
+            };
             key_sources.push(format!(
-                "demo file {} (embedded backend only): {}",
-                path.display(),
+                "demo file {file} (embedded backend only): {}",
                 demo_keys.len() - 1
             ));
             caller_keys.extend(demo_keys.into_iter().skip(1));

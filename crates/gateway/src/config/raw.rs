@@ -110,22 +110,15 @@ impl Default for RawAdmin {
 }
 
 /// `[dialects]`: where the definitions and schemas are.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDialects {
-    /// Directory of `*.toml` dialect definitions. Default `config/dialects`.
+    /// Directory of `*.toml` dialect definitions, replacing the ones built into the binary.
+    /// Default empty: the built-in definitions (`config/dialects/` at build time).
     pub dir: PathBuf,
-    /// Directory of JSON Schemas. Default `schemas`.
+    /// Directory of JSON Schemas (`canonical/` and one folder per dialect), replacing the
+    /// built-in ones. Default empty: the built-in schemas (`schemas/` at build time).
     pub schemas: PathBuf,
-}
-
-impl Default for RawDialects {
-    fn default() -> Self {
-        RawDialects {
-            dir: "config/dialects".into(),
-            schemas: "schemas".into(),
-        }
-    }
 }
 
 /// `[upstream]`: where requests go.
@@ -182,8 +175,10 @@ pub struct RawCredentials {
     pub keys_env: Option<String>,
     /// File holding caller keys, one per line (`#` comments allowed).
     pub keys_file: Option<PathBuf>,
-    /// File holding the public demo keys (same format). They open the embedded backend only:
-    /// with an upstream URL they are not loaded, and a configured key equal to one is refused.
+    /// File holding the public demo keys (same format); empty: the built-in list
+    /// (`config/demo-keys.txt` at build time); absent: no demo keys. They open the embedded
+    /// backend only: with an upstream URL they are not loaded, and a configured key equal to
+    /// one is refused.
     pub demo_keys_file: Option<PathBuf>,
     /// Environment variable holding the gateway's own upstream credential.
     pub upstream_token_env: Option<String>,

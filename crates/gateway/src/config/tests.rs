@@ -47,6 +47,58 @@ mod unit {
     }
 
     #[test]
+    fn the_built_in_default_needs_no_file_and_names_the_built_in_dialects_and_demo_key() {
+        let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");
+        assert!(cfg.upstream.url.is_none(), "the embedded backend");
+        assert_eq!(cfg.dialects.dialects_source(), Source::Embedded);
+        assert_eq!(cfg.dialects.schemas_source(), Source::Embedded);
+        assert_eq!(cfg.credentials.caller_keys, vec![Secret::new(PUBLIC_DEMO_KEY)]);
+        assert_eq!(
+            cfg.credentials.key_sources,
+            ["demo file built-in (embedded backend only): 1"]
+        );
+        // The shipped file and the built-in default are the same configuration.
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/dialectgate.toml");
+        assert_eq!(std::fs::read_to_string(file).unwrap(), DEFAULT_CONFIG);
+    }
+
+    #[test]
+    fn directories_and_a_demo_keys_file_override_the_built_in_copies() {
+        let dir = std::env::temp_dir().join(format!("dg-config-dirs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys = dir.join("demo.txt");
+        std::fs::write(&keys, "# demo\ndemo_one\n").unwrap();
+        let cfg = load_default(
+            env(&[
+                ("DIALECTGATE__DIALECTS__DIR", "/srv/dialects"),
+                ("DIALECTGATE__CREDENTIALS__DEMO_KEYS_FILE", keys.to_str().unwrap()),
+            ]),
+            &Overrides {
+                schemas_dir: Some("/srv/schemas".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.dialects.dialects_source(),
+            Source::Dir("/srv/dialects".into())
+        );
+        assert_eq!(cfg.dialects.schemas_source(), Source::Dir("/srv/schemas".into()));
+        assert_eq!(cfg.credentials.caller_keys, vec![Secret::new("demo_one")]);
+
+        // Without the key there are no demo keys, and static mode says what it needs.
+        let file = dir.join("gw.toml");
+        std::fs::write(&file, "[credentials]\nmode = \"static\"\n").unwrap();
+        let err = load(Some(&file), env(&[]), &Overrides::default()).unwrap_err();
+        assert!(
+            format!("{err}").contains("static mode needs caller keys"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let dir = std::env::temp_dir().join(format!("dg-config-typo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
