@@ -53,24 +53,48 @@ pub type Reply = (u16, &'static str, Vec<u8>);
 pub struct Upstream {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Recorded>>>,
+    /// How many requests have arrived, for [`Upstream::wait_for`].
+    arrived: tokio::sync::watch::Receiver<usize>,
+    /// Open (`true`) lets held answers go, for [`Upstream::start_held`].
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
 }
+
+/// How long a test waits for an event before calling it a failure: generous, for a loaded
+/// 2-core machine. Never a synchronisation point, only a bound.
+pub const EVENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Upstream {
     pub async fn start(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
+        Self::start_gated(reply, true).await
+    }
+
+    /// Like [`Upstream::start`], but each request is recorded at once and answered only after
+    /// [`Upstream::release`] (without blocking a runtime thread).
+    pub async fn start_held(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
+        Self::start_gated(reply, false).await
+    }
+
+    async fn start_gated(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static, open: bool) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let reply = Arc::new(reply);
         let seen2 = seen.clone();
+        let (arrived_tx, arrived) = tokio::sync::watch::channel(0usize);
+        let arrived_tx = Arc::new(arrived_tx);
+        let gate = Arc::new(tokio::sync::watch::channel(open).0);
+        let gate2 = gate.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let (seen, reply) = (seen2.clone(), reply.clone());
+                let (arrived_tx, gate) = (arrived_tx.clone(), gate2.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<Incoming>| {
                         let (seen, reply) = (seen.clone(), reply.clone());
+                        let (arrived_tx, mut gate) = (arrived_tx.clone(), gate.subscribe());
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = body
@@ -92,6 +116,8 @@ impl Upstream {
                                 body,
                             };
                             seen.lock().unwrap().push(rec.clone());
+                            arrived_tx.send_modify(|n| *n += 1);
+                            let _ = gate.wait_for(|open| *open).await;
                             Ok::<_, Infallible>(self::reply(reply(&rec)))
                         }
                     });
@@ -101,7 +127,26 @@ impl Upstream {
                 });
             }
         });
-        Upstream { addr, seen }
+        Upstream {
+            addr,
+            seen,
+            arrived,
+            gate,
+        }
+    }
+
+    /// Lets every held answer (and every later one) go.
+    pub fn release(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Waits until at least `n` requests have arrived; fails after [`EVENT_DEADLINE`].
+    pub async fn wait_for(&self, n: usize) {
+        let mut arrived = self.arrived.clone();
+        tokio::time::timeout(EVENT_DEADLINE, arrived.wait_for(|c| *c >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} requests did not reach the upstream in time"))
+            .unwrap();
     }
 
     pub fn url(&self) -> String {
@@ -125,6 +170,8 @@ pub struct Running {
     /// The admin listener, when started with [`start_reloadable`].
     pub admin: Option<SocketAddr>,
     pub backend: Arc<Backend>,
+    /// The gateway's metrics (shared across reloads).
+    pub metrics: Arc<dialectgate_gateway::Metrics>,
     server: Option<dialectgate_gateway::Running>,
 }
 
@@ -134,12 +181,31 @@ impl Running {
             addr: server.addr(),
             admin: server.admin(),
             backend: server.shared().backend,
+            metrics: server.shared().metrics,
             server: Some(server),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests being handled now (`dialectgate_in_flight_requests`).
+    pub fn in_flight(&self) -> i64 {
+        self.metrics.in_flight.get()
+    }
+
+    /// Waits until exactly `n` requests are being handled; fails after [`EVENT_DEADLINE`].
+    pub async fn wait_in_flight(&self, n: i64) {
+        let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+        while self.in_flight() != n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "in flight: {} (waiting for {n})",
+                self.in_flight()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// Stops the gateway and waits for it to drain.
@@ -417,6 +483,19 @@ pub async fn reload(gw: &Running) -> (u16, String) {
             continue;
         }
         return (rsp.status().as_u16(), rsp.text().await.unwrap());
+    }
+}
+
+/// Waits until nothing accepts connections at `addr` any more (the listener closed); fails
+/// after [`EVENT_DEADLINE`].
+pub async fn wait_until_refused(addr: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{addr} still accepts connections"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 

@@ -19,6 +19,7 @@ mod migration;
 mod ops;
 mod pairs;
 mod process;
+mod promises;
 mod secrets;
 mod security;
 mod shutdown;
