@@ -1,8 +1,6 @@
 //! Operations: metrics after traffic, health and readiness, and hot reload (good and bad
 //! configurations, in-flight requests finishing on the old set).
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::harness::{self, Upstream};
@@ -124,11 +122,7 @@ async fn health_and_readiness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
-    let slow = Upstream::start(|_| {
-        std::thread::sleep(Duration::from_millis(500));
-        harness::customer_answer()
-    })
-    .await;
+    let slow = Upstream::start_held(|_| harness::customer_answer()).await;
     let file = harness::config_file("reload", |t| {
         t.replace("url = \"\"", &format!("url = \"{}\"", slow.url()))
     });
@@ -143,9 +137,7 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
         let gw = gw.clone();
         tokio::spawn(async move { harness::send(&gw, "medusa", "cus_ada", &json!({"phone": "2"})).await })
     };
-    while slow.seen().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    slow.wait_for(1).await;
 
     // New configuration: the embedded backend, lenient mode.
     let text = std::fs::read_to_string(&file).unwrap();
@@ -157,6 +149,11 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
     .unwrap();
     let (status, body) = harness::reload(&gw).await;
     assert_eq!(status, 200, "{body}");
+    assert!(
+        !in_flight.is_finished(),
+        "answered before the upstream was released"
+    );
+    slow.release();
     // The in-flight request finished on the old set (the slow upstream).
     assert_eq!(in_flight.await.unwrap().status, 200);
     assert_eq!(slow.seen().len(), 1);

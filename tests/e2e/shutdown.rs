@@ -1,7 +1,5 @@
 //! Graceful shutdown: the server stops accepting, finishes what is in flight, and returns.
 
-use std::time::Duration;
-
 use dialectgate_gateway::Overrides;
 use serde_json::json;
 
@@ -9,11 +7,7 @@ use crate::harness::{self, Upstream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_in_flight_request_completes_during_shutdown() {
-    let upstream = Upstream::start(|_| {
-        std::thread::sleep(Duration::from_millis(700));
-        harness::customer_answer()
-    })
-    .await;
+    let upstream = Upstream::start_held(|_| harness::customer_answer()).await;
     let gw = harness::start(harness::config(
         Overrides {
             upstream: Some(upstream.url()),
@@ -33,24 +27,26 @@ async fn an_in_flight_request_completes_during_shutdown() {
             .send()
             .await
     });
-    while upstream.seen().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    // Shut down while the request is at the upstream.
+    upstream.wait_for(1).await;
+    // Shut down while the request is held at the upstream: the port closes while it is still
+    // in flight (no new connections once shutdown has begun).
     let stopping = tokio::spawn(gw.stop());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    // No new connections once shutdown has begun.
+    harness::wait_until_refused(addr).await;
     assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "still accepting"
+        !in_flight.is_finished(),
+        "answered before the upstream was released"
     );
+    upstream.release();
     let rsp = in_flight
         .await
         .unwrap()
         .expect("the in-flight request got its answer");
     assert_eq!(rsp.status(), 200);
     assert!(
-        stopping.await.unwrap(),
+        tokio::time::timeout(harness::EVENT_DEADLINE, stopping)
+            .await
+            .unwrap()
+            .unwrap(),
         "every connection drained within the grace period"
     );
 }
