@@ -499,6 +499,19 @@ pub async fn wait_until_refused(addr: SocketAddr) {
     }
 }
 
+/// Waits until something listens on `addr` (a process starting), without blocking the
+/// runtime; fails after [`EVENT_DEADLINE`].
+pub async fn wait_until_listening(addr: &str) {
+    let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing started on {addr}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A caller's answer, read whole.
 pub async fn answer(rsp: reqwest::Response) -> Answer {
     Answer {

@@ -58,7 +58,7 @@ async fn no_secret_in_logs_or_error_bodies() {
     .env("DIALECTGATE_KEYS", CANARIES[0])
     .env("DIALECTGATE_UPSTREAM_TOKEN", CANARIES[1]);
     let (mut child, reader) = harness::spawn_captured(cmd);
-    wait_for(&addr);
+    harness::wait_until_listening(&addr).await;
     let url = |path: &str| format!("http://{addr}{path}");
     let client = harness::client();
     let mut bodies = Vec::new();
@@ -142,16 +142,4 @@ async fn no_secret_in_logs_or_error_bodies() {
             }
         }
     }
-}
-
-/// Waits until something listens on `addr`.
-fn wait_for(addr: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the gateway did not start on {addr}");
 }

@@ -346,7 +346,7 @@ async fn no_token_or_secret_in_the_logs() {
             .env("DIALECTGATE_KEYS", KEY)
             .env("DIALECTGATE__CREDENTIALS__TOKEN_TTL_S", "2");
         let (mut child, reader) = harness::spawn_captured(cmd);
-        wait_for(&addr);
+        harness::wait_until_listening(&addr).await;
         let base = format!("http://{addr}");
         let secret = if passthrough { SECRET } else { KEY };
         let token = ask_token(&base, &client_credentials(secret)).await.access_token();
@@ -381,16 +381,4 @@ async fn no_token_or_secret_in_the_logs() {
             assert!(!logs.contains(random), "a token in the logs:\n{logs}");
         }
     }
-}
-
-/// Waits until something listens on `addr`.
-fn wait_for(addr: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the gateway did not start on {addr}");
 }
