@@ -7,16 +7,12 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderName, Request, Response};
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -33,6 +29,10 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 use crate::config::Config;
 use crate::credentials::SENSITIVE_HEADERS;
 use crate::live::Live;
+
+mod activity;
+
+pub(crate) use self::activity::{Activity, Tracked};
 
 /// The HTTP/2 connection preface (RFC 9113 §3.4): what a prior-knowledge h2c client sends first.
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -146,96 +146,19 @@ impl Builders {
     }
 }
 
-/// The requests of one connection, as its guard sees them: how many are in flight and when the
-/// last one ended. Requests only touch atomics; the guard reads them when its deadline fires
-/// and re-arms the deadline from there, so no request wakes the connection's task.
-#[derive(Debug, Clone)]
-pub(crate) struct Activity(Arc<ActivityState>);
-
-#[derive(Debug)]
-struct ActivityState {
-    /// When the connection opened; times below are milliseconds since then.
-    opened: Instant,
-    in_flight: AtomicUsize,
-    /// Whether a request has arrived (its headers were complete).
-    seen: AtomicBool,
-    /// When the last request ended (0 before any did: the connection's opening).
-    last_end_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Activity {
-        Activity(Arc::new(ActivityState {
-            opened: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            seen: AtomicBool::new(false),
-            last_end_ms: AtomicU64::new(0),
-        }))
-    }
-
-    /// Counts a request as in flight until the returned guard (kept in its answer's body) drops.
-    pub(crate) fn begin(&self) -> Busy {
-        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.0.seen.store(true, Ordering::Release);
-        Busy(self.0.clone())
-    }
-
-    /// Since when the connection has had no request in flight (`None`: one is in flight), and
-    /// whether any request has arrived.
-    fn idle_since(&self) -> (Option<Instant>, bool) {
-        let seen = self.0.seen.load(Ordering::Acquire);
-        if self.0.in_flight.load(Ordering::Acquire) > 0 {
-            return (None, seen);
-        }
-        let ms = self.0.last_end_ms.load(Ordering::Acquire);
-        (Some(self.0.opened + Duration::from_millis(ms)), seen)
-    }
-}
-
-/// One request in flight on a connection.
-#[derive(Debug)]
-pub(crate) struct Busy(Arc<ActivityState>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let state = &self.0;
-        let ms = u64::try_from(state.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        state.last_end_ms.fetch_max(ms, Ordering::AcqRel);
-        state.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// An answer's body that keeps its request in flight until hyper has sent it (or dropped it).
-#[derive(Debug)]
-pub(crate) struct Tracked<B> {
-    inner: B,
-    _busy: Busy,
-}
-
-impl<B> Tracked<B> {
-    pub(crate) fn new(inner: B, busy: Busy) -> Tracked<B> {
-        Tracked { inner, _busy: busy }
-    }
-}
-
-impl<B: Body + Unpin> Body for Tracked<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+/// Runs a request handler so that a panic costs that one request a 500, never the connection or
+/// the process. The panic's payload is not logged: it could quote request data.
+async fn contained<F>(handler: F) -> Response<Full<Bytes>>
+where
+    F: Future<Output = Response<Full<Bytes>>>,
+{
+    AssertUnwindSafe(handler)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("A request handler panicked.");
+            crate::answer::internal_error()
+        })
 }
 
 /// The answer type every listener's service gives.
@@ -265,13 +188,7 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
             // Each request runs on the configuration in force when it arrived.
             let gw = live.current();
             async move {
-                // A panic must cost one request a 500, never the connection or the
-                // process. The payload is not logged: it could quote request data.
-                let handled = AssertUnwindSafe(gw.handle(req, Some(peer))).catch_unwind().await;
-                let rsp = handled.unwrap_or_else(|_| {
-                    tracing::error!("A request handler panicked.");
-                    crate::answer::internal_error()
-                });
+                let rsp = contained(gw.handle(req, Some(peer))).await;
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }
         });
@@ -496,5 +413,31 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_costs_its_request_a_500_and_nothing_else() {
+        let panicked = contained(async {
+            if std::hint::black_box(true) {
+                panic!("a bug quoting request data");
+            }
+            Response::new(Full::new(Bytes::new()))
+        })
+        .await;
+        assert_eq!(panicked.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = http_body_util::BodyExt::collect(panicked.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("quoting"), "the panic message leaked: {text}");
+        // The next request on the same task is served as usual.
+        let fine = contained(async { Response::new(Full::new(Bytes::from_static(b"ok"))) }).await;
+        assert_eq!(fine.status(), http::StatusCode::OK);
     }
 }
