@@ -82,14 +82,16 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 ),
                 // GUESS (undocumented): the decision records 409 with title "Duplicate".
                 Duplicate => e(409, json!({"title": "Duplicate"})),
+                // The documented 429 carries its status only.
                 RateLimited => e(429, json!({})),
-                PayloadTooLarge => e(413, json!({})),
-                UnsupportedMediaType => e(415, json!({})),
-                MethodNotAllowed => e(405, json!({})),
-                Timeout => e(408, json!({})),
-                BadGateway => e(502, json!({})),
-                GatewayTimeout => e(504, json!({})),
-                Unavailable => e(503, json!({})),
+                // Undocumented: the reason phrase as title, like EP's "Forbidden"/"Conflict".
+                PayloadTooLarge => e(413, json!({"title": "Payload Too Large"})),
+                UnsupportedMediaType => e(415, json!({"title": "Unsupported Media Type"})),
+                MethodNotAllowed => e(405, json!({"title": "Method Not Allowed"})),
+                Timeout => e(408, json!({"title": "Request Timeout"})),
+                BadGateway => e(502, json!({"title": "Bad Gateway"})),
+                GatewayTimeout => e(504, json!({"title": "Gateway Timeout"})),
+                Unavailable => e(503, json!({"title": "Service Unavailable"})),
                 // GUESS (the docs only say "5xx"): the decision records this body.
                 Internal => e(500, json!({"title": "Internal Server Error"})),
             }
@@ -98,6 +100,10 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
         // final error handler's body has `error` as an object.
         "microbase" => {
             let code = |status: u16, code: &str| json_row(status, json!({"ok": false, "error": code}));
+            // utils `genericErrorResponse`: an error carrying a statusCode is sent with that
+            // status, and the body repeats it.
+            let with_status =
+                |status: u16| json_row(status, json!({"ok": false, "error": ANY, "statusCode": status}));
             let thrown = |status: u16| json_row(status, json!({"ok": false, "error": {"message": ANY}}));
             match kind {
                 Validation => json_row(
@@ -114,10 +120,10 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Conflict => code(200, "conflict"),
                 // Not MicroBase answers (only express-jwt's 401 sets a status): the kind's status
                 // with a machine-readable code, as errors carrying a statusCode are sent.
-                Forbidden => code(403, ANY),
-                RateLimited => code(429, ANY),
-                MethodNotAllowed => code(405, ANY),
-                Timeout => code(408, ANY),
+                Forbidden => with_status(403),
+                RateLimited => with_status(429),
+                MethodNotAllowed => with_status(405),
+                Timeout => with_status(408),
                 // body-parser's errors reach the final handler: {ok:false, error:{message,type,status}}.
                 PayloadTooLarge => json_row(
                     413,
@@ -222,18 +228,19 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                     401,
                     json!({"status": "error", "type": "error", "error": "Unauthorized", "message": "Missing or invalid API key", "errors": []}),
                 ),
-                Forbidden => e(403, ANY),
+                // The documented example's message is the status's reason phrase ("Not Found").
+                Forbidden => e(403, "Forbidden"),
                 NotFound => e(404, "Not Found"),
-                RateLimited => e(429, ANY),
-                Internal => e(500, ANY),
-                Conflict => e(409, ANY),
-                PayloadTooLarge => e(413, ANY),
-                UnsupportedMediaType => e(415, ANY),
-                MethodNotAllowed => e(405, ANY),
-                Timeout => e(408, ANY),
-                BadGateway => e(502, ANY),
-                GatewayTimeout => e(504, ANY),
-                Unavailable => e(503, ANY),
+                RateLimited => e(429, "Too Many Requests"),
+                Internal => e(500, "Internal Server Error"),
+                Conflict => e(409, "Conflict"),
+                PayloadTooLarge => e(413, "Payload Too Large"),
+                UnsupportedMediaType => e(415, "Unsupported Media Type"),
+                MethodNotAllowed => e(405, "Method Not Allowed"),
+                Timeout => e(408, "Request Timeout"),
+                BadGateway => e(502, "Bad Gateway"),
+                GatewayTimeout => e(504, "Gateway Timeout"),
+                Unavailable => e(503, "Service Unavailable"),
             }
         }
         other => panic!("no table for {other}"),
