@@ -26,3 +26,4 @@ mod shutdown;
 mod tokens;
 mod transport;
 mod vendor_clients;
+mod vendor_errors;
