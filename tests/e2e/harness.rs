@@ -548,3 +548,12 @@ pub fn spawn_captured(
     });
     (child, reader)
 }
+
+/// A loopback port where connections are refused for as long as the returned socket lives: it is
+/// bound but never listens, so no other test can take it meanwhile (a port merely closed can be).
+pub fn refused_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
+}

@@ -254,9 +254,7 @@ async fn readiness_follows_the_upstream() {
     // The same upstream gone: not ready.
     let port = upstream.addr.port();
     drop(upstream);
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gone = closed.local_addr().unwrap().port();
-    drop(closed);
+    let (_reserved, gone) = harness::refused_port();
     assert_ne!(gone, port);
     let file = harness::config_file("unready2", |t| {
         t.replace("url = \"\"", &format!("url = \"http://127.0.0.1:{gone}\""))
@@ -328,9 +326,7 @@ async fn upstream_errors_and_durations_are_in_the_metrics() {
     );
 
     // Nobody listening: a connect error.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let (_reserved, port) = harness::refused_port();
     let gw = harness::start(harness::config(
         Overrides {
             upstream: Some(format!("http://127.0.0.1:{port}")),

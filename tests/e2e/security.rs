@@ -435,7 +435,9 @@ fn a_real_upstream_needs_real_keys_and_a_url_without_credentials() {
 /// the caller keys came from, with counts, never values.
 #[tokio::test]
 async fn logs_carry_no_customer_id_no_upstream_url_and_no_key() {
-    // Port 9 (discard) has no listener on loopback: connections are refused.
+    // A port bound but not listening: connections are refused.
+    let (_reserved, port) = harness::refused_port();
+    let upstream = format!("http://127.0.0.1:{port}/tenant-a");
     let (mut child, addr, rx, listening) = crate::process::spawn_with(
         &[
             "serve",
@@ -444,7 +446,7 @@ async fn logs_carry_no_customer_id_no_upstream_url_and_no_key() {
             "--admin-listen",
             "",
             "--upstream",
-            "http://127.0.0.1:9/tenant-a",
+            &upstream,
             "--upstream-dialect",
             "medusa",
         ],
