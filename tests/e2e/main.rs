@@ -9,6 +9,7 @@ pub mod harness;
 
 mod admin;
 mod anywhere;
+mod breaker;
 mod cli;
 mod errors;
 mod faults;
