@@ -8,6 +8,7 @@
 pub mod harness;
 
 mod admin;
+mod answers;
 mod anywhere;
 mod breaker;
 mod cli;
