@@ -282,7 +282,7 @@ mod tests {
     fn medusa_upstream() -> Vec<u8> {
         serde_json::to_vec(&json!({"customer": {
             "id": "cus_1",
-            "email": "a@example.com",
+            "email": "upstream@example.com",
             "billing_address_id": "addr_9",
             "deleted_at": null,
             "orders": [{"id": "order_1"}],
@@ -320,6 +320,12 @@ mod tests {
             .encode_answer_to(&medusa, &customer(), "fields=email", None)
             .unwrap();
         assert_eq!(plain, fields);
+        // A repeated parameter: the last one counts.
+        let (_, last) = reg
+            .encode_answer_to(&medusa, &customer(), "expand=groups&expand=billing_address", None)
+            .unwrap();
+        assert!(last["customer"].get("groups").is_none());
+        assert!(last["customer"].get("billing_address").is_some());
         let (_, none) = reg
             .encode_answer_to(&medusa, &customer(), "expand=", None)
             .unwrap();
@@ -343,7 +349,7 @@ mod tests {
         );
         assert_eq!(
             c["email"], "a@example.com",
-            "carried members come from the customer"
+            "members a rule carries come from the customer, never from the raw body"
         );
 
         // The caller's pick still applies to what passed through.
