@@ -8,7 +8,9 @@
 pub mod harness;
 
 mod admin;
+mod answers;
 mod anywhere;
+mod breaker;
 mod cli;
 mod errors;
 mod faults;

@@ -8,7 +8,7 @@ use jsonschema::Validator;
 use serde_json::{Map, Value};
 
 use crate::endpoint::{Expressed, Side};
-use crate::engine::{CanonicalRequest, Decoded};
+use crate::engine::{AnswerView, CanonicalRequest, Decoded};
 use crate::error::DialectError;
 use crate::matrix::{self, Leaf};
 use crate::pointer::Pointer;
@@ -186,7 +186,7 @@ impl Side for Canonical {
     }
 
     /// The Customer itself, without its write-only members.
-    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem> {
+    fn encode_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
         if customer.get("id").and_then(Value::as_str).is_none() {
             return Err(translate::missing_id());
         }

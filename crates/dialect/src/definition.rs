@@ -130,6 +130,22 @@ pub struct RawMessage {
     /// Members (dialect pointers relative to the envelope) the vendor requires on every write.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Responses only: the relations a caller picks with a query parameter (Medusa's `expand`).
+    #[serde(default)]
+    pub expand: Option<RawExpand>,
+}
+
+/// Relations of a success answer that a caller picks with a query parameter: the parameter's
+/// comma-separated list replaces the default list; relations not picked are left out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpand {
+    /// The query parameter (it must be one the route accepts).
+    pub query: String,
+    /// Every relation: members of the answer's envelope object, by name.
+    pub relations: Vec<String>,
+    /// The relations present when the parameter is absent (a subset of `relations`).
+    pub default: Vec<String>,
 }
 
 /// Which messages a field rule applies to.

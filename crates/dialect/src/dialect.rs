@@ -13,7 +13,7 @@ pub(crate) use self::load::load;
 use crate::canonical::Canonical;
 use crate::definition::RawDefinition;
 use crate::endpoint::{Expressed, Side};
-use crate::engine::{CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
+use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
 use crate::matrix::{self, Leaf};
 use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
@@ -296,7 +296,7 @@ impl Dialect {
     /// # Errors
     /// When a value has no equivalent in this dialect (an unmapped enum value).
     pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
-        encode::response(self, customer)
+        encode::response(self, customer, &AnswerView::default())
     }
 
     /// True when `body` carries this dialect's success constants (MicroBase's `ok: true`, …).
@@ -399,8 +399,8 @@ impl Side for Dialect {
     }
 
     /// Never answers a caller with something its own vendor would not send.
-    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem> {
-        let body = encode::response(self, customer)?;
+    fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+        let body = encode::response(self, customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
                 translate::missing_id()

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::canonical::Canonical;
 use crate::dialect::Dialect;
-use crate::engine::{CanonicalRequest, Decoded, Encoded};
+use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded};
 use crate::matrix::{DerivedLeaf, Leaf};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
@@ -129,8 +129,8 @@ pub(crate) trait Side {
     /// canonical Customer schema of `canonical`.
     fn read_answer(&self, status: u16, body: &[u8], canonical: &Canonical) -> Answer;
 
-    /// A canonical Customer as this side's success answer: (status, body).
-    fn encode_answer(&self, customer: &Value) -> Result<(u16, Value), Problem>;
+    /// A canonical Customer as this side's success answer: (status, body), shaped by `view`.
+    fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;
 
     /// `problem` as this side's error answer.
     fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered;

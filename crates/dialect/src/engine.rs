@@ -33,6 +33,16 @@ pub struct Decoded {
     pub unknown: Vec<String>,
 }
 
+/// What shapes a success answer besides the customer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnswerView<'a> {
+    /// The caller's query string (a dialect's `expand` parameter picks relations from it).
+    pub query: &'a str,
+    /// The upstream's own success body, when the upstream speaks the caller's dialect: members
+    /// the canonical model does not carry pass through from it.
+    pub upstream: Option<&'a Value>,
+}
+
 /// An encoded body and its report, in canonical pointers (the encoder never sees the caller's
 /// body; the request pipeline restates the report in the caller's terms).
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ pub use self::{
     definition::RawDefinition,
     dialect::{Auth, Credential, Dialect, Route, TokenEndpoint},
     endpoint::Endpoint,
-    engine::{CanonicalRequest, Decoded, Encoded},
+    engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::{Fate, MatrixEntry, MemberFate},
     parse::{DEFAULT_MAX_DEPTH, parse_strict},

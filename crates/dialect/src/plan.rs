@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+#[cfg(doc)]
+use crate::definition::RawExpand;
 use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
 use crate::pointer::Pointer;
 use crate::template::{self, ERROR_VARS, MESSAGE_VARS, TOKEN_VARS};
@@ -87,6 +89,34 @@ pub(crate) struct MessagePlan {
     pub ignore_empty: bool,
     pub required: Vec<Pointer>,
     pub rules: Vec<Rule>,
+    /// Responses only: relations the caller picks (see [`RawExpand`]).
+    pub expand: Option<Expand>,
+}
+
+/// Relations of a success answer that a caller picks with a query parameter.
+#[derive(Debug, Clone)]
+pub(crate) struct Expand {
+    pub query: String,
+    pub relations: Vec<String>,
+    pub default: Vec<String>,
+}
+
+impl Expand {
+    /// Leaves out of `members` every relation the caller's `query` string does not pick: the
+    /// last occurrence of the parameter, split on `,`, else the default list. Names that are
+    /// not relations pick nothing.
+    pub fn select(&self, query: &str, members: &mut Map<String, Value>) {
+        let asked: Option<Vec<String>> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| *key == self.query)
+            .last()
+            .map(|(_, list)| list.split(',').map(|name| name.trim().to_owned()).collect());
+        let picked = asked.as_ref().unwrap_or(&self.default);
+        for relation in &self.relations {
+            if !picked.contains(relation) {
+                members.remove(relation);
+            }
+        }
+    }
 }
 
 /// A compiled error rendering for one kind.
@@ -180,6 +210,22 @@ impl Compiler<'_> {
             .map(|p| self.pointer(&format!("{key}.required"), p))
             .collect();
         let rules = self.rules("fields", fields, on, &Pointer::root());
+        let expand = raw.expand.as_ref().map(|e| {
+            if on != RawOn::Response {
+                self.problems
+                    .push(format!("{key}.expand: only a response has relations to pick"));
+            }
+            for name in e.default.iter().filter(|n| !e.relations.contains(n)) {
+                self.problems.push(format!(
+                    "{key}.expand.default: `{name}` is not one of the relations"
+                ));
+            }
+            Expand {
+                query: e.query.clone(),
+                relations: e.relations.clone(),
+                default: e.default.clone(),
+            }
+        });
         MessagePlan {
             envelope,
             constants,
@@ -188,6 +234,7 @@ impl Compiler<'_> {
             ignore_empty: raw.ignore_empty,
             required,
             rules,
+            expand,
         }
     }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::canonical::Canonical;
 use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
-use crate::engine::{CanonicalRequest, Encoded};
+use crate::engine::{AnswerView, CanonicalRequest, Encoded};
 use crate::error::DialectError;
 use crate::matrix::{self, MatrixEntry};
 use crate::render::Rendered;
@@ -176,7 +176,31 @@ impl Registry {
     /// # Errors
     /// When a value has no equivalent in `to`.
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
-        to.side(self).encode_answer(customer)
+        to.side(self).encode_answer(customer, &AnswerView::default())
+    }
+
+    /// Encodes a canonical Customer as `to`'s success answer to a request with the query string
+    /// `query`, the customer read from `upstream`'s success body: when the upstream speaks
+    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
+    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
+    ///
+    /// # Errors
+    /// When a value has no equivalent in `to`.
+    pub fn encode_answer_to(
+        &self,
+        to: &Endpoint,
+        customer: &Value,
+        query: &str,
+        upstream: Option<(&Endpoint, &[u8])>,
+    ) -> Result<(u16, Value), Problem> {
+        let same = upstream
+            .filter(|(from, _)| matches!(from, Endpoint::Dialect(_)) && from.id() == to.id())
+            .and_then(|(_, body)| crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok());
+        let view = AnswerView {
+            query,
+            upstream: same.as_ref(),
+        };
+        to.side(self).encode_answer(customer, &view)
     }
 
     /// Renders `problem` as `to`'s error answer.
@@ -280,6 +304,32 @@ mod tests {
             err.to_string().contains("embedded:schemas/other/request.json"),
             "{err}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_expand_table_is_checked_at_load() {
+        let dir = std::env::temp_dir().join(format!("dialectgate-expand-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let medusa = std::fs::read_to_string(repo().join("config/dialects/medusa.toml")).unwrap();
+        let load = |text: String| {
+            std::fs::write(dir.join("medusa.toml"), text).unwrap();
+            Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded)
+        };
+        let bad_default = medusa.replace(
+            r#"default = ["orders", "shipping_addresses"]"#,
+            r#"default = ["orders", "invoices"]"#,
+        );
+        assert_ne!(bad_default, medusa);
+        let err = load(bad_default).unwrap_err().to_string();
+        assert!(err.contains("response.expand.default: `invoices`"), "{err}");
+        let bad_query = medusa.replace(
+            r#"expand = { query = "expand""#,
+            r#"expand = { query = "include""#,
+        );
+        assert_ne!(bad_query, medusa);
+        let err = load(bad_query).unwrap_err().to_string();
+        assert!(err.contains("response.expand.query: `include`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

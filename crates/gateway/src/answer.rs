@@ -48,6 +48,15 @@ pub(crate) fn customer(
     }
 }
 
+/// What shapes a success answer besides the customer: the caller's query string (a dialect's
+/// `expand`), and the upstream with its body as it came (a same-dialect upstream's members pass
+/// through).
+pub(crate) struct Shaping<'a> {
+    pub(crate) query: &'a str,
+    pub(crate) upstream: &'a Endpoint,
+    pub(crate) body: Option<&'a [u8]>,
+}
+
 /// The caller's answer for `customer`, and the time spent encoding it.
 pub(crate) fn success(
     registry: &Registry,
@@ -55,10 +64,12 @@ pub(crate) fn success(
     customer: &Value,
     fidelity: &Fidelity,
     id: &str,
+    shaping: &Shaping<'_>,
 ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
     let started = Instant::now();
+    let upstream = shaping.body.map(|body| (shaping.upstream, body));
     let (status, out) = registry
-        .encode_answer(caller, customer)
+        .encode_answer_to(caller, customer, shaping.query, upstream)
         .map_err(|p| Failure::new(Outcome::UntranslatableAnswer, p).about(Some(id.to_owned())))?;
     let mut rsp = json_response(
         status,

@@ -100,6 +100,9 @@ pub(crate) struct Forwarder {
 pub(crate) struct Forwarded {
     pub(crate) answer: Answer,
     pub(crate) read_time: Duration,
+    /// An HTTP upstream's body as it came (the answer phase passes members of a same-dialect
+    /// answer on from it); `None` for the embedded backend.
+    pub(crate) body: Option<Bytes>,
 }
 
 impl Forwarder {
@@ -181,6 +184,7 @@ impl Forwarder {
             Ok(Reply::Answer(answer)) => Ok(Forwarded {
                 answer,
                 read_time: Duration::ZERO,
+                body: None,
             }),
             Ok(Reply::Http { status, body }) => {
                 if status >= 500 {
@@ -191,6 +195,7 @@ impl Forwarder {
                 Ok(Forwarded {
                     answer,
                     read_time: read_started.elapsed(),
+                    body: Some(body),
                 })
             }
             // The caller's id could not make a URL: its error, never sent, not logged.

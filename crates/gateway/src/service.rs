@@ -382,7 +382,13 @@ impl Gateway {
             )
             .await?;
         let customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
-        let (rsp, encode_time) = answer::success(&self.registry, &call.caller, &customer, &fidelity, &id)?;
+        let shaping = answer::Shaping {
+            query: parts.uri.query().unwrap_or_default(),
+            upstream: self.forwarder.endpoint(),
+            body: forwarded.body.as_deref(),
+        };
+        let (rsp, encode_time) =
+            answer::success(&self.registry, &call.caller, &customer, &fidelity, &id, &shaping)?;
         self.observe_translation(
             call.dialect.id(),
             translate_time + forwarded.read_time + encode_time,

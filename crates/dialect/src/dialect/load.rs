@@ -45,6 +45,14 @@ pub(crate) fn load(
     let (shapes, messages, join) = c.errors(&raw.errors);
     let route = compile_route(&mut c, &raw);
     let auth = compile_auth(&mut c, &raw);
+    if let Some(expand) = &response.expand
+        && !route.query.contains(&expand.query)
+    {
+        c.problems.push(format!(
+            "response.expand.query: `{}` is not a query parameter of the route",
+            expand.query
+        ));
+    }
     if !c.problems.is_empty() {
         errors.push(DialectError::Invalid {
             path: definition,
