@@ -254,7 +254,7 @@ impl Compiler<'_> {
         let canonical_node = self
             .canonical_schemas
             .iter()
-            .find_map(|root| schema_node(root, root, absolute.segments()).map(|n| (*root, n)));
+            .find_map(|root| crate::schema::schema_node(root, root, absolute.segments()).map(|n| (*root, n)));
         if canonical_node.is_none() {
             self.problems.push(format!(
                 "{key}.canonical: `{absolute}` is not a member of the canonical Customer"
@@ -301,7 +301,7 @@ impl Compiler<'_> {
         let shape = if !f.fields.is_empty() {
             let cleared = if f.replace {
                 canonical_node
-                    .map(|(root, node)| object_members(root, node))
+                    .map(|(root, node)| crate::schema::object_members(root, node))
                     .unwrap_or_default()
                     .into_iter()
                     .map(|m| (m, Value::Null))
@@ -350,7 +350,7 @@ impl Compiler<'_> {
             if !self
                 .canonical_schemas
                 .iter()
-                .any(|root| schema_node(root, root, absolute.segments()).is_some())
+                .any(|root| crate::schema::schema_node(root, root, absolute.segments()).is_some())
             {
                 self.problems.push(format!(
                     "{key}.from: `{absolute}` is not a member of the canonical Customer"
@@ -443,61 +443,6 @@ impl Compiler<'_> {
             raw.join.clone().unwrap_or_else(|| ", ".to_owned()),
         )
     }
-}
-
-/// Finds the schema node at `segments` below `node`, following local `$ref`s, `properties`,
-/// `items` (for numeric segments) and `anyOf`/`oneOf` branches that are objects or arrays.
-pub(crate) fn schema_node<'s>(root: &'s Value, node: &'s Value, segments: &[String]) -> Option<&'s Value> {
-    let node = resolve(root, node);
-    let Some((first, rest)) = segments.split_first() else {
-        return Some(node);
-    };
-    if let Some(child) = node.get("properties").and_then(|p| p.get(first)) {
-        return schema_node(root, child, rest);
-    }
-    if first.parse::<usize>().is_ok()
-        && let Some(items) = node.get("items")
-    {
-        return schema_node(root, items, rest);
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(branches) = node.get(key).and_then(Value::as_array)
-            && let Some(found) = branches.iter().find_map(|b| schema_node(root, b, segments))
-        {
-            return Some(found);
-        }
-    }
-    None
-}
-
-fn resolve<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
-    match node
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix('#'))
-    {
-        Some(ptr) => root.pointer(ptr).map_or(node, |n| resolve(root, n)),
-        None => node,
-    }
-}
-
-/// The property names of an object schema node (following `$ref` and `anyOf`/`oneOf`).
-pub(crate) fn object_members(root: &Value, node: &Value) -> Vec<String> {
-    let node = resolve(root, node);
-    if let Some(props) = node.get("properties").and_then(Value::as_object) {
-        return props.keys().cloned().collect();
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(branches) = node.get(key).and_then(Value::as_array) {
-            for b in branches {
-                let members = object_members(root, b);
-                if !members.is_empty() {
-                    return members;
-                }
-            }
-        }
-    }
-    Vec::new()
 }
 
 pub(crate) fn check_message_pointers(c: &mut Compiler<'_>, key: &str, m: &RawMessage) {

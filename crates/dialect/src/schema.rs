@@ -1,4 +1,5 @@
-//! Schema files compiled at load, a folder's worth at once.
+//! Schema files compiled at load, a folder's worth at once, and the walk from a JSON Pointer to the
+//! schema node that describes it (following local `$ref`s and `anyOf`/`oneOf`).
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -31,6 +32,61 @@ pub(crate) fn compile_files<const N: usize>(
         .collect();
     // Short exactly when a file failed.
     compiled.try_into().map_err(|_| errors)
+}
+
+/// Finds the schema node at `segments` below `node`, following local `$ref`s, `properties`,
+/// `items` (for numeric segments) and `anyOf`/`oneOf` branches that are objects or arrays.
+pub(crate) fn schema_node<'s>(root: &'s Value, node: &'s Value, segments: &[String]) -> Option<&'s Value> {
+    let node = resolve(root, node);
+    let Some((first, rest)) = segments.split_first() else {
+        return Some(node);
+    };
+    if let Some(child) = node.get("properties").and_then(|p| p.get(first)) {
+        return schema_node(root, child, rest);
+    }
+    if first.parse::<usize>().is_ok()
+        && let Some(items) = node.get("items")
+    {
+        return schema_node(root, items, rest);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = node.get(key).and_then(Value::as_array)
+            && let Some(found) = branches.iter().find_map(|b| schema_node(root, b, segments))
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn resolve<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
+    match node
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+    {
+        Some(ptr) => root.pointer(ptr).map_or(node, |n| resolve(root, n)),
+        None => node,
+    }
+}
+
+/// The property names of an object schema node (following `$ref` and `anyOf`/`oneOf`).
+pub(crate) fn object_members(root: &Value, node: &Value) -> Vec<String> {
+    let node = resolve(root, node);
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        return props.keys().cloned().collect();
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = node.get(key).and_then(Value::as_array) {
+            for b in branches {
+                let members = object_members(root, b);
+                if !members.is_empty() {
+                    return members;
+                }
+            }
+        }
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
