@@ -2,10 +2,8 @@
 //! and configuration built into it, and a directory given on the command line or in the
 //! environment replaces the built-in definitions.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -59,39 +57,10 @@ fn stdout_json(out: &Output) -> Value {
 
 /// `serve` started in `cwd` with `env`; the child and the address it listens on.
 fn serve(cwd: &Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
-    let mut child = command(cwd, &["serve", "--listen", "127.0.0.1:0", "--admin-listen", ""])
-        .envs(env.iter().copied())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "Gateway listening."
-                {
-                    return (child, v["listen"].as_str().unwrap().to_owned());
-                }
-                seen.push(line);
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the gateway did not start: {}", seen.join("\n"));
+    let mut cmd = command(cwd, &["serve", "--listen", "127.0.0.1:0", "--admin-listen", ""]);
+    cmd.envs(env.iter().copied());
+    let (child, addr, _logs, _) = crate::process::spawn_listening(cmd);
+    (child, addr)
 }
 
 fn stop(mut child: std::process::Child) {

@@ -188,9 +188,23 @@ pub(crate) fn spawn_with(
     std::sync::mpsc::Receiver<String>,
     serde_json::Value,
 ) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).envs(env.iter().copied());
+    spawn_listening(cmd)
+}
+
+/// Starts `cmd` (a `dialectgate serve`) with `RUST_LOG=info`; returns the child, the address it
+/// listens on, its later log lines and its "Gateway listening." line. Panics with what it logged
+/// if it does not start.
+pub(crate) fn spawn_listening(
+    mut cmd: Command,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+    serde_json::Value,
+) {
+    let mut child = cmd
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -204,17 +218,24 @@ pub(crate) fn spawn_with(
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
     while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-            && v["message"] == "Gateway listening."
-        {
-            return (child, v["listen"].as_str().unwrap().to_owned(), rx, v);
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["message"] == "Gateway listening."
+                {
+                    return (child, v["listen"].as_str().unwrap().to_owned(), rx, v);
+                }
+                seen.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("the gateway did not start");
+    panic!("the gateway did not start: {}", seen.join("\n"));
 }
 
 fn wait_for_log(rx: &std::sync::mpsc::Receiver<String>, message: &str) {
