@@ -234,7 +234,7 @@ where
     let connections = Arc::new(Semaphore::new(transport.max_connections));
     let mut last_full_warning: Option<Instant> = None;
     // Tells every connection to finish its requests and close.
-    let (stopping_tx, stopping) = watch::channel(false);
+    let (stopping_tx, stopping) = watch::channel(Phase::Serving);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -276,11 +276,27 @@ where
         }
     }
     drop(listener);
-    let _ = stopping_tx.send(true);
+    let _ = stopping_tx.send(Phase::Stopping);
     let all = u32::try_from(transport.max_connections).unwrap_or(u32::MAX);
-    tokio::time::timeout(grace, connections.acquire_many(all))
+    let drained = tokio::time::timeout(grace, connections.acquire_many(all))
         .await
-        .is_ok()
+        .is_ok();
+    if !drained {
+        // The grace period is over: the connections still open are closed now, their requests
+        // cut off, so that a server run as a library does not go on answering after `serve`.
+        let _ = stopping_tx.send(Phase::Closing);
+    }
+    drained
+}
+
+/// What the server asks of its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    /// Finish the requests in flight, then close.
+    Stopping,
+    /// Close now: the grace period is over.
+    Closing,
 }
 
 /// Serves one connection in the protocol its first bytes announce, under `guard`.
@@ -290,7 +306,7 @@ async fn connection<S>(
     builders: &Builders,
     transport: &Transport,
     activity: Activity,
-    mut stopping: watch::Receiver<bool>,
+    mut stopping: watch::Receiver<Phase>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     S: Service<Request<Incoming>, Response = Answer, Error = Infallible> + Send + 'static,
@@ -306,7 +322,7 @@ where
             }
         }
         // Shutting down before the first byte: close, as hyper closes an idle connection.
-        _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        _ = stopping.wait_for(|phase| *phase >= Phase::Stopping) => return Ok(()),
     };
     let io = TokioIo::new(stream);
     match sniffed {
@@ -344,12 +360,13 @@ async fn guard<C>(
     conn: C,
     transport: &Transport,
     activity: &Activity,
-    mut stopping: watch::Receiver<bool>,
+    mut stopping: watch::Receiver<Phase>,
 ) -> Result<(), C::Error>
 where
     C: GracefulConnection,
 {
     let mut conn = std::pin::pin!(conn);
+    let mut force = stopping.clone();
     // The guard looks at least once per idle timeout, so that a request that came and went
     // before the header timeout ran out is noticed in time.
     let every = transport.idle_timeout;
@@ -385,7 +402,9 @@ where
                     }
                 }
             }
-            _ = stopping.wait_for(|stop| *stop), if !closing => {
+            // Dropping the connection cuts off its requests and closes the socket.
+            _ = force.wait_for(|phase| *phase == Phase::Closing) => return Ok(()),
+            _ = stopping.wait_for(|phase| *phase >= Phase::Stopping), if !closing => {
                 conn.as_mut().graceful_shutdown();
                 closing = true;
                 deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
