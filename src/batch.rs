@@ -277,34 +277,12 @@ fn out(text: &str) {
     }
 }
 
-/// Escapes text for XML 1.0 content and attribute values: markup characters become entities,
-/// line breaks and tabs character references (kept in attributes), and characters XML cannot
-/// carry (other control characters, U+FFFE, U+FFFF) U+FFFD.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The results as a JUnit XML document: one suite, one test case per input.
 pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
     let count = |f: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| f(o)).count();
     let failures = count(|o| matches!(o, Outcome::Failed { .. }));
     let errors = count(|o| matches!(o, Outcome::Error(_)));
-    let suite = xml_escape(suite);
+    let suite = crate::markup::escape(suite);
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -320,7 +298,7 @@ pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
         let _ = write!(
             xml,
             "    <testcase classname=\"{suite}\" name=\"{}\"",
-            xml_escape(&input.name())
+            crate::markup::escape(&input.name())
         );
         match outcome {
             Outcome::Passed { note: None, .. } => xml.push_str("/>\n"),
@@ -328,23 +306,23 @@ pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
                 let _ = writeln!(
                     xml,
                     ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    xml_escape(note)
+                    crate::markup::escape(note)
                 );
             }
             Outcome::Failed { kind, message, .. } => {
                 let _ = writeln!(
                     xml,
                     ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                    xml_escape(kind),
-                    xml_escape(message),
-                    xml_escape(&outcome.violations().join("\n"))
+                    crate::markup::escape(kind),
+                    crate::markup::escape(message),
+                    crate::markup::escape(&outcome.violations().join("\n"))
                 );
             }
             Outcome::Error(e) => {
                 let _ = writeln!(
                     xml,
                     ">\n      <error type=\"unreadable\" message=\"{}\"/>\n    </testcase>",
-                    xml_escape(e)
+                    crate::markup::escape(e)
                 );
             }
         }
@@ -356,19 +334,6 @@ pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_escape_leaves_no_markup_and_no_character_xml_refuses() {
-        assert_eq!(
-            xml_escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;"
-        );
-        assert_eq!(
-            xml_escape("a\nb\tc\u{1}d\u{ffff}"),
-            "a&#10;b&#9;c\u{fffd}d\u{fffd}"
-        );
-        assert_eq!(xml_escape("]]>"), "]]&gt;");
-    }
 
     #[test]
     fn junit_counts_cases_failures_and_errors() {

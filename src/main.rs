@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, Source, parse_strict};
 
 mod batch;
+mod markup;
 mod matrix;
 mod telemetry;
 

@@ -158,23 +158,6 @@ pub fn pair_detail(e: &MatrixEntry) -> String {
     out
 }
 
-/// Escapes text for HTML content and quoted attribute values.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The share of lost members, 0 (none lost) to 1 (all lost).
 fn lost_share(e: &MatrixEntry) -> f64 {
     if e.members.is_empty() {
@@ -281,7 +264,7 @@ pub fn html(matrix: &[MatrixEntry], start: Option<(&str, &str)>) -> String {
     let start_attr = start.map_or(String::new(), |(f, t)| {
         format!(
             " data-start=\"{}\"",
-            html_escape(&serde_json::json!([f, t]).to_string())
+            crate::markup::escape(&serde_json::json!([f, t]).to_string())
         )
     });
     let _ = write!(
@@ -291,17 +274,17 @@ pub fn html(matrix: &[MatrixEntry], start: Option<(&str, &str)>) -> String {
          <title>dialectgate fidelity matrix</title>\n<style>{STYLE}</style>\n</head>\n<body{start_attr}>\n\
          <h1>Fidelity matrix</h1>\n<p class=\"note\">Rows are sources, columns targets. Each cell counts the \
          source's request members {}; its colour is the share lost. Choose a cell for its members.</p>\n",
-        html_escape(&legend())
+        crate::markup::escape(&legend())
     );
     page.push_str("<table id=\"matrix\">\n<thead><tr><th>from \\ to</th>");
     for to in &ids {
-        let _ = write!(page, "<th scope=\"col\">{}</th>", html_escape(to));
+        let _ = write!(page, "<th scope=\"col\">{}</th>", crate::markup::escape(to));
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for from in &ids {
-        let _ = write!(page, "<tr><th scope=\"row\">{}</th>", html_escape(from));
+        let _ = write!(page, "<tr><th scope=\"row\">{}</th>", crate::markup::escape(from));
         for to in &ids {
-            let (f, t) = (html_escape(from), html_escape(to));
+            let (f, t) = (crate::markup::escape(from), crate::markup::escape(to));
             match pair(matrix, from, to) {
                 Some(e) => {
                     let hue = 120.0 * (1.0 - lost_share(e));
@@ -313,8 +296,8 @@ pub fn html(matrix: &[MatrixEntry], start: Option<(&str, &str)>) -> String {
                         page,
                         "<td class=\"cell\" data-from=\"{f}\" data-to=\"{t}\" style=\"background: hsl({hue:.0} 65% 78%)\" \
                          title=\"{f} → {t}: {}\"><button type=\"button\">{}</button></td>",
-                        html_escape(&title.join(", ")),
-                        html_escape(&cell(e))
+                        crate::markup::escape(&title.join(", ")),
+                        crate::markup::escape(&cell(e))
                     );
                 }
                 None => {
@@ -334,7 +317,7 @@ pub fn html(matrix: &[MatrixEntry], start: Option<(&str, &str)>) -> String {
             page,
             "<span><span class=\"fate fate-{0}\">{0}</span> {1}</span>",
             fate.as_str(),
-            html_escape(meaning(fate))
+            crate::markup::escape(meaning(fate))
         );
     }
     page.push_str("</div>\n<section id=\"detail\" aria-live=\"polite\"></section>\n");

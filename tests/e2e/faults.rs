@@ -164,13 +164,8 @@ async fn expect_for_every_caller(gw: &harness::Running, kind: Kind) {
 
 #[tokio::test]
 async fn connection_refused_is_a_bad_gateway() {
-    // A port nobody listens on: bind, read the port, close.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port bound but never listening: refused, and no other test can take it meanwhile.
+    let (_reserved, port) = harness::refused_port();
     let gw = gateway(
         &format!("http://127.0.0.1:{port}"),
         "medusa",

@@ -557,3 +557,19 @@ pub fn refused_port() -> (tokio::net::TcpSocket, u16) {
     let port = socket.local_addr().unwrap().port();
     (socket, port)
 }
+
+/// A Medusa caller's update of `cus_ada`, sent in the background (to be held at the upstream).
+pub fn send_in_background(
+    gw: &Running,
+) -> tokio::task::JoinHandle<Result<reqwest::Response, reqwest::Error>> {
+    let url = gw.url("/admin/customers/cus_ada");
+    tokio::spawn(async move {
+        client()
+            .post(url)
+            .header("x-medusa-access-token", CALLER_KEY)
+            .header("content-type", "application/json")
+            .body(r#"{"phone":"1"}"#)
+            .send()
+            .await
+    })
+}

@@ -220,16 +220,7 @@ async fn shutdown_stops_when_the_grace_period_runs_out_and_reports_not_drained()
     ))
     .await;
     let addr = gw.addr;
-    let url = gw.url("/admin/customers/cus_ada");
-    let held = tokio::spawn(async move {
-        harness::client()
-            .post(url)
-            .header("x-medusa-access-token", harness::CALLER_KEY)
-            .header("content-type", "application/json")
-            .body(json!({"phone": "1"}).to_string())
-            .send()
-            .await
-    });
+    let held = harness::send_in_background(&gw);
     upstream.wait_for(1).await;
     let drained = tokio::time::timeout(EVENT_DEADLINE, gw.stop())
         .await

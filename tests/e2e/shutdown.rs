@@ -1,7 +1,6 @@
 //! Graceful shutdown: the server stops accepting, finishes what is in flight, and returns.
 
 use dialectgate_gateway::Overrides;
-use serde_json::json;
 
 use crate::harness::{self, Upstream};
 
@@ -17,16 +16,7 @@ async fn an_in_flight_request_completes_during_shutdown() {
     ))
     .await;
     let addr = gw.addr;
-    let url = gw.url("/admin/customers/cus_ada");
-    let in_flight = tokio::spawn(async move {
-        harness::client()
-            .post(url)
-            .header("x-medusa-access-token", harness::CALLER_KEY)
-            .header("content-type", "application/json")
-            .body(json!({"phone": "1"}).to_string())
-            .send()
-            .await
-    });
+    let in_flight = harness::send_in_background(&gw);
     upstream.wait_for(1).await;
     // Shut down while the request is held at the upstream: the port closes while it is still
     // in flight (no new connections once shutdown has begun).

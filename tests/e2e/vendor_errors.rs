@@ -603,13 +603,8 @@ async fn a_stalled_body_is_a_408_in_each_vendor_shape() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_in_each_vendor_shape() {
-    // A port nobody listens on: bind, read the port, close.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port bound but never listening: refused, and no other test can take it meanwhile.
+    let (_reserved, port) = harness::refused_port();
     let gw = gateway_to(
         format!("http://127.0.0.1:{port}"),
         "canonical",
@@ -618,16 +613,7 @@ async fn an_unreachable_upstream_is_a_502_in_each_vendor_shape() {
     )
     .await;
     for caller in CALLERS {
-        let a = request(
-            &gw,
-            caller,
-            "cus_ada",
-            simple(caller, "cus_ada"),
-            Some(CALLER_KEY),
-            "application/json",
-            None,
-        )
-        .await;
+        let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(caller, Kind::BadGateway, "cus_ada", &a, "connection refused");
     }
     gw.stop().await;
@@ -655,16 +641,7 @@ async fn a_slow_upstream_is_a_504_in_each_vendor_shape() {
     )
     .await;
     for caller in CALLERS {
-        let a = request(
-            &gw,
-            caller,
-            "cus_ada",
-            simple(caller, "cus_ada"),
-            Some(CALLER_KEY),
-            "application/json",
-            None,
-        )
-        .await;
+        let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(
             caller,
             Kind::GatewayTimeout,
@@ -795,16 +772,7 @@ async fn documented_upstream_errors_reach_each_caller_as_its_vendor_says() {
         )
         .await;
         for caller in CALLERS {
-            let a = request(
-                &gw,
-                caller,
-                "cus_ada",
-                simple(caller, "cus_ada"),
-                Some(CALLER_KEY),
-                "application/json",
-                None,
-            )
-            .await;
+            let a = harness::send_simple(&gw, caller, "cus_ada").await;
             let how = format!("{upstream_dialect} upstream, {mode:?}");
             check(caller, kind, "cus_ada", &a, &how);
         }
@@ -854,16 +822,7 @@ async fn upstream_server_errors_and_an_open_breaker_are_the_table_s_5xx() {
         )
         .await;
         for caller in CALLERS {
-            let a = request(
-                &gw,
-                caller,
-                "cus_ada",
-                simple(caller, "cus_ada"),
-                Some(CALLER_KEY),
-                "application/json",
-                None,
-            )
-            .await;
+            let a = harness::send_simple(&gw, caller, "cus_ada").await;
             check(caller, kind, "cus_ada", &a, "medusa upstream 5xx");
         }
         gw.stop().await;
@@ -905,16 +864,7 @@ async fn upstream_server_errors_and_an_open_breaker_are_the_table_s_5xx() {
         "upstream 503",
     );
     for caller in CALLERS {
-        let a = request(
-            &gw,
-            caller,
-            "cus_ada",
-            simple(caller, "cus_ada"),
-            Some(CALLER_KEY),
-            "application/json",
-            None,
-        )
-        .await;
+        let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(caller, Kind::Unavailable, "cus_ada", &a, "breaker open");
         assert_eq!(a.header("retry-after"), Some("1"));
     }
