@@ -573,3 +573,21 @@ pub fn send_in_background(
             .await
     })
 }
+
+/// `GET` on the admin listener: status and body.
+pub async fn admin_get(gw: &Running, path: &str) -> (u16, String) {
+    let rsp = client()
+        .get(format!("http://{}{path}", gw.admin.unwrap()))
+        .send()
+        .await
+        .unwrap();
+    (rsp.status().as_u16(), rsp.text().await.unwrap())
+}
+
+/// The value of the metric line starting with `name_and_labels` in Prometheus text.
+pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(name_and_labels)
+            .and_then(|v| v.trim().parse().ok())
+    })
+}

@@ -5,22 +5,6 @@ use serde_json::json;
 
 use crate::harness::{self, Upstream};
 
-async fn admin_get(gw: &harness::Running, path: &str) -> (u16, String) {
-    let rsp = harness::client()
-        .get(format!("http://{}{path}", gw.admin.unwrap()))
-        .send()
-        .await
-        .unwrap();
-    (rsp.status().as_u16(), rsp.text().await.unwrap())
-}
-
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(name_and_labels)
-            .and_then(|v| v.trim().parse().ok())
-    })
-}
-
 #[tokio::test]
 async fn metrics_count_requests_validation_failures_and_latency() {
     let file = harness::config_file("metrics", |t| t);
@@ -43,16 +27,16 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         harness::send_simple(&gw, "elasticpath", "cus_none").await.status,
         404
     );
-    let (status, text) = admin_get(&gw, "/metrics").await;
+    let (status, text) = harness::admin_get(&gw, "/metrics").await;
     assert_eq!(status, 200);
     let ok = r#"dialectgate_requests_total{dialect="medusa",upstream="canonical",outcome="ok",status_class="2xx"}"#;
-    assert_eq!(metric(&text, ok), Some(2.0), "{text}");
+    assert_eq!(harness::metric(&text, ok), Some(2.0), "{text}");
     let invalid = r#"dialectgate_requests_total{dialect="medusa",upstream="canonical",outcome="validation",status_class="4xx"}"#;
-    assert_eq!(metric(&text, invalid), Some(1.0), "{text}");
+    assert_eq!(harness::metric(&text, invalid), Some(1.0), "{text}");
     let refused = r#"dialectgate_requests_total{dialect="elasticpath",upstream="canonical",outcome="upstream_refused",status_class="4xx"}"#;
-    assert_eq!(metric(&text, refused), Some(1.0), "{text}");
+    assert_eq!(harness::metric(&text, refused), Some(1.0), "{text}");
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_validation_failures_total{dialect="medusa",keyword="additionalProperties"}"#
         ),
@@ -60,7 +44,7 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         "{text}"
     );
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_validation_failures_total{dialect="medusa",keyword="format"}"#
         ),
@@ -68,7 +52,7 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         "{text}"
     );
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_request_duration_seconds_count{dialect="medusa"}"#
         ),
@@ -76,7 +60,7 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         "{text}"
     );
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_translation_duration_seconds_count{dialect="medusa"}"#
         ),
@@ -84,7 +68,7 @@ async fn metrics_count_requests_validation_failures_and_latency() {
         "{text}"
     );
     assert_eq!(
-        metric(&text, "dialectgate_in_flight_requests"),
+        harness::metric(&text, "dialectgate_in_flight_requests"),
         Some(0.0),
         "{text}"
     );
@@ -96,10 +80,10 @@ async fn metrics_count_requests_validation_failures_and_latency() {
 async fn health_and_readiness() {
     let gw = harness::start_reloadable(harness::config_file("health", |t| t), vec![]).await;
     assert_eq!(
-        admin_get(&gw, "/healthz").await,
+        harness::admin_get(&gw, "/healthz").await,
         (200, r#"{"status":"alive"}"#.to_owned())
     );
-    let (status, body) = admin_get(&gw, "/readyz").await;
+    let (status, body) = harness::admin_get(&gw, "/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("embedded"));
 
@@ -114,10 +98,10 @@ async fn health_and_readiness() {
         t.replace("url = \"\"", &format!("url = \"http://127.0.0.1:{port}\""))
     });
     let gw = harness::start_reloadable(file, vec![]).await;
-    assert_eq!(admin_get(&gw, "/healthz").await.0, 200);
-    let (status, body) = admin_get(&gw, "/readyz").await;
+    assert_eq!(harness::admin_get(&gw, "/healthz").await.0, 200);
+    let (status, body) = harness::admin_get(&gw, "/readyz").await;
     assert_eq!(status, 503, "{body}");
-    assert_eq!(admin_get(&gw, "/nope").await.0, 404);
+    assert_eq!(harness::admin_get(&gw, "/nope").await.0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -185,14 +169,14 @@ async fn reload_swaps_in_a_good_configuration_and_refuses_a_bad_one() {
         200
     );
 
-    let (_, text) = admin_get(&gw, "/metrics").await;
+    let (_, text) = harness::admin_get(&gw, "/metrics").await;
     assert_eq!(
-        metric(&text, r#"dialectgate_config_reloads_total{result="ok"}"#),
+        harness::metric(&text, r#"dialectgate_config_reloads_total{result="ok"}"#),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        metric(&text, r#"dialectgate_config_reloads_total{result="refused"}"#),
+        harness::metric(&text, r#"dialectgate_config_reloads_total{result="refused"}"#),
         Some(2.0),
         "{text}"
     );

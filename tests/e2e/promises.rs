@@ -44,21 +44,6 @@ async fn send_via(
 }
 
 /// The metric line `name_and_labels`'s value.
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(name_and_labels)
-            .and_then(|v| v.trim().parse().ok())
-    })
-}
-
-async fn admin_get(gw: &harness::Running, path: &str) -> (u16, String) {
-    let rsp = harness::client()
-        .get(format!("http://{}{path}", gw.admin.unwrap()))
-        .send()
-        .await
-        .unwrap();
-    (rsp.status().as_u16(), rsp.text().await.unwrap())
-}
 
 #[tokio::test]
 async fn http2_prior_knowledge_gets_the_same_answers_as_http1() {
@@ -243,7 +228,7 @@ async fn readiness_follows_the_upstream() {
     let url = upstream.url();
     let file = harness::config_file("ready", |t| t.replace("url = \"\"", &format!("url = \"{url}\"")));
     let gw = harness::start_reloadable(file, vec![]).await;
-    let (status, body) = admin_get(&gw, "/readyz").await;
+    let (status, body) = harness::admin_get(&gw, "/readyz").await;
     assert_eq!(status, 200, "{body}");
 
     // The same upstream gone: not ready.
@@ -255,7 +240,7 @@ async fn readiness_follows_the_upstream() {
         t.replace("url = \"\"", &format!("url = \"http://127.0.0.1:{gone}\""))
     });
     let gw = harness::start_reloadable(file, vec![]).await;
-    let (status, body) = admin_get(&gw, "/readyz").await;
+    let (status, body) = harness::admin_get(&gw, "/readyz").await;
     assert_eq!(status, 503, "{body}");
 }
 
@@ -304,7 +289,7 @@ async fn upstream_errors_and_durations_are_in_the_metrics() {
     assert!(failed.status >= 500, "{}", failed.status);
     let text = gw.metrics.render();
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_upstream_errors_total{upstream="canonical",kind="5xx"}"#
         ),
@@ -312,7 +297,7 @@ async fn upstream_errors_and_durations_are_in_the_metrics() {
         "{text}"
     );
     assert_eq!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_upstream_duration_seconds_count{upstream="canonical"}"#
         ),
@@ -338,7 +323,7 @@ async fn upstream_errors_and_durations_are_in_the_metrics() {
     );
     let text = gw.metrics.render();
     assert!(
-        metric(
+        harness::metric(
             &text,
             r#"dialectgate_upstream_errors_total{upstream="canonical",kind="connect"}"#
         )

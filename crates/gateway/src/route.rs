@@ -45,13 +45,7 @@ pub(crate) fn check_method(dialect: &Dialect, method: &Method) -> Result<(), Fai
     if dialect.accepts_method(method.as_str()) {
         return Ok(());
     }
-    Err(Failure::new(
-        Outcome::MethodNotAllowed,
-        Problem::new(
-            ErrorKind::MethodNotAllowed,
-            format!("{method} is not allowed here"),
-        ),
-    ))
+    Err(method_not_allowed(method))
 }
 
 /// Refuses a method other than `POST` at a token endpoint (answered 405 with `Allow: POST`).
@@ -59,13 +53,17 @@ pub(crate) fn check_token_method(method: &Method) -> Result<(), Failure> {
     if method == Method::POST {
         return Ok(());
     }
-    Err(Failure::new(
+    Err(method_not_allowed(method))
+}
+
+fn method_not_allowed(method: &Method) -> Failure {
+    Failure::new(
         Outcome::MethodNotAllowed,
         Problem::new(
             ErrorKind::MethodNotAllowed,
             format!("{method} is not allowed here"),
         ),
-    ))
+    )
 }
 
 /// The `Allow` header of `dialect`'s route.
