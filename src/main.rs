@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use dialectgate_dialect::{Endpoint, Mode, Registry, Source, parse_strict};
+use dialectgate_dialect::{Answer, Endpoint, Fill, Mode, Options, Registry, Source, Step, parse_strict};
 
 mod batch;
 mod markup;
@@ -70,6 +70,16 @@ enum Command {
         /// `strict` refuses lossy translations; `lenient` reports them.
         #[arg(long, default_value = "strict")]
         mode: Mode,
+        /// The stored customer, as the target's retrieve call answers it (or a canonical
+        /// Customer): prints what the gateway would send after reading it (read-modify-write).
+        /// Without it, updates that need a read are refused as `translation.fill = "never"`.
+        #[arg(long, value_name = "FILE")]
+        current: Option<PathBuf>,
+        /// Members the target has no place for go into its extension bag, under keys starting
+        /// with this prefix (`translation.overflow`; the gateway's default prefix is
+        /// `dialectgate:`).
+        #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "dialectgate:")]
+        overflow: Option<String>,
         /// `text`, `json` (errors and reports as JSON; one line per input when there are
         /// several) or `junit` (JUnit XML, one test case per input).
         #[arg(long, value_enum, default_value = "text")]
@@ -297,17 +307,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             id,
             request,
             mode,
+            current,
+            overflow,
             format,
             json,
             files,
         } => {
             let (from, to) = (endpoint(&registry, from)?, endpoint(&registry, to)?);
+            let current = current
+                .as_deref()
+                .map(|path| stored_customer(&registry, &to, path))
+                .transpose()?;
+            let options = Options {
+                mode: *mode,
+                fill: if current.is_some() {
+                    Fill::Read
+                } else {
+                    Fill::Never
+                },
+                overflow: overflow.as_deref(),
+            };
             let inputs = batch::inputs(files)?;
             let results = inputs
                 .into_iter()
                 .map(|input| {
                     let outcome = match read_json(&input) {
-                        Ok(body) => translate(&registry, &from, &to, id.as_deref(), &body, *mode, *request),
+                        Ok(body) => translate(
+                            &registry,
+                            (&from, &to),
+                            id.as_deref(),
+                            &body,
+                            (options, current.as_ref()),
+                            *request,
+                        ),
                         Err(outcome) => outcome,
                     };
                     (input, outcome)
@@ -458,17 +490,51 @@ fn read_json(input: &batch::Input) -> Result<serde_json::Value, batch::Outcome> 
     })
 }
 
-/// Translates one body; the output is the target body, or with `request` the whole request.
+/// The stored customer of `translate --current`: the target's retrieve answer, or a canonical
+/// Customer.
+fn stored_customer(
+    registry: &Registry,
+    to: &Endpoint,
+    path: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read --current {}", path.display()))?;
+    if let Answer::Customer(doc) = registry.read_answer(to, 200, &bytes) {
+        return Ok(doc);
+    }
+    let doc = parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH)
+        .map_err(|e| anyhow::anyhow!("--current {}: not valid JSON: {e}", path.display()))?;
+    if registry.canonical().is_valid_customer(&doc) {
+        return Ok(doc);
+    }
+    anyhow::bail!(
+        "--current {}: neither a {} retrieve answer nor a canonical Customer",
+        path.display(),
+        to.id()
+    )
+}
+
+/// Translates one body (reading `current` when the target needs the stored customer); the
+/// output is the target body, or with `request` the whole request.
 fn translate(
     registry: &Registry,
-    from: &Endpoint,
-    to: &Endpoint,
+    (from, to): (&Endpoint, &Endpoint),
     id: Option<&str>,
     body: &serde_json::Value,
-    mode: Mode,
+    (options, current): (Options<'_>, Option<&serde_json::Value>),
     request: bool,
 ) -> batch::Outcome {
-    match registry.translate(from, to, id, body, mode) {
+    let translated = registry
+        .plan(from, to, id, body, options)
+        .and_then(|step| match (step, current) {
+            (Step::Ready(t), _) => Ok(t),
+            (Step::Read(pending), Some(stored)) => registry.complete(from, to, pending, stored, options.mode),
+            // `Fill::Never` without `--current`: never asked.
+            (Step::Read(_), None) => Err(dialectgate_canonical::Problem::new(
+                dialectgate_canonical::ErrorKind::Internal,
+                "a read was asked for without --current",
+            )),
+        });
+    match translated {
         Ok(t) => {
             let note = (!t.fidelity.is_exact())
                 .then(|| serde_json::to_string(&t.fidelity).ok())

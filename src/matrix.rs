@@ -99,6 +99,10 @@ fn meaning(fate: Fate) -> &'static str {
     match fate {
         Fate::Carried => "the target has a member for it: carried as it is",
         Fate::Derived => "the target receives it only inside a member computed from others",
+        Fate::Filled => "reaches the target with stored members read beside it (translation.fill = \"read\")",
+        Fate::Overflow => {
+            "no place in the target but its extension bag (translation.overflow; lost otherwise)"
+        }
         Fate::Lost => "the target has no place for it",
     }
 }
@@ -110,6 +114,7 @@ fn why(reason: Option<LossReason>, to: &str) -> String {
         Some(LossReason::PartialReplace) => {
             format!("{to} replaces the enclosing object in full, so an omitted member would be cleared")
         }
+        Some(LossReason::Secret) => format!("{to} has no member for it, and a secret never travels in a bag"),
         Some(LossReason::NoTarget) | None => format!("{to} has no member for it"),
     }
 }
@@ -119,6 +124,8 @@ fn detail(m: &MemberFate, to: &str) -> String {
     match m.fate {
         Fate::Carried => format!("to {}", m.target.join(", ")),
         Fate::Derived => format!("derived into {}", m.target.join(", ")),
+        Fate::Filled => format!("to {}, with stored members filled in", m.target.join(", ")),
+        Fate::Overflow => format!("into the bag {} (translation.overflow)", m.target.join(", ")),
         Fate::Lost => why(m.reason, to),
     }
 }
@@ -212,7 +219,7 @@ table { border-collapse: collapse; }
 #detail th, #detail td { text-align: left; padding: .25em .8em; border-bottom: 1px solid #eaeef2; }
 #detail td.member { font-family: ui-monospace, monospace; }
 .fate { padding: .05em .5em; border-radius: .8em; font-size: .9em; }
-.fate-carried { background: #dafbe1; } .fate-derived { background: #fff8c5; } .fate-lost { background: #ffebe9; }
+.fate-carried { background: #dafbe1; } .fate-derived { background: #fff8c5; } .fate-filled { background: #ddf4ff; } .fate-overflow { background: #fbefff; } .fate-lost { background: #ffebe9; }
 "##;
 
 const SCRIPT: &str = r##"
@@ -360,6 +367,8 @@ mod tests {
             to: to.into(),
             carried: list(Fate::Carried),
             derived: list(Fate::Derived),
+            filled: list(Fate::Filled),
+            overflow: list(Fate::Overflow),
             lost: list(Fate::Lost),
             members,
         }
@@ -376,18 +385,21 @@ mod tests {
     fn the_summary_has_a_row_and_a_column_per_side_and_counts_each_fate() {
         let text = summary(&two());
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].contains("carried/derived/lost"), "{text}");
+        assert!(
+            lines[0].contains("carried/derived/filled/overflow/lost"),
+            "{text}"
+        );
         assert_eq!(
             lines[2].split_whitespace().collect::<Vec<_>>(),
             ["from", "\\", "to", "canonical", "a"]
         );
         assert_eq!(
             lines[3].split_whitespace().collect::<Vec<_>>(),
-            ["canonical", "-", "1/0/2"]
+            ["canonical", "-", "1/0/0/0/2"]
         );
         assert_eq!(
             lines[4].split_whitespace().collect::<Vec<_>>(),
-            ["a", "1/1/0", "-"]
+            ["a", "1/1/0/0/0", "-"]
         );
     }
 
@@ -395,11 +407,16 @@ mod tests {
     fn the_pair_detail_says_where_each_member_lands_or_why_not() {
         let text = pair_detail(&two()[0]);
         assert!(
-            text.starts_with("canonical → a: 1 carried, 0 derived, 2 lost (of 3 request members)"),
+            text.starts_with(
+                "canonical → a: 1 carried, 0 derived, 0 filled, 0 overflow, 2 lost (of 3 request members)"
+            ),
             "{text}"
         );
-        assert!(text.contains("/m0     carried  to /t0"), "{text}");
-        assert!(text.contains("/m1     lost     a has no member for it"), "{text}");
+        assert!(text.contains("/m0     carried   to /t0"), "{text}");
+        assert!(
+            text.contains("/m1     lost      a has no member for it"),
+            "{text}"
+        );
     }
 
     #[test]

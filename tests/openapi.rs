@@ -112,6 +112,29 @@ fn every_dialect_operation_is_described_as_its_vendor_serves_it() {
     let op = |path: &str, method: &str| paths[path][method].clone();
     let ep = op("/v2/customers/{id}", "put");
     assert_eq!(ep["operationId"], "elasticpath_update_customer");
+    // The reads, at each vendor's retrieve route (DIALECTS.md §8).
+    for (path, method, id) in [
+        ("/v2/customers/{id}", "get", "elasticpath_retrieve_customer"),
+        (
+            "/services/customer/v1/customer.info",
+            "post",
+            "microbase_retrieve_customer",
+        ),
+        ("/customers/{id}", "get", "axim_retrieve_customer"),
+        ("/admin/customers/{id}", "get", "medusa_retrieve_customer"),
+        ("/v1/customers/{id}", "get", "checkoutpage_retrieve_customer"),
+    ] {
+        let read = op(path, method);
+        assert_eq!(read["operationId"], id, "{path}");
+        assert!(read["responses"]["200"].is_object(), "{path}");
+        assert!(read["responses"]["401"].is_object(), "{path}");
+    }
+    assert!(op("/v2/customers/{id}", "get").get("requestBody").is_none());
+    assert_eq!(
+        op("/services/customer/v1/customer.info", "post")["requestBody"]["content"]["application/json"]["schema"]
+            ["required"],
+        serde_json::json!(["id"])
+    );
     assert_eq!(ep["parameters"][0]["name"], "id");
     assert!(ep["responses"]["401"].is_object());
     let mb = op("/services/customer/v1/customer.update", "post");
@@ -436,7 +459,7 @@ fn schemathesis_config(doc: &Value) -> String {
          # errors are 200s; see config/dialects/microbase.toml), which the gateway keeps on\n\
          # purpose. So \"schema-violating request accepted\" is not checked for its operations.\n\
          [[operations]]\n\
-         include-operation-id = [\"microbase_update_customer\", \"microbase_update_customer_put\", \"microbase_update_customer_patch\"]\n\
+         include-operation-id = [\"microbase_update_customer\", \"microbase_update_customer_put\", \"microbase_update_customer_patch\", \"microbase_retrieve_customer\", \"microbase_retrieve_customer_put\", \"microbase_retrieve_customer_patch\", \"microbase_retrieve_customer_get\"]\n\
          checks.negative_data_rejection.enabled = false\n",
     );
     toml
@@ -480,6 +503,9 @@ fn schemathesis_finds_nothing_against_serve_on_its_embedded_backend() {
     };
     let text = std::fs::read_to_string(dir.join("output.txt")).unwrap();
     assert!(status.success(), "schemathesis found problems:\n{text}");
-    assert!(text.contains("Tested: 8"), "every operation was tested:\n{text}");
+    assert!(
+        text.contains("Tested: 16"),
+        "every operation (updates and reads) was tested:\n{text}"
+    );
     drop(served);
 }

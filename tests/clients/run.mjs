@@ -42,6 +42,18 @@ for (const pkg of ['@elasticpath/js-sdk', '@moltin/sdk']) {
     assert.equal(res.data.name, 'Ada King');
     assert.equal(res.data.email, `ada.${pkg.length}@example.com`);
   });
+  await check(`${pkg}: Customers.Get reads the customer back`, async () => {
+    const ep = epClient(pkg);
+    const res = await ep.Customers.Get('cus_ada');
+    assert.equal(res.data.type, 'customer');
+    assert.equal(res.data.id, 'cus_ada');
+    assert.equal(res.data.name, 'Ada King');
+    assert.equal(res.data.password, true, 'EP answers whether a password is set, never the secret');
+    await assert.rejects(ep.Customers.Get('cus_nobody'), (body) => {
+      assert.equal(body.errors[0].status, 404);
+      return true;
+    });
+  });
   await check(`${pkg}: a missing customer rejects with EP's 404 body`, async () => {
     const ep = epClient(pkg);
     await assert.rejects(ep.Customers.Update('cus_nobody', { email: 'x@example.com' }), (body) => {
@@ -68,6 +80,20 @@ await check('@medusajs/medusa-js: admin.customers.update with an API key', async
   assert.equal(res.customer.last_name, 'Murray');
   assert.equal(res.customer.metadata.rank, 'admiral');
   assert.equal(res.response.status, 200);
+});
+await check('@medusajs/medusa-js: admin.customers.retrieve reads it back, with Medusa\'s default relations', async () => {
+  const medusa = new Medusa({ baseUrl: base, maxRetries: 0, apiKey: key });
+  const res = await medusa.admin.customers.retrieve('cus_grace');
+  assert.equal(res.customer.id, 'cus_grace');
+  assert.equal(res.customer.last_name, 'Murray');
+  assert.equal(res.customer.metadata.rank, 'admiral');
+  assert.ok(Array.isArray(res.customer.shipping_addresses));
+  assert.equal(res.customer.deleted_at, null);
+  await assert.rejects(medusa.admin.customers.retrieve('cus_nobody'), (err) => {
+    assert.equal(err.response.status, 404);
+    assert.equal(err.response.data.type, 'not_found');
+    return true;
+  });
 });
 await check('@medusajs/medusa-js: an unknown property is a 400 invalid_data', async () => {
   const medusa = new Medusa({ baseUrl: base, maxRetries: 0, apiKey: key });

@@ -74,13 +74,20 @@ fn matrix_summary_fits_a_terminal_with_a_row_and_a_column_per_side() {
                     .find(|e| e["from"] == from.as_str() && e["to"] == to.as_str())
                     .unwrap();
                 let n = |k: &str| e[k].as_array().unwrap().len();
-                format!("{}/{}/{}", n("carried"), n("derived"), n("lost"))
+                format!(
+                    "{}/{}/{}/{}/{}",
+                    n("carried"),
+                    n("derived"),
+                    n("filled"),
+                    n("overflow"),
+                    n("lost")
+                )
             };
             assert_eq!(cells[1 + col], expected, "{from} -> {to}");
         }
     }
     assert!(
-        text.contains("carried/derived/lost"),
+        text.contains("carried/derived/filled/overflow/lost"),
         "the cell is explained: {text}"
     );
 }
@@ -97,9 +104,11 @@ fn matrix_pair_detail_gives_every_member_its_fate() {
     assert!(!members.is_empty());
     assert!(
         text.starts_with(&format!(
-            "medusa → elasticpath: {} carried, {} derived, {} lost",
+            "medusa → elasticpath: {} carried, {} derived, {} filled, {} overflow, {} lost",
             e["carried"].as_array().unwrap().len(),
             e["derived"].as_array().unwrap().len(),
+            e["filled"].as_array().unwrap().len(),
+            e["overflow"].as_array().unwrap().len(),
             e["lost"].as_array().unwrap().len()
         )),
         "{text}"
@@ -112,7 +121,10 @@ fn matrix_pair_detail_gives_every_member_its_fate() {
             .unwrap_or_else(|| panic!("no line for {member}: {text}"));
         assert_eq!(line.split_whitespace().nth(1), m["fate"].as_str(), "{line}");
     }
-    assert!(text.contains("derived into /data/name"), "{text}");
+    assert!(
+        text.contains("/data/name, with stored members filled in"),
+        "{text}"
+    );
     assert!(text.contains("elasticpath has no member for it"), "{text}");
 
     let unknown = run(&["matrix", "--from", "medusa", "--to", "nope"]);
@@ -127,7 +139,9 @@ fn matrix_json_keeps_its_shape_and_the_json_flag() {
     let json = matrix_json();
     assert_eq!(json.len(), 6 * 5);
     for e in &json {
-        for k in ["from", "to", "carried", "derived", "lost", "members"] {
+        for k in [
+            "from", "to", "carried", "derived", "filled", "overflow", "lost", "members",
+        ] {
             assert!(e.get(k).is_some(), "{k} missing: {e}");
         }
     }

@@ -22,6 +22,7 @@ mod ops;
 mod pairs;
 mod process;
 mod promises;
+mod reads;
 mod secrets;
 mod security;
 mod shutdown;

@@ -33,7 +33,9 @@ async fn lenient_gateway_to(upstream: &Upstream, upstream_kind: &str) -> Running
             mode: Some(Mode::Lenient),
             ..Overrides::default()
         },
-        &[],
+        // The pure translation, one upstream call per request (reads before writes have
+        // their own tests: tests/e2e/fill.rs).
+        &[("DIALECTGATE__TRANSLATION__FILL", "never")],
     ))
     .await
 }

@@ -31,7 +31,7 @@ async fn the_vendors_own_clients_work_unchanged() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        10,
+        13,
         "{stdout}"
     );
     // What the clients did is visible in the store.

@@ -72,6 +72,13 @@ impl Canonical {
         self.customer.is_valid(doc)
     }
 
+    /// True when the canonical member at `p` is a secret: write-only in the update schema (the
+    /// password). Secrets never overflow into a bag and are never written to a log.
+    pub fn is_secret(&self, p: &Pointer) -> bool {
+        crate::schema::schema_node(&self.update_json, &self.update_json, p.segments())
+            .is_some_and(|node| node.get("writeOnly") == Some(&Value::Bool(true)))
+    }
+
     /// True when `problem` is valid canonical problem details.
     pub fn is_valid_problem(&self, problem: &Value) -> bool {
         self.problem.is_valid(problem)
@@ -133,11 +140,26 @@ impl Side for Canonical {
                 patch: body.as_object().cloned().unwrap_or_default(),
             },
             unknown: Vec::new(),
+            complete: Vec::new(),
         })
     }
 
-    fn encode_request(&self, _: &CanonicalRequest) -> Result<Expressed, Problem> {
+    fn encode_request(&self, _: &CanonicalRequest, _: &[Pointer]) -> Result<Expressed, Problem> {
         Ok(Expressed::AsPatch)
+    }
+
+    /// The canonical form has a place for every member.
+    fn bag(&self) -> Option<&Pointer> {
+        None
+    }
+
+    fn retrieve(&self, id: &str) -> Option<Outbound> {
+        Some(Outbound {
+            method: "GET".into(),
+            path: format!("/customers/{}", crate::id::segment(id)),
+            content_type: "application/json",
+            body: Value::Null,
+        })
     }
 
     fn source_pointer(&self, canonical: &str) -> String {

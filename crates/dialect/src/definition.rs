@@ -23,6 +23,10 @@ pub struct RawDefinition {
     #[serde(default)]
     pub decisions: Vec<String>,
     pub route: RawRoute,
+    /// The vendor's "retrieve a customer" operation: its answer has the shape of the update's
+    /// answer (`response`). Used for inbound reads and for reading before a write.
+    #[serde(default)]
+    pub retrieve: Option<RawRoute>,
     pub auth: RawAuth,
     #[serde(default)]
     pub request: RawMessage,
@@ -133,6 +137,15 @@ pub struct RawMessage {
     /// Responses only: the relations a caller picks with a query parameter (Medusa's `expand`).
     #[serde(default)]
     pub expand: Option<RawExpand>,
+    /// Responses only: members (absolute pointers, among `extra`) written in the update's answer
+    /// but not in a read's (AximCommerce's "Customer updated successfully").
+    #[serde(default)]
+    pub read_omits: Vec<String>,
+    /// Requests only: the member (dialect pointer relative to the envelope, the `dialect` of a
+    /// field rule) that holds free-form keys, where canonical members the dialect has no place
+    /// for can overflow (`translation.overflow`).
+    #[serde(default)]
+    pub bag: Option<String>,
 }
 
 /// Relations of a success answer that a caller picks with a query parameter: the parameter's
@@ -189,7 +202,8 @@ pub struct RawField {
     /// The value is an array of objects, each mapped with these rules.
     #[serde(default)]
     pub items: Vec<RawField>,
-    /// The dialect replaces this object in full when it is sent (omitted members are cleared).
+    /// The dialect replaces this value in full when it is sent (omitted members are cleared): an
+    /// object rule (with `fields`), or a map the dialect sends as a list (`kv_list`).
     #[serde(default)]
     pub replace: bool,
     /// Responses only: the value written when the canonical member is absent (`"$null"` = null).

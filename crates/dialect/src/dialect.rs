@@ -29,6 +29,8 @@ pub struct Dialect {
     pub(crate) docs: Option<String>,
     pub(crate) decisions: Vec<String>,
     pub(crate) route: Route,
+    /// The retrieve operation, when the definition declares one.
+    pub(crate) retrieve: Option<Route>,
     pub(crate) auth: Auth,
     pub(crate) request: MessagePlan,
     pub(crate) response: MessagePlan,
@@ -57,6 +59,75 @@ pub struct Route {
     pub query_into_body: bool,
     /// Longest customer id accepted, in bytes.
     pub id_max_length: usize,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Update a customer (the dialect's `route`).
+    Update,
+    /// Retrieve a customer (the dialect's `retrieve`).
+    Retrieve,
+}
+
+impl Operation {
+    /// `update` or `retrieve`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Update => "update",
+            Operation::Retrieve => "retrieve",
+        }
+    }
+}
+
+impl Route {
+    /// Matches a request path; `Some(id)` on a match (`None` inside when the id travels in the
+    /// body). The id is percent-decoded.
+    pub fn match_path(&self, path: &str) -> Option<Option<String>> {
+        let mut parts = path.strip_prefix('/')?.split('/');
+        let mut id = None;
+        for seg in &self.segments {
+            let part = parts.next()?;
+            match seg {
+                PathSegment::Literal(lit) if lit == part => {}
+                PathSegment::Literal(_) => return None,
+                PathSegment::Id => {
+                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    if decoded.is_empty() {
+                        return None;
+                    }
+                    id = Some(decoded.into_owned());
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(id)
+    }
+
+    /// The path for customer `id` (percent-encoded).
+    pub fn path_for(&self, id: &str) -> String {
+        let mut out = String::new();
+        for seg in &self.segments {
+            out.push('/');
+            match seg {
+                PathSegment::Literal(lit) => out.push_str(lit),
+                PathSegment::Id => out.extend(crate::id::segment(id)),
+            }
+        }
+        out
+    }
+
+    /// True when `method` is accepted inbound.
+    pub fn accepts_method(&self, method: &str) -> bool {
+        self.methods().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// The documented method, then the others accepted.
+    pub fn methods(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.method.as_str()).chain(self.also_methods.iter().map(String::as_str))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,52 +277,31 @@ impl Dialect {
             .map_or_else(|| kind.status(), |s| s.status)
     }
 
-    /// Matches a request path against the route; `Some(id)` on a match (`None` inside when the
-    /// id travels in the body). The id is percent-decoded.
+    /// Matches a request path against the update route; `Some(id)` on a match (`None` inside
+    /// when the id travels in the body). The id is percent-decoded.
     pub fn match_path(&self, path: &str) -> Option<Option<String>> {
-        let mut parts = path.strip_prefix('/')?.split('/');
-        let mut id = None;
-        for seg in &self.route.segments {
-            let part = parts.next()?;
-            match seg {
-                PathSegment::Literal(lit) if lit == part => {}
-                PathSegment::Literal(_) => return None,
-                PathSegment::Id => {
-                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
-                    if decoded.is_empty() {
-                        return None;
-                    }
-                    id = Some(decoded.into_owned());
-                }
-            }
-        }
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(id)
+        self.route.match_path(path)
     }
 
-    /// The path for customer `id` (percent-encoded).
+    /// The update path for customer `id` (percent-encoded).
     pub fn path_for(&self, id: &str) -> String {
-        let mut out = String::new();
-        for seg in &self.route.segments {
-            out.push('/');
-            match seg {
-                PathSegment::Literal(lit) => out.push_str(lit),
-                PathSegment::Id => out.extend(crate::id::segment(id)),
-            }
-        }
-        out
+        self.route.path_for(id)
     }
 
-    /// True when `method` is accepted inbound.
+    /// True when `method` is accepted inbound by the update route.
     pub fn accepts_method(&self, method: &str) -> bool {
-        self.route.method.eq_ignore_ascii_case(method)
-            || self
-                .route
-                .also_methods
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(method))
+        self.route.accepts_method(method)
+    }
+
+    /// The retrieve route, when the definition declares one.
+    pub fn retrieve_route(&self) -> Option<&Route> {
+        self.retrieve.as_ref()
+    }
+
+    /// The routes a caller can reach: the update, then the retrieve operation.
+    pub fn routes(&self) -> impl Iterator<Item = (Operation, &Route)> {
+        std::iter::once((Operation::Update, &self.route))
+            .chain(self.retrieve.iter().map(|r| (Operation::Retrieve, r)))
     }
 
     /// Decodes a request body (already validated against the request schema) into the canonical
@@ -269,7 +319,7 @@ impl Dialect {
     /// Untranslatable when a value has no equivalent (unmapped enum) or a member the dialect
     /// requires on every write is missing. Pointers are canonical.
     pub fn encode_request(&self, request: &CanonicalRequest) -> Result<Encoded, Problem> {
-        encode::request(self, request)
+        encode::request(self, request, &[])
     }
 
     /// Applies a request's query string as the route declares: merged into the body where the
@@ -279,7 +329,66 @@ impl Dialect {
     /// # Errors
     /// A validation problem naming the first parameter the route does not accept.
     pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
-        decode::apply_query(self, query, body)
+        decode::apply_query(self, &self.route, query, body)
+    }
+
+    /// The customer id of a retrieve request at this dialect's retrieve route: from the path,
+    /// or from the body (`body`, with the query applied as the route declares; `None` for no
+    /// body), which then carries nothing else.
+    ///
+    /// # Errors
+    /// A validation problem in this dialect's words: no retrieve route, a query parameter it
+    /// does not accept, no id, or members besides the id.
+    pub fn retrieve_id(
+        &self,
+        path_id: Option<&str>,
+        query: &str,
+        body: Option<Value>,
+    ) -> Result<String, Problem> {
+        let Some(route) = &self.retrieve else {
+            return Err(Problem::new(
+                ErrorKind::NotFound,
+                "this dialect has no retrieve operation",
+            ));
+        };
+        let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
+        decode::apply_query(self, route, query, &mut body)?;
+        let Some(at) = &route.id_in_body else {
+            return path_id.map(str::to_owned).ok_or_else(|| {
+                self.refuse(
+                    ErrorKind::Validation,
+                    crate::endpoint::refusal("required", Pointer::root()),
+                )
+            });
+        };
+        let Value::Object(members) = &body else {
+            return Err(self.refuse(
+                ErrorKind::Validation,
+                crate::endpoint::refusal("type", Pointer::root()),
+            ));
+        };
+        if let Some(other) = members.keys().find(|k| at.segments().first() != Some(*k)) {
+            let vars = crate::validate::MessageVars {
+                property: Some(other.clone()),
+                ..crate::endpoint::refusal("additionalProperties", Pointer::root().child(other.clone()))
+            };
+            return Err(self.refuse(ErrorKind::Validation, vars));
+        }
+        match at.get(&body) {
+            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            Some(_) => Err(self.refuse(
+                ErrorKind::Validation,
+                crate::endpoint::refusal("type", at.clone()),
+            )),
+            None => {
+                let vars = crate::validate::MessageVars {
+                    property: at.last().map(str::to_owned),
+                    at: Pointer::root(),
+                    ..crate::endpoint::refusal("required", at.clone())
+                };
+                Err(self.refuse(ErrorKind::Validation, vars))
+            }
+        }
     }
 
     /// Decodes this dialect's success body into a canonical Customer document.
@@ -348,8 +457,30 @@ impl Side for Dialect {
         decode::request(self, path_id, body)
     }
 
-    fn encode_request(&self, request: &CanonicalRequest) -> Result<Expressed, Problem> {
-        encode::request(self, request).map(Expressed::Encoded)
+    fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem> {
+        encode::request(self, request, complete).map(Expressed::Encoded)
+    }
+
+    fn bag(&self) -> Option<&Pointer> {
+        self.request.bag.as_ref()
+    }
+
+    fn retrieve(&self, id: &str) -> Option<Outbound> {
+        let route = self.retrieve.as_ref()?;
+        let body = match &route.id_in_body {
+            Some(p) => {
+                let mut body = Map::new();
+                p.set(&mut body, Value::String(id.to_owned()));
+                Value::Object(body)
+            }
+            None => Value::Null,
+        };
+        Some(Outbound {
+            method: route.method.clone(),
+            path: route.path_for(id),
+            content_type: "application/json",
+            body,
+        })
     }
 
     fn source_pointer(&self, canonical: &str) -> String {
@@ -427,5 +558,9 @@ impl Side for Dialect {
 
     fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
         matrix::derived_sources(&self.request.rules, &self.request.envelope)
+    }
+
+    fn fill_needs(&self) -> matrix::FillNeeds {
+        matrix::fill_needs(&self.request)
     }
 }

@@ -69,10 +69,28 @@ impl Expressed {
         static EXACT: Fidelity = Fidelity {
             derived: Vec::new(),
             dropped: Vec::new(),
+            filled: Vec::new(),
+            overflow: Vec::new(),
         };
         match self {
             Expressed::AsPatch => &EXACT,
             Expressed::Encoded(e) => &e.report,
+        }
+    }
+
+    /// What the target needs from the stored customer (nothing for the patch itself).
+    pub(crate) fn needs(&self) -> &[crate::engine::Need] {
+        match self {
+            Expressed::AsPatch => &[],
+            Expressed::Encoded(e) => &e.needs,
+        }
+    }
+
+    /// The refusal of a body lacking members the target requires on every write.
+    pub(crate) fn missing(&self) -> Option<&Problem> {
+        match self {
+            Expressed::AsPatch => None,
+            Expressed::Encoded(e) => e.missing.as_deref(),
         }
     }
 
@@ -111,8 +129,16 @@ pub(crate) trait Side {
     /// id from the path, when the route has one.
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem>;
 
-    /// Expresses a canonical request for this side (before the target check, [`Side::check_target`]).
-    fn encode_request(&self, request: &CanonicalRequest) -> Result<Expressed, Problem>;
+    /// Expresses a canonical request for this side (before the target check, [`Side::check_target`]);
+    /// `complete` lists the objects and maps filled from the stored customer.
+    fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem>;
+
+    /// The canonical pointer of this side's extension bag, if it declares one.
+    fn bag(&self) -> Option<&Pointer>;
+
+    /// The request line and body that retrieve customer `id` from this side's upstream; `None`
+    /// when the side declares no retrieve operation.
+    fn retrieve(&self, id: &str) -> Option<Outbound>;
 
     /// The member of a caller's body that a canonical request pointer came from (the pointer
     /// itself when no rule says).
@@ -140,6 +166,11 @@ pub(crate) trait Side {
 
     /// The canonical members this side derives request members from (for the fidelity matrix).
     fn derived_sources(&self) -> Vec<DerivedLeaf>;
+
+    /// What this side's requests need from the stored customer (for the fidelity matrix).
+    fn fill_needs(&self) -> crate::matrix::FillNeeds {
+        crate::matrix::FillNeeds::default()
+    }
 
     /// A violation, its message from this side's templates.
     fn violation(&self, vars: MessageVars) -> Violation {

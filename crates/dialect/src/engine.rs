@@ -10,12 +10,15 @@
 
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub(crate) mod fill;
+pub(crate) mod overflow;
 pub(crate) mod provenance;
 mod transform;
 
 use serde_json::{Map, Value};
 
-use crate::report::Fidelity;
+use crate::pointer::Pointer;
+use crate::report::{Fidelity, FillReason};
 
 /// The canonical meaning of an update request: which customer, and the merge patch.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +34,9 @@ pub struct Decoded {
     /// Pointers (into the caller's body) of members the dialect's schema let through but no rule
     /// maps; they would be lost.
     pub unknown: Vec<String>,
+    /// Canonical maps the caller sent whole (its dialect replaces them in full): a target that
+    /// replaces them too gets them as they are.
+    pub complete: Vec<Pointer>,
 }
 
 /// What shapes a success answer besides the customer.
@@ -41,6 +47,9 @@ pub struct AnswerView<'a> {
     /// The upstream's own success body, when the upstream speaks the caller's dialect: members
     /// the canonical model does not carry pass through from it.
     pub upstream: Option<&'a Value>,
+    /// The answer to a read (retrieve), not to an update: members that speak of the update
+    /// (`[response] read_omits`) are left out.
+    pub read: bool,
 }
 
 /// An encoded body and its report, in canonical pointers (the encoder never sees the caller's
@@ -49,4 +58,17 @@ pub struct AnswerView<'a> {
 pub struct Encoded {
     pub body: Value,
     pub report: Fidelity,
+    /// Canonical members the target needs from the stored customer to take this request as
+    /// the caller meant it (read-modify-write).
+    pub needs: Vec<Need>,
+    /// The refusal of a body that lacks members the target requires on every write.
+    pub missing: Option<Box<dialectgate_canonical::Problem>>,
+}
+
+/// A canonical member of the stored customer that an encoding needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    /// Canonical pointer (absolute).
+    pub pointer: Pointer,
+    pub reason: FillReason,
 }

@@ -30,7 +30,7 @@ mod validate;
 pub use self::{
     canonical::Canonical,
     definition::RawDefinition,
-    dialect::{Auth, Credential, Dialect, Route, TokenEndpoint},
+    dialect::{Auth, Credential, Dialect, Operation, Route, TokenEndpoint},
     endpoint::Endpoint,
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
@@ -39,8 +39,8 @@ pub use self::{
     pointer::Pointer,
     registry::Registry,
     render::{Rendered, problem_json},
-    report::{DerivedField, Dropped, Fidelity, LossReason},
+    report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed},
     source::{Origin, Source},
-    translate::{Answer, Mode, Outbound, Translation, token_body},
+    translate::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation, token_body},
     validate::MAX_VIOLATIONS,
 };

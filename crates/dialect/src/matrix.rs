@@ -18,6 +18,10 @@ pub struct MatrixEntry {
     pub carried: Vec<String>,
     /// Source members the target receives only through a derivation.
     pub derived: Vec<String>,
+    /// Source members that reach the target with stored members filled in beside them.
+    pub filled: Vec<String>,
+    /// Source members that reach the target only in its extension bag (`translation.overflow`).
+    pub overflow: Vec<String>,
     /// Source members the target has no place for.
     pub lost: Vec<String>,
     /// Every source member, in source order: its fate and where it lands.
@@ -40,18 +44,33 @@ pub enum Fate {
     Carried,
     /// The target receives it only through a derivation.
     Derived,
+    /// Carried or derived, with members of the stored customer the target needs beside it
+    /// (`translation.fill = "read"`: its required members, the rest of an object or map it
+    /// replaces in full, the other members a derivation reads).
+    Filled,
+    /// The target has no place for it but an extension bag, where it travels with
+    /// `translation.overflow` (lost otherwise).
+    Overflow,
     /// The target has no place for it.
     Lost,
 }
 
 impl Fate {
     /// Every fate, in the order views show them.
-    pub const ALL: [Fate; 3] = [Fate::Carried, Fate::Derived, Fate::Lost];
+    pub const ALL: [Fate; 5] = [
+        Fate::Carried,
+        Fate::Derived,
+        Fate::Filled,
+        Fate::Overflow,
+        Fate::Lost,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Fate::Carried => "carried",
             Fate::Derived => "derived",
+            Fate::Filled => "filled",
+            Fate::Overflow => "overflow",
             Fate::Lost => "lost",
         }
     }
@@ -80,6 +99,8 @@ pub(crate) struct Leaf {
 pub(crate) struct DerivedLeaf {
     from: Pointer,
     target: String,
+    /// Every member the derivation reads.
+    sources: Vec<Pointer>,
 }
 
 /// The fidelity matrix over `canonical` and every loaded dialect.
@@ -95,20 +116,25 @@ pub(crate) fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
             let (Some(a), Some(b)) = (registry.endpoint(from), registry.endpoint(to)) else {
                 continue;
             };
-            out.push(entry(a.side(registry), b.side(registry)));
+            out.push(entry(a.side(registry), b.side(registry), registry.canonical()));
         }
     }
     out
 }
 
-fn entry(a: &dyn Side, b: &dyn Side) -> MatrixEntry {
+fn entry(a: &dyn Side, b: &dyn Side, canonical: &crate::canonical::Canonical) -> MatrixEntry {
     let targets = b.request_leaves();
     let derives = b.derived_sources();
+    let needs = b.fill_needs();
+    // What the source sends on every write anyway (Axim's names and email).
+    let always_sent = a.fill_needs().required;
     let mut entry = MatrixEntry {
         from: a.id().to_owned(),
         to: b.id().to_owned(),
         carried: vec![],
         derived: vec![],
+        filled: vec![],
+        overflow: vec![],
         lost: vec![],
         members: vec![],
     };
@@ -120,21 +146,50 @@ fn entry(a: &dyn Side, b: &dyn Side) -> MatrixEntry {
             })
             .map(|t| t.source.clone())
             .collect();
-        let derived: Vec<String> = derives
-            .iter()
-            .filter(|d| d.from == leaf.canonical)
-            .map(|d| d.target.clone())
-            .collect();
+        let derivations: Vec<&DerivedLeaf> = derives.iter().filter(|d| d.from == leaf.canonical).collect();
+        let derived: Vec<String> = derivations.iter().map(|d| d.target.clone()).collect();
+        // Beside it, the target needs stored members: those it requires on every write (unless
+        // this is one of them), the rest of what it replaces in full, the other members a
+        // derivation reads.
+        let needs_stored = needs.required.iter().any(|r| !r.is_prefix_of(&leaf.canonical))
+            || needs.replaced.iter().any(|r| r.is_prefix_of(&leaf.canonical));
         let (fate, target, reason) = if !carried.is_empty() {
-            entry.carried.push(leaf.source.clone());
-            (Fate::Carried, carried, None)
+            (
+                if needs_stored { Fate::Filled } else { Fate::Carried },
+                carried,
+                None,
+            )
         } else if !derived.is_empty() {
-            entry.derived.push(leaf.source.clone());
-            (Fate::Derived, derived, None)
+            // A derivation reading members the source may leave out needs them stored.
+            let partial = derivations.iter().any(|d| {
+                d.sources
+                    .iter()
+                    .any(|s| *s != leaf.canonical && !always_sent.contains(s))
+            });
+            (
+                if needs_stored || partial {
+                    Fate::Filled
+                } else {
+                    Fate::Derived
+                },
+                derived,
+                None,
+            )
+        } else if canonical.is_secret(&leaf.canonical) {
+            (Fate::Lost, vec![], Some(LossReason::Secret))
+        } else if let Some(bag) = &needs.bag {
+            (Fate::Overflow, vec![bag.clone()], None)
         } else {
-            entry.lost.push(leaf.source.clone());
             (Fate::Lost, vec![], Some(LossReason::NoTarget))
         };
+        let list = match fate {
+            Fate::Carried => &mut entry.carried,
+            Fate::Derived => &mut entry.derived,
+            Fate::Filled => &mut entry.filled,
+            Fate::Overflow => &mut entry.overflow,
+            Fate::Lost => &mut entry.lost,
+        };
+        list.push(leaf.source.clone());
         entry.members.push(MemberFate {
             member: leaf.source,
             fate,
@@ -143,6 +198,47 @@ fn entry(a: &dyn Side, b: &dyn Side) -> MatrixEntry {
         });
     }
     entry
+}
+
+/// What a side's requests need from the stored customer, by canonical pointer (for the matrix).
+#[derive(Debug, Default)]
+pub(crate) struct FillNeeds {
+    /// Members required on every write.
+    pub required: Vec<Pointer>,
+    /// Objects and maps replaced in full.
+    pub replaced: Vec<Pointer>,
+    /// The extension bag, as the target's pointer (`/metadata`).
+    pub bag: Option<String>,
+}
+
+/// The [`FillNeeds`] of a dialect's request plan.
+pub(crate) fn fill_needs(plan: &crate::plan::MessagePlan) -> FillNeeds {
+    let mut replaced = Vec::new();
+    for rule in &plan.rules {
+        let whole = match &rule.shape {
+            Shape::Object { replace, .. } => *replace,
+            Shape::Leaf => rule.replace,
+            Shape::Array { .. } => false,
+        };
+        if whole {
+            replaced.push(rule.canonical.clone());
+        }
+    }
+    FillNeeds {
+        required: plan
+            .required
+            .iter()
+            .filter_map(|p| plan.rules.iter().find(|r| &r.dialect == p))
+            .map(|r| r.canonical.clone())
+            .collect(),
+        replaced,
+        bag: plan.bag.as_ref().and_then(|bag| {
+            plan.rules
+                .iter()
+                .find(|r| &r.canonical == bag)
+                .map(|r| plan.envelope.join(&r.dialect).to_string())
+        }),
+    }
 }
 
 /// The leaves of a dialect's request rules (`rules` below `envelope`).
@@ -188,6 +284,7 @@ fn derive_sources(rules: &[Rule], base: &Pointer, dialect_base: &Pointer, out: &
             out.extend(derive.from.iter().map(|f| DerivedLeaf {
                 from: base.join(f),
                 target: d.to_string(),
+                sources: derive.from.iter().map(|f| base.join(f)).collect(),
             }));
         }
         match &rule.shape {

@@ -17,6 +17,7 @@ use dialectgate_canonical::ErrorKind;
 use serde_json::{Map, Value, json};
 
 use crate::dialect::Dialect;
+use crate::dialect::{Operation, Route};
 use crate::engine::CanonicalRequest;
 use crate::registry::Registry;
 
@@ -55,17 +56,36 @@ pub(crate) fn document(registry: &Registry) -> Value {
             security_schemes.insert(name.clone(), security_scheme(d, cred));
             alternatives.push(json!({ name: [] }));
         }
-        let path = d.route().path.clone();
-        let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
-        let op = operation(d, alternatives);
-        if let Value::Object(item) = item {
-            item.insert(d.route().method.to_ascii_lowercase(), op.clone());
-            // Other accepted methods: the same operation, under an id of its own.
-            for method in &d.route().also_methods {
-                let mut also = op.clone();
-                let method = method.to_ascii_lowercase();
-                also["operationId"] = Value::String(format!("{}_update_customer_{method}", d.id()));
-                item.insert(method, also);
+        for (kind, route) in d.routes() {
+            let item = paths
+                .entry(route.path.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let op = operation(d, kind, route, alternatives.clone());
+            let name = format!("{}_{}_customer", d.id(), kind.as_str());
+            if let Value::Object(item) = item {
+                item.insert(route.method.to_ascii_lowercase(), op.clone());
+                // Other accepted methods: the same operation, under an id of its own.
+                for method in &route.also_methods {
+                    let mut also = op.clone();
+                    if method == "GET"
+                        && let Some(at) = &route.id_in_body
+                    {
+                        // A GET carries no body: the id travels in the query, read into the
+                        // body (`query_into_body`).
+                        if let Value::Object(also) = &mut also {
+                            also.remove("requestBody");
+                        }
+                        let id = json!({"name": at.last().unwrap_or("id"), "in": "query", "required": true,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": route.id_max_length},
+                            "description": "The customer id."});
+                        if let Some(Value::Array(params)) = also.get_mut("parameters") {
+                            params.push(id);
+                        }
+                    }
+                    let method = method.to_ascii_lowercase();
+                    also["operationId"] = Value::String(format!("{name}_{method}"));
+                    item.insert(method, also);
+                }
             }
         }
         if let Some(token) = &d.auth().token_endpoint {
@@ -96,10 +116,13 @@ fn security_scheme(d: &Dialect, cred: &crate::dialect::Credential) -> Value {
     }
 }
 
-fn operation(d: &Dialect, security: Vec<Value>) -> Value {
+fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) -> Value {
     let mut parameters = Vec::new();
-    let body_examples = request_examples(d);
-    if d.route().id_in_body.is_none() {
+    let body_examples = match kind {
+        Operation::Update => request_examples(d),
+        Operation::Retrieve => retrieve_examples(route),
+    };
+    if route.id_in_body.is_none() {
         // The ids of the body examples (all fixtures, unless the bodies carry an email).
         let examples: Map<String, Value> = body_examples
             .keys()
@@ -107,12 +130,12 @@ fn operation(d: &Dialect, security: Vec<Value>) -> Value {
             .collect();
         parameters.push(json!({
             "name": "id", "in": "path", "required": true,
-            "schema": {"type": "string", "minLength": 1, "maxLength": d.route().id_max_length},
+            "schema": {"type": "string", "minLength": 1, "maxLength": route.id_max_length},
             "description": "The customer id.",
             "examples": examples,
         }));
     }
-    for q in &d.route().query {
+    for q in &route.query {
         parameters.push(json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}));
     }
     let success = json!({"$ref": format!("#/components/schemas/{}_response", d.id())});
@@ -138,26 +161,64 @@ fn operation(d: &Dialect, security: Vec<Value>) -> Value {
             );
         }
         _ => {
+            let what = match kind {
+                Operation::Update => "The updated customer",
+                Operation::Retrieve => "The customer",
+            };
             responses.insert(
                 ok,
-                json!({"description": "The updated customer", "content": {"application/json": {"schema": success}}}),
+                json!({"description": what, "content": {"application/json": {"schema": success}}}),
             );
         }
     }
-    let mut body = json!({"schema": {"$ref": format!("#/components/schemas/{}_request", d.id())}});
-    if !body_examples.is_empty() {
-        body["examples"] = Value::Object(body_examples);
-    }
-    json!({
-        "operationId": format!("{}_update_customer", d.id()),
-        "summary": format!("Update a customer ({})", d.vendor()),
+    let schema = match (kind, &route.id_in_body) {
+        (Operation::Update, _) => json!({"$ref": format!("#/components/schemas/{}_request", d.id())}),
+        (Operation::Retrieve, Some(at)) => json!({
+            "type": "object", "additionalProperties": false,
+            "required": [at.last().unwrap_or("id")],
+            "properties": {at.last().unwrap_or("id"): {"type": "string", "minLength": 1, "maxLength": route.id_max_length}},
+        }),
+        (Operation::Retrieve, None) => Value::Null,
+    };
+    let mut op = json!({
+        "operationId": format!("{}_{}_customer", d.id(), kind.as_str()),
+        "summary": format!("{} a customer ({})", match kind { Operation::Update => "Update", Operation::Retrieve => "Retrieve" }, d.vendor()),
         "description": d.docs().map(|u| format!("As documented by the vendor: {u}")).unwrap_or_default(),
         "tags": [d.vendor()],
         "parameters": parameters,
         "security": security,
-        "requestBody": {"required": true, "content": {"application/json": body}},
         "responses": responses,
-    })
+    });
+    if !schema.is_null() {
+        let mut body = json!({ "schema": schema });
+        if !body_examples.is_empty() && (kind == Operation::Update || route.id_in_body.is_some()) {
+            body["examples"] = Value::Object(body_examples);
+        }
+        op["requestBody"] = json!({"required": true, "content": {"application/json": body}});
+    }
+    op
+}
+
+/// The fixture customers as retrieve examples (a body `{"id": …}` where the id travels there;
+/// else the keys name the path examples).
+fn retrieve_examples(route: &Route) -> Map<String, Value> {
+    EXAMPLE_CUSTOMERS
+        .iter()
+        .map(|(id, ..)| {
+            let value = match &route.id_in_body {
+                Some(at) => {
+                    let mut body = Map::new();
+                    at.set(&mut body, json!(id));
+                    Value::Object(body)
+                }
+                None => Value::Null,
+            };
+            (
+                (*id).to_owned(),
+                json!({"summary": format!("Retrieve {id}"), "value": value}),
+            )
+        })
+        .collect()
 }
 
 /// One response per status the dialect answers `kinds` with; kinds sharing a status share it,
@@ -253,7 +314,8 @@ fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
             id: id.to_owned(),
             patch,
         })
-        .ok()?;
+        .ok()
+        .filter(|e| e.missing.is_none())?;
     let path_id = d.route().id_in_body.is_none().then_some(id);
     d.decode_request(path_id, &encoded.body).ok()?;
     Some(encoded.body)

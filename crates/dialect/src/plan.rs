@@ -22,6 +22,9 @@ pub(crate) struct Rule {
     pub derive: Option<Derive>,
     pub shape: Shape,
     pub default: Option<Value>,
+    /// The dialect replaces the value in full when it is sent, while the canonical patch merges
+    /// it: an object (see [`Shape::Object`]) or a map sent as a list (`kv_list`).
+    pub replace: bool,
 }
 
 /// What kind of value a rule maps.
@@ -91,6 +94,11 @@ pub(crate) struct MessagePlan {
     pub rules: Vec<Rule>,
     /// Responses only: relations the caller picks (see [`RawExpand`]).
     pub expand: Option<Expand>,
+    /// Requests only: the canonical pointer of the member whose dialect value is a bag of
+    /// free-form keys (see `RawMessage::bag`).
+    pub bag: Option<Pointer>,
+    /// Responses only: members left out of a read's answer.
+    pub read_omits: Vec<Pointer>,
 }
 
 /// Relations of a success answer that a caller picks with a query parameter.
@@ -226,6 +234,24 @@ impl Compiler<'_> {
                 default: e.default.clone(),
             }
         });
+        let bag = raw.bag.as_ref().and_then(|b| {
+            let at = self.pointer(&format!("{key}.bag"), b);
+            let rule = rules.iter().find(|r| r.dialect == at);
+            match rule {
+                Some(r) if matches!(r.shape, Shape::Leaf) && r.enum_map.is_none() => Some(r.canonical.clone()),
+                _ => {
+                    self.problems.push(format!(
+                        "{key}.bag: `{b}` is not the dialect member of a field rule mapping a free-form object"
+                    ));
+                    None
+                }
+            }
+        });
+        let read_omits = raw
+            .read_omits
+            .iter()
+            .map(|p| self.pointer(&format!("{key}.read_omits"), p))
+            .collect();
         MessagePlan {
             envelope,
             constants,
@@ -235,6 +261,8 @@ impl Compiler<'_> {
             required,
             rules,
             expand,
+            bag,
+            read_omits,
         }
     }
 
@@ -320,9 +348,9 @@ impl Compiler<'_> {
                 rules: self.rules(&format!("{key}.items"), &f.items, on, &item_base),
             }
         } else {
-            if f.replace {
+            if f.replace && !matches!(transform, Some(Transform::KvList { .. })) {
                 self.problems.push(format!(
-                    "{key}.replace: only an object rule (with `fields`) can be replaced"
+                    "{key}.replace: only an object rule (with `fields`) or a `kv_list` can be replaced"
                 ));
             }
             Shape::Leaf
@@ -335,6 +363,7 @@ impl Compiler<'_> {
             derive,
             shape,
             default: f.default.as_ref().map(toml_to_json),
+            replace: f.replace,
         }
     }
 

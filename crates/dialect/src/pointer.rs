@@ -47,6 +47,13 @@ impl Pointer {
         Pointer { segments }
     }
 
+    /// `self` followed by `segments`.
+    pub(crate) fn join_segments(&self, segments: &[String]) -> Pointer {
+        let mut all = self.segments.clone();
+        all.extend_from_slice(segments);
+        Pointer { segments: all }
+    }
+
     /// `self` followed by one more segment.
     pub fn child(&self, segment: impl Into<String>) -> Pointer {
         let mut segments = self.segments.clone();
@@ -123,6 +130,16 @@ impl Pointer {
                 cur.insert(last.clone(), new);
             }
         }
+    }
+
+    /// Removes the member at the pointer inside an object, through objects only.
+    pub fn remove(&self, root: &mut Map<String, Value>) -> Option<Value> {
+        let (last, parents) = self.segments.split_last()?;
+        let mut cur = root;
+        for seg in parents {
+            cur = cur.get_mut(seg)?.as_object_mut()?;
+        }
+        cur.remove(last)
     }
 
     /// The member names as a dotted path (`data.email`), as several vendors print them.

@@ -9,6 +9,7 @@ use dialectgate_canonical::Problem;
 use serde_json::Value;
 
 use crate::canonical::Canonical;
+use crate::dialect::Operation;
 use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded};
@@ -16,7 +17,7 @@ use crate::error::DialectError;
 use crate::matrix::{self, MatrixEntry};
 use crate::render::Rendered;
 use crate::source::{Source, Tree};
-use crate::translate::{self, Answer, Mode, Translation};
+use crate::translate::{self, Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
 
 /// All loaded dialects.
 #[derive(Debug)]
@@ -155,7 +156,90 @@ impl Registry {
         body: &Value,
         mode: Mode,
     ) -> Result<Translation, Problem> {
-        translate::request(from.side(self), to.side(self), path_id, body, mode)
+        let options = Options {
+            mode,
+            fill: Fill::Never,
+            overflow: None,
+        };
+        match self.plan(from, to, path_id, body, options)? {
+            Step::Ready(translation) => Ok(translation),
+            // `Fill::Never` never asks for a read.
+            Step::Read(_) => Err(Problem::new(
+                dialectgate_canonical::ErrorKind::Internal,
+                "a translation that reads nothing asked for a read",
+            )),
+        }
+    }
+
+    /// Validates, decodes and encodes, as [`Registry::translate`], with `options` deciding
+    /// what happens to members the target cannot take as they are: overflow into its bag, and
+    /// a read of the stored customer ([`Step::Read`]: read it with [`Registry::retrieve`], then
+    /// [`Registry::complete`]).
+    ///
+    /// # Errors
+    /// As [`Registry::translate`].
+    pub fn plan(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        path_id: Option<&str>,
+        body: &Value,
+        options: Options<'_>,
+    ) -> Result<Step, Problem> {
+        translate::request(
+            from.side(self),
+            to.side(self),
+            &self.canonical,
+            path_id,
+            body,
+            options,
+        )
+    }
+
+    /// Completes a request waiting for the `stored` customer (a canonical Customer, as
+    /// [`Registry::read_answer`] gives it).
+    ///
+    /// # Errors
+    /// As [`Registry::translate`]: what the stored customer cannot mend is refused or reported.
+    pub fn complete(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        pending: Pending,
+        stored: &Value,
+        mode: Mode,
+    ) -> Result<Translation, Problem> {
+        translate::complete(
+            from.side(self),
+            to.side(self),
+            &self.canonical,
+            pending,
+            stored,
+            mode,
+        )
+    }
+
+    /// Checks the id of a retrieve request (see [`Dialect::retrieve_id`]) from `from` for an
+    /// upstream speaking `to`: opaque, within both sides' limits.
+    ///
+    /// # Errors
+    /// A validation problem in `from`'s words.
+    pub fn check_retrieve_id(&self, from: &Endpoint, to: &Endpoint, id: &str) -> Result<(), Problem> {
+        translate::check_id(from.side(self), to.side(self), id)
+    }
+
+    /// The request that retrieves customer `id` from an upstream speaking `to`; its answer is
+    /// read with [`Registry::read_answer`]. `None` when `to` declares no retrieve operation.
+    pub fn retrieve(&self, to: &Endpoint, id: &str) -> Option<Outbound> {
+        to.side(self).retrieve(id)
+    }
+
+    /// Puts members that overflowed into `upstream`'s extension bag (keys starting with
+    /// `prefix`) back in the canonical `customer`, where it has none there already.
+    pub fn restore_overflow(&self, upstream: &Endpoint, customer: &mut Value, prefix: &str) {
+        if let Some(bag) = upstream.side(self).bag() {
+            crate::engine::overflow::restore(customer, bag, prefix, |c| self.canonical.is_valid_customer(c));
+        }
     }
 
     /// Encodes a canonical request for `to`, checking the result against `to`'s own schema.
@@ -193,12 +277,28 @@ impl Registry {
         query: &str,
         upstream: Option<(&Endpoint, &[u8])>,
     ) -> Result<(u16, Value), Problem> {
+        self.encode_answer_for(Operation::Update, to, customer, query, upstream)
+    }
+
+    /// As [`Registry::encode_answer_to`], for the answer to an operation `op`.
+    ///
+    /// # Errors
+    /// When a value has no equivalent in `to`.
+    pub fn encode_answer_for(
+        &self,
+        op: Operation,
+        to: &Endpoint,
+        customer: &Value,
+        query: &str,
+        upstream: Option<(&Endpoint, &[u8])>,
+    ) -> Result<(u16, Value), Problem> {
         let same = upstream
             .filter(|(from, _)| matches!(from, Endpoint::Dialect(_)) && from.id() == to.id())
             .and_then(|(_, body)| crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok());
         let view = AnswerView {
             query,
             upstream: same.as_ref(),
+            read: op == Operation::Retrieve,
         };
         to.side(self).encode_answer(customer, &view)
     }
@@ -220,21 +320,17 @@ impl Registry {
 }
 
 fn routes_overlap(a: &Dialect, b: &Dialect) -> bool {
-    let methods_a: Vec<&String> = std::iter::once(&a.route().method)
-        .chain(&a.route().also_methods)
-        .collect();
-    let shares_method = std::iter::once(&b.route().method)
-        .chain(&b.route().also_methods)
-        .any(|m| methods_a.contains(&m));
-    shares_method && a.route().segments.len() == b.route().segments.len() && {
-        a.route()
-            .segments
-            .iter()
-            .zip(&b.route().segments)
-            .all(|(x, y)| match (x, y) {
-                (crate::dialect::PathSegment::Literal(x), crate::dialect::PathSegment::Literal(y)) => x == y,
-                _ => true,
-            })
+    a.routes()
+        .any(|(_, x)| b.routes().any(|(_, y)| route_pair_overlaps(x, y)))
+}
+
+fn route_pair_overlaps(a: &crate::dialect::Route, b: &crate::dialect::Route) -> bool {
+    let shares_method = b.methods().any(|m| a.accepts_method(m));
+    shares_method && a.segments.len() == b.segments.len() && {
+        a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
+            (crate::dialect::PathSegment::Literal(x), crate::dialect::PathSegment::Literal(y)) => x == y,
+            _ => true,
+        })
     }
 }
 

@@ -14,6 +14,9 @@ pub enum LossReason {
     CannotClear,
     /// The target replaces the enclosing object in full, so this omitted member would be cleared.
     PartialReplace,
+    /// A secret (a write-only member: the password) the target has no place for; never carried
+    /// in an extension bag.
+    Secret,
 }
 
 impl LossReason {
@@ -23,8 +26,49 @@ impl LossReason {
             LossReason::NoTarget => "lossy",
             LossReason::CannotClear => "cannot_clear",
             LossReason::PartialReplace => "partial_replace",
+            LossReason::Secret => "secret",
         }
     }
+}
+
+/// Why the gateway read the stored customer before a write (read-modify-write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillReason {
+    /// The target requires the member on every write.
+    RequiredOnWrite,
+    /// A member of the target is derived from this one and others the caller sent.
+    Derived,
+    /// The target replaces the enclosing object or map in full, while the caller's patch merges.
+    Replaced,
+}
+
+impl FillReason {
+    /// The label of `dialectgate_upstream_reads_total` and of the fidelity header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FillReason::RequiredOnWrite => "required_on_write",
+            FillReason::Derived => "derived",
+            FillReason::Replaced => "replaced",
+        }
+    }
+}
+
+/// A member of the stored customer sent with the caller's members (read-modify-write).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FilledField {
+    /// Canonical pointer of the member read from the upstream.
+    pub pointer: String,
+    pub reason: FillReason,
+}
+
+/// A member the target has no place for, carried in its extension bag (`translation.overflow`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Overflowed {
+    /// Pointer into the caller's body.
+    pub pointer: String,
+    /// The key in the target's bag.
+    pub key: String,
 }
 
 /// A member that did not make it.
@@ -49,11 +93,20 @@ pub struct DerivedField {
 pub struct Fidelity {
     pub derived: Vec<DerivedField>,
     pub dropped: Vec<Dropped>,
+    /// Members of the stored customer sent with the caller's (read-modify-write).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filled: Vec<FilledField>,
+    /// Members carried in the target's extension bag.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overflow: Vec<Overflowed>,
 }
 
 impl Fidelity {
     /// True when everything was carried as is.
     pub fn is_exact(&self) -> bool {
-        self.derived.is_empty() && self.dropped.is_empty()
+        self.derived.is_empty()
+            && self.dropped.is_empty()
+            && self.filled.is_empty()
+            && self.overflow.is_empty()
     }
 }

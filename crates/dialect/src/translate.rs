@@ -1,15 +1,17 @@
 //! The translation pipeline between two sides, each the canonical form or a dialect:
-//! validate → decode → check the id → encode → policy for requests; classify → decode → encode
-//! for answers (each side's part in [`Side`]).
+//! validate → decode → check the id → encode → (overflow) → (read the stored customer, fill,
+//! encode again) → policy for requests; classify → decode → encode for answers (each side's
+//! part in [`Side`]).
 
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
+use crate::canonical::Canonical;
 use crate::endpoint::{Expressed, Side, refusal};
-use crate::engine::{CanonicalRequest, Decoded, Encoded};
+use crate::engine::{CanonicalRequest, Decoded, Encoded, Need, fill, overflow};
 use crate::pointer::Pointer;
 use crate::render;
-use crate::report::{DerivedField, Dropped, Fidelity, LossReason};
+use crate::report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed};
 use crate::validate::MessageVars;
 
 /// What to do when a translation would lose data.
@@ -34,12 +36,46 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// Whether the gateway may read the stored customer to complete a request the target cannot
+/// take as a pure patch (`translation.fill`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fill {
+    /// Read it with the target's retrieve operation (default).
+    #[default]
+    Read,
+    /// Never read: such requests are refused (strict) or reported (lenient).
+    Never,
+}
+
+impl std::str::FromStr for Fill {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Fill, String> {
+        match s {
+            "read" => Ok(Fill::Read),
+            "never" => Ok(Fill::Never),
+            other => Err(format!("unknown fill `{other}` (read or never)")),
+        }
+    }
+}
+
+/// How a request translation treats what the target cannot take as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    pub mode: Mode,
+    pub fill: Fill,
+    /// With `Some(prefix)`, members the target has no place for go into its extension bag (if
+    /// it declares one) under keys starting with `prefix`.
+    pub overflow: Option<&'a str>,
+}
+
 /// A request as it goes to an upstream.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Outbound {
     pub method: String,
     pub path: String,
     pub content_type: &'static str,
+    /// The body; `null` for a request without one (a `GET`).
     pub body: Value,
 }
 
@@ -54,6 +90,41 @@ pub struct Translation {
     pub fidelity: Fidelity,
 }
 
+/// Where a request translation stands.
+#[derive(Debug)]
+pub enum Step {
+    /// Ready to send.
+    Ready(Translation),
+    /// The target needs members of the stored customer: read it (the target's retrieve
+    /// operation, [`crate::Registry::retrieve`]) and [`crate::Registry::complete`] the request.
+    Read(Pending),
+}
+
+/// A request waiting for the stored customer (read-modify-write).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    request: CanonicalRequest,
+    unknown: Vec<String>,
+    overflow: Vec<Overflowed>,
+    needs: Vec<Need>,
+    complete: Vec<Pointer>,
+}
+
+impl Pending {
+    /// The customer id.
+    pub fn id(&self) -> &str {
+        &self.request.id
+    }
+
+    /// Why the read is needed, each reason once, most pressing first.
+    pub fn reasons(&self) -> Vec<FillReason> {
+        let mut reasons: Vec<FillReason> = self.needs.iter().map(|n| n.reason).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        reasons
+    }
+}
+
 /// An upstream's answer, understood.
 #[derive(Debug, Clone)]
 pub enum Answer {
@@ -64,25 +135,159 @@ pub enum Answer {
 }
 
 /// Validates, decodes, checks the id, encodes and applies the policy: the whole request
-/// translation (see [`crate::Registry::translate`]).
+/// translation, unless the target needs the stored customer first (see
+/// [`crate::Registry::plan`]).
 pub(crate) fn request(
     from: &dyn Side,
     to: &dyn Side,
+    canonical: &Canonical,
     path_id: Option<&str>,
     body: &Value,
+    options: Options<'_>,
+) -> Result<Step, Problem> {
+    from.validate_request(body)?;
+    let Decoded {
+        mut request,
+        unknown,
+        complete,
+    } = from.decode_request(path_id, body)?;
+    check_id(from, to, &request.id)?;
+    let mut expressed = to.encode_request(&request, &complete)?;
+    let mut overflow = Vec::new();
+    if let (Some(prefix), Some(bag)) = (options.overflow, to.bag()) {
+        let lost: Vec<Pointer> = expressed
+            .report()
+            .dropped
+            .iter()
+            .filter(|d| d.reason == LossReason::NoTarget)
+            .filter_map(|d| Pointer::parse(&d.pointer))
+            .filter(|p| !canonical.is_secret(p) && p.get_member(&request.patch).is_some())
+            .collect();
+        if !lost.is_empty() {
+            let callers: Vec<Vec<String>> = lost
+                .iter()
+                .map(|p| from.source_pointers(&p.to_string(), &request.patch))
+                .collect();
+            let keys = overflow::stow(&mut request.patch, bag, prefix, &lost);
+            for (keys, pointers) in keys.into_iter().zip(callers) {
+                for key in keys {
+                    for pointer in &pointers {
+                        overflow.push(Overflowed {
+                            pointer: pointer.clone(),
+                            key: key.clone(),
+                        });
+                    }
+                }
+            }
+            expressed = to.encode_request(&request, &complete)?;
+        }
+    }
+    let needs = expressed.needs();
+    if options.fill == Fill::Read && !needs.is_empty() {
+        return Ok(Step::Read(Pending {
+            needs: needs.to_vec(),
+            request,
+            unknown,
+            overflow,
+            complete,
+        }));
+    }
+    finish(
+        (from, to, canonical),
+        request,
+        None,
+        expressed,
+        &unknown,
+        Reported {
+            filled: Vec::new(),
+            overflow,
+        },
+        options.mode,
+    )
+    .map(Step::Ready)
+}
+
+/// Completes `pending` with the `stored` customer (canonical): the members it needs are taken
+/// from there, and the request is encoded and checked as any other.
+pub(crate) fn complete(
+    from: &dyn Side,
+    to: &dyn Side,
+    canonical: &Canonical,
+    pending: Pending,
+    stored: &Value,
     mode: Mode,
 ) -> Result<Translation, Problem> {
-    from.validate_request(body)?;
-    let Decoded { request, unknown } = from.decode_request(path_id, body)?;
-    check_id(from, to, &request.id)?;
-    let expressed = to.encode_request(&request)?;
-    let fidelity = restate(from, expressed.report(), &unknown, &request.patch);
+    let Pending {
+        mut request,
+        unknown,
+        overflow,
+        needs,
+        mut complete,
+    } = pending;
+    let sent = request.patch.clone();
+    let filled = fill::fill(&mut request.patch, &needs, stored);
+    complete.extend(filled.complete);
+    let expressed = to.encode_request(&request, &complete)?;
+    finish(
+        (from, to, canonical),
+        request,
+        Some(&sent),
+        expressed,
+        &unknown,
+        Reported {
+            filled: filled.fields,
+            overflow,
+        },
+        mode,
+    )
+}
+
+/// What a translation adds to the encoder's report.
+struct Reported {
+    filled: Vec<FilledField>,
+    overflow: Vec<Overflowed>,
+}
+
+/// The policy over an encoding: a missing required member refused; the report restated in the
+/// caller's terms (`sent`, the caller's patch before a read filled it, when there was one:
+/// only what the caller sent can be lost); strict mode refusing losses; the target's schema.
+fn finish(
+    (from, to, canonical): (&dyn Side, &dyn Side, &Canonical),
+    request: CanonicalRequest,
+    sent: Option<&Map<String, Value>>,
+    expressed: Expressed,
+    unknown: &[String],
+    reported: Reported,
+    mode: Mode,
+) -> Result<Translation, Problem> {
+    if let Some(missing) = expressed.missing() {
+        return Err(Problem::clone(missing));
+    }
+    let mut fidelity = restate(
+        (from, canonical),
+        expressed.report(),
+        unknown,
+        sent.unwrap_or(&request.patch),
+        sent.is_some(),
+    );
+    fidelity.filled = reported.filled;
+    fidelity.overflow = reported.overflow;
     let CanonicalRequest { id, patch } = request;
     let body = expressed.into_body(patch);
-    to.check_target(&body)?;
-    if mode == Mode::Strict && !fidelity.dropped.is_empty() {
+    let refused = mode == Mode::Strict && !fidelity.dropped.is_empty();
+    if refused {
         return Err(lossy_problem(from, to, &fidelity));
     }
+    to.check_target(&body).map_err(|invalid| {
+        // A body the target refuses because the caller's members had no place in it (nothing
+        // left for Checkout Page, which refuses an empty body): the caller hears which of its
+        // members, never that its body was empty.
+        if fidelity.dropped.is_empty() {
+            invalid
+        } else {
+            lossy_problem(from, to, &fidelity)
+        }
+    })?;
     Ok(Translation {
         outbound: to.outbound(&id, body),
         id,
@@ -93,20 +298,25 @@ pub(crate) fn request(
 /// Encodes a canonical request for `to`, checked against `to`'s own request schema (see
 /// [`crate::Registry::encode_request`]).
 pub(crate) fn encode(to: &dyn Side, request: &CanonicalRequest) -> Result<Encoded, Problem> {
-    let encoded = match to.encode_request(request)? {
+    let encoded = match to.encode_request(request, &[])? {
         Expressed::AsPatch => Encoded {
             body: Value::Object(request.patch.clone()),
             report: Fidelity::default(),
+            needs: Vec::new(),
+            missing: None,
         },
         Expressed::Encoded(encoded) => encoded,
     };
+    if let Some(missing) = &encoded.missing {
+        return Err(Problem::clone(missing));
+    }
     to.check_target(&encoded.body)?;
     Ok(encoded)
 }
 
 /// Ids are opaque: at most the shorter of the two sides' limits, no control characters, not a
 /// dot segment. Refused as the caller's validation error, pointing where the caller put the id.
-fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), Problem> {
+pub(crate) fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), Problem> {
     let max_len = from.id_max_length().min(to.id_max_length());
     if crate::id::check(id, max_len).is_ok() {
         return Ok(());
@@ -122,7 +332,13 @@ fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), Problem> {
 
 /// The encoder's `report` (canonical pointers) restated in the caller's terms, with the caller's
 /// `unknown` members (no rule carries them) dropped first.
-fn restate(from: &dyn Side, report: &Fidelity, unknown: &[String], patch: &Map<String, Value>) -> Fidelity {
+fn restate(
+    (from, canonical): (&dyn Side, &Canonical),
+    report: &Fidelity,
+    unknown: &[String],
+    patch: &Map<String, Value>,
+    filled: bool,
+) -> Fidelity {
     let mut dropped: Vec<Dropped> = unknown
         .iter()
         .map(|p| Dropped {
@@ -131,6 +347,18 @@ fn restate(from: &dyn Side, report: &Fidelity, unknown: &[String], patch: &Map<S
         })
         .collect();
     for lost in &report.dropped {
+        // After a read, members of the stored customer the target has no place for are not
+        // the caller's to lose.
+        if filled && !Pointer::parse(&lost.pointer).is_some_and(|p| fill::sent_by_caller(patch, &p)) {
+            continue;
+        }
+        // A secret with no place in the target is named as one.
+        let secret = lost.reason == LossReason::NoTarget
+            && Pointer::parse(&lost.pointer).is_some_and(|p| canonical.is_secret(&p));
+        let lost = &Dropped {
+            pointer: lost.pointer.clone(),
+            reason: if secret { LossReason::Secret } else { lost.reason },
+        };
         // One lost canonical object may have been fed by several of the caller's members: name
         // every one of them, or the report would hide some of the loss.
         let pointers = from.source_pointers(&lost.pointer, patch);
@@ -154,10 +382,20 @@ fn restate(from: &dyn Side, report: &Fidelity, unknown: &[String], patch: &Map<S
         .iter()
         .map(|d| DerivedField {
             target: d.target.clone(),
-            from: d.from.iter().map(|f| from.source_pointer(f)).collect(),
+            // Sources read from the stored customer are reported as filled, not as the caller's.
+            from: d
+                .from
+                .iter()
+                .filter(|f| !filled || Pointer::parse(f).is_some_and(|p| fill::sent_by_caller(patch, &p)))
+                .map(|f| from.source_pointer(f))
+                .collect(),
         })
         .collect();
-    Fidelity { derived, dropped }
+    Fidelity {
+        derived,
+        dropped,
+        ..Fidelity::default()
+    }
 }
 
 /// Strict mode: every dropped member refused, in the caller's words.

@@ -104,6 +104,7 @@ fn default_template(code: &str) -> &'static str {
         "pattern" => "{field} does not match the expected pattern",
         "lossy" => "{field} cannot be carried to {target}: it has no place there",
         "cannot_clear" => "{field} cannot be cleared in {target}",
+        "secret" => "{field} is a secret, and {target} has no place for it",
         "partial_replace" => "{field} would be cleared: {target} replaces the whole object",
         "unmapped_enum" => "{field} has a value with no equivalent in {target}",
         "required_on_write" => {

@@ -20,6 +20,8 @@ fn members_agree_with_the_lists_and_count_each_fate() {
         for (fate, list) in [
             (Fate::Carried, &e.carried),
             (Fate::Derived, &e.derived),
+            (Fate::Filled, &e.filled),
+            (Fate::Overflow, &e.overflow),
             (Fate::Lost, &e.lost),
         ] {
             let members: Vec<&String> = e
@@ -38,7 +40,8 @@ fn members_agree_with_the_lists_and_count_each_fate() {
             assert_eq!(e.count(fate), list.len());
         }
         for m in &e.members {
-            // Carried and derived members name where they land; lost ones say why.
+            // Carried, derived, filled and overflowing members name where they land; lost ones
+            // say why.
             assert_eq!(
                 m.target.is_empty(),
                 m.fate == Fate::Lost,
@@ -79,4 +82,39 @@ fn members_name_their_target_members() {
     let json = serde_json::to_value(e).unwrap();
     assert_eq!(json["members"][0]["fate"], "derived");
     assert!(json["members"][0].get("reason").is_none());
+}
+
+#[test]
+fn filled_and_overflow_are_fates_of_their_own() {
+    let matrix = common::registry().matrix();
+    let fate = |from: &str, to: &str, member: &str| {
+        let e = entry(&matrix, from, to);
+        e.members
+            .iter()
+            .find(|m| m.member == member)
+            .unwrap_or_else(|| panic!("no member {member}"))
+            .clone()
+    };
+    // A first name alone cannot make Elastic Path's full name: the stored last name is read.
+    let first = fate("medusa", "elasticpath", "/first_name");
+    assert_eq!(first.fate, Fate::Filled);
+    assert_eq!(first.target, ["/data/name"]);
+    // AximCommerce requires its names and email on every write: any other member needs them.
+    assert_eq!(fate("medusa", "axim", "/phone").fate, Fate::Filled);
+    // Medusa's metadata merges; Axim's metaFields replaces the whole list.
+    assert_eq!(fate("medusa", "axim", "/metadata").fate, Fate::Filled);
+    // Medusa has a bag (metadata) for Checkout Page's company name; Elastic Path has none.
+    let company = fate("checkoutpage", "medusa", "/companyName");
+    assert_eq!(company.fate, Fate::Overflow);
+    assert_eq!(company.target, ["/metadata"]);
+    assert_eq!(
+        fate("checkoutpage", "elasticpath", "/companyName").fate,
+        Fate::Lost
+    );
+    // A password never overflows.
+    let password = fate("medusa", "checkoutpage", "/password");
+    assert_eq!(password.fate, Fate::Lost);
+    assert_eq!(password.reason, Some(LossReason::Secret));
+    // A pure patch is carried: an email into Medusa.
+    assert_eq!(fate("checkoutpage", "medusa", "/email").fate, Fate::Carried);
 }

@@ -392,10 +392,30 @@ fn round_trip(dialect: &str, body: &Value) -> Result<Value, TestCaseError> {
         .translate(&d, &c, path_id(reg, dialect), body, Mode::Strict)
         .map_err(|p| fail(&format!("{dialect} -> canonical of {body}"), &p))?;
     prop_assert!(there.fidelity.is_exact(), "{:?}", there.fidelity);
+    // A map the dialect replaces in full (Axim's metaFields) is merged by the canonical patch:
+    // the way back reads the stored customer, here one that holds nothing else.
+    let options = dialectgate_dialect::Options {
+        mode: Mode::Strict,
+        ..Default::default()
+    };
     let back = reg
-        .translate(&c, &d, Some(&there.id), &there.outbound.body, Mode::Strict)
+        .plan(&c, &d, Some(&there.id), &there.outbound.body, options)
+        .and_then(|step| match step {
+            dialectgate_dialect::Step::Ready(t) => Ok(t),
+            dialectgate_dialect::Step::Read(pending) => reg.complete(
+                &c,
+                &d,
+                pending,
+                &serde_json::json!({"id": there.id}),
+                Mode::Strict,
+            ),
+        })
         .map_err(|p| fail(&format!("canonical -> {dialect} of {}", there.outbound.body), &p))?;
-    prop_assert!(back.fidelity.is_exact(), "{:?}", back.fidelity);
+    prop_assert!(
+        back.fidelity.derived.is_empty() && back.fidelity.dropped.is_empty(),
+        "{:?}",
+        back.fidelity
+    );
     Ok(back.outbound.body)
 }
 

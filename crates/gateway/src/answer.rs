@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, Dialect, Endpoint, Fidelity, Registry};
+use dialectgate_dialect::{Answer, Dialect, Endpoint, Fidelity, Operation, Registry};
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
@@ -57,10 +57,10 @@ pub(crate) struct Shaping<'a> {
     pub(crate) body: Option<&'a [u8]>,
 }
 
-/// The caller's answer for `customer`, and the time spent encoding it.
+/// The caller's answer to `operation` for `customer`, and the time spent encoding it.
 pub(crate) fn success(
     registry: &Registry,
-    caller: &Endpoint,
+    (operation, caller): (Operation, &Endpoint),
     customer: &Value,
     fidelity: &Fidelity,
     id: &str,
@@ -69,7 +69,7 @@ pub(crate) fn success(
     let started = Instant::now();
     let upstream = shaping.body.map(|body| (shaping.upstream, body));
     let (status, out) = registry
-        .encode_answer_to(caller, customer, shaping.query, upstream)
+        .encode_answer_for(operation, caller, customer, shaping.query, upstream)
         .map_err(|p| Failure::new(Outcome::UntranslatableAnswer, p).about(Some(id.to_owned())))?;
     let mut rsp = json_response(
         status,
@@ -92,7 +92,7 @@ pub(crate) fn refusal(
     dialect: &Dialect,
     caller: &Endpoint,
     failure: &Failure,
-    path_id: Option<&str>,
+    (path, path_id): (&str, Option<&str>),
 ) -> Response<Full<Bytes>> {
     let id = failure.id.as_deref().or(path_id);
     let rendered = registry.render_error(caller, &failure.problem, id);
@@ -102,7 +102,7 @@ pub(crate) fn refusal(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     if failure.outcome == Outcome::MethodNotAllowed
-        && let Some(allow) = route::allow(dialect)
+        && let Some(allow) = route::allow(dialect, path)
     {
         rsp.headers_mut().insert(header::ALLOW, allow);
     }
@@ -126,6 +126,22 @@ fn fidelity_header(f: &Fidelity) -> String {
             .map(|d| format!("{}({})", d.pointer, d.reason.code()))
             .collect();
         parts.push(format!("dropped={}", dropped.join(",")));
+    }
+    if !f.filled.is_empty() {
+        let filled: Vec<String> = f
+            .filled
+            .iter()
+            .map(|d| format!("{}({})", d.pointer, d.reason.as_str()))
+            .collect();
+        parts.push(format!("filled={}", filled.join(",")));
+    }
+    if !f.overflow.is_empty() {
+        let overflow: Vec<String> = f
+            .overflow
+            .iter()
+            .map(|o| format!("{}->{}", o.pointer, o.key))
+            .collect();
+        parts.push(format!("overflow={}", overflow.join(",")));
     }
     parts.join("; ")
 }

@@ -45,18 +45,21 @@ impl Backend {
             .cloned()
     }
 
+    /// The answer for a customer the store does not hold.
+    pub fn not_found(id: &str) -> Problem {
+        Problem::new(
+            ErrorKind::NotFound,
+            format!("Customer with id {id} was not found"),
+        )
+    }
+
     /// Applies a canonical merge patch to customer `id` and returns the updated document.
     ///
     /// # Errors
     /// Not found; a duplicate email; a patch that would make an invalid Customer.
     pub fn update(&self, id: &str, patch: &Map<String, Value>) -> Result<Value, Problem> {
         let mut store = self.write();
-        let current = store.get(id).ok_or_else(|| {
-            Problem::new(
-                ErrorKind::NotFound,
-                format!("Customer with id {id} was not found"),
-            )
-        })?;
+        let current = store.get(id).ok_or_else(|| Backend::not_found(id))?;
         let mut patch = patch.clone();
         // The password is write-only: the store keeps only whether one is set.
         if let Some(password) = patch.remove("password") {

@@ -10,7 +10,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dialectgate_dialect::{Mode, Source};
+use dialectgate_dialect::{Fill, Mode, Source};
 use serde::Deserialize;
 
 mod build;
@@ -124,6 +124,25 @@ pub struct CredentialsConfig {
 #[derive(Debug, Clone)]
 pub struct TranslationConfig {
     pub mode: Mode,
+    /// `read` (default): a request the upstream cannot take as a pure patch is completed from
+    /// the stored customer, read with the upstream's retrieve operation; `never`: refused or
+    /// reported as lossy.
+    pub fill: Fill,
+    /// Members the upstream's dialect has no place for go into its extension bag.
+    pub overflow: bool,
+    /// The prefix of overflow keys in the bag (`dialectgate:` makes `dialectgate:/company/name`).
+    pub overflow_prefix: String,
+}
+
+impl TranslationConfig {
+    /// The dialect engine's options for a request.
+    pub fn options(&self) -> dialectgate_dialect::Options<'_> {
+        dialectgate_dialect::Options {
+            mode: self.mode,
+            fill: self.fill,
+            overflow: self.overflow.then_some(self.overflow_prefix.as_str()),
+        }
+    }
 }
 
 /// `[telemetry]`.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dialectgate_dialect::{Answer, Endpoint, Outbound, Registry};
+use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry};
 use http::HeaderMap;
 use prometheus_client::metrics::histogram::Histogram;
 use tower::retry::Retry;
@@ -44,8 +44,11 @@ pub struct UpstreamRequest {
     pub outbound: Arc<Outbound>,
     /// The headers built for the upstream (`upstream_headers`).
     pub headers: HeaderMap,
-    /// Whether the call may be repeated: PUT, PATCH, or an `Idempotency-Key` is sent.
+    /// Whether the call may be repeated: a read, PUT, PATCH, or an `Idempotency-Key` is sent.
     pub repeatable: bool,
+    /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
+    /// method and path).
+    pub operation: Operation,
 }
 
 /// What the upstream gave back.
@@ -151,7 +154,7 @@ impl Forwarder {
         incoming: &HeaderMap,
         pass_on: Option<&Secret>,
         id: &str,
-        outbound: Outbound,
+        (operation, outbound): (Operation, Outbound),
     ) -> Result<Forwarded, Failure> {
         let http = self.base.is_some();
         // The embedded backend reads no headers.
@@ -163,10 +166,12 @@ impl Forwarder {
         };
         let request = UpstreamRequest {
             id: id.to_owned(),
-            repeatable: matches!(outbound.method.as_str(), "PUT" | "PATCH")
+            repeatable: operation == Operation::Retrieve
+                || matches!(outbound.method.as_str(), "PUT" | "PATCH")
                 || incoming.contains_key("idempotency-key"),
             outbound: Arc::new(outbound),
             headers,
+            operation,
         };
         let started = Instant::now();
         let sent = self

@@ -42,6 +42,14 @@ pub struct UpstreamErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamReadLabels {
+    pub upstream: String,
+    /// Why the stored customer was read before a write (`required_on_write`, `derived`,
+    /// `replaced`).
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
     pub result: String,
 }
@@ -60,6 +68,7 @@ pub struct Metrics {
     pub upstream_duration: Family<UpstreamLabels, Histogram>,
     pub validation_failures: Family<ValidationLabels, Counter>,
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    pub upstream_reads: Family<UpstreamReadLabels, Counter>,
     pub in_flight: Gauge,
     pub reloads: Family<ReloadLabels, Counter>,
 }
@@ -112,6 +121,12 @@ impl Default for Metrics {
             "Failed upstream calls, by kind (connect, timeout, 5xx, protocol, too_large, circuit_open)",
             upstream_errors.clone(),
         );
+        let upstream_reads = Family::<UpstreamReadLabels, Counter>::default();
+        registry.register(
+            "upstream_reads",
+            "Reads of the stored customer before a write (read-modify-write), by upstream and the most pressing reason",
+            upstream_reads.clone(),
+        );
         let in_flight = Gauge::default();
         registry.register(
             "in_flight_requests",
@@ -132,6 +147,7 @@ impl Default for Metrics {
             upstream_duration,
             validation_failures,
             upstream_errors,
+            upstream_reads,
             in_flight,
             reloads,
         }
@@ -214,6 +230,16 @@ impl Metrics {
     }
 
     /// Records one upstream failure.
+    /// Counts one read before a write.
+    pub fn upstream_read(&self, upstream: &str, reason: &'static str) {
+        self.upstream_reads
+            .get_or_create(&UpstreamReadLabels {
+                upstream: upstream.to_owned(),
+                reason,
+            })
+            .inc();
+    }
+
     pub fn upstream_error(&self, upstream: &str, kind: &'static str) {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels {

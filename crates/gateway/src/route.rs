@@ -5,28 +5,45 @@
 use std::sync::Arc;
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Registry};
+use dialectgate_dialect::{Dialect, Operation, Registry};
 use http::{HeaderValue, Method};
 
 use crate::outcome::{Failure, Outcome};
 
 /// Where a request goes.
 pub(crate) enum Route {
-    /// A dialect's update route, with the customer id its path carries (if any).
-    Update {
+    /// A dialect's operation (update or retrieve), with the customer id its path carries (if
+    /// any). When the method is not the operation's, [`check_method`] refuses it.
+    Operation {
         dialect: Arc<Dialect>,
+        operation: Operation,
         path_id: Option<String>,
     },
     /// A dialect's token endpoint (`POST` only: [`check_token_method`] refuses the others).
     Token(Arc<Dialect>),
 }
 
-/// The route for `path`, or "no route".
-pub(crate) fn route(registry: &Registry, path: &str) -> Result<Route, Failure> {
+/// The route for `method` and `path`, or "no route". A path one of a dialect's operations
+/// serves goes to the operation that accepts `method`, else to the first (refused with 405).
+pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<Route, Failure> {
     for dialect in registry.dialects() {
-        if let Some(path_id) = dialect.match_path(path) {
-            return Ok(Route::Update {
+        let mut first = None;
+        for (operation, route) in dialect.routes() {
+            if let Some(path_id) = route.match_path(path) {
+                if route.accepts_method(method.as_str()) {
+                    return Ok(Route::Operation {
+                        dialect: dialect.clone(),
+                        operation,
+                        path_id,
+                    });
+                }
+                first.get_or_insert((operation, path_id));
+            }
+        }
+        if let Some((operation, path_id)) = first {
+            return Ok(Route::Operation {
                 dialect: dialect.clone(),
+                operation,
                 path_id,
             });
         }
@@ -40,9 +57,12 @@ pub(crate) fn route(registry: &Registry, path: &str) -> Result<Route, Failure> {
     ))
 }
 
-/// Refuses a method the dialect's route does not accept.
-pub(crate) fn check_method(dialect: &Dialect, method: &Method) -> Result<(), Failure> {
-    if dialect.accepts_method(method.as_str()) {
+/// Refuses a method the dialect's `operation` does not accept.
+pub(crate) fn check_method(dialect: &Dialect, operation: Operation, method: &Method) -> Result<(), Failure> {
+    let accepted = dialect
+        .routes()
+        .any(|(op, route)| op == operation && route.accepts_method(method.as_str()));
+    if accepted {
         return Ok(());
     }
     Err(method_not_allowed(method))
@@ -66,23 +86,31 @@ fn method_not_allowed(method: &Method) -> Failure {
     )
 }
 
-/// The `Allow` header of `dialect`'s route.
-pub(crate) fn allow(dialect: &Dialect) -> Option<HeaderValue> {
-    let allow = std::iter::once(&dialect.route().method)
-        .chain(&dialect.route().also_methods)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    HeaderValue::from_str(&allow).ok()
+/// The `Allow` header at `path`: the methods of every operation of `dialect` served there.
+pub(crate) fn allow(dialect: &Dialect, path: &str) -> Option<HeaderValue> {
+    let mut methods: Vec<&str> = Vec::new();
+    for (_, route) in dialect.routes() {
+        if route.match_path(path).is_some() {
+            for m in route.methods() {
+                if !methods.contains(&m) {
+                    methods.push(m);
+                }
+            }
+        }
+    }
+    HeaderValue::from_str(&methods.join(", ")).ok()
 }
 
-/// The path for the access log: the route template of the dialect that served the request
-/// (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or its
-/// token endpoint; a path no dialect serves is cut to 128 bytes.
+/// The path for the access log: the route template of the dialect operation that served the
+/// request (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or
+/// its token endpoint; a path no dialect serves is cut to 128 bytes.
 pub(crate) fn logged_path<'a>(registry: &'a Registry, path: &'a str, dialect: &str) -> &'a str {
     match registry.dialect(dialect) {
         Some(d) if is_token_path(d, path) => path,
-        Some(d) => &d.route().path,
+        Some(d) => d
+            .routes()
+            .find(|(_, r)| r.match_path(path).is_some())
+            .map_or(&d.route().path, |(_, r)| &r.path),
         None => {
             let mut end = path.len().min(128);
             while !path.is_char_boundary(end) {

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint, Registry, Translation};
+use dialectgate_dialect::{
+    Dialect, Endpoint, Fidelity, Operation, Pending, Registry, Step, Translation, parse_strict,
+};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
@@ -94,12 +96,21 @@ pub enum StartError {
 /// A routed request on its way through the phases.
 pub(crate) struct Call<'a> {
     pub(crate) dialect: &'a Arc<Dialect>,
+    /// What the caller asks of the dialect: an update, or a read.
+    pub(crate) operation: Operation,
     /// The caller's side of the translation (its dialect).
     pub(crate) caller: Endpoint,
     /// The customer id in the path, if the route has one.
     pub(crate) path_id: Option<&'a str>,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) request_id: &'a str,
+}
+
+/// What the upstream calls of a request carry from the caller: its headers, and its credential
+/// in passthrough mode.
+struct Upstream<'a> {
+    headers: &'a HeaderMap,
+    pass_on: Option<&'a crate::config::Secret>,
 }
 
 /// How a request was handled, for the metrics and the log line.
@@ -311,60 +322,108 @@ impl Gateway {
         if let Err(failure) = inbound::check_framing(&req) {
             return unclaimed(failure);
         }
-        let (dialect, path_id) = match route::route(&self.registry, req.uri().path()) {
+        let (dialect, operation, path_id) = match route::route(&self.registry, req.method(), req.uri().path())
+        {
             Err(failure) => return unclaimed(failure),
             Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
-            Ok(Route::Update { dialect, path_id }) => (dialect, path_id),
+            Ok(Route::Operation {
+                dialect,
+                operation,
+                path_id,
+            }) => (dialect, operation, path_id),
         };
         let call = Call {
             dialect: &dialect,
+            operation,
             caller: Endpoint::Dialect(dialect.clone()),
             path_id: path_id.as_deref(),
             peer,
             request_id,
         };
+        let path = req.uri().path().to_owned();
         let (rsp, outcome) = match self.pipeline(&call, req).await {
             Ok(rsp) => (rsp, Outcome::Ok),
             Err(failure) => (
-                answer::refusal(&self.registry, &dialect, &call.caller, &failure, call.path_id),
+                answer::refusal(
+                    &self.registry,
+                    &dialect,
+                    &call.caller,
+                    &failure,
+                    (&path, call.path_id),
+                ),
                 failure.outcome,
             ),
         };
         handled(dialect.id().to_owned(), rsp, outcome)
     }
 
-    /// The phases after routing: admit, authenticate, read, translate, forward, answer.
+    /// The phases after routing: admit, authenticate, read, then the operation's own.
     async fn pipeline<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        route::check_method(call.dialect, req.method())?;
+        route::check_method(call.dialect, call.operation, req.method())?;
         // Admission before any work: past the limit, answer at once and cheaply.
         let _admitted = self.admission.admit()?;
         let (parts, body) = req.into_parts();
         let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.shared.tokens)?;
-        inbound::check_headers(&parts.headers)?;
+        // A read whose id is in the path has no body to speak of (vendors ignore a GET's body).
+        let has_body = call.operation == Operation::Update
+            || call
+                .dialect
+                .retrieve_route()
+                .is_some_and(|r| r.id_in_body.is_some());
         let config = &self.config;
-        let bytes = inbound::read_declared(
-            &parts.headers,
-            body,
-            config.server.max_body_bytes.get(),
-            config.server.body_read_timeout,
-        )
-        .await?;
+        let bytes = if has_body {
+            inbound::check_headers(&parts.headers)?;
+            inbound::read_declared(
+                &parts.headers,
+                body,
+                config.server.max_body_bytes.get(),
+                config.server.body_read_timeout,
+            )
+            .await?
+        } else {
+            Bytes::new()
+        };
         // Wait for a working slot with the body read but not parsed; it is held until the
         // answer is built.
         let _working = self.admission.work(config.upstream.timeout).await?;
-        let (translation, translate_time) = translate::translate(
+        let upstream = Upstream {
+            headers: &parts.headers,
+            pass_on: pass_on.as_ref(),
+        };
+        let query = parts.uri.query().unwrap_or_default();
+        match call.operation {
+            Operation::Update => self.update(call, &upstream, query, &bytes).await,
+            Operation::Retrieve => self.retrieve(call, &upstream, query, &bytes).await,
+        }
+    }
+
+    /// Translate (reading the stored customer first when the upstream needs it), forward,
+    /// answer.
+    async fn update(
+        &self,
+        call: &Call<'_>,
+        upstream: &Upstream<'_>,
+        query: &str,
+        bytes: &[u8],
+    ) -> Result<Response<Full<Bytes>>, Failure> {
+        let config = &self.config;
+        let (step, body, translate_time) = translate::translate(
             &self.registry,
             self.forwarder.endpoint(),
             config,
             &self.shared.metrics,
             call,
-            parts.uri.query().unwrap_or_default(),
-            &bytes,
+            query,
+            bytes,
         )?;
+        let translation = match step {
+            Step::Ready(translation) => translation,
+            Step::Read(pending) => self.read_modify(call, upstream, &body, pending).await?,
+        };
         let Translation {
             id,
             outbound,
@@ -375,25 +434,199 @@ impl Gateway {
             .forward(
                 &self.registry,
                 call,
-                &parts.headers,
-                pass_on.as_ref(),
+                upstream.headers,
+                upstream.pass_on,
                 &id,
-                outbound,
+                (Operation::Update, outbound),
             )
             .await?;
-        let customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
-        let shaping = answer::Shaping {
-            query: parts.uri.query().unwrap_or_default(),
-            upstream: self.forwarder.endpoint(),
-            body: forwarded.body.as_deref(),
-        };
-        let (rsp, encode_time) =
-            answer::success(&self.registry, &call.caller, &customer, &fidelity, &id, &shaping)?;
+        let (rsp, encode_time) = self.answer(
+            call,
+            query,
+            forwarded.answer,
+            forwarded.body.as_deref(),
+            &fidelity,
+            &id,
+        )?;
         self.observe_translation(
             call.dialect.id(),
             translate_time + forwarded.read_time + encode_time,
         );
         Ok(rsp)
+    }
+
+    /// Read-modify-write: the stored customer is read with the upstream's retrieve operation
+    /// (a failed read writes nothing and answers in the caller's dialect), and the request is
+    /// completed with what it needs from it. The window between the read and the write is the
+    /// completion alone: no other work sits between them.
+    async fn read_modify(
+        &self,
+        call: &Call<'_>,
+        upstream: &Upstream<'_>,
+        body: &serde_json::Value,
+        pending: Pending,
+    ) -> Result<Translation, Failure> {
+        let endpoint = self.forwarder.endpoint();
+        let reasons = pending.reasons();
+        if let Some(reason) = reasons.first() {
+            self.shared.metrics.upstream_read(endpoint.id(), reason.as_str());
+        }
+        let id = pending.id().to_owned();
+        let stored = self.read_stored(call, upstream, &id).await?.0;
+        let translation = self
+            .registry
+            .complete(
+                &call.caller,
+                endpoint,
+                pending,
+                &stored,
+                self.config.translation.mode,
+            )
+            .map_err(|p| translate::refused(&self.shared.metrics, call, body, p))?;
+        let filled: Vec<&str> = translation
+            .fidelity
+            .filled
+            .iter()
+            .map(|f| f.pointer.as_str())
+            .collect();
+        let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+        // Canonical pointers only: never a value, never the id.
+        tracing::info!(
+            request_id = call.request_id,
+            upstream = endpoint.id(),
+            reasons = %reasons.join(","),
+            filled = %filled.join(","),
+            "Read the stored customer before writing."
+        );
+        Ok(translation)
+    }
+
+    /// The stored customer `id` from the upstream, as a canonical Customer (overflowed members
+    /// back in place), and the upstream's body as it came.
+    async fn read_stored(
+        &self,
+        call: &Call<'_>,
+        upstream: &Upstream<'_>,
+        id: &str,
+    ) -> Result<(serde_json::Value, Option<Bytes>), Failure> {
+        let endpoint = self.forwarder.endpoint();
+        let outbound = self.registry.retrieve(endpoint, id).ok_or_else(|| {
+            Failure::new(
+                Outcome::UpstreamError,
+                Problem::new(
+                    ErrorKind::BadGateway,
+                    format!(
+                        "the upstream's dialect `{}` declares no retrieve operation",
+                        endpoint.id()
+                    ),
+                ),
+            )
+        })?;
+        let forwarded = self
+            .forwarder
+            .forward(
+                &self.registry,
+                call,
+                upstream.headers,
+                upstream.pass_on,
+                id,
+                (Operation::Retrieve, outbound),
+            )
+            .await?;
+        let mut customer = answer::customer(
+            forwarded.answer,
+            self.config.credentials.mode,
+            call.request_id,
+            id,
+        )?;
+        self.restore_overflow(&mut customer);
+        Ok((customer, forwarded.body))
+    }
+
+    /// A read in the caller's dialect: the id from the path or the body, the upstream's
+    /// retrieve operation, the answer.
+    async fn retrieve(
+        &self,
+        call: &Call<'_>,
+        upstream: &Upstream<'_>,
+        query: &str,
+        bytes: &[u8],
+    ) -> Result<Response<Full<Bytes>>, Failure> {
+        let body = if bytes.is_empty() {
+            None
+        } else {
+            Some(
+                parse_strict(bytes, self.config.server.max_depth.get()).map_err(|e| {
+                    Failure::new(
+                        Outcome::Malformed,
+                        Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
+                    )
+                })?,
+            )
+        };
+        let parsed = body.clone().unwrap_or_default();
+        let id = call
+            .dialect
+            .retrieve_id(call.path_id, query, body)
+            .and_then(|id| {
+                self.registry
+                    .check_retrieve_id(&call.caller, self.forwarder.endpoint(), &id)
+                    .map(|()| id)
+            })
+            .map_err(|p| translate::refused(&self.shared.metrics, call, &parsed, p))?;
+        let (customer, raw) = self.read_stored(call, upstream, &id).await?;
+        let (rsp, encode_time) =
+            self.answer_customer(call, query, &customer, raw.as_deref(), &Fidelity::default(), &id)?;
+        self.observe_translation(call.dialect.id(), encode_time);
+        Ok(rsp)
+    }
+
+    /// The upstream's answer to an update, in the caller's dialect.
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        query: &str,
+        answer: dialectgate_dialect::Answer,
+        raw: Option<&[u8]>,
+        fidelity: &Fidelity,
+        id: &str,
+    ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
+        let mut customer = answer::customer(answer, self.config.credentials.mode, call.request_id, id)?;
+        self.restore_overflow(&mut customer);
+        self.answer_customer(call, query, &customer, raw, fidelity, id)
+    }
+
+    fn answer_customer(
+        &self,
+        call: &Call<'_>,
+        query: &str,
+        customer: &serde_json::Value,
+        raw: Option<&[u8]>,
+        fidelity: &Fidelity,
+        id: &str,
+    ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
+        let shaping = answer::Shaping {
+            query,
+            upstream: self.forwarder.endpoint(),
+            body: raw,
+        };
+        answer::success(
+            &self.registry,
+            (call.operation, &call.caller),
+            customer,
+            fidelity,
+            id,
+            &shaping,
+        )
+    }
+
+    /// With `translation.overflow`, members the upstream keeps in its bag come back out.
+    fn restore_overflow(&self, customer: &mut serde_json::Value) {
+        let t = &self.config.translation;
+        if t.overflow {
+            self.registry
+                .restore_overflow(self.forwarder.endpoint(), customer, &t.overflow_prefix);
+        }
     }
 
     fn observe_translation(&self, dialect: &str, time: Duration) {
@@ -431,7 +664,7 @@ impl Gateway {
             Ok(rsp) => (rsp, Outcome::Token),
             Err(failure) => {
                 let caller = Endpoint::Dialect(dialect.clone());
-                let mut rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, None);
+                let mut rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, ("", None));
                 if failure.outcome == Outcome::MethodNotAllowed {
                     rsp.headers_mut()
                         .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Endpoint, Registry, Translation, parse_strict};
+use dialectgate_dialect::{Endpoint, Registry, Step, parse_strict};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -13,7 +13,8 @@ use crate::metrics::{Metrics, ValidationLabels};
 use crate::outcome::{Failure, Outcome};
 use crate::service::Call;
 
-/// `bytes` (and the `query` string) of `call` translated for `upstream`, and the time spent.
+/// `bytes` (and the `query` string) of `call` translated for `upstream` (or waiting for the
+/// stored customer), the parsed body, and the time spent.
 pub(crate) fn translate(
     registry: &Registry,
     upstream: &Endpoint,
@@ -22,7 +23,7 @@ pub(crate) fn translate(
     call: &Call<'_>,
     query: &str,
     bytes: &[u8],
-) -> Result<(Translation, Duration), Failure> {
+) -> Result<(Step, Value, Duration), Failure> {
     let mut body = parse_strict(bytes, config.server.max_depth.get()).map_err(|e| {
         Failure::new(
             Outcome::Malformed,
@@ -36,38 +37,46 @@ pub(crate) fn translate(
     let started = Instant::now();
     let translation = {
         let _span = tracing::debug_span!("translate").entered();
-        registry.translate(
+        registry.plan(
             &call.caller,
             upstream,
             call.path_id,
             &body,
-            config.translation.mode,
+            config.translation.options(),
         )
     };
     let elapsed = started.elapsed();
-    translation.map(|t| (t, elapsed)).map_err(|p| {
-        let outcome = if p.kind() == ErrorKind::Validation {
-            Outcome::Validation
-        } else {
-            Outcome::Untranslatable
-        };
-        for v in &p.errors {
-            metrics
-                .validation_failures
-                .get_or_create(&ValidationLabels {
-                    dialect: dialect.id().to_owned(),
-                    keyword: v.code.clone(),
-                })
-                .inc();
-        }
-        // The answer names the id the body carries, when the dialect has it there.
-        let body_id = dialect
-            .route()
-            .id_in_body
-            .as_ref()
-            .and_then(|p| p.get(&body))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Failure::new(outcome, p).about(body_id)
-    })
+    match translation {
+        Ok(step) => Ok((step, body, elapsed)),
+        Err(p) => Err(refused(metrics, call, &body, p)),
+    }
+}
+
+/// The refusal of a translation: each violation counted in
+/// `dialectgate_validation_failures_total`; the answer names the id the caller's `body` carries,
+/// when its dialect has it there.
+pub(crate) fn refused(metrics: &Metrics, call: &Call<'_>, body: &Value, p: Problem) -> Failure {
+    let dialect = call.dialect;
+    let outcome = if p.kind() == ErrorKind::Validation {
+        Outcome::Validation
+    } else {
+        Outcome::Untranslatable
+    };
+    for v in &p.errors {
+        metrics
+            .validation_failures
+            .get_or_create(&ValidationLabels {
+                dialect: dialect.id().to_owned(),
+                keyword: v.code.clone(),
+            })
+            .inc();
+    }
+    let body_id = dialect
+        .route()
+        .id_in_body
+        .as_ref()
+        .and_then(|p| p.get(body))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Failure::new(outcome, p).about(body_id)
 }

@@ -232,14 +232,17 @@ impl Service<UpstreamRequest> for HttpUpstream {
             let headers = sent.headers_mut();
             *headers = request.headers;
             headers.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static(outbound.content_type),
-            );
-            headers.insert(
                 http::header::ACCEPT,
                 http::HeaderValue::from_static("application/json"),
             );
-            *sent.body_mut() = Some(serde_json::to_vec(&outbound.body).unwrap_or_default().into());
+            // A `null` body is no body (a GET).
+            if !outbound.body.is_null() {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(outbound.content_type),
+                );
+                *sent.body_mut() = Some(serde_json::to_vec(&outbound.body).unwrap_or_default().into());
+            }
             HttpUpstream::once(client, sent, limit).await
         })
     }

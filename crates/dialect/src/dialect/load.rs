@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
-use crate::definition::{RawDefinition, RawOn};
+use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
 use crate::plan::{self, Compiler};
 use crate::schema;
@@ -43,7 +43,21 @@ pub(crate) fn load(
     let request = c.message("request", &raw.request, &raw.fields, RawOn::Request);
     let response = c.message("response", &raw.response, &raw.fields, RawOn::Response);
     let (shapes, messages, join) = c.errors(&raw.errors);
-    let route = compile_route(&mut c, &raw);
+    let route = compile_route(&mut c, "route", &raw.route);
+    let retrieve = raw
+        .retrieve
+        .as_ref()
+        .map(|r| compile_route(&mut c, "retrieve", r));
+    if let Some(r) = &retrieve {
+        if !r.query_into_body && r.id_in_body.is_some() && r.methods().any(|m| m == "GET") {
+            c.problems
+                .push("retrieve: a GET cannot carry the customer id in a body".to_owned());
+        }
+        if r.path == route.path && r.methods().any(|m| route.accepts_method(m)) {
+            c.problems
+                .push("retrieve: shares a method and path with `route`".to_owned());
+        }
+    }
     let auth = compile_auth(&mut c, &raw);
     if let Some(expand) = &response.expand
         && !route.query.contains(&expand.query)
@@ -68,6 +82,7 @@ pub(crate) fn load(
         docs: raw.docs.clone(),
         decisions: raw.decisions.clone(),
         route,
+        retrieve,
         auth,
         request,
         response,
@@ -82,12 +97,11 @@ pub(crate) fn load(
     })
 }
 
-fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
-    let r = &raw.route;
+fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
     let mut segments = Vec::new();
     let Some(rest) = r.path.strip_prefix('/') else {
         c.problems
-            .push(format!("route.path: `{}` must start with `/`", r.path));
+            .push(format!("{key}.path: `{}` must start with `/`", r.path));
         return Route {
             method: r.method.to_ascii_uppercase(),
             also_methods: Vec::new(),
@@ -104,31 +118,33 @@ fn compile_route(c: &mut Compiler<'_>, raw: &RawDefinition) -> Route {
             segments.push(PathSegment::Id);
         } else if part.contains('{') || part.contains('}') {
             c.problems.push(format!(
-                "route.path: only `{{id}}` may be a parameter, found `{part}`"
+                "{key}.path: only `{{id}}` may be a parameter, found `{part}`"
             ));
         } else {
             segments.push(PathSegment::Literal(part.to_owned()));
         }
     }
     let ids_in_path = segments.iter().filter(|s| **s == PathSegment::Id).count();
-    let id_in_body = r.id_in_body.as_deref().map(|p| c.pointer("route.id_in_body", p));
+    let id_in_body = r
+        .id_in_body
+        .as_deref()
+        .map(|p| c.pointer(&format!("{key}.id_in_body"), p));
     match (ids_in_path, &id_in_body) {
         (1, None) | (0, Some(_)) => {}
-        _ => c.problems.push(
-            "route: the customer id must travel either in the path (`{id}`) or in the body (`id_in_body`), exactly once"
-                .to_owned(),
-        ),
+        _ => c.problems.push(format!(
+            "{key}: the customer id must travel either in the path (`{{id}}`) or in the body (`id_in_body`), exactly once"
+        )),
     }
     let id_max_length = r.id_max_length.unwrap_or(crate::id::DEFAULT_ID_MAX_LENGTH);
     if !(1..=1024).contains(&id_max_length) {
         c.problems.push(format!(
-            "route.id_max_length: {id_max_length} is not between 1 and 1024"
+            "{key}.id_max_length: {id_max_length} is not between 1 and 1024"
         ));
     }
     for m in std::iter::once(&r.method).chain(&r.also_methods) {
         if http_method_invalid(m) {
             c.problems
-                .push(format!("route.method: `{m}` is not an HTTP method"));
+                .push(format!("{key}.method: `{m}` is not an HTTP method"));
         }
     }
     Route {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Route};
 use crate::endpoint::{Side, refusal};
 use crate::plan::{MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
@@ -28,9 +28,18 @@ pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Resul
         replace: true,
     };
     let (root, patch) = decoder.message(&d.request, body)?;
+    // A map this dialect replaces in full is sent whole by its callers.
+    let complete = d
+        .request
+        .rules
+        .iter()
+        .filter(|r| r.replace && matches!(r.shape, Shape::Leaf) && r.canonical.get_member(&patch).is_some())
+        .map(|r| r.canonical.clone())
+        .collect();
     Ok(Decoded {
         request: CanonicalRequest { id, patch },
         unknown: provenance::unknown_members(d, root),
+        complete,
     })
 }
 
@@ -46,13 +55,13 @@ pub(crate) fn response(d: &Dialect, body: &Value) -> Result<Value, Problem> {
 }
 
 /// See [`Dialect::apply_query`].
-pub(crate) fn apply_query(d: &Dialect, query: &str, body: &mut Value) -> Result<(), Problem> {
+pub(crate) fn apply_query(d: &Dialect, route: &Route, query: &str, body: &mut Value) -> Result<(), Problem> {
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if d.route.query_into_body {
+        if route.query_into_body {
             if let Value::Object(map) = body {
                 map.insert(key.into_owned(), Value::String(value.into_owned()));
             }
-        } else if !d.route.query.iter().any(|q| *q == key) {
+        } else if !route.query.iter().any(|q| *q == key) {
             let vars = MessageVars {
                 property: Some(key.into_owned()),
                 ..refusal("query", Pointer::root())

@@ -3,42 +3,75 @@
 //! rule, used to derive another member, or reported dropped (canonical pointers; the pipeline
 //! restates them in the caller's terms).
 
-use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use super::decode::is_blank;
 use super::transform::{self, Direction, LeafError};
-use super::{AnswerView, CanonicalRequest, Encoded};
+use super::{AnswerView, CanonicalRequest, Encoded, Need};
 use crate::dialect::Dialect;
 use crate::endpoint::{Side, refusal};
 use crate::plan::{MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
-use crate::report::{DerivedField, Dropped, Fidelity, LossReason};
+use crate::report::{DerivedField, Dropped, Fidelity, FillReason, LossReason};
 use crate::validate::MessageVars;
 
-/// See [`Dialect::encode_request`].
-pub(crate) fn request(d: &Dialect, request: &CanonicalRequest) -> Result<Encoded, Problem> {
+/// See [`Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
+/// that were filled from the stored customer: they hold every member, so an omitted one is
+/// absent at the upstream too (no partial replace, no further need).
+pub(crate) fn request(
+    d: &Dialect,
+    request: &CanonicalRequest,
+    complete: &[Pointer],
+) -> Result<Encoded, Problem> {
     let plan = &d.request;
     let mut report = Fidelity::default();
-    let mut body = message(d, plan, &request.patch, Some(&mut report))?;
+    let mut needs = Vec::new();
+    let mut body = message(
+        d,
+        plan,
+        &request.patch,
+        Some(Books {
+            report: &mut report,
+            needs: &mut needs,
+            complete,
+        }),
+    )?;
     if let (Some(p), Value::Object(map)) = (&d.route.id_in_body, &mut body) {
         p.set(map, Value::String(request.id.clone()));
     }
-    let missing: Vec<Violation> = plan
-        .required
-        .iter()
-        .filter(|p| plan.envelope.join(p).get(&body).is_none_or(Value::is_null))
-        .map(|p| {
-            d.violation(MessageVars {
-                target: Some(d.id.clone()),
-                ..refusal("required_on_write", p.clone())
-            })
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(d.problem(ErrorKind::Untranslatable, missing));
+    let mut missing = Vec::new();
+    for p in &plan.required {
+        match plan.envelope.join(p).get(&body) {
+            Some(v) if !v.is_null() => {}
+            // Absent: the stored customer has it (a read fills it); null: the caller clears a
+            // member the target requires, which no read can mend.
+            found => {
+                let rule = plan.rules.iter().find(|r| &r.dialect == p);
+                if let (None, Some(rule)) = (found, rule) {
+                    need(&mut needs, rule.canonical.clone(), FillReason::RequiredOnWrite);
+                }
+                missing.push(d.violation(MessageVars {
+                    target: Some(d.id.clone()),
+                    ..refusal("required_on_write", p.clone())
+                }));
+            }
+        }
     }
-    Ok(Encoded { body, report })
+    let missing = (!missing.is_empty()).then(|| Box::new(d.problem(ErrorKind::Untranslatable, missing)));
+    Ok(Encoded {
+        body,
+        report,
+        needs,
+        missing,
+    })
+}
+
+/// Adds a need, once.
+fn need(needs: &mut Vec<Need>, pointer: Pointer, reason: FillReason) {
+    if !needs.iter().any(|n| n.pointer == pointer) {
+        needs.push(Need { pointer, reason });
+    }
 }
 
 /// See [`Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
@@ -47,6 +80,14 @@ pub(crate) fn response(d: &Dialect, customer: &Value, view: &AnswerView<'_>) -> 
     let empty = Map::new();
     let doc = customer.as_object().unwrap_or(&empty);
     let mut body = message(d, &d.response, doc, None)?;
+    if view.read
+        && let Value::Object(root) = &mut body
+    {
+        // Members that speak of the update ("Customer updated successfully"), not of a read.
+        for p in &d.response.read_omits {
+            p.remove(root);
+        }
+    }
     if let Some(members) = envelope_mut(&d.response.envelope, &mut body) {
         if let Some(upstream) = view.upstream {
             pass_through(d, upstream, members);
@@ -95,19 +136,27 @@ fn pass_through(d: &Dialect, upstream: &Value, members: &mut Map<String, Value>)
     }
 }
 
+/// The books a request encoding keeps: what it derived and dropped, what it needs from the
+/// stored customer, and which objects are already complete.
+struct Books<'a> {
+    report: &'a mut Fidelity,
+    needs: &'a mut Vec<Need>,
+    complete: &'a [Pointer],
+}
+
 /// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
-/// with the constant and extra members. Books are kept in `report`, when given.
+/// with the constant and extra members. Books are kept when given (requests).
 fn message(
     d: &Dialect,
     plan: &MessagePlan,
     src: &Map<String, Value>,
-    report: Option<&mut Fidelity>,
+    books: Option<Books<'_>>,
 ) -> Result<Value, Problem> {
     let mut fields = Map::new();
     Encoder {
         dialect: d,
         plan,
-        report,
+        books,
     }
     .object(&plan.rules, src, &Pointer::root(), &mut fields)?;
     let mut root = Map::new();
@@ -122,7 +171,7 @@ struct Encoder<'a> {
     dialect: &'a Dialect,
     plan: &'a MessagePlan,
     /// `None` for responses, which keep no books.
-    report: Option<&'a mut Fidelity>,
+    books: Option<Books<'a>>,
 }
 
 impl Encoder<'_> {
@@ -143,6 +192,17 @@ impl Encoder<'_> {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
+                    let whole = at.join(&rule.canonical);
+                    if rule.replace
+                        && matches!(rule.shape, Shape::Leaf)
+                        && !v.is_null()
+                        && !self.is_complete(&whole)
+                    {
+                        // A map the target replaces in full, which the patch only merges into:
+                        // the stored keys would be wiped unless the stored map completes it.
+                        self.lose(whole.clone(), LossReason::PartialReplace);
+                        self.partial(whole);
+                    }
                     let encoded = self.value(rule, v, at)?;
                     rule.dialect.set(out, encoded);
                 }
@@ -151,8 +211,8 @@ impl Encoder<'_> {
                         && let Some(value) = d.value(src)
                     {
                         consumed.extend(&d.from);
-                        if let Some(report) = self.report.as_deref_mut() {
-                            report.derived.push(DerivedField {
+                        if let Some(books) = self.books.as_mut() {
+                            books.report.derived.push(DerivedField {
                                 target: self.plan.envelope.join(&rule.dialect).to_string(),
                                 from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
                             });
@@ -160,14 +220,23 @@ impl Encoder<'_> {
                         rule.dialect.set(out, value);
                         continue;
                     }
+                    if let (Some(d), Some(books)) = (&rule.derive, self.books.as_mut())
+                        && d.from.iter().any(|f| f.get_member(src).is_some())
+                    {
+                        // Part of what the derivation reads was sent: the stored customer has
+                        // the rest (a first name alone into a full name).
+                        for f in d.from.iter().filter(|f| f.get_member(src).is_none()) {
+                            need(books.needs, at.join(f), FillReason::Derived);
+                        }
+                    }
                     // Defaults fill responses only; a request must never invent a value.
-                    if let (Some(default), None) = (&rule.default, &self.report) {
+                    if let (Some(default), None) = (&rule.default, &self.books) {
                         rule.dialect.set(out, default.clone());
                     }
                 }
             }
         }
-        if self.report.is_some() {
+        if self.books.is_some() {
             let mut lost = Vec::new();
             uncovered(src, &consumed, &Pointer::root(), &mut lost);
             for p in lost {
@@ -188,12 +257,31 @@ impl Encoder<'_> {
     }
 
     fn lose(&mut self, canonical: Pointer, reason: LossReason) {
-        if let Some(report) = self.report.as_deref_mut() {
-            report.dropped.push(Dropped {
+        if let Some(books) = self.books.as_mut() {
+            books.report.dropped.push(Dropped {
                 pointer: canonical.to_string(),
                 reason,
             });
         }
+    }
+
+    /// The value at `canonical` is replaced in full by the target but only part of it is in the
+    /// patch: lost members unless the object is complete; the stored one completes it.
+    fn partial(&mut self, canonical: Pointer) {
+        let Some(books) = self.books.as_mut() else {
+            return;
+        };
+        if books.complete.contains(&canonical) {
+            return;
+        }
+        need(books.needs, canonical.clone(), FillReason::Replaced);
+    }
+
+    /// True when the object at `canonical` was filled from the stored customer.
+    fn is_complete(&self, canonical: &Pointer) -> bool {
+        self.books
+            .as_ref()
+            .is_some_and(|b| b.complete.contains(canonical))
     }
 
     /// Encodes the value `v` of `rule`, a member of the canonical object at `parent`. The
@@ -206,13 +294,18 @@ impl Encoder<'_> {
                 let at = &parent.join(&rule.canonical);
                 let mut out = Map::new();
                 self.object(rules, obj, at, &mut out)?;
-                if *replace && self.report.is_some() {
+                if *replace && self.books.is_some() && !self.is_complete(at) {
                     // The target clears what it is not sent: every member it can carry must be
                     // present in the patch (possibly null), or it would be wiped.
+                    let mut partial = false;
                     for r in rules {
                         if r.canonical.get_member(obj).is_none() && r.derive.is_none() {
                             self.lose(at.join(&r.canonical), LossReason::PartialReplace);
+                            partial = true;
                         }
+                    }
+                    if partial {
+                        self.partial(at.clone());
                     }
                 }
                 Ok(Value::Object(out))

@@ -178,6 +178,7 @@ mod tests {
             derive: None,
             shape: Shape::Leaf,
             default: None,
+            replace: false,
         }
     }
 

@@ -137,6 +137,13 @@ pub(crate) fn from_raw(
         schemas: ctx.resolve(&raw.dialects.schemas),
     };
     let otlp_endpoint = Some(raw.telemetry.otlp_endpoint.trim().to_owned()).filter(|e| !e.is_empty());
+    let prefix = &raw.translation.overflow_prefix;
+    if prefix.is_empty() || prefix.len() > 64 || prefix.chars().any(char::is_control) {
+        ctx.problem(
+            "translation.overflow_prefix: must be 1 to 64 bytes without control characters (the bag's \
+             own keys must not be mistaken for overflow)",
+        );
+    }
     if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
         ctx.problem("telemetry.otlp_endpoint: this build has no OTLP export (build with `--features otlp`)");
     }
@@ -151,6 +158,9 @@ pub(crate) fn from_raw(
         credentials,
         translation: TranslationConfig {
             mode: raw.translation.mode,
+            fill: raw.translation.fill,
+            overflow: raw.translation.overflow,
+            overflow_prefix: raw.translation.overflow_prefix,
         },
         telemetry: TelemetryConfig { otlp_endpoint },
     })

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use dialectgate_dialect::Mode;
+use dialectgate_dialect::{Fill, Mode};
 use serde::Deserialize;
 
 use super::CredentialMode;
@@ -208,9 +208,26 @@ impl Default for RawCredentials {
 }
 
 /// `[translation]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawTranslation {
     /// `strict` (default): lossy translations are refused. `lenient`: carried out and reported.
     pub mode: Mode,
+    /// `read` (default) or `never`: whether to read the stored customer to complete an update.
+    pub fill: Fill,
+    /// Members without a place in the upstream's dialect go into its extension bag.
+    pub overflow: bool,
+    /// The prefix of overflow keys.
+    pub overflow_prefix: String,
+}
+
+impl Default for RawTranslation {
+    fn default() -> Self {
+        RawTranslation {
+            mode: Mode::default(),
+            fill: Fill::default(),
+            overflow: false,
+            overflow_prefix: "dialectgate:".to_owned(),
+        }
+    }
 }

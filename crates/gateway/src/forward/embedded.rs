@@ -1,11 +1,12 @@
-//! The embedded backend as an upstream service: it speaks canonical, so the outbound body is the
-//! canonical merge patch, applied in process; the answer needs no reading.
+//! The embedded backend as an upstream service: it speaks canonical, so the outbound body of an
+//! update is the canonical merge patch, applied in process, and a retrieve reads the store; the
+//! answer needs no reading.
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use dialectgate_dialect::Answer;
+use dialectgate_dialect::{Answer, Operation};
 use serde_json::Map;
 use tower::Service;
 
@@ -36,10 +37,18 @@ impl Service<UpstreamRequest> for Embedded {
     }
 
     fn call(&mut self, request: UpstreamRequest) -> Self::Future {
-        let patch = request.outbound.body.as_object();
-        let answer = match self.backend.update(&request.id, patch.unwrap_or(&Map::new())) {
-            Ok(doc) => Answer::Customer(doc),
-            Err(p) => Answer::Problem(p),
+        let answer = match request.operation {
+            Operation::Retrieve => match self.backend.get(&request.id) {
+                Some(doc) => Answer::Customer(doc),
+                None => Answer::Problem(Backend::not_found(&request.id)),
+            },
+            Operation::Update => {
+                let patch = request.outbound.body.as_object();
+                match self.backend.update(&request.id, patch.unwrap_or(&Map::new())) {
+                    Ok(doc) => Answer::Customer(doc),
+                    Err(p) => Answer::Problem(p),
+                }
+            }
         };
         ready(Ok(Reply::Answer(answer)))
     }

@@ -24,6 +24,7 @@ fn request(repeatable: bool) -> UpstreamRequest {
         }),
         headers: HeaderMap::new(),
         repeatable,
+        operation: Operation::Update,
     }
 }
 

@@ -1,0 +1,173 @@
+//! Read-modify-write: the members an encoding needs ([`Need`]) taken from the stored customer
+//! and added to the caller's patch, so the target gets the caller's members plus the fewest
+//! stored ones it cannot do without.
+
+use dialectgate_canonical::merge_patch;
+use serde_json::{Map, Value};
+
+use super::Need;
+use crate::pointer::Pointer;
+use crate::report::{FillReason, FilledField};
+
+/// What filling did: the members added, and the objects and maps now complete (the stored one
+/// with the caller's patch merged in), which the encoder sends whole.
+#[derive(Debug, Default)]
+pub(crate) struct Filled {
+    pub fields: Vec<FilledField>,
+    pub complete: Vec<Pointer>,
+}
+
+/// Adds to `patch` what `needs` asks of `stored` (a canonical Customer). A member the caller
+/// sent is never overwritten; a member the stored customer lacks is not invented (the encoder
+/// then refuses or reports as it would without a read).
+pub(crate) fn fill(patch: &mut Map<String, Value>, needs: &[Need], stored: &Value) -> Filled {
+    let mut filled = Filled::default();
+    for need in needs {
+        let p = &need.pointer;
+        match need.reason {
+            FillReason::RequiredOnWrite | FillReason::Derived => {
+                if p.get_member(patch).is_some() {
+                    continue;
+                }
+                if let Some(v) = p.get(stored).filter(|v| !v.is_null()) {
+                    p.set(patch, v.clone());
+                    filled.fields.push(FilledField {
+                        pointer: p.to_string(),
+                        reason: need.reason,
+                    });
+                }
+            }
+            FillReason::Replaced => {
+                let mut whole = match p.get(stored) {
+                    Some(v @ Value::Object(_)) => v.clone(),
+                    _ => Value::Object(Map::new()),
+                };
+                if let Some(sent) = p.get_member(patch) {
+                    merge_patch(&mut whole, sent);
+                }
+                p.set(patch, whole);
+                filled.complete.push(p.clone());
+                filled.fields.push(FilledField {
+                    pointer: p.to_string(),
+                    reason: need.reason,
+                });
+            }
+        }
+    }
+    filled
+}
+
+/// True when the caller's `sent` patch has a member at `p`, or clears an object holding it.
+pub(crate) fn sent_by_caller(sent: &Map<String, Value>, p: &Pointer) -> bool {
+    let mut cur = sent;
+    for (i, seg) in p.segments().iter().enumerate() {
+        match cur.get(seg) {
+            None => return false,
+            Some(Value::Object(inner)) if i + 1 < p.segments().len() => cur = inner,
+            Some(_) => return true,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn need(p: &str, reason: FillReason) -> Need {
+        Need {
+            pointer: Pointer::parse(p).unwrap(),
+            reason,
+        }
+    }
+
+    fn stored() -> Value {
+        json!({
+            "id": "c1",
+            "email": "ada@example.com",
+            "name": {"given": "Ada", "family": "Lovelace", "full": "Ada Lovelace"},
+            "metadata": {"a": 1, "b": 2},
+            "addresses": {"billing": {"line1": "1 Road", "city": "Town", "country": "GB"}}
+        })
+    }
+
+    #[test]
+    fn a_missing_member_is_taken_from_the_stored_customer_and_a_sent_one_is_kept() {
+        let mut patch = json!({"name": {"given": "Augusta"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let filled = fill(
+            &mut patch,
+            &[
+                need("/name/family", FillReason::Derived),
+                need("/name/given", FillReason::RequiredOnWrite),
+                need("/email", FillReason::RequiredOnWrite),
+            ],
+            &stored(),
+        );
+        assert_eq!(
+            Value::Object(patch),
+            json!({"name": {"given": "Augusta", "family": "Lovelace"}, "email": "ada@example.com"})
+        );
+        let pointers: Vec<_> = filled.fields.iter().map(|f| f.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/name/family", "/email"]);
+        assert!(filled.complete.is_empty());
+    }
+
+    #[test]
+    fn a_member_the_stored_customer_lacks_is_not_invented() {
+        let mut patch = Map::new();
+        let filled = fill(
+            &mut patch,
+            &[need("/phone", FillReason::RequiredOnWrite)],
+            &stored(),
+        );
+        assert!(patch.is_empty());
+        assert!(filled.fields.is_empty());
+    }
+
+    #[test]
+    fn a_replaced_map_is_the_stored_one_with_the_patch_merged_in() {
+        let mut patch = json!({"metadata": {"b": null, "c": 3}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let filled = fill(&mut patch, &[need("/metadata", FillReason::Replaced)], &stored());
+        assert_eq!(patch["metadata"], json!({"a": 1, "c": 3}));
+        assert_eq!(filled.complete, [Pointer::parse("/metadata").unwrap()]);
+
+        let mut patch = json!({"addresses": {"billing": {"city": "Ville"}}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        fill(
+            &mut patch,
+            &[need("/addresses/billing", FillReason::Replaced)],
+            &stored(),
+        );
+        assert_eq!(
+            patch["addresses"]["billing"],
+            json!({"line1": "1 Road", "city": "Ville", "country": "GB"})
+        );
+    }
+
+    #[test]
+    fn sent_by_caller_follows_the_patch() {
+        let sent = json!({"name": {"given": "A"}, "addresses": null})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let p = |s: &str| Pointer::parse(s).unwrap();
+        assert!(sent_by_caller(&sent, &p("/name/given")));
+        assert!(sent_by_caller(&sent, &p("/name")));
+        assert!(!sent_by_caller(&sent, &p("/name/family")));
+        assert!(
+            sent_by_caller(&sent, &p("/addresses/billing/city")),
+            "a cleared ancestor"
+        );
+        assert!(!sent_by_caller(&sent, &p("/email")));
+    }
+}
