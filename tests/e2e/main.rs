@@ -29,3 +29,4 @@ mod tokens;
 mod transport;
 mod vendor_clients;
 mod vendor_errors;
+mod vendors;
