@@ -5,8 +5,14 @@
 //! One engine serves all six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
 //! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). Each store
 //! is a [`harness::Upstream`] whose answer function applies those rules to a record map, so
-//! every request is also recorded. Timestamps in records are left as given (stored records stay
-//! comparable with literal values).
+//! every request is also recorded.
+//!
+//! Choices where the vendors' documents are silent (DIALECTS.md marks them GUESS): timestamps in
+//! records are left as given (stored records stay comparable with literal values); an unknown
+//! route answers `404 text/plain`; Elastic Path answers a missing `type` 422 (as seen on create)
+//! and other validation errors 400; AximCommerce and Checkout Page store members they do not
+//! document; a credential is checked for presence only; ids in update bodies never change a
+//! record.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -450,13 +456,14 @@ impl Vendor {
             return Err(Refusal::NotFound(id));
         };
         if op == Op::Update {
-            if let Some(flag) = self.email_locked_by {
-                if members.contains_key("email") && stored[flag] == true {
-                    return Err(Refusal::Invalid(
-                        Some("email".into()),
-                        "Email cannot be changed when the user has registered their account".into(),
-                    ));
-                }
+            if let Some(flag) = self.email_locked_by
+                && members.contains_key("email")
+                && stored[flag] == true
+            {
+                return Err(Refusal::Invalid(
+                    Some("email".into()),
+                    "Email cannot be changed when the user has registered their account".into(),
+                ));
             }
             let before = stored.clone();
             self.apply(stored, members);
@@ -539,13 +546,14 @@ impl Vendor {
             }
         }
         for (member, values) in self.enums {
-            if let Some(v) = members.get(*member).and_then(Value::as_str) {
-                if !v.is_empty() && !values.contains(&v) {
-                    return Err(Refusal::Invalid(
-                        Some((*member).into()),
-                        format!("{member}: `{v}` is not a valid enum value for path `{member}`."),
-                    ));
-                }
+            if let Some(v) = members.get(*member).and_then(Value::as_str)
+                && !v.is_empty()
+                && !values.contains(&v)
+            {
+                return Err(Refusal::Invalid(
+                    Some((*member).into()),
+                    format!("{member}: `{v}` is not a valid enum value for path `{member}`."),
+                ));
             }
         }
         Ok(members)
