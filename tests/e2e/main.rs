@@ -30,3 +30,4 @@ mod tokens;
 mod transport;
 mod vendor_clients;
 mod vendor_errors;
+mod vendors;
