@@ -187,6 +187,18 @@ struct ServerArgs {
     /// Serve only this dialect (repeatable; server.only).
     #[arg(long)]
     only: Vec<String>,
+    /// Migration mode: the candidate upstream's base URL (candidate.url).
+    #[arg(long, value_name = "URL")]
+    candidate: Option<String>,
+    /// What the candidate speaks: `canonical` or a dialect id (candidate.dialect).
+    #[arg(long, value_name = "ID")]
+    candidate_dialect: Option<String>,
+    /// What goes to the candidate: `reads` or `dual-write` (candidate.mode).
+    #[arg(long, value_name = "MODE", value_parser = candidate_mode)]
+    candidate_mode: Option<dialectgate_gateway::CandidateMode>,
+    /// The JSON-lines divergence log (candidate.log); read it with `candidate-report`.
+    #[arg(long, value_name = "FILE")]
+    candidate_log: Option<PathBuf>,
     /// The global `--dialects-dir` and `--schemas-dir`, handed over after parsing.
     #[arg(skip)]
     dirs: (Option<PathBuf>, Option<PathBuf>),
@@ -204,6 +216,10 @@ impl ServerArgs {
             only: self.only.clone(),
             dialects_dir: self.dirs.0.clone(),
             schemas_dir: self.dirs.1.clone(),
+            candidate: self.candidate.clone(),
+            candidate_dialect: self.candidate_dialect.clone(),
+            candidate_mode: self.candidate_mode,
+            candidate_log: self.candidate_log.clone(),
         };
         match &self.config {
             Some(file) => dialectgate_gateway::load(Some(file), None, &overrides)
@@ -211,6 +227,16 @@ impl ServerArgs {
             None => dialectgate_gateway::load_default(None, &overrides)
                 .context("the built-in default configuration"),
         }
+    }
+}
+
+/// `--candidate-mode`: `reads` or `dual-write` (`off` is the configuration's default, not a flag).
+fn candidate_mode(s: &str) -> Result<dialectgate_gateway::CandidateMode, String> {
+    match s.parse()? {
+        dialectgate_gateway::CandidateMode::Off => {
+            Err("reads or dual-write (leave the flag out for off)".into())
+        }
+        mode => Ok(mode),
     }
 }
 

@@ -25,6 +25,7 @@ use tracing::Instrument;
 use crate::admission::Admission;
 use crate::answer;
 use crate::backend::Backend;
+use crate::candidate::Candidate;
 use crate::carryover::Carried;
 use crate::config::Config;
 use crate::credentials;
@@ -50,6 +51,8 @@ pub struct Gateway {
     /// Each loaded dialect's metric series, resolved once.
     dialect_metrics: Vec<(String, DialectHandles)>,
     shared: Shared,
+    /// Migration mode's candidate (`candidate.rs`); `None` when off.
+    candidate: Option<Candidate>,
 }
 
 /// What outlives a configuration reload: the embedded store, the metrics, the issued tokens,
@@ -89,6 +92,9 @@ pub enum StartError {
     /// The upstream client could not be built.
     #[error("cannot set up the upstream")]
     Client(#[source] crate::upstream::BuildError),
+    /// The migration candidate cannot be set up.
+    #[error("cannot set up the candidate")]
+    Candidate(#[source] crate::candidate::CandidateError),
 }
 
 /// A routed request on its way through the phases.
@@ -195,13 +201,17 @@ impl Gateway {
             shared.metrics.clone(),
             upstream_duration,
         );
+        let registry = Arc::new(registry);
+        let candidate =
+            Candidate::start(&config, &registry, &shared.metrics).map_err(StartError::Candidate)?;
         Ok(Gateway {
-            registry: Arc::new(registry),
+            registry,
             config,
             admission,
             forwarder,
             dialect_metrics,
             shared,
+            candidate,
         })
     }
 
@@ -389,6 +399,10 @@ impl Gateway {
         };
         let (rsp, encode_time) =
             answer::success(&self.registry, &call.caller, &customer, &fidelity, &id, &shaping)?;
+        // Migration mode: a copy of the accepted update for the candidate, queued, never awaited.
+        if let Some(candidate) = &self.candidate {
+            candidate.dual_write(call, parts.uri.query().unwrap_or_default(), &bytes, &customer);
+        }
         self.observe_translation(
             call.dialect.id(),
             translate_time + forwarded.read_time + encode_time,
