@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Endpoint, Mode, Registry, Source, parse_strict};
 
 mod batch;
+mod candidate_report;
 mod markup;
 mod matrix;
 mod telemetry;
@@ -134,6 +135,16 @@ enum Command {
     CheckConfig {
         #[command(flatten)]
         server: ServerArgs,
+    },
+    /// Sum up a migration candidate's divergence log (candidate.log): a row per member of the
+    /// canonical Customer (count, share of compared requests, first and last seen, two example
+    /// request ids), and per reason requests could not be compared.
+    CandidateReport {
+        /// The JSON-lines log written by `serve` with `--candidate-log`.
+        file: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print an OpenAPI 3.1 document of every inbound operation, generated from the loaded
     /// dialects and schemas.
@@ -302,6 +313,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out!("{}", String::from_utf8_lossy(&script).trim_end());
             return Ok(ExitCode::SUCCESS);
         }
+        Command::CandidateReport { file, json } => {
+            let input =
+                std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+            let report = candidate_report::Report::read(std::io::BufReader::new(input))
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            if *json {
+                out!("{}", report.json());
+            } else {
+                out!("{}", report.text().trim_end());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
@@ -314,7 +337,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     let registry = load(&cli)?;
     match &cli.command {
-        Command::Serve { .. } | Command::CheckConfig { .. } | Command::Completions { .. } | Command::Man => {
+        Command::Serve { .. }
+        | Command::CheckConfig { .. }
+        | Command::Completions { .. }
+        | Command::CandidateReport { .. }
+        | Command::Man => {
             unreachable!("handled above")
         }
         Command::Translate {
