@@ -89,7 +89,9 @@ async fn send_body(gw: &Running, request_id: &str, body: &Value) -> harness::Ans
 }
 
 /// What a caller sees of an answer: status, the headers the gateway sets, and the body bytes.
-fn seen_by_caller(a: &harness::Answer) -> (u16, Vec<(String, Option<String>)>, Vec<u8>) {
+type Seen = (u16, Vec<(String, Option<String>)>, Vec<u8>);
+
+fn seen_by_caller(a: &harness::Answer) -> Seen {
     let headers = [
         "content-type",
         "content-length",
