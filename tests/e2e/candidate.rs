@@ -457,3 +457,33 @@ async fn an_unknown_candidate_dialect_refuses_to_start() {
     let chain = format!("{err:?}");
     assert!(chain.contains("nosuchvendor"), "{chain}");
 }
+
+#[tokio::test]
+async fn a_reload_turns_the_candidate_on() {
+    let (primary, candidate) = (primary().await, candidate().await);
+    let upstream = primary.url();
+    let file = harness::config_file("candidate-reload", |t| {
+        t.replace("url = \"\"", &format!("url = \"{upstream}\""))
+            .replace("dialect = \"canonical\"", "dialect = \"medusa\"")
+    });
+    let gw = harness::start_reloadable(file.clone(), vec![]).await;
+    assert_eq!(update(&gw, "req-before").await.status, 200);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let on = text
+        .replace("mode = \"off\"", "mode = \"dual-write\"")
+        .replace(
+            "# url = \"https://candidate.example\"",
+            &format!("url = \"{}\"", candidate.url()),
+        )
+        .replace("dialect = \"\"", "dialect = \"elasticpath\"");
+    assert_ne!(on, text);
+    std::fs::write(&file, on).unwrap();
+    let (status, body) = harness::reload(&gw).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(update(&gw, "req-after").await.status, 200);
+    candidate.wait_for(1).await;
+    let seen = candidate.seen();
+    assert_eq!(seen.len(), 1, "only the update after the reload");
+    assert_eq!(seen[0].header("x-request-id"), Some("req-after"));
+    gw.stop().await;
+}
