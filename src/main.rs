@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use dialectgate_dialect::{Answer, Endpoint, Fill, Mode, Options, Registry, Source, Step, parse_strict};
 
 mod batch;
+mod candidate_report;
 mod markup;
 mod matrix;
 mod telemetry;
@@ -145,6 +146,16 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Sum up a migration candidate's divergence log (candidate.log): a row per member of the
+    /// canonical Customer (count, share of compared requests, first and last seen, two example
+    /// request ids), and per reason requests could not be compared.
+    CandidateReport {
+        /// The JSON-lines log written by `serve` with `--candidate-log`.
+        file: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print an OpenAPI 3.1 document of every inbound operation, generated from the loaded
     /// dialects and schemas.
     Openapi,
@@ -197,6 +208,18 @@ struct ServerArgs {
     /// Serve only this dialect (repeatable; server.only).
     #[arg(long)]
     only: Vec<String>,
+    /// Migration mode: the candidate upstream's base URL (candidate.url).
+    #[arg(long, value_name = "URL")]
+    candidate: Option<String>,
+    /// What the candidate speaks: `canonical` or a dialect id (candidate.dialect).
+    #[arg(long, value_name = "ID")]
+    candidate_dialect: Option<String>,
+    /// What goes to the candidate: `reads` or `dual-write` (candidate.mode).
+    #[arg(long, value_name = "MODE", value_parser = candidate_mode)]
+    candidate_mode: Option<dialectgate_gateway::CandidateMode>,
+    /// The JSON-lines divergence log (candidate.log); read it with `candidate-report`.
+    #[arg(long, value_name = "FILE")]
+    candidate_log: Option<PathBuf>,
     /// The global `--dialects-dir` and `--schemas-dir`, handed over after parsing.
     #[arg(skip)]
     dirs: (Option<PathBuf>, Option<PathBuf>),
@@ -214,6 +237,10 @@ impl ServerArgs {
             only: self.only.clone(),
             dialects_dir: self.dirs.0.clone(),
             schemas_dir: self.dirs.1.clone(),
+            candidate: self.candidate.clone(),
+            candidate_dialect: self.candidate_dialect.clone(),
+            candidate_mode: self.candidate_mode,
+            candidate_log: self.candidate_log.clone(),
         };
         match &self.config {
             Some(file) => dialectgate_gateway::load(Some(file), None, &overrides)
@@ -221,6 +248,16 @@ impl ServerArgs {
             None => dialectgate_gateway::load_default(None, &overrides)
                 .context("the built-in default configuration"),
         }
+    }
+}
+
+/// `--candidate-mode`: `reads` or `dual-write` (`off` is the configuration's default, not a flag).
+fn candidate_mode(s: &str) -> Result<dialectgate_gateway::CandidateMode, String> {
+    match s.parse()? {
+        dialectgate_gateway::CandidateMode::Off => {
+            Err("reads or dual-write (leave the flag out for off)".into())
+        }
+        mode => Ok(mode),
     }
 }
 
@@ -286,6 +323,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out!("{}", String::from_utf8_lossy(&script).trim_end());
             return Ok(ExitCode::SUCCESS);
         }
+        Command::CandidateReport { file, json } => {
+            let input =
+                std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+            let report = candidate_report::Report::read(std::io::BufReader::new(input))
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            if *json {
+                out!("{}", report.json());
+            } else {
+                out!("{}", report.text().trim_end());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
@@ -298,7 +347,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     let registry = load(&cli)?;
     match &cli.command {
-        Command::Serve { .. } | Command::CheckConfig { .. } | Command::Completions { .. } | Command::Man => {
+        Command::Serve { .. }
+        | Command::CheckConfig { .. }
+        | Command::Completions { .. }
+        | Command::CandidateReport { .. }
+        | Command::Man => {
             unreachable!("handled above")
         }
         Command::Translate {

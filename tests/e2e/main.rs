@@ -11,6 +11,7 @@ mod admin;
 mod answers;
 mod anywhere;
 mod breaker;
+mod candidate;
 mod cli;
 mod errors;
 mod faults;

@@ -21,7 +21,8 @@ mod tests;
 pub(crate) use self::build::from_raw;
 pub use self::build::{MIN_ADMIN_TOKEN_CHARS, PUBLIC_DEMO_KEY};
 pub use self::raw::{
-    RawAdmin, RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation, RawUpstream,
+    RawAdmin, RawCandidate, RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation,
+    RawUpstream,
 };
 
 /// The checked configuration, one section per section of the file.
@@ -34,6 +35,7 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub translation: TranslationConfig,
     pub telemetry: TelemetryConfig,
+    pub candidate: CandidateConfig,
 }
 
 /// `[server]`: the listener and its limits.
@@ -152,6 +154,64 @@ pub struct TelemetryConfig {
     pub otlp_endpoint: Option<String>,
 }
 
+/// `[candidate]`: migration mode (`candidate.rs`).
+#[derive(Debug, Clone)]
+pub struct CandidateConfig {
+    pub mode: CandidateMode,
+    /// The candidate's base URL; `Some` whenever `mode` is not off.
+    pub url: Option<String>,
+    /// `canonical` or a dialect id (checked against the loaded dialects at gateway build).
+    pub dialect: String,
+    /// The gateway's credential for the candidate; `None`: none is sent.
+    pub token: Option<Secret>,
+    pub timeout: Duration,
+    /// Candidate calls waiting at most; more are dropped and counted.
+    pub queue: NonZeroUsize,
+    pub noise_probe: bool,
+    /// The JSON-lines divergence log; `None`: metrics only.
+    pub log: Option<PathBuf>,
+    /// Compared values written as they are instead of a keyed hash.
+    pub log_values: bool,
+}
+
+/// What goes to the candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CandidateMode {
+    /// Nothing (default).
+    #[default]
+    Off,
+    /// Retrieve requests.
+    Reads,
+    /// Retrieve requests and updates (after the primary accepted them).
+    DualWrite,
+}
+
+impl CandidateMode {
+    /// The name used in the configuration and in metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateMode::Off => "off",
+            CandidateMode::Reads => "reads",
+            CandidateMode::DualWrite => "dual-write",
+        }
+    }
+}
+
+impl std::str::FromStr for CandidateMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(CandidateMode::Off),
+            "reads" => Ok(CandidateMode::Reads),
+            "dual-write" => Ok(CandidateMode::DualWrite),
+            other => Err(format!(
+                "unknown candidate mode `{other}` (off, reads or dual-write)"
+            )),
+        }
+    }
+}
+
 /// How credentials are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -221,6 +281,10 @@ pub struct Overrides {
     pub only: Vec<String>,
     pub dialects_dir: Option<PathBuf>,
     pub schemas_dir: Option<PathBuf>,
+    pub candidate: Option<String>,
+    pub candidate_dialect: Option<String>,
+    pub candidate_mode: Option<CandidateMode>,
+    pub candidate_log: Option<PathBuf>,
 }
 
 /// Where environment variables come from: the process, or a map injected by tests.

@@ -145,6 +145,50 @@ impl Forwarder {
         &self.endpoint
     }
 
+    /// The headers an upstream call of `call` carries (none for the embedded backend).
+    pub(crate) fn headers_for(
+        &self,
+        call: &Call<'_>,
+        incoming: &HeaderMap,
+        pass_on: Option<&Secret>,
+    ) -> HeaderMap {
+        if self.base.is_some() {
+            self.headers
+                .build(call.dialect, incoming, pass_on, call.peer, call.request_id)
+        } else {
+            HeaderMap::new()
+        }
+    }
+
+    /// A read of customer `id` that owns everything it needs, for a task of its own (the
+    /// candidate's noise probe): the customer, or `None` whatever went wrong.
+    pub(crate) fn detached_read(
+        &self,
+        registry: Arc<Registry>,
+        id: &str,
+        outbound: Outbound,
+        headers: HeaderMap,
+    ) -> impl Future<Output = Option<serde_json::Value>> + Send + 'static {
+        let request = UpstreamRequest {
+            id: id.to_owned(),
+            outbound: Arc::new(outbound),
+            headers,
+            repeatable: true,
+            operation: Operation::Retrieve,
+        };
+        let (stack, endpoint) = (self.stack.clone(), self.endpoint.clone());
+        async move {
+            match stack.oneshot(request).await {
+                Ok(Reply::Answer(Answer::Customer(c))) => Some(c),
+                Ok(Reply::Http { status, body }) => match registry.read_answer(&endpoint, status, &body) {
+                    Answer::Customer(c) => Some(c),
+                    Answer::Problem(_) => None,
+                },
+                _ => None,
+            }
+        }
+    }
+
     /// Sends `outbound` for `call` (which arrived with `incoming`; `pass_on` is the caller's
     /// credential in passthrough mode) and reads the answer in the upstream's dialect.
     pub(crate) async fn forward(
@@ -158,12 +202,7 @@ impl Forwarder {
     ) -> Result<Forwarded, Failure> {
         let http = self.base.is_some();
         // The embedded backend reads no headers.
-        let headers = if http {
-            self.headers
-                .build(call.dialect, incoming, pass_on, call.peer, call.request_id)
-        } else {
-            HeaderMap::new()
-        };
+        let headers = self.headers_for(call, incoming, pass_on);
         let request = UpstreamRequest {
             id: id.to_owned(),
             repeatable: operation == Operation::Retrieve

@@ -10,6 +10,7 @@ mod admin;
 mod admission;
 mod answer;
 mod backend;
+mod candidate;
 mod carryover;
 mod config;
 mod credentials;
@@ -32,10 +33,10 @@ pub use self::{
     answer::X_FIDELITY,
     backend::{Backend, fixtures, now_rfc3339},
     config::{
-        AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DEFAULT_CONFIG, DialectsConfig,
-        EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawConfig, RawCredentials, RawDialects, RawServer,
-        RawTelemetry, RawTranslation, RawUpstream, Secret, ServerConfig, TelemetryConfig, TranslationConfig,
-        UpstreamConfig, load, load_default,
+        AdminConfig, CandidateConfig, CandidateMode, Config, ConfigError, CredentialMode, CredentialsConfig,
+        DEFAULT_CONFIG, DialectsConfig, EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawCandidate,
+        RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation, RawUpstream, Secret,
+        ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig, load, load_default,
     },
     credentials::SENSITIVE_HEADERS,
     forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},

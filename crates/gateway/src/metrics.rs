@@ -54,6 +54,22 @@ pub struct ReloadLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CandidateLabels {
+    /// `reads` or `dual-write`.
+    pub mode: &'static str,
+    /// `match`, `diverged`, `noise`, `status_<error kind>` (`status_ok` when only the candidate
+    /// succeeded), `untranslatable`, a transport failure (`connect`, `timeout`, `protocol`,
+    /// `too_large`, `unsendable`), `dropped` (queue full) or `log_dropped`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PointerLabels {
+    /// A JSON Pointer declared by the canonical Customer schema (`compare.rs`).
+    pub pointer: String,
+}
+
 fn latency() -> Histogram {
     // 50 µs … ~6.5 s.
     Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
@@ -71,6 +87,8 @@ pub struct Metrics {
     pub upstream_reads: Family<UpstreamReadLabels, Counter>,
     pub in_flight: Gauge,
     pub reloads: Family<ReloadLabels, Counter>,
+    pub candidate_requests: Family<CandidateLabels, Counter>,
+    pub candidate_divergences: Family<PointerLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -139,8 +157,22 @@ impl Default for Metrics {
             "Configuration reloads, by result",
             reloads.clone(),
         );
+        let candidate_requests = Family::<CandidateLabels, Counter>::default();
+        registry.register(
+            "candidate_requests",
+            "Requests copied to the migration candidate, by mode and outcome",
+            candidate_requests.clone(),
+        );
+        let candidate_divergences = Family::<PointerLabels, Counter>::default();
+        registry.register(
+            "candidate_divergences",
+            "Members of the canonical Customer where the candidate's answer differed from the primary's",
+            candidate_divergences.clone(),
+        );
         Metrics {
             registry,
+            candidate_requests,
+            candidate_divergences,
             requests,
             request_duration,
             translation_duration,

@@ -27,6 +27,7 @@ use tracing::Instrument;
 use crate::admission::Admission;
 use crate::answer;
 use crate::backend::Backend;
+use crate::candidate::Candidate;
 use crate::carryover::Carried;
 use crate::config::Config;
 use crate::credentials;
@@ -52,6 +53,8 @@ pub struct Gateway {
     /// Each loaded dialect's metric series, resolved once.
     dialect_metrics: Vec<(String, DialectHandles)>,
     shared: Shared,
+    /// Migration mode's candidate (`candidate.rs`); `None` when off.
+    candidate: Option<Candidate>,
 }
 
 /// What outlives a configuration reload: the embedded store, the metrics, the issued tokens,
@@ -91,6 +94,9 @@ pub enum StartError {
     /// The upstream client could not be built.
     #[error("cannot set up the upstream")]
     Client(#[source] crate::upstream::BuildError),
+    /// The migration candidate cannot be set up.
+    #[error("cannot set up the candidate")]
+    Candidate(#[source] crate::candidate::CandidateError),
 }
 
 /// A routed request on its way through the phases.
@@ -206,13 +212,17 @@ impl Gateway {
             shared.metrics.clone(),
             upstream_duration,
         );
+        let registry = Arc::new(registry);
+        let candidate =
+            Candidate::start(&config, &registry, &shared.metrics).map_err(StartError::Candidate)?;
         Ok(Gateway {
-            registry: Arc::new(registry),
+            registry,
             config,
             admission,
             forwarder,
             dialect_metrics,
             shared,
+            candidate,
         })
     }
 
@@ -408,7 +418,7 @@ impl Gateway {
         call: &Call<'_>,
         upstream: &Upstream<'_>,
         query: &str,
-        bytes: &[u8],
+        bytes: &Bytes,
     ) -> Result<Response<Full<Bytes>>, Failure> {
         let config = &self.config;
         let (step, body, translate_time) = translate::translate(
@@ -440,14 +450,14 @@ impl Gateway {
                 (Operation::Update, outbound),
             )
             .await?;
-        let (rsp, encode_time) = self.answer(
-            call,
-            query,
-            forwarded.answer,
-            forwarded.body.as_deref(),
-            &fidelity,
-            &id,
-        )?;
+        let mut customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
+        self.restore_overflow(&mut customer);
+        let (rsp, encode_time) =
+            self.answer_customer(call, query, &customer, forwarded.body.as_deref(), &fidelity, &id)?;
+        // Migration mode: a copy of the accepted update for the candidate, queued, never awaited.
+        if let Some(candidate) = &self.candidate {
+            candidate.dual_write(call, query, bytes, &customer);
+        }
         self.observe_translation(
             call.dialect.id(),
             translate_time + forwarded.read_time + encode_time,
@@ -574,26 +584,56 @@ impl Gateway {
                     .map(|()| id)
             })
             .map_err(|p| translate::refused(&self.shared.metrics, call, &parsed, p))?;
-        let (customer, raw) = self.read_stored(call, upstream, &id).await?;
+        let read = self.read_stored(call, upstream, &id).await;
+        self.copy_read(call, upstream, &id, &read);
+        let (customer, raw) = read?;
         let (rsp, encode_time) =
             self.answer_customer(call, query, &customer, raw.as_deref(), &Fidelity::default(), &id)?;
         self.observe_translation(call.dialect.id(), encode_time);
         Ok(rsp)
     }
 
-    /// The upstream's answer to an update, in the caller's dialect.
-    fn answer(
+    /// Migration mode: a copy of the read for the candidate, with the primary's answer (and,
+    /// with `noise_probe`, a second read of the primary, made off the caller's path).
+    fn copy_read(
         &self,
         call: &Call<'_>,
-        query: &str,
-        answer: dialectgate_dialect::Answer,
-        raw: Option<&[u8]>,
-        fidelity: &Fidelity,
+        upstream: &Upstream<'_>,
         id: &str,
-    ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
-        let mut customer = answer::customer(answer, self.config.credentials.mode, call.request_id, id)?;
-        self.restore_overflow(&mut customer);
-        self.answer_customer(call, query, &customer, raw, fidelity, id)
+        read: &Result<(serde_json::Value, Option<Bytes>), Failure>,
+    ) {
+        use crate::candidate::Primary;
+        let Some(candidate) = &self.candidate else {
+            return;
+        };
+        let primary = match read {
+            Ok((customer, _)) => Primary::Customer(customer.clone()),
+            Err(failure) => Primary::Error {
+                kind: failure.problem.kind(),
+                status: failure.problem.status,
+            },
+        };
+        let probe = match (&primary, self.registry.retrieve(self.forwarder.endpoint(), id)) {
+            (Primary::Customer(_), Some(outbound)) if candidate.noise_probe() => outbound,
+            _ => return candidate.read(call.request_id, call.dialect, id, primary, None),
+        };
+        let second = self.forwarder.detached_read(
+            self.registry.clone(),
+            id,
+            probe,
+            self.forwarder
+                .headers_for(call, upstream.headers, upstream.pass_on),
+        );
+        let (candidate, request_id, dialect, id) = (
+            candidate.clone(),
+            call.request_id.to_owned(),
+            call.dialect.clone(),
+            id.to_owned(),
+        );
+        tokio::spawn(async move {
+            let second = second.await;
+            candidate.read(&request_id, &dialect, &id, primary, second);
+        });
     }
 
     fn answer_customer(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use dialectgate_dialect::{Fill, Mode};
 use serde::Deserialize;
 
-use super::CredentialMode;
+use super::{CandidateMode, CredentialMode};
 
 /// The configuration file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -19,6 +19,7 @@ pub struct RawConfig {
     pub credentials: RawCredentials,
     pub translation: RawTranslation,
     pub telemetry: RawTelemetry,
+    pub candidate: RawCandidate,
 }
 
 /// `[telemetry]`.
@@ -228,6 +229,53 @@ impl Default for RawTranslation {
             fill: Fill::default(),
             overflow: false,
             overflow_prefix: "dialectgate:".to_owned(),
+        }
+    }
+}
+
+/// `[candidate]`: migration mode, a second upstream in another dialect that is fed copies of
+/// the traffic and compared with the primary, never answering callers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCandidate {
+    /// `off` (default), `reads` (retrieve requests also go to the candidate) or `dual-write`
+    /// (updates too, after the primary accepted them).
+    pub mode: CandidateMode,
+    /// Base URL of the candidate. Needed unless `mode = "off"`.
+    pub url: String,
+    /// What the candidate speaks: `canonical` or a dialect id. Needed unless `mode = "off"`.
+    pub dialect: String,
+    /// Environment variable holding the gateway's credential for the candidate. Default
+    /// `DIALECTGATE_CANDIDATE_TOKEN`; unset: no credential is sent.
+    pub token_env: Option<String>,
+    /// File holding the gateway's credential for the candidate (wins over `token_env`).
+    pub token_file: Option<PathBuf>,
+    /// Total timeout of one candidate call, in ms. Default 5000.
+    pub timeout_ms: u64,
+    /// Candidate calls waiting at most; more are dropped and counted. Default 1024.
+    pub queue: usize,
+    /// Reads also go twice to the primary; members that differ between the two primary
+    /// answers are reported as noise, not divergence. Default false.
+    pub noise_probe: bool,
+    /// Path of the JSON-lines divergence log. Empty: no log (metrics only).
+    pub log: PathBuf,
+    /// Write the compared values into the log. Default false: a short keyed hash instead.
+    pub log_values: bool,
+}
+
+impl Default for RawCandidate {
+    fn default() -> Self {
+        RawCandidate {
+            mode: CandidateMode::Off,
+            url: String::new(),
+            dialect: String::new(),
+            token_env: Some("DIALECTGATE_CANDIDATE_TOKEN".into()),
+            token_file: None,
+            timeout_ms: 5_000,
+            queue: 1024,
+            noise_probe: false,
+            log: PathBuf::new(),
+            log_values: false,
         }
     }
 }
