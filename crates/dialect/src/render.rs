@@ -361,3 +361,17 @@ pub(crate) fn fill_token(body: &Value, vars: &Map<String, Value>) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary_at_most_max_bytes() {
+        assert_eq!(bounded("abc", 3), "abc", "at the limit: kept whole");
+        assert_eq!(bounded("abcdef", 3), "abc");
+        assert_eq!(bounded("aé", 2), "a", "not inside the two bytes of é");
+        assert_eq!(bounded("aéé", 4), "aé");
+        assert_eq!(bounded("é", 0), "");
+    }
+}
