@@ -100,3 +100,28 @@ fn the_token_body_fills_the_token_and_both_lifetimes_as_numbers() {
     );
     assert!(matches!(body["expires"], Value::Number(_)));
 }
+
+#[test]
+fn a_strict_refusal_names_the_target_in_each_violation() {
+    let reg = registry();
+    let body = common::fixture("microbase", "request");
+    let problem = reg
+        .translate(
+            &endpoint("microbase"),
+            &endpoint("elasticpath"),
+            common::path_id(reg, "microbase"),
+            &body,
+            Mode::Strict,
+        )
+        .expect_err("status and tags have no place in Elastic Path");
+    assert_eq!(problem.kind(), ErrorKind::Untranslatable);
+    assert!(!problem.errors.is_empty());
+    for violation in &problem.errors {
+        assert_eq!(violation.code, "lossy");
+        assert!(
+            violation.message.contains("elasticpath"),
+            "the target is named: {}",
+            violation.message
+        );
+    }
+}
