@@ -374,4 +374,14 @@ mod tests {
         assert_eq!(bounded("aéé", 4), "aé");
         assert_eq!(bounded("é", 0), "");
     }
+
+    #[test]
+    fn problem_json_is_the_problem_as_rfc_9457_json() {
+        let problem = Problem::new(ErrorKind::NotFound, "no customer cus_1");
+        let body: Value = serde_json::from_slice(&problem_json(&problem)).unwrap();
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["detail"], "no customer cus_1");
+        assert_eq!(body["type"], ErrorKind::NotFound.type_uri());
+        assert_eq!(body["title"], problem.title);
+    }
 }
