@@ -361,3 +361,27 @@ pub(crate) fn fill_token(body: &Value, vars: &Map<String, Value>) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary_at_most_max_bytes() {
+        assert_eq!(bounded("abc", 3), "abc", "at the limit: kept whole");
+        assert_eq!(bounded("abcdef", 3), "abc");
+        assert_eq!(bounded("aé", 2), "a", "not inside the two bytes of é");
+        assert_eq!(bounded("aéé", 4), "aé");
+        assert_eq!(bounded("é", 0), "");
+    }
+
+    #[test]
+    fn problem_json_is_the_problem_as_rfc_9457_json() {
+        let problem = Problem::new(ErrorKind::NotFound, "no customer cus_1");
+        let body: Value = serde_json::from_slice(&problem_json(&problem)).unwrap();
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["detail"], "no customer cus_1");
+        assert_eq!(body["type"], ErrorKind::NotFound.type_uri());
+        assert_eq!(body["title"], problem.title);
+    }
+}

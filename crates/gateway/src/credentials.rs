@@ -233,4 +233,128 @@ mod tests {
         let st = issue(&tokens, CredentialMode::Static, "k1");
         assert_eq!(authenticate(&cfg, &tokens, &st), Access::Refused);
     }
+
+    /// The shipped dialects.
+    fn registry() -> dialectgate_dialect::Registry {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        dialectgate_dialect::Registry::load(&root.join("config/dialects"), &root.join("schemas")).unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn extract_reads_a_required_scheme_case_insensitively_and_nothing_else() {
+        let registry = registry();
+        let cp = registry.dialect("checkoutpage").unwrap();
+        let got = |value: &str| extract(cp, &headers(&[("authorization", value)]));
+        assert_eq!(got("Bearer tok").as_deref(), Some("tok"));
+        assert_eq!(
+            got("bearer  tok ").as_deref(),
+            Some("tok"),
+            "spaces around the token"
+        );
+        assert_eq!(got("tok"), None, "the scheme is required");
+        assert_eq!(got("Basic tok"), None, "another scheme");
+        assert_eq!(got("Bearer "), None, "no token");
+        assert_eq!(got("Bearer a b"), None, "a token with whitespace inside");
+        assert_eq!(extract(cp, &HeaderMap::new()), None);
+        assert_eq!(
+            extract(cp, &headers(&[("accesstoken", "Bearer tok")])),
+            None,
+            "another dialect's header"
+        );
+    }
+
+    #[test]
+    fn extract_takes_an_optional_scheme_either_way() {
+        let registry = registry();
+        let axim = registry.dialect("axim").unwrap();
+        let got = |value: &str| extract(axim, &headers(&[("accesstoken", value)]));
+        assert_eq!(got("Bearer tok").as_deref(), Some("tok"));
+        assert_eq!(got("tok").as_deref(), Some("tok"));
+        assert_eq!(got("   "), None, "blank");
+        assert_eq!(got("a\tb"), None, "whitespace inside");
+    }
+
+    #[test]
+    fn extract_tries_each_accepted_form_in_order() {
+        let registry = registry();
+        let medusa = registry.dialect("medusa").unwrap();
+        let only_bearer = headers(&[("authorization", "Bearer second")]);
+        assert_eq!(extract(medusa, &only_bearer).as_deref(), Some("second"));
+        let both = headers(&[
+            ("authorization", "Bearer second"),
+            ("x-medusa-access-token", "first"),
+        ]);
+        assert_eq!(extract(medusa, &both).as_deref(), Some("first"));
+        // An unusable first form does not hide a usable second one.
+        let blank_first = headers(&[("x-medusa-access-token", " "), ("authorization", "Bearer second")]);
+        assert_eq!(extract(medusa, &blank_first).as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn upstream_header_speaks_the_upstreams_first_form() {
+        let registry = registry();
+        let sent = |upstream: &str| {
+            let endpoint = registry.endpoint(upstream).unwrap();
+            let (name, value) = upstream_header(&endpoint, "tok").unwrap();
+            assert!(value.is_sensitive(), "{upstream}: marked sensitive");
+            (name.as_str().to_owned(), value.to_str().unwrap().to_owned())
+        };
+        let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        assert_eq!(sent("canonical"), pair("authorization", "Bearer tok"));
+        assert_eq!(sent("checkoutpage"), pair("authorization", "Bearer tok"));
+        assert_eq!(
+            sent("axim"),
+            pair("accesstoken", "tok"),
+            "the optional scheme is left out"
+        );
+        assert_eq!(sent("medusa"), pair("x-medusa-access-token", "tok"));
+        // A credential that cannot be a header value is not sent at all.
+        let canonical = registry.endpoint("canonical").unwrap();
+        assert!(upstream_header(&canonical, "a\nb").is_none());
+    }
+
+    #[test]
+    fn check_answers_401_without_a_valid_credential() {
+        let registry = registry();
+        let cp = registry.dialect("checkoutpage").unwrap();
+        let tokens = TokenStore::new(8);
+        let static_mode = config(CredentialMode::Static, &["k1"]);
+        let with = |value: &str| headers(&[("authorization", value)]);
+        assert_eq!(
+            check(cp, &with("Bearer k1"), &static_mode, &tokens).unwrap(),
+            None
+        );
+        for refused in [HeaderMap::new(), with("Bearer k2"), with("k1")] {
+            let failure = check(cp, &refused, &static_mode, &tokens).unwrap_err();
+            assert_eq!(failure.outcome, Outcome::Unauthorized);
+            assert_eq!(failure.problem.kind(), ErrorKind::Unauthorized);
+        }
+        let passthrough = config(CredentialMode::Passthrough, &[]);
+        assert_eq!(
+            check(cp, &with("Bearer vendor"), &passthrough, &tokens).unwrap(),
+            Some(Secret::new("vendor"))
+        );
+    }
+
+    #[test]
+    fn static_mode_accepts_a_configured_key_that_looks_like_a_dead_token() {
+        let tokens = TokenStore::new(8);
+        let key = format!("{}{}", crate::token::TOKEN_PREFIX, "0f".repeat(32));
+        assert_eq!(tokens.resolve(&key), Lookup::Dead);
+        let cfg = config(CredentialMode::Static, &[&key]);
+        assert_eq!(authenticate(&cfg, &tokens, &key), Access::Granted);
+        let other = format!("{}{}", crate::token::TOKEN_PREFIX, "1e".repeat(32));
+        assert_eq!(authenticate(&cfg, &tokens, &other), Access::Refused);
+    }
 }

@@ -463,4 +463,109 @@ mod tests {
         assert_eq!(health(&Err(UpstreamError::Unsendable)), Health::Silent);
         assert_eq!(health(&Err(UpstreamError::CircuitOpen)), Health::Silent);
     }
+
+    #[test]
+    fn a_cooldown_past_what_instant_can_hold_lasts_a_year() {
+        let t0 = Instant::now();
+        let b = Breaker::new(1, Duration::MAX);
+        b.settle_at(Admission::Closed, Health::Bad, t0);
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(b.admit_at(t0 + day * 364), None, "still open after 364 days");
+        assert_eq!(
+            b.admit_at(t0 + day * 365),
+            Some(Admission::Trial),
+            "a year, not longer"
+        );
+    }
+
+    /// An upstream answering each request (a status) with that status, counting its calls.
+    fn upstream(
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    ) -> impl Service<u16, Response = Reply, Error = UpstreamError, Future: Send> + Clone {
+        tower::service_fn(move |status: u16| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                Ok::<_, UpstreamError>(Reply::Http {
+                    status,
+                    body: bytes::Bytes::new(),
+                })
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn the_middleware_reports_every_outcome_and_refuses_while_open() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tower::ServiceExt;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let breaker = Arc::new(Breaker::new(2, Duration::from_secs(3600)));
+        let service = BreakerLayer::new(breaker.clone()).layer(upstream(calls.clone()));
+        let status = |reply: Result<Reply, UpstreamError>| match reply {
+            Ok(Reply::Http { status, .. }) => status,
+            other => panic!("not an HTTP answer: {other:?}"),
+        };
+        assert_eq!(status(service.clone().oneshot(500).await), 500);
+        assert_eq!(
+            status(service.clone().oneshot(200).await),
+            200,
+            "a success resets the count"
+        );
+        assert_eq!(status(service.clone().oneshot(500).await), 500);
+        assert!(!breaker.is_open(), "one failure since the success");
+        assert_eq!(status(service.clone().oneshot(503).await), 503);
+        assert!(breaker.is_open(), "two in a row");
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let refused = service.clone().oneshot(200).await;
+        assert!(matches!(refused, Err(UpstreamError::CircuitOpen)), "{refused:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "a refused call never reaches the upstream"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_trial_through_the_middleware_closes_it_for_good() {
+        use tower::ServiceExt;
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let breaker = Arc::new(Breaker::new(2, Duration::ZERO));
+        let service = BreakerLayer::new(breaker.clone()).layer(upstream(calls));
+        for _ in 0..2 {
+            service.clone().oneshot(500).await.unwrap();
+        }
+        // The cooldown (zero) is over: this call is the trial, and its success closes it.
+        service.clone().oneshot(200).await.unwrap();
+        // Closed from zero: one failure does not reopen it, and the next call is an ordinary one.
+        service.clone().oneshot(500).await.unwrap();
+        assert_eq!(breaker.admit(), Some(Admission::Closed));
+    }
+
+    /// A service that is never ready.
+    #[derive(Clone)]
+    struct Broken;
+
+    impl Service<u16> for Broken {
+        type Response = Reply;
+        type Error = UpstreamError;
+        type Future = std::future::Ready<Result<Reply, UpstreamError>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), UpstreamError>> {
+            Poll::Ready(Err(UpstreamError::Timeout))
+        }
+
+        fn call(&mut self, _status: u16) -> Self::Future {
+            std::future::ready(Err(UpstreamError::Timeout))
+        }
+    }
+
+    #[test]
+    fn readiness_is_the_inner_services() {
+        let mut service = BreakerLayer::new(Arc::new(Breaker::new(1, COOLDOWN))).layer(Broken);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let ready = service.poll_ready(&mut cx);
+        assert!(
+            matches!(ready, Poll::Ready(Err(UpstreamError::Timeout))),
+            "{ready:?}"
+        );
+    }
 }
