@@ -10,6 +10,10 @@
 #   N=500 CASES="dg-medusa" bench/callgrind.sh
 #   REPEAT=2 bench/callgrind.sh             # measure every case twice (shows the spread)
 #   FLOOR=0 bench/callgrind.sh              # without the floor cases (bench/floor-cases.tsv)
+#   DEPLOYED=0 bench/callgrind.sh           # without the deployed-path cases (bench/deployed-cases.tsv)
+#
+# The deployed path (bench/deployed-cases.tsv): every caller dialect into a dialect upstream at the
+# default log level (info), next to the nginx + Lua peer doing the Elastic Path -> Medusa job.
 #
 # The floor (bench/floor, built here too) is hyper + reqwest + tokio with the gateway's settings
 # and nothing of the gateway's own: `floor` passes bytes through, `floor_json` also parses and
@@ -37,7 +41,10 @@ GWM_PORT=$((BASE_PORT + 3))         # dialectgate, Medusa upstream, under valgri
 UPSTREAM2_PORT=$((BASE_PORT + 4))   # a second copy of the upstream, under valgrind ("direct")
 FLOOR_PORT=$((BASE_PORT + 5))       # bench/floor proxy, under valgrind
 FLOORJ_PORT=$((BASE_PORT + 6))      # bench/floor proxy-json, under valgrind
+LUA_PORT=$((BASE_PORT + 7))         # the nginx + Lua peer, under valgrind
+DEPLOYED_PORT=$((BASE_PORT + 8))    # dialectgate at info, one per upstream dialect (+8, +9, ...)
 FLOOR=${FLOOR:-1}
+DEPLOYED=${DEPLOYED:-1}
 
 TS=$(date -u +%Y%m%dT%H%M%SZ)
 RUN=$BENCH_DIR/out/callgrind-$TS
@@ -47,10 +54,9 @@ install_traps
 ensure_tools
 build_gateway
 load_cases
-if [ "$FLOOR" = 1 ]; then
-    # The floor cases join the list (same CASES filter), and the floor binary is built.
-    CASES_FILE_MAIN=$CASES_FILE
-    CASES_FILE=$BENCH_DIR/floor-cases.tsv
+# add_cases FILE: the cases of FILE join the list (same CASES filter).
+add_cases() {
+    local name target dialect updialect method path headers body
     while IFS=$'\t' read -r name target dialect updialect method path headers body; do
         case "$name" in '' | '#'*) continue ;; esac
         if [ -n "${CASES:-}" ]; then
@@ -58,12 +64,17 @@ if [ "$FLOOR" = 1 ]; then
         fi
         C_NAME+=("$name") C_TARGET+=("$target") C_DIALECT+=("$dialect") C_UPDIALECT+=("$updialect")
         C_METHOD+=("$method") C_PATH+=("$path") C_HEADERS+=("$headers") C_BODY+=("$BENCH_DIR/bodies/$body")
-    done <"$CASES_FILE"
-    CASES_FILE=$CASES_FILE_MAIN
+    done <"$1"
+}
+[ "$DEPLOYED" = 1 ] && add_cases "$BENCH_DIR/deployed-cases.tsv"
+if [ "$FLOOR" = 1 ]; then
+    # The floor cases join the list, and the floor binary is built.
+    add_cases "$BENCH_DIR/floor-cases.tsv"
     FLOOR_BIN=${FLOOR_BIN:-$(dirname "$DG_BIN")/dialectgate-floor}
     if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$FLOOR_BIN" ]; then
-        log "building the floor (release) into $CARGO_TARGET_DIR"
-        (cd "$ROOT" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR" cargo build --release --locked -p dialectgate-floor) >&2 ||
+        log "building the floor (profile $BENCH_PROFILE) into $CARGO_TARGET_DIR"
+        (cd "$ROOT" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR" CARGO_INCREMENTAL=0 \
+            cargo build --profile "$BENCH_PROFILE" --locked -p dialectgate-floor) >&2 ||
             die "cargo build of bench/floor failed"
     fi
 fi
@@ -71,7 +82,8 @@ check_bodies
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 render_nginx
-assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT" "$UPSTREAM2_PORT" "$FLOOR_PORT" "$FLOORJ_PORT"
+assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT" "$UPSTREAM2_PORT" "$FLOOR_PORT" "$FLOORJ_PORT" \
+    "$LUA_PORT" "$DEPLOYED_PORT" $((DEPLOYED_PORT + 1))
 start_nginx upstream "$RUN/upstream.conf"
 UP_PID=$LAST_PID
 wait_port "$UPSTREAM_PORT" "$UP_PID"
@@ -170,7 +182,33 @@ if [ -n "$(idx_of_target gw_medusa)" ]; then
     stop_server "$PID"
 fi
 
-# 5. The floor: hyper + reqwest alone, then with the JSON both ways.
+# 5. The nginx + Lua peer: Elastic Path in, Medusa upstream.
+if [ -n "$(idx_of_target lua)" ]; then
+    start_nginx lua "$RUN/lua.conf" "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.nginx-lua"
+    PID=$LAST_PID
+    wait_port "$LUA_PORT" "$PID" 60
+    # shellcheck disable=SC2046
+    measure nginx-lua "$PID" "$LUA_PORT" "$RUN/cg.nginx-lua" $(idx_of_target lua)
+    stop_server "$PID"
+fi
+
+# 6. The deployed path: dialectgate at the default log level, one gateway per upstream dialect.
+port=$DEPLOYED_PORT
+for updialect in $(for i in $(idx_of_target deployed); do echo "${C_UPDIALECT[$i]}"; done | sort -u); do
+    idx=()
+    for i in $(idx_of_target deployed); do
+        [ "${C_UPDIALECT[$i]}" = "$updialect" ] && idx+=("$i")
+    done
+    GW_RUST_LOG=info start_gateway "deployed-$updialect" "$port" "$updialect" "${VALGRIND[@]}" \
+        --callgrind-out-file="$RUN/cg.deployed-$updialect"
+    PID=$LAST_PID
+    wait_port "$port" "$PID" 120
+    measure "deployed-$updialect" "$PID" "$port" "$RUN/cg.deployed-$updialect" "${idx[@]}"
+    stop_server "$PID"
+    port=$((port + 1))
+done
+
+# 7. The floor: hyper + reqwest alone, then with the JSON both ways.
 start_floor() {
     local name=$1 port=$2 mode=$3
     shift 3
@@ -193,7 +231,7 @@ done
 {
     machine_summary
     echo "- started: $TS; N=$N, warm-up $WARM, REPEAT=$REPEAT; valgrind --tool=callgrind on the server only, load from bench/nreq.py (one keep-alive connection)"
-    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn --credentials static --mode strict; nginx: master_process off, daemon off, worker_processes 1, keepalive $NGINX_KEEPALIVE to the upstream"
+    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn --credentials static --mode strict (the deployed-* servers: RUST_LOG=info, the default, one JSON access line per request); nginx: master_process off, daemon off, worker_processes 1, keepalive $NGINX_KEEPALIVE to the upstream; nginx-lua: the same + libnginx-mod-http-lua $(dpkg-query -W -f='${Version}' libnginx-mod-http-lua 2>/dev/null), lua-cjson $(dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null)"
 } >"$RUN/meta.md"
 OUT=$BENCH_DIR/out/callgrind-$TS.md
 python3 "$BENCH_DIR/cg_report.py" "$RUN" "$TOP" >"$OUT" || die "report failed"

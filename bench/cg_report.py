@@ -85,7 +85,7 @@ def read_dump(path):
 
 def crate_of(fn, ob):
     """A coarse owner for a function: its crate, or the shared library it lives in."""
-    if ob and not ob.endswith("/dialectgate") and "/release/" not in ob:
+    if ob and not ob.endswith("/dialectgate") and "/release/" not in ob and "/profiling/" not in ob:
         base = os.path.basename(ob)
         if base.startswith("libc."):
             if fn in ("malloc", "free", "_int_malloc", "_int_free", "realloc", "_int_realloc", "malloc_consolidate",
@@ -166,6 +166,45 @@ def profile_md(path, nreq, top=15):
     return "\n".join(out)
 
 
+def deployed_bodies():
+    """{case: body file stem} of bench/deployed-cases.tsv (the floor+JSON case of each)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "deployed-cases.tsv")
+    out = {}
+    with open(path) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == 8 and not cols[0].startswith("#"):
+                out[cols[0]] = os.path.splitext(cols[7])[0]
+    return out
+
+
+def deployed_section(w, order, server_of, med):
+    """Gateway (deployed path), nginx, nginx + Lua and the floor side by side."""
+    cases = [c for c in order if server_of[c].startswith("deployed")]
+    nginx, lua, floor = med.get("nginx"), med.get("nginx-lua"), med.get("floor")
+    if not cases or not nginx:
+        return
+    bodies = deployed_bodies()
+    w("**The deployed path** (bench/deployed-cases.tsv): each caller dialect into a dialect upstream, "
+      "a name + an email + one more member, the gateway at the default log level (`info`, one JSON "
+      "access line per request). nginx = `proxy_pass` (no translation); nginx + Lua = the Elastic "
+      "Path → Medusa job in Lua (bench/nginx/lua.conf.in); floor = hyper + reqwest pass-through; "
+      "floor+JSON = the same parsing and re-serialising both bodies (same request body). "
+      "Goal: ≤ 5× nginx and below nginx + Lua.")
+    w("")
+    w(f"nginx: {nginx:,.0f}; nginx + Lua: {f'{lua:,.0f}' if lua else '–'}"
+      f"{f' ({lua / nginx:.2f}× nginx)' if lua else ''}; floor: {f'{floor:,.0f}' if floor else '–'}.")
+    w("")
+    w("| case | gateway | ÷ nginx | ÷ nginx + Lua | floor+JSON, same body | ours (gateway − floor+JSON) | ≤ 5× nginx and < nginx + Lua? |")
+    w("|---|---:|---:|---:|---:|---:|---|")
+    for c in cases:
+        fj = med.get("floor-json-" + bodies.get(c, ""))
+        ok = med[c] <= TARGET_RATIO * nginx and (lua is None or med[c] < lua)
+        w(f"| {c} | {med[c]:,.0f} | {med[c] / nginx:.2f} | {f'{med[c] / lua:.2f}' if lua else '–'} | "
+          f"{f'{fj:,.0f}' if fj else '–'} | {f'{med[c] - fj:,.0f}' if fj else '–'} | {'met' if ok else 'NOT met'} |")
+    w("")
+
+
 def report(run, top):
     with open(os.path.join(run, "results.tsv")) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
@@ -201,7 +240,7 @@ def report(run, top):
         figure = f"{med[c]:,.0f}" + (f" ({', '.join(f'{v:,}' for v in reps)})" if len(reps) > 1 else "")
         ratio = med[c] / nginx if nginx else None
         verdict = "–"
-        if server_of[c].startswith("gateway") and ratio is not None:
+        if server_of[c].startswith(("gateway", "deployed")) and ratio is not None:
             verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
         w(f"| {c} | {server_of[c]} | {figure} | {f'{ratio:.2f}' if ratio else '–'} | "
           f"{f'{med[c] - direct:,.0f}' if direct is not None and c != 'direct' else '–'} | {verdict} |")
@@ -221,11 +260,12 @@ def report(run, top):
             w(f"| {c} | {med[c]:,.0f} | {f'{floor:,.0f}' if floor else '–'} | {med[f]:,.0f} | "
               f"{med[c] - med[f]:,.0f} | {med[f] / nginx:.2f} | {med[c] / nginx:.2f} |")
         w("")
+    deployed_section(w, order, server_of, med)
     w("Reference figures from PERF_RELIABILITY.md §1.3 (same machine kind, 417 B body): nginx "
       "upstream ≈ 9.8k, nginx proxy_pass ≈ 23.7k, bare hyper+reqwest buffered proxy ≈ 88.6k, "
       "the same + serde_json both ways ≈ 141k instructions/request.")
     w("")
-    gw_cases = [c for c in order if server_of[c].startswith("gateway")]
+    gw_cases = [c for c in order if server_of[c].startswith(("gateway", "deployed"))]
     profile_case = os.environ.get("PROFILE_CASE") or (
         max(gw_cases, key=lambda c: med[c]) if gw_cases else None)
     for c in order:

@@ -4,7 +4,10 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
 : "${CARGO_TARGET_DIR:=$ROOT/target}"
-DG_BIN=${DG_BIN:-$CARGO_TARGET_DIR/release/dialectgate}
+# The kit's build profile (Cargo.toml [profile.profiling]): release code that keeps symbols and
+# line tables, so callgrind profiles name functions.
+BENCH_PROFILE=${BENCH_PROFILE:-profiling}
+DG_BIN=${DG_BIN:-$CARGO_TARGET_DIR/$BENCH_PROFILE/dialectgate}
 CASES_FILE=${CASES_FILE:-$BENCH_DIR/cases.tsv}
 # The gateway's own upstream credential (the upstream is a fixed-response nginx: any value works).
 export DIALECTGATE_UPSTREAM_TOKEN=${DIALECTGATE_UPSTREAM_TOKEN:-bench}
@@ -68,6 +71,9 @@ ensure_tools() {
     local need=()
     command -v wrk >/dev/null || need+=(wrk)
     command -v nginx >/dev/null || need+=(nginx-light)
+    # The nginx + Lua peer (bench/nginx/lua.conf.in): OpenResty's module and lua-cjson, from Debian.
+    [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
+    [ -e /usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so ] || need+=(lua-cjson)
     command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || need+=(valgrind)
     command -v python3 >/dev/null || need+=(python3)
     command -v taskset >/dev/null || need+=(util-linux)
@@ -90,15 +96,16 @@ ensure_tools() {
     fi
 }
 
-# Builds the gateway in release mode (SKIP_BUILD=1 to use an existing $DG_BIN).
+# Builds the gateway with the kit's profile (SKIP_BUILD=1 to use an existing $DG_BIN).
 build_gateway() {
     if [ "${SKIP_BUILD:-0}" = 1 ]; then
         [ -x "$DG_BIN" ] || die "SKIP_BUILD=1 but $DG_BIN does not exist"
         return
     fi
     command -v cargo >/dev/null || die "cargo not found: the Rust toolchain is a prerequisite (see README)"
-    log "building the gateway (release) into $CARGO_TARGET_DIR"
-    (cd "$ROOT" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR" cargo build --release --locked --bin dialectgate) >&2 ||
+    log "building the gateway (profile $BENCH_PROFILE) into $CARGO_TARGET_DIR"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR" CARGO_INCREMENTAL=0 \
+        cargo build --profile "$BENCH_PROFILE" --locked --bin dialectgate) >&2 ||
         die "cargo build failed"
 }
 
@@ -106,9 +113,10 @@ build_gateway() {
 render_nginx() {
     mkdir -p "$RUN/tmp"
     local f
-    for f in upstream proxy; do
+    for f in upstream proxy lua; do
         sed -e "s|@RUN@|$RUN|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
             -e "s|@PROXY_PORT@|$PROXY_PORT|g" -e "s|@KEEPALIVE@|$NGINX_KEEPALIVE|g" \
+            -e "s|@LUA_PORT@|${LUA_PORT:-0}|g" \
             "$BENCH_DIR/nginx/$f.conf.in" >"$RUN/$f.conf"
     done
     if [ -n "${UPSTREAM2_PORT:-}" ]; then
@@ -224,6 +232,6 @@ machine_summary() {
     else
         src="not a git checkout"
     fi
-    echo "- gateway: $DG_BIN (release), source: $src"
+    echo "- gateway: $DG_BIN (profile $BENCH_PROFILE), source: $src"
     echo "- load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 }

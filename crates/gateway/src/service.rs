@@ -296,12 +296,13 @@ impl Gateway {
         }
         let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         // One line per request; never the body, never a credential, never a customer id.
+        // Plain `&str` values: the binary's access-log writer takes them without `fmt`.
         tracing::info!(
-            request_id = %request_id,
-            %method,
+            request_id = request_id.as_str(),
+            method = method.as_str(),
             path = route::logged_path(&self.registry, uri.path(), &handled.dialect),
-            dialect = %handled.dialect,
-            upstream = %self.forwarder.endpoint().id(),
+            dialect = handled.dialect.as_str(),
+            upstream = self.forwarder.endpoint().id(),
             status = handled.status,
             outcome = handled.outcome.label(),
             fault = handled.outcome.fault_field(),

@@ -194,17 +194,31 @@ impl HttpUpstream {
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(UpstreamError::TooLarge { limit });
         }
+        // A small answer usually comes in one chunk: it is kept as is, not copied.
+        let mut first: Option<Bytes> = None;
         let mut buf = Vec::new();
+        let mut len = 0;
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if buf.len() + chunk.len() > limit {
+            len += chunk.len();
+            if len > limit {
                 return Err(UpstreamError::TooLarge { limit });
             }
-            buf.extend_from_slice(&chunk);
+            match first.take() {
+                None if buf.is_empty() => first = Some(chunk),
+                held => {
+                    if let Some(held) = held {
+                        buf.reserve(len);
+                        buf.extend_from_slice(&held);
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+            }
         }
-        Ok(Reply::Http {
-            status,
-            body: Bytes::from(buf),
-        })
+        let body = match first {
+            Some(only) => only,
+            None => Bytes::from(buf),
+        };
+        Ok(Reply::Http { status, body })
     }
 }
 
@@ -245,5 +259,75 @@ impl Service<UpstreamRequest> for HttpUpstream {
             }
             HttpUpstream::once(client, sent, limit).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An upstream that reads one request and answers with `parts`, written one at a time.
+    async fn upstream(parts: Vec<&'static [u8]>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            for part in parts {
+                socket.write_all(part).await.unwrap();
+                socket.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    async fn once(url: &str, limit: usize) -> Result<Reply, UpstreamError> {
+        let request = reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap());
+        HttpUpstream::once(reqwest::Client::new(), request, limit).await
+    }
+
+    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+
+    #[tokio::test]
+    async fn an_answer_in_one_piece_or_in_many_is_read_whole_and_in_order() {
+        let one = upstream(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabcdef"]).await;
+        let many = upstream(vec![
+            CHUNKED,
+            b"3\r\nabc\r\n",
+            b"2\r\nde\r\n",
+            b"1\r\nf\r\n0\r\n\r\n",
+        ]);
+        let two = upstream(vec![CHUNKED, b"1\r\na\r\n", b"5\r\nbcdef\r\n0\r\n\r\n"]);
+        for url in [one, many.await, two.await] {
+            match once(&url, 6).await {
+                Ok(Reply::Http { status, body }) => {
+                    assert_eq!((status, &body[..]), (200, &b"abcdef"[..]), "{url}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_growing_past_the_limit_is_refused() {
+        let url = upstream(vec![
+            CHUNKED,
+            b"3\r\nabc\r\n",
+            b"3\r\ndef\r\n",
+            b"1\r\ng\r\n0\r\n\r\n",
+        ])
+        .await;
+        assert!(matches!(
+            once(&url, 6).await,
+            Err(UpstreamError::TooLarge { limit: 6 })
+        ));
+        let url = upstream(vec![CHUNKED, b"7\r\nabcdefg\r\n0\r\n\r\n"]).await;
+        assert!(matches!(
+            once(&url, 6).await,
+            Err(UpstreamError::TooLarge { limit: 6 })
+        ));
     }
 }

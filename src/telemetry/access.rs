@@ -1,0 +1,549 @@
+//! The access log's fast path: the one "Request handled." JSON line per request, written by hand
+//! into a reused buffer instead of by the general JSON formatter.
+//!
+//! `tracing-subscriber`'s JSON formatter spends about 50k instructions on that line (a
+//! `serde_json` map, a `format!` per `Display` field, the current-span lookup, a timestamp through
+//! the `time` machinery). This layer wraps the formatter: the access event (recognised by its
+//! callsite's target and fields, see [`is_access_event`]) is written here, every other event and
+//! span goes to the wrapped layer unchanged. The line has the same members, in the same order and
+//! with the same JSON encoding as the formatter's (`tests` below pin it against the formatter).
+//!
+//! [`SpanFields`] does the same for the fields of spans (the request span, shown in the `spans`
+//! list of the events inside a request): the formatter's own `JsonFields` parses and re-writes a
+//! span's whole JSON object for every `Span::record` (about 10k instructions each); this one
+//! appends.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FormatFields, FormattedFields};
+use tracing_subscriber::layer::{Context, Layer};
+
+/// The target of the access event (the module that emits it).
+const ACCESS_TARGET: &str = "dialectgate_gateway::service";
+/// A field only the access event has.
+const ACCESS_MARK: &str = "elapsed_us";
+/// A line longer than this is not kept as the reused buffer (one hostile line does not pin
+/// memory for the life of the thread). Every value in the line is bounded by the gateway.
+const KEEP_BUFFER: usize = 4096;
+
+/// Where finished lines go: standard error in the binary, a buffer in the tests.
+pub trait Sink: Send + Sync + 'static {
+    /// Writes one whole line (a single `write_all`, so lines from threads do not interleave).
+    fn write_line(&self, line: &[u8]);
+}
+
+/// The process's standard error.
+pub struct Stderr;
+
+impl Sink for Stderr {
+    fn write_line(&self, line: &[u8]) {
+        // A full or closed stderr loses the line, as the formatter's writer would.
+        let _ = std::io::stderr().lock().write_all(line);
+    }
+}
+
+/// Wraps `inner` (the JSON formatter): the access event is written by hand to `sink`, the rest
+/// goes to `inner`.
+pub struct AccessLog<L, W = Stderr> {
+    inner: L,
+    sink: W,
+}
+
+impl<L> AccessLog<L, Stderr> {
+    /// Access lines to standard error.
+    pub fn new(inner: L) -> Self {
+        Self { inner, sink: Stderr }
+    }
+}
+
+impl<L, W> AccessLog<L, W> {
+    /// Access lines to `sink` (tests).
+    #[cfg(test)]
+    pub fn with_sink(inner: L, sink: W) -> Self {
+        Self { inner, sink }
+    }
+}
+
+/// Whether `meta` is the gateway's per-request access event.
+fn is_access_event(meta: &Metadata<'_>) -> bool {
+    meta.is_event()
+        && *meta.level() == Level::INFO
+        && meta.target() == ACCESS_TARGET
+        && meta.fields().field(ACCESS_MARK).is_some()
+}
+
+thread_local! {
+    static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
+}
+
+impl<S, L, W> Layer<S> for AccessLog<L, W>
+where
+    S: Subscriber,
+    L: Layer<S>,
+    W: Sink,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        self.inner.on_register_dispatch(subscriber);
+    }
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber);
+    }
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_new_span(attrs, id, ctx);
+    }
+    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.inner.on_record(span, values, ctx);
+    }
+    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
+        self.inner.on_follows_from(span, follows, ctx);
+    }
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.event_enabled(event, ctx)
+    }
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if !is_access_event(event.metadata()) {
+            return self.inner.on_event(event, ctx);
+        }
+        BUFFER.with(|cell| {
+            // Re-entrance (a log call while writing) cannot happen here, but if the buffer is
+            // busy, a fresh one does the job.
+            let mut fresh = String::new();
+            let mut guard = cell.try_borrow_mut();
+            let buf = match guard.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut fresh,
+            };
+            buf.clear();
+            write_line(buf, event, SystemTime::now());
+            self.sink.write_line(buf.as_bytes());
+            if buf.capacity() > KEEP_BUFFER {
+                *buf = String::with_capacity(512);
+            }
+        });
+    }
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx);
+    }
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx);
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx);
+    }
+    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
+        self.inner.on_id_change(old, new, ctx);
+    }
+}
+
+/// The formatter's line: `{"timestamp":…,"level":"INFO",<fields in order>,"target":…}` + `\n`.
+fn write_line(buf: &mut String, event: &Event<'_>, now: SystemTime) {
+    buf.push_str("{\"timestamp\":\"");
+    write_timestamp(buf, now);
+    buf.push_str("\",\"level\":\"INFO\"");
+    event.record(&mut Fields { buf, first: false });
+    buf.push_str(",\"target\":");
+    write_json_str(buf, event.metadata().target());
+    buf.push_str("}\n");
+}
+
+/// Writes each field as `"name":value` (comma-separated), values JSON-encoded as the
+/// formatter's visitor encodes them: strings and `Debug`/`Display` values as strings, numbers
+/// and booleans as such.
+struct Fields<'a> {
+    buf: &'a mut String,
+    /// No member written yet (no comma before the next).
+    first: bool,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, field: &Field) {
+        if !std::mem::take(&mut self.first) {
+            self.buf.push(',');
+        }
+        let name = field.name();
+        write_json_str(self.buf, name.strip_prefix("r#").unwrap_or(name));
+        self.buf.push(':');
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        write_json_str(self.buf, value);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.key(field);
+        write_u64(self.buf, value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.key(field);
+        if value < 0 {
+            self.buf.push('-');
+        }
+        write_u64(self.buf, value.unsigned_abs());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        self.buf.push_str(if value { "true" } else { "false" });
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        use fmt::Write as _;
+        self.key(field);
+        self.buf.push('"');
+        let _ = write!(Escaper { buf: self.buf }, "{value:?}");
+        self.buf.push('"');
+    }
+}
+
+/// The fields of spans as one JSON object, for the JSON formatter (which parses it back when it
+/// prints an event's span list): the first fields make the object, later `Span::record` calls
+/// are appended before its closing brace (a repeated name: the last value wins when read).
+pub struct SpanFields;
+
+impl<'w> FormatFields<'w> for SpanFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut buf = String::with_capacity(128);
+        buf.push('{');
+        fields.record(&mut Fields {
+            buf: &mut buf,
+            first: true,
+        });
+        buf.push('}');
+        writer.write_str(&buf)
+    }
+
+    fn add_fields(&self, current: &'w mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
+        let object = &mut current.fields;
+        if object.pop() != Some('}') {
+            // Nothing formatted yet (or not an object of ours): start the object afresh.
+            object.clear();
+            object.push('{');
+        }
+        let first = object.len() == 1;
+        fields.record(&mut Fields { buf: object, first });
+        object.push('}');
+        Ok(())
+    }
+}
+
+/// A `fmt::Write` that JSON-escapes what it is given (the inside of a string).
+struct Escaper<'a> {
+    buf: &'a mut String,
+}
+
+impl fmt::Write for Escaper<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_into(self.buf, s);
+        Ok(())
+    }
+}
+
+fn write_json_str(buf: &mut String, s: &str) {
+    buf.push('"');
+    escape_into(buf, s);
+    buf.push('"');
+}
+
+/// Which bytes `serde_json` escapes in a string: 0 = none, `u` = `\u00XX`, else `\<byte>`.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// `serde_json`'s string escaping: `"` `\` and the control characters; the rest as is.
+fn escape_into(buf: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
+        // Every escaped byte is ASCII, so `start..i` lies on character boundaries.
+        buf.push_str(&s[start..i]);
+        buf.push('\\');
+        if escape == b'u' {
+            buf.push_str("u00");
+            buf.push(char::from(HEX[usize::from(b >> 4)]));
+            buf.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            buf.push(char::from(escape));
+        }
+        start = i + 1;
+    }
+    buf.push_str(&s[start..]);
+}
+
+/// A decimal number, without `fmt`.
+fn write_u64(buf: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        buf.push(char::from(d));
+    }
+}
+
+/// `v` on `width` digits (zero-padded; `v` < 10^width).
+fn write_padded(buf: &mut String, v: u64, width: u32) {
+    let mut div = 10u64.pow(width - 1);
+    while div > 0 {
+        buf.push(char::from(b'0' + (v / div % 10) as u8));
+        div /= 10;
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, as the formatter's default timer writes it
+/// (`2026-11-30T21:54:56.123456Z`).
+fn write_timestamp(buf: &mut String, now: SystemTime) {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let rem = secs % 86_400;
+    write_padded(buf, year, 4);
+    for (sep, v) in [
+        ('-', month),
+        ('-', day),
+        ('T', rem / 3600),
+        (':', rem / 60 % 60),
+        (':', rem % 60),
+    ] {
+        buf.push(sep);
+        write_padded(buf, v, 2);
+    }
+    buf.push('.');
+    write_padded(buf, u64::from(since.subsec_micros()), 6);
+    buf.push('Z');
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (H. Hinnant's `civil_from_days`, for non-negative day counts).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::prelude::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+    impl Sink for Captured {
+        fn write_line(&self, line: &[u8]) {
+            self.0.lock().unwrap().extend_from_slice(line);
+        }
+    }
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    fn formatter(w: Captured) -> impl Layer<tracing_subscriber::Registry> {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(w)
+    }
+
+    /// The access event exactly as `Gateway::handle` emits it, with hostile values.
+    fn emit(path: &str) {
+        let request_id = String::from("req\"\\\n\u{1}é");
+        let method = hyper::Method::PUT;
+        tracing::info!(
+            target: "dialectgate_gateway::service",
+            request_id = request_id.as_str(),
+            method = method.as_str(),
+            path = path,
+            dialect = %"elasticpath",
+            upstream = "medusa",
+            status = 200u16,
+            outcome = "ok",
+            fault = "none",
+            elapsed_us = 1234u64,
+            "Request handled."
+        );
+    }
+
+    /// Drops the timestamp's value (the two lines are written at different instants).
+    fn without_timestamp(line: &str) -> String {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ts = v["timestamp"].as_str().unwrap();
+        line.replacen(ts, "TS", 1)
+    }
+
+    #[test]
+    fn the_access_line_is_the_formatters_line_byte_for_byte() {
+        let by_hand = Captured::default();
+        let by_formatter = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
+            formatter(Captured::default()),
+            by_hand.clone(),
+        ));
+        tracing::subscriber::with_default(subscriber, || emit("/v2/customers/\u{7f}\"x"));
+        let subscriber = tracing_subscriber::registry().with(formatter(by_formatter.clone()));
+        tracing::subscriber::with_default(subscriber, || emit("/v2/customers/\u{7f}\"x"));
+        let (a, b) = (by_hand.text(), by_formatter.text());
+        assert!(a.ends_with('\n') && a.matches('\n').count() == 1, "{a}");
+        assert_eq!(without_timestamp(&a), without_timestamp(&b));
+    }
+
+    #[test]
+    fn other_events_go_to_the_formatter() {
+        let by_hand = Captured::default();
+        let by_formatter = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
+            formatter(by_formatter.clone()),
+            by_hand.clone(),
+        ));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(elapsed_us = 1u64, "Not the access event (another target).");
+            tracing::warn!(target: "dialectgate_gateway::service", elapsed_us = 1u64, "A warning.");
+        });
+        assert_eq!(by_hand.text(), "");
+        let lines = by_formatter.text();
+        assert_eq!(lines.lines().count(), 2, "{lines}");
+    }
+
+    /// A warning inside a span whose fields are recorded at creation and later, twice.
+    fn in_span() {
+        let span = tracing::info_span!(
+            "request",
+            request_id = %"r\"1",
+            dialect = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            n = 7u64,
+        );
+        span.record("dialect", "axim");
+        span.record("outcome", "ok");
+        span.record("dialect", "medusa\n");
+        let _inside = span.enter();
+        tracing::warn!(k = -3i64, yes = true, "Inside.");
+    }
+
+    #[test]
+    fn span_fields_read_back_as_the_formatters_own() {
+        let ours = Captured::default();
+        let theirs = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .fmt_fields(SpanFields)
+                .with_writer(ours.clone()),
+            Captured::default(),
+        ));
+        tracing::subscriber::with_default(subscriber, in_span);
+        let subscriber = tracing_subscriber::registry().with(formatter(theirs.clone()));
+        tracing::subscriber::with_default(subscriber, in_span);
+        let parse = |c: &Captured| {
+            let mut v: serde_json::Value = serde_json::from_str(c.text().trim_end()).unwrap();
+            v["timestamp"] = "TS".into();
+            v
+        };
+        let (a, b) = (parse(&ours), parse(&theirs));
+        assert_eq!(a, b);
+        assert_eq!(a["spans"][0]["dialect"], "medusa\n", "{a}");
+        assert_eq!(a["spans"][0]["outcome"], "ok", "{a}");
+    }
+
+    #[test]
+    fn numbers_are_written_as_fmt_writes_them() {
+        for v in [0, 7, 10, 99, 1234, u64::MAX] {
+            let mut buf = String::new();
+            write_u64(&mut buf, v);
+            assert_eq!(buf, v.to_string());
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let at = |secs: u64, micros: u64| {
+            let mut buf = String::new();
+            write_timestamp(
+                &mut buf,
+                UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros),
+            );
+            buf
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(951_782_400, 7), "2000-02-29T00:00:00.000007Z");
+        assert_eq!(at(1_796_075_696, 123_456), "2026-11-30T21:54:56.123456Z");
+        assert_eq!(at(4_102_444_799, 999_999), "2099-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in ["plain", "q\"b\\", "\n\r\t\u{8}\u{c}\u{0}\u{1f}", "é€😀\u{7f}", ""] {
+            let mut buf = String::new();
+            write_json_str(&mut buf, s);
+            assert_eq!(buf, serde_json::to_string(s).unwrap());
+        }
+    }
+}
