@@ -15,6 +15,7 @@ mod candidate;
 mod cli;
 mod errors;
 mod faults;
+mod fill;
 mod headers;
 mod limits;
 mod load;

@@ -71,4 +71,8 @@ pub struct Need {
     /// Canonical pointer (absolute).
     pub pointer: Pointer,
     pub reason: FillReason,
+    /// When the stored customer lacks it: the member it is a part of (a `join_words` target,
+    /// the full name), and which of how many words-parts it is. A target that holds only the
+    /// whole (Elastic Path's one name) gives the part back: the first word, or the rest.
+    pub part_of: Option<(Pointer, usize, usize)>,
 }

@@ -11,7 +11,7 @@ use super::transform::{self, Direction, LeafError};
 use super::{AnswerView, CanonicalRequest, Encoded, Need};
 use crate::dialect::Dialect;
 use crate::endpoint::{Side, refusal};
-use crate::plan::{MessagePlan, Rule, Shape};
+use crate::plan::{Derivation, MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, LossReason};
 use crate::validate::MessageVars;
@@ -69,8 +69,22 @@ pub(crate) fn request(
 
 /// Adds a need, once.
 fn need(needs: &mut Vec<Need>, pointer: Pointer, reason: FillReason) {
+    need_part(needs, pointer, reason, None);
+}
+
+/// Adds a need, once, with the whole it is a part of (see [`Need::part_of`]).
+fn need_part(
+    needs: &mut Vec<Need>,
+    pointer: Pointer,
+    reason: FillReason,
+    part_of: Option<(Pointer, usize, usize)>,
+) {
     if !needs.iter().any(|n| n.pointer == pointer) {
-        needs.push(Need { pointer, reason });
+        needs.push(Need {
+            pointer,
+            reason,
+            part_of,
+        });
     }
 }
 
@@ -225,8 +239,13 @@ impl Encoder<'_> {
                     {
                         // Part of what the derivation reads was sent: the stored customer has
                         // the rest (a first name alone into a full name).
-                        for f in d.from.iter().filter(|f| f.get_member(src).is_none()) {
-                            need(books.needs, at.join(f), FillReason::Derived);
+                        let whole = at.join(&rule.canonical);
+                        for (i, f) in d.from.iter().enumerate() {
+                            if f.get_member(src).is_none() {
+                                let part_of = (d.with == Derivation::JoinWords)
+                                    .then(|| (whole.clone(), i, d.from.len()));
+                                need_part(books.needs, at.join(f), FillReason::Derived, part_of);
+                            }
                         }
                     }
                     // Defaults fill responses only; a request must never invent a value.

@@ -29,8 +29,12 @@ pub(crate) fn fill(patch: &mut Map<String, Value>, needs: &[Need], stored: &Valu
                 if p.get_member(patch).is_some() {
                     continue;
                 }
-                if let Some(v) = p.get(stored).filter(|v| !v.is_null()) {
-                    p.set(patch, v.clone());
+                let part = || {
+                    let (whole, i, n) = need.part_of.as_ref()?;
+                    words_part(whole.get(stored)?.as_str()?, *i, *n).map(Value::String)
+                };
+                if let Some(v) = p.get(stored).filter(|v| !v.is_null()).cloned().or_else(part) {
+                    p.set(patch, v);
                     filled.fields.push(FilledField {
                         pointer: p.to_string(),
                         reason: need.reason,
@@ -57,6 +61,22 @@ pub(crate) fn fill(patch: &mut Map<String, Value>, needs: &[Need], stored: &Valu
     filled
 }
 
+/// Part `i` of `n` of a `join_words` whole: the `i`-th word, the last part taking every word
+/// left (a full name's first word is the given name, the rest the family name). `None` when
+/// the whole has no such part.
+fn words_part(whole: &str, i: usize, n: usize) -> Option<String> {
+    let mut words = whole.split_whitespace();
+    for _ in 0..i {
+        words.next()?;
+    }
+    let part = if i + 1 == n {
+        words.collect::<Vec<_>>().join(" ")
+    } else {
+        words.next()?.to_owned()
+    };
+    (!part.is_empty()).then_some(part)
+}
+
 /// True when the caller's `sent` patch has a member at `p`, or clears an object holding it.
 pub(crate) fn sent_by_caller(sent: &Map<String, Value>, p: &Pointer) -> bool {
     let mut cur = sent;
@@ -80,6 +100,7 @@ mod tests {
         Need {
             pointer: Pointer::parse(p).unwrap(),
             reason,
+            part_of: None,
         }
     }
 
@@ -152,6 +173,31 @@ mod tests {
             patch["addresses"]["billing"],
             json!({"line1": "1 Road", "city": "Ville", "country": "GB"})
         );
+    }
+
+    #[test]
+    fn a_part_of_a_stored_full_name_is_its_word() {
+        // An Elastic Path customer holds only the full name.
+        let stored = json!({"id": "c1", "name": {"full": "Ron Ulysses Swanson"}});
+        let full = Pointer::parse("/name/full").unwrap();
+        let mut patch = json!({"name": {"given": "Leslie"}}).as_object().cloned().unwrap();
+        let family = Need {
+            part_of: Some((full.clone(), 1, 2)),
+            ..need("/name/family", FillReason::Derived)
+        };
+        fill(&mut patch, &[family], &stored);
+        assert_eq!(
+            patch["name"],
+            json!({"given": "Leslie", "family": "Ulysses Swanson"})
+        );
+        let mut patch = json!({"name": {"family": "Knope"}}).as_object().cloned().unwrap();
+        let given = Need {
+            part_of: Some((full, 0, 2)),
+            ..need("/name/given", FillReason::Derived)
+        };
+        fill(&mut patch, &[given], &stored);
+        assert_eq!(patch["name"], json!({"given": "Ron", "family": "Knope"}));
+        assert_eq!(words_part("Cher", 1, 2), None, "no family name to give");
     }
 
     #[test]
