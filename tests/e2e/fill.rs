@@ -205,7 +205,10 @@ async fn partial_updates_across_every_pair_end_with_exactly_the_callers_change()
 async fn a_failed_read_writes_nothing() {
     let (id, before) = sample("axim");
     let store = VendorStore::start("axim", vec![(id.clone(), before.clone())]).await;
-    store.fail_reads(500, json!({"success": false, "message": "An error occurred on the server."}));
+    store.fail_reads(
+        500,
+        json!({"success": false, "message": "An error occurred on the server."}),
+    );
     let gw = gateway_to(&store, "axim").await;
     let answer = harness::send(&gw, "medusa", &id, &json!({"email": "ron@new.example"})).await;
     // Medusa's shape for a bad gateway; nothing was written.

@@ -25,6 +25,7 @@ mod pairs;
 mod process;
 mod promises;
 mod reads;
+mod rehearsal;
 mod secrets;
 mod security;
 mod shutdown;

@@ -136,15 +136,14 @@ impl Candidate {
     pub(crate) fn start(
         config: &Config,
         registry: &Arc<Registry>,
+        endpoint: Option<Endpoint>,
         metrics: &Arc<Metrics>,
     ) -> Result<Option<Candidate>, CandidateError> {
         let c = &config.candidate;
         let Some(url) = c.url.as_deref().filter(|_| c.mode != CandidateMode::Off) else {
             return Ok(None);
         };
-        let endpoint = registry
-            .endpoint(&c.dialect)
-            .ok_or_else(|| CandidateError::UnknownDialect(c.dialect.clone()))?;
+        let endpoint = endpoint.ok_or_else(|| CandidateError::UnknownDialect(c.dialect.clone()))?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| CandidateError::NoRuntime)?;
         let http = HttpUpstream::new(url, config).map_err(CandidateError::Client)?;
         let log = match &c.log {

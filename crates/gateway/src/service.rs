@@ -161,6 +161,9 @@ impl Gateway {
         let upstream_endpoint = registry
             .endpoint(&config.upstream.dialect)
             .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?;
+        // Resolved before `server.only` narrows what is served: the candidate may speak a
+        // dialect no caller uses (the vendor being moved to).
+        let candidate_endpoint = registry.endpoint(&config.candidate.dialect);
         if !config.server.only.is_empty() {
             registry
                 .retain(&config.server.only)
@@ -213,8 +216,8 @@ impl Gateway {
             upstream_duration,
         );
         let registry = Arc::new(registry);
-        let candidate =
-            Candidate::start(&config, &registry, &shared.metrics).map_err(StartError::Candidate)?;
+        let candidate = Candidate::start(&config, &registry, candidate_endpoint, &shared.metrics)
+            .map_err(StartError::Candidate)?;
         Ok(Gateway {
             registry,
             config,

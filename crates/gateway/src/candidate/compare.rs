@@ -94,23 +94,55 @@ fn shape_of(node: &Value, root: &Value, depth: usize) -> Shape {
 }
 
 /// The members where `candidate` differs from `primary`, in pointer order; members at or under
-/// a pointer of `volatile` are ignored.
+/// a pointer of `volatile` are ignored. Names are compared as one name: a side holding only the
+/// full name (Elastic Path) and one holding first and last (Medusa) agree when the full name is
+/// the two joined by a space.
 pub(crate) fn compare(
     shape: &Shape,
     primary: &Value,
     candidate: &Value,
     volatile: &[String],
 ) -> Vec<Divergence> {
+    let (primary, candidate) = (with_whole_name(primary), with_whole_name(candidate));
     let mut out = Vec::new();
     walk(
         shape,
         &mut String::new(),
-        Some(primary),
-        Some(candidate),
+        Some(&primary),
+        Some(&candidate),
         volatile,
         &mut out,
     );
     out
+}
+
+/// `doc` with its name in both forms: the full name from the given and family names (joined by
+/// a space), and the given and family names from the full name (its first word, the rest), where
+/// one form is missing. The canonical model's two ways of holding one name.
+fn with_whole_name(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    let Some(Value::Object(name)) = doc.get_mut("name") else {
+        return doc;
+    };
+    let text = |k: &str| name.get(k).and_then(Value::as_str).map(str::to_owned);
+    match (text("full"), text("given"), text("family")) {
+        (None, given, family) if given.is_some() || family.is_some() => {
+            let full: Vec<String> = [given, family].into_iter().flatten().collect();
+            name.insert("full".into(), Value::String(full.join(" ")));
+        }
+        (Some(full), None, None) => {
+            let mut words = full.split_whitespace();
+            if let Some(first) = words.next() {
+                name.insert("given".into(), Value::String(first.to_owned()));
+            }
+            let rest: Vec<&str> = words.collect();
+            if !rest.is_empty() {
+                name.insert("family".into(), Value::String(rest.join(" ")));
+            }
+        }
+        _ => {}
+    }
+    doc
 }
 
 /// Noise, Diffy's way: the members that differ between two answers of the primary to the same
@@ -148,10 +180,15 @@ fn walk(
     if !pointer.is_empty() && is_volatile(pointer, volatile) {
         return;
     }
-    let (primary, candidate) = (
-        primary.filter(|v| !v.is_null()),
-        candidate.filter(|v| !v.is_null()),
-    );
+    // Null, an empty list and an empty object all say "nothing": a vendor that always answers
+    // `shipping_addresses: []` holds no more than one that leaves it out.
+    let something = |v: &&Value| match v {
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    };
+    let (primary, candidate) = (primary.filter(something), candidate.filter(something));
     let divergence = |kind| Divergence {
         pointer: pointer.clone(),
         kind,
@@ -222,6 +259,30 @@ impl Status {
             None => self.status.to_string(),
             Some(kind) => format!("{} {}", self.status, kind.as_str()),
         }
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_full_name_and_its_two_parts_are_the_same_name() {
+        let shape = Shape::from_schema(&json!({"type": "object", "properties": {
+            "name": {"type": "object", "properties": {"full": {}, "given": {}, "family": {}}},
+            "tags": {"type": "array"}
+        }}));
+        let medusa = json!({"name": {"given": "Ada", "family": "Lovelace"}, "tags": []});
+        let ep = json!({"name": {"full": "Ada Lovelace"}});
+        assert!(compare(&shape, &medusa, &ep, &[]).is_empty());
+        let other = json!({"name": {"full": "Ada King"}});
+        let diverged: Vec<String> = compare(&shape, &medusa, &other, &[])
+            .into_iter()
+            .map(|d| d.pointer)
+            .collect();
+        assert_eq!(diverged, ["/name/family", "/name/full"]);
     }
 }
 
