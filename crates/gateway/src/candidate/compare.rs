@@ -323,13 +323,15 @@ mod tests {
             [
                 ("/email", Kind::Differs),
                 ("/name/family", Kind::MissingAtCandidate),
+                // The one name differs too ("Ada L" against "Ada").
+                ("/name/full", Kind::Differs),
                 ("/notes", Kind::ExtraAtCandidate),
                 ("/phone", Kind::MissingAtCandidate),
             ]
         );
         assert_eq!(d[0].primary, Some(json!("a@example.com")));
         assert_eq!(d[0].candidate, Some(json!("b@example.com")));
-        assert_eq!(d[3].candidate, None);
+        assert_eq!(d[4].candidate, None);
     }
 
     #[test]
