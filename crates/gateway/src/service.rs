@@ -444,15 +444,7 @@ impl Gateway {
             fidelity,
         } = translation;
         let forwarded = self
-            .forwarder
-            .forward(
-                &self.registry,
-                call,
-                upstream.headers,
-                upstream.pass_on,
-                &id,
-                (Operation::Update, outbound),
-            )
+            .send(call, upstream, &id, (Operation::Update, outbound))
             .await?;
         let mut customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
         self.restore_overflow(&mut customer);
@@ -537,15 +529,7 @@ impl Gateway {
             )
         })?;
         let forwarded = self
-            .forwarder
-            .forward(
-                &self.registry,
-                call,
-                upstream.headers,
-                upstream.pass_on,
-                id,
-                (Operation::Retrieve, outbound),
-            )
+            .send(call, upstream, id, (Operation::Retrieve, outbound))
             .await?;
         let mut customer = answer::customer(
             forwarded.answer,
@@ -595,6 +579,26 @@ impl Gateway {
             self.answer_customer(call, query, &customer, raw.as_deref(), &Fidelity::default(), &id)?;
         self.observe_translation(call.dialect.id(), encode_time);
         Ok(rsp)
+    }
+
+    /// One call to the upstream for `call`, with what it carries from the caller.
+    async fn send(
+        &self,
+        call: &Call<'_>,
+        upstream: &Upstream<'_>,
+        id: &str,
+        request: (Operation, dialectgate_dialect::Outbound),
+    ) -> Result<crate::forward::Forwarded, Failure> {
+        self.forwarder
+            .forward(
+                &self.registry,
+                call,
+                upstream.headers,
+                upstream.pass_on,
+                id,
+                request,
+            )
+            .await
     }
 
     /// Migration mode: a copy of the read for the candidate, with the primary's answer (and,
