@@ -291,6 +291,32 @@ async fn every_dialect_reads_at_its_vendors_retrieve_route_on_the_embedded_backe
     assert_eq!(nobody.json()["error"], "customer_not_found");
     let no_id = harness::answer(info(json!({})).await.unwrap()).await;
     assert_eq!(no_id.json()["error"], "validation_error");
+    // Any verb, the id in the query (MicroBase reads query parameters as body members).
+    let by_query = harness::client()
+        .get(gw.url("/services/customer/v1/customer.info?id=cus_grace"))
+        .header("authorization", bearer.clone())
+        .send()
+        .await
+        .unwrap();
+    let by_query = harness::answer(by_query).await;
+    assert_eq!(
+        by_query.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&by_query.body)
+    );
+    assert_eq!(by_query.json()["customer"]["firstName"], "Grace");
+    let extra = harness::answer(
+        info(json!({"id": "cus_ada", "email": "x@example.com"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        extra.json()["error"],
+        "validation_error",
+        "a read carries the id and nothing else"
+    );
     // A wrong credential on a read is the vendor's 401.
     let denied = harness::answer(
         get("/v2/customers/cus_ada", ("authorization", "Bearer wrong".into()))

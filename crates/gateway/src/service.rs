@@ -390,7 +390,16 @@ impl Gateway {
                 .is_some_and(|r| r.id_in_body.is_some());
         let config = &self.config;
         let bytes = if has_body {
-            inbound::check_headers(&parts.headers)?;
+            // A read's id may travel in the query alone (MicroBase `GET customer.info?id=`):
+            // a request that declares no body needs no JSON content type.
+            let declares_body = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|n| n.as_bytes() != b"0")
+                || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
+            if call.operation == Operation::Update || declares_body {
+                inbound::check_headers(&parts.headers)?;
+            }
             inbound::read_declared(
                 &parts.headers,
                 body,
