@@ -76,11 +76,18 @@ enum Command {
         /// Without it, updates that need a read are refused as `translation.fill = "never"`.
         #[arg(long, value_name = "FILE")]
         current: Option<PathBuf>,
-        /// Members the target has no place for go into its extension bag, under keys starting
-        /// with this prefix (`translation.overflow`; the gateway's default prefix is
-        /// `dialectgate:`).
-        #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "dialectgate:")]
-        overflow: Option<String>,
+        /// Members the target has no place for go into its extension bag
+        /// (`translation.overflow`).
+        #[arg(long)]
+        overflow: bool,
+        /// The prefix of overflow keys (`translation.overflow_prefix`).
+        #[arg(
+            long,
+            value_name = "PREFIX",
+            default_value = "dialectgate:",
+            requires = "overflow"
+        )]
+        overflow_prefix: String,
         /// `text`, `json` (errors and reports as JSON; one line per input when there are
         /// several) or `junit` (JUnit XML, one test case per input).
         #[arg(long, value_enum, default_value = "text")]
@@ -362,6 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             mode,
             current,
             overflow,
+            overflow_prefix,
             format,
             json,
             files,
@@ -378,7 +386,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     Fill::Never
                 },
-                overflow: overflow.as_deref(),
+                overflow: overflow.then_some(overflow_prefix.as_str()),
             };
             let inputs = batch::inputs(files)?;
             let results = inputs

@@ -431,3 +431,76 @@ fn completions_and_the_manual_page() {
     assert!(man.contains(".TH dialectgate"), "{man}");
     assert!(man.contains("matrix"), "{man}");
 }
+
+#[test]
+fn translate_with_the_stored_customer_prints_what_the_gateway_would_send_after_reading_it() {
+    let dir = temp_dir("current");
+    let body = dir.join("body.json");
+    std::fs::write(
+        &body,
+        r#"{"data": {"type": "customer", "email": "ada@new.example"}}"#,
+    )
+    .unwrap();
+    // AximCommerce's "get customer" answer (DIALECTS.md §8).
+    let current = dir.join("axim-customer.json");
+    std::fs::write(
+        &current,
+        r#"{"success": true, "data": {"id": "cus_ada", "email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}}"#,
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "translate",
+            "--from",
+            "elasticpath",
+            "--to",
+            "axim",
+            "--id",
+            "cus_ada",
+        ];
+        a.extend_from_slice(extra);
+        a.push(body.to_str().unwrap());
+        run(&a)
+    };
+    // Without it: Axim requires its names on every PUT, and the body has none.
+    let refused = args(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("required"),
+        "{refused:?}"
+    );
+    // With it: the stored names are filled in.
+    let out = args(&["--current", current.to_str().unwrap()]);
+    let sent: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        sent,
+        serde_json::json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@new.example"})
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("filled"), "{out:?}");
+    // A file that is neither the target's answer nor a canonical Customer is a setup error.
+    std::fs::write(&current, r#"{"email": 5}"#).unwrap();
+    assert_eq!(
+        args(&["--current", current.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+
+    // --overflow: Checkout Page's company name into Medusa's metadata.
+    std::fs::write(&body, r#"{"companyName": "Acme"}"#).unwrap();
+    let out = run(&[
+        "translate",
+        "--from",
+        "checkoutpage",
+        "--to",
+        "medusa",
+        "--id",
+        "cus_ada",
+        "--overflow",
+        body.to_str().unwrap(),
+    ]);
+    let sent: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        sent,
+        serde_json::json!({"metadata": {"dialectgate:/company/name": "Acme"}})
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -47,6 +47,42 @@ mod unit {
     }
 
     #[test]
+    fn fill_and_overflow_default_to_reading_and_off_and_the_environment_sets_them() {
+        let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(cfg.translation.fill, dialectgate_dialect::Fill::Read);
+        assert!(!cfg.translation.overflow);
+        assert_eq!(cfg.translation.options().overflow, None);
+        let cfg = load_default(
+            env(&[
+                ("DIALECTGATE__TRANSLATION__FILL", "never"),
+                ("DIALECTGATE__TRANSLATION__OVERFLOW", "true"),
+                ("DIALECTGATE__TRANSLATION__OVERFLOW_PREFIX", "x-"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.translation.fill, dialectgate_dialect::Fill::Never);
+        assert_eq!(cfg.translation.options().overflow, Some("x-"));
+        let err = load_default(
+            env(&[("DIALECTGATE__TRANSLATION__FILL", "sometimes")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:?}").contains("sometimes"), "{err:?}");
+        for bad in ["", "a\u{7}b"] {
+            let err = load_default(
+                env(&[("DIALECTGATE__TRANSLATION__OVERFLOW_PREFIX", bad)]),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(
+                format!("{err:?}").contains("translation.overflow_prefix"),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
     fn the_built_in_default_needs_no_file_and_names_the_built_in_dialects_and_demo_key() {
         let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");
