@@ -17,6 +17,10 @@ use crate::schema;
 use crate::source::Tree;
 use crate::translate::{self, Answer, Outbound};
 
+/// The members a canonical backend assigns itself (server id, timestamps, the password flag):
+/// two backends holding the same customer differ there. Migration mode ignores them.
+pub const CANONICAL_VOLATILE: [&str; 4] = ["/id", "/created_at", "/updated_at", "/has_password"];
+
 /// The canonical form's compiled schemas.
 pub struct Canonical {
     pub(crate) update: Validator,

@@ -137,6 +137,11 @@ pub struct RawMessage {
     /// Responses only: the relations a caller picks with a query parameter (Medusa's `expand`).
     #[serde(default)]
     pub expand: Option<RawExpand>,
+    /// Responses only: members (dialect pointers relative to the envelope, the `dialect` of a
+    /// response rule) the vendor assigns itself, which differ between two backends holding the
+    /// same customer: server ids, timestamps, the password flag. Migration mode ignores them.
+    #[serde(default)]
+    pub volatile: Vec<String>,
     /// Responses only: members (absolute pointers, among `extra`) written in the update's answer
     /// but not in a read's (AximCommerce's "Customer updated successfully").
     #[serde(default)]

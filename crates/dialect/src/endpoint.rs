@@ -37,6 +37,18 @@ impl Endpoint {
         }
     }
 
+    /// Canonical pointers of the members this side's backends assign themselves (see
+    /// `[response] volatile`).
+    pub fn volatile(&self) -> Vec<String> {
+        match self {
+            Endpoint::Canonical => crate::canonical::CANONICAL_VOLATILE
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            Endpoint::Dialect(d) => d.response.volatile.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     /// The dialect, unless canonical.
     pub fn dialect(&self) -> Option<&Arc<Dialect>> {
         match self {

@@ -28,7 +28,7 @@ mod translate;
 mod validate;
 
 pub use self::{
-    canonical::Canonical,
+    canonical::{CANONICAL_VOLATILE, Canonical},
     definition::RawDefinition,
     dialect::{Auth, Credential, Dialect, Operation, Route, TokenEndpoint},
     endpoint::Endpoint,

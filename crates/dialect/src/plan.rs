@@ -99,6 +99,8 @@ pub(crate) struct MessagePlan {
     pub bag: Option<Pointer>,
     /// Responses only: members left out of a read's answer.
     pub read_omits: Vec<Pointer>,
+    /// Responses only: canonical pointers of the members the vendor assigns itself.
+    pub volatile: Vec<Pointer>,
 }
 
 /// Relations of a success answer that a caller picks with a query parameter.
@@ -247,6 +249,23 @@ impl Compiler<'_> {
                 }
             }
         });
+        let volatile = raw
+            .volatile
+            .iter()
+            .filter_map(|v| {
+                let at = self.pointer(&format!("{key}.volatile"), v);
+                let found = rules
+                    .iter()
+                    .find(|r| r.dialect == at)
+                    .map(|r| r.canonical.clone());
+                if found.is_none() {
+                    self.problems.push(format!(
+                        "{key}.volatile: `{v}` is not the dialect member of a {key} field rule"
+                    ));
+                }
+                found
+            })
+            .collect();
         let read_omits = raw
             .read_omits
             .iter()
@@ -263,6 +282,7 @@ impl Compiler<'_> {
             expand,
             bag,
             read_omits,
+            volatile,
         }
     }
 

@@ -404,6 +404,20 @@ mod tests {
     }
 
     #[test]
+    fn each_dialect_declares_what_its_backends_assign_themselves() {
+        let reg = Registry::embedded().unwrap();
+        let volatile = |id: &str| reg.endpoint(id).unwrap().volatile();
+        // Elastic Path's `password` answer is the canonical password flag.
+        assert_eq!(
+            volatile("elasticpath"),
+            ["/id", "/created_at", "/updated_at", "/has_password"]
+        );
+        assert_eq!(volatile("microbase"), ["/id"]);
+        assert_eq!(volatile("medusa"), ["/id", "/created_at", "/updated_at"]);
+        assert_eq!(volatile("canonical"), crate::canonical::CANONICAL_VOLATILE);
+    }
+
+    #[test]
     fn an_expand_table_is_checked_at_load() {
         let dir = std::env::temp_dir().join(format!("dialectgate-expand-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -25,7 +25,6 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
-pub(crate) use self::compare::DEFAULT_VOLATILE;
 use self::compare::{Divergence, Kind, Shape, Status};
 use self::log::{Line, Log};
 use crate::config::{CandidateMode, Config};
@@ -136,7 +135,7 @@ impl Candidate {
     pub(crate) fn start(
         config: &Config,
         registry: &Arc<Registry>,
-        endpoint: Option<Endpoint>,
+        (primary, endpoint): (&Endpoint, Option<Endpoint>),
         metrics: &Arc<Metrics>,
     ) -> Result<Option<Candidate>, CandidateError> {
         let c = &config.candidate;
@@ -170,7 +169,14 @@ impl Candidate {
             metrics: metrics.clone(),
             log,
             shape,
-            volatile: DEFAULT_VOLATILE.iter().map(|p| (*p).to_owned()).collect(),
+            // What either backend assigns itself (each dialect's `[response] volatile`).
+            volatile: {
+                let mut v = primary.volatile();
+                v.extend(endpoint.volatile());
+                v.sort_unstable();
+                v.dedup();
+                v
+            },
             translation: config.translation.clone(),
             max_depth: config.server.max_depth.get(),
         };

@@ -216,8 +216,13 @@ impl Gateway {
             upstream_duration,
         );
         let registry = Arc::new(registry);
-        let candidate = Candidate::start(&config, &registry, candidate_endpoint, &shared.metrics)
-            .map_err(StartError::Candidate)?;
+        let candidate = Candidate::start(
+            &config,
+            &registry,
+            (forwarder.endpoint(), candidate_endpoint),
+            &shared.metrics,
+        )
+        .map_err(StartError::Candidate)?;
         Ok(Gateway {
             registry,
             config,

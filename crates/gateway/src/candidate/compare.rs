@@ -12,9 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use dialectgate_canonical::ErrorKind;
 use serde_json::Value;
 
-/// The members ignored by default: assigned by each backend, so they differ between any two.
-pub(crate) const DEFAULT_VOLATILE: [&str; 4] = ["/id", "/created_at", "/updated_at", "/has_password"];
-
 /// Deepest nesting of the schema followed (the canonical Customer has three levels).
 const MAX_SHAPE_DEPTH: usize = 8;
 
@@ -299,7 +296,10 @@ mod tests {
     }
 
     fn volatile() -> Vec<String> {
-        DEFAULT_VOLATILE.iter().map(|s| (*s).to_owned()).collect()
+        dialectgate_dialect::CANONICAL_VOLATILE
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
     }
 
     fn pointers(d: &[Divergence]) -> Vec<(&str, Kind)> {

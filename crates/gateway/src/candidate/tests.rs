@@ -29,7 +29,10 @@ fn worker(log: Option<&std::path::Path>) -> (Worker, Arc<Metrics>) {
         metrics: metrics.clone(),
         log: log.map(|p| Log::open(p, false).unwrap()),
         shape: Shape::from_schema(registry.canonical().schema_documents()[1]),
-        volatile: DEFAULT_VOLATILE.iter().map(|p| (*p).to_owned()).collect(),
+        volatile: dialectgate_dialect::CANONICAL_VOLATILE
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect(),
         translation: config.translation.clone(),
         max_depth: 64,
         registry,
