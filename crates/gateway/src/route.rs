@@ -57,6 +57,15 @@ pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<
     ))
 }
 
+/// The dialect serving `path` (one of its operations or its token endpoint), if any.
+pub(crate) fn serving(registry: &Registry, path: &str) -> Option<Arc<Dialect>> {
+    registry
+        .dialects()
+        .iter()
+        .find(|d| d.routes().any(|(_, r)| r.match_path(path).is_some()) || is_token_path(d, path))
+        .cloned()
+}
+
 /// Refuses a method the dialect's `operation` does not accept.
 pub(crate) fn check_method(dialect: &Dialect, operation: Operation, method: &Method) -> Result<(), Failure> {
     let accepted = dialect

@@ -258,6 +258,21 @@ impl Gateway {
         self.forwarder.base()
     }
 
+    /// The answer to a request at `path` whose handler failed unexpectedly: a 500 in the error
+    /// shape of the dialect that serves the path (no detail leaves the gateway), else plain
+    /// problem details.
+    pub(crate) fn internal_error(&self, path: &str) -> Response<Full<Bytes>> {
+        let Some(dialect) = route::serving(&self.registry, path) else {
+            return answer::internal_error();
+        };
+        let failure = Failure::new(
+            Outcome::Internal,
+            Problem::new(ErrorKind::Internal, "the gateway failed to handle the request"),
+        );
+        let caller = Endpoint::Dialect(dialect.clone());
+        answer::refusal(&self.registry, &dialect, &caller, &failure, (path, None))
+    }
+
     /// Handles one request. Never fails: every failure becomes an answer.
     pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
     where
