@@ -188,7 +188,9 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
             // Each request runs on the configuration in force when it arrived.
             let gw = live.current();
             async move {
-                let rsp = contained(gw.handle(req, Some(peer))).await;
+                // The pipeline's future is large (every phase's state): boxed once here, it is
+                // not copied again as hyper and tower move the service's future along.
+                let rsp = contained(Box::pin(gw.handle(req, Some(peer)))).await;
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }
         });
