@@ -25,7 +25,14 @@ impl Pointer {
         Some(Pointer {
             segments: rest
                 .split('/')
-                .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
+                .map(|seg| {
+                    // Most segments hold no escape: one copy, not two replacements.
+                    if seg.contains('~') {
+                        seg.replace("~1", "/").replace("~0", "~")
+                    } else {
+                        seg.to_owned()
+                    }
+                })
                 .collect(),
         })
     }
@@ -151,7 +158,13 @@ impl Pointer {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for seg in &self.segments {
-            write!(f, "/{}", seg.replace('~', "~0").replace('/', "~1"))?;
+            f.write_str("/")?;
+            // Most segments need no escape: written as they are, without a copy.
+            if seg.contains(['~', '/']) {
+                f.write_str(&seg.replace('~', "~0").replace('/', "~1"))?;
+            } else {
+                f.write_str(seg)?;
+            }
         }
         Ok(())
     }
@@ -169,6 +182,10 @@ mod tests {
         assert_eq!(p.to_string(), "/a~1b/c~0d");
         assert!(Pointer::parse("a").is_none());
         assert!(Pointer::parse("").unwrap().is_root());
+        for text in ["/a/b", "/~0~1/x~01", "/a~1~1b/~0", "/", "//x", "/~1"] {
+            assert_eq!(Pointer::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Pointer::parse("/x~01").unwrap().segments(), ["x~1"]);
     }
 
     #[test]
