@@ -39,6 +39,10 @@ pub struct Dialect {
     /// Where the definition was read from.
     pub(crate) origin: Origin,
     pub(crate) raw: RawDefinition,
+    /// [`Dialect::source_pointer`] of every canonical member the request rules map, computed
+    /// at load (`provenance::source_index`): a derived member's report names its sources on
+    /// every such request.
+    pub(crate) sources: std::collections::HashMap<String, String>,
 }
 
 /// Where the operation lives and how its customer id travels.
@@ -484,6 +488,9 @@ impl Side for Dialect {
     }
 
     fn source_pointer(&self, canonical: &str) -> String {
+        if let Some(found) = self.sources.get(canonical) {
+            return found.clone();
+        }
         provenance::source_pointer(self, canonical).unwrap_or_else(|| canonical.to_owned())
     }
 
