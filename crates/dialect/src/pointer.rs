@@ -54,6 +54,22 @@ impl Pointer {
         Pointer { segments }
     }
 
+    /// The text of `self` followed by `other` (`self.join(other).to_string()` without the
+    /// joined pointer or the formatter: reports name members on every request).
+    pub fn join_text(&self, other: &Pointer) -> String {
+        let all = || self.segments.iter().chain(&other.segments);
+        let mut out = String::with_capacity(all().map(|s| s.len() + 1).sum());
+        for seg in all() {
+            out.push('/');
+            if seg.contains(['~', '/']) {
+                out.push_str(&seg.replace('~', "~0").replace('/', "~1"));
+            } else {
+                out.push_str(seg);
+            }
+        }
+        out
+    }
+
     /// `self` followed by `segments`.
     pub(crate) fn join_segments(&self, segments: &[String]) -> Pointer {
         let mut all = self.segments.clone();
@@ -130,13 +146,9 @@ impl Pointer {
             };
             cur = map;
         }
-        // A member already there (a replaced object's null) keeps its key: no clone.
-        match cur.get_mut(last) {
-            Some(slot) => *slot = new,
-            None => {
-                cur.insert(last.clone(), new);
-            }
-        }
+        // One search: documents are built member by member, so the member is mostly new
+        // (the key is cloned either way then).
+        cur.insert(last.clone(), new);
     }
 
     /// Removes the member at the pointer inside an object, through objects only.
@@ -186,6 +198,13 @@ mod tests {
             assert_eq!(Pointer::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(Pointer::parse("/x~01").unwrap().segments(), ["x~1"]);
+        let texts = ["", "/a/b", "/~0~1/x~01", "/", "//x"];
+        for a in texts {
+            for b in texts {
+                let (pa, pb) = (Pointer::parse(a).unwrap(), Pointer::parse(b).unwrap());
+                assert_eq!(pa.join_text(&pb), pa.join(&pb).to_string(), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -227,8 +227,8 @@ impl Encoder<'_> {
                         consumed.extend(&d.from);
                         if let Some(books) = self.books.as_mut() {
                             books.report.derived.push(DerivedField {
-                                target: self.plan.envelope.join(&rule.dialect).to_string(),
-                                from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
+                                target: self.plan.envelope.join_text(&rule.dialect),
+                                from: d.from.iter().map(|f| at.join_text(f)).collect(),
                             });
                         }
                         rule.dialect.set(out, value);

@@ -45,7 +45,7 @@ pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
             .find(|r| target.is_prefix_of(&r.canonical))
             .map(|r| r.dialect.clone())
     })?;
-    Some(d.request.envelope.join(&found).to_string())
+    Some(d.request.envelope.join_text(&found))
 }
 
 /// Every member of the caller's body a dropped canonical request pointer came from. Unlike
