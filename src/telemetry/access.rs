@@ -576,7 +576,9 @@ mod tests {
     /// eight-byte words, next to clean ASCII and multi-byte characters.
     #[test]
     fn escapes_are_found_at_every_offset() {
-        let specials = ['"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', ' ', '!', '#', '[', ']', 'é', '€'];
+        let specials = [
+            '"', '\\', '\n', '\u{0}', '\u{1f}', '\u{7f}', ' ', '!', '#', '[', ']', 'é', '€',
+        ];
         for len in 0..20 {
             for at in 0..=len {
                 for &c in &specials {
