@@ -39,6 +39,10 @@ pub struct Dialect {
     /// Where the definition was read from.
     pub(crate) origin: Origin,
     pub(crate) raw: RawDefinition,
+    /// [`Dialect::source_pointer`] of every canonical member the request rules map, computed
+    /// at load (`provenance::source_index`): a derived member's report names its sources on
+    /// every such request.
+    pub(crate) sources: std::collections::HashMap<String, String>,
 }
 
 /// Where the operation lives and how its customer id travels.
@@ -84,23 +88,37 @@ impl Route {
     /// Matches a request path; `Some(id)` on a match (`None` inside when the id travels in the
     /// body). The id is percent-decoded.
     pub fn match_path(&self, path: &str) -> Option<Option<String>> {
-        let mut parts = path.strip_prefix('/')?.split('/');
+        // `rest`: what follows the last `/` consumed; `None` once the last segment is taken.
+        // A literal is compared in place (no scan for the next `/`): every request is routed
+        // against every dialect's routes.
+        let mut rest = Some(path.strip_prefix('/')?);
         let mut id = None;
         for seg in &self.segments {
-            let part = parts.next()?;
+            let text = rest?;
             match seg {
-                PathSegment::Literal(lit) if lit == part => {}
-                PathSegment::Literal(_) => return None,
+                PathSegment::Literal(lit) => {
+                    let after = text.strip_prefix(lit.as_str())?;
+                    rest = match after.strip_prefix('/') {
+                        Some(next) => Some(next),
+                        None if after.is_empty() => None,
+                        None => return None,
+                    };
+                }
                 PathSegment::Id => {
+                    let (part, next) = match text.split_once('/') {
+                        Some((part, next)) => (part, Some(next)),
+                        None => (text, None),
+                    };
                     let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
                     if decoded.is_empty() {
                         return None;
                     }
                     id = Some(decoded.into_owned());
+                    rest = next;
                 }
             }
         }
-        if parts.next().is_some() {
+        if rest.is_some() {
             return None;
         }
         Some(id)
@@ -484,6 +502,9 @@ impl Side for Dialect {
     }
 
     fn source_pointer(&self, canonical: &str) -> String {
+        if let Some(found) = self.sources.get(canonical) {
+            return found.clone();
+        }
         provenance::source_pointer(self, canonical).unwrap_or_else(|| canonical.to_owned())
     }
 
@@ -562,5 +583,101 @@ impl Side for Dialect {
 
     fn fill_needs(&self) -> matrix::FillNeeds {
         matrix::fill_needs(&self.request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matcher as first written (split on `/`, segment by segment).
+    fn reference(route: &Route, path: &str) -> Option<Option<String>> {
+        let mut parts = path.strip_prefix('/')?.split('/');
+        let mut id = None;
+        for seg in &route.segments {
+            let part = parts.next()?;
+            match seg {
+                PathSegment::Literal(lit) if lit == part => {}
+                PathSegment::Literal(_) => return None,
+                PathSegment::Id => {
+                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    if decoded.is_empty() {
+                        return None;
+                    }
+                    id = Some(decoded.into_owned());
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(id)
+    }
+
+    #[test]
+    fn paths_match_as_the_segment_by_segment_reading_does() {
+        let route = |segments: Vec<PathSegment>| Route {
+            method: "PUT".into(),
+            also_methods: Vec::new(),
+            path: String::new(),
+            segments,
+            id_in_body: None,
+            query: Vec::new(),
+            query_into_body: false,
+            id_max_length: 64,
+        };
+        let lit = |s: &str| PathSegment::Literal(s.into());
+        let mut routes = vec![
+            route(vec![lit("v2"), lit("customers"), PathSegment::Id]),
+            route(vec![lit("customers"), PathSegment::Id, lit("update")]),
+            route(vec![
+                lit("services"),
+                lit("customer"),
+                lit("v1"),
+                lit("customer.update"),
+            ]),
+            route(vec![PathSegment::Id]),
+            route(vec![lit("")]),
+            route(vec![lit("a"), lit(""), PathSegment::Id]),
+        ];
+        let reg = crate::registry::Registry::embedded().unwrap();
+        for d in reg.dialects() {
+            routes.extend(d.routes().map(|(_, r)| r.clone()));
+        }
+        let paths = [
+            "",
+            "/",
+            "//",
+            "/v2",
+            "/v2/",
+            "/v2/customers",
+            "/v2/customers/",
+            "/v2/customers/cus_1",
+            "/v2/customers/cus_1/",
+            "/v2/customers/cus%2F1",
+            "/v2/customers/%FF",
+            "/v2/customersx/a",
+            "/v2x/customers/a",
+            "/customers/cus_1/update",
+            "/customers/cus_1/updatex",
+            "/customers//update",
+            "/services/customer/v1/customer.update",
+            "/services/customer/v1/customer.update/",
+            "/services/customer/v1/customer.updat",
+            "/a//x",
+            "/a/x/y",
+            "/x",
+            "/v1/customers/cus_ada",
+            "/admin/customers/cus_ada",
+            "/customers/cus_ada",
+            "/v2/customers/cus_ada",
+            "no-slash",
+            "/é/ü",
+        ];
+        for r in &routes {
+            for p in paths {
+                assert_eq!(r.match_path(p), reference(r, p), "{p} against {}", r.path);
+            }
+        }
     }
 }

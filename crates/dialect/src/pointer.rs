@@ -25,7 +25,14 @@ impl Pointer {
         Some(Pointer {
             segments: rest
                 .split('/')
-                .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
+                .map(|seg| {
+                    // Most segments hold no escape: one copy, not two replacements.
+                    if seg.contains('~') {
+                        seg.replace("~1", "/").replace("~0", "~")
+                    } else {
+                        seg.to_owned()
+                    }
+                })
                 .collect(),
         })
     }
@@ -45,6 +52,22 @@ impl Pointer {
         let mut segments = self.segments.clone();
         segments.extend(other.segments.iter().cloned());
         Pointer { segments }
+    }
+
+    /// The text of `self` followed by `other` (`self.join(other).to_string()` without the
+    /// joined pointer or the formatter: reports name members on every request).
+    pub fn join_text(&self, other: &Pointer) -> String {
+        let all = || self.segments.iter().chain(&other.segments);
+        let mut out = String::with_capacity(all().map(|s| s.len() + 1).sum());
+        for seg in all() {
+            out.push('/');
+            if seg.contains(['~', '/']) {
+                out.push_str(&seg.replace('~', "~0").replace('/', "~1"));
+            } else {
+                out.push_str(seg);
+            }
+        }
+        out
     }
 
     /// `self` followed by `segments`.
@@ -123,13 +146,9 @@ impl Pointer {
             };
             cur = map;
         }
-        // A member already there (a replaced object's null) keeps its key: no clone.
-        match cur.get_mut(last) {
-            Some(slot) => *slot = new,
-            None => {
-                cur.insert(last.clone(), new);
-            }
-        }
+        // One search: documents are built member by member, so the member is mostly new
+        // (the key is cloned either way then).
+        cur.insert(last.clone(), new);
     }
 
     /// Removes the member at the pointer inside an object, through objects only.
@@ -151,7 +170,13 @@ impl Pointer {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for seg in &self.segments {
-            write!(f, "/{}", seg.replace('~', "~0").replace('/', "~1"))?;
+            f.write_str("/")?;
+            // Most segments need no escape: written as they are, without a copy.
+            if seg.contains(['~', '/']) {
+                f.write_str(&seg.replace('~', "~0").replace('/', "~1"))?;
+            } else {
+                f.write_str(seg)?;
+            }
         }
         Ok(())
     }
@@ -169,6 +194,17 @@ mod tests {
         assert_eq!(p.to_string(), "/a~1b/c~0d");
         assert!(Pointer::parse("a").is_none());
         assert!(Pointer::parse("").unwrap().is_root());
+        for text in ["/a/b", "/~0~1/x~01", "/a~1~1b/~0", "/", "//x", "/~1"] {
+            assert_eq!(Pointer::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Pointer::parse("/x~01").unwrap().segments(), ["x~1"]);
+        let texts = ["", "/a/b", "/~0~1/x~01", "/", "//x"];
+        for a in texts {
+            for b in texts {
+                let (pa, pb) = (Pointer::parse(a).unwrap(), Pointer::parse(b).unwrap());
+                assert_eq!(pa.join_text(&pb), pa.join(&pb).to_string(), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -109,41 +109,66 @@ pub(crate) fn refusal(
     rsp
 }
 
+/// `derived=…; dropped=…; filled=…; overflow=…` (the parts that have entries), written into one
+/// string: a lenient or derived translation pays for it on every request.
 fn fidelity_header(f: &Fidelity) -> String {
-    let mut parts = Vec::new();
+    let mut out = String::with_capacity(128);
+    let part = |name: &str, out: &mut String| {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(name);
+        out.push('=');
+    };
+    let sep = |i: usize, out: &mut String| {
+        if i > 0 {
+            out.push(',');
+        }
+    };
     if !f.derived.is_empty() {
-        let derived: Vec<String> = f
-            .derived
-            .iter()
-            .map(|d| format!("{}<-{}", d.target, d.from.join("+")))
-            .collect();
-        parts.push(format!("derived={}", derived.join(",")));
+        part("derived", &mut out);
+        for (i, d) in f.derived.iter().enumerate() {
+            sep(i, &mut out);
+            out.push_str(&d.target);
+            out.push_str("<-");
+            for (j, from) in d.from.iter().enumerate() {
+                if j > 0 {
+                    out.push('+');
+                }
+                out.push_str(from);
+            }
+        }
     }
     if !f.dropped.is_empty() {
-        let dropped: Vec<String> = f
-            .dropped
-            .iter()
-            .map(|d| format!("{}({})", d.pointer, d.reason.code()))
-            .collect();
-        parts.push(format!("dropped={}", dropped.join(",")));
+        part("dropped", &mut out);
+        for (i, d) in f.dropped.iter().enumerate() {
+            sep(i, &mut out);
+            out.push_str(&d.pointer);
+            out.push('(');
+            out.push_str(d.reason.code());
+            out.push(')');
+        }
     }
     if !f.filled.is_empty() {
-        let filled: Vec<String> = f
-            .filled
-            .iter()
-            .map(|d| format!("{}({})", d.pointer, d.reason.as_str()))
-            .collect();
-        parts.push(format!("filled={}", filled.join(",")));
+        part("filled", &mut out);
+        for (i, d) in f.filled.iter().enumerate() {
+            sep(i, &mut out);
+            out.push_str(&d.pointer);
+            out.push('(');
+            out.push_str(d.reason.as_str());
+            out.push(')');
+        }
     }
     if !f.overflow.is_empty() {
-        let overflow: Vec<String> = f
-            .overflow
-            .iter()
-            .map(|o| format!("{}->{}", o.pointer, o.key))
-            .collect();
-        parts.push(format!("overflow={}", overflow.join(",")));
+        part("overflow", &mut out);
+        for (i, o) in f.overflow.iter().enumerate() {
+            sep(i, &mut out);
+            out.push_str(&o.pointer);
+            out.push_str("->");
+            out.push_str(&o.key);
+        }
     }
-    parts.join("; ")
+    out
 }
 
 /// The answer to a request whose handler failed unexpectedly: no detail leaves the gateway.
@@ -170,4 +195,111 @@ pub(crate) fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> R
         rsp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     rsp
+}
+
+#[cfg(test)]
+mod tests {
+    use dialectgate_dialect::{DerivedField, Dropped, FillReason, FilledField, LossReason, Overflowed};
+
+    use super::*;
+
+    /// The header as it was first written (a `format!` per entry, joined): the one-string
+    /// writer must say exactly the same.
+    fn reference(f: &Fidelity) -> String {
+        let mut parts = Vec::new();
+        if !f.derived.is_empty() {
+            let d: Vec<String> = f
+                .derived
+                .iter()
+                .map(|d| format!("{}<-{}", d.target, d.from.join("+")))
+                .collect();
+            parts.push(format!("derived={}", d.join(",")));
+        }
+        if !f.dropped.is_empty() {
+            let d: Vec<String> = f
+                .dropped
+                .iter()
+                .map(|d| format!("{}({})", d.pointer, d.reason.code()))
+                .collect();
+            parts.push(format!("dropped={}", d.join(",")));
+        }
+        if !f.filled.is_empty() {
+            let d: Vec<String> = f
+                .filled
+                .iter()
+                .map(|d| format!("{}({})", d.pointer, d.reason.as_str()))
+                .collect();
+            parts.push(format!("filled={}", d.join(",")));
+        }
+        if !f.overflow.is_empty() {
+            let d: Vec<String> = f
+                .overflow
+                .iter()
+                .map(|o| format!("{}->{}", o.pointer, o.key))
+                .collect();
+            parts.push(format!("overflow={}", d.join(",")));
+        }
+        parts.join("; ")
+    }
+
+    #[test]
+    fn the_fidelity_header_lists_every_part_as_before() {
+        let derived = |t: &str, from: &[&str]| DerivedField {
+            target: t.into(),
+            from: from.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let full = Fidelity {
+            derived: vec![
+                derived("/data/name", &["/first_name", "/last_name"]),
+                derived("/x", &[]),
+                derived("/y", &["/z"]),
+            ],
+            dropped: vec![
+                Dropped {
+                    pointer: "/a".into(),
+                    reason: LossReason::NoTarget,
+                },
+                Dropped {
+                    pointer: "/b".into(),
+                    reason: LossReason::Secret,
+                },
+            ],
+            filled: vec![FilledField {
+                pointer: "/c".into(),
+                reason: FillReason::Derived,
+            }],
+            overflow: vec![
+                Overflowed {
+                    pointer: "/d".into(),
+                    key: "dg_d".into(),
+                },
+                Overflowed {
+                    pointer: "/e".into(),
+                    key: "dg_e".into(),
+                },
+            ],
+        };
+        let mut cases = vec![Fidelity::default(), full.clone()];
+        for keep in 0..4 {
+            let mut one = Fidelity::default();
+            match keep {
+                0 => one.derived = full.derived.clone(),
+                1 => one.dropped = full.dropped.clone(),
+                2 => one.filled = full.filled.clone(),
+                _ => one.overflow = full.overflow.clone(),
+            }
+            cases.push(one);
+        }
+        let mut no_derived = full.clone();
+        no_derived.derived.clear();
+        cases.push(no_derived);
+        for f in &cases {
+            assert_eq!(fidelity_header(f), reference(f));
+        }
+        assert_eq!(
+            fidelity_header(&full),
+            "derived=/data/name<-/first_name+/last_name,/x<-,/y<-/z; dropped=/a(lossy),/b(secret); \
+             filled=/c(derived); overflow=/d->dg_d,/e->dg_e"
+        );
+    }
 }

@@ -76,7 +76,7 @@ pub(crate) fn load(
     let Some(schemas) = schemas.filter(|_| errors.is_empty()) else {
         return Err(DialectError::all(errors));
     };
-    Ok(Dialect {
+    let mut dialect = Dialect {
         id: raw.id.clone(),
         vendor: raw.vendor.clone(),
         docs: raw.docs.clone(),
@@ -94,7 +94,10 @@ pub(crate) fn load(
         schemas,
         origin: definitions.origin(&name),
         raw,
-    })
+        sources: std::collections::HashMap::new(),
+    };
+    dialect.sources = crate::engine::provenance::source_index(&dialect);
+    Ok(dialect)
 }
 
 fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {

@@ -206,16 +206,16 @@ impl Encoder<'_> {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
-                    let whole = at.join(&rule.canonical);
-                    if rule.replace
-                        && matches!(rule.shape, Shape::Leaf)
-                        && !v.is_null()
-                        && !self.is_complete(&whole)
-                    {
-                        // A map the target replaces in full, which the patch only merges into:
-                        // the stored keys would be wiped unless the stored map completes it.
-                        self.lose(whole.clone(), LossReason::PartialReplace);
-                        self.partial(whole);
+                    if rule.replace && matches!(rule.shape, Shape::Leaf) && !v.is_null() {
+                        // Built only here: this runs for every member of every request and answer.
+                        let whole = at.join(&rule.canonical);
+                        if !self.is_complete(&whole) {
+                            // A map the target replaces in full, which the patch only merges
+                            // into: the stored keys would be wiped unless the stored map
+                            // completes it.
+                            self.lose(whole.clone(), LossReason::PartialReplace);
+                            self.partial(whole);
+                        }
                     }
                     let encoded = self.value(rule, v, at)?;
                     rule.dialect.set(out, encoded);
@@ -227,8 +227,8 @@ impl Encoder<'_> {
                         consumed.extend(&d.from);
                         if let Some(books) = self.books.as_mut() {
                             books.report.derived.push(DerivedField {
-                                target: self.plan.envelope.join(&rule.dialect).to_string(),
-                                from: d.from.iter().map(|f| at.join(f).to_string()).collect(),
+                                target: self.plan.envelope.join_text(&rule.dialect),
+                                from: d.from.iter().map(|f| at.join_text(f)).collect(),
                             });
                         }
                         rule.dialect.set(out, value);
@@ -357,19 +357,36 @@ impl Encoder<'_> {
 }
 
 /// Collects the members of `src` that no pointer in `consumed` covers.
+/// Each member's pointer (`at` followed by its key) is built only when it is reported or walked
+/// into: this runs for every member of every request.
 fn uncovered(src: &Map<String, Value>, consumed: &[&Pointer], at: &Pointer, out: &mut Vec<Pointer>) {
     for (key, v) in src {
-        let here = at.child(key.clone());
-        if consumed.iter().any(|c| c.is_prefix_of(&here)) {
+        if consumed.iter().any(|c| covers(c, at, key)) {
             continue;
         }
         match v {
-            Value::Object(obj) if !obj.is_empty() && consumed.iter().any(|c| here.is_prefix_of(c)) => {
-                uncovered(obj, consumed, &here, out);
+            Value::Object(obj) if !obj.is_empty() && consumed.iter().any(|c| within(c, at, key)) => {
+                uncovered(obj, consumed, &at.child(key.clone()), out);
             }
-            _ => out.push(here),
+            _ => out.push(at.child(key.clone())),
         }
     }
+}
+
+/// True when `c` is the member `key` of the object at `at`, or an ancestor of it.
+fn covers(c: &Pointer, at: &Pointer, key: &str) -> bool {
+    let (c, at) = (c.segments(), at.segments());
+    match c.len().cmp(&(at.len() + 1)) {
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => c[..at.len()] == at[..] && c[at.len()] == key,
+        std::cmp::Ordering::Less => at.starts_with(c),
+    }
+}
+
+/// True when `c` is the member `key` of the object at `at`, or inside it.
+fn within(c: &Pointer, at: &Pointer, key: &str) -> bool {
+    let (c, at) = (c.segments(), at.segments());
+    c.len() > at.len() && c[..at.len()] == at[..] && c[at.len()] == key
 }
 
 #[cfg(test)]

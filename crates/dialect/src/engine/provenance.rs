@@ -2,11 +2,36 @@
 //! member was decoded from (to name it when it is dropped or derived from), and the members of a
 //! caller's body that no rule carries (they would be lost).
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::dialect::Dialect;
 use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
+
+/// [`source_pointer`] of every canonical member (object or leaf, outside arrays) that `d`'s
+/// request rules map, by canonical pointer: built at load, looked up per request.
+pub(crate) fn source_index(d: &Dialect) -> HashMap<String, String> {
+    fn walk(rules: &[Rule], base: &Pointer, out: &mut Vec<Pointer>) {
+        for rule in rules {
+            let at = base.join(&rule.canonical);
+            if let Shape::Object { rules, .. } = &rule.shape {
+                walk(rules, &at, out);
+            }
+            out.push(at);
+        }
+    }
+    let mut mapped = Vec::new();
+    walk(&d.request.rules, &Pointer::root(), &mut mapped);
+    mapped
+        .into_iter()
+        .filter_map(|p| {
+            let canonical = p.to_string();
+            source_pointer(d, &canonical).map(|found| (canonical, found))
+        })
+        .collect()
+}
 
 /// See [`Dialect::source_pointer`].
 pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
@@ -20,7 +45,7 @@ pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
             .find(|r| target.is_prefix_of(&r.canonical))
             .map(|r| r.dialect.clone())
     })?;
-    Some(d.request.envelope.join(&found).to_string())
+    Some(d.request.envelope.join_text(&found))
 }
 
 /// Every member of the caller's body a dropped canonical request pointer came from. Unlike
@@ -202,6 +227,52 @@ fn unknown_in(
                 unknown_in(member, &nested, &nested_claimed, &at.child(key.clone()), out);
             }
             None => out.push(at.child(key.clone()).to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    /// The index built at load answers as the walk over the rules does, for every shipped
+    /// dialect and every canonical member its request rules map; what it lacks falls back to the
+    /// walk.
+    #[test]
+    fn the_load_time_source_index_agrees_with_the_rules() {
+        let reg = Registry::embedded().unwrap();
+        for d in reg.dialects() {
+            assert!(!d.sources.is_empty(), "{}", d.id);
+            for (canonical, found) in &d.sources {
+                assert_eq!(
+                    source_pointer(d, canonical).as_ref(),
+                    Some(found),
+                    "{} {canonical}",
+                    d.id
+                );
+                assert!(found.starts_with('/'), "{} {canonical} -> {found}", d.id);
+            }
+            let mut leaves = Vec::new();
+            fn walk(rules: &[Rule], base: &Pointer, out: &mut Vec<String>) {
+                for rule in rules {
+                    let at = base.join(&rule.canonical);
+                    match &rule.shape {
+                        Shape::Object { rules, .. } => walk(rules, &at, out),
+                        Shape::Leaf => out.push(at.to_string()),
+                        Shape::Array { .. } => {}
+                    }
+                }
+            }
+            walk(&d.request.rules, &Pointer::root(), &mut leaves);
+            for leaf in leaves {
+                assert_eq!(
+                    d.sources.get(&leaf),
+                    source_pointer(d, &leaf).as_ref(),
+                    "{} {leaf}",
+                    d.id
+                );
+            }
         }
     }
 }
