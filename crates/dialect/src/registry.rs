@@ -404,6 +404,41 @@ mod tests {
     }
 
     #[test]
+    fn a_target_without_a_retrieve_operation_is_never_asked_for_a_read() {
+        let dir = std::env::temp_dir().join(format!("dialectgate-noretrieve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let axim = std::fs::read_to_string(repo().join("config/dialects/axim.toml")).unwrap();
+        let start = axim
+            .find("[retrieve]")
+            .expect("axim declares a retrieve operation");
+        let end = start + axim[start..].find("[auth]").unwrap();
+        std::fs::write(
+            dir.join("axim.toml"),
+            format!("{}{}", &axim[..start], &axim[end..]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("elasticpath.toml"),
+            std::fs::read_to_string(repo().join("config/dialects/elasticpath.toml")).unwrap(),
+        )
+        .unwrap();
+        let reg = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap();
+        let (ep, axim) = (
+            reg.endpoint("elasticpath").unwrap(),
+            reg.endpoint("axim").unwrap(),
+        );
+        assert!(reg.retrieve(&axim, "c1").is_none());
+        let body = serde_json::json!({"data": {"type": "customer", "email": "a@example.com"}});
+        // Axim requires its names on every PUT: with a retrieve call this is a read; without
+        // one, the refusal it always was.
+        let refused = reg
+            .plan(&ep, &axim, Some("c1"), &body, Options::default())
+            .unwrap_err();
+        assert_eq!(refused.errors[0].code, "required_on_write", "{refused:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn each_dialect_declares_what_its_backends_assign_themselves() {
         let reg = Registry::embedded().unwrap();
         let volatile = |id: &str| reg.endpoint(id).unwrap().volatile();

@@ -183,7 +183,9 @@ pub(crate) fn request(
         }
     }
     let needs = expressed.needs();
-    if options.fill == Fill::Read && !needs.is_empty() {
+    // A target without a retrieve operation cannot be read: its requests are translated as
+    // with `Fill::Never`.
+    if options.fill == Fill::Read && !needs.is_empty() && to.retrieve(&request.id).is_some() {
         return Ok(Step::Read(Pending {
             needs: needs.to_vec(),
             request,
