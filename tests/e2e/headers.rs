@@ -38,6 +38,9 @@ async fn request_id_trace_context_and_forwarded_reach_the_upstream() {
     );
     let fwd = seen.header("forwarded").unwrap();
     assert!(fwd.starts_with("for=127.0.0.1;proto=http;host="), "{fwd}");
+    // The upstream's own authority (made once at load), never the caller's `Host`.
+    let authority = upstream.url().trim_start_matches("http://").to_owned();
+    assert_eq!(seen.header("host"), Some(authority.as_str()));
     assert_eq!(seen.header("idempotency-key"), Some("idem-1"));
     assert!(seen.header("x-secret-hop").is_none());
     assert!(seen.header("te").is_none());

@@ -126,7 +126,16 @@ impl Route {
 
     /// The path for customer `id` (percent-encoded).
     pub fn path_for(&self, id: &str) -> String {
-        let mut out = String::new();
+        // Literals, separators and the id (percent-encoding may grow it; then one more growth).
+        let literal: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                PathSegment::Literal(lit) => lit.len() + 1,
+                PathSegment::Id => 1,
+            })
+            .sum();
+        let mut out = String::with_capacity(literal + id.len());
         for seg in &self.segments {
             out.push('/');
             match seg {

@@ -191,7 +191,13 @@ pub(crate) fn plain_problem(problem: &Problem) -> Response<Full<Bytes>> {
 pub(crate) fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut rsp = Response::new(Full::new(Bytes::from(body)));
     *rsp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(v) = HeaderValue::from_str(content_type) {
+    // Most answers are JSON: that value is a constant, neither copied nor checked per answer.
+    let value = if content_type == "application/json" {
+        Ok(HeaderValue::from_static("application/json"))
+    } else {
+        HeaderValue::from_str(content_type)
+    };
+    if let Ok(v) = value {
         rsp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     rsp
@@ -202,6 +208,23 @@ mod tests {
     use dialectgate_dialect::{DerivedField, Dropped, FillReason, FilledField, LossReason, Overflowed};
 
     use super::*;
+
+    #[test]
+    fn the_content_type_is_the_one_asked_for() {
+        for ct in [
+            "application/json",
+            "application/problem+json",
+            "text/plain",
+            "application/vnd.api+json",
+        ] {
+            let rsp = json_response(201, ct, b"{}".to_vec());
+            assert_eq!(rsp.headers()[header::CONTENT_TYPE], ct);
+            assert_eq!(rsp.status(), 201);
+        }
+        // A value no header may carry is left out, as before.
+        let rsp = json_response(200, "bad\nvalue", Vec::new());
+        assert!(rsp.headers().get(header::CONTENT_TYPE).is_none());
+    }
 
     /// The header as it was first written (a `format!` per entry, joined): the one-string
     /// writer must say exactly the same.

@@ -288,9 +288,10 @@ impl Gateway {
         metrics.in_flight.inc();
         let span = tracing::info_span!(
             "request",
-            request_id = %request_id,
+            // Plain `&str` values, as in the access line: recorded without `fmt`.
+            request_id = request_id.as_str(),
             dialect = tracing::field::Empty,
-            upstream = %self.forwarder.endpoint().id(),
+            upstream = self.forwarder.endpoint().id(),
             outcome = tracing::field::Empty,
         );
         #[cfg(feature = "otlp")]

@@ -25,25 +25,23 @@ pub fn child_traceparent(incoming: Option<&str>) -> ChildTrace {
     // Non-zero random ids (W3C Trace Context §3.2.2.3-4); fastrand's per-thread generator is
     // seeded from the OS and costs a few instructions, where a v4 UUID per id cost hundreds.
     let span = fastrand::u64(1..);
-    let mut out = String::with_capacity(55);
-    out.push_str("00-");
+    // Written into a fixed buffer (version, trace id, span id, flags) and copied once.
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-01";
     let continued = match incoming.and_then(parse) {
         Some((trace_id, flags)) => {
-            out.push_str(trace_id);
-            out.push('-');
-            push_hex(&mut out, u128::from(span), 16);
-            out.push('-');
-            out.push_str(flags);
+            // Both checked by `parse`: 32 and 2 lower-case hex digits.
+            out[3..35].copy_from_slice(trace_id.as_bytes());
+            out[53..55].copy_from_slice(flags.as_bytes());
             true
         }
         None => {
-            push_hex(&mut out, fastrand::u128(1..), 32);
-            out.push('-');
-            push_hex(&mut out, u128::from(span), 16);
-            out.push_str("-01");
+            hex_into(&mut out[3..35], fastrand::u128(1..));
             false
         }
     };
+    hex_into(&mut out[36..52], u128::from(span));
+    // Every byte is an ASCII hex digit or a dash.
+    let out = std::str::from_utf8(&out).map(str::to_owned).unwrap_or_default();
     ChildTrace {
         traceparent: out,
         continued,
@@ -117,11 +115,11 @@ fn valid_member(member: &[u8]) -> bool {
     key_ok && value_ok
 }
 
-/// Appends the low `digits` hex digits of `v`, lower case, zero-padded.
-fn push_hex(out: &mut String, v: u128, digits: u32) {
+/// Writes the low `dst.len()` hex digits of `v` into `dst`, lower case, zero-padded.
+fn hex_into(dst: &mut [u8], v: u128) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..digits).rev() {
-        out.push(char::from(HEX[((v >> (4 * i)) & 0xf) as usize]));
+    for (i, b) in dst.iter_mut().rev().enumerate() {
+        *b = HEX[((v >> (4 * i)) & 0xf) as usize];
     }
 }
 
@@ -147,6 +145,28 @@ fn parse(v: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_are_the_formatters() {
+        for v in [
+            1u128,
+            0xf,
+            0x00f0_67aa_0ba9_02b7,
+            u128::from(u64::MAX),
+            u128::MAX,
+            0x4bf9_2f35 << 64,
+        ] {
+            let mut long = [0u8; 32];
+            hex_into(&mut long, v);
+            assert_eq!(std::str::from_utf8(&long).unwrap(), format!("{v:032x}"));
+            let mut short = [0u8; 16];
+            hex_into(&mut short, v);
+            assert_eq!(
+                std::str::from_utf8(&short).unwrap(),
+                format!("{:016x}", v & u128::from(u64::MAX))
+            );
+        }
+    }
 
     #[test]
     fn continues_a_valid_trace_with_a_new_span() {

@@ -23,6 +23,8 @@ pub struct HttpUpstream {
     base: Arc<str>,
     /// `base` parsed once; each request only sets its path.
     base_url: Arc<reqwest::Url>,
+    /// The `Host` header of every call, made once from `base_url` (see [`host_header`]).
+    host: Option<http::HeaderValue>,
     client: reqwest::Client,
     max_response_bytes: usize,
 }
@@ -135,6 +137,7 @@ impl HttpUpstream {
             .map_err(BuildError::Client)?;
         Ok(HttpUpstream {
             base: base.into(),
+            host: host_header(&base_url),
             base_url: Arc::new(base_url),
             client,
             max_response_bytes: config.upstream.max_response_bytes.get(),
@@ -222,6 +225,18 @@ impl HttpUpstream {
     }
 }
 
+/// The `Host` header for calls to `base`: its host, and its port unless it is the scheme's
+/// default, as the HTTP client would write it on every call (it formats one per request
+/// unless the request carries one; `url_for` keeps every call on `base`'s origin).
+fn host_header(base: &reqwest::Url) -> Option<http::HeaderValue> {
+    let host = base.host_str()?;
+    let value = match base.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    http::HeaderValue::from_maybe_shared(Bytes::from(value)).ok()
+}
+
 impl Service<UpstreamRequest> for HttpUpstream {
     type Response = Reply;
     type Error = UpstreamError;
@@ -236,6 +251,7 @@ impl Service<UpstreamRequest> for HttpUpstream {
     fn call(&mut self, request: UpstreamRequest) -> Self::Future {
         let url = self.url_for(&request.outbound.path);
         let (client, limit) = (self.client.clone(), self.max_response_bytes);
+        let host = self.host.clone();
         Box::pin(async move {
             let outbound = &request.outbound;
             let method =
@@ -249,6 +265,9 @@ impl Service<UpstreamRequest> for HttpUpstream {
                 http::header::ACCEPT,
                 http::HeaderValue::from_static("application/json"),
             );
+            if let Some(host) = host {
+                headers.insert(http::header::HOST, host);
+            }
             // A `null` body is no body (a GET).
             if !outbound.body.is_null() {
                 headers.insert(
@@ -266,6 +285,23 @@ impl Service<UpstreamRequest> for HttpUpstream {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn the_host_header_is_what_the_client_wrote_per_call() {
+        // hyper-util's rule: the URI's host, then `:port` unless the scheme's default.
+        for (base, host) in [
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("http://upstream.example", "upstream.example"),
+            ("http://upstream.example:80/base", "upstream.example"),
+            ("https://upstream.example:443", "upstream.example"),
+            ("https://upstream.example:80", "upstream.example:80"),
+            ("http://[::1]:9000/", "[::1]:9000"),
+            ("http://B\u{fc}cher.example", "xn--bcher-kva.example"),
+        ] {
+            let url = reqwest::Url::parse(base).unwrap();
+            assert_eq!(host_header(&url).unwrap(), host, "{base}");
+        }
+    }
 
     /// An upstream that reads one request and answers with `parts`, written one at a time.
     async fn upstream(parts: Vec<&'static [u8]>) -> String {

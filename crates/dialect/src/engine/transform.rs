@@ -128,30 +128,41 @@ impl Derive {
         if values.iter().all(|v| v.is_null()) {
             return Some(Value::Null);
         }
-        let strings: Vec<&str> = values.iter().map(|v| v.as_str()).collect::<Option<_>>()?;
-        self.with.apply(&strings).map(Value::String)
+        if !values.iter().all(|v| v.is_string()) {
+            return None;
+        }
+        self.with
+            .apply(values.iter().filter_map(|v| v.as_str()))
+            .map(Value::String)
     }
 }
 
 impl Derivation {
     /// The derivation over its source strings. `join_words` is the inverse of the other two:
     /// given + family → full name, and full name → given (`first_word`) or family (`rest_words`).
-    fn apply(self, strings: &[&str]) -> Option<String> {
+    /// The result is the only allocation: this runs for every derived member of every request
+    /// and answer.
+    fn apply<'s>(self, mut strings: impl Iterator<Item = &'s str> + Clone) -> Option<String> {
         Some(match self {
-            Derivation::JoinWords => strings
-                .iter()
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
+            Derivation::JoinWords => {
+                let words = strings.map(str::trim).filter(|s| !s.is_empty());
+                let mut out = String::with_capacity(words.clone().map(|w| w.len() + 1).sum());
+                for word in words {
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(word);
+                }
+                out
+            }
             Derivation::FirstWord => strings
-                .first()?
+                .next()?
                 .split_whitespace()
                 .next()
                 .unwrap_or_default()
                 .to_owned(),
             Derivation::RestWords => strings
-                .first()?
+                .next()?
                 .trim()
                 .split_once(char::is_whitespace)
                 .map(|(_, rest)| rest.trim().to_owned())
@@ -259,7 +270,69 @@ mod tests {
             from: from.iter().map(|p| Pointer::parse(p).unwrap()).collect(),
             with,
         };
-        d.value(src.as_object().unwrap())
+        let value = d.value(src.as_object().unwrap());
+        assert_eq!(
+            value,
+            reference(&d, src.as_object().unwrap()),
+            "{with:?} {from:?} {src}"
+        );
+        value
+    }
+
+    /// The derivation as first written (a vector of the source strings, then `join`).
+    fn reference(d: &Derive, src: &Map<String, Value>) -> Option<Value> {
+        let values: Vec<&Value> = d.from.iter().map(|f| f.get_member(src)).collect::<Option<_>>()?;
+        if values.iter().all(|v| v.is_null()) {
+            return Some(Value::Null);
+        }
+        let strings: Vec<&str> = values.iter().map(|v| v.as_str()).collect::<Option<_>>()?;
+        Some(Value::String(match d.with {
+            Derivation::JoinWords => strings
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Derivation::FirstWord => strings
+                .first()?
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            Derivation::RestWords => strings
+                .first()?
+                .trim()
+                .split_once(char::is_whitespace)
+                .map(|(_, rest)| rest.trim().to_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    #[test]
+    fn derivations_equal_the_reference_on_awkward_sources() {
+        let sources = [
+            json!(null),
+            json!(""),
+            json!("   "),
+            json!(" Ada "),
+            json!("Ada\u{2003}King\tLovelace "),
+            json!("\u{a0}Ada\u{a0}"),
+            json!(1),
+        ];
+        for a in &sources {
+            for b in &sources {
+                let src = json!({"a": a, "b": b});
+                for with in [
+                    Derivation::JoinWords,
+                    Derivation::FirstWord,
+                    Derivation::RestWords,
+                ] {
+                    derive(with, &["/a", "/b"], src.clone());
+                    derive(with, &["/a"], src.clone());
+                    derive(with, &["/b", "/missing"], src.clone());
+                }
+            }
+        }
     }
 
     #[test]
