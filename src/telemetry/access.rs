@@ -358,7 +358,7 @@ fn write_padded(buf: &mut String, v: u64, width: u32) {
 fn write_timestamp(buf: &mut String, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / 86_400);
+    let (year, month, day) = dialectgate_gateway::civil_from_days(secs / 86_400);
     let rem = secs % 86_400;
     write_padded(buf, year, 4);
     for (sep, v) in [
@@ -374,21 +374,6 @@ fn write_timestamp(buf: &mut String, now: SystemTime) {
     buf.push('.');
     write_padded(buf, u64::from(since.subsec_micros()), 6);
     buf.push('Z');
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (H. Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

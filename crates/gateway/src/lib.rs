@@ -31,7 +31,7 @@ mod upstream_headers;
 
 pub use self::{
     answer::X_FIDELITY,
-    backend::{Backend, fixtures, now_rfc3339},
+    backend::{Backend, civil_from_days, fixtures, now_rfc3339},
     config::{
         AdminConfig, CandidateConfig, CandidateMode, Config, ConfigError, CredentialMode, CredentialsConfig,
         DEFAULT_CONFIG, DialectsConfig, EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawCandidate,
