@@ -19,6 +19,7 @@ mod fill;
 mod headers;
 mod limits;
 mod load;
+mod memory;
 mod migration;
 mod ops;
 mod pairs;

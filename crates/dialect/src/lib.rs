@@ -35,7 +35,7 @@ pub use self::{
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::{Fate, MatrixEntry, MemberFate},
-    parse::{DEFAULT_MAX_DEPTH, parse_strict},
+    parse::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_limited, parse_strict},
     pointer::Pointer,
     registry::Registry,
     render::{Rendered, problem_json},

@@ -10,17 +10,48 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+pub use self::footprint::{Footprint, measure};
+
+mod footprint;
+
 /// Default maximum nesting depth of request bodies.
 pub const DEFAULT_MAX_DEPTH: usize = 64;
+/// Most JSON values (strings, numbers, booleans, nulls, arrays and objects; member names not
+/// counted) in one document parsed with [`parse_strict`]: upstream answers and command-line
+/// inputs. The gateway's own limit for request bodies (`server.max_json_values`) is at most this.
+pub const DEFAULT_MAX_VALUES: usize = 65_536;
 
-/// Parses `bytes` as one JSON value, refusing duplicate keys and nesting deeper than
-/// `max_depth`.
+/// What an untrusted document may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of arrays and objects.
+    pub depth: usize,
+    /// Most values (see [`DEFAULT_MAX_VALUES`]).
+    pub values: usize,
+}
+
+/// Parses `bytes` as one JSON value, refusing duplicate keys, nesting deeper than `max_depth`
+/// and more than [`DEFAULT_MAX_VALUES`] values.
+///
+/// # Errors
+/// See [`parse_limited`].
+pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json::Error> {
+    parse_limited(
+        bytes,
+        Limits {
+            depth: max_depth,
+            values: DEFAULT_MAX_VALUES,
+        },
+    )
+}
+
+/// Parses `bytes` as one JSON value within `limits`, refusing duplicate keys.
 ///
 /// # Errors
 /// serde_json's error (with line and column) for invalid UTF-8, bad syntax, trailing data,
-/// numbers out of range or not exactly representable, NUL in strings, duplicate keys and excess
-/// nesting.
-pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json::Error> {
+/// numbers out of range or not exactly representable, NUL in strings, duplicate keys, excess
+/// nesting and too many values.
+pub fn parse_limited(bytes: &[u8], limits: Limits) -> Result<Value, serde_json::Error> {
     // UTF-8 is checked once for the whole body (an ASCII body takes the word-at-a-time fast
     // path), so the parser reads a `str` and does not re-check every string it meets.
     let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -28,10 +59,12 @@ pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json:
     })?;
     let mut de = serde_json::Deserializer::from_str(text);
     let floats = Cell::new(false);
+    let values = Cell::new(0);
     let value = Seed {
         depth: 0,
-        max_depth,
+        limits,
         floats: &floats,
+        values: &values,
     }
     .deserialize(&mut de)?;
     de.end()?;
@@ -146,7 +179,9 @@ fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
 #[derive(Clone, Copy)]
 struct Seed<'a> {
     depth: usize,
-    max_depth: usize,
+    limits: Limits,
+    /// Values met so far.
+    values: &'a Cell<usize>,
     /// Set when serde_json produced a double (a decimal, or an integer beyond 64 bits).
     floats: &'a Cell<bool>,
 }
@@ -155,16 +190,25 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        // Counted before the value is built, so a refused document never grows past the limit.
+        let n = self.values.get() + 1;
+        if n > self.limits.values {
+            return Err(de::Error::custom(format_args!(
+                "more than {} JSON values",
+                self.limits.values
+            )));
+        }
+        self.values.set(n);
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'a> Seed<'a> {
     fn deeper<E: de::Error>(self) -> Result<Seed<'a>, E> {
-        if self.depth >= self.max_depth {
+        if self.depth >= self.limits.depth {
             return Err(E::custom(format_args!(
                 "nesting deeper than {} levels",
-                self.max_depth
+                self.limits.depth
             )));
         }
         Ok(Seed {
@@ -268,6 +312,41 @@ mod tests {
         assert!(e.to_string().contains("nesting deeper than 64"), "{e}");
         let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
         assert!(parse_strict(ok.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn counts_every_value_and_refuses_the_first_past_the_limit() {
+        let limits = |values| Limits { depth: 64, values };
+        // Values: the object, the array, three numbers, the string, the nested object and its
+        // null: eight (member names are not values).
+        let doc = br#"{"a": [1, 2, 3], "b": "x", "c": {"d": null}}"#;
+        assert!(parse_limited(doc, limits(8)).is_ok());
+        let e = parse_limited(doc, limits(7)).unwrap_err();
+        assert!(e.to_string().contains("more than 7 JSON values"), "{e}");
+        // A scalar document is one value.
+        assert!(parse_limited(b"0", limits(1)).is_ok());
+        assert!(parse_limited(b"[0]", limits(1)).is_err());
+    }
+
+    #[test]
+    fn a_document_of_many_tiny_values_stops_at_the_limit() {
+        let doc = format!("[{}]", vec!["0"; 200_000].join(","));
+        let e = parse_limited(
+            doc.as_bytes(),
+            Limits {
+                depth: 64,
+                values: 10_000,
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("more than 10000 JSON values"), "{e}");
+        // parse_strict keeps the default limit, for answers and command-line inputs.
+        let e = parse_strict(doc.as_bytes(), 64).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("more than {DEFAULT_MAX_VALUES} JSON values")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! the new limits; a resized limit takes effect as slots are given back. The breaker carries its
 //! failures and open state over while the upstream URL stays the same.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use prometheus_client::metrics::gauge::Gauge;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -23,6 +25,8 @@ struct CapacityInner {
     slots: Arc<Semaphore>,
     /// The limit, and the slots to forget as they are given back (a shrink while they were held).
     state: Mutex<Size>,
+    /// A gauge of the slots held, each counted as the given amount (`report_to`).
+    report: OnceLock<(Gauge, i64)>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +49,7 @@ impl Capacity {
             inner: Arc::new(CapacityInner {
                 slots: Arc::new(Semaphore::new(limit)),
                 state: Mutex::new(Size { limit, owed: 0 }),
+                report: OnceLock::new(),
             }),
         }
     }
@@ -75,21 +80,51 @@ impl Capacity {
 
     /// A slot now, or `None` when all are taken.
     pub fn try_acquire(&self) -> Option<Slot> {
-        let permit = self.inner.slots.clone().try_acquire_owned().ok()?;
-        Some(self.slot(permit))
+        self.try_acquire_many(1)
     }
 
     /// A slot, waiting for one; `None` only if the capacity was closed (it never is).
     pub async fn acquire(&self) -> Option<Slot> {
-        let permit = self.inner.slots.clone().acquire_owned().await.ok()?;
+        self.acquire_many(1).await
+    }
+
+    /// `n` slots held as one, now, or `None` when fewer are free.
+    pub fn try_acquire_many(&self, n: u32) -> Option<Slot> {
+        let permit = self.inner.slots.clone().try_acquire_many_owned(n).ok()?;
         Some(self.slot(permit))
     }
 
+    /// `n` slots held as one, waiting for them (first come, first served); `None` only if the
+    /// capacity was closed (it never is).
+    pub async fn acquire_many(&self, n: u32) -> Option<Slot> {
+        let permit = self.inner.slots.clone().acquire_many_owned(n).await.ok()?;
+        Some(self.slot(permit))
+    }
+
+    /// Keeps `gauge` at the slots held, each counted as `each` (the first call wins: the
+    /// capacity and its gauge outlive configurations).
+    pub fn report_to(&self, gauge: Gauge, each: i64) {
+        let _ = self.inner.report.set((gauge, each));
+    }
+
     fn slot(&self, permit: OwnedSemaphorePermit) -> Slot {
+        if let Some((gauge, each)) = self.inner.report.get() {
+            gauge.inc_by(each.saturating_mul(i64::try_from(permit.num_permits()).unwrap_or(i64::MAX)));
+        }
         Slot {
             permit: Some(permit),
             owner: self.inner.clone(),
         }
+    }
+}
+
+impl Slot {
+    /// How many slots this one holds.
+    #[cfg(test)]
+    pub fn count(&self) -> usize {
+        self.permit
+            .as_ref()
+            .map_or(0, tokio::sync::OwnedSemaphorePermit::num_permits)
     }
 }
 
@@ -102,17 +137,23 @@ impl CapacityInner {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let Some(permit) = self.permit.take() else {
+        let Some(mut permit) = self.permit.take() else {
             return;
         };
-        let mut size = self.owner.lock();
-        if size.owed > 0 {
-            size.owed -= 1;
-            permit.forget();
-        } else {
-            // Given back while the lock is held, so a concurrent resize sees a settled count.
-            drop(permit);
+        if let Some((gauge, each)) = self.owner.report.get() {
+            gauge.dec_by(each.saturating_mul(i64::try_from(permit.num_permits()).unwrap_or(i64::MAX)));
         }
+        let mut size = self.owner.lock();
+        // Slots owed from a shrink are forgotten first; the rest are given back while the lock
+        // is held, so a concurrent resize sees a settled count.
+        let forget = size.owed.min(permit.num_permits());
+        if forget > 0 {
+            size.owed -= forget;
+            if let Some(owed) = permit.split(forget) {
+                owed.forget();
+            }
+        }
+        drop(permit);
     }
 }
 
@@ -147,6 +188,10 @@ pub struct Carried {
     pub in_flight: Capacity,
     /// Requests parsed, translated and forwarded at once (`server.max_working`).
     pub working: Capacity,
+    /// The memory budget of requests, in KiB (`server.max_buffered_bytes`): bodies being read,
+    /// and requests being worked on (`admission`).
+    pub reading: Capacity,
+    pub memory: Capacity,
     pub breaker: BreakerSlot,
 }
 
@@ -197,6 +242,28 @@ mod tests {
         assert!(c.try_acquire().is_none());
         drop(one);
         assert!(c.try_acquire().is_some());
+    }
+
+    #[test]
+    fn slots_held_as_one_count_and_are_forgotten_in_part_after_a_shrink() {
+        let c = Capacity::new(10);
+        let big = c.try_acquire_many(7).unwrap();
+        assert!(c.try_acquire_many(4).is_none());
+        let small = c.try_acquire_many(3).unwrap();
+        // Down to 5 while 10 are held: 5 owed, all from the first given back.
+        c.resize(5);
+        drop(big);
+        assert!(c.try_acquire().is_some_and(|one| {
+            drop(one);
+            true
+        }));
+        assert!(c.try_acquire_many(3).is_none(), "3 held, 2 free of the limit 5");
+        let two = c.try_acquire_many(2).unwrap();
+        drop((small, two));
+        let all = c.try_acquire_many(5).unwrap();
+        assert!(c.try_acquire().is_none());
+        drop(all);
+        assert_eq!(c.limit(), 5);
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub struct ServerConfig {
     pub max_body_bytes: NonZeroUsize,
     /// At most 128 (serde_json's own recursion limit).
     pub max_depth: NonZeroUsize,
+    /// At most [`dialectgate_dialect::DEFAULT_MAX_VALUES`].
+    pub max_json_values: NonZeroUsize,
+    /// The memory budget of requests (`admission`).
+    pub max_buffered_bytes: NonZeroUsize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub idle_timeout: Duration,
@@ -57,6 +61,16 @@ pub struct ServerConfig {
     pub only: Vec<String>,
     /// Peers whose forwarding headers are believed (`server.trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl ServerConfig {
+    /// What a request body may hold.
+    pub fn json_limits(&self) -> dialectgate_dialect::Limits {
+        dialectgate_dialect::Limits {
+            depth: self.max_depth.get(),
+            values: self.max_json_values.get(),
+        }
+    }
 }
 
 /// `[admin]`: the admin listener.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry};
+use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry, measure};
 use http::HeaderMap;
 use prometheus_client::metrics::histogram::Histogram;
 use tower::retry::Retry;
@@ -28,6 +28,7 @@ use tracing::Instrument;
 pub use self::breaker::{Breaker, BreakerLayer, CircuitBreaker};
 pub use self::embedded::Embedded;
 pub use self::retry::RetryPolicy;
+use crate::admission::{Memory, Reserved, answer_reservation};
 use crate::config::{Config, Secret};
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
@@ -97,6 +98,9 @@ pub(crate) struct Forwarder {
     metrics: Arc<Metrics>,
     /// `upstream_duration_seconds` of this upstream, resolved once.
     duration: Histogram,
+    /// The working memory an HTTP answer beyond the request's allowance is reserved from
+    /// before it is parsed (`admission`).
+    memory: Memory,
 }
 
 /// The upstream's answer, understood, and the time spent reading it.
@@ -106,6 +110,8 @@ pub(crate) struct Forwarded {
     /// An HTTP upstream's body as it came (the answer phase passes members of a same-dialect
     /// answer on from it); `None` for the embedded backend.
     pub(crate) body: Option<Bytes>,
+    /// The memory reserved for the answer (`admission`).
+    pub(crate) memory: Reserved,
 }
 
 impl Forwarder {
@@ -113,7 +119,7 @@ impl Forwarder {
     pub(crate) fn new(
         config: &Config,
         endpoint: Endpoint,
-        upstream: Either<(HttpUpstream, Arc<Breaker>), Embedded>,
+        (upstream, memory): (Either<(HttpUpstream, Arc<Breaker>), Embedded>, Memory),
         metrics: Arc<Metrics>,
         duration: Histogram,
     ) -> Forwarder {
@@ -132,6 +138,7 @@ impl Forwarder {
             endpoint,
             metrics,
             duration,
+            memory,
         }
     }
 
@@ -229,17 +236,23 @@ impl Forwarder {
                 answer,
                 read_time: Duration::ZERO,
                 body: None,
+                memory: Reserved::default(),
             }),
             Ok(Reply::Http { status, body }) => {
                 if status >= 500 {
                     self.metrics.upstream_error(self.endpoint.id(), "5xx");
                 }
+                let memory = self
+                    .memory
+                    .reserve_now(answer_reservation(&measure(&body)))
+                    .map_err(|f| f.about(Some(id.to_owned())))?;
                 let read_started = Instant::now();
                 let answer = registry.read_answer(&self.endpoint, status, &body);
                 Ok(Forwarded {
                     answer,
                     read_time: read_started.elapsed(),
                     body: Some(body),
+                    memory,
                 })
             }
             // The caller's id could not make a URL: its error, never sent, not logged.

@@ -50,6 +50,12 @@ pub struct UpstreamReadLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MemoryLabels {
+    /// `reading` (bodies being read) or `working` (requests being worked on).
+    pub share: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
     pub result: String,
 }
@@ -86,6 +92,8 @@ pub struct Metrics {
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
     pub upstream_reads: Family<UpstreamReadLabels, Counter>,
     pub in_flight: Gauge,
+    /// Bytes of `server.max_buffered_bytes` reserved now, by share (`admission`).
+    pub memory_reserved: Family<MemoryLabels, Gauge>,
     pub reloads: Family<ReloadLabels, Counter>,
     pub candidate_requests: Family<CandidateLabels, Counter>,
     pub candidate_divergences: Family<PointerLabels, Counter>,
@@ -151,6 +159,12 @@ impl Default for Metrics {
             "Requests being handled now",
             in_flight.clone(),
         );
+        let memory_reserved = Family::<MemoryLabels, Gauge>::default();
+        registry.register(
+            "memory_reserved_bytes",
+            "Bytes of server.max_buffered_bytes reserved now: by bodies being read (share=reading) and by requests being worked on (share=working)",
+            memory_reserved.clone(),
+        );
         let reloads = Family::<ReloadLabels, Counter>::default();
         registry.register(
             "config_reloads",
@@ -181,6 +195,7 @@ impl Default for Metrics {
             upstream_errors,
             upstream_reads,
             in_flight,
+            memory_reserved,
             reloads,
         }
     }
@@ -197,6 +212,11 @@ pub struct DialectHandles {
 }
 
 impl Metrics {
+    /// Bytes of `server.max_buffered_bytes` reserved now in `share` (`reading` or `working`).
+    pub fn memory_reserved(&self, share: &'static str) -> i64 {
+        self.memory_reserved.get_or_create(&MemoryLabels { share }).get()
+    }
+
     /// Resolves the per-dialect series for `dialect` behind `upstream`.
     pub fn handles(&self, dialect: &str, upstream: &str) -> DialectHandles {
         let labels = DialectLabels {

@@ -10,19 +10,19 @@
 //! 7. answer (`answer`): the upstream's answer or the failure, in the caller's dialect.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint, Operation, Registry};
+use dialectgate_dialect::{Dialect, Endpoint, Operation, Registry, measure};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 use tower::util::Either;
 use tracing::Instrument;
 
-use crate::admission::Admission;
+use crate::admission::{self, Admission, Reserved};
 use crate::answer;
 use crate::backend::Backend;
 use crate::candidate::Candidate;
@@ -116,6 +116,8 @@ pub(crate) struct Call<'a> {
 struct Upstream<'a> {
     headers: &'a HeaderMap,
     pass_on: Option<&'a crate::config::Secret>,
+    /// The memory the request holds: its body's, then its answers' as they come.
+    memory: Mutex<Reserved>,
 }
 
 /// How a request was handled, for the metrics and the log line.
@@ -188,8 +190,12 @@ impl Gateway {
         carried.breaker.keep(breaker);
         let admission = Admission::take_over(
             carried,
-            config.server.max_in_flight.get(),
-            config.server.max_working.get(),
+            (
+                config.server.max_in_flight.get(),
+                config.server.max_working.get(),
+                config.server.max_buffered_bytes.get(),
+            ),
+            &shared.metrics,
         );
         let dialect_metrics = registry
             .dialects()
@@ -210,7 +216,7 @@ impl Gateway {
         let forwarder = Forwarder::new(
             &config,
             upstream_endpoint,
-            upstream,
+            (upstream, admission.memory().clone()),
             shared.metrics.clone(),
             upstream_duration,
         );
@@ -409,6 +415,16 @@ impl Gateway {
                 .retrieve_route()
                 .is_some_and(|r| r.id_in_body.is_some());
         let config = &self.config;
+        let max_body = config.server.max_body_bytes.get();
+        // The body's bytes are reserved before it is read: its declared length, or the limit.
+        let reading = if has_body {
+            let declared = inbound::declared_length(&parts.headers).map_or(max_body, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX).min(max_body)
+            });
+            self.admission.read(declared)?
+        } else {
+            Reserved::default()
+        };
         let bytes = if has_body {
             // A read's id may travel in the query alone (MicroBase `GET customer.info?id=`):
             // a request that declares no body needs no JSON content type.
@@ -420,22 +436,21 @@ impl Gateway {
             if call.operation == Operation::Update || declares_body {
                 inbound::check_headers(&parts.headers)?;
             }
-            inbound::read_declared(
-                &parts.headers,
-                body,
-                config.server.max_body_bytes.get(),
-                config.server.body_read_timeout,
-            )
-            .await?
+            inbound::read_declared(&parts.headers, body, max_body, config.server.body_read_timeout).await?
         } else {
             Bytes::new()
         };
-        // Wait for a working slot with the body read but not parsed; it is held until the
-        // answer is built.
-        let _working = self.admission.work(config.upstream.timeout).await?;
+        // Wait for a working slot and the memory parsing and translating the body may take,
+        // with the body read but not parsed; both are held until the answer is built.
+        let needed = admission::request_reservation(&measure(&bytes), config.server.max_json_values.get());
+        let (_working, memory) = self
+            .admission
+            .work(reading, needed, config.upstream.timeout)
+            .await?;
         let upstream = Upstream {
             headers: &parts.headers,
             pass_on: pass_on.as_ref(),
+            memory: Mutex::new(memory),
         };
         let query = parts.uri.query().unwrap_or_default();
         match call.operation {

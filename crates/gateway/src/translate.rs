@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Endpoint, Registry, Step, parse_strict};
+use dialectgate_dialect::{Endpoint, Registry, Step, parse_limited};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -14,7 +14,8 @@ use crate::outcome::{Failure, Outcome};
 use crate::service::Call;
 
 /// `bytes` (and the `query` string) of `call` translated for `upstream` (or waiting for the
-/// stored customer), the parsed body, and the time spent.
+/// stored customer), the id the body carries (for a later refusal: the parsed body itself is
+/// dropped here), and the time spent.
 pub(crate) fn translate(
     registry: &Registry,
     upstream: &Endpoint,
@@ -23,8 +24,8 @@ pub(crate) fn translate(
     call: &Call<'_>,
     query: &str,
     bytes: &[u8],
-) -> Result<(Step, Value, Duration), Failure> {
-    let mut body = parse_strict(bytes, config.server.max_depth.get()).map_err(|e| {
+) -> Result<(Step, Option<String>, Duration), Failure> {
+    let mut body = parse_limited(bytes, config.server.json_limits()).map_err(|e| {
         Failure::new(
             Outcome::Malformed,
             Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
@@ -46,16 +47,29 @@ pub(crate) fn translate(
         )
     };
     let elapsed = started.elapsed();
+    let id = body_id(call, &body);
+    drop(body);
     match translation {
-        Ok(step) => Ok((step, body, elapsed)),
-        Err(p) => Err(refused(metrics, call, &body, p)),
+        Ok(step) => Ok((step, id, elapsed)),
+        Err(p) => Err(refused(metrics, call, id, p)),
     }
 }
 
+/// The customer id the caller's `body` carries, when its dialect has it there.
+pub(crate) fn body_id(call: &Call<'_>, body: &Value) -> Option<String> {
+    call.dialect
+        .route()
+        .id_in_body
+        .as_ref()
+        .and_then(|p| p.get(body))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The refusal of a translation: each violation counted in
-/// `dialectgate_validation_failures_total`; the answer names the id the caller's `body` carries,
-/// when its dialect has it there.
-pub(crate) fn refused(metrics: &Metrics, call: &Call<'_>, body: &Value, p: Problem) -> Failure {
+/// `dialectgate_validation_failures_total`; the answer names `body_id`, the id the caller's body
+/// carries ([`body_id`]).
+pub(crate) fn refused(metrics: &Metrics, call: &Call<'_>, body_id: Option<String>, p: Problem) -> Failure {
     let dialect = call.dialect;
     let outcome = if p.kind() == ErrorKind::Validation {
         Outcome::Validation
@@ -71,12 +85,5 @@ pub(crate) fn refused(metrics: &Metrics, call: &Call<'_>, body: &Value, p: Probl
             })
             .inc();
     }
-    let body_id = dialect
-        .route()
-        .id_in_body
-        .as_ref()
-        .and_then(|p| p.get(body))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     Failure::new(outcome, p).about(body_id)
 }

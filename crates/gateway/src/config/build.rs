@@ -241,14 +241,34 @@ fn server(ctx: &mut Ctx<'_>, raw: RawServer) -> ServerConfig {
             "server.max_depth: at most {MAX_DEPTH_LIMIT} (serde_json's own recursion limit)"
         ));
     }
+    let max_json_values = ctx.non_zero("server.max_json_values", raw.max_json_values);
+    if max_json_values.get() > dialectgate_dialect::DEFAULT_MAX_VALUES {
+        ctx.problem(format!(
+            "server.max_json_values: at most {} (the limit on upstream answers)",
+            dialectgate_dialect::DEFAULT_MAX_VALUES
+        ));
+    }
+    let max_body_bytes = ctx.non_zero("server.max_body_bytes", raw.max_body_bytes);
+    let max_buffered_bytes = ctx.non_zero("server.max_buffered_bytes", raw.max_buffered_bytes);
+    let largest = crate::admission::largest_reservation(max_body_bytes.get(), max_json_values.get());
+    let (reading, working) = crate::admission::shares(max_buffered_bytes.get());
+    if working < largest || reading < max_body_bytes.get() {
+        ctx.problem(format!(
+            "server.max_buffered_bytes: {} cannot hold one request of server.max_body_bytes ({}) in its costliest shape: a quarter of it reads bodies ({reading}, at least the body limit) and the rest works on them ({working}, at least {largest}); raise it, or lower server.max_body_bytes or server.max_json_values",
+            max_buffered_bytes.get(),
+            max_body_bytes.get()
+        ));
+    }
     let max_connections = ctx.non_zero("server.max_connections", raw.max_connections);
     if max_connections.get() > MAX_CONNECTIONS_LIMIT {
         ctx.problem(format!("server.max_connections: at most {MAX_CONNECTIONS_LIMIT}"));
     }
     ServerConfig {
         listen,
-        max_body_bytes: ctx.non_zero("server.max_body_bytes", raw.max_body_bytes),
+        max_body_bytes,
         max_depth,
+        max_json_values,
+        max_buffered_bytes,
         header_read_timeout: ctx.millis("server.header_read_timeout_ms", raw.header_read_timeout_ms),
         body_read_timeout: ctx.millis("server.body_read_timeout_ms", raw.body_read_timeout_ms),
         idle_timeout: ctx.millis("server.idle_timeout_ms", raw.idle_timeout_ms),

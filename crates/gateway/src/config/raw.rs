@@ -41,6 +41,13 @@ pub struct RawServer {
     pub max_body_bytes: usize,
     /// Deepest JSON nesting accepted. Default 64.
     pub max_depth: usize,
+    /// Most JSON values (strings, numbers, booleans, nulls, arrays, objects) in a request body.
+    /// Default 10000, at most 65536.
+    pub max_json_values: usize,
+    /// Bytes the requests being read, parsed, translated and answered may hold at once, by the
+    /// estimate each reserves before its body is read and before a body or an answer is parsed.
+    /// Default 64 MiB.
+    pub max_buffered_bytes: usize,
     /// Time allowed for a client to send its request headers, in ms. Default 10000.
     pub header_read_timeout_ms: u64,
     /// Time allowed for a client to send its request body, in ms. Default 30000.
@@ -75,6 +82,8 @@ impl Default for RawServer {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 1024 * 1024,
             max_depth: 64,
+            max_json_values: 10_000,
+            max_buffered_bytes: 64 * 1024 * 1024,
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Fidelity, Operation, Pending, Step, Translation, parse_strict};
+use dialectgate_dialect::{Fidelity, Operation, Pending, Step, Translation, parse_limited};
 use http::Response;
 use http_body_util::Full;
 
@@ -26,7 +26,7 @@ impl Gateway {
         bytes: &Bytes,
     ) -> Result<Response<Full<Bytes>>, Failure> {
         let config = &self.config;
-        let (step, body, translate_time) = translate::translate(
+        let (step, body_id, translate_time) = translate::translate(
             &self.registry,
             self.forwarder.endpoint(),
             config,
@@ -37,7 +37,7 @@ impl Gateway {
         )?;
         let translation = match step {
             Step::Ready(translation) => translation,
-            Step::Read(pending) => self.read_modify(call, upstream, &body, pending).await?,
+            Step::Read(pending) => self.read_modify(call, upstream, body_id, pending).await?,
         };
         let Translation {
             id,
@@ -70,7 +70,7 @@ impl Gateway {
         &self,
         call: &Call<'_>,
         upstream: &Upstream<'_>,
-        body: &serde_json::Value,
+        body_id: Option<String>,
         pending: Pending,
     ) -> Result<Translation, Failure> {
         let endpoint = self.forwarder.endpoint();
@@ -89,7 +89,7 @@ impl Gateway {
                 &stored,
                 self.config.translation.mode,
             )
-            .map_err(|p| translate::refused(&self.shared.metrics, call, body, p))?;
+            .map_err(|p| translate::refused(&self.shared.metrics, call, body_id, p))?;
         let filled: Vec<&str> = translation
             .fidelity
             .filled
@@ -155,7 +155,7 @@ impl Gateway {
             None
         } else {
             Some(
-                parse_strict(bytes, self.config.server.max_depth.get()).map_err(|e| {
+                parse_limited(bytes, self.config.server.json_limits()).map_err(|e| {
                     Failure::new(
                         Outcome::Malformed,
                         Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
@@ -163,7 +163,7 @@ impl Gateway {
                 })?,
             )
         };
-        let parsed = body.clone().unwrap_or_default();
+        let body_id = body.as_ref().and_then(|b| translate::body_id(call, b));
         let id = call
             .dialect
             .retrieve_id(call.path_id, query, body)
@@ -172,7 +172,7 @@ impl Gateway {
                     .check_retrieve_id(&call.caller, self.forwarder.endpoint(), &id)
                     .map(|()| id)
             })
-            .map_err(|p| translate::refused(&self.shared.metrics, call, &parsed, p))?;
+            .map_err(|p| translate::refused(&self.shared.metrics, call, body_id, p))?;
         let read = self.read_stored(call, upstream, &id).await;
         self.copy_read(call, upstream, &id, &read);
         let (customer, raw) = read?;
@@ -190,7 +190,8 @@ impl Gateway {
         id: &str,
         request: (Operation, dialectgate_dialect::Outbound),
     ) -> Result<crate::forward::Forwarded, Failure> {
-        self.forwarder
+        let mut forwarded = self
+            .forwarder
             .forward(
                 &self.registry,
                 call,
@@ -199,7 +200,14 @@ impl Gateway {
                 id,
                 request,
             )
-            .await
+            .await?;
+        // The answer's memory is held with the request's until the caller's answer is built.
+        upstream
+            .memory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(std::mem::take(&mut forwarded.memory));
+        Ok(forwarded)
     }
 
     /// Migration mode: a copy of the read for the candidate, with the primary's answer (and,

@@ -1,0 +1,133 @@
+//! How much memory a JSON document takes once parsed into a `serde_json::Value` tree, bounded
+//! from its bytes before it is parsed: the gateway reserves it (`server.max_buffered_bytes`)
+//! before it lets a body or an upstream answer be parsed.
+//!
+//! The model, per parsed tree, from the layout of `Value` (32 bytes) and `serde_json::Map` (a
+//! B-tree whose leaf node holds 11 members in about 640 bytes), checked against peak RSS by
+//! `bench/memory.sh` for the worst shapes:
+//! - every value and every member name: [`PER_VALUE`] bytes (its slot, and a vector's growth);
+//! - every object with members: [`PER_OBJECT`] bytes (its first node);
+//! - the text: twice the document's bytes (strings and names copied, allocation rounding).
+//!
+//! The count stops at the parser's limit: past it the parse is refused before more is built.
+
+/// Bytes counted for each value and member name.
+pub const PER_VALUE: usize = 64;
+/// Bytes counted for each object with at least one member.
+pub const PER_OBJECT: usize = 640;
+
+/// What [`measure`] counts in a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// The document's length.
+    pub bytes: usize,
+    /// Values and member names (each string token, number, literal, array and object).
+    pub tokens: usize,
+    /// Objects with at least one member.
+    pub objects: usize,
+}
+
+impl Footprint {
+    /// Bytes one parsed tree of the document takes at most, counting at most `max_values`
+    /// values (the parser refuses the document at the next one).
+    pub fn tree_bytes(&self, max_values: usize) -> usize {
+        // A value may come with its member name: at most two tokens per counted value.
+        let tokens = self.tokens.min(max_values.saturating_mul(2));
+        let objects = self.objects.min(max_values);
+        self.bytes
+            .saturating_mul(2)
+            .saturating_add(tokens.saturating_mul(PER_VALUE))
+            .saturating_add(objects.saturating_mul(PER_OBJECT))
+    }
+}
+
+/// Counts the tokens and non-empty objects of `bytes` in one pass, without parsing it. Any
+/// input is accepted (invalid JSON is the parser's to refuse); the counts are then an upper
+/// bound of what a parse could build before it fails.
+pub fn measure(bytes: &[u8]) -> Footprint {
+    let mut f = Footprint {
+        bytes: bytes.len(),
+        ..Footprint::default()
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                f.tokens += 1;
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'{' => {
+                f.tokens += 1;
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                if bytes.get(i) != Some(&b'}') {
+                    f.objects += 1;
+                }
+            }
+            b'[' => {
+                f.tokens += 1;
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                f.tokens += 1;
+                i += 1;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_values_names_and_objects_with_members() {
+        let f = measure(br#"{"a": [1, -2.5e3, "x\"y", null, true, {}, { }, {"b": false}]}"#);
+        // Tokens: the outer object, "a", the array, 1, -2.5e3, "x\"y", null, true, {}, { },
+        // the last object, "b", false.
+        assert_eq!((f.tokens, f.objects), (13, 2));
+        assert_eq!(f.bytes, 61);
+    }
+
+    #[test]
+    fn brackets_and_quotes_inside_strings_are_text() {
+        let f = measure(br#"["{[\\", "\\\"{", "]}"]"#);
+        assert_eq!((f.tokens, f.objects), (4, 0));
+    }
+
+    #[test]
+    fn the_tree_bound_stops_at_the_value_limit() {
+        let doc = format!("[{}]", vec![r#"{"a":0}"#; 1000].join(","));
+        let f = measure(doc.as_bytes());
+        assert_eq!((f.tokens, f.objects), (3001, 1000));
+        let all = f.tree_bytes(usize::MAX);
+        assert_eq!(all, 2 * doc.len() + 3001 * PER_VALUE + 1000 * PER_OBJECT);
+        let capped = f.tree_bytes(100);
+        assert_eq!(capped, 2 * doc.len() + 200 * PER_VALUE + 100 * PER_OBJECT);
+    }
+
+    #[test]
+    fn any_input_is_measured_without_panicking() {
+        for doc in [&b""[..], b"\"", b"\\", b"{", b"\"\\", b"{ ", b"\xff\xfe", b"-"] {
+            let f = measure(doc);
+            assert_eq!(f.bytes, doc.len());
+        }
+    }
+}
