@@ -18,9 +18,12 @@ const CANDIDATE_TOKEN: &str = "cand_token_93be";
 /// The email of the primary's customer (its Medusa example answer).
 const EMAIL: &str = "user@example.com";
 
-/// The primary's answer: Medusa's own example customer (with a phone).
+/// The primary's answer: Medusa's own example customer (with a phone), as `cus_ada`, the
+/// customer every request here is about (the gateway refuses an answer about another).
 fn primary_answer() -> Vec<u8> {
-    serde_json::to_vec(&harness::fixture("medusa", "response.vendor-example.json", &[])).unwrap()
+    let mut example = harness::fixture("medusa", "response.vendor-example.json", &[]);
+    example["customer"]["id"] = "cus_ada".into();
+    serde_json::to_vec(&example).unwrap()
 }
 
 /// The candidate's answer: the same customer in Elastic Path's shape, without the phone.

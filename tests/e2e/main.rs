@@ -17,6 +17,7 @@ mod errors;
 mod faults;
 mod fill;
 mod headers;
+mod integrity;
 mod limits;
 mod load;
 mod memory;

@@ -12,16 +12,37 @@ use serde_json::Value;
 
 use crate::harness::{self, Answer, CALLER_KEY, DIALECTS, Running, UPSTREAM_TOKEN, Upstream};
 
-/// What a vendor backend answers on success.
-fn success_reply(upstream: &str) -> Value {
-    if upstream == "canonical" {
+/// What a vendor backend answers on success about customer `id` (the gateway refuses an answer
+/// about another customer than the one it asked for): its example answer, the example's id
+/// replaced by `id` wherever it occurs.
+fn success_reply(upstream: &str, id: &str) -> Value {
+    let mut doc = if upstream == "canonical" {
         let mut doc = dialectgate_gateway::fixtures().remove(0);
         doc["email"] = "ada.king@example.com".into();
         doc["name"] = serde_json::json!({"given": "Ada", "family": "King", "full": "Ada King"});
-        return doc;
+        doc
+    } else {
+        let path = format!("tests/fixtures/{upstream}/response.vendor-example.json");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let registry = harness::registry();
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let example = match registry.read_answer(&registry.endpoint(upstream).unwrap(), 200, &bytes) {
+        dialectgate_dialect::Answer::Customer(c) => c["id"].as_str().unwrap().to_owned(),
+        other => panic!("{upstream}'s example is not a customer: {other:?}"),
+    };
+    replace_string(&mut doc, &example, id);
+    doc
+}
+
+/// Replaces every string `from` in `v` with `to`.
+fn replace_string(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_string(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|m| replace_string(m, from, to)),
+        _ => {}
     }
-    let path = format!("tests/fixtures/{upstream}/response.vendor-example.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 /// A gateway in front of `upstream` (speaking `upstream_kind`), in lenient mode.
@@ -200,10 +221,10 @@ fn assert_refused_as_engine(
 /// One pair; the engine's report when the request went through.
 async fn pair(caller: &str, upstream_kind: &str) -> Option<Fidelity> {
     let pair = format!("{caller} -> {upstream_kind}");
-    let reply = serde_json::to_vec(&success_reply(upstream_kind)).unwrap();
+    let req = vendor_example(caller);
+    let reply = serde_json::to_vec(&success_reply(upstream_kind, &req.id)).unwrap();
     let upstream = Upstream::start(move |_| (200, "application/json", reply.clone())).await;
     let gw = lenient_gateway_to(&upstream, upstream_kind).await;
-    let req = vendor_example(caller);
     let answer = harness::send(&gw, caller, &req.id, &req.body).await;
     gw.stop().await;
     let registry = harness::registry();

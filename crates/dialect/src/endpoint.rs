@@ -49,6 +49,17 @@ impl Endpoint {
         }
     }
 
+    /// Whether this side's success answers say which customer they are about: the canonical
+    /// Customer has its `id`; a dialect, when a response rule maps the canonical `/id`. The
+    /// gateway compares that id with the one it asked for; a side whose answers carry none
+    /// cannot be checked.
+    pub fn answer_carries_id(&self) -> bool {
+        match self {
+            Endpoint::Canonical => true,
+            Endpoint::Dialect(d) => d.response.rules.iter().any(|r| r.canonical.segments() == ["id"]),
+        }
+    }
+
     /// The dialect, unless canonical.
     pub fn dialect(&self) -> Option<&Arc<Dialect>> {
         match self {
@@ -232,5 +243,45 @@ pub(crate) fn refusal(code: &str, pointer: Pointer) -> MessageVars {
         at: pointer.clone(),
         pointer,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::source::Source;
+
+    /// The id rule every shipped definition has (vendor docs: each vendor's customer answer
+    /// carries the customer's `id`).
+    const ID_RULE: &str = "[[fields]]\ndialect = \"/id\"\ncanonical = \"/id\"\non = \"response\"\n";
+
+    #[test]
+    fn an_answer_carries_the_id_where_a_response_rule_maps_it() {
+        let reg = Registry::embedded().unwrap();
+        for id in [
+            "canonical",
+            "axim",
+            "checkoutpage",
+            "elasticpath",
+            "medusa",
+            "microbase",
+        ] {
+            assert!(reg.endpoint(id).unwrap().answer_carries_id(), "{id}");
+        }
+        let dir = std::env::temp_dir().join(format!("dialectgate-noid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/dialects/checkoutpage.toml");
+        let text = std::fs::read_to_string(shipped).unwrap();
+        assert!(text.contains(ID_RULE));
+        // Its `volatile` list names the id's dialect member too.
+        let edited = text
+            .replacen(ID_RULE, "", 1)
+            .replacen(r#"volatile = ["/id", "#, r#"volatile = ["#, 1);
+        std::fs::write(dir.join("checkoutpage.toml"), edited).unwrap();
+        let reg = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap();
+        assert!(!reg.endpoint("checkoutpage").unwrap().answer_carries_id());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -293,3 +293,44 @@ fn a_token_body_placeholder_is_checked() {
         ],
     );
 }
+
+#[test]
+fn a_get_retrieve_call_with_the_id_in_a_body_fails() {
+    // MicroBase's customer.info takes `{"id"}`: declared with GET, the gateway would send that
+    // body with a GET. GET stays acceptable in `also_methods` (callers' query, `query_into_body`).
+    let ws = Workspace::new("get-with-body");
+    ws.edit(
+        "dialects/microbase.toml",
+        "method = \"POST\"\nalso_methods = [\"GET\", \"PUT\", \"PATCH\"]\npath = \"/services/customer/v1/customer.info\"",
+        "method = \"GET\"\nalso_methods = [\"POST\", \"PUT\", \"PATCH\"]\npath = \"/services/customer/v1/customer.info\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "microbase.toml",
+            "retrieve.method",
+            "a `GET` retrieve call would send the customer id in a body",
+        ],
+    );
+}
+
+#[test]
+fn a_get_update_fails() {
+    // An update always has a body.
+    let ws = Workspace::new("get-update");
+    ws.edit(
+        "dialects/checkoutpage.toml",
+        "method = \"PATCH\"",
+        "method = \"GET\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "checkoutpage.toml",
+            "route.method",
+            "`GET` cannot carry the update's body",
+        ],
+    );
+}

@@ -11,24 +11,32 @@ use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
 
+use crate::candidate::log::hash;
 use crate::config::CredentialMode;
+use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::route;
 
 /// Lists what a lenient translation derived or dropped.
 pub const X_FIDELITY: HeaderName = HeaderName::from_static("x-dialectgate-fidelity");
 
-/// The updated customer in the upstream's answer, or why there is none. In static mode an
-/// upstream that refuses the gateway's own credential is the gateway's configuration fault,
-/// not something the caller can fix: 502, and an error in the log.
+/// The customer in `upstream`'s answer to a call about customer `id`, or why there is none.
+/// In static mode an upstream that refuses the gateway's own credential is the gateway's
+/// configuration fault, not something the caller can fix: 502, and an error in the log. An
+/// answer about another customer is refused ([`check_id`]).
 pub(crate) fn customer(
     answer: Answer,
     mode: CredentialMode,
     request_id: &str,
     id: &str,
+    upstream: &Endpoint,
+    metrics: &Metrics,
 ) -> Result<Value, Failure> {
     match answer {
-        Answer::Customer(doc) => Ok(doc),
+        Answer::Customer(doc) => {
+            check_id(&doc, id, upstream, metrics, request_id)?;
+            Ok(doc)
+        }
         Answer::Problem(p)
             if mode == CredentialMode::Static
                 && matches!(p.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) =>
@@ -46,6 +54,41 @@ pub(crate) fn customer(
         }
         Answer::Problem(p) => Err(Failure::new(Outcome::UpstreamRefused, p).about(Some(id.to_owned()))),
     }
+}
+
+/// Refuses a customer decoded from `upstream`'s answer whose canonical `id` is not `asked`, the
+/// id the call was about, when `upstream`'s answers carry the id at all
+/// ([`Endpoint::answer_carries_id`]): a wrong retrieve call in a definition, an upstream bug or
+/// a cache in between must not hand one customer's record to a caller who asked for another,
+/// nor fill a write from it. 502 in the caller's dialect, counted as
+/// `upstream_errors_total{kind="id_mismatch"}`, and logged with keyed hashes of both ids, never
+/// the ids.
+fn check_id(
+    customer: &Value,
+    asked: &str,
+    upstream: &Endpoint,
+    metrics: &Metrics,
+    request_id: &str,
+) -> Result<(), Failure> {
+    let answered = customer.get("id");
+    if !upstream.answer_carries_id() || answered.and_then(Value::as_str) == Some(asked) {
+        return Ok(());
+    }
+    metrics.upstream_error(upstream.id(), "id_mismatch");
+    let asked_hash = hash(&Value::String(asked.to_owned()));
+    let answered_hash = answered.map_or_else(|| "none".to_owned(), hash);
+    tracing::error!(
+        request_id,
+        upstream = upstream.id(),
+        asked = asked_hash.as_str(),
+        answered = answered_hash.as_str(),
+        "The upstream answered about another customer than the one asked for."
+    );
+    let problem = Problem::new(
+        ErrorKind::BadGateway,
+        "the upstream answered about another customer than the one asked for",
+    );
+    Err(Failure::new(Outcome::UpstreamError, problem).about(Some(asked.to_owned())))
 }
 
 /// What shapes a success answer besides the customer: the caller's query string (a dialect's
@@ -205,9 +248,135 @@ pub(crate) fn json_response(status: u16, content_type: &str, body: Vec<u8>) -> R
 
 #[cfg(test)]
 mod tests {
-    use dialectgate_dialect::{DerivedField, Dropped, FillReason, FilledField, LossReason, Overflowed};
+    use dialectgate_dialect::{
+        DerivedField, Dropped, FillReason, FilledField, LossReason, Overflowed, Registry,
+    };
+    use serde_json::json;
 
     use super::*;
+    use crate::metrics::UpstreamErrorLabels;
+
+    fn id_mismatches(metrics: &Metrics, upstream: &str) -> u64 {
+        metrics
+            .upstream_errors
+            .get_or_create(&UpstreamErrorLabels {
+                upstream: upstream.to_owned(),
+                kind: "id_mismatch",
+            })
+            .get()
+    }
+
+    fn shipped() -> Registry {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        Registry::load(&root.join("config/dialects"), &root.join("schemas")).unwrap()
+    }
+
+    /// The customer of an answer about `id` (`None`: an answer naming no customer).
+    fn answer(id: Option<Value>) -> Answer {
+        let mut doc = json!({"email": "ada@example.com"});
+        if let Some(id) = id {
+            doc["id"] = id;
+        }
+        Answer::Customer(doc)
+    }
+
+    #[test]
+    fn an_answer_about_the_customer_asked_for_passes() {
+        let metrics = Metrics::default();
+        for upstream in ["canonical", "medusa", "microbase"] {
+            let upstream = shipped().endpoint(upstream).unwrap();
+            for id in ["cus_2", "victim.person@example.com", "a/b%2F?#", "\u{e9}t\u{e9}"] {
+                let doc = customer(
+                    answer(Some(json!(id))),
+                    CredentialMode::Static,
+                    "req-1",
+                    id,
+                    &upstream,
+                    &metrics,
+                )
+                .unwrap();
+                assert_eq!(doc["id"], id);
+            }
+            assert_eq!(id_mismatches(&metrics, upstream.id()), 0);
+        }
+    }
+
+    #[test]
+    fn an_answer_about_another_customer_is_a_counted_bad_gateway_naming_the_asked_id_only() {
+        let metrics = Metrics::default();
+        let medusa = shipped().endpoint("medusa").unwrap();
+        // Another customer; the same id in another case or with a space (ids are opaque: no
+        // normalisation); a number or null where the id is a string; no id at all.
+        let others = [
+            Some(json!("cus_1")),
+            Some(json!("CUS_2")),
+            Some(json!("cus_2 ")),
+            Some(json!(2)),
+            Some(Value::Null),
+            None,
+        ];
+        for (n, other) in others.into_iter().enumerate() {
+            let failure = customer(
+                answer(other.clone()),
+                CredentialMode::Static,
+                "req-1",
+                "cus_2",
+                &medusa,
+                &metrics,
+            )
+            .unwrap_err();
+            assert_eq!(failure.outcome, Outcome::UpstreamError, "{other:?}");
+            assert_eq!(failure.problem.kind(), ErrorKind::BadGateway);
+            assert_eq!(failure.problem.status, 502);
+            assert_eq!(failure.id.as_deref(), Some("cus_2"));
+            assert!(!format!("{:?}", failure.problem).contains("cus_1"));
+            assert_eq!(id_mismatches(&metrics, "medusa"), n as u64 + 1);
+        }
+        // The upstream's own refusal is not an answer about a customer: passed on, not counted.
+        let refused = customer(
+            Answer::Problem(Problem::new(ErrorKind::NotFound, "no such customer")),
+            CredentialMode::Static,
+            "req-1",
+            "cus_2",
+            &medusa,
+            &metrics,
+        )
+        .unwrap_err();
+        assert_eq!(refused.outcome, Outcome::UpstreamRefused);
+        assert_eq!(id_mismatches(&metrics, "medusa"), 6);
+    }
+
+    #[test]
+    fn a_dialect_whose_answers_carry_no_id_is_not_checked() {
+        let dir = std::env::temp_dir().join(format!("dialectgate-gw-noid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("config/dialects/checkoutpage.toml")).unwrap();
+        let rule = "[[fields]]\ndialect = \"/id\"\ncanonical = \"/id\"\non = \"response\"\n";
+        assert!(text.contains(rule));
+        let edited = text
+            .replacen(rule, "", 1)
+            .replacen(r#"volatile = ["/id", "#, r#"volatile = ["#, 1);
+        std::fs::write(dir.join("checkoutpage.toml"), edited).unwrap();
+        let reg = Registry::load(&dir, &root.join("schemas")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let upstream = reg.endpoint("checkoutpage").unwrap();
+        let metrics = Metrics::default();
+        for other in [None, Some(json!("cus_1"))] {
+            assert!(
+                customer(
+                    answer(other),
+                    CredentialMode::Static,
+                    "req-1",
+                    "cus_2",
+                    &upstream,
+                    &metrics
+                )
+                .is_ok()
+            );
+        }
+        assert_eq!(id_mismatches(&metrics, "checkoutpage"), 0);
+    }
 
     #[test]
     fn the_content_type_is_the_one_asked_for() {

@@ -9,7 +9,7 @@
 //! old worker finishes its queue and ends when the old gateway is dropped.
 
 mod compare;
-mod log;
+pub(crate) mod log;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

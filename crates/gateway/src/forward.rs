@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::service::Call;
 use crate::upstream::{HttpUpstream, UpstreamError};
-use crate::upstream_headers::UpstreamHeaders;
+use crate::upstream_headers::{self, UpstreamHeaders};
 
 /// One call to the upstream.
 #[derive(Debug, Clone)]
@@ -45,7 +45,8 @@ pub struct UpstreamRequest {
     pub outbound: Arc<Outbound>,
     /// The headers built for the upstream (`upstream_headers`).
     pub headers: HeaderMap,
-    /// Whether the call may be repeated: a read, PUT, PATCH, or an `Idempotency-Key` is sent.
+    /// Whether the call may be repeated ([`upstream_headers::repeatable`]): a read, PUT, PATCH,
+    /// or a write sent with the caller's `Idempotency-Key`.
     pub repeatable: bool,
     /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
     /// method and path).
@@ -152,16 +153,35 @@ impl Forwarder {
         &self.endpoint
     }
 
-    /// The headers an upstream call of `call` carries (none for the embedded backend).
+    /// The headers of a read of the stored customer for `call` (the candidate's noise probe):
+    /// those [`Forwarder::forward`] sends with a retrieve call.
     pub(crate) fn headers_for(
         &self,
         call: &Call<'_>,
         incoming: &HeaderMap,
         pass_on: Option<&Secret>,
     ) -> HeaderMap {
+        self.headers(call, incoming, pass_on, Operation::Retrieve)
+    }
+
+    /// The headers an upstream call of `call` doing `operation` carries (none for the embedded
+    /// backend).
+    fn headers(
+        &self,
+        call: &Call<'_>,
+        incoming: &HeaderMap,
+        pass_on: Option<&Secret>,
+        operation: Operation,
+    ) -> HeaderMap {
         if self.base.is_some() {
-            self.headers
-                .build(call.dialect, incoming, pass_on, call.peer, call.request_id)
+            self.headers.build(
+                call.dialect,
+                incoming,
+                pass_on,
+                call.peer,
+                call.request_id,
+                operation,
+            )
         } else {
             HeaderMap::new()
         }
@@ -209,12 +229,10 @@ impl Forwarder {
     ) -> Result<Forwarded, Failure> {
         let http = self.base.is_some();
         // The embedded backend reads no headers.
-        let headers = self.headers_for(call, incoming, pass_on);
+        let headers = self.headers(call, incoming, pass_on, operation);
         let request = UpstreamRequest {
             id: id.to_owned(),
-            repeatable: operation == Operation::Retrieve
-                || matches!(outbound.method.as_str(), "PUT" | "PATCH")
-                || incoming.contains_key("idempotency-key"),
+            repeatable: upstream_headers::repeatable(operation, &outbound.method, &headers),
             outbound: Arc::new(outbound),
             headers,
             operation,

@@ -144,7 +144,7 @@ impl Default for Metrics {
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         registry.register(
             "upstream_errors",
-            "Failed upstream calls, by kind (connect, timeout, 5xx, protocol, too_large, circuit_open)",
+            "Failed upstream calls, by kind (connect, timeout, 5xx, protocol, too_large, circuit_open, id_mismatch)",
             upstream_errors.clone(),
         );
         let upstream_reads = Family::<UpstreamReadLabels, Counter>::default();

@@ -2,6 +2,7 @@
 //! token endpoint instead, and whether the dialect accepts the method. Also the path the access
 //! log may show.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use dialectgate_canonical::{ErrorKind, Problem};
@@ -112,22 +113,61 @@ pub(crate) fn allow(dialect: &Dialect, path: &str) -> Option<HeaderValue> {
 
 /// The path for the access log: the route template of the dialect operation that served the
 /// request (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or
-/// its token endpoint; a path no dialect serves is cut to 128 bytes.
-pub(crate) fn logged_path<'a>(registry: &'a Registry, path: &'a str, dialect: &str) -> &'a str {
+/// its token endpoint; a path no dialect serves is [`redacted`].
+pub(crate) fn logged_path<'a>(registry: &'a Registry, path: &'a str, dialect: &str) -> Cow<'a, str> {
     match registry.dialect(dialect) {
-        Some(d) if is_token_path(d, path) => path,
-        Some(d) => d
-            .routes()
-            .find(|(_, r)| r.match_path(path).is_some())
-            .map_or(&d.route().path, |(_, r)| &r.path),
-        None => {
-            let mut end = path.len().min(128);
-            while !path.is_char_boundary(end) {
-                end -= 1;
+        Some(d) if is_token_path(d, path) => Cow::Borrowed(path),
+        Some(d) => Cow::Borrowed(
+            d.routes()
+                .find(|(_, r)| r.match_path(path).is_some())
+                .map_or(&d.route().path, |(_, r)| &r.path),
+        ),
+        None => Cow::Owned(redacted(registry, path)),
+    }
+}
+
+/// What stands for whatever follows the literal prefix of a path no dialect serves.
+const REDACTED: &str = "{…}";
+
+/// A path no dialect serves, as the log may show it: the longest run of leading segments that
+/// are the literal segments of some route or token endpoint (`/admin/customers`), then `/{…}`
+/// for whatever follows. Only the definitions' own literals are written: no byte of a segment
+/// that could be an id (an email, a sub-resource's id) or anything else the caller chose.
+pub(crate) fn redacted(registry: &Registry, path: &str) -> String {
+    let Some(rest) = path.strip_prefix('/') else {
+        return REDACTED.to_owned();
+    };
+    if rest.is_empty() {
+        return "/".to_owned();
+    }
+    let segments = || rest.split('/');
+    let total = segments().count();
+    let mut best: Vec<&str> = Vec::new();
+    for d in registry.dialects() {
+        let token = d.auth().token_endpoint.as_ref().map(|t| t.path.as_str());
+        let templates = d.routes().map(|(_, r)| r.path.as_str()).chain(token);
+        for template in templates {
+            let literals = template.strip_prefix('/').unwrap_or(template).split('/');
+            let shared: Vec<&str> = literals
+                .zip(segments())
+                .take_while(|(literal, seg)| !literal.contains('{') && literal == seg)
+                .map(|(literal, _)| literal)
+                .collect();
+            if shared.len() > best.len() {
+                best = shared;
             }
-            &path[..end]
         }
     }
+    let mut out = String::with_capacity(64);
+    for literal in &best {
+        out.push('/');
+        out.push_str(literal);
+    }
+    if best.len() < total {
+        out.push('/');
+        out.push_str(REDACTED);
+    }
+    out
 }
 
 fn is_token_path(dialect: &Dialect, path: &str) -> bool {
@@ -136,4 +176,85 @@ fn is_token_path(dialect: &Dialect, path: &str) -> bool {
         .token_endpoint
         .as_ref()
         .is_some_and(|t| t.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Registry {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        Registry::load(&root.join("config/dialects"), &root.join("schemas")).unwrap()
+    }
+
+    #[test]
+    fn an_unrouted_path_is_logged_as_the_literal_prefix_a_route_shares_then_a_placeholder() {
+        let reg = shipped();
+        let long = format!("/admin/customers/{}/addresses", "v".repeat(8000));
+        for (path, logged) in [
+            // The case: a sub-resource the vendor SDKs call.
+            (
+                "/admin/customers/victim.person@example.com/addresses",
+                "/admin/customers/{…}",
+            ),
+            (
+                "/admin/customers/cus_01HX/addresses/addr_9",
+                "/admin/customers/{…}",
+            ),
+            (
+                "/v2/customers/3f1c-victim/relationships/addresses",
+                "/v2/customers/{…}",
+            ),
+            (
+                "/services/customer/v1/customer.delete",
+                "/services/customer/v1/{…}",
+            ),
+            ("/oauth/access_token/victim", "/oauth/access_token/{…}"),
+            (long.as_str(), "/admin/customers/{…}"),
+            // Percent-encoded bytes are not the literal they decode to.
+            ("/admin/customers/victim%40example.com/x", "/admin/customers/{…}"),
+            ("/admin/%63ustomers/victim", "/admin/{…}"),
+            (
+                "/admin/customers/vic\u{7}tim\r\n{\"forged\":1}/x",
+                "/admin/customers/{…}",
+            ),
+            ("/victim.person@example.com", "/{…}"),
+            ("//victim", "/{…}"),
+            ("victim", "{…}"),
+            ("*", "{…}"),
+            // Nothing that could be an id: the definitions' literals only.
+            ("/admin/customers", "/admin/customers"),
+            ("/admin", "/admin"),
+            ("/", "/"),
+        ] {
+            assert_eq!(logged_path(&reg, path, "-"), logged, "{path:?}");
+            assert_eq!(redacted(&reg, path), logged, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn a_served_path_is_logged_as_its_route_template() {
+        let reg = shipped();
+        for (dialect, path, logged) in [
+            (
+                "medusa",
+                "/admin/customers/victim@example.com",
+                "/admin/customers/{id}",
+            ),
+            ("elasticpath", "/v2/customers/victim", "/v2/customers/{id}"),
+            ("elasticpath", "/oauth/access_token", "/oauth/access_token"),
+            (
+                "microbase",
+                "/services/customer/v1/customer.info",
+                "/services/customer/v1/customer.info",
+            ),
+        ] {
+            assert_eq!(logged_path(&reg, path, dialect), logged);
+        }
+        // Refused before routing (no dialect claimed it), a served path is still redacted.
+        assert_eq!(
+            logged_path(&reg, "/admin/customers/victim@example.com", "-"),
+            "/admin/customers/{…}"
+        );
+    }
 }

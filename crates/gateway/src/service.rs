@@ -324,12 +324,13 @@ impl Gateway {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
         let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let path = route::logged_path(&self.registry, uri.path(), &handled.dialect);
         // One line per request; never the body, never a credential, never a customer id.
         // Plain `&str` values: the binary's access-log writer takes them without `fmt`.
         tracing::info!(
             request_id = request_id.as_str(),
             method = method.as_str(),
-            path = route::logged_path(&self.registry, uri.path(), &handled.dialect),
+            path = &*path,
             dialect = handled.dialect.as_str(),
             upstream = self.forwarder.endpoint().id(),
             status = handled.status,

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint};
+use dialectgate_dialect::{Dialect, Endpoint, Operation};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use ipnet::IpNet;
 
@@ -65,8 +65,11 @@ impl UpstreamHeaders {
         }
     }
 
-    /// The headers of the upstream call for a request of `caller` that arrived with `incoming`
-    /// from `peer`. `token` is the caller's credential in passthrough mode.
+    /// The headers of the upstream call doing `operation` for a request of `caller` that
+    /// arrived with `incoming` from `peer`. `token` is the caller's credential in passthrough
+    /// mode. The caller's `Idempotency-Key` goes only with the caller's own write (an update):
+    /// the gateway's reads (the stored customer before a write, a caller's read) carry none, so
+    /// that an upstream keeping keys never answers the write with the read's answer.
     pub(crate) fn build(
         &self,
         caller: &Dialect,
@@ -74,6 +77,7 @@ impl UpstreamHeaders {
         token: Option<&Secret>,
         peer: Option<SocketAddr>,
         request_id: &str,
+        operation: Operation,
     ) -> HeaderMap {
         let mut out = HeaderMap::with_capacity(8);
         let auth = match (self.credential_mode, token) {
@@ -91,7 +95,10 @@ impl UpstreamHeaders {
         }
         // Checked by the pipeline already ([`check_idempotency_key`]); checked again so that
         // this function alone never passes on an unchecked key.
-        if let Some(v) = single(incoming, &IDEMPOTENCY_KEY).filter(|v| valid_idempotency_key(v.as_bytes())) {
+        if operation == Operation::Update
+            && let Some(v) =
+                single(incoming, &IDEMPOTENCY_KEY).filter(|v| valid_idempotency_key(v.as_bytes()))
+        {
             out.insert(IDEMPOTENCY_KEY, v.clone());
         }
         if let Some(v) = single(incoming, &header::ACCEPT_LANGUAGE)
@@ -140,6 +147,16 @@ impl UpstreamHeaders {
         }
         out
     }
+}
+
+/// Whether an upstream call doing `operation` with `method` and the upstream `headers` built
+/// for it may be sent again: a read, a PUT or PATCH, or a write that carries the caller's
+/// `Idempotency-Key` (the headers sent, not the caller's: a read carries no key, and is
+/// repeatable because it is a read).
+pub(crate) fn repeatable(operation: Operation, method: &str, headers: &HeaderMap) -> bool {
+    operation == Operation::Retrieve
+        || matches!(method, "PUT" | "PATCH")
+        || headers.contains_key(IDEMPOTENCY_KEY)
 }
 
 /// Refuses a request whose `Idempotency-Key` is not one header of 1 to 255 visible ASCII
@@ -220,8 +237,23 @@ mod tests {
         incoming: &HeaderMap,
         peer: &str,
     ) -> HeaderMap {
-        room.0
-            .build(&room.1, incoming, None, Some(peer.parse().unwrap()), "req-1")
+        sent_for(room, incoming, peer, Operation::Update)
+    }
+
+    fn sent_for(
+        room: &(UpstreamHeaders, std::sync::Arc<Dialect>),
+        incoming: &HeaderMap,
+        peer: &str,
+        operation: Operation,
+    ) -> HeaderMap {
+        room.0.build(
+            &room.1,
+            incoming,
+            None,
+            Some(peer.parse().unwrap()),
+            "req-1",
+            operation,
+        )
     }
 
     fn all<'h>(h: &'h HeaderMap, name: &str) -> Vec<&'h str> {
@@ -357,6 +389,44 @@ mod tests {
             "127.0.0.1:4000",
         );
         assert!(!out.contains_key("accept-language"));
+    }
+
+    #[test]
+    fn only_the_callers_write_carries_its_idempotency_key() {
+        let room = room("");
+        let incoming = headers(&[("idempotency-key", b"idem-7f3a")]);
+        let write = sent_for(&room, &incoming, "127.0.0.1:4000", Operation::Update);
+        assert_eq!(all(&write, "idempotency-key"), ["idem-7f3a"]);
+        let read = sent_for(&room, &incoming, "127.0.0.1:4000", Operation::Retrieve);
+        assert!(!read.contains_key("idempotency-key"), "{read:?}");
+        // Everything else the read needs still goes.
+        assert_eq!(all(&read, "x-request-id"), ["req-1"]);
+        assert!(read.contains_key("traceparent"));
+    }
+
+    #[test]
+    fn a_call_is_repeatable_when_a_read_a_put_or_patch_or_a_write_sent_with_a_key() {
+        let keyed = headers(&[("idempotency-key", b"idem-7f3a")]);
+        let none = HeaderMap::new();
+        // Reads are safe to repeat whatever their method (MicroBase reads with POST).
+        assert!(repeatable(Operation::Retrieve, "GET", &none));
+        assert!(repeatable(Operation::Retrieve, "POST", &none));
+        // PUT and PATCH replace: repeating them changes nothing more (RFC 9110 §9.2.2).
+        assert!(repeatable(Operation::Update, "PUT", &none));
+        assert!(repeatable(Operation::Update, "PATCH", &none));
+        assert!(!repeatable(Operation::Update, "POST", &none));
+        assert!(!repeatable(Operation::Update, "DELETE", &none));
+        // A POST is repeated only when the key actually goes with it.
+        assert!(repeatable(Operation::Update, "POST", &keyed));
+        let room = room("");
+        let caller = headers(&[("idempotency-key", b"idem-7f3a")]);
+        let read = sent_for(&room, &caller, "127.0.0.1:4000", Operation::Retrieve);
+        let write = sent_for(&room, &caller, "127.0.0.1:4000", Operation::Update);
+        assert!(repeatable(Operation::Update, "POST", &write));
+        assert!(
+            !repeatable(Operation::Update, "POST", &read),
+            "the read's headers carry no key"
+        );
     }
 
     #[test]

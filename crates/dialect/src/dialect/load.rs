@@ -48,8 +48,21 @@ pub(crate) fn load(
         .retrieve
         .as_ref()
         .map(|r| compile_route(&mut c, "retrieve", r));
+    // The gateway sends each call with its declared `method`: an update always has a body, a
+    // retrieve call one exactly when the id travels in it. A GET has none.
+    if route.method == "GET" {
+        c.problems.push(
+            "route.method: `GET` cannot carry the update's body; declare the method the vendor documents for updates"
+                .to_owned(),
+        );
+    }
     if let Some(r) = &retrieve {
-        if !r.query_into_body && r.id_in_body.is_some() && r.methods().any(|m| m == "GET") {
+        if r.method == "GET" && r.id_in_body.is_some() {
+            c.problems.push(
+                "retrieve.method: a `GET` retrieve call would send the customer id in a body; put `{id}` in `retrieve.path`, or declare the method that takes the body (`GET` may stay in `also_methods` with `query_into_body`)"
+                    .to_owned(),
+            );
+        } else if !r.query_into_body && r.id_in_body.is_some() && r.methods().any(|m| m == "GET") {
             c.problems
                 .push("retrieve: a GET cannot carry the customer id in a body".to_owned());
         }

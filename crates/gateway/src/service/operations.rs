@@ -47,7 +47,14 @@ impl Gateway {
         let forwarded = self
             .send(call, upstream, &id, (Operation::Update, outbound))
             .await?;
-        let mut customer = answer::customer(forwarded.answer, config.credentials.mode, call.request_id, &id)?;
+        let mut customer = answer::customer(
+            forwarded.answer,
+            config.credentials.mode,
+            call.request_id,
+            &id,
+            self.forwarder.endpoint(),
+            &self.shared.metrics,
+        )?;
         self.restore_overflow(&mut customer);
         let (rsp, encode_time) =
             self.answer_customer(call, query, &customer, forwarded.body.as_deref(), &fidelity, &id)?;
@@ -137,6 +144,8 @@ impl Gateway {
             self.config.credentials.mode,
             call.request_id,
             id,
+            endpoint,
+            &self.shared.metrics,
         )?;
         self.restore_overflow(&mut customer);
         Ok((customer, forwarded.body))
