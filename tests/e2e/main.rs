@@ -21,6 +21,7 @@ mod limits;
 mod load;
 mod migration;
 mod ops;
+mod overflow;
 mod pairs;
 mod process;
 mod promises;
