@@ -80,13 +80,9 @@ enum Command {
         /// (`translation.overflow`).
         #[arg(long)]
         overflow: bool,
-        /// The prefix of overflow keys (`translation.overflow_prefix`).
-        #[arg(
-            long,
-            value_name = "PREFIX",
-            default_value = "dialectgate:",
-            requires = "overflow"
-        )]
+        /// The prefix of overflow keys (`translation.overflow_prefix`). Overflow on or off, a
+        /// caller's bag key starting with it is refused: only the gateway writes them.
+        #[arg(long, value_name = "PREFIX", default_value = dialectgate_dialect::DEFAULT_OVERFLOW_PREFIX)]
         overflow_prefix: String,
         /// `text`, `json` (errors and reports as JSON; one line per input when there are
         /// several) or `junit` (JUnit XML, one test case per input).
@@ -386,7 +382,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     Fill::Never
                 },
-                overflow: overflow.then_some(overflow_prefix.as_str()),
+                overflow: *overflow,
+                overflow_prefix,
             };
             let inputs = batch::inputs(files)?;
             let results = inputs

@@ -23,6 +23,7 @@ mod load;
 mod memory;
 mod migration;
 mod ops;
+mod overflow;
 mod pairs;
 mod process;
 mod promises;

@@ -83,6 +83,16 @@ impl Canonical {
             .is_some_and(|node| node.get("writeOnly") == Some(&Value::Bool(true)))
     }
 
+    /// True when the canonical member at `p`, or an object holding it, is `readOnly` in the
+    /// Customer schema: the backend sets it, no update does.
+    pub fn is_read_only(&self, p: &Pointer) -> bool {
+        let segments = p.segments();
+        (1..=segments.len()).any(|depth| {
+            crate::schema::schema_node(&self.customer_json, &self.customer_json, &segments[..depth])
+                .is_some_and(|node| node.get("readOnly") == Some(&Value::Bool(true)))
+        })
+    }
+
     /// True when `problem` is valid canonical problem details.
     pub fn is_valid_problem(&self, problem: &Value) -> bool {
         self.problem.is_valid(problem)

@@ -492,6 +492,10 @@ impl Side for Dialect {
         self.request.bag.as_ref()
     }
 
+    fn bag_key_pointer(&self, body: &Value, bag: &Pointer, key: &str) -> Pointer {
+        provenance::bag_key_pointer(self, body, bag, key)
+    }
+
     fn retrieve(&self, id: &str) -> Option<Outbound> {
         let route = self.retrieve.as_ref()?;
         let body = match &route.id_in_body {

@@ -159,6 +159,13 @@ pub(crate) trait Side {
     /// The canonical pointer of this side's extension bag, if it declares one.
     fn bag(&self) -> Option<&Pointer>;
 
+    /// Where a caller's `body` holds the key `key` of the canonical map at `bag` (a decoded
+    /// request's member there): the member to name in a refusal.
+    fn bag_key_pointer(&self, body: &Value, bag: &Pointer, key: &str) -> Pointer {
+        let _ = body;
+        bag.child(key)
+    }
+
     /// The request line and body that retrieve customer `id` from this side's upstream; `None`
     /// when the side declares no retrieve operation.
     fn retrieve(&self, id: &str) -> Option<Outbound>;

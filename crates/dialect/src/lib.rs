@@ -41,6 +41,9 @@ pub use self::{
     render::{Rendered, problem_json},
     report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed},
     source::{Origin, Source},
-    translate::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation, token_body},
+    translate::{
+        Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation,
+        token_body,
+    },
     validate::MAX_VIOLATIONS,
 };

@@ -159,7 +159,7 @@ impl Registry {
         let options = Options {
             mode,
             fill: Fill::Never,
-            overflow: None,
+            ..Options::default()
         };
         match self.plan(from, to, path_id, body, options)? {
             Step::Ready(translation) => Ok(translation),
@@ -196,8 +196,9 @@ impl Registry {
         )
     }
 
-    /// Completes a request waiting for the `stored` customer (a canonical Customer, as
-    /// [`Registry::read_answer`] gives it).
+    /// Completes a request waiting for the `stored` customer: a canonical Customer as
+    /// [`Registry::read_answer`] gives it, overflow not restored (a bag the target replaces in
+    /// full is sent back whole, the gateway's keys included).
     ///
     /// # Errors
     /// As [`Registry::translate`]: what the stored customer cannot mend is refused or reported.
@@ -234,11 +235,21 @@ impl Registry {
         to.side(self).retrieve(id)
     }
 
-    /// Puts members that overflowed into `upstream`'s extension bag (keys starting with
-    /// `prefix`) back in the canonical `customer`, where it has none there already.
+    /// Takes the keys starting with `prefix` (the gateway's own) out of `upstream`'s extension
+    /// bag in the canonical `customer`, and puts back the members that overflowed there: only
+    /// members `upstream` has no place for, never read-only, secret or vendor-assigned ones,
+    /// and never over a member the customer has.
     pub fn restore_overflow(&self, upstream: &Endpoint, customer: &mut Value, prefix: &str) {
-        if let Some(bag) = upstream.side(self).bag() {
-            crate::engine::overflow::restore(customer, bag, prefix, |c| self.canonical.is_valid_customer(c));
+        if let Some(d) = upstream.dialect()
+            && let Some(bag) = &d.request.bag
+        {
+            crate::engine::overflow::restore(
+                customer,
+                bag,
+                prefix,
+                |p| crate::engine::overflow::restorable(self, d, p),
+                |c| self.canonical.is_valid_customer(c),
+            );
         }
     }
 

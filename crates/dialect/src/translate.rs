@@ -59,14 +59,31 @@ impl std::str::FromStr for Fill {
     }
 }
 
+/// The default `translation.overflow_prefix`.
+pub const DEFAULT_OVERFLOW_PREFIX: &str = "dialectgate:";
+
 /// How a request translation treats what the target cannot take as it is.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
     pub mode: Mode,
     pub fill: Fill,
-    /// With `Some(prefix)`, members the target has no place for go into its extension bag (if
-    /// it declares one) under keys starting with `prefix`.
-    pub overflow: Option<&'a str>,
+    /// Members the target has no place for go into its extension bag (if it declares one)
+    /// under keys starting with `overflow_prefix`.
+    pub overflow: bool,
+    /// The gateway's own keys in every bag start with it, overflow on or off: a caller's bag
+    /// key starting with it is refused.
+    pub overflow_prefix: &'a str,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            mode: Mode::default(),
+            fill: Fill::default(),
+            overflow: false,
+            overflow_prefix: DEFAULT_OVERFLOW_PREFIX,
+        }
+    }
 }
 
 /// A request as it goes to an upstream.
@@ -108,6 +125,9 @@ pub struct Pending {
     overflow: Vec<Overflowed>,
     needs: Vec<Need>,
     complete: Vec<Pointer>,
+    /// The caller sent the target's bag whole: the stored bag completes it with its keys
+    /// starting with this prefix (the gateway's) only.
+    reserved: Option<String>,
 }
 
 impl Pending {
@@ -151,47 +171,48 @@ pub(crate) fn request(
         unknown,
         complete,
     } = from.decode_request(path_id, body)?;
+    overflow::refuse_reserved((from, to), body, &request.patch, options.overflow_prefix)?;
     check_id(from, to, &request.id)?;
     let mut expressed = to.encode_request(&request, &complete)?;
     let mut overflow = Vec::new();
-    if let (Some(prefix), Some(bag)) = (options.overflow, to.bag()) {
-        let lost: Vec<Pointer> = expressed
-            .report()
-            .dropped
-            .iter()
-            .filter(|d| d.reason == LossReason::NoTarget)
-            .filter_map(|d| Pointer::parse(&d.pointer))
-            .filter(|p| !canonical.is_secret(p) && p.get_member(&request.patch).is_some())
-            .collect();
-        if !lost.is_empty() {
-            let callers: Vec<Vec<String>> = lost
-                .iter()
-                .map(|p| from.source_pointers(&p.to_string(), &request.patch))
-                .collect();
-            let keys = overflow::stow(&mut request.patch, bag, prefix, &lost);
-            for (keys, pointers) in keys.into_iter().zip(callers) {
-                for key in keys {
-                    for pointer in &pointers {
-                        overflow.push(Overflowed {
-                            pointer: pointer.clone(),
-                            key: key.clone(),
-                        });
-                    }
-                }
-            }
-            expressed = to.encode_request(&request, &complete)?;
-        }
+    if let (true, Some(bag)) = (options.overflow, to.bag())
+        && let Some(moved) = overflow::stow_lost(
+            (from, canonical),
+            &mut request.patch,
+            expressed.report(),
+            bag,
+            options.overflow_prefix,
+        )
+    {
+        overflow = moved;
+        expressed = to.encode_request(&request, &complete)?;
     }
     let needs = expressed.needs();
+    // The gateway's keys in a bag the target replaces in full stay even when the caller sent
+    // the bag whole (they are never the caller's to see or write): they are read first.
+    let keep = options
+        .overflow
+        .then(|| overflow::replaced_whole(to, &complete))
+        .flatten();
     // A target without a retrieve operation cannot be read: its requests are translated as
     // with `Fill::Never`.
-    if options.fill == Fill::Read && !needs.is_empty() && to.retrieve(&request.id).is_some() {
+    if options.fill == Fill::Read
+        && (!needs.is_empty() || keep.is_some())
+        && to.retrieve(&request.id).is_some()
+    {
+        let mut needs = needs.to_vec();
+        needs.extend(keep.map(|bag| Need {
+            pointer: bag.clone(),
+            reason: FillReason::Replaced,
+            part_of: None,
+        }));
         return Ok(Step::Read(Pending {
-            needs: needs.to_vec(),
+            needs,
             request,
             unknown,
             overflow,
             complete,
+            reserved: keep.map(|_| options.overflow_prefix.to_owned()),
         }));
     }
     finish(
@@ -225,8 +246,17 @@ pub(crate) fn complete(
         overflow,
         needs,
         mut complete,
+        reserved,
     } = pending;
     let sent = request.patch.clone();
+    let held;
+    let stored = match (&reserved, to.bag()) {
+        (Some(prefix), Some(bag)) => {
+            held = overflow::reserved_only(stored, bag, prefix);
+            &held
+        }
+        _ => stored,
+    };
     let filled = fill::fill(&mut request.patch, &needs, stored);
     complete.extend(filled.complete);
     let expressed = to.encode_request(&request, &complete)?;

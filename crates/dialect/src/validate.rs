@@ -116,6 +116,9 @@ fn default_template(code: &str) -> &'static str {
         }
         "id_mismatch" => "{field} does not match the customer id in the path",
         "read_only" => "{field} is read-only",
+        "reserved_key" => {
+            "{field}: the key {property} is reserved (keys starting with {allowed} are written by the gateway only)"
+        }
         "query" => "query parameter {property} is not allowed",
         "malformed" => "the body is not valid JSON",
         _ => "{field} is invalid ({code})",

@@ -116,7 +116,8 @@ fn send(from: &str, to: &str, body: &Value, overflow: bool) -> (Result<Translati
     let options = Options {
         mode: Mode::Strict,
         fill: Fill::Read,
-        overflow: overflow.then_some("dialectgate:"),
+        overflow,
+        overflow_prefix: "dialectgate:",
     };
     let (from, to) = (endpoint(from), endpoint(to));
     match reg.plan(&from, &to, path_id(from.id()), body, options) {

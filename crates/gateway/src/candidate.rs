@@ -365,19 +365,14 @@ impl Worker {
                     .send(dialectgate_dialect::Operation::Retrieve, read, request_id)
                     .await
                     .map_err(|label| format!("the read before the write failed: {label}"))?;
-                let mut stored = match self.registry.read_answer(&self.endpoint, status, &answer) {
+                // As the candidate holds it: overflow is not restored, so a bag the candidate
+                // replaces in full goes back with the gateway's keys in it.
+                let stored = match self.registry.read_answer(&self.endpoint, status, &answer) {
                     Answer::Customer(stored) => stored,
                     Answer::Problem(p) => {
                         return Err(format!("the read before the write failed: {}", p.kind().as_str()));
                     }
                 };
-                if self.translation.overflow {
-                    self.registry.restore_overflow(
-                        &self.endpoint,
-                        &mut stored,
-                        &self.translation.overflow_prefix,
-                    );
-                }
                 self.registry
                     .complete(&caller, &self.endpoint, pending, &stored, options.mode)
                     .map(|t| t.outbound)

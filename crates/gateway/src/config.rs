@@ -156,7 +156,8 @@ impl TranslationConfig {
         dialectgate_dialect::Options {
             mode: self.mode,
             fill: self.fill,
-            overflow: self.overflow.then_some(self.overflow_prefix.as_str()),
+            overflow: self.overflow,
+            overflow_prefix: &self.overflow_prefix,
         }
     }
 }

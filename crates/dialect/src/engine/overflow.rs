@@ -3,9 +3,17 @@
 //! AximCommerce's `metaFields`) under namespaced keys — the prefix, then the canonical pointer
 //! (`dialectgate:/company/name`) — and come back out of it on the way back.
 
+use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
+use crate::canonical::Canonical;
+use crate::dialect::Dialect;
+use crate::endpoint::{Side, refusal};
+use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
+use crate::registry::Registry;
+use crate::report::{Fidelity, LossReason, Overflowed};
+use crate::validate::{MAX_VIOLATIONS, MessageVars};
 
 /// The deepest canonical pointer a bag key may restore (the canonical Customer is shallower).
 const MAX_DEPTH: usize = 4;
@@ -50,6 +58,95 @@ pub(crate) fn stow(
     all
 }
 
+/// Moves the members of the request `patch` that the encoder's `report` dropped for want of a
+/// place in the target (secrets excepted) into the map at `bag` (see [`stow`]). `None` when
+/// nothing moved; else, for each key, the caller's members it holds.
+pub(crate) fn stow_lost(
+    (from, canonical): (&dyn Side, &Canonical),
+    patch: &mut Map<String, Value>,
+    report: &Fidelity,
+    bag: &Pointer,
+    prefix: &str,
+) -> Option<Vec<Overflowed>> {
+    let lost: Vec<Pointer> = report
+        .dropped
+        .iter()
+        .filter(|d| d.reason == LossReason::NoTarget)
+        .filter_map(|d| Pointer::parse(&d.pointer))
+        .filter(|p| !canonical.is_secret(p) && p.get_member(patch).is_some())
+        .collect();
+    if lost.is_empty() {
+        return None;
+    }
+    let callers: Vec<Vec<String>> = lost
+        .iter()
+        .map(|p| from.source_pointers(&p.to_string(), patch))
+        .collect();
+    let mut overflow = Vec::new();
+    for (keys, pointers) in stow(patch, bag, prefix, &lost).into_iter().zip(callers) {
+        for key in keys {
+            for pointer in &pointers {
+                overflow.push(Overflowed {
+                    pointer: pointer.clone(),
+                    key: key.clone(),
+                });
+            }
+        }
+    }
+    Some(overflow)
+}
+
+/// The target's bag, when the target replaces it in full and the caller sent it whole
+/// (`complete`): the stored one must still give it the gateway's keys.
+pub(crate) fn replaced_whole<'t>(to: &'t dyn Side, complete: &[Pointer]) -> Option<&'t Pointer> {
+    to.bag()
+        .filter(|bag| complete.contains(bag) && to.fill_needs().replaced.contains(bag))
+}
+
+/// `stored` with the map at `bag` holding only the keys starting with `prefix`: what completes
+/// a bag the caller sent whole.
+pub(crate) fn reserved_only(stored: &Value, bag: &Pointer, prefix: &str) -> Value {
+    let mut held = stored.clone();
+    if let Value::Object(doc) = &mut held
+        && let Some(Value::Object(map)) = bag_mut(doc, bag)
+    {
+        map.retain(|k, _| is_reserved(prefix, k));
+    }
+    held
+}
+
+/// Only the gateway writes overflow keys: a key starting with `prefix` in the caller's bag, or
+/// in the target's bag (where the gateway keeps them), is refused as a validation error naming
+/// where the caller put it, overflow on or off.
+pub(crate) fn refuse_reserved(
+    (from, to): (&dyn Side, &dyn Side),
+    body: &Value,
+    patch: &Map<String, Value>,
+    prefix: &str,
+) -> Result<(), Problem> {
+    let mut errors = Vec::new();
+    let bags = from
+        .bag()
+        .into_iter()
+        .chain(to.bag().filter(|b| from.bag() != Some(*b)));
+    for bag in bags {
+        for key in reserved_keys(patch, bag, prefix) {
+            errors.push(from.violation(MessageVars {
+                property: Some(key.to_owned()),
+                allowed: Some(prefix.to_owned()),
+                ..refusal("reserved_key", from.bag_key_pointer(body, bag, key))
+            }));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    // The order of the validation errors: by pointer.
+    errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    errors.truncate(MAX_VIOLATIONS);
+    Err(from.problem(ErrorKind::Validation, errors))
+}
+
 /// The leaves of `value` at `at`: an object's members, down to [`MAX_DEPTH`]; anything else
 /// (an array, a scalar, `null`, an empty object) is one leaf.
 fn flatten(at: &Pointer, value: Value, out: &mut Vec<(Pointer, Value)>) {
@@ -79,48 +176,107 @@ fn prune(patch: &mut Map<String, Value>, removed: &Pointer) {
     }
 }
 
-/// Takes the keys starting with `prefix` out of the map at `bag` in `customer` and puts each
-/// value back at its canonical pointer, unless the customer already has a member there. The
-/// upstream wrote these keys: a key that is not a pointer, points into the bag, or is deeper
-/// than the canonical model is left in the bag. `valid` checks the result (the canonical
-/// Customer schema); when it fails, nothing is restored.
-pub(crate) fn restore(customer: &mut Value, bag: &Pointer, prefix: &str, valid: impl Fn(&Value) -> bool) {
-    let Some(Value::Object(map)) = bag.get(customer) else {
+/// True when `key` is in the gateway's namespace: it starts with `prefix`.
+fn is_reserved(prefix: &str, key: &str) -> bool {
+    !prefix.is_empty() && key.starts_with(prefix)
+}
+
+/// The keys of the map at `bag` in a request's `patch` that start with `prefix`: only the
+/// gateway writes them.
+pub(crate) fn reserved_keys<'p>(patch: &'p Map<String, Value>, bag: &Pointer, prefix: &str) -> Vec<&'p str> {
+    let Some(Value::Object(map)) = bag.get_member(patch) else {
+        return Vec::new();
+    };
+    map.keys()
+        .filter(|k| is_reserved(prefix, k))
+        .map(String::as_str)
+        .collect()
+}
+
+/// The canonical pointer a bag key names, when it names one a bag may hold: not the root, no
+/// empty name, not inside the bag, no deeper than the canonical model.
+fn named(prefix: &str, key: &str, bag: &Pointer) -> Option<Pointer> {
+    let p = Pointer::parse(key.strip_prefix(prefix)?)?;
+    let ok = !p.is_root()
+        && p.segments().len() <= MAX_DEPTH
+        && p.segments().iter().all(|s| !s.is_empty())
+        && !bag.is_prefix_of(&p);
+    ok.then_some(p)
+}
+
+/// Takes every key starting with `prefix` (the gateway's namespace) out of the map at `bag` in
+/// `customer`, and puts the value of each key that names a member `restorable` allows back at
+/// its canonical pointer, unless it is null or the customer already has a member there. The
+/// upstream holds these keys and anyone may have written them there: a key that is not a
+/// pointer, points into the bag, is deeper than the canonical model or names a member
+/// `restorable` refuses gives nothing back. `valid` checks the result (the canonical Customer
+/// schema); when it fails, nothing is restored (the keys are still taken out).
+pub(crate) fn restore(
+    customer: &mut Value,
+    bag: &Pointer,
+    prefix: &str,
+    restorable: impl Fn(&Pointer) -> bool,
+    valid: impl Fn(&Value) -> bool,
+) {
+    let Value::Object(doc) = customer else {
         return;
     };
-    let stowed: Vec<(String, Pointer)> = map
-        .keys()
-        .filter_map(|k| {
-            let p = Pointer::parse(k.strip_prefix(prefix)?)?;
-            let ok = !p.is_root() && p.segments().len() <= MAX_DEPTH && !bag.is_prefix_of(&p);
-            ok.then(|| (k.clone(), p))
-        })
-        .collect();
-    if stowed.is_empty() {
-        return;
-    }
-    let mut restored = customer.clone();
-    let Value::Object(doc) = &mut restored else {
+    let Some(Value::Object(map)) = bag_mut(doc, bag) else {
         return;
     };
-    for (key, p) in stowed {
-        let value = bag
-            .get_member(doc)
-            .and_then(Value::as_object)
-            .and_then(|m| m.get(&key))
-            .cloned();
-        if let Some(Value::Object(m)) = bag_mut(doc, bag) {
-            m.remove(&key);
-        }
-        if let Some(value) = value.filter(|v| !v.is_null())
-            && p.get_member(doc).is_none()
+    let reserved: Vec<String> = map.keys().filter(|k| is_reserved(prefix, k)).cloned().collect();
+    let mut back = Vec::new();
+    for key in reserved {
+        if let Some(value) = map.remove(&key).filter(|v| !v.is_null())
+            && let Some(p) = named(prefix, &key, bag).filter(|p| restorable(p))
         {
-            p.set(doc, value);
+            back.push((p, value));
         }
     }
+    if back.is_empty() {
+        return;
+    }
+    let mut restored = doc.clone();
+    for (p, value) in back {
+        if p.get_member(&restored).is_none() {
+            p.set(&mut restored, value);
+        }
+    }
+    let restored = Value::Object(restored);
     if valid(&restored) {
         *customer = restored;
     }
+}
+
+/// Whether a bag of the upstream dialect `upstream` may give back the canonical member at `p`:
+/// only a member the gateway could have put there. Never one the canonical Customer schema
+/// marks `readOnly` (set by the backend: the id, the password and account flags, the
+/// timestamps) or that sits inside one, never a secret (write-only), never one any loaded
+/// dialect declares `[response] volatile` (assigned by its vendor), and never one the
+/// upstream's own request rules carry or derive from (it stores that member itself).
+pub(crate) fn restorable(registry: &Registry, upstream: &Dialect, p: &Pointer) -> bool {
+    let overlaps = |a: &Pointer| a.is_prefix_of(p) || p.is_prefix_of(a);
+    !registry.canonical.is_read_only(p)
+        && !registry.canonical.is_secret(p)
+        && !registry
+            .dialects
+            .iter()
+            .any(|d| d.response.volatile.iter().any(overlaps))
+        && !stored_by(&upstream.request.rules, &Pointer::root(), &overlaps)
+}
+
+/// True when one of `rules` (at canonical `base`), or a rule nested in them, maps or derives
+/// from a canonical member `overlaps` accepts.
+fn stored_by(rules: &[Rule], base: &Pointer, overlaps: &impl Fn(&Pointer) -> bool) -> bool {
+    rules.iter().any(|rule| {
+        let at = base.join(&rule.canonical);
+        overlaps(&at)
+            || rule
+                .derive
+                .as_ref()
+                .is_some_and(|d| d.from.iter().any(|f| overlaps(&base.join(f))))
+            || matches!(&rule.shape, Shape::Object { rules, .. } if stored_by(rules, &at, overlaps))
+    })
 }
 
 fn bag_mut<'m>(doc: &'m mut Map<String, Value>, bag: &Pointer) -> Option<&'m mut Value> {
@@ -158,25 +314,63 @@ mod tests {
     }
 
     #[test]
-    fn the_way_back_restores_members_and_keeps_the_other_keys() {
-        let mut customer = json!({"id": "c1", "metadata": {"k": 1, "dg:/company/name": "Acme", "dg:/phone": "+1", "dg:nonsense": 2}, "phone": "+44"});
-        restore(&mut customer, &p("/metadata"), "dg:", |_| true);
+    fn the_way_back_restores_members_keeps_the_other_keys_and_takes_the_namespace_out() {
+        let mut customer = json!({"id": "c1", "metadata": {"k": 1, "dg:/company/name": "Acme", "dg:/phone": "+1", "dg:nonsense": 2, "dg:/tags": null}, "phone": "+44"});
+        restore(&mut customer, &p("/metadata"), "dg:", |_| true, |_| true);
         assert_eq!(
             customer,
-            json!({"id": "c1", "metadata": {"k": 1, "dg:nonsense": 2}, "phone": "+44", "company": {"name": "Acme"}}),
-            "a member already there wins; a key that is not a pointer stays"
+            json!({"id": "c1", "metadata": {"k": 1}, "phone": "+44", "company": {"name": "Acme"}}),
+            "a member already there wins; a key that names nothing, or null, restores nothing"
         );
     }
 
     #[test]
-    fn hostile_keys_stay_in_the_bag() {
-        let original = json!({"id": "c1", "metadata": {"dg:/metadata/x": 1, "dg:/a/b/c/d/e": 2, "dg:": 3}});
-        let mut customer = original.clone();
-        restore(&mut customer, &p("/metadata"), "dg:", |_| true);
-        assert_eq!(customer, original);
+    fn hostile_keys_restore_nothing() {
+        let mut customer = json!({"id": "c1", "metadata": {"k": 1, "dg:/metadata/x": 1, "dg:/a/b/c/d/e": 2, "dg:": 3, "dg:/": 4}});
+        restore(&mut customer, &p("/metadata"), "dg:", |_| true, |_| true);
+        assert_eq!(customer, json!({"id": "c1", "metadata": {"k": 1}}));
         // A restoration the canonical schema refuses restores nothing.
         let mut customer = json!({"id": "c1", "metadata": {"dg:/email": 5}});
-        restore(&mut customer, &p("/metadata"), "dg:", |c| c["email"].is_string());
-        assert_eq!(customer, json!({"id": "c1", "metadata": {"dg:/email": 5}}));
+        restore(
+            &mut customer,
+            &p("/metadata"),
+            "dg:",
+            |_| true,
+            |c| c["email"].is_string(),
+        );
+        assert_eq!(customer, json!({"id": "c1", "metadata": {}}));
+    }
+
+    #[test]
+    fn only_what_restorable_allows_comes_back() {
+        let mut customer = json!({"id": "c1", "metadata": {"dg:/has_account": true, "dg:/company/name": "Acme", "dg:/id": "c2"}});
+        let allowed = p("/company/name");
+        restore(
+            &mut customer,
+            &p("/metadata"),
+            "dg:",
+            |at| *at == allowed,
+            |_| true,
+        );
+        assert_eq!(
+            customer,
+            json!({"id": "c1", "metadata": {}, "company": {"name": "Acme"}})
+        );
+    }
+
+    #[test]
+    fn reserved_keys_are_those_starting_with_the_prefix() {
+        let patch = json!({"metadata": {"dg:/x": 1, "xdg:/y": 2, "dg": 3, "dg:": null}, "dg:/z": 4})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let mut keys = reserved_keys(&patch, &p("/metadata"), "dg:");
+        keys.sort_unstable();
+        assert_eq!(keys, ["dg:", "dg:/x"]);
+        assert!(
+            reserved_keys(&patch, &p("/metadata"), "").is_empty(),
+            "no prefix reserves nothing"
+        );
+        assert!(reserved_keys(&patch, &p("/tags"), "dg:").is_empty());
     }
 }

@@ -79,6 +79,22 @@ pub(crate) fn source_pointers(d: &Dialect, canonical: &str, patch: &Map<String, 
     out
 }
 
+/// Where the caller's `body` holds the key `key` of the canonical map at `bag` (see
+/// [`crate::endpoint::Side::bag_key_pointer`]): inside the member of the rule mapping that map,
+/// where its transform puts the key (a kv_list item's key member: `/metaFields/2/code`).
+pub(crate) fn bag_key_pointer(d: &Dialect, body: &Value, bag: &Pointer, key: &str) -> Pointer {
+    let Some(rule) = d.request.rules.iter().find(|r| r.canonical == *bag) else {
+        return d.request.envelope.join(bag).child(key);
+    };
+    let at = d.request.envelope.join(&rule.dialect);
+    let within = rule
+        .transform
+        .as_ref()
+        .zip(at.get(body))
+        .and_then(|(t, v)| t.key_member(v, key));
+    at.join(&within.unwrap_or_else(|| Pointer::root().child(key)))
+}
+
 /// Pointers (into the caller's body) of the members inside the request envelope `root` that no
 /// rule maps and no constant, extra member or body id claims. Runs on every request.
 pub(crate) fn unknown_members(d: &Dialect, root: &Value) -> Vec<String> {

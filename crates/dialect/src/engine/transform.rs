@@ -92,6 +92,20 @@ impl Transform {
     }
 }
 
+impl Transform {
+    /// Where the key `k` of the canonical map is in the dialect's value `v` of it: a kv_list's
+    /// item's key member (`/2/code`); `None` when the key sits as it is (`/k`).
+    pub(crate) fn key_member(&self, v: &Value, k: &str) -> Option<Pointer> {
+        let (Transform::KvList { key, .. }, Value::Array(items)) = (self, v) else {
+            return None;
+        };
+        let i = items
+            .iter()
+            .position(|item| item.get(key).and_then(Value::as_str) == Some(k))?;
+        Some(Pointer::root().child(i.to_string()).child(key.as_str()))
+    }
+}
+
 /// `[{key: k, value: v}, …]` → `{k: v, …}`; each key once.
 fn kv_list_to_object(items: &[Value], key: &str, value: &str) -> Result<Value, LeafError> {
     let mut obj = Map::new();
@@ -223,6 +237,18 @@ mod tests {
         let r = rule(None, Some(Transform::NumberString));
         assert_eq!(leaf(&r, &json!(true), Direction::ToCanonical), Ok(json!(true)));
         assert_eq!(leaf(&r, &json!("4x"), Direction::ToDialect), Ok(json!("4x")));
+    }
+
+    #[test]
+    fn a_kv_list_key_is_named_by_its_items_key_member() {
+        let t = Transform::KvList {
+            key: "code".into(),
+            value: "value".into(),
+        };
+        let list = json!([{"code": "a", "value": 1}, {"code": "b", "value": 2}]);
+        assert_eq!(t.key_member(&list, "b"), Pointer::parse("/1/code"));
+        assert_eq!(t.key_member(&list, "c"), None);
+        assert_eq!(Transform::EmptyStringNull.key_member(&json!({"b": 1}), "b"), None);
     }
 
     #[test]

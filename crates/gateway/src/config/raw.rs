@@ -227,7 +227,8 @@ pub struct RawTranslation {
     pub fill: Fill,
     /// Members without a place in the upstream's dialect go into its extension bag.
     pub overflow: bool,
-    /// The prefix of overflow keys.
+    /// The prefix of overflow keys; callers' bag keys starting with it are refused, overflow
+    /// on or off.
     pub overflow_prefix: String,
 }
 
@@ -237,7 +238,7 @@ impl Default for RawTranslation {
             mode: Mode::default(),
             fill: Fill::default(),
             overflow: false,
-            overflow_prefix: "dialectgate:".to_owned(),
+            overflow_prefix: dialectgate_dialect::DEFAULT_OVERFLOW_PREFIX.to_owned(),
         }
     }
 }

@@ -51,7 +51,9 @@ mod unit {
         let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
         assert_eq!(cfg.translation.fill, dialectgate_dialect::Fill::Read);
         assert!(!cfg.translation.overflow);
-        assert_eq!(cfg.translation.options().overflow, None);
+        assert!(!cfg.translation.options().overflow);
+        // The prefix is reserved even with overflow off: the documented default.
+        assert_eq!(cfg.translation.options().overflow_prefix, "dialectgate:");
         let cfg = load_default(
             env(&[
                 ("DIALECTGATE__TRANSLATION__FILL", "never"),
@@ -62,7 +64,8 @@ mod unit {
         )
         .unwrap();
         assert_eq!(cfg.translation.fill, dialectgate_dialect::Fill::Never);
-        assert_eq!(cfg.translation.options().overflow, Some("x-"));
+        assert!(cfg.translation.options().overflow);
+        assert_eq!(cfg.translation.options().overflow_prefix, "x-");
         let err = load_default(
             env(&[("DIALECTGATE__TRANSLATION__FILL", "sometimes")]),
             &Overrides::default(),

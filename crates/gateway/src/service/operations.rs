@@ -86,7 +86,8 @@ impl Gateway {
             self.shared.metrics.upstream_read(endpoint.id(), reason.as_str());
         }
         let id = pending.id().to_owned();
-        let stored = self.read_stored(call, upstream, &id).await?.0;
+        let (restored, raw) = self.read_stored(call, upstream, &id).await?;
+        let stored = self.as_held(raw.as_deref()).unwrap_or(restored);
         let translation = self
             .registry
             .complete(
@@ -284,6 +285,22 @@ impl Gateway {
             id,
             &shaping,
         )
+    }
+
+    /// With `translation.overflow`, the stored customer as the upstream holds it, read again
+    /// from the upstream's success `body`: its bag still holds the gateway's keys, which
+    /// restoring took out, so a bag the upstream replaces in full is sent back with every one
+    /// of them. `None` without overflow (nothing was taken out) or without a body (the
+    /// embedded backend, which has no bag).
+    fn as_held(&self, body: Option<&[u8]>) -> Option<serde_json::Value> {
+        if !self.config.translation.overflow {
+            return None;
+        }
+        // `read_stored` accepted this body as a success: the status it came with is a 2xx.
+        match self.registry.read_answer(self.forwarder.endpoint(), 200, body?) {
+            dialectgate_dialect::Answer::Customer(customer) => Some(customer),
+            dialectgate_dialect::Answer::Problem(_) => None,
+        }
     }
 
     /// With `translation.overflow`, members the upstream keeps in its bag come back out.
