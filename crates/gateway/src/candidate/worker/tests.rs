@@ -1,10 +1,12 @@
 //! The worker's verdicts and reports, without a network: answers are handed to it as the
 //! registry reads them.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::super::Comparison;
+use super::super::compare::Shape;
 use super::*;
-use crate::config::{EnvSource, Overrides};
+use crate::config::{CandidateMode, Config, EnvSource, Overrides};
 
 fn config(log: Option<&std::path::Path>) -> Config {
     let env: EnvSource = Some([("K".to_owned(), "k".to_owned())].into_iter().collect());
@@ -28,11 +30,14 @@ fn worker(log: Option<&std::path::Path>) -> (Worker, Arc<Metrics>) {
         mode: "dual-write",
         metrics: metrics.clone(),
         log: log.map(|p| Log::open(p, false).unwrap()),
-        shape: Shape::from_schema(registry.canonical().schema_documents()[1]),
-        volatile: dialectgate_dialect::CANONICAL_VOLATILE
-            .iter()
-            .map(|p| (*p).to_owned())
-            .collect(),
+        comparison: Arc::new(Comparison {
+            shape: Shape::from_schema(registry.canonical().schema_documents()[1]),
+            volatile: dialectgate_dialect::CANONICAL_VOLATILE
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+            keep_values: false,
+        }),
         translation: config.translation.clone(),
         max_depth: 64,
         registry,
@@ -40,15 +45,21 @@ fn worker(log: Option<&std::path::Path>) -> (Worker, Arc<Metrics>) {
     (worker, metrics)
 }
 
-fn job(primary: Primary, second: Option<Value>) -> Job {
+fn job(primary: Primary) -> Job {
     Job {
         request_id: "req-1".into(),
         caller: "medusa".into(),
         operation: Operation::Update,
         primary,
-        second_primary: second,
+        noisy: Vec::new(),
         request: CandidateRequest::Untranslatable("unused".into()),
+        held: None,
     }
+}
+
+/// The primary's answer `customer`, as a job holds it.
+fn customer(worker: &Worker, customer: &Value) -> Primary {
+    Primary::Customer(worker.comparison.digest(customer))
 }
 
 fn metric(metrics: &Metrics, line: &str) -> bool {
@@ -58,10 +69,10 @@ fn metric(metrics: &Metrics, line: &str) -> bool {
 #[test]
 fn member_divergences_are_counted_by_pointer_and_the_request_by_outcome() {
     let (worker, metrics) = worker(None);
-    let job = job(
-        Primary::Customer(json!({"id": "c1", "email": "a@example.com", "phone": "+441"})),
-        None,
-    );
+    let job = job(customer(
+        &worker,
+        &json!({"id": "c1", "email": "a@example.com", "phone": "+441"}),
+    ));
     let fate = Fate::Compared(worker.verdict(
         &job,
         &Answer::Customer(json!({"id": "other", "email": "a@example.com"})),
@@ -85,7 +96,7 @@ fn member_divergences_are_counted_by_pointer_and_the_request_by_outcome() {
 #[test]
 fn a_candidate_refusal_is_a_status_divergence_by_error_kind() {
     let (worker, metrics) = worker(None);
-    let job = job(Primary::Customer(json!({"email": "e"})), None);
+    let job = job(customer(&worker, &json!({"email": "e"})));
     let refused = Problem::new(ErrorKind::NotFound, "no such customer");
     let verdict = worker.verdict(&job, &Answer::Problem(refused.clone()));
     assert!(matches!(
@@ -107,13 +118,10 @@ fn a_candidate_refusal_is_a_status_divergence_by_error_kind() {
         r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="status_not_found"} 1"#
     ));
     // The same failure on both sides is a match.
-    let both = self::job(
-        Primary::Error {
-            kind: ErrorKind::NotFound,
-            status: 404,
-        },
-        None,
-    );
+    let both = self::job(Primary::Error {
+        kind: ErrorKind::NotFound,
+        status: 404,
+    });
     assert!(matches!(
         worker.verdict(&both, &Answer::Problem(refused)),
         Verdict::SameError
@@ -123,10 +131,13 @@ fn a_candidate_refusal_is_a_status_divergence_by_error_kind() {
 #[test]
 fn noise_is_logged_as_noise_and_not_counted_as_a_divergence() {
     let (worker, metrics) = worker(None);
-    let job = job(
-        Primary::Customer(json!({"notes": "n1", "email": "e"})),
-        Some(json!({"notes": "n2", "email": "e"})),
+    let c = &worker.comparison;
+    let (first, second) = (
+        c.digest(&json!({"notes": "n1", "email": "e"})),
+        c.digest(&json!({"notes": "n2", "email": "e"})),
     );
+    let mut job = job(Primary::Customer(first.clone()));
+    job.noisy = compare::noise(&c.shape, &first, &second);
     let verdict = worker.verdict(&job, &Answer::Customer(json!({"notes": "n3", "email": "e"})));
     let Verdict::Members(d) = &verdict else {
         panic!("members")
@@ -148,10 +159,10 @@ fn the_log_has_one_compared_line_per_request_and_one_line_per_divergence() {
     let path = dir.join("log.jsonl");
     let _ = std::fs::remove_file(&path);
     let (worker, _) = worker(Some(&path));
-    let job = job(
-        Primary::Customer(json!({"email": "ada@example.com", "phone": "+441"})),
-        None,
-    );
+    let job = job(customer(
+        &worker,
+        &json!({"email": "ada@example.com", "phone": "+441"}),
+    ));
     let fate = Fate::Compared(worker.verdict(&job, &Answer::Customer(json!({"email": "ada@example.org"}))));
     worker.report(&job, &fate);
     worker.report(&job, &Fate::Failed("timeout"));
