@@ -11,7 +11,7 @@ use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::Value;
 
-use crate::candidate::log::hash;
+use crate::candidate::digest::Member;
 use crate::config::CredentialMode;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
@@ -75,8 +75,8 @@ fn check_id(
         return Ok(());
     }
     metrics.upstream_error(upstream.id(), "id_mismatch");
-    let asked_hash = hash(&Value::String(asked.to_owned()));
-    let answered_hash = answered.map_or_else(|| "none".to_owned(), hash);
+    let asked_hash = Member::hashed(&asked);
+    let answered_hash = answered.map_or_else(|| "none".to_owned(), Member::hashed);
     tracing::error!(
         request_id,
         upstream = upstream.id(),

@@ -182,6 +182,9 @@ pub struct CandidateConfig {
     pub timeout: Duration,
     /// Candidate calls waiting at most; more are dropped and counted.
     pub queue: NonZeroUsize,
+    /// Bytes the copies (queued or being compared) may hold at most; more are dropped and
+    /// counted.
+    pub queue_bytes: NonZeroUsize,
     pub noise_probe: bool,
     /// The JSON-lines divergence log; `None`: metrics only.
     pub log: Option<PathBuf>,

@@ -97,6 +97,7 @@ pub struct Metrics {
     pub reloads: Family<ReloadLabels, Counter>,
     pub candidate_requests: Family<CandidateLabels, Counter>,
     pub candidate_divergences: Family<PointerLabels, Counter>,
+    pub candidate_queue_bytes: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -183,10 +184,17 @@ impl Default for Metrics {
             "Members of the canonical Customer where the candidate's answer differed from the primary's",
             candidate_divergences.clone(),
         );
+        let candidate_queue_bytes = Gauge::default();
+        registry.register(
+            "candidate_queue_bytes",
+            "Bytes held by copies for the migration candidate (queued, waiting for the noise probe, or being compared); at most candidate.queue_bytes per configuration",
+            candidate_queue_bytes.clone(),
+        );
         Metrics {
             registry,
             candidate_requests,
             candidate_divergences,
+            candidate_queue_bytes,
             requests,
             request_duration,
             translation_duration,

@@ -10,32 +10,19 @@
 //!
 //! Values (`primary`, `candidate` of a member) are written only with `candidate.log_values`;
 //! otherwise each is a short keyed hash (`h:` and 12 hex digits; SipHash keyed at random once
-//! per process), so equal values show as equal without being readable. The canonical Customer
+//! per process, `digest.rs`), so equal values show as equal without being readable. The canonical Customer
 //! holds no secret (a password is only ever `has_password`), and no header goes into the log.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
 use serde_json::{Map, Value};
 
+use super::digest::Member;
+
 /// Lines waiting for the writer at most; beyond, lines are dropped (and counted).
 const LOG_BACKLOG: usize = 16_384;
-
-/// The per-process key of the value hashes.
-fn key() -> &'static std::collections::hash_map::RandomState {
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    KEY.get_or_init(std::collections::hash_map::RandomState::new)
-}
-
-/// A short keyed hash of `value` (its JSON text).
-pub(crate) fn hash(value: &Value) -> String {
-    let mut h = key().build_hasher();
-    h.write(value.to_string().as_bytes());
-    format!("h:{:012x}", h.finish() >> 16)
-}
 
 /// One line of the log, built by the worker.
 #[derive(Debug, Default)]
@@ -48,7 +35,7 @@ pub(crate) struct Line<'a> {
     pub(crate) outcome: Option<&'a str>,
     pub(crate) reason: Option<&'a str>,
     /// Member values (hashed unless values are logged).
-    pub(crate) values: Option<(Option<&'a Value>, Option<&'a Value>)>,
+    pub(crate) values: Option<(Option<&'a Member>, Option<&'a Member>)>,
     /// Statuses, written as they are (`200`, `404 not_found`).
     pub(crate) statuses: Option<(String, String)>,
 }
@@ -71,10 +58,12 @@ impl Line<'_> {
         if let Some(r) = self.reason {
             m.insert("reason".into(), r.into());
         }
-        let shown = |v: Option<&Value>| match v {
+        let shown = |m: Option<&Member>| match m {
             None => Value::Null,
-            Some(v) if log_values => v.clone(),
-            Some(v) => Value::String(hash(v)),
+            Some(m) => match m.value().filter(|_| log_values) {
+                Some(v) => v,
+                None => Value::String(m.label()),
+            },
         };
         if let Some((primary, candidate)) = self.values {
             m.insert("primary".into(), shown(primary));
@@ -160,8 +149,8 @@ mod tests {
 
     #[test]
     fn values_are_hashed_unless_asked_and_equal_values_hash_equal() {
-        let email = json!("ada@example.com");
-        let other = json!("ada@example.org");
+        let email = Member::of(&json!("ada@example.com"), true);
+        let other = Member::of(&json!("ada@example.org"), true);
         let line = Line {
             request_id: "r1",
             dialect: "medusa",
@@ -175,11 +164,19 @@ mod tests {
         assert!(!hashed.to_string().contains("ada@"), "{hashed}");
         let h = hashed["primary"].as_str().unwrap();
         assert!(h.starts_with("h:") && h.len() == 14, "{h}");
-        assert_eq!(h, hash(&email));
+        assert_eq!(h, email.label());
         assert_ne!(hashed["primary"], hashed["candidate"]);
         let plain: Value = serde_json::from_str(&line.render("t", true)).unwrap();
-        assert_eq!(plain["primary"], email);
-        assert_eq!(plain["candidate"], other);
+        assert_eq!(plain["primary"], "ada@example.com");
+        assert_eq!(plain["candidate"], "ada@example.org");
+        // A member digested without its value shows its hash even with values on.
+        let hashed_only = Member::of(&json!("ada@example.com"), false);
+        let line = Line {
+            values: Some((Some(&hashed_only), None)),
+            ..line
+        };
+        let shown: Value = serde_json::from_str(&line.render("t", true)).unwrap();
+        assert_eq!(shown["primary"], h);
         assert_eq!(plain["pointer"], "/email");
         assert_eq!(plain["kind"], "differs");
         assert_eq!(plain["request_id"], "r1");
@@ -188,7 +185,7 @@ mod tests {
 
     #[test]
     fn an_absent_value_is_null_and_a_hostile_request_id_stays_inside_its_string() {
-        let v = json!(1);
+        let v = Member::of(&json!(1), false);
         let line = Line {
             request_id: "a\"}\n{\"kind\":\"x",
             dialect: "medusa",

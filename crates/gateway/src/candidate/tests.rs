@@ -1,218 +1,145 @@
-//! The worker's verdicts and reports, without a network: answers are handed to it as the
-//! registry reads them.
+//! What is copied, and what a copy holds: the primary's outcomes that may reach the candidate,
+//! and the byte budget around the copies of a large customer.
 
-use serde_json::json;
+use dialectgate_canonical::Problem;
+use serde_json::{Map, json};
 
 use super::*;
 use crate::config::{EnvSource, Overrides};
 
-fn config(log: Option<&std::path::Path>) -> Config {
+fn failure(outcome: Outcome, kind: ErrorKind) -> Failure {
+    Failure::new(outcome, Problem::new(kind, "refused"))
+}
+
+#[test]
+fn only_what_the_primary_answered_is_copied_never_a_refused_credential() {
+    let customer = json!({"email": "ada@example.com"});
+    assert!(matches!(copied(Ok(&customer)), Some(Ok(_))));
+    // The primary answered: its error is compared with the candidate's.
+    for kind in [ErrorKind::NotFound, ErrorKind::BadGateway, ErrorKind::Conflict] {
+        let f = failure(Outcome::UpstreamRefused, kind);
+        assert_eq!(copied(Err(&f)), Some(Err((kind, kind.status()))), "{kind:?}");
+    }
+    // The primary refused the credential (passthrough: the caller's), or the gateway's own
+    // (static: answered 502 as `upstream_auth`).
+    for kind in [ErrorKind::Unauthorized, ErrorKind::Forbidden] {
+        assert_eq!(
+            copied(Err(&failure(Outcome::UpstreamRefused, kind))),
+            None,
+            "{kind:?}"
+        );
+    }
+    assert_eq!(
+        copied(Err(&failure(Outcome::UpstreamAuth, ErrorKind::BadGateway))),
+        None
+    );
+    // Refused before the upstream, or no answer to compare with.
+    for (outcome, kind) in [
+        (Outcome::Unauthorized, ErrorKind::Unauthorized),
+        (Outcome::Unsendable, ErrorKind::Malformed),
+        (Outcome::Validation, ErrorKind::Validation),
+        (Outcome::UpstreamError, ErrorKind::GatewayTimeout),
+        (Outcome::UpstreamError, ErrorKind::Overloaded),
+    ] {
+        assert_eq!(copied(Err(&failure(outcome, kind))), None, "{outcome:?}");
+    }
+}
+
+/// A customer with `n` bytes of metadata (about).
+fn large_customer(n: usize) -> Value {
+    let metadata: Map<String, Value> = (0..n / 64)
+        .map(|i| (format!("key_{i:06}"), Value::String("v".repeat(50))))
+        .collect();
+    json!({"id": "cus_ada", "email": "ada@example.com", "metadata": metadata})
+}
+
+/// A candidate in `reads` mode (never reached: its jobs are held by the test) with `queue_bytes`.
+fn candidate(queue_bytes: usize, log_values: bool) -> (Candidate, Arc<Metrics>) {
     let env: EnvSource = Some([("K".to_owned(), "k".to_owned())].into_iter().collect());
     let mut config = crate::config::load_default(env, &Overrides::default()).unwrap();
-    config.candidate.mode = CandidateMode::DualWrite;
+    config.candidate.mode = CandidateMode::Reads;
     config.candidate.url = Some("http://127.0.0.1:9".into());
     config.candidate.dialect = "canonical".into();
-    config.candidate.log = log.map(std::path::Path::to_path_buf);
-    config
-}
-
-fn worker(log: Option<&std::path::Path>) -> (Worker, Arc<Metrics>) {
-    let config = config(log);
+    config.candidate.queue_bytes = queue_bytes.try_into().unwrap();
+    config.candidate.log_values = log_values;
     let registry = Arc::new(Registry::embedded().unwrap());
     let metrics = Arc::new(Metrics::default());
-    let worker = Worker {
-        endpoint: Endpoint::Canonical,
-        http: HttpUpstream::new("http://127.0.0.1:9", &config).unwrap(),
-        auth: None,
-        timeout: Duration::from_secs(1),
-        mode: "dual-write",
-        metrics: metrics.clone(),
-        log: log.map(|p| Log::open(p, false).unwrap()),
-        shape: Shape::from_schema(registry.canonical().schema_documents()[1]),
-        volatile: dialectgate_dialect::CANONICAL_VOLATILE
-            .iter()
-            .map(|p| (*p).to_owned())
-            .collect(),
-        translation: config.translation.clone(),
-        max_depth: 64,
-        registry,
-    };
-    (worker, metrics)
+    let endpoints = (&Endpoint::Canonical, Some(Endpoint::Canonical));
+    let candidate = Candidate::start(&config, &registry, endpoints, &metrics)
+        .unwrap()
+        .unwrap();
+    (candidate, metrics)
 }
 
-fn job(primary: Primary, second: Option<Value>) -> Job {
-    Job {
-        request_id: "req-1".into(),
-        caller: "medusa".into(),
-        operation: Operation::Update,
-        primary,
-        second_primary: second,
-        request: CandidateRequest::Untranslatable("unused".into()),
-    }
+fn gauge(metrics: &Metrics) -> i64 {
+    metrics.candidate_queue_bytes.get()
 }
 
-fn metric(metrics: &Metrics, line: &str) -> bool {
-    metrics.render().lines().any(|l| l == line)
+fn dropped(metrics: &Metrics) -> u64 {
+    metrics
+        .candidate_requests
+        .get_or_create(&CandidateLabels {
+            mode: "reads",
+            outcome: "dropped".into(),
+        })
+        .get()
 }
 
-#[test]
-fn member_divergences_are_counted_by_pointer_and_the_request_by_outcome() {
-    let (worker, metrics) = worker(None);
-    let job = job(
-        Primary::Customer(json!({"id": "c1", "email": "a@example.com", "phone": "+441"})),
-        None,
-    );
-    let fate = Fate::Compared(worker.verdict(
-        &job,
-        &Answer::Customer(json!({"id": "other", "email": "a@example.com"})),
-    ));
-    worker.report(&job, &fate);
-    assert!(
-        metric(
-            &metrics,
-            r#"dialectgate_candidate_divergences_total{pointer="/phone"} 1"#
-        ),
-        "{}",
-        metrics.render()
-    );
-    assert!(metric(
-        &metrics,
-        r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="diverged"} 1"#
-    ));
-    assert!(!metrics.render().contains(r#"pointer="/id""#), "volatile");
-}
-
-#[test]
-fn a_candidate_refusal_is_a_status_divergence_by_error_kind() {
-    let (worker, metrics) = worker(None);
-    let job = job(Primary::Customer(json!({"email": "e"})), None);
-    let refused = Problem::new(ErrorKind::NotFound, "no such customer");
-    let verdict = worker.verdict(&job, &Answer::Problem(refused.clone()));
-    assert!(matches!(
-        verdict,
-        Verdict::Status {
-            primary: Status {
-                status: 200,
-                kind: None
-            },
-            candidate: Status {
-                status: 404,
-                kind: Some(ErrorKind::NotFound)
-            }
-        }
-    ));
-    worker.report(&job, &Fate::Compared(verdict));
-    assert!(metric(
-        &metrics,
-        r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="status_not_found"} 1"#
-    ));
-    // The same failure on both sides is a match.
-    let both = self::job(
-        Primary::Error {
-            kind: ErrorKind::NotFound,
-            status: 404,
-        },
-        None,
-    );
-    assert!(matches!(
-        worker.verdict(&both, &Answer::Problem(refused)),
-        Verdict::SameError
-    ));
-}
-
-#[test]
-fn noise_is_logged_as_noise_and_not_counted_as_a_divergence() {
-    let (worker, metrics) = worker(None);
-    let job = job(
-        Primary::Customer(json!({"notes": "n1", "email": "e"})),
-        Some(json!({"notes": "n2", "email": "e"})),
-    );
-    let verdict = worker.verdict(&job, &Answer::Customer(json!({"notes": "n3", "email": "e"})));
-    let Verdict::Members(d) = &verdict else {
-        panic!("members")
-    };
-    assert_eq!(d.len(), 1);
-    assert_eq!(d[0].kind, Kind::Noise);
-    worker.report(&job, &Fate::Compared(verdict));
-    assert!(metric(
-        &metrics,
-        r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="noise"} 1"#
-    ));
-    assert!(!metrics.render().contains("candidate_divergences_total{"));
-}
-
-#[test]
-fn the_log_has_one_compared_line_per_request_and_one_line_per_divergence() {
-    let dir = std::env::temp_dir().join(format!("dg-candidate-worker-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("log.jsonl");
-    let _ = std::fs::remove_file(&path);
-    let (worker, _) = worker(Some(&path));
-    let job = job(
-        Primary::Customer(json!({"email": "ada@example.com", "phone": "+441"})),
-        None,
-    );
-    let fate = Fate::Compared(worker.verdict(&job, &Answer::Customer(json!({"email": "ada@example.org"}))));
-    worker.report(&job, &fate);
-    worker.report(&job, &Fate::Failed("timeout"));
-    worker.report(
-        &job,
-        &Fate::Untranslatable("untranslatable; lossy at /data/phone".into()),
-    );
-    drop(worker);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let text = loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if text.lines().count() >= 5 {
-            break text;
-        }
-        assert!(std::time::Instant::now() < deadline, "{text}");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(!text.contains("ada@"), "no personal value by default: {text}");
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<(&str, Option<&str>)> = lines
-        .iter()
-        .map(|l| (l["kind"].as_str().unwrap(), l["pointer"].as_str()))
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("compared", None),
-            ("differs", Some("/email")),
-            ("missing_at_candidate", Some("/phone")),
-            ("failed", None),
-            ("untranslatable", None),
-        ]
-    );
-    assert_eq!(lines[0]["outcome"], "diverged");
-    assert_eq!(lines[3]["reason"], "timeout");
-    assert_eq!(lines[4]["reason"], "untranslatable; lossy at /data/phone");
-    for l in &lines {
-        assert_eq!(l["request_id"], "req-1");
-        assert_eq!(l["dialect"], "medusa");
-        assert_eq!(l["operation"], "update");
-    }
-}
-
-#[test]
-fn an_untranslatable_reason_names_codes_and_pointers_bounded_never_values() {
-    let mut p = Problem::new(ErrorKind::Untranslatable, "cannot express ada@example.com");
-    p.errors = (0..20)
+#[tokio::test]
+async fn a_copy_of_a_megabyte_customer_holds_hashes_and_its_bytes_are_given_back() {
+    let (candidate, metrics) = candidate(16 << 20, false);
+    let customer = large_customer(1 << 20);
+    let dialect = Registry::embedded().unwrap().dialect("medusa").unwrap().clone();
+    let jobs: Vec<Job> = (0..30)
         .map(|i| {
-            dialectgate_canonical::Violation::new(
-                format!("/data/{}{i}", "é".repeat(40)),
-                "lossy",
-                "value ada@example.com",
-            )
+            let id = format!("req-{i}");
+            candidate.read(&id, &dialect, "cus_ada", Ok(&customer)).unwrap()
         })
         .collect();
-    let r = reason(&p);
-    assert!(r.starts_with("untranslatable; lossy at /data/"), "{r}");
-    assert!(!r.contains("ada@"), "{r}");
-    assert_eq!(r.matches("; ").count(), MAX_REASON_VIOLATIONS);
+    let held = gauge(&metrics);
+    assert!(held > 0);
+    assert!(held < 30 * 2048, "30 copies hold {held} bytes");
+    assert_eq!(dropped(&metrics), 0);
+    drop(jobs);
+    assert_eq!(gauge(&metrics), 0);
+}
+
+#[tokio::test]
+async fn with_values_kept_what_does_not_fit_the_budget_is_dropped_and_counted() {
+    let customer = large_customer(1 << 20);
+    let size = customer.to_string().len();
+    let (candidate, metrics) = candidate(size * 5 / 2, true);
+    let dialect = Registry::embedded().unwrap().dialect("medusa").unwrap().clone();
+    let read = |i: usize| candidate.read(&format!("req-{i}"), &dialect, "cus_ada", Ok(&customer));
+    let (first, second) = (read(0).unwrap(), read(1).unwrap());
+    assert!(gauge(&metrics) > i64::try_from(2 * size / 2).unwrap());
+    assert!(read(2).is_none(), "a third megabyte does not fit");
+    assert_eq!(dropped(&metrics), 1);
+    assert!(gauge(&metrics) <= i64::try_from(size * 5 / 2).unwrap());
+    drop((first, second));
+    assert_eq!(gauge(&metrics), 0);
+    assert!(read(3).is_some(), "room again");
+}
+
+#[tokio::test]
+async fn a_refused_read_is_neither_copied_nor_counted() {
+    let (candidate, metrics) = candidate(16 << 20, false);
+    let dialect = Registry::embedded().unwrap().dialect("medusa").unwrap().clone();
+    let refused = failure(Outcome::UpstreamRefused, ErrorKind::Unauthorized);
     assert!(
-        r.len() < MAX_REASON_VIOLATIONS * (MAX_REASON_POINTER + 16) + 32,
-        "{r}"
+        candidate
+            .read("req", &dialect, "cus_ada", Err(&refused))
+            .is_none()
     );
+    assert_eq!(gauge(&metrics), 0);
+    assert_eq!(dropped(&metrics), 0);
+    let missing = failure(Outcome::UpstreamRefused, ErrorKind::NotFound);
+    let job = candidate.read("req", &dialect, "cus_ada", Err(&missing)).unwrap();
+    assert!(matches!(
+        job.primary,
+        Primary::Error {
+            kind: ErrorKind::NotFound,
+            status: 404
+        }
+    ));
 }

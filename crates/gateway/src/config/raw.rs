@@ -264,6 +264,9 @@ pub struct RawCandidate {
     pub timeout_ms: u64,
     /// Candidate calls waiting at most; more are dropped and counted. Default 1024.
     pub queue: usize,
+    /// Bytes the copies waiting for or being compared with the candidate may hold at most; a
+    /// copy that does not fit is dropped and counted. Default 16 MiB.
+    pub queue_bytes: usize,
     /// Reads also go twice to the primary; members that differ between the two primary
     /// answers are reported as noise, not divergence. Default false.
     pub noise_probe: bool,
@@ -283,6 +286,7 @@ impl Default for RawCandidate {
             token_file: None,
             timeout_ms: 5_000,
             queue: 1024,
+            queue_bytes: 16 * 1024 * 1024,
             noise_probe: false,
             log: PathBuf::new(),
             log_values: false,

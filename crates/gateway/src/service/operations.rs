@@ -221,7 +221,8 @@ impl Gateway {
     }
 
     /// Migration mode: a copy of the read for the candidate, with the primary's answer (and,
-    /// with `noise_probe`, a second read of the primary, made off the caller's path).
+    /// with `noise_probe`, a second read of the primary, made off the caller's path). Nothing
+    /// is copied of a read the primary did not answer or refused as unauthorised.
     fn copy_read(
         &self,
         call: &Call<'_>,
@@ -229,20 +230,16 @@ impl Gateway {
         id: &str,
         read: &Result<(serde_json::Value, Option<Bytes>), Failure>,
     ) {
-        use crate::candidate::Primary;
         let Some(candidate) = &self.candidate else {
             return;
         };
-        let primary = match read {
-            Ok((customer, _)) => Primary::Customer(customer.clone()),
-            Err(failure) => Primary::Error {
-                kind: failure.problem.kind(),
-                status: failure.problem.status,
-            },
+        let read = read.as_ref().map(|(customer, _)| customer);
+        let Some(job) = candidate.read(call.request_id, call.dialect, id, read) else {
+            return;
         };
-        let probe = match (&primary, self.registry.retrieve(self.forwarder.endpoint(), id)) {
-            (Primary::Customer(_), Some(outbound)) if candidate.noise_probe() => outbound,
-            _ => return candidate.read(call.request_id, call.dialect, id, primary, None),
+        let probe = match (read, self.registry.retrieve(self.forwarder.endpoint(), id)) {
+            (Ok(_), Some(outbound)) if candidate.noise_probe() => outbound,
+            _ => return candidate.submit(job),
         };
         let second = self.forwarder.detached_read(
             self.registry.clone(),
@@ -251,15 +248,10 @@ impl Gateway {
             self.forwarder
                 .headers_for(call, upstream.headers, upstream.pass_on),
         );
-        let (candidate, request_id, dialect, id) = (
-            candidate.clone(),
-            call.request_id.to_owned(),
-            call.dialect.clone(),
-            id.to_owned(),
-        );
+        let candidate = candidate.clone();
         tokio::spawn(async move {
             let second = second.await;
-            candidate.read(&request_id, &dialect, &id, primary, second);
+            candidate.submit_probed(job, second.as_ref());
         });
     }
 

@@ -1,0 +1,320 @@
+//! The worker of one configuration: takes the jobs off the queue (a few at once), sends each to
+//! the candidate within its timeout, compares the answer with the primary's and reports. A job
+//! (and its share of the byte budget) is let go as soon as it is reported.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::{Answer, Endpoint, Outbound, Registry, Step, parse_strict};
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::mpsc;
+use tower::ServiceExt;
+
+use super::compare::{self, Divergence, Kind, Status};
+use super::log::{Line, Log};
+use super::{CandidateRequest, Comparison, Job, Operation, Primary};
+use crate::forward::{Reply, UpstreamRequest};
+use crate::metrics::{CandidateLabels, Metrics, PointerLabels};
+use crate::service::X_REQUEST_ID;
+use crate::upstream::HttpUpstream;
+
+/// Candidate calls in flight at once, per configuration.
+const CONCURRENCY: usize = 8;
+/// Most violations named in an untranslatable request's reason.
+const MAX_REASON_VIOLATIONS: usize = 8;
+/// Longest pointer (in bytes) named in a reason.
+const MAX_REASON_POINTER: usize = 64;
+
+/// The worker of one configuration: sends each job to the candidate and reports.
+pub(super) struct Worker {
+    pub(super) registry: Arc<Registry>,
+    pub(super) endpoint: Endpoint,
+    pub(super) http: HttpUpstream,
+    /// The header carrying the gateway's credential for the candidate.
+    pub(super) auth: Option<(HeaderName, HeaderValue)>,
+    pub(super) timeout: Duration,
+    pub(super) mode: &'static str,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) log: Option<Log>,
+    /// What the comparison needs (shared with the queue side).
+    pub(super) comparison: Arc<Comparison>,
+    /// The translation settings (mode, fill) the candidate's requests are made with.
+    pub(super) translation: crate::config::TranslationConfig,
+    pub(super) max_depth: usize,
+}
+
+/// What became of one job.
+enum Fate {
+    /// The request could not be translated for the candidate.
+    Untranslatable(String),
+    /// The call failed (the label of the failure).
+    Failed(&'static str),
+    /// The candidate answered and the two answers were compared.
+    Compared(Verdict),
+}
+
+/// The comparison of two answers.
+enum Verdict {
+    /// Both were Customers: the members that differ (empty: a match).
+    Members(Vec<Divergence>),
+    /// The statuses differ.
+    Status { primary: Status, candidate: Status },
+    /// Both failed the same way.
+    SameError,
+}
+
+impl Worker {
+    pub(super) async fn run(self, rx: mpsc::Receiver<Job>) {
+        let worker = &self;
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|job| (job, rx)) })
+            .for_each_concurrent(CONCURRENCY, |job| async move {
+                let result = worker.process(&job).await;
+                worker.report(&job, &result);
+            })
+            .await;
+    }
+
+    async fn process(&self, job: &Job) -> Fate {
+        let outbound = match self.outbound(&job.request, &job.request_id).await {
+            Ok(outbound) => outbound,
+            Err(reason) => return Fate::Untranslatable(reason),
+        };
+        let operation = match job.operation {
+            Operation::Read => dialectgate_dialect::Operation::Retrieve,
+            Operation::Update => dialectgate_dialect::Operation::Update,
+        };
+        let (status, body) = match self.send(operation, outbound, &job.request_id).await {
+            Ok(answer) => answer,
+            Err(label) => return Fate::Failed(label),
+        };
+        let mut answer = self.registry.read_answer(&self.endpoint, status, &body);
+        if let (Answer::Customer(c), true) = (&mut answer, self.translation.overflow) {
+            self.registry
+                .restore_overflow(&self.endpoint, c, &self.translation.overflow_prefix);
+        }
+        Fate::Compared(self.verdict(job, &answer))
+    }
+
+    /// The request for the candidate, translated here when it came as the caller's (reading
+    /// the candidate's stored customer first when its dialect needs it, as for the primary).
+    async fn outbound(&self, request: &CandidateRequest, request_id: &str) -> Result<Outbound, String> {
+        match request {
+            CandidateRequest::Ready(outbound) => Ok(outbound.clone()),
+            CandidateRequest::Untranslatable(reason) => Err(reason.clone()),
+            CandidateRequest::Caller {
+                dialect,
+                path_id,
+                query,
+                body,
+            } => {
+                let mut body = parse_strict(body, self.max_depth).map_err(|_| "malformed".to_owned())?;
+                dialect.apply_query(query, &mut body).map_err(|p| reason(&p))?;
+                let caller = Endpoint::Dialect(dialect.clone());
+                let options = self.translation.options();
+                let step = self
+                    .registry
+                    .plan(&caller, &self.endpoint, path_id.as_deref(), &body, options)
+                    .map_err(|p| reason(&p))?;
+                let pending = match step {
+                    Step::Ready(t) => return Ok(t.outbound),
+                    Step::Read(pending) => pending,
+                };
+                // Read-modify-write at the candidate: its own stored customer.
+                let read = self
+                    .registry
+                    .retrieve(&self.endpoint, pending.id())
+                    .ok_or_else(|| "the candidate's dialect declares no retrieve operation".to_owned())?;
+                let (status, answer) = self
+                    .send(dialectgate_dialect::Operation::Retrieve, read, request_id)
+                    .await
+                    .map_err(|label| format!("the read before the write failed: {label}"))?;
+                // As the candidate holds it: overflow is not restored, so a bag the candidate
+                // replaces in full goes back with the gateway's keys in it.
+                let stored = match self.registry.read_answer(&self.endpoint, status, &answer) {
+                    Answer::Customer(stored) => stored,
+                    Answer::Problem(p) => {
+                        return Err(format!("the read before the write failed: {}", p.kind().as_str()));
+                    }
+                };
+                self.registry
+                    .complete(&caller, &self.endpoint, pending, &stored, options.mode)
+                    .map(|t| t.outbound)
+                    .map_err(|p| reason(&p))
+            }
+        }
+    }
+
+    /// One call to the candidate, bounded by its timeout: its status and body, or the label of
+    /// the failure.
+    async fn send(
+        &self,
+        operation: dialectgate_dialect::Operation,
+        outbound: Outbound,
+        request_id: &str,
+    ) -> Result<(u16, Bytes), &'static str> {
+        let mut headers = HeaderMap::with_capacity(2);
+        if let Some((name, value)) = &self.auth {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert(X_REQUEST_ID, v);
+        }
+        let request = UpstreamRequest {
+            id: String::new(),
+            outbound: Arc::new(outbound),
+            headers,
+            repeatable: false,
+            operation,
+        };
+        let call = self.http.clone().oneshot(request);
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err("timeout"),
+            Ok(Err(e)) => Err(e.label()),
+            Ok(Ok(Reply::Http { status, body })) => Ok((status, body)),
+            // An HTTP upstream always answers over HTTP.
+            Ok(Ok(Reply::Answer(_))) => Err("protocol"),
+        }
+    }
+
+    fn verdict(&self, job: &Job, answer: &Answer) -> Verdict {
+        match (&job.primary, answer) {
+            (Primary::Customer(primary), Answer::Customer(candidate)) => {
+                let c = &self.comparison;
+                let candidate = c.digest(candidate);
+                let mut divergences = compare::compare(&c.shape, primary, &candidate);
+                compare::mark_noise(&mut divergences, &job.noisy);
+                Verdict::Members(divergences)
+            }
+            (Primary::Error { kind, .. }, Answer::Problem(p)) if *kind == p.kind() => Verdict::SameError,
+            (primary, candidate) => Verdict::Status {
+                primary: match primary {
+                    Primary::Customer(_) => Status {
+                        status: 200,
+                        kind: None,
+                    },
+                    Primary::Error { kind, status } => Status {
+                        status: *status,
+                        kind: Some(*kind),
+                    },
+                },
+                candidate: match candidate {
+                    Answer::Customer(_) => Status {
+                        status: 200,
+                        kind: None,
+                    },
+                    Answer::Problem(p) => Status {
+                        status: p.status,
+                        kind: Some(p.kind()),
+                    },
+                },
+            },
+        }
+    }
+
+    /// Counts and logs what became of `job`.
+    fn report(&self, job: &Job, result: &Fate) {
+        let line = |kind| Line {
+            request_id: &job.request_id,
+            dialect: &job.caller,
+            operation: job.operation.as_str(),
+            kind,
+            ..Line::default()
+        };
+        let mut lines = Vec::new();
+        let outcome: String = match result {
+            Fate::Untranslatable(reason) => {
+                lines.push(Line {
+                    reason: Some(reason),
+                    ..line("untranslatable")
+                });
+                "untranslatable".into()
+            }
+            Fate::Failed(label) => {
+                lines.push(Line {
+                    reason: Some(label),
+                    ..line("failed")
+                });
+                (*label).into()
+            }
+            Fate::Compared(Verdict::SameError) => "match".into(),
+            Fate::Compared(Verdict::Status { primary, candidate }) => {
+                lines.push(Line {
+                    pointer: Some(""),
+                    statuses: Some((primary.label(), candidate.label())),
+                    ..line(Kind::Status.as_str())
+                });
+                format!("status_{}", candidate.kind.map_or("ok", ErrorKind::as_str))
+            }
+            Fate::Compared(Verdict::Members(divergences)) => {
+                for d in divergences {
+                    if d.kind != Kind::Noise {
+                        self.metrics
+                            .candidate_divergences
+                            .get_or_create(&PointerLabels {
+                                pointer: d.pointer.clone(),
+                            })
+                            .inc();
+                    }
+                    lines.push(Line {
+                        pointer: Some(&d.pointer),
+                        values: Some((d.primary.as_ref(), d.candidate.as_ref())),
+                        ..line(d.kind.as_str())
+                    });
+                }
+                if divergences.iter().any(|d| d.kind != Kind::Noise) {
+                    "diverged".into()
+                } else if divergences.is_empty() {
+                    "match".into()
+                } else {
+                    "noise".into()
+                }
+            }
+        };
+        self.count(outcome.clone());
+        if let Some(log) = &self.log {
+            let mut written = true;
+            if matches!(result, Fate::Compared(_)) {
+                written &= log.write(&Line {
+                    outcome: Some(&outcome),
+                    ..line("compared")
+                });
+            }
+            for l in &lines {
+                written &= log.write(l);
+            }
+            if !written {
+                self.count("log_dropped".into());
+            }
+        }
+    }
+
+    fn count(&self, outcome: String) {
+        self.metrics
+            .candidate_requests
+            .get_or_create(&CandidateLabels {
+                mode: self.mode,
+                outcome,
+            })
+            .inc();
+    }
+}
+
+/// Why a request could not be translated for the candidate: the problem's kind and its
+/// violations' codes and pointers (bounded; never a value).
+fn reason(problem: &Problem) -> String {
+    let mut out = problem.kind().as_str().to_owned();
+    for v in problem.errors.iter().take(MAX_REASON_VIOLATIONS) {
+        let mut end = v.pointer.len().min(MAX_REASON_POINTER);
+        while !v.pointer.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push_str(&format!("; {} at {}", v.code, &v.pointer[..end]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
