@@ -56,7 +56,7 @@ pub struct RawServer {
     /// and HTTP/2 alike). Default 60000.
     pub idle_timeout_ms: u64,
     /// Connections open at once; a connection beyond it is closed as soon as it is accepted.
-    /// Default 10000.
+    /// Default 1024.
     pub max_connections: usize,
     /// Requests (streams) one HTTP/2 connection may have open at once. Default 100.
     pub http2_max_concurrent_streams: u32,
@@ -87,7 +87,7 @@ impl Default for RawServer {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,
-            max_connections: 10_000,
+            max_connections: 1024,
             http2_max_concurrent_streams: 100,
             max_in_flight: 1024,
             max_working: 128,

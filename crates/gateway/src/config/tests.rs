@@ -391,7 +391,7 @@ mod transport_and_admin_tests {
     fn transport_defaults() {
         let cfg = with_env(RawConfig::default(), &[]).unwrap();
         assert_eq!(cfg.server.idle_timeout, Duration::from_secs(60));
-        assert_eq!(cfg.server.max_connections.get(), 10_000);
+        assert_eq!(cfg.server.max_connections.get(), 1024);
         assert_eq!(cfg.server.http2_max_concurrent_streams.get(), 100);
         assert_eq!(cfg.admin.token_env, "DIALECTGATE_ADMIN_TOKEN");
         assert!(cfg.admin.token.is_none(), "no variable, no remote reload");
