@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Ctx, PUBLIC_DEMO_KEY};
 use crate::config::{CredentialMode, CredentialsConfig, RawCredentials, Secret};
+use crate::token::{MIN_TOKEN_KEY_BYTES, fingerprint};
 
 /// Longest accepted `credentials.token_ttl_s`: one day, as Elastic Path's own customer tokens.
 const MAX_TOKEN_TTL_S: u64 = 24 * 60 * 60;
@@ -101,12 +102,51 @@ pub(super) fn credentials(ctx: &mut Ctx<'_>, raw: &RawCredentials, has_upstream:
             "credentials.token_ttl_s: must be between 1 and {MAX_TOKEN_TTL_S} seconds"
         ));
     }
+    let token_key_env = raw.token_key_env.trim().to_owned();
+    let token_keys = token_keys(ctx, &token_key_env);
     CredentialsConfig {
         mode: raw.mode,
+        key_fingerprints: caller_keys.iter().map(|k| fingerprint(k.expose())).collect(),
         caller_keys,
         key_sources,
         upstream_token,
         token_ttl: Duration::from_secs(raw.token_ttl_s),
         implicit_grant: raw.implicit_grant,
+        token_key_env,
+        token_keys,
     }
+}
+
+/// The token keys in the variable `name`: `current` or `current,previous`, each at least
+/// [`MIN_TOKEN_KEY_BYTES`] bytes. Unset or empty: none (a random key per process). Problems name
+/// the variable and lengths, never a key.
+fn token_keys(ctx: &mut Ctx<'_>, name: &str) -> Vec<Secret> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        ctx.problem(
+            "credentials.token_key_env: must name an environment variable (e.g. DIALECTGATE_TOKEN_KEY)",
+        );
+        return Vec::new();
+    }
+    let Some(value) = ctx.env(name).filter(|v| !v.trim().is_empty()) else {
+        return Vec::new();
+    };
+    let keys: Vec<&str> = value.split(',').map(str::trim).collect();
+    if keys.len() > 2 {
+        ctx.problem(format!(
+            "credentials.token_key_env: {name} holds {} keys; at most two, comma-separated: the \
+             current key, then the previous one",
+            keys.len()
+        ));
+        return Vec::new();
+    }
+    for (which, key) in ["current", "previous"].into_iter().zip(&keys) {
+        if key.len() < MIN_TOKEN_KEY_BYTES {
+            ctx.problem(format!(
+                "credentials.token_key_env: the {which} key in {name} is {} bytes; at least \
+                 {MIN_TOKEN_KEY_BYTES} are needed (e.g. `openssl rand -base64 48`)",
+                key.len()
+            ));
+        }
+    }
+    keys.into_iter().map(Secret::new).collect()
 }
