@@ -26,6 +26,7 @@ mod process;
 mod promises;
 mod reads;
 mod rehearsal;
+mod sealed_tokens;
 mod secrets;
 mod security;
 mod shutdown;
