@@ -12,6 +12,7 @@ mod answers;
 mod anywhere;
 mod breaker;
 mod candidate;
+mod candidate_report;
 mod cli;
 mod errors;
 mod faults;
