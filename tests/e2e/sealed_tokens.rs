@@ -376,3 +376,48 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// The shipped configuration `text` with `credentials.token_key_env` naming `var`.
+fn naming(text: &str, var: &str) -> String {
+    let named = text.replace(
+        r#"token_key_env = "DIALECTGATE_TOKEN_KEY""#,
+        &format!(r#"token_key_env = "{var}""#),
+    );
+    assert_ne!(named, text, "the shipped file sets token_key_env");
+    named
+}
+
+#[tokio::test]
+async fn a_reload_reads_the_token_key_again() {
+    // The variables stay; the file names another one at each reload.
+    let file = harness::config_file("token-key-reload", |t| naming(&t, "DG_E2E_OLD_KEY"));
+    let rotated = format!("{KEY_2},{KEY_1}");
+    let gw = harness::start_reloadable(
+        file.clone(),
+        vec![
+            ("DG_E2E_OLD_KEY".into(), KEY_1.into()),
+            ("DG_E2E_ROTATED".into(), rotated),
+            ("DG_E2E_NEW_KEY".into(), KEY_2.into()),
+        ],
+    )
+    .await;
+    let old_token = token_from(&gw, CALLER_KEY).await;
+    ok(&ep_update(&gw, &old_token).await);
+
+    let edit = |var: &str| {
+        let text = std::fs::read_to_string("config/dialectgate.toml").unwrap();
+        std::fs::write(&file, naming(&text, var)).unwrap();
+    };
+    edit("DG_E2E_ROTATED");
+    let (status, body) = harness::reload(&gw).await;
+    assert_eq!(status, 200, "{body}");
+    ok(&ep_update(&gw, &old_token).await);
+    let new_token = token_from(&gw, CALLER_KEY).await;
+    ok(&ep_update(&gw, &new_token).await);
+
+    edit("DG_E2E_NEW_KEY");
+    let (status, body) = harness::reload(&gw).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ep_401(&ep_update(&gw, &old_token).await);
+    ok(&ep_update(&gw, &new_token).await);
+}
