@@ -60,10 +60,11 @@ const MODE_PASSTHROUGH: u8 = 2;
 const MAX_SEALED_LEN: usize = KEY_ID_LEN + NONCE_LEN + HEADER_LEN + MAX_FORM_SECRET_BYTES + TAG_LEN;
 const MAX_TOKEN_CHARS: usize = TOKEN_PREFIX.len() + (MAX_SEALED_LEN * 4).div_ceil(3);
 
-/// What a static-mode token is bound to: a keyed-by-label SHA-256 of the caller key.
+/// What a static-mode token is bound to: a SHA-256 of the caller key (see [`fingerprint`]).
 pub type Fingerprint = [u8; FINGERPRINT_LEN];
 
-/// The fingerprint of a caller key, as static-mode tokens carry it.
+/// The fingerprint of a caller key, as static-mode tokens carry it: SHA-256 of a label, a NUL
+/// and the key.
 pub fn fingerprint(caller_key: &str) -> Fingerprint {
     labelled(b"dialectgate token caller key", caller_key.as_bytes())
 }
