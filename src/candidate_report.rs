@@ -1,10 +1,14 @@
-//! `dialectgate candidate-report FILE`: the migration candidate's divergence log
-//! (`candidate.log`, JSON lines) summed up per member: how often, what share of the compared
-//! requests, first and last seen, two example request ids. Untranslatable requests and failed
-//! candidate calls get rows of their own, by reason: the migration's to-do list.
+//! `dialectgate candidate-report FILE...`: the migration candidate's divergence logs
+//! (`candidate.log`, JSON lines; one per replica, summed as one) summed up per member: how often,
+//! what share of the compared requests, first and last seen, two example request ids.
+//! Untranslatable requests and failed candidate calls get rows of their own, by reason: the
+//! migration's to-do list.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
 
 use serde_json::{Value, json};
 
@@ -58,14 +62,40 @@ fn not_compared(kind: &str) -> bool {
 }
 
 impl Report {
-    /// Reads the log; unreadable lines are counted in `skipped`.
+    /// Adds a log (another replica's) to the report: its lines count as if they were in one log
+    /// with those read before; unreadable lines are counted in `skipped`.
     ///
     /// # Errors
     /// When the log cannot be read.
-    pub fn read(input: impl BufRead) -> std::io::Result<Report> {
-        let mut report = Report::default();
+    pub fn add_log(&mut self, input: impl BufRead) -> std::io::Result<()> {
         for line in input.lines() {
-            report.add(&line?);
+            self.add(&line?);
+        }
+        Ok(())
+    }
+
+    /// Reads the logs `files` (`-`: standard input, at most once) as one.
+    ///
+    /// # Errors
+    /// A log cannot be opened or read (naming it), or `-` is given twice.
+    pub fn read_files(files: &[PathBuf]) -> anyhow::Result<Report> {
+        let mut report = Report::default();
+        let stdin = Path::new("-");
+        if files.iter().filter(|f| f.as_path() == stdin).count() > 1 {
+            bail!("standard input (-) can be read only once");
+        }
+        for file in files {
+            if file.as_path() == stdin {
+                report
+                    .add_log(std::io::stdin().lock())
+                    .context("cannot read standard input")?;
+            } else {
+                let input =
+                    std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+                report
+                    .add_log(std::io::BufReader::new(input))
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+            }
         }
         Ok(report)
     }
@@ -233,6 +263,12 @@ impl Report {
 mod tests {
     use super::*;
 
+    fn read(log: &[u8]) -> Report {
+        let mut report = Report::default();
+        report.add_log(log).unwrap();
+        report
+    }
+
     const LOG: &str = r#"{"ts":"2026-01-01T00:00:01Z","request_id":"r1","dialect":"medusa","operation":"update","kind":"compared","outcome":"diverged"}
 {"ts":"2026-01-01T00:00:01Z","request_id":"r1","dialect":"medusa","operation":"update","kind":"missing_at_candidate","pointer":"/phone","primary":"h:0123456789ab","candidate":null}
 {"ts":"2026-01-01T00:00:02Z","request_id":"r2","dialect":"medusa","operation":"update","kind":"compared","outcome":"match"}
@@ -248,7 +284,7 @@ not json
 
     #[test]
     fn rows_count_share_first_and_last_seen_and_two_examples() {
-        let report = Report::read(LOG.as_bytes()).unwrap();
+        let report = read(LOG.as_bytes());
         assert_eq!(report.compared, 4);
         assert_eq!(report.requests, 6);
         assert_eq!(report.skipped, 1);
@@ -275,7 +311,7 @@ not json
 
     #[test]
     fn the_table_and_the_json_say_the_same() {
-        let report = Report::read(LOG.as_bytes()).unwrap();
+        let report = read(LOG.as_bytes());
         let text = report.text();
         assert!(
             text.starts_with("6 requests copied to the candidate, 4 compared, 1 unreadable lines skipped\n"),
@@ -302,14 +338,38 @@ not json
     }
 
     #[test]
+    fn several_logs_sum_as_one() {
+        // The log split between two replicas, each in time order, the second's lines earlier.
+        let lines: Vec<&str> = LOG.lines().collect();
+        let (first, second) = (lines[4..].join("\n"), lines[..4].join("\n"));
+        let mut report = read(first.as_bytes());
+        report.add_log(second.as_bytes()).unwrap();
+        let whole = read(LOG.as_bytes());
+        assert_eq!((report.compared, report.requests, report.skipped), (4, 6, 1));
+        assert_eq!(report.rows.len(), whole.rows.len());
+        for (key, row) in &whole.rows {
+            let got = &report.rows[key];
+            assert_eq!(
+                (got.count, &got.first_seen, &got.last_seen),
+                (row.count, &row.first_seen, &row.last_seen),
+                "{key:?}"
+            );
+        }
+        let phone = report.rows.iter().find(|(k, _)| k.pointer == "/phone").unwrap().1;
+        assert_eq!(phone.first_seen, "2026-01-01T00:00:01Z", "from the second log");
+        assert_eq!(phone.examples, ["r3", "r4"], "the first two read");
+        assert_eq!(report.text().lines().next(), whole.text().lines().next());
+    }
+
+    #[test]
     fn an_empty_log_has_no_divergence_and_hostile_text_is_escaped() {
-        let report = Report::read(&b""[..]).unwrap();
+        let report = read(&b""[..]);
         assert_eq!(
             report.text(),
             "0 requests copied to the candidate, 0 compared\nno divergence\n"
         );
         let hostile = "{\"ts\":\"t\",\"request_id\":\"a\\u001b[31m\\nb\",\"kind\":\"differs\",\"pointer\":\"/email\"}\n";
-        let text = Report::read(hostile.as_bytes()).unwrap().text();
+        let text = read(hostile.as_bytes()).text();
         assert!(!text.contains('\u{1b}'), "{text}");
         assert_eq!(text.lines().count(), 3, "{text}");
     }

@@ -149,12 +149,13 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Sum up a migration candidate's divergence log (candidate.log): a row per member of the
-    /// canonical Customer (count, share of compared requests, first and last seen, two example
-    /// request ids), and per reason requests could not be compared.
+    /// Sum up a migration candidate's divergence logs (candidate.log), one per replica, as one:
+    /// a row per member of the canonical Customer (count, share of compared requests, first and
+    /// last seen, two example request ids), and per reason requests could not be compared.
     CandidateReport {
-        /// The JSON-lines log written by `serve` with `--candidate-log`.
-        file: PathBuf,
+        /// The JSON-lines logs written by `serve` with `--candidate-log` (`-`: standard input).
+        #[arg(value_name = "FILE", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -326,11 +327,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out!("{}", String::from_utf8_lossy(&script).trim_end());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::CandidateReport { file, json } => {
-            let input =
-                std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-            let report = candidate_report::Report::read(std::io::BufReader::new(input))
-                .with_context(|| format!("cannot read {}", file.display()))?;
+        Command::CandidateReport { files, json } => {
+            let report = candidate_report::Report::read_files(files)?;
             if *json {
                 out!("{}", report.json());
             } else {

@@ -393,8 +393,11 @@ fn credentials_come_from_the_secret_only() {
     let credentials = config["credentials"].as_table().unwrap();
     let keys_env = credentials["keys_env"].as_str().unwrap();
     let token_env = credentials["upstream_token_env"].as_str().unwrap();
+    // The token key: one for every pod, or a token from one pod is refused at the next.
+    let token_key_env = credentials["token_key_env"].as_str().unwrap();
     assert_eq!(keys_env, "DIALECTGATE_KEYS");
     assert_eq!(token_env, "DIALECTGATE_UPSTREAM_TOKEN");
+    assert_eq!(token_key_env, "DIALECTGATE_TOKEN_KEY");
 
     let env: BTreeMap<String, Value> = c["env"]
         .as_array()
@@ -403,7 +406,7 @@ fn credentials_come_from_the_secret_only() {
         .map(|e| (e["name"].as_str().unwrap().to_owned(), e.clone()))
         .collect();
     let example = find(&docs_of("secret.example.yaml"), "Secret", SECRET);
-    for name in [keys_env, token_env] {
+    for name in [keys_env, token_env, token_key_env] {
         let e = env.get(name).unwrap_or_else(|| panic!("{name} is not set"));
         assert!(e["value"].is_null(), "{name} has a literal value");
         let reference = &e["valueFrom"]["secretKeyRef"];
@@ -663,6 +666,7 @@ fn cluster_config_is_accepted_by_the_gateway() {
     let secrets = env(&[
         ("DIALECTGATE_KEYS", "k1, k2"),
         ("DIALECTGATE_UPSTREAM_TOKEN", "t"),
+        ("DIALECTGATE_TOKEN_KEY", "0123456789abcdef0123456789abcdef"),
     ]);
 
     // As the container starts it: the file plus its arguments.
@@ -689,6 +693,11 @@ fn cluster_config_is_accepted_by_the_gateway() {
     assert_eq!(keys, ["k1", "k2"], "only the Secret's keys are accepted");
     assert_eq!(cfg.upstream.url.as_deref(), Some(url));
     assert!(cfg.credentials.upstream_token.is_some());
+    assert_eq!(
+        cfg.credentials.token_keys.len(),
+        1,
+        "tokens are sealed with the Secret's token key"
+    );
     assert!(
         cfg.admin.token.is_none(),
         "no admin token in the Secret: reload is off"

@@ -1,9 +1,10 @@
 //! The token endpoint (`POST /oauth/access_token`, Elastic Path's OAuth2 client-credentials
-//! call): tokens are random, opaque, bound to the credential that obtained it and expire; the
+//! call): tokens are sealed, opaque, bound to the credential that obtained it and expire; the
 //! implicit grant needs an opt-in; in passthrough mode the upstream sees the bound secret, never
 //! the token; a reload that removes a key ends its tokens; no token or secret is ever logged.
+//! Tokens across gateways (replicas, restarts, key rotation) are in `sealed_tokens.rs`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use dialectgate_gateway::{CredentialMode, Overrides};
 use serde_json::{Value, json};
@@ -11,25 +12,25 @@ use serde_json::{Value, json};
 use crate::harness::{self, Running, Upstream};
 
 /// What the token endpoint answered.
-struct TokenAnswer {
-    status: u16,
+pub(crate) struct TokenAnswer {
+    pub(crate) status: u16,
     cache_control: Option<String>,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl TokenAnswer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
-    fn access_token(&self) -> String {
+    pub(crate) fn access_token(&self) -> String {
         assert_eq!(self.status, 200, "{}", self.text);
         self.json()["access_token"].as_str().unwrap().to_owned()
     }
 }
 
 /// POSTs a form to the token endpoint as the EP SDK does.
-async fn ask_token(base: &str, form: &str) -> TokenAnswer {
+pub(crate) async fn ask_token(base: &str, form: &str) -> TokenAnswer {
     let rsp = harness::client()
         .post(format!("{base}/oauth/access_token"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -47,17 +48,17 @@ async fn ask_token(base: &str, form: &str) -> TokenAnswer {
     }
 }
 
-fn client_credentials(secret: &str) -> String {
+pub(crate) fn client_credentials(secret: &str) -> String {
     format!("grant_type=client_credentials&client_id=ci-client&client_secret={secret}")
 }
 
 /// An Elastic Path update of `cus_ada` with `Authorization: Bearer <credential>`.
-async fn ep_update(gw: &Running, credential: &str) -> harness::Answer {
+pub(crate) async fn ep_update(gw: &Running, credential: &str) -> harness::Answer {
     update_as(gw, "elasticpath", credential).await
 }
 
 /// An update of `cus_ada` as a caller of `dialect`, presenting `credential`.
-async fn update_as(gw: &Running, dialect: &str, credential: &str) -> harness::Answer {
+pub(crate) async fn update_as(gw: &Running, dialect: &str, credential: &str) -> harness::Answer {
     let c = harness::call(dialect, "cus_ada", credential);
     let rsp = harness::client()
         .request(c.method.parse().unwrap(), gw.url(&c.path))
@@ -74,7 +75,22 @@ fn epoch_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
-fn assert_ep_401(answer: &harness::Answer) {
+/// Waits until `token` gets 401 from an Elastic Path update at `gw` (it expired); fails after
+/// [`harness::EVENT_DEADLINE`].
+pub(crate) async fn wait_until_expired(gw: &Running, token: &str) {
+    let deadline = tokio::time::Instant::now() + harness::EVENT_DEADLINE;
+    loop {
+        let answer = ep_update(gw, token).await;
+        if answer.status == 401 {
+            return;
+        }
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+        assert!(tokio::time::Instant::now() < deadline, "the token never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+pub(crate) fn assert_ep_401(answer: &harness::Answer) {
     assert_eq!(answer.status, 401, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(
         answer.json(),
@@ -99,8 +115,12 @@ async fn a_token_is_not_the_key_and_works_until_it_expires() {
     assert_eq!(first.cache_control.as_deref(), Some("no-store"));
     assert_ne!(token, harness::CALLER_KEY);
     assert!(!token.contains(harness::CALLER_KEY), "{token}");
+    // `dgt_` and URL-safe base64 without padding (README).
     assert!(
-        token.starts_with("dgt_") && token.len() == 68 && token[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+        token.starts_with("dgt_")
+            && token[4..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
         "{token}"
     );
     assert_eq!(body["token_type"], "Bearer");
@@ -122,7 +142,8 @@ async fn a_token_is_not_the_key_and_works_until_it_expires() {
     assert_eq!(update_as(&gw, "medusa", &token).await.status, 200);
 
     // Expired: 401 in the caller's dialect; the key itself keeps working.
-    tokio::time::sleep(Duration::from_secs(TTL_S + 1)).await;
+    wait_until_expired(&gw, &token).await;
+    assert!(epoch_now() >= expires, "401 only once `expires` has come");
     assert_ep_401(&ep_update(&gw, &token).await);
     assert_eq!(update_as(&gw, "medusa", &token).await.status, 401);
     assert_eq!(ep_update(&gw, harness::CALLER_KEY).await.status, 200);
@@ -275,7 +296,7 @@ async fn a_token_stops_working_when_a_reload_removes_its_key() {
     let (status, body) = harness::reload(&gw).await;
     assert_eq!(status, 200, "{body}");
 
-    // The store outlived the reload: the kept key's token still works; the other's does not.
+    // The kept key's token still works; the other's does not (nothing was stored to forget).
     assert_eq!(ep_update(&gw, &kept).await.status, 200);
     assert_ep_401(&ep_update(&gw, &removed).await);
     assert_ep_401(&ep_update(&gw, "key_removed").await);
@@ -361,8 +382,12 @@ async fn no_token_or_secret_in_the_logs() {
                 .send()
         };
         assert_eq!(put(token.clone()).await.unwrap().status(), 200);
-        tokio::time::sleep(Duration::from_millis(2500)).await;
-        assert_eq!(put(token.clone()).await.unwrap().status(), 401);
+        // Expired (TTL 2 s): wait for the 401.
+        let deadline = tokio::time::Instant::now() + harness::EVENT_DEADLINE;
+        while put(token.clone()).await.unwrap().status() != 401 {
+            assert!(tokio::time::Instant::now() < deadline, "the token never expired");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         tokens.push(token);
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

@@ -134,6 +134,26 @@ pub struct CredentialsConfig {
     pub token_ttl: Duration,
     /// The token endpoint accepts `grant_type=implicit` (a client id alone).
     pub implicit_grant: bool,
+    /// The [`fingerprint`](crate::token::fingerprint) of each caller key, in the same order:
+    /// what static-mode tokens are bound to.
+    pub key_fingerprints: Vec<crate::token::Fingerprint>,
+    /// The variable named by `credentials.token_key_env`.
+    pub token_key_env: String,
+    /// The token keys read from it: the current one, then the previous one if given. Empty: a
+    /// random key per process.
+    pub token_keys: Vec<Secret>,
+}
+
+impl CredentialsConfig {
+    /// How tokens are sealed, for the start-up line: never a key.
+    pub fn token_key_summary(&self) -> String {
+        let env = &self.token_key_env;
+        match self.token_keys.len() {
+            0 => format!("valid on this process only ({env} is not set: a random key per process)"),
+            1 => format!("sealed with the key in {env}"),
+            _ => format!("sealed with the key in {env}; its previous key is still accepted"),
+        }
+    }
 }
 
 /// `[translation]`.

@@ -1,6 +1,6 @@
 //! Credentials: reading a caller's credential in its dialect's header, checking it against the
-//! gateway's keys (in constant time) and issued tokens, and expressing a credential in an
-//! upstream's header.
+//! gateway's keys (in constant time) and the tokens it issued (opened with its token keys), and
+//! expressing a credential in an upstream's header.
 
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Dialect, Endpoint};
@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{Config, CredentialMode, Secret};
 use crate::outcome::{Failure, Outcome};
-use crate::token::{Lookup, TokenStore};
+use crate::token::{Binding, Fingerprint, Lookup, TokenKeys};
 
 /// The authenticate phase: the caller's credential, read in its dialect's header and checked.
 /// `Some` is the credential to pass upstream (passthrough mode: a token's bound secret, never
@@ -18,7 +18,7 @@ pub(crate) fn check(
     dialect: &Dialect,
     headers: &HeaderMap,
     config: &Config,
-    tokens: &TokenStore,
+    tokens: &TokenKeys,
 ) -> Result<Option<Secret>, Failure> {
     let unauthorized = |message| {
         Failure::new(
@@ -50,30 +50,26 @@ pub enum Access {
 }
 
 /// Checks `presented` under `config`. A token is valid only in the credential mode it was
-/// issued in and, in static mode, only while the key it is bound to is still configured; a token
-/// found invalid for these reasons is dropped from `tokens`.
-pub fn authenticate(config: &Config, tokens: &TokenStore, presented: &str) -> Access {
-    let mode = config.credentials.mode;
+/// issued in and, in static mode, only while the key it is bound to is still configured.
+pub fn authenticate(config: &Config, tokens: &TokenKeys, presented: &str) -> Access {
+    let credentials = &config.credentials;
+    let mode = credentials.mode;
     match tokens.resolve(presented) {
-        Lookup::Live(binding)
-            if binding.mode == mode
-                && (mode == CredentialMode::Passthrough
-                    || is_known(&config.credentials.caller_keys, binding.secret.expose())) =>
+        Lookup::Live(Binding::Key(fingerprint))
+            if mode == CredentialMode::Static
+                && is_known_fingerprint(&credentials.key_fingerprints, &fingerprint) =>
         {
-            match mode {
-                CredentialMode::Static => Access::Granted,
-                CredentialMode::Passthrough => Access::PassOn(binding.secret),
-            }
+            Access::Granted
         }
-        Lookup::Live(_) => {
-            tokens.forget(presented);
-            Access::Refused
+        Lookup::Live(Binding::Secret(secret)) if mode == CredentialMode::Passthrough => {
+            Access::PassOn(secret)
         }
+        Lookup::Live(_) => Access::Refused,
         // One of our tokens, dead: never passed on. In static mode a configured key that merely
         // looks like a token still counts.
         Lookup::Dead if mode == CredentialMode::Passthrough => Access::Refused,
         Lookup::Dead | Lookup::NotAToken => match mode {
-            CredentialMode::Static if is_known(&config.credentials.caller_keys, presented) => Access::Granted,
+            CredentialMode::Static if is_known(&credentials.caller_keys, presented) => Access::Granted,
             CredentialMode::Static => Access::Refused,
             CredentialMode::Passthrough => Access::PassOn(Secret::new(presented)),
         },
@@ -131,6 +127,15 @@ pub fn is_known(keys: &[Secret], token: &str) -> bool {
     found.into()
 }
 
+/// True when `fingerprint` is one of `known`, every one compared in constant time.
+fn is_known_fingerprint(known: &[Fingerprint], fingerprint: &Fingerprint) -> bool {
+    let mut found = subtle::Choice::from(0);
+    for k in known {
+        found |= k.ct_eq(fingerprint);
+    }
+    found.into()
+}
+
 /// The header that carries `token` to `upstream`: the first credential form of its dialect,
 /// `Authorization: Bearer` for the canonical binding.
 pub fn upstream_header(upstream: &Endpoint, token: &str) -> Option<(HeaderName, HeaderValue)> {
@@ -153,6 +158,7 @@ pub fn upstream_header(upstream: &Endpoint, token: &str) -> Option<(HeaderName, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::TokenKey;
 
     #[test]
     fn constant_time_membership() {
@@ -184,39 +190,51 @@ mod tests {
         crate::config::from_raw(raw, &crate::config::Overrides::default(), Some(&env), None).unwrap()
     }
 
-    fn issue(tokens: &TokenStore, mode: CredentialMode, secret: &str) -> String {
-        let binding = crate::token::Binding {
-            mode,
-            secret: Secret::new(secret),
-        };
-        let issued = tokens.issue(binding, std::time::Duration::from_secs(60)).unwrap();
+    fn keys() -> TokenKeys {
+        TokenKeys::new(TokenKey::derive(b"credentials-tests-token-key-0123456789"), None)
+    }
+
+    fn issue(tokens: &TokenKeys, binding: Binding) -> String {
+        let issued = tokens
+            .issue(&binding, std::time::Duration::from_secs(60))
+            .unwrap();
         issued.token.expose().to_owned()
+    }
+
+    fn bound_to_key(key: &str) -> Binding {
+        Binding::Key(crate::token::fingerprint(key))
     }
 
     #[test]
     fn static_mode_accepts_keys_and_live_tokens_bound_to_configured_keys() {
-        let tokens = TokenStore::new(8);
+        let tokens = keys();
         let both = config(CredentialMode::Static, &["k1", "k2"]);
-        let t1 = issue(&tokens, CredentialMode::Static, "k1");
-        let t2 = issue(&tokens, CredentialMode::Static, "k2");
+        let t1 = issue(&tokens, bound_to_key("k1"));
+        let t2 = issue(&tokens, bound_to_key("k2"));
         assert_eq!(authenticate(&both, &tokens, "k1"), Access::Granted);
         assert_eq!(authenticate(&both, &tokens, &t1), Access::Granted);
+        assert_eq!(authenticate(&both, &tokens, &t2), Access::Granted);
         assert_eq!(authenticate(&both, &tokens, "k3"), Access::Refused);
-        // After a reload that removed k1, its token stops working (and is dropped); k2's works.
+        // After a reload that removed k1, its token stops working; k2's works.
         let only_k2 = config(CredentialMode::Static, &["k2"]);
         assert_eq!(authenticate(&only_k2, &tokens, &t1), Access::Refused);
-        assert_eq!(tokens.resolve(&t1), Lookup::Dead);
         assert_eq!(authenticate(&only_k2, &tokens, &t2), Access::Granted);
+        // Put back, the key's tokens work again: nothing was forgotten, nothing is stored.
+        assert_eq!(authenticate(&both, &tokens, &t1), Access::Granted);
         // A token issued in passthrough mode means nothing in static mode, even for a key.
-        let pt = issue(&tokens, CredentialMode::Passthrough, "k2");
+        let pt = issue(&tokens, Binding::Secret(Secret::new("k2")));
         assert_eq!(authenticate(&only_k2, &tokens, &pt), Access::Refused);
+        // Sealed under another key: dead.
+        let foreign = TokenKeys::new(TokenKey::derive(b"another-token-key-0123456789abcdef"), None);
+        let other = issue(&foreign, bound_to_key("k2"));
+        assert_eq!(authenticate(&only_k2, &tokens, &other), Access::Refused);
     }
 
     #[test]
     fn passthrough_mode_passes_on_the_bound_secret_never_the_token() {
-        let tokens = TokenStore::new(8);
+        let tokens = keys();
         let cfg = config(CredentialMode::Passthrough, &[]);
-        let t = issue(&tokens, CredentialMode::Passthrough, "client-secret");
+        let t = issue(&tokens, Binding::Secret(Secret::new("client-secret")));
         assert_eq!(
             authenticate(&cfg, &tokens, &t),
             Access::PassOn(Secret::new("client-secret"))
@@ -226,11 +244,11 @@ mod tests {
             authenticate(&cfg, &tokens, "vendor-token"),
             Access::PassOn(Secret::new("vendor-token"))
         );
-        // One of ours but dead (never issued, or expired): refused, not passed on.
-        let dead = format!("{}{}", crate::token::TOKEN_PREFIX, "0f".repeat(32));
+        // One of ours but dead (never issued, tampered with): refused, not passed on.
+        let dead = format!("{}{}", crate::token::TOKEN_PREFIX, "A".repeat(120));
         assert_eq!(authenticate(&cfg, &tokens, &dead), Access::Refused);
         // A static-mode token is not a passthrough credential.
-        let st = issue(&tokens, CredentialMode::Static, "k1");
+        let st = issue(&tokens, bound_to_key("k1"));
         assert_eq!(authenticate(&cfg, &tokens, &st), Access::Refused);
     }
 
@@ -328,7 +346,7 @@ mod tests {
     fn check_answers_401_without_a_valid_credential() {
         let registry = registry();
         let cp = registry.dialect("checkoutpage").unwrap();
-        let tokens = TokenStore::new(8);
+        let tokens = keys();
         let static_mode = config(CredentialMode::Static, &["k1"]);
         let with = |value: &str| headers(&[("authorization", value)]);
         assert_eq!(
@@ -349,7 +367,7 @@ mod tests {
 
     #[test]
     fn static_mode_accepts_a_configured_key_that_looks_like_a_dead_token() {
-        let tokens = TokenStore::new(8);
+        let tokens = keys();
         let key = format!("{}{}", crate::token::TOKEN_PREFIX, "0f".repeat(32));
         assert_eq!(tokens.resolve(&key), Lookup::Dead);
         let cfg = config(CredentialMode::Static, &[&key]);

@@ -44,7 +44,10 @@ pub use self::{
     run::{ConfigSource, Options, RunError, Running, run},
     server::shutdown_signal,
     service::{Gateway, Shared, StartError, X_REQUEST_ID},
-    token::{MAX_LIVE_TOKENS, TOKEN_PREFIX, TokenStore},
+    token::{
+        Binding, Fingerprint, IssueError, Issued, Lookup, MAX_FORM_SECRET_BYTES, MIN_TOKEN_KEY_BYTES,
+        TOKEN_PREFIX, TokenKey, TokenKeys, fingerprint,
+    },
     trace::{ChildTrace, child_traceparent},
     upstream::{HttpUpstream, UpstreamError},
 };

@@ -62,7 +62,7 @@ impl Running {
         self.admin
     }
 
-    /// What the gateway in force shares with its successors (store, metrics, tokens).
+    /// What the gateway in force shares with its successors (store, metrics, per-process token key).
     pub fn shared(&self) -> Shared {
         self.live.current().shared().clone()
     }
@@ -142,6 +142,8 @@ pub async fn run(config: Config, options: Options) -> Result<Running, RunError> 
         credentials = ?config.credentials.mode,
         // Where the caller keys came from and how many, never their values.
         caller_keys = %config.credentials.key_sources.join("; "),
+        // Whether tokens work on every replica (a configured key) or on this process only.
+        tokens = %config.credentials.token_key_summary(),
         "Gateway listening."
     );
     drop(gateway);

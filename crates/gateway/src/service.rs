@@ -34,10 +34,11 @@ use crate::inbound;
 use crate::metrics::{DialectHandles, Metrics, UpstreamLabels};
 use crate::outcome::{Failure, Outcome};
 use crate::route::{self, Route};
-use crate::token::TokenStore;
+use crate::token::{ProcessKey, TokenKeys};
 use crate::upstream::HttpUpstream;
 
 mod operations;
+mod token_route;
 
 /// The request id header, accepted from callers or generated, and returned on every answer.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -52,18 +53,20 @@ pub struct Gateway {
     /// Each loaded dialect's metric series, resolved once.
     dialect_metrics: Vec<(String, DialectHandles)>,
     shared: Shared,
+    /// The keys access tokens are sealed and opened with (`token.rs`).
+    tokens: TokenKeys,
     /// Migration mode's candidate (`candidate.rs`); `None` when off.
     candidate: Option<Candidate>,
 }
 
-/// What outlives a configuration reload: the embedded store, the metrics, the issued tokens,
-/// the admission limits (requests in flight under the old configuration count against the new
-/// one) and the upstream's circuit breaker.
+/// What outlives a configuration reload: the embedded store, the metrics, the per-process token
+/// key (used when no token key is configured), the admission limits (requests in flight under the
+/// old configuration count against the new one) and the upstream's circuit breaker.
 #[derive(Debug, Clone)]
 pub struct Shared {
     pub backend: Arc<Backend>,
     pub metrics: Arc<Metrics>,
-    pub tokens: Arc<TokenStore>,
+    process_key: Arc<ProcessKey>,
     carried: Arc<Carried>,
 }
 
@@ -72,7 +75,7 @@ impl Default for Shared {
         Shared {
             backend: Arc::new(Backend::seeded()),
             metrics: Arc::new(Metrics::default()),
-            tokens: Arc::new(TokenStore::default()),
+            process_key: Arc::default(),
             carried: Arc::default(),
         }
     }
@@ -96,6 +99,9 @@ pub enum StartError {
     /// The migration candidate cannot be set up.
     #[error("cannot set up the candidate")]
     Candidate(#[source] crate::candidate::CandidateError),
+    /// No token key is configured and the random source failed to make one.
+    #[error("cannot make a token key")]
+    TokenKey(#[source] getrandom::Error),
 }
 
 /// A routed request on its way through the phases.
@@ -170,6 +176,9 @@ impl Gateway {
                 .retain(&config.server.only)
                 .map_err(StartError::UnknownOnly)?;
         }
+        // The configured token keys (read with each configuration), else this process's own.
+        let tokens = TokenKeys::configured_or(&config.credentials.token_keys, &shared.process_key)
+            .map_err(StartError::TokenKey)?;
         let carried = &shared.carried;
         let (upstream, breaker) = match &config.upstream.url {
             None => (Either::Right(Embedded::new(shared.backend.clone())), None),
@@ -235,6 +244,7 @@ impl Gateway {
             forwarder,
             dialect_metrics,
             shared,
+            tokens,
             candidate,
         })
     }
@@ -256,6 +266,11 @@ impl Gateway {
     /// The store and metrics this gateway shares with its successors.
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// The keys access tokens are sealed and opened with.
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.tokens
     }
 
     /// The HTTP upstream's base URL; `None` when the embedded backend answers.
@@ -408,7 +423,7 @@ impl Gateway {
         // Admission before any work: past the limit, answer at once and cheaply.
         let _admitted = self.admission.admit()?;
         let (parts, body) = req.into_parts();
-        let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.shared.tokens)?;
+        let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.tokens)?;
         // A read whose id is in the path has no body to speak of (vendors ignore a GET's body).
         let has_body = call.operation == Operation::Update
             || call
@@ -472,38 +487,6 @@ impl Gateway {
                 })
                 .observe(time.as_secs_f64()),
         }
-    }
-
-    /// The OAuth2 token endpoint a vendor SDK calls before its first request (see `token.rs`).
-    async fn token<B>(&self, dialect: Arc<Dialect>, req: Request<B>) -> (Response<Full<Bytes>>, Handled)
-    where
-        B: Body<Data = Bytes> + Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let issued = match (
-            &dialect.auth().token_endpoint,
-            route::check_token_method(req.method()),
-        ) {
-            (Some(_), Err(refused)) => Err(refused),
-            (Some(endpoint), Ok(())) => crate::token::endpoint(self, endpoint, req.into_body()).await,
-            (None, _) => Err(Failure::new(
-                Outcome::NoRoute,
-                Problem::new(ErrorKind::NotFound, "no token endpoint"),
-            )),
-        };
-        let (rsp, outcome) = match issued {
-            Ok(rsp) => (rsp, Outcome::Token),
-            Err(failure) => {
-                let caller = Endpoint::Dialect(dialect.clone());
-                let mut rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, ("", None));
-                if failure.outcome == Outcome::MethodNotAllowed {
-                    rsp.headers_mut()
-                        .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
-                }
-                (rsp, failure.outcome)
-            }
-        };
-        handled(dialect.id().to_owned(), rsp, outcome)
     }
 }
 

@@ -1,47 +1,101 @@
 //! Access tokens: the OAuth2 token endpoint a vendor SDK calls before its first request (Elastic
-//! Path's `POST /oauth/access_token`), and the store of the tokens it issued.
+//! Path's `POST /oauth/access_token`), and the sealing of the tokens it issues.
 //!
-//! A token is `dgt_` and 64 hex digits: 32 bytes from the operating system's CSPRNG, nothing
-//! derived from the credential that obtained it. The first 16 bytes select the store entry; the
-//! last 16 are compared in constant time, so how long a lookup takes says nothing about the
-//! secret part. Each token is bound to the credential that obtained it (a configured caller key
-//! in static mode, the client secret in passthrough mode) and to that mode, and stops working
-//! `credentials.token_ttl_s` after it was issued.
+//! A token carries everything needed to check it, sealed with XChaCha20-Poly1305 (authenticated
+//! encryption) under the key named by `credentials.token_key_env`: any replica with that key opens
+//! it, it survives restarts and reloads, and the gateway keeps nothing per token (no store, no
+//! cap, no eviction). It is `dgt_` and the URL-safe base64 (no padding) of
 //!
-//! The store lives in [`Shared`](crate::Shared), so tokens survive configuration reloads; each
-//! request checks the binding against the configuration in force (see
-//! [`credentials::authenticate`](crate::credentials)). It holds at most [`MAX_LIVE_TOKENS`]. At
-//! the cap, expired tokens are purged first; if every token is still live, the one that expires
-//! soonest is dropped: its holder gets 401 and asks for a new token (the Elastic Path SDK does so
-//! by itself on a 401). Refusing new tokens instead would let one caller lock every new client
-//! out for a whole token lifetime.
+//! ```text
+//! key id (4 bytes) ‖ nonce (24 random bytes) ‖ ciphertext ‖ tag (16 bytes)
+//! plaintext = mode (1 byte: 1 static, 2 passthrough) ‖ expiry (u64 big-endian, ms since the Unix
+//!             epoch) ‖ binding (static: the 32-byte fingerprint of the caller key;
+//!             passthrough: the client secret, 1 to MAX_FORM_SECRET_BYTES visible ASCII bytes)
+//! associated data = "dgt_" ‖ key id
+//! ```
+//!
+//! The key id names the key (previous or current) without trying each; the 192-bit random nonce
+//! never repeats in practice, however many tokens the replicas issue. A token is valid only before
+//! its expiry, only in the mode it was issued in and, in static mode, only while the caller key
+//! it is bound to is configured ([`credentials::authenticate`](crate::credentials)). Anything
+//! else starting with `dgt_` (tampered, truncated, expired, sealed under another key) is dead.
+//!
+//! The keys are derived from the variable's value (at least [`MIN_TOKEN_KEY_BYTES`] bytes) with
+//! SHA-256 under distinct labels: one for the cipher key, one for the key id. Without a
+//! configured key a random one is made once per process (kept over reloads in
+//! [`Shared`](crate::Shared)): tokens are then valid on this process only.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use subtle::ConstantTimeEq;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::{AeadInOut, Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
 
 pub(crate) use self::endpoint::endpoint;
 use crate::config::{CredentialMode, Secret};
 
 mod endpoint;
+#[cfg(test)]
+mod tests;
 
 /// Every token the gateway issues starts with this.
 pub const TOKEN_PREFIX: &str = "dgt_";
-/// Most tokens held at once (about 200 bytes each, plus the bound credential).
-pub const MAX_LIVE_TOKENS: usize = 65_536;
+/// Shortest token key accepted, in bytes of the variable's value.
+pub const MIN_TOKEN_KEY_BYTES: usize = 32;
+/// Longest secret the token endpoint takes (`client_secret`, or `client_id` for the implicit
+/// grant); longer gets 400. In passthrough mode it is sealed into the token.
+pub const MAX_FORM_SECRET_BYTES: usize = 512;
 
-const SELECTOR_LEN: usize = 16;
-const VERIFIER_LEN: usize = 16;
-type Selector = [u8; SELECTOR_LEN];
-type Verifier = [u8; VERIFIER_LEN];
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+/// The plaintext's mode byte and expiry.
+const HEADER_LEN: usize = 1 + 8;
+const FINGERPRINT_LEN: usize = 32;
+const MODE_STATIC: u8 = 1;
+const MODE_PASSTHROUGH: u8 = 2;
+/// The longest sealed token, in bytes and in characters: anything longer is dead unread.
+const MAX_SEALED_LEN: usize = KEY_ID_LEN + NONCE_LEN + HEADER_LEN + MAX_FORM_SECRET_BYTES + TAG_LEN;
+const MAX_TOKEN_CHARS: usize = TOKEN_PREFIX.len() + (MAX_SEALED_LEN * 4).div_ceil(3);
 
-/// What a token stands for: the credential that obtained it, in the mode it was issued in.
+/// What a static-mode token is bound to: a SHA-256 of the caller key (see [`fingerprint`]).
+pub type Fingerprint = [u8; FINGERPRINT_LEN];
+
+/// The fingerprint of a caller key, as static-mode tokens carry it: SHA-256 of a label, a NUL
+/// and the key.
+pub fn fingerprint(caller_key: &str) -> Fingerprint {
+    labelled(b"dialectgate token caller key", caller_key.as_bytes())
+}
+
+/// SHA-256 of `label`, a NUL, and `data`.
+fn labelled(label: &[u8], data: &[u8]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(label)
+        .chain_update([0])
+        .chain_update(data)
+        .finalize()
+        .into()
+}
+
+/// What a token stands for; its variant is the credential mode it was issued in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub mode: CredentialMode,
-    pub secret: Secret,
+pub enum Binding {
+    /// Static mode: the [`fingerprint`] of the caller key that obtained it.
+    Key(Fingerprint),
+    /// Passthrough mode: the client secret that obtained it, passed upstream to be judged there.
+    Secret(Secret),
+}
+
+impl Binding {
+    /// The credential mode a token with this binding works in.
+    pub fn mode(&self) -> CredentialMode {
+        match self {
+            Binding::Key(_) => CredentialMode::Static,
+            Binding::Secret(_) => CredentialMode::Passthrough,
+        }
+    }
 }
 
 /// A token just issued.
@@ -52,352 +106,216 @@ pub struct Issued {
     pub expires_epoch: u64,
 }
 
-/// What a presented credential is to the store.
+/// Why no token was issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The operating system's random source failed (the nonce).
+    #[error("the random source failed")]
+    Random(#[from] getrandom::Error),
+    /// The cipher refused the plaintext (it cannot: it is at most a few hundred bytes).
+    #[error("the token could not be sealed")]
+    Seal,
+}
+
+/// What a presented credential is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup {
-    /// Not shaped like one of our tokens.
+    /// Not shaped like one of our tokens (no `dgt_`).
     NotAToken,
     /// A live token, and what it is bound to.
     Live(Binding),
-    /// Shaped like one of our tokens, but expired, dropped or never issued.
+    /// Starts like one of our tokens, but expired, tampered with or sealed under a key not held.
     Dead,
 }
 
-/// The tokens issued and not yet expired. See the module documentation.
-pub struct TokenStore {
-    cap: usize,
-    inner: Mutex<Entries>,
+/// One key tokens are sealed under. Its `Debug` shows the key id only.
+#[derive(Clone)]
+pub struct TokenKey {
+    id: [u8; KEY_ID_LEN],
+    cipher: XChaCha20Poly1305,
 }
 
-#[derive(Default)]
-struct Entries {
-    by_selector: HashMap<Selector, Entry>,
-    /// The same entries, soonest to expire first.
-    by_expiry: BTreeSet<(Instant, Selector)>,
-}
-
-struct Entry {
-    verifier: Verifier,
-    binding: Binding,
-    expires: Instant,
-}
-
-impl std::fmt::Debug for TokenStore {
+impl std::fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenStore")
-            .field("cap", &self.cap)
-            .field("held", &self.len())
-            .finish()
+        write!(f, "TokenKey({:02x?})", self.id)
     }
 }
 
-impl Default for TokenStore {
-    fn default() -> Self {
-        TokenStore::new(MAX_LIVE_TOKENS)
-    }
-}
-
-impl TokenStore {
-    /// An empty store holding at most `cap` tokens (at least one).
-    pub fn new(cap: usize) -> TokenStore {
-        TokenStore {
-            cap: cap.max(1),
-            inner: Mutex::new(Entries::default()),
+impl TokenKey {
+    /// The key made from a configured secret (see the module documentation).
+    pub fn derive(material: &[u8]) -> TokenKey {
+        let digest = labelled(b"dialectgate token key id", material);
+        let mut id = [0; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        let key = Key::from(labelled(b"dialectgate token seal key", material));
+        TokenKey {
+            id,
+            cipher: XChaCha20Poly1305::new(&key),
         }
     }
 
-    /// Tokens held (live, or expired and not yet purged).
-    pub fn len(&self) -> usize {
-        self.entries().by_selector.len()
-    }
-
-    /// True when no token is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Issues a token bound to `binding`, valid for `ttl`.
+    /// A key from the operating system's CSPRNG, known to this process only.
     ///
     /// # Errors
-    /// The operating system's random source failed; no token is issued.
-    pub fn issue(&self, binding: Binding, ttl: Duration) -> Result<Issued, getrandom::Error> {
-        let now_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let token = self.issue_at(binding, ttl, Instant::now())?;
+    /// The random source failed.
+    pub fn random() -> Result<TokenKey, getrandom::Error> {
+        let mut material = [0u8; 32];
+        getrandom::fill(&mut material)?;
+        Ok(TokenKey::derive(&material))
+    }
+}
+
+/// The per-process key, made on first need and kept over reloads.
+#[derive(Debug, Default)]
+pub(crate) struct ProcessKey(OnceLock<TokenKey>);
+
+impl ProcessKey {
+    fn get(&self) -> Result<TokenKey, getrandom::Error> {
+        if let Some(key) = self.0.get() {
+            return Ok(key.clone());
+        }
+        let made = TokenKey::random()?;
+        // Two first uses at once: the first stored wins, for both.
+        Ok(self.0.get_or_init(|| made).clone())
+    }
+}
+
+/// The keys tokens are sealed with (the current one) and opened with (it and the previous one).
+#[derive(Debug, Clone)]
+pub struct TokenKeys {
+    current: TokenKey,
+    previous: Option<TokenKey>,
+}
+
+impl TokenKeys {
+    /// Seals with `current`; opens tokens of `current` and `previous`.
+    pub fn new(current: TokenKey, previous: Option<TokenKey>) -> TokenKeys {
+        TokenKeys { current, previous }
+    }
+
+    /// The configured keys (current first), or else this process's own.
+    pub(crate) fn configured_or(
+        keys: &[Secret],
+        process: &ProcessKey,
+    ) -> Result<TokenKeys, getrandom::Error> {
+        let derive = |s: &Secret| TokenKey::derive(s.expose().as_bytes());
+        match keys {
+            [] => Ok(TokenKeys::new(process.get()?, None)),
+            [current, rest @ ..] => Ok(TokenKeys::new(derive(current), rest.first().map(derive))),
+        }
+    }
+
+    /// Issues a token bound to `binding`, valid for `ttl` from now.
+    ///
+    /// # Errors
+    /// See [`IssueError`]; no token is issued.
+    pub fn issue(&self, binding: &Binding, ttl: Duration) -> Result<Issued, IssueError> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let expires_ms = now_ms().saturating_add(ttl_ms);
         Ok(Issued {
-            token,
-            expires_epoch: now_epoch.saturating_add(ttl.as_secs()),
+            token: self.seal(binding, expires_ms)?,
+            expires_epoch: expires_ms / 1000,
         })
     }
 
-    fn issue_at(&self, binding: Binding, ttl: Duration, now: Instant) -> Result<Secret, getrandom::Error> {
-        let mut bytes = [0u8; SELECTOR_LEN + VERIFIER_LEN];
-        getrandom::fill(&mut bytes)?;
-        let mut selector = Selector::default();
-        let mut verifier = Verifier::default();
-        selector.copy_from_slice(&bytes[..SELECTOR_LEN]);
-        verifier.copy_from_slice(&bytes[SELECTOR_LEN..]);
-        let mut token = String::with_capacity(TOKEN_PREFIX.len() + 2 * bytes.len());
+    /// The token for `binding`, expiring at `expires_ms` (ms since the Unix epoch).
+    fn seal(&self, binding: &Binding, expires_ms: u64) -> Result<Secret, IssueError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce)?;
+        let (mode, bound) = match binding {
+            Binding::Key(fingerprint) => (MODE_STATIC, &fingerprint[..]),
+            Binding::Secret(secret) => (MODE_PASSTHROUGH, secret.expose().as_bytes()),
+        };
+        let key = &self.current;
+        let mut sealed = Vec::with_capacity(KEY_ID_LEN + NONCE_LEN + HEADER_LEN + bound.len() + TAG_LEN);
+        sealed.extend_from_slice(&key.id);
+        sealed.extend_from_slice(&nonce);
+        sealed.push(mode);
+        sealed.extend_from_slice(&expires_ms.to_be_bytes());
+        sealed.extend_from_slice(bound);
+        let start = KEY_ID_LEN + NONCE_LEN;
+        let tag = key
+            .cipher
+            .encrypt_inout_detached(
+                &XNonce::from(nonce),
+                &associated_data(&key.id),
+                sealed[start..].as_mut().into(),
+            )
+            // Only a plaintext longer than 256 GiB fails.
+            .map_err(|_| IssueError::Seal)?;
+        sealed.extend_from_slice(&tag);
+        let mut token = String::with_capacity(TOKEN_PREFIX.len() + (sealed.len() * 4).div_ceil(3));
         token.push_str(TOKEN_PREFIX);
-        push_hex(&mut token, &bytes);
-        // A lifetime too long for the clock is no lifetime at all.
-        let expires = now.checked_add(ttl).unwrap_or(now);
-        let mut entries = self.entries();
-        if entries.by_selector.len() >= self.cap {
-            entries.purge(now);
-        }
-        while entries.by_selector.len() >= self.cap {
-            let Some(&(_, soonest)) = entries.by_expiry.first() else {
-                break;
-            };
-            entries.remove(&soonest);
-        }
-        // 128 random bits do not repeat; if they ever did, the older token goes.
-        entries.remove(&selector);
-        entries.by_expiry.insert((expires, selector));
-        entries.by_selector.insert(
-            selector,
-            Entry {
-                verifier,
-                binding,
-                expires,
-            },
-        );
+        URL_SAFE_NO_PAD.encode_string(&sealed, &mut token);
         Ok(Secret::new(token))
     }
 
     /// What `presented` is: one of our live tokens (and its binding), a dead one, or no token.
     pub fn resolve(&self, presented: &str) -> Lookup {
-        self.resolve_at(presented, Instant::now())
+        self.resolve_at(presented, now_ms())
     }
 
-    fn resolve_at(&self, presented: &str, now: Instant) -> Lookup {
-        let Some((selector, verifier)) = parse(presented) else {
+    fn resolve_at(&self, presented: &str, now_ms: u64) -> Lookup {
+        let Some(encoded) = presented.strip_prefix(TOKEN_PREFIX) else {
             return Lookup::NotAToken;
         };
-        let mut entries = self.entries();
-        let Some(entry) = entries.by_selector.get(&selector) else {
+        if presented.len() > MAX_TOKEN_CHARS {
+            return Lookup::Dead;
+        }
+        let Ok(sealed) = URL_SAFE_NO_PAD.decode(encoded) else {
             return Lookup::Dead;
         };
-        if !bool::from(entry.verifier.ct_eq(&verifier)) {
+        if sealed.len() < KEY_ID_LEN + NONCE_LEN + HEADER_LEN + TAG_LEN {
             return Lookup::Dead;
         }
-        if entry.expires <= now {
-            entries.remove(&selector);
+        let (id, rest) = sealed.split_at(KEY_ID_LEN);
+        let (nonce, rest) = rest.split_at(NONCE_LEN);
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let (Ok(nonce), Ok(tag)) = (XNonce::try_from(nonce), Tag::try_from(tag)) else {
             return Lookup::Dead;
-        }
-        Lookup::Live(entry.binding.clone())
-    }
-
-    /// Drops `presented` if it is one of our tokens (its binding no longer holds).
-    pub fn forget(&self, presented: &str) {
-        if let Some((selector, verifier)) = parse(presented) {
-            let mut entries = self.entries();
-            if entries
-                .by_selector
-                .get(&selector)
-                .is_some_and(|e| bool::from(e.verifier.ct_eq(&verifier)))
-            {
-                entries.remove(&selector);
-            }
-        }
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        // The entries stay consistent at every await-free step: a panic elsewhere leaves them
-        // usable.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Entries {
-    fn remove(&mut self, selector: &Selector) {
-        if let Some(entry) = self.by_selector.remove(selector) {
-            self.by_expiry.remove(&(entry.expires, *selector));
-        }
-    }
-
-    /// Drops every expired token.
-    fn purge(&mut self, now: Instant) {
-        while let Some(&(expires, selector)) = self.by_expiry.first()
-            && expires <= now
-        {
-            self.remove(&selector);
-        }
-    }
-}
-
-/// The selector and verifier of a string shaped like one of our tokens.
-fn parse(presented: &str) -> Option<(Selector, Verifier)> {
-    let hex = presented.strip_prefix(TOKEN_PREFIX)?.as_bytes();
-    if hex.len() != 2 * (SELECTOR_LEN + VERIFIER_LEN) {
-        return None;
-    }
-    let mut bytes = [0u8; SELECTOR_LEN + VERIFIER_LEN];
-    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
-    }
-    let mut selector = Selector::default();
-    let mut verifier = Verifier::default();
-    selector.copy_from_slice(&bytes[..SELECTOR_LEN]);
-    verifier.copy_from_slice(&bytes[SELECTOR_LEN..]);
-    Some((selector, verifier))
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bound(secret: &str) -> Binding {
-        Binding {
-            mode: CredentialMode::Static,
-            secret: Secret::new(secret),
-        }
-    }
-
-    const HOUR: Duration = Duration::from_secs(3600);
-
-    #[test]
-    fn a_token_is_random_opaque_and_bound_to_its_credential() {
-        let store = TokenStore::new(8);
-        let a = store.issue(bound("key_a"), HOUR).unwrap().token;
-        let b = store.issue(bound("key_a"), HOUR).unwrap().token;
-        assert_ne!(a, b, "two tokens for one key differ");
-        for t in [&a, &b] {
-            let t = t.expose();
-            assert!(
-                t.starts_with(TOKEN_PREFIX) && t.len() == TOKEN_PREFIX.len() + 64,
-                "{t}"
-            );
-            assert!(!t.contains("key_a"));
-        }
-        assert_eq!(store.resolve(a.expose()), Lookup::Live(bound("key_a")));
-        let passthrough = Binding {
-            mode: CredentialMode::Passthrough,
-            secret: Secret::new("client-secret"),
         };
-        let c = store.issue(passthrough.clone(), HOUR).unwrap().token;
-        assert_eq!(store.resolve(c.expose()), Lookup::Live(passthrough));
-    }
-
-    #[test]
-    fn only_the_exact_token_resolves() {
-        let store = TokenStore::new(8);
-        let token = store.issue(bound("k"), HOUR).unwrap().token;
-        let t = token.expose();
-        assert_eq!(store.resolve("k"), Lookup::NotAToken);
-        assert_eq!(store.resolve(&t[..t.len() - 1]), Lookup::NotAToken);
-        assert_eq!(store.resolve(&t.to_uppercase()), Lookup::NotAToken);
-        // Same selector, another verifier.
-        let last = if t.ends_with('0') { "1" } else { "0" };
-        let forged = format!("{}{last}", &t[..t.len() - 1]);
-        assert_eq!(store.resolve(&forged), Lookup::Dead);
-        // Never issued.
-        assert_eq!(
-            store.resolve(&format!("{TOKEN_PREFIX}{}", "ab".repeat(32))),
-            Lookup::Dead
-        );
-        assert!(matches!(store.resolve(t), Lookup::Live(_)));
-    }
-
-    #[test]
-    fn a_token_expires_after_its_ttl() {
-        let store = TokenStore::new(8);
-        let now = Instant::now();
-        let token = store.issue_at(bound("k"), Duration::from_secs(2), now).unwrap();
-        let at = |s: u64| store.resolve_at(token.expose(), now + Duration::from_millis(s));
-        assert_eq!(at(0), Lookup::Live(bound("k")));
-        assert_eq!(at(1999), Lookup::Live(bound("k")));
-        assert_eq!(at(2000), Lookup::Dead);
-        assert!(store.is_empty(), "an expired token found on lookup is dropped");
-    }
-
-    #[test]
-    fn issued_reports_the_epoch_second_it_ends() {
-        let store = TokenStore::new(8);
-        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let issued = store.issue(bound("k"), Duration::from_secs(90)).unwrap();
-        let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        assert!((before + 90..=after + 90).contains(&issued.expires_epoch));
-    }
-
-    #[test]
-    fn at_the_cap_expired_tokens_go_first_then_the_soonest_to_expire() {
-        let store = TokenStore::new(3);
-        let now = Instant::now();
-        let short = store.issue_at(bound("a"), Duration::from_secs(1), now).unwrap();
-        let long = store.issue_at(bound("b"), Duration::from_secs(100), now).unwrap();
-        let middle = store.issue_at(bound("c"), Duration::from_secs(50), now).unwrap();
-        // Full; `short` has expired by now + 2 s: it is purged, nothing live is dropped.
-        let later = now + Duration::from_secs(2);
-        let d = store
-            .issue_at(bound("d"), Duration::from_secs(100), later)
-            .unwrap();
-        assert_eq!(store.len(), 3);
-        assert_eq!(store.resolve_at(short.expose(), later), Lookup::Dead);
-        for t in [&long, &middle, &d] {
-            assert!(matches!(store.resolve_at(t.expose(), later), Lookup::Live(_)));
+        let aad = associated_data(id);
+        let opened = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .filter(|key| key.id == id)
+            .find_map(|key| {
+                let mut plaintext = ciphertext.to_vec();
+                key.cipher
+                    .decrypt_inout_detached(&nonce, &aad, plaintext.as_mut_slice().into(), &tag)
+                    .ok()
+                    .map(|()| plaintext)
+            });
+        let Some(plaintext) = opened else {
+            return Lookup::Dead;
+        };
+        let (header, bound) = plaintext.split_at(HEADER_LEN);
+        let mut expiry = [0u8; 8];
+        expiry.copy_from_slice(&header[1..]);
+        if now_ms >= u64::from_be_bytes(expiry) {
+            return Lookup::Dead;
         }
-        // Full of live tokens: the one that expires soonest (`middle`) makes room.
-        let e = store
-            .issue_at(bound("e"), Duration::from_secs(100), later)
-            .unwrap();
-        assert_eq!(store.len(), 3);
-        assert_eq!(store.resolve_at(middle.expose(), later), Lookup::Dead);
-        for t in [&long, &d, &e] {
-            assert!(matches!(store.resolve_at(t.expose(), later), Lookup::Live(_)));
+        match header[0] {
+            MODE_STATIC => match Fingerprint::try_from(bound) {
+                Ok(fingerprint) => Lookup::Live(Binding::Key(fingerprint)),
+                Err(_) => Lookup::Dead,
+            },
+            MODE_PASSTHROUGH => match std::str::from_utf8(bound) {
+                Ok(secret) if !secret.is_empty() => Lookup::Live(Binding::Secret(Secret::new(secret))),
+                _ => Lookup::Dead,
+            },
+            _ => Lookup::Dead,
         }
     }
+}
 
-    #[test]
-    fn the_store_never_holds_more_than_its_cap() {
-        let store = TokenStore::new(16);
-        for i in 0..200 {
-            store.issue(bound(&format!("k{i}")), HOUR).unwrap();
-            assert!(store.len() <= 16);
-        }
-        let entries = store.entries();
-        assert_eq!(entries.by_selector.len(), entries.by_expiry.len());
-    }
+/// What each token's tag also covers: the format (its prefix) and the key id.
+fn associated_data(id: &[u8]) -> Vec<u8> {
+    [TOKEN_PREFIX.as_bytes(), id].concat()
+}
 
-    #[test]
-    fn forget_drops_only_the_exact_token() {
-        let store = TokenStore::new(8);
-        let a = store.issue(bound("k"), HOUR).unwrap().token;
-        let b = store.issue(bound("k"), HOUR).unwrap().token;
-        store.forget("not a token");
-        store.forget(&format!("{TOKEN_PREFIX}{}", "00".repeat(32)));
-        assert_eq!(store.len(), 2);
-        store.forget(a.expose());
-        assert_eq!(store.resolve(a.expose()), Lookup::Dead);
-        assert!(matches!(store.resolve(b.expose()), Lookup::Live(_)));
-    }
-
-    #[test]
-    fn debug_shows_no_token_and_no_secret() {
-        let store = TokenStore::new(8);
-        let t = store.issue(bound("sekrit_key"), HOUR).unwrap().token;
-        let shown = format!("{store:?} {t:?}");
-        assert!(
-            !shown.contains("sekrit_key") && !shown.contains(&t.expose()[4..]),
-            "{shown}"
-        );
-    }
+/// Milliseconds since the Unix epoch (0 for a clock before it).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

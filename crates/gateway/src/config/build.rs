@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use self::candidate::candidate;
 use super::{
-    AdminConfig, Config, ConfigError, CredentialMode, CredentialsConfig, DialectsConfig, Overrides, RawAdmin,
-    RawConfig, RawCredentials, RawServer, RawUpstream, Secret, ServerConfig, TelemetryConfig,
-    TranslationConfig, UpstreamConfig,
+    AdminConfig, Config, ConfigError, DialectsConfig, Overrides, RawAdmin, RawConfig, RawServer, RawUpstream,
+    Secret, ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig,
 };
 
 mod candidate;
@@ -25,9 +24,6 @@ pub const PUBLIC_DEMO_KEY: &str = "dg_demo_key";
 
 /// Most connections `server.max_connections` may allow (each costs a file descriptor).
 const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
-
-/// Longest accepted `credentials.token_ttl_s`: one day, as Elastic Path's own customer tokens.
-const MAX_TOKEN_TTL_S: u64 = 24 * 60 * 60;
 
 /// Deepest nesting `server.max_depth` may allow (serde_json's own recursion limit).
 const MAX_DEPTH_LIMIT: usize = 128;
@@ -52,6 +48,8 @@ macro_rules! positive {
 }
 
 positive!(u32, u64, usize);
+
+mod credentials;
 
 /// What the section builders share: the problems found so far, the environment, and how
 /// relative paths resolve.
@@ -134,7 +132,7 @@ pub(crate) fn from_raw(
     let server = server(&mut ctx, raw.server);
     let admin = admin(&mut ctx, &raw.admin);
     let upstream = upstream(&mut ctx, raw.upstream);
-    let credentials = credentials(&mut ctx, &raw.credentials, upstream.url.is_some());
+    let credentials = credentials::credentials(&mut ctx, &raw.credentials, upstream.url.is_some());
     let candidate = candidate(&mut ctx, raw.candidate);
     let dialects = DialectsConfig {
         dir: ctx.resolve(&raw.dialects.dir),
@@ -349,108 +347,6 @@ fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
         retries: raw.retries,
         breaker_failures: raw.breaker_failures,
         breaker_cooldown: Duration::from_millis(raw.breaker_cooldown_ms),
-    }
-}
-
-fn credentials(ctx: &mut Ctx<'_>, raw: &RawCredentials, has_upstream: bool) -> CredentialsConfig {
-    let mut caller_keys = Vec::new();
-    let mut key_sources = Vec::new();
-    if let Some(name) = &raw.keys_env
-        && let Some(v) = ctx.env(name)
-    {
-        let keys: Vec<Secret> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(Secret::new)
-            .collect();
-        key_sources.push(format!("environment {name}: {}", keys.len()));
-        caller_keys.extend(keys);
-    }
-    if let Some(path) = &raw.keys_file {
-        let keys = ctx.read_keys("credentials.keys_file", path, None);
-        key_sources.push(format!("file {}: {}", path.display(), keys.len()));
-        caller_keys.extend(keys);
-    }
-    // The demo keys are public (the README prints one): they open the embedded backend, never
-    // a real upstream, whatever else is configured.
-    let mut demo_keys = vec![Secret::new(PUBLIC_DEMO_KEY)];
-    if let Some(path) = &raw.demo_keys_file {
-        demo_keys.extend(ctx.read_keys("credentials.demo_keys_file", path, Some(super::DEMO_KEYS)));
-    }
-    let static_mode = raw.mode == CredentialMode::Static;
-    if !has_upstream {
-        if let Some(path) = &raw.demo_keys_file {
-            let file = if path.as_os_str().is_empty() {
-                "built-in".to_owned()
-            } else {
-                path.display().to_string()
-            };
-            key_sources.push(format!(
-                "demo file {file} (embedded backend only): {}",
-                demo_keys.len() - 1
-            ));
-            caller_keys.extend(demo_keys.into_iter().skip(1));
-        }
-        if static_mode && caller_keys.is_empty() {
-            ctx.problem(
-                "credentials: static mode needs caller keys (credentials.keys_env naming a set variable, \
-                 credentials.keys_file, or credentials.demo_keys_file for the embedded backend)",
-            );
-        }
-    } else if static_mode {
-        if caller_keys.is_empty() {
-            ctx.problem(format!(
-                "credentials: static mode with an upstream needs caller keys: set the variable {} \
-                 (credentials.keys_env) or credentials.keys_file; the demo keys \
-                 (credentials.demo_keys_file) open only the embedded backend",
-                raw.keys_env.as_deref().unwrap_or("named by credentials.keys_env")
-            ));
-        } else if caller_keys.iter().any(|k| demo_keys.contains(k)) {
-            ctx.problem(
-                "credentials: a configured caller key is a public demo key; demo keys open only \
-                 the embedded backend: choose another key",
-            );
-        }
-    }
-    let mut upstream_token = None;
-    if let Some(name) = &raw.upstream_token_env {
-        upstream_token = ctx.env(name).filter(|v| !v.is_empty()).map(Secret::new);
-    }
-    if let Some(path) = &raw.upstream_token_file {
-        match std::fs::read_to_string(ctx.resolve(path)) {
-            Ok(text) => upstream_token = Some(Secret::new(text.trim())),
-            Err(e) => ctx.problem(format!(
-                "credentials.upstream_token_file: cannot read {}: {e}",
-                path.display()
-            )),
-        }
-    }
-    if static_mode && has_upstream && upstream_token.is_none() {
-        ctx.problem(
-            "credentials: static mode with an upstream needs the gateway's upstream credential \
-             (credentials.upstream_token_env naming a set variable, or credentials.upstream_token_file)",
-        );
-    }
-    if raw.mode == CredentialMode::Passthrough && !has_upstream {
-        ctx.problem(
-            "credentials.mode: passthrough needs an upstream (set upstream.url or --upstream): the \
-             embedded backend checks no credential, so any caller string would update its customers; \
-             use static mode with caller keys in front of the embedded backend",
-        );
-    }
-    if !(1..=MAX_TOKEN_TTL_S).contains(&raw.token_ttl_s) {
-        ctx.problem(format!(
-            "credentials.token_ttl_s: must be between 1 and {MAX_TOKEN_TTL_S} seconds"
-        ));
-    }
-    CredentialsConfig {
-        mode: raw.mode,
-        caller_keys,
-        key_sources,
-        upstream_token,
-        token_ttl: Duration::from_secs(raw.token_ttl_s),
-        implicit_grant: raw.implicit_grant,
     }
 }
 

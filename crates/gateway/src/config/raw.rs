@@ -200,6 +200,10 @@ pub struct RawCredentials {
     /// Whether the token endpoint accepts `grant_type=implicit`, which authenticates with a
     /// client id alone (a public value) and so treats that id as a secret. Default false.
     pub implicit_grant: bool,
+    /// Environment variable holding the key access tokens are sealed with (at least 32 bytes),
+    /// optionally followed by a comma and the previous key (still accepted, for rotation).
+    /// Unset or empty: a random key per process (tokens work on that process only).
+    pub token_key_env: String,
 }
 
 impl Default for RawCredentials {
@@ -213,6 +217,7 @@ impl Default for RawCredentials {
             upstream_token_file: None,
             token_ttl_s: 3600,
             implicit_grant: false,
+            token_key_env: "DIALECTGATE_TOKEN_KEY".into(),
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use super::*;
 
+mod token_key;
+
 mod unit {
     use super::*;
 

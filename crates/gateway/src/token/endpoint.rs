@@ -7,7 +7,7 @@ use http::{HeaderValue, Response, header};
 use http_body::Body;
 use http_body_util::Full;
 
-use super::Binding;
+use super::{Binding, MAX_FORM_SECRET_BYTES, fingerprint};
 use crate::answer::json_response;
 use crate::config::{CredentialMode, Secret};
 use crate::credentials;
@@ -17,12 +17,11 @@ use crate::service::Gateway;
 
 /// Largest token request body read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
-/// Longest client secret (or client id) accepted: it may be sent upstream as a header value.
-const MAX_SECRET_BYTES: usize = 4096;
 
 /// The token endpoint: a form-encoded `grant_type=client_credentials&client_id=…&client_secret=…`
 /// (or `grant_type=implicit&client_id=…` when `credentials.implicit_grant` allows it) gets a
-/// fresh token in the dialect's body template. No failure's message names the credential.
+/// fresh token in the dialect's body template, sealed (see [`super`]). No failure's message names
+/// the credential.
 pub(crate) async fn endpoint<B>(
     gateway: &Gateway,
     endpoint: &TokenEndpoint,
@@ -36,9 +35,9 @@ where
     let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
     let grant_type = single(&form, "grant_type")?;
-    let secret = match grant_type {
-        Some("client_credentials") => single(&form, "client_secret")?,
-        Some("implicit") if config.credentials.implicit_grant => single(&form, "client_id")?,
+    let (field, secret) = match grant_type {
+        Some("client_credentials") => ("client_secret", single(&form, "client_secret")?),
+        Some("implicit") if config.credentials.implicit_grant => ("client_id", single(&form, "client_id")?),
         Some("implicit") => {
             return Err(Failure::new(
                 Outcome::ImplicitRefused,
@@ -67,8 +66,18 @@ where
         )
     };
     let secret = secret.filter(|s| !s.is_empty()).ok_or_else(unauthorized)?;
-    // It may become an upstream header value (passthrough): visible ASCII, bounded.
-    if secret.len() > MAX_SECRET_BYTES || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+    // In passthrough mode it is sealed into the token and sent upstream as a header value:
+    // bounded, and visible ASCII.
+    if secret.len() > MAX_FORM_SECRET_BYTES {
+        return Err(Failure::new(
+            Outcome::Validation,
+            Problem::new(
+                ErrorKind::Malformed,
+                format!("{field} is longer than {MAX_FORM_SECRET_BYTES} bytes"),
+            ),
+        ));
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(unauthorized());
     }
     if config.credentials.mode == CredentialMode::Static
@@ -76,16 +85,15 @@ where
     {
         return Err(unauthorized());
     }
-    let binding = Binding {
-        mode: config.credentials.mode,
-        secret: Secret::new(secret),
+    let binding = match config.credentials.mode {
+        CredentialMode::Static => Binding::Key(fingerprint(secret)),
+        CredentialMode::Passthrough => Binding::Secret(Secret::new(secret)),
     };
     let issued = gateway
-        .shared()
-        .tokens
-        .issue(binding, config.credentials.token_ttl)
+        .tokens()
+        .issue(&binding, config.credentials.token_ttl)
         .map_err(|e| {
-            tracing::error!(error = %e, "The random source failed; no token issued.");
+            tracing::error!(error = %e, "No token issued.");
             Failure::new(
                 Outcome::Internal,
                 Problem::new(ErrorKind::Internal, "the gateway could not issue a token"),
