@@ -47,8 +47,18 @@ fi
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+# The cases, asked of the binary first: a missing or failing binary, or one that lists nothing,
+# fails the gate here (a `$(…)` inside a `for` list would swallow the failure and measure nothing).
+CASES=$("$BIN" --list) || {
+    log "$BIN --list failed: nothing measured"
+    exit 1
+}
+[ -n "$CASES" ] || {
+    log "$BIN --list named no case: nothing measured"
+    exit 1
+}
 declare -A MEASURED
-for dialect in $("$BIN" --list); do
+for dialect in $CASES; do
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' \
         --callgrind-out-file="$OUT/cg.$dialect" "$BIN" "$dialect" "$N" >"$OUT/$dialect.log" 2>&1 || {
         cat "$OUT/$dialect.log" >&2
@@ -82,6 +92,13 @@ fi
     exit 1
 }
 fail=0
+# Every case of the baseline must have been measured: one that disappeared is a failure, not a pass.
+for dialect in $(awk -F'\t' 'NR > 1 && $1 !~ /^#/ && $1 != "dialect" {print $1}' "$BASELINE"); do
+    if [ -z "${MEASURED[$dialect]:-}" ]; then
+        log "$dialect is in the baseline but was not measured: the binary no longer lists it"
+        fail=1
+    fi
+done
 printf '| dialect | baseline | now | change |\n|---|---:|---:|---:|\n'
 for dialect in $(printf '%s\n' "${!MEASURED[@]}" | sort); do
     base=$(awk -F'\t' -v d="$dialect" '$1 == d {print $2}' "$BASELINE")
@@ -99,5 +116,5 @@ for dialect in $(printf '%s\n' "${!MEASURED[@]}" | sort); do
         fail=1
     fi
 done
-[ "$fail" = 0 ] && log "every dialect within ${MAX_RISE_PCT}% of its baseline"
+[ "$fail" = 0 ] && log "all ${#MEASURED[@]} cases within ${MAX_RISE_PCT}% of their baseline"
 exit "$fail"
