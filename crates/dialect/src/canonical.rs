@@ -11,11 +11,11 @@ use crate::endpoint::{Expressed, Side};
 use crate::engine::{AnswerView, CanonicalRequest, Decoded};
 use crate::error::DialectError;
 use crate::matrix::{self, Leaf};
+use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
 use crate::schema;
 use crate::source::Tree;
-use crate::translate::{self, Answer, Outbound};
 
 /// The members a canonical backend assigns itself (server id, timestamps, the password flag):
 /// two backends holding the same customer differ there. Migration mode ignores them.
@@ -218,13 +218,13 @@ impl Side for Canonical {
         let detail = parsed
             .map(|p| render::bounded(p.message(), render::MAX_UPSTREAM_MESSAGE).to_owned())
             .unwrap_or_else(|| format!("the upstream answered {status}"));
-        Answer::Problem(translate::upstream_fault(Problem::new(kind, detail)))
+        Answer::Problem(message::upstream_fault(Problem::new(kind, detail)))
     }
 
     /// The Customer itself, without its write-only members.
     fn encode_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
         if customer.get("id").and_then(Value::as_str).is_none() {
-            return Err(translate::missing_id());
+            return Err(message::missing_id());
         }
         let mut doc = customer.clone();
         if let Value::Object(map) = &mut doc {

@@ -15,11 +15,11 @@ use crate::definition::RawDefinition;
 use crate::endpoint::{Expressed, Side};
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
 use crate::matrix::{self, Leaf};
+use crate::message::{self, Answer, Outbound};
 use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
 use crate::source::Origin;
-use crate::translate::{self, Answer, Outbound};
 
 /// One vendor dialect, ready to run.
 #[derive(Debug)]
@@ -542,7 +542,7 @@ impl Side for Dialect {
             .as_ref()
             .filter(|j| (200..300).contains(&status) && self.is_success_body(j))
         else {
-            return Answer::Problem(translate::upstream_fault(self.classify_error(status, body)));
+            return Answer::Problem(message::upstream_fault(self.classify_error(status, body)));
         };
         let bad_gateway = |detail: String| Answer::Problem(Problem::new(ErrorKind::BadGateway, detail));
         if !self.schemas.response.is_valid(doc) {
@@ -568,7 +568,7 @@ impl Side for Dialect {
         let body = encode::response(self, customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
-                translate::missing_id()
+                message::missing_id()
             } else {
                 Problem::new(
                     ErrorKind::BadGateway,

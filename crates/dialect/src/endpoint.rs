@@ -12,11 +12,11 @@ use crate::canonical::Canonical;
 use crate::dialect::Dialect;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded};
 use crate::matrix::{DerivedLeaf, Leaf};
+use crate::message::{Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::render::Rendered;
 use crate::report::Fidelity;
-use crate::translate::{Answer, Outbound};
 use crate::validate::{self, MessageVars};
 
 /// One side of a translation.

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod id;
 mod matrix;
+mod message;
 mod openapi;
 mod parse;
 mod plan;
@@ -35,15 +36,13 @@ pub use self::{
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::{Fate, MatrixEntry, MemberFate},
+    message::{Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation},
     parse::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_limited, parse_strict},
     pointer::Pointer,
     registry::Registry,
     render::{Rendered, problem_json},
     report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed},
     source::{Origin, Source},
-    translate::{
-        Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation,
-        token_body,
-    },
+    translate::token_body,
     validate::MAX_VIOLATIONS,
 };

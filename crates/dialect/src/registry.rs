@@ -15,9 +15,10 @@ use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded};
 use crate::error::DialectError;
 use crate::matrix::{self, MatrixEntry};
+use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
 use crate::render::Rendered;
 use crate::source::{Source, Tree};
-use crate::translate::{self, Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
+use crate::translate;
 
 /// All loaded dialects.
 #[derive(Debug)]
