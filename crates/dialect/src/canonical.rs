@@ -7,14 +7,13 @@ use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
-use crate::endpoint::{Expressed, Side};
 use crate::engine::{AnswerView, CanonicalRequest, Decoded};
 use crate::error::DialectError;
-use crate::matrix::{self, Leaf};
 use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
 use crate::schema;
+use crate::side::{Expressed, Side};
 use crate::source::Tree;
 
 /// The members a canonical backend assigns itself (server id, timestamps, the password flag):
@@ -193,7 +192,7 @@ impl Side for Canonical {
         }
     }
 
-    fn read_answer(&self, status: u16, body: &[u8], _: &Canonical) -> Answer {
+    fn read_answer(&self, status: u16, body: &[u8], _: &Validator) -> Answer {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         if (200..300).contains(&status) {
             return match json {
@@ -239,13 +238,5 @@ impl Side for Canonical {
             content_type: "application/problem+json".into(),
             body: render::problem_json(problem),
         }
-    }
-
-    fn request_leaves(&self) -> Vec<Leaf> {
-        matrix::schema_leaves(&self.update_json)
-    }
-
-    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
-        Vec::new()
     }
 }

@@ -10,15 +10,14 @@ use jsonschema::Validator;
 use serde_json::{Map, Value};
 
 pub(crate) use self::load::load;
-use crate::canonical::Canonical;
 use crate::definition::RawDefinition;
-use crate::endpoint::{Expressed, Side};
+use crate::engine::fill::FillNeeds;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
-use crate::matrix::{self, Leaf};
 use crate::message::{self, Answer, Outbound};
 use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
+use crate::side::{Expressed, Side};
 use crate::source::Origin;
 
 /// One vendor dialect, ready to run.
@@ -384,20 +383,20 @@ impl Dialect {
             return path_id.map(str::to_owned).ok_or_else(|| {
                 self.refuse(
                     ErrorKind::Validation,
-                    crate::endpoint::refusal("required", Pointer::root()),
+                    crate::validate::refusal("required", Pointer::root()),
                 )
             });
         };
         let Value::Object(members) = &body else {
             return Err(self.refuse(
                 ErrorKind::Validation,
-                crate::endpoint::refusal("type", Pointer::root()),
+                crate::validate::refusal("type", Pointer::root()),
             ));
         };
         if let Some(other) = members.keys().find(|k| at.segments().first() != Some(*k)) {
             let vars = crate::validate::MessageVars {
                 property: Some(other.clone()),
-                ..crate::endpoint::refusal("additionalProperties", Pointer::root().child(other.clone()))
+                ..crate::validate::refusal("additionalProperties", Pointer::root().child(other.clone()))
             };
             return Err(self.refuse(ErrorKind::Validation, vars));
         }
@@ -405,13 +404,13 @@ impl Dialect {
             Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
             Some(_) => Err(self.refuse(
                 ErrorKind::Validation,
-                crate::endpoint::refusal("type", at.clone()),
+                crate::validate::refusal("type", at.clone()),
             )),
             None => {
                 let vars = crate::validate::MessageVars {
                     property: at.last().map(str::to_owned),
                     at: Pointer::root(),
-                    ..crate::endpoint::refusal("required", at.clone())
+                    ..crate::validate::refusal("required", at.clone())
                 };
                 Err(self.refuse(ErrorKind::Validation, vars))
             }
@@ -536,7 +535,7 @@ impl Side for Dialect {
 
     /// A success body is checked against the vendor's schema, decoded and checked against the
     /// canonical Customer schema; anything else is classified as the vendor's error.
-    fn read_answer(&self, status: u16, body: &[u8], canonical: &Canonical) -> Answer {
+    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> Answer {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         let Some(doc) = json
             .as_ref()
@@ -554,7 +553,7 @@ impl Side for Dialect {
         match decode::response(self, doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
-            Ok(customer) if canonical.is_valid_customer(&customer) => Answer::Customer(customer),
+            Ok(doc) if customer.is_valid(&doc) => Answer::Customer(doc),
             Ok(_) => bad_gateway(format!(
                 "the upstream's {} answer does not make a valid customer",
                 self.id
@@ -586,16 +585,8 @@ impl Side for Dialect {
         Dialect::render_error(self, problem, id)
     }
 
-    fn request_leaves(&self) -> Vec<Leaf> {
-        matrix::dialect_leaves(&self.request.rules, &self.request.envelope)
-    }
-
-    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
-        matrix::derived_sources(&self.request.rules, &self.request.envelope)
-    }
-
-    fn fill_needs(&self) -> matrix::FillNeeds {
-        matrix::fill_needs(&self.request)
+    fn fill_needs(&self) -> FillNeeds {
+        crate::engine::fill::fill_needs(&self.request)
     }
 }
 

@@ -23,6 +23,7 @@ mod registry;
 mod render;
 mod report;
 mod schema;
+mod side;
 mod source;
 mod template;
 mod translate;

@@ -140,7 +140,7 @@ impl Registry {
     /// # Errors
     /// A validation problem listing every violation with a pointer into `body`.
     pub fn validate_request(&self, from: &Endpoint, body: &Value) -> Result<(), Problem> {
-        from.side(self).validate_request(body)
+        from.side(&self.canonical).validate_request(body)
     }
 
     /// Validates, decodes, applies the policy and encodes: the whole request translation.
@@ -188,8 +188,8 @@ impl Registry {
         options: Options<'_>,
     ) -> Result<Step, Problem> {
         translate::request(
-            from.side(self),
-            to.side(self),
+            from.side(&self.canonical),
+            to.side(&self.canonical),
             &self.canonical,
             path_id,
             body,
@@ -212,8 +212,8 @@ impl Registry {
         mode: Mode,
     ) -> Result<Translation, Problem> {
         translate::complete(
-            from.side(self),
-            to.side(self),
+            from.side(&self.canonical),
+            to.side(&self.canonical),
             &self.canonical,
             pending,
             stored,
@@ -227,13 +227,13 @@ impl Registry {
     /// # Errors
     /// A validation problem in `from`'s words.
     pub fn check_retrieve_id(&self, from: &Endpoint, to: &Endpoint, id: &str) -> Result<(), Problem> {
-        translate::check_id(from.side(self), to.side(self), id)
+        translate::check_id(from.side(&self.canonical), to.side(&self.canonical), id)
     }
 
     /// The request that retrieves customer `id` from an upstream speaking `to`; its answer is
     /// read with [`Registry::read_answer`]. `None` when `to` declares no retrieve operation.
     pub fn retrieve(&self, to: &Endpoint, id: &str) -> Option<Outbound> {
-        to.side(self).retrieve(id)
+        to.side(&self.canonical).retrieve(id)
     }
 
     /// Takes the keys starting with `prefix` (the gateway's own) out of `upstream`'s extension
@@ -259,12 +259,14 @@ impl Registry {
     /// # Errors
     /// Untranslatable when `to` cannot express the request.
     pub fn encode_request(&self, to: &Endpoint, canonical: &CanonicalRequest) -> Result<Encoded, Problem> {
-        translate::encode(to.side(self), canonical)
+        translate::encode(to.side(&self.canonical), canonical)
     }
 
     /// Understands an upstream answer from `upstream`.
     pub fn read_answer(&self, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
-        upstream.side(self).read_answer(status, body, &self.canonical)
+        upstream
+            .side(&self.canonical)
+            .read_answer(status, body, &self.canonical.customer)
     }
 
     /// Encodes a canonical Customer as `to`'s success answer: (status, body).
@@ -272,7 +274,8 @@ impl Registry {
     /// # Errors
     /// When a value has no equivalent in `to`.
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
-        to.side(self).encode_answer(customer, &AnswerView::default())
+        to.side(&self.canonical)
+            .encode_answer(customer, &AnswerView::default())
     }
 
     /// Encodes a canonical Customer as `to`'s success answer to a request with the query string
@@ -312,12 +315,12 @@ impl Registry {
             upstream: same.as_ref(),
             read: op == Operation::Retrieve,
         };
-        to.side(self).encode_answer(customer, &view)
+        to.side(&self.canonical).encode_answer(customer, &view)
     }
 
     /// Renders `problem` as `to`'s error answer.
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
-        to.side(self).render_error(problem, id)
+        to.side(&self.canonical).render_error(problem, id)
     }
 
     /// The fidelity matrix over `canonical` and every loaded dialect.

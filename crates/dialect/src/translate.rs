@@ -7,13 +7,14 @@ use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
 use crate::canonical::Canonical;
-use crate::endpoint::{Expressed, Side, refusal};
 use crate::engine::{CanonicalRequest, Decoded, Encoded, Need, fill, overflow};
 use crate::message::{Fill, Mode, Options, Pending, Step, Translation};
 use crate::pointer::Pointer;
 use crate::render;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed};
+use crate::side::{Expressed, Side};
 use crate::validate::MessageVars;
+use crate::validate::refusal;
 
 /// Validates, decodes, checks the id, encodes and applies the policy: the whole request
 /// translation, unless the target needs the stored customer first (see

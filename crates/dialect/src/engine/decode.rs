@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
 use crate::dialect::{Dialect, Route};
-use crate::endpoint::{Side, refusal};
 use crate::plan::{MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
+use crate::side::Side;
 use crate::validate::MessageVars;
+use crate::validate::refusal;
 
 /// See [`Dialect::decode_request`].
 pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {

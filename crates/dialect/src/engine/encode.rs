@@ -10,11 +10,12 @@ use super::decode::is_blank;
 use super::transform::{self, Direction, LeafError};
 use super::{AnswerView, CanonicalRequest, Encoded, Need};
 use crate::dialect::Dialect;
-use crate::endpoint::{Side, refusal};
 use crate::plan::{Derivation, MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, LossReason};
+use crate::side::Side;
 use crate::validate::MessageVars;
+use crate::validate::refusal;
 
 /// See [`Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
 /// that were filled from the stored customer: they hold every member, so an omitted one is

@@ -8,11 +8,12 @@ use serde_json::{Map, Value};
 
 use crate::canonical::Canonical;
 use crate::dialect::Dialect;
-use crate::endpoint::{Side, refusal};
 use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::report::{Fidelity, LossReason, Overflowed};
+use crate::side::Side;
+use crate::validate::refusal;
 use crate::validate::{MAX_VIOLATIONS, MessageVars};
 
 /// The deepest canonical pointer a bag key may restore (the canonical Customer is shallower).

@@ -80,7 +80,7 @@ pub(crate) fn source_pointers(d: &Dialect, canonical: &str, patch: &Map<String, 
 }
 
 /// Where the caller's `body` holds the key `key` of the canonical map at `bag` (see
-/// [`crate::endpoint::Side::bag_key_pointer`]): inside the member of the rule mapping that map,
+/// [`crate::side::Side::bag_key_pointer`]): inside the member of the rule mapping that map,
 /// where its transform puts the key (a kv_list item's key member: `/metaFields/2/code`).
 pub(crate) fn bag_key_pointer(d: &Dialect, body: &Value, bag: &Pointer, key: &str) -> Pointer {
     let Some(rule) = d.request.rules.iter().find(|r| r.canonical == *bag) else {
