@@ -105,8 +105,15 @@ pub(crate) struct DerivedLeaf {
     sources: Vec<Pointer>,
 }
 
+impl Registry {
+    /// The fidelity matrix over `canonical` and every loaded dialect.
+    pub fn matrix(&self) -> Vec<MatrixEntry> {
+        matrix(self)
+    }
+}
+
 /// The fidelity matrix over `canonical` and every loaded dialect.
-pub(crate) fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
+fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
     let mut ids = vec!["canonical".to_owned()];
     ids.extend(registry.dialects().iter().map(|d| d.id().to_owned()));
     let mut out = Vec::new();

@@ -40,8 +40,15 @@ const TOKEN_ERRORS: [ErrorKind; 6] = [
     ErrorKind::Internal,
 ];
 
+impl Registry {
+    /// The OpenAPI 3.1 document of every inbound operation.
+    pub fn openapi(&self) -> Value {
+        document(self)
+    }
+}
+
 /// The OpenAPI 3.1 document.
-pub(crate) fn document(registry: &Registry) -> Value {
+fn document(registry: &Registry) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     let mut security_schemes = Map::new();

@@ -1,6 +1,7 @@
 //! The set of loaded dialects plus the canonical schemas: everything the engine needs, loaded
-//! and checked once. Everything a registry does is listed here; the work is done by the rooms
-//! it names (the translation pipeline, the fidelity matrix, the OpenAPI document).
+//! and checked once. What a registry does is listed here, the work done by the rooms it names
+//! (the translation pipeline, the engine); the generators above it, the fidelity matrix
+//! (`matrix.rs`) and the OpenAPI document (`openapi.rs`), add their methods where they live.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,10 +13,10 @@ use crate::canonical::Canonical;
 use crate::dialect::Operation;
 use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
-use crate::engine::{AnswerView, CanonicalRequest, Encoded};
+use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
 use crate::error::DialectError;
-use crate::matrix::{self, MatrixEntry};
 use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
+use crate::pointer::Pointer;
 use crate::render::Rendered;
 use crate::source::{Source, Tree};
 use crate::translate;
@@ -244,14 +245,31 @@ impl Registry {
         if let Some(d) = upstream.dialect()
             && let Some(bag) = &d.request.bag
         {
-            crate::engine::overflow::restore(
+            overflow::restore(
                 customer,
                 bag,
                 prefix,
-                |p| crate::engine::overflow::restorable(self, d, p),
+                |p| self.restorable(d, p),
                 |c| self.canonical.is_valid_customer(c),
             );
         }
+    }
+
+    /// Whether a bag of the upstream dialect `upstream` may give back the canonical member at `p`:
+    /// only a member the gateway could have put there. Never one the canonical Customer schema
+    /// marks `readOnly` (set by the backend: the id, the password and account flags, the
+    /// timestamps) or that sits inside one, never a secret (write-only), never one any loaded
+    /// dialect declares `[response] volatile` (assigned by its vendor), and never one the
+    /// upstream's own request rules carry or derive from (it stores that member itself).
+    fn restorable(&self, upstream: &Dialect, p: &Pointer) -> bool {
+        let overlaps = |a: &Pointer| a.is_prefix_of(p) || p.is_prefix_of(a);
+        !self.canonical.is_read_only(p)
+            && !self.canonical.is_secret(p)
+            && !self
+                .dialects
+                .iter()
+                .any(|d| d.response.volatile.iter().any(overlaps))
+            && !overflow::stored_by(&upstream.request.rules, &Pointer::root(), &overlaps)
     }
 
     /// Encodes a canonical request for `to`, checking the result against `to`'s own schema.
@@ -321,16 +339,6 @@ impl Registry {
     /// Renders `problem` as `to`'s error answer.
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
         to.side(&self.canonical).render_error(problem, id)
-    }
-
-    /// The fidelity matrix over `canonical` and every loaded dialect.
-    pub fn matrix(&self) -> Vec<MatrixEntry> {
-        matrix::matrix(self)
-    }
-
-    /// The OpenAPI 3.1 document of every inbound operation.
-    pub fn openapi(&self) -> Value {
-        crate::openapi::document(self)
     }
 }
 
