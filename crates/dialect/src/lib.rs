@@ -6,6 +6,7 @@
 //! answer to express in the caller's dialect. No code here is specific to any vendor: vendors
 //! differ only in their definition files.
 
+mod auth;
 mod canonical;
 mod definition;
 mod dialect;
@@ -22,6 +23,7 @@ mod pointer;
 mod registry;
 mod render;
 mod report;
+mod route;
 mod schema;
 mod side;
 mod source;
@@ -30,9 +32,10 @@ mod translate;
 mod validate;
 
 pub use self::{
+    auth::{Auth, Credential, TokenEndpoint, token_body},
     canonical::{CANONICAL_VOLATILE, Canonical},
     definition::RawDefinition,
-    dialect::{Auth, Credential, Dialect, Operation, Route, TokenEndpoint},
+    dialect::Dialect,
     endpoint::Endpoint,
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
@@ -43,7 +46,7 @@ pub use self::{
     registry::Registry,
     render::{Rendered, problem_json},
     report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed},
+    route::{Operation, Route},
     source::{Origin, Source},
-    translate::token_body,
     validate::MAX_VIOLATIONS,
 };

@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use dialectgate_canonical::ErrorKind;
 use serde_json::{Map, Value, json};
 
+use crate::auth::{Credential, TokenEndpoint};
 use crate::dialect::Dialect;
-use crate::dialect::{Operation, Route};
 use crate::engine::CanonicalRequest;
 use crate::registry::Registry;
+use crate::route::{Operation, Route};
 
 /// The embedded backend's fixture customers (id, email, given name, family name): the request
 /// examples update each to the name and email it already has, so they succeed on a fresh
@@ -112,7 +113,7 @@ fn document(registry: &Registry) -> Value {
     })
 }
 
-fn security_scheme(d: &Dialect, cred: &crate::dialect::Credential) -> Value {
+fn security_scheme(d: &Dialect, cred: &Credential) -> Value {
     match cred.scheme.as_deref() {
         Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header.eq_ignore_ascii_case("authorization") => {
             json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
@@ -328,9 +329,9 @@ fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
     Some(encoded.body)
 }
 
-fn token_operation(d: &Dialect, endpoint: &crate::dialect::TokenEndpoint) -> Value {
+fn token_operation(d: &Dialect, endpoint: &TokenEndpoint) -> Value {
     let token = format!("dgt_{}", "0".repeat(64));
-    let body = crate::translate::token_body(endpoint, &token, 3600, 1_700_003_600);
+    let body = crate::auth::token_body(endpoint, &token, 3600, 1_700_003_600);
     let mut responses = error_responses(d, &TOKEN_ERRORS);
     responses.insert(
         "200".into(),

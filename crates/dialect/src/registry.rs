@@ -10,7 +10,6 @@ use dialectgate_canonical::Problem;
 use serde_json::Value;
 
 use crate::canonical::Canonical;
-use crate::dialect::Operation;
 use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
@@ -18,6 +17,7 @@ use crate::error::DialectError;
 use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
+use crate::route::{Operation, PathSegment, Route};
 use crate::source::{Source, Tree};
 use crate::translate;
 
@@ -347,11 +347,11 @@ fn routes_overlap(a: &Dialect, b: &Dialect) -> bool {
         .any(|(_, x)| b.routes().any(|(_, y)| route_pair_overlaps(x, y)))
 }
 
-fn route_pair_overlaps(a: &crate::dialect::Route, b: &crate::dialect::Route) -> bool {
+fn route_pair_overlaps(a: &Route, b: &Route) -> bool {
     let shares_method = b.methods().any(|m| a.accepts_method(m));
     shares_method && a.segments.len() == b.segments.len() && {
         a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
-            (crate::dialect::PathSegment::Literal(x), crate::dialect::PathSegment::Literal(y)) => x == y,
+            (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
             _ => true,
         })
     }

@@ -10,7 +10,6 @@ use crate::canonical::Canonical;
 use crate::engine::{CanonicalRequest, Decoded, Encoded, Need, fill, overflow};
 use crate::message::{Fill, Mode, Options, Pending, Step, Translation};
 use crate::pointer::Pointer;
-use crate::render;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed};
 use crate::side::{Expressed, Side};
 use crate::validate::MessageVars;
@@ -305,20 +304,4 @@ fn lossy_problem(from: &dyn Side, to: &dyn Side, fidelity: &Fidelity) -> Problem
         })
         .collect();
     from.problem(ErrorKind::Untranslatable, errors)
-}
-
-/// Fills the token endpoint's body template for a token issued by the gateway: `$access_token`,
-/// `$expires_in` (its lifetime in seconds, as the gateway enforces it) and `$expires` (the Unix
-/// epoch second it stops working).
-pub fn token_body(
-    endpoint: &crate::dialect::TokenEndpoint,
-    access_token: &str,
-    expires_in: u64,
-    expires_epoch: u64,
-) -> Value {
-    let mut vars = Map::new();
-    vars.insert("access_token".into(), Value::String(access_token.to_owned()));
-    vars.insert("expires".into(), Value::from(expires_epoch));
-    vars.insert("expires_in".into(), Value::from(expires_in));
-    render::fill_token(&endpoint.body, &vars)
 }

@@ -3,10 +3,12 @@
 
 use serde_json::Value;
 
-use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
+use super::{Dialect, ErrorPlan, Schemas};
+use crate::auth::{Auth, Credential, TokenEndpoint};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
 use crate::plan::{self, Compiler};
+use crate::route::{PathSegment, Route};
 use crate::schema;
 use crate::source::Tree;
 

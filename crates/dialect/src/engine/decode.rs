@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
-use crate::dialect::{Dialect, Route};
+use crate::dialect::Dialect;
 use crate::plan::{MessagePlan, Rule, Shape};
 use crate::pointer::Pointer;
+use crate::route::Route;
 use crate::side::Side;
 use crate::validate::MessageVars;
 use crate::validate::refusal;
