@@ -12,13 +12,13 @@ use serde_json::{Map, Value};
 
 pub(crate) use self::load::load;
 use crate::auth::Auth;
+use crate::compiled::{Compiled, CompiledErrors, CompiledMessage, Schemas};
 use crate::definition::RawDefinition;
 use crate::engine::fill::FillNeeds;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
 use crate::message::{self, Answer, Outbound};
-use crate::plan::{ErrorShape, MessagePlan};
 use crate::pointer::Pointer;
-use crate::render::Rendered;
+use crate::render::{self, Rendered};
 use crate::route::{Operation, Route};
 use crate::side::{Expressed, Side};
 use crate::source::Origin;
@@ -34,9 +34,9 @@ pub struct Dialect {
     /// The retrieve operation, when the definition declares one.
     pub(crate) retrieve: Option<Route>,
     pub(crate) auth: Auth,
-    pub(crate) request: MessagePlan,
-    pub(crate) response: MessagePlan,
-    pub(crate) errors: ErrorPlan,
+    pub(crate) request: CompiledMessage,
+    pub(crate) response: CompiledMessage,
+    pub(crate) errors: CompiledErrors,
     pub(crate) schemas: Schemas,
     /// Where the definition was read from.
     pub(crate) origin: Origin,
@@ -47,34 +47,21 @@ pub struct Dialect {
     pub(crate) sources: std::collections::HashMap<String, String>,
 }
 
-/// Compiled error rendering.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorPlan {
-    pub shapes: HashMap<ErrorKind, ErrorShape>,
-    pub messages: HashMap<String, String>,
-    pub join: String,
-}
-
-/// Compiled validators for the three message kinds.
-pub(crate) struct Schemas {
-    pub request: Validator,
-    pub response: Validator,
-    pub error: Validator,
-    /// The request schema as JSON (for OpenAPI and documentation).
-    pub request_json: Value,
-    pub response_json: Value,
-    pub error_json: Value,
-}
-
-impl std::fmt::Debug for Schemas {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Schemas { .. }")
-    }
-}
-
 // === impl Dialect ===
 
 impl Dialect {
+    /// What the engine and the error renderer run on: the compiled messages, errors and route.
+    pub(crate) fn compiled(&self) -> Compiled<'_> {
+        Compiled {
+            id: &self.id,
+            route: &self.route,
+            request: &self.request,
+            response: &self.response,
+            errors: &self.errors,
+            response_schema: &self.schemas.response_json,
+        }
+    }
+
     /// The dialect id.
     pub fn id(&self) -> &str {
         &self.id
@@ -188,7 +175,7 @@ impl Dialect {
     /// # Errors
     /// A [`Problem`] in canonical terms (validation or untranslatable) with pointers into `body`.
     pub fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
-        decode::request(self, path_id, body)
+        decode::request(self.compiled(), path_id, body)
     }
 
     /// Encodes a canonical request as this dialect's request body.
@@ -197,7 +184,7 @@ impl Dialect {
     /// Untranslatable when a value has no equivalent (unmapped enum) or a member the dialect
     /// requires on every write is missing. Pointers are canonical.
     pub fn encode_request(&self, request: &CanonicalRequest) -> Result<Encoded, Problem> {
-        encode::request(self, request, &[])
+        encode::request(self.compiled(), request, &[])
     }
 
     /// Applies a request's query string as the route declares: merged into the body where the
@@ -207,7 +194,7 @@ impl Dialect {
     /// # Errors
     /// A validation problem naming the first parameter the route does not accept.
     pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
-        decode::apply_query(self, &self.route, query, body)
+        decode::apply_query(self.compiled(), &self.route, query, body)
     }
 
     /// The customer id of a retrieve request at this dialect's retrieve route: from the path,
@@ -230,7 +217,7 @@ impl Dialect {
             ));
         };
         let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
-        decode::apply_query(self, route, query, &mut body)?;
+        decode::apply_query(self.compiled(), route, query, &mut body)?;
         let Some(at) = &route.id_in_body else {
             return path_id.map(str::to_owned).ok_or_else(|| {
                 self.refuse(
@@ -274,7 +261,7 @@ impl Dialect {
     /// # Errors
     /// When the body does not have the dialect's success shape.
     pub fn decode_response(&self, body: &Value) -> Result<Value, Problem> {
-        decode::response(self, body)
+        decode::response(self.compiled(), body)
     }
 
     /// Encodes a canonical Customer document as this dialect's success body. Members the dialect
@@ -283,18 +270,30 @@ impl Dialect {
     /// # Errors
     /// When a value has no equivalent in this dialect (an unmapped enum value).
     pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
-        encode::response(self, customer, &AnswerView::default())
+        encode::response(self.compiled(), customer, &AnswerView::default())
+    }
+
+    /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
+    pub fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
+        render::render_error(&self.errors, problem, id)
+    }
+
+    /// Reads an error answer of this dialect (status + body) back into a canonical problem. The
+    /// kind is the one whose status and literal members match best; a body that matches no
+    /// kind falls back to what the status means.
+    pub fn classify_error(&self, status: u16, body: &[u8]) -> Problem {
+        render::classify_error(&self.errors, status, body)
     }
 
     /// True when `body` carries this dialect's success constants (MicroBase's `ok: true`, …).
     pub fn is_success_body(&self, body: &Value) -> bool {
-        decode::is_success_body(self, body)
+        decode::is_success_body(self.compiled(), body)
     }
 
     /// The dialect pointer a canonical request pointer came from, following this dialect's
     /// request rules (array indexes carried over). `None` when no rule maps it.
     pub fn source_pointer(&self, canonical: &str) -> Option<String> {
-        provenance::source_pointer(self, canonical)
+        provenance::source_pointer(self.compiled(), canonical)
     }
 }
 
@@ -315,12 +314,7 @@ impl Side for Dialect {
 
     /// The detail joins the messages the way the vendor does.
     fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
-        let detail = errors
-            .iter()
-            .map(|v| v.message.as_str())
-            .collect::<Vec<_>>()
-            .join(&self.errors.join);
-        Problem::new(kind, detail).with_errors(errors)
+        self.errors.problem(kind, errors)
     }
 
     fn id_max_length(&self) -> usize {
@@ -332,11 +326,11 @@ impl Side for Dialect {
     }
 
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
-        decode::request(self, path_id, body)
+        decode::request(self.compiled(), path_id, body)
     }
 
     fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem> {
-        encode::request(self, request, complete).map(Expressed::Encoded)
+        encode::request(self.compiled(), request, complete).map(Expressed::Encoded)
     }
 
     fn bag(&self) -> Option<&Pointer> {
@@ -344,7 +338,7 @@ impl Side for Dialect {
     }
 
     fn bag_key_pointer(&self, body: &Value, bag: &Pointer, key: &str) -> Pointer {
-        provenance::bag_key_pointer(self, body, bag, key)
+        provenance::bag_key_pointer(self.compiled(), body, bag, key)
     }
 
     fn retrieve(&self, id: &str) -> Option<Outbound> {
@@ -369,11 +363,11 @@ impl Side for Dialect {
         if let Some(found) = self.sources.get(canonical) {
             return found.clone();
         }
-        provenance::source_pointer(self, canonical).unwrap_or_else(|| canonical.to_owned())
+        provenance::source_pointer(self.compiled(), canonical).unwrap_or_else(|| canonical.to_owned())
     }
 
     fn source_pointers(&self, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
-        provenance::source_pointers(self, canonical, patch)
+        provenance::source_pointers(self.compiled(), canonical, patch)
     }
 
     fn outbound(&self, id: &str, body: Value) -> Outbound {
@@ -402,7 +396,7 @@ impl Side for Dialect {
                 self.id
             ));
         }
-        match decode::response(self, doc) {
+        match decode::response(self.compiled(), doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
             Ok(doc) if customer.is_valid(&doc) => Answer::Customer(doc),
@@ -416,7 +410,7 @@ impl Side for Dialect {
 
     /// Never answers a caller with something its own vendor would not send.
     fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let body = encode::response(self, customer, view)?;
+        let body = encode::response(self.compiled(), customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
                 message::missing_id()

@@ -8,6 +8,7 @@
 
 mod auth;
 mod canonical;
+mod compiled;
 mod definition;
 mod dialect;
 mod endpoint;
@@ -18,7 +19,6 @@ mod matrix;
 mod message;
 mod openapi;
 mod parse;
-mod plan;
 mod pointer;
 mod registry;
 mod render;

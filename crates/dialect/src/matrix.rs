@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use crate::canonical::Canonical;
+use crate::compiled::{Rule, Shape};
 use crate::endpoint::Endpoint;
 use crate::engine::fill::{FillNeeds, fill_needs};
-use crate::plan::{Rule, Shape};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::report::LossReason;

@@ -9,19 +9,18 @@ use serde_json::{Map, Value};
 use super::decode::is_blank;
 use super::transform::{self, Direction, LeafError};
 use super::{AnswerView, CanonicalRequest, Encoded, Need};
-use crate::dialect::Dialect;
-use crate::plan::{Derivation, MessagePlan, Rule, Shape};
+use crate::compiled::Compiled;
+use crate::compiled::{CompiledMessage, Derivation, Rule, Shape};
 use crate::pointer::Pointer;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, LossReason};
-use crate::side::Side;
 use crate::validate::MessageVars;
 use crate::validate::refusal;
 
-/// See [`Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
+/// See [`crate::Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
 /// that were filled from the stored customer: they hold every member, so an omitted one is
 /// absent at the upstream too (no partial replace, no further need).
 pub(crate) fn request(
-    d: &Dialect,
+    d: Compiled<'_>,
     request: &CanonicalRequest,
     complete: &[Pointer],
 ) -> Result<Encoded, Problem> {
@@ -53,7 +52,7 @@ pub(crate) fn request(
                     need(&mut needs, rule.canonical.clone(), FillReason::RequiredOnWrite);
                 }
                 missing.push(d.violation(MessageVars {
-                    target: Some(d.id.clone()),
+                    target: Some(d.id.to_owned()),
                     ..refusal("required_on_write", p.clone())
                 }));
             }
@@ -89,12 +88,12 @@ fn need_part(
     }
 }
 
-/// See [`Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
+/// See [`crate::Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
 /// members pass through (same dialect on both sides), then the caller's pick of relations.
-pub(crate) fn response(d: &Dialect, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
+pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
     let empty = Map::new();
     let doc = customer.as_object().unwrap_or(&empty);
-    let mut body = message(d, &d.response, doc, None)?;
+    let mut body = message(d, d.response, doc, None)?;
     if view.read
         && let Value::Object(root) = &mut body
     {
@@ -128,11 +127,11 @@ fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut M
 /// the dialect's response schema names are passed on as the upstream gave them (its answer
 /// was checked against that schema when read). Only top-level members of the envelope object;
 /// members the rules carry come from the canonical customer, as for any other upstream.
-fn pass_through(d: &Dialect, upstream: &Value, members: &mut Map<String, Value>) {
+fn pass_through(d: Compiled<'_>, upstream: &Value, members: &mut Map<String, Value>) {
     let Some(Value::Object(theirs)) = d.response.envelope.get(upstream) else {
         return;
     };
-    let mut schema = &d.schemas.response_json;
+    let mut schema = d.response_schema;
     for segment in d.response.envelope.segments() {
         schema = &schema["properties"][segment];
     }
@@ -162,8 +161,8 @@ struct Books<'a> {
 /// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
 /// with the constant and extra members. Books are kept when given (requests).
 fn message(
-    d: &Dialect,
-    plan: &MessagePlan,
+    d: Compiled<'_>,
+    plan: &CompiledMessage,
     src: &Map<String, Value>,
     books: Option<Books<'_>>,
 ) -> Result<Value, Problem> {
@@ -183,8 +182,8 @@ fn message(
 }
 
 struct Encoder<'a> {
-    dialect: &'a Dialect,
-    plan: &'a MessagePlan,
+    dialect: Compiled<'a>,
+    plan: &'a CompiledMessage,
     /// `None` for responses, which keep no books.
     books: Option<Books<'a>>,
 }
@@ -347,7 +346,7 @@ impl Encoder<'_> {
                 LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
                     ErrorKind::Untranslatable,
                     MessageVars {
-                        target: Some(self.dialect.id.clone()),
+                        target: Some(self.dialect.id.to_owned()),
                         ..refusal("unmapped_enum", parent.join(&rule.canonical))
                     },
                 ),

@@ -6,7 +6,7 @@ use dialectgate_canonical::merge_patch;
 use serde_json::{Map, Value};
 
 use super::Need;
-use crate::plan::{MessagePlan, Shape};
+use crate::compiled::{CompiledMessage, Shape};
 use crate::pointer::Pointer;
 use crate::report::{FillReason, FilledField};
 
@@ -104,7 +104,7 @@ pub(crate) struct FillNeeds {
 }
 
 /// The [`FillNeeds`] of a dialect's request plan.
-pub(crate) fn fill_needs(plan: &MessagePlan) -> FillNeeds {
+pub(crate) fn fill_needs(plan: &CompiledMessage) -> FillNeeds {
     let mut replaced = Vec::new();
     for rule in &plan.rules {
         let whole = match &rule.shape {

@@ -7,7 +7,7 @@ use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use crate::canonical::Canonical;
-use crate::plan::{Rule, Shape};
+use crate::compiled::{Rule, Shape};
 use crate::pointer::Pointer;
 use crate::report::{Fidelity, LossReason, Overflowed};
 use crate::side::Side;
