@@ -221,7 +221,7 @@ impl Side for Canonical {
     }
 
     /// The Customer itself, without its write-only members.
-    fn encode_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+    fn success_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
         if customer.get("id").and_then(Value::as_str).is_none() {
             return Err(message::missing_id());
         }

@@ -1,4 +1,4 @@
-//! A loaded, compiled dialect: its route, credentials, message plans, error shapes and
+//! A loaded, compiled dialect: its route, credentials, compiled messages, error shapes and
 //! validators. Built once at load; cheap to share (`Arc<Dialect>`). Its route is in `route.rs`,
 //! its credentials in `auth.rs`.
 
@@ -409,7 +409,7 @@ impl Side for Dialect {
     }
 
     /// Never answers a caller with something its own vendor would not send.
-    fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+    fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
         let body = encode::response(self.compiled(), customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {

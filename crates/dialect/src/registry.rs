@@ -17,7 +17,7 @@ use crate::error::DialectError;
 use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
-use crate::route::{Operation, PathSegment, Route};
+use crate::route::Operation;
 use crate::source::{Source, Tree};
 use crate::translate;
 
@@ -82,7 +82,7 @@ impl Registry {
         // Two dialects on one route would make routing ambiguous.
         for (i, a) in dialects.iter().enumerate() {
             for b in &dialects[i + 1..] {
-                if routes_overlap(a, b) {
+                if a.routes().any(|(_, x)| b.routes().any(|(_, y)| x.overlaps(y))) {
                     errors.push(DialectError::Invalid {
                         path: definitions.path(&format!("{}.toml", b.id())),
                         problems: vec![format!(
@@ -293,17 +293,15 @@ impl Registry {
     /// When a value has no equivalent in `to`.
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
         to.side(&self.canonical)
-            .encode_answer(customer, &AnswerView::default())
+            .success_answer(customer, &AnswerView::default())
     }
 
-    /// Encodes a canonical Customer as `to`'s success answer to a request with the query string
-    /// `query`, the customer read from `upstream`'s success body: when the upstream speaks
-    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
-    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
+    /// [`Registry::encode_answer_for`] an update (the engine's tests).
     ///
     /// # Errors
     /// When a value has no equivalent in `to`.
-    pub fn encode_answer_to(
+    #[cfg(test)]
+    pub(crate) fn encode_answer_to(
         &self,
         to: &Endpoint,
         customer: &Value,
@@ -313,7 +311,10 @@ impl Registry {
         self.encode_answer_for(Operation::Update, to, customer, query, upstream)
     }
 
-    /// As [`Registry::encode_answer_to`], for the answer to an operation `op`.
+    /// Encodes a canonical Customer as `to`'s success answer to an operation `op` with the query
+    /// string `query`, the customer read from `upstream`'s success body: when the upstream speaks
+    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
+    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
     ///
     /// # Errors
     /// When a value has no equivalent in `to`.
@@ -333,27 +334,12 @@ impl Registry {
             upstream: same.as_ref(),
             read: op == Operation::Retrieve,
         };
-        to.side(&self.canonical).encode_answer(customer, &view)
+        to.side(&self.canonical).success_answer(customer, &view)
     }
 
     /// Renders `problem` as `to`'s error answer.
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
         to.side(&self.canonical).render_error(problem, id)
-    }
-}
-
-fn routes_overlap(a: &Dialect, b: &Dialect) -> bool {
-    a.routes()
-        .any(|(_, x)| b.routes().any(|(_, y)| route_pair_overlaps(x, y)))
-}
-
-fn route_pair_overlaps(a: &Route, b: &Route) -> bool {
-    let shares_method = b.methods().any(|m| a.accepts_method(m));
-    shares_method && a.segments.len() == b.segments.len() && {
-        a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
-            (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
-            _ => true,
-        })
     }
 }
 

@@ -121,6 +121,24 @@ pub(crate) enum PathSegment {
     Id,
 }
 
+impl Route {
+    /// True when a request could match both routes: a method in common, as many segments, and
+    /// the same literal wherever both have one (two dialects on one route would make routing
+    /// ambiguous).
+    pub(crate) fn overlaps(&self, other: &Route) -> bool {
+        let shares_method = other.methods().any(|m| self.accepts_method(m));
+        shares_method && self.segments.len() == other.segments.len() && {
+            self.segments
+                .iter()
+                .zip(&other.segments)
+                .all(|(x, y)| match (x, y) {
+                    (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
+                    _ => true,
+                })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,7 +125,7 @@ pub(crate) trait Side {
     fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> Answer;
 
     /// A canonical Customer as this side's success answer: (status, body), shaped by `view`.
-    fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;
+    fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;
 
     /// `problem` as this side's error answer.
     fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered;

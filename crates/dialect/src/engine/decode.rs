@@ -94,19 +94,21 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    /// Decodes the members inside `plan`'s envelope of `body` (a body without it is refused):
+    /// Decodes the members inside `message`'s envelope of `body` (a body without it is refused):
     /// the envelope's value, and what its members decode to.
     fn message<'b>(
         &self,
-        plan: &CompiledMessage,
+        message: &CompiledMessage,
         body: &'b Value,
     ) -> Result<(&'b Value, Map<String, Value>), Problem> {
-        let root = plan.envelope.get(body).ok_or_else(|| {
-            self.dialect
-                .refuse(ErrorKind::Validation, refusal("required", plan.envelope.clone()))
+        let root = message.envelope.get(body).ok_or_else(|| {
+            self.dialect.refuse(
+                ErrorKind::Validation,
+                refusal("required", message.envelope.clone()),
+            )
         })?;
         let mut out = Map::new();
-        self.rules(&plan.rules, root, &plan.envelope, &mut out)?;
+        self.rules(&message.rules, root, &message.envelope, &mut out)?;
         Ok((root, out))
     }
 

@@ -24,12 +24,12 @@ pub(crate) fn request(
     request: &CanonicalRequest,
     complete: &[Pointer],
 ) -> Result<Encoded, Problem> {
-    let plan = &d.request;
+    let message = &d.request;
     let mut report = Fidelity::default();
     let mut needs = Vec::new();
-    let mut body = message(
+    let mut body = encode_message(
         d,
-        plan,
+        message,
         &request.patch,
         Some(Books {
             report: &mut report,
@@ -41,13 +41,13 @@ pub(crate) fn request(
         p.set(map, Value::String(request.id.clone()));
     }
     let mut missing = Vec::new();
-    for p in &plan.required {
-        match plan.envelope.join(p).get(&body) {
+    for p in &message.required {
+        match message.envelope.join(p).get(&body) {
             Some(v) if !v.is_null() => {}
             // Absent: the stored customer has it (a read fills it); null: the caller clears a
             // member the target requires, which no read can mend.
             found => {
-                let rule = plan.rules.iter().find(|r| &r.dialect == p);
+                let rule = message.rules.iter().find(|r| &r.dialect == p);
                 if let (None, Some(rule)) = (found, rule) {
                     need(&mut needs, rule.canonical.clone(), FillReason::RequiredOnWrite);
                 }
@@ -93,7 +93,7 @@ fn need_part(
 pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
     let empty = Map::new();
     let doc = customer.as_object().unwrap_or(&empty);
-    let mut body = message(d, d.response, doc, None)?;
+    let mut body = encode_message(d, d.response, doc, None)?;
     if view.read
         && let Value::Object(root) = &mut body
     {
@@ -158,24 +158,24 @@ struct Books<'a> {
     complete: &'a [Pointer],
 }
 
-/// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
-/// with the constant and extra members. Books are kept when given (requests).
-fn message(
+/// Encodes the canonical object `src` as the dialect message `message`: its members inside the
+/// envelope, with the constant and extra members. Books are kept when given (requests).
+fn encode_message(
     d: Compiled<'_>,
-    plan: &CompiledMessage,
+    message: &CompiledMessage,
     src: &Map<String, Value>,
     books: Option<Books<'_>>,
 ) -> Result<Value, Problem> {
     let mut fields = Map::new();
     Encoder {
         dialect: d,
-        plan,
+        message,
         books,
     }
-    .object(&plan.rules, src, &Pointer::root(), &mut fields)?;
+    .object(&message.rules, src, &Pointer::root(), &mut fields)?;
     let mut root = Map::new();
-    plan.envelope.set(&mut root, Value::Object(fields));
-    for (p, v) in plan.constants.iter().chain(&plan.extra) {
+    message.envelope.set(&mut root, Value::Object(fields));
+    for (p, v) in message.constants.iter().chain(&message.extra) {
         p.set(&mut root, v.clone());
     }
     Ok(Value::Object(root))
@@ -183,7 +183,7 @@ fn message(
 
 struct Encoder<'a> {
     dialect: Compiled<'a>,
-    plan: &'a CompiledMessage,
+    message: &'a CompiledMessage,
     /// `None` for responses, which keep no books.
     books: Option<Books<'a>>,
 }
@@ -202,7 +202,7 @@ impl Encoder<'_> {
             match rule.canonical.get_member(src) {
                 Some(v) => {
                     consumed.push(&rule.canonical);
-                    if self.plan.ignore_empty && is_blank(v) {
+                    if self.message.ignore_empty && is_blank(v) {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
@@ -227,7 +227,7 @@ impl Encoder<'_> {
                         consumed.extend(&d.from);
                         if let Some(books) = self.books.as_mut() {
                             books.report.derived.push(DerivedField {
-                                target: self.plan.envelope.join_text(&rule.dialect),
+                                target: self.message.envelope.join_text(&rule.dialect),
                                 from: d.from.iter().map(|f| at.join_text(f)).collect(),
                             });
                         }

@@ -103,10 +103,10 @@ pub(crate) struct FillNeeds {
     pub bag: Option<String>,
 }
 
-/// The [`FillNeeds`] of a dialect's request plan.
-pub(crate) fn fill_needs(plan: &CompiledMessage) -> FillNeeds {
+/// The [`FillNeeds`] of a dialect's request message.
+pub(crate) fn fill_needs(message: &CompiledMessage) -> FillNeeds {
     let mut replaced = Vec::new();
-    for rule in &plan.rules {
+    for rule in &message.rules {
         let whole = match &rule.shape {
             Shape::Object { replace, .. } => *replace,
             Shape::Leaf => rule.replace,
@@ -117,18 +117,19 @@ pub(crate) fn fill_needs(plan: &CompiledMessage) -> FillNeeds {
         }
     }
     FillNeeds {
-        required: plan
+        required: message
             .required
             .iter()
-            .filter_map(|p| plan.rules.iter().find(|r| &r.dialect == p))
+            .filter_map(|p| message.rules.iter().find(|r| &r.dialect == p))
             .map(|r| r.canonical.clone())
             .collect(),
         replaced,
-        bag: plan.bag.as_ref().and_then(|bag| {
-            plan.rules
+        bag: message.bag.as_ref().and_then(|bag| {
+            message
+                .rules
                 .iter()
                 .find(|r| &r.canonical == bag)
-                .map(|r| plan.envelope.join(&r.dialect).to_string())
+                .map(|r| message.envelope.join(&r.dialect).to_string())
         }),
     }
 }

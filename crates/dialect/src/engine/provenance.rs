@@ -98,18 +98,24 @@ pub(crate) fn bag_key_pointer(d: Compiled<'_>, body: &Value, bag: &Pointer, key:
 /// Pointers (into the caller's body) of the members inside the request envelope `root` that no
 /// rule maps and no constant, extra member or body id claims. Runs on every request.
 pub(crate) fn unknown_members(d: Compiled<'_>, root: &Value) -> Vec<String> {
-    let plan = &d.request;
-    let envelope = plan.envelope.segments();
-    let claimed: Vec<&[String]> = plan
+    let message = &d.request;
+    let envelope = message.envelope.segments();
+    let claimed: Vec<&[String]> = message
         .constants
         .iter()
-        .chain(&plan.extra)
+        .chain(&message.extra)
         .map(|(p, _)| p)
         .chain(&d.route.id_in_body)
         .filter_map(|p| p.segments().strip_prefix(envelope))
         .collect();
     let mut unknown = Vec::new();
-    unknown_in(root, &views(&plan.rules), &claimed, &plan.envelope, &mut unknown);
+    unknown_in(
+        root,
+        &views(&message.rules),
+        &claimed,
+        &message.envelope,
+        &mut unknown,
+    );
     unknown
 }
 
