@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::compiled::{Compiled, CompiledErrors, CompiledMessage, Schemas};
 use crate::definition::RawDefinition;
 use crate::engine::fill::FillNeeds;
-use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
+use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, answer, decode, encode, provenance};
 use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
@@ -270,7 +270,7 @@ impl Dialect {
     /// # Errors
     /// When a value has no equivalent in this dialect (an unmapped enum value).
     pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
-        encode::response(self.compiled(), customer, &AnswerView::default())
+        answer::response(self.compiled(), customer, &AnswerView::default())
     }
 
     /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
@@ -410,7 +410,7 @@ impl Side for Dialect {
 
     /// Never answers a caller with something its own vendor would not send.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let body = encode::response(self.compiled(), customer, view)?;
+        let body = answer::response(self.compiled(), customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
                 message::missing_id()
