@@ -7,15 +7,14 @@ use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
-use crate::endpoint::{Expressed, Side};
 use crate::engine::{AnswerView, CanonicalRequest, Decoded};
 use crate::error::DialectError;
-use crate::matrix::{self, Leaf};
+use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
 use crate::schema;
+use crate::side::{Expressed, Side};
 use crate::source::Tree;
-use crate::translate::{self, Answer, Outbound};
 
 /// The members a canonical backend assigns itself (server id, timestamps, the password flag):
 /// two backends holding the same customer differ there. Migration mode ignores them.
@@ -193,7 +192,7 @@ impl Side for Canonical {
         }
     }
 
-    fn read_answer(&self, status: u16, body: &[u8], _: &Canonical) -> Answer {
+    fn read_answer(&self, status: u16, body: &[u8], _: &Validator) -> Answer {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         if (200..300).contains(&status) {
             return match json {
@@ -218,13 +217,13 @@ impl Side for Canonical {
         let detail = parsed
             .map(|p| render::bounded(p.message(), render::MAX_UPSTREAM_MESSAGE).to_owned())
             .unwrap_or_else(|| format!("the upstream answered {status}"));
-        Answer::Problem(translate::upstream_fault(Problem::new(kind, detail)))
+        Answer::Problem(message::upstream_fault(Problem::new(kind, detail)))
     }
 
     /// The Customer itself, without its write-only members.
-    fn encode_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+    fn success_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
         if customer.get("id").and_then(Value::as_str).is_none() {
-            return Err(translate::missing_id());
+            return Err(message::missing_id());
         }
         let mut doc = customer.clone();
         if let Value::Object(map) = &mut doc {
@@ -239,13 +238,5 @@ impl Side for Canonical {
             content_type: "application/problem+json".into(),
             body: render::problem_json(problem),
         }
-    }
-
-    fn request_leaves(&self) -> Vec<Leaf> {
-        matrix::schema_leaves(&self.update_json)
-    }
-
-    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
-        Vec::new()
     }
 }

@@ -1,7 +1,7 @@
 //! The dialect definition file format (`config/dialects/<id>.toml`), as read from disk. The
 //! reference for authors is `docs/dialect-format.md`: keep it in step with these types.
 //!
-//! Pipeline: file → [`RawDefinition`] (serde, `deny_unknown_fields`) → [`crate::plan`] checks it
+//! Pipeline: file → [`RawDefinition`] (serde, `deny_unknown_fields`) → [`crate::compiled`] checks it
 //! and compiles pointers, enum maps and templates once → a [`crate::Dialect`] ready to run.
 
 use std::collections::BTreeMap;

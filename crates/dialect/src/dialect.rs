@@ -1,5 +1,6 @@
-//! A loaded, compiled dialect: its route, credentials, message plans, error shapes and
-//! validators. Built once at load; cheap to share (`Arc<Dialect>`).
+//! A loaded, compiled dialect: its route, credentials, compiled messages, error shapes and
+//! validators. Built once at load; cheap to share (`Arc<Dialect>`). Its route is in `route.rs`,
+//! its credentials in `auth.rs`.
 
 mod load;
 
@@ -10,16 +11,17 @@ use jsonschema::Validator;
 use serde_json::{Map, Value};
 
 pub(crate) use self::load::load;
-use crate::canonical::Canonical;
+use crate::auth::Auth;
+use crate::compiled::{Compiled, CompiledErrors, CompiledMessage, Schemas};
 use crate::definition::RawDefinition;
-use crate::endpoint::{Expressed, Side};
-use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, decode, encode, provenance};
-use crate::matrix::{self, Leaf};
-use crate::plan::{ErrorShape, MessagePlan};
+use crate::engine::fill::FillNeeds;
+use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, answer, decode, encode, provenance};
+use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
-use crate::render::Rendered;
+use crate::render::{self, Rendered};
+use crate::route::{Operation, Route};
+use crate::side::{Expressed, Side};
 use crate::source::Origin;
-use crate::translate::{self, Answer, Outbound};
 
 /// One vendor dialect, ready to run.
 #[derive(Debug)]
@@ -32,9 +34,9 @@ pub struct Dialect {
     /// The retrieve operation, when the definition declares one.
     pub(crate) retrieve: Option<Route>,
     pub(crate) auth: Auth,
-    pub(crate) request: MessagePlan,
-    pub(crate) response: MessagePlan,
-    pub(crate) errors: ErrorPlan,
+    pub(crate) request: CompiledMessage,
+    pub(crate) response: CompiledMessage,
+    pub(crate) errors: CompiledErrors,
     pub(crate) schemas: Schemas,
     /// Where the definition was read from.
     pub(crate) origin: Origin,
@@ -45,185 +47,21 @@ pub struct Dialect {
     pub(crate) sources: std::collections::HashMap<String, String>,
 }
 
-/// Where the operation lives and how its customer id travels.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// The documented method (upper case).
-    pub method: String,
-    /// Other methods accepted inbound.
-    pub also_methods: Vec<String>,
-    /// The path template as written (`/v2/customers/{id}`).
-    pub path: String,
-    pub(crate) segments: Vec<PathSegment>,
-    /// Where the id is, when in the body.
-    pub id_in_body: Option<Pointer>,
-    /// Accepted query parameters.
-    pub query: Vec<String>,
-    /// Query parameters are read as body members.
-    pub query_into_body: bool,
-    /// Longest customer id accepted, in bytes.
-    pub id_max_length: usize,
-}
-
-/// What a route does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// Update a customer (the dialect's `route`).
-    Update,
-    /// Retrieve a customer (the dialect's `retrieve`).
-    Retrieve,
-}
-
-impl Operation {
-    /// `update` or `retrieve`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Update => "update",
-            Operation::Retrieve => "retrieve",
-        }
-    }
-}
-
-impl Route {
-    /// Matches a request path; `Some(id)` on a match (`None` inside when the id travels in the
-    /// body). The id is percent-decoded.
-    pub fn match_path(&self, path: &str) -> Option<Option<String>> {
-        // `rest`: what follows the last `/` consumed; `None` once the last segment is taken.
-        // A literal is compared in place (no scan for the next `/`): every request is routed
-        // against every dialect's routes.
-        let mut rest = Some(path.strip_prefix('/')?);
-        let mut id = None;
-        for seg in &self.segments {
-            let text = rest?;
-            match seg {
-                PathSegment::Literal(lit) => {
-                    let after = text.strip_prefix(lit.as_str())?;
-                    rest = match after.strip_prefix('/') {
-                        Some(next) => Some(next),
-                        None if after.is_empty() => None,
-                        None => return None,
-                    };
-                }
-                PathSegment::Id => {
-                    let (part, next) = match text.split_once('/') {
-                        Some((part, next)) => (part, Some(next)),
-                        None => (text, None),
-                    };
-                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
-                    if decoded.is_empty() {
-                        return None;
-                    }
-                    id = Some(decoded.into_owned());
-                    rest = next;
-                }
-            }
-        }
-        if rest.is_some() {
-            return None;
-        }
-        Some(id)
-    }
-
-    /// The path for customer `id` (percent-encoded).
-    pub fn path_for(&self, id: &str) -> String {
-        // Literals, separators and the id (percent-encoding may grow it; then one more growth).
-        let literal: usize = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                PathSegment::Literal(lit) => lit.len() + 1,
-                PathSegment::Id => 1,
-            })
-            .sum();
-        let mut out = String::with_capacity(literal + id.len());
-        for seg in &self.segments {
-            out.push('/');
-            match seg {
-                PathSegment::Literal(lit) => out.push_str(lit),
-                PathSegment::Id => out.extend(crate::id::segment(id)),
-            }
-        }
-        out
-    }
-
-    /// True when `method` is accepted inbound.
-    pub fn accepts_method(&self, method: &str) -> bool {
-        self.methods().any(|m| m.eq_ignore_ascii_case(method))
-    }
-
-    /// The documented method, then the others accepted.
-    pub fn methods(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.method.as_str()).chain(self.also_methods.iter().map(String::as_str))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PathSegment {
-    Literal(String),
-    Id,
-}
-
-/// How callers of this dialect authenticate.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    /// Accepted forms, in preference order; the first is sent upstream.
-    pub accept: Vec<Credential>,
-    /// Vendor-only headers forwarded to an upstream of the same dialect.
-    pub forward_same_dialect: Vec<String>,
-    /// The OAuth2 client-credentials endpoint, if the vendor's SDK needs one.
-    pub token_endpoint: Option<TokenEndpoint>,
-}
-
-/// One credential form.
-#[derive(Debug, Clone)]
-pub struct Credential {
-    /// Lower-case header name.
-    pub header: String,
-    /// Auth scheme (`Bearer`), if any.
-    pub scheme: Option<String>,
-    /// Callers may leave the scheme out.
-    pub scheme_optional: bool,
-}
-
-/// An OAuth2 client-credentials token endpoint.
-#[derive(Debug, Clone)]
-pub struct TokenEndpoint {
-    /// Path of the endpoint.
-    pub path: String,
-    /// Lifetime of issued tokens, in seconds.
-    pub expires_in: u64,
-    /// Body template.
-    pub body: Value,
-}
-
-/// Compiled error rendering.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorPlan {
-    pub shapes: HashMap<ErrorKind, ErrorShape>,
-    pub messages: HashMap<String, String>,
-    pub join: String,
-}
-
-/// Compiled validators for the three message kinds.
-pub(crate) struct Schemas {
-    pub request: Validator,
-    pub response: Validator,
-    pub error: Validator,
-    /// The request schema as JSON (for OpenAPI and documentation).
-    pub request_json: Value,
-    pub response_json: Value,
-    pub error_json: Value,
-}
-
-impl std::fmt::Debug for Schemas {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Schemas { .. }")
-    }
-}
-
 // === impl Dialect ===
 
 impl Dialect {
+    /// What the engine and the error renderer run on: the compiled messages, errors and route.
+    pub(crate) fn compiled(&self) -> Compiled<'_> {
+        Compiled {
+            id: &self.id,
+            route: &self.route,
+            request: &self.request,
+            response: &self.response,
+            errors: &self.errors,
+            response_schema: &self.schemas.response_json,
+        }
+    }
+
     /// The dialect id.
     pub fn id(&self) -> &str {
         &self.id
@@ -337,7 +175,7 @@ impl Dialect {
     /// # Errors
     /// A [`Problem`] in canonical terms (validation or untranslatable) with pointers into `body`.
     pub fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
-        decode::request(self, path_id, body)
+        decode::request(self.compiled(), path_id, body)
     }
 
     /// Encodes a canonical request as this dialect's request body.
@@ -346,7 +184,7 @@ impl Dialect {
     /// Untranslatable when a value has no equivalent (unmapped enum) or a member the dialect
     /// requires on every write is missing. Pointers are canonical.
     pub fn encode_request(&self, request: &CanonicalRequest) -> Result<Encoded, Problem> {
-        encode::request(self, request, &[])
+        encode::request(self.compiled(), request, &[])
     }
 
     /// Applies a request's query string as the route declares: merged into the body where the
@@ -356,7 +194,7 @@ impl Dialect {
     /// # Errors
     /// A validation problem naming the first parameter the route does not accept.
     pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
-        decode::apply_query(self, &self.route, query, body)
+        decode::apply_query(self.compiled(), &self.route, query, body)
     }
 
     /// The customer id of a retrieve request at this dialect's retrieve route: from the path,
@@ -379,25 +217,25 @@ impl Dialect {
             ));
         };
         let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
-        decode::apply_query(self, route, query, &mut body)?;
+        decode::apply_query(self.compiled(), route, query, &mut body)?;
         let Some(at) = &route.id_in_body else {
             return path_id.map(str::to_owned).ok_or_else(|| {
                 self.refuse(
                     ErrorKind::Validation,
-                    crate::endpoint::refusal("required", Pointer::root()),
+                    crate::validate::refusal("required", Pointer::root()),
                 )
             });
         };
         let Value::Object(members) = &body else {
             return Err(self.refuse(
                 ErrorKind::Validation,
-                crate::endpoint::refusal("type", Pointer::root()),
+                crate::validate::refusal("type", Pointer::root()),
             ));
         };
         if let Some(other) = members.keys().find(|k| at.segments().first() != Some(*k)) {
             let vars = crate::validate::MessageVars {
                 property: Some(other.clone()),
-                ..crate::endpoint::refusal("additionalProperties", Pointer::root().child(other.clone()))
+                ..crate::validate::refusal("additionalProperties", Pointer::root().child(other.clone()))
             };
             return Err(self.refuse(ErrorKind::Validation, vars));
         }
@@ -405,13 +243,13 @@ impl Dialect {
             Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
             Some(_) => Err(self.refuse(
                 ErrorKind::Validation,
-                crate::endpoint::refusal("type", at.clone()),
+                crate::validate::refusal("type", at.clone()),
             )),
             None => {
                 let vars = crate::validate::MessageVars {
                     property: at.last().map(str::to_owned),
                     at: Pointer::root(),
-                    ..crate::endpoint::refusal("required", at.clone())
+                    ..crate::validate::refusal("required", at.clone())
                 };
                 Err(self.refuse(ErrorKind::Validation, vars))
             }
@@ -423,7 +261,7 @@ impl Dialect {
     /// # Errors
     /// When the body does not have the dialect's success shape.
     pub fn decode_response(&self, body: &Value) -> Result<Value, Problem> {
-        decode::response(self, body)
+        decode::response(self.compiled(), body)
     }
 
     /// Encodes a canonical Customer document as this dialect's success body. Members the dialect
@@ -432,18 +270,30 @@ impl Dialect {
     /// # Errors
     /// When a value has no equivalent in this dialect (an unmapped enum value).
     pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
-        encode::response(self, customer, &AnswerView::default())
+        answer::response(self.compiled(), customer, &AnswerView::default())
+    }
+
+    /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
+    pub fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
+        render::render_error(&self.errors, problem, id)
+    }
+
+    /// Reads an error answer of this dialect (status + body) back into a canonical problem. The
+    /// kind is the one whose status and literal members match best; a body that matches no
+    /// kind falls back to what the status means.
+    pub fn classify_error(&self, status: u16, body: &[u8]) -> Problem {
+        render::classify_error(&self.errors, status, body)
     }
 
     /// True when `body` carries this dialect's success constants (MicroBase's `ok: true`, …).
     pub fn is_success_body(&self, body: &Value) -> bool {
-        decode::is_success_body(self, body)
+        decode::is_success_body(self.compiled(), body)
     }
 
     /// The dialect pointer a canonical request pointer came from, following this dialect's
     /// request rules (array indexes carried over). `None` when no rule maps it.
     pub fn source_pointer(&self, canonical: &str) -> Option<String> {
-        provenance::source_pointer(self, canonical)
+        provenance::source_pointer(self.compiled(), canonical)
     }
 }
 
@@ -464,12 +314,7 @@ impl Side for Dialect {
 
     /// The detail joins the messages the way the vendor does.
     fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
-        let detail = errors
-            .iter()
-            .map(|v| v.message.as_str())
-            .collect::<Vec<_>>()
-            .join(&self.errors.join);
-        Problem::new(kind, detail).with_errors(errors)
+        self.errors.problem(kind, errors)
     }
 
     fn id_max_length(&self) -> usize {
@@ -481,11 +326,11 @@ impl Side for Dialect {
     }
 
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
-        decode::request(self, path_id, body)
+        decode::request(self.compiled(), path_id, body)
     }
 
     fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem> {
-        encode::request(self, request, complete).map(Expressed::Encoded)
+        encode::request(self.compiled(), request, complete).map(Expressed::Encoded)
     }
 
     fn bag(&self) -> Option<&Pointer> {
@@ -493,7 +338,7 @@ impl Side for Dialect {
     }
 
     fn bag_key_pointer(&self, body: &Value, bag: &Pointer, key: &str) -> Pointer {
-        provenance::bag_key_pointer(self, body, bag, key)
+        provenance::bag_key_pointer(self.compiled(), body, bag, key)
     }
 
     fn retrieve(&self, id: &str) -> Option<Outbound> {
@@ -518,11 +363,11 @@ impl Side for Dialect {
         if let Some(found) = self.sources.get(canonical) {
             return found.clone();
         }
-        provenance::source_pointer(self, canonical).unwrap_or_else(|| canonical.to_owned())
+        provenance::source_pointer(self.compiled(), canonical).unwrap_or_else(|| canonical.to_owned())
     }
 
     fn source_pointers(&self, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
-        provenance::source_pointers(self, canonical, patch)
+        provenance::source_pointers(self.compiled(), canonical, patch)
     }
 
     fn outbound(&self, id: &str, body: Value) -> Outbound {
@@ -536,13 +381,13 @@ impl Side for Dialect {
 
     /// A success body is checked against the vendor's schema, decoded and checked against the
     /// canonical Customer schema; anything else is classified as the vendor's error.
-    fn read_answer(&self, status: u16, body: &[u8], canonical: &Canonical) -> Answer {
+    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> Answer {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         let Some(doc) = json
             .as_ref()
             .filter(|j| (200..300).contains(&status) && self.is_success_body(j))
         else {
-            return Answer::Problem(translate::upstream_fault(self.classify_error(status, body)));
+            return Answer::Problem(message::upstream_fault(self.classify_error(status, body)));
         };
         let bad_gateway = |detail: String| Answer::Problem(Problem::new(ErrorKind::BadGateway, detail));
         if !self.schemas.response.is_valid(doc) {
@@ -551,10 +396,10 @@ impl Side for Dialect {
                 self.id
             ));
         }
-        match decode::response(self, doc) {
+        match decode::response(self.compiled(), doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
-            Ok(customer) if canonical.is_valid_customer(&customer) => Answer::Customer(customer),
+            Ok(doc) if customer.is_valid(&doc) => Answer::Customer(doc),
             Ok(_) => bad_gateway(format!(
                 "the upstream's {} answer does not make a valid customer",
                 self.id
@@ -564,11 +409,11 @@ impl Side for Dialect {
     }
 
     /// Never answers a caller with something its own vendor would not send.
-    fn encode_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let body = encode::response(self, customer, view)?;
+    fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+        let body = answer::response(self.compiled(), customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
-                translate::missing_id()
+                message::missing_id()
             } else {
                 Problem::new(
                     ErrorKind::BadGateway,
@@ -586,111 +431,7 @@ impl Side for Dialect {
         Dialect::render_error(self, problem, id)
     }
 
-    fn request_leaves(&self) -> Vec<Leaf> {
-        matrix::dialect_leaves(&self.request.rules, &self.request.envelope)
-    }
-
-    fn derived_sources(&self) -> Vec<matrix::DerivedLeaf> {
-        matrix::derived_sources(&self.request.rules, &self.request.envelope)
-    }
-
-    fn fill_needs(&self) -> matrix::FillNeeds {
-        matrix::fill_needs(&self.request)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The matcher as first written (split on `/`, segment by segment).
-    fn reference(route: &Route, path: &str) -> Option<Option<String>> {
-        let mut parts = path.strip_prefix('/')?.split('/');
-        let mut id = None;
-        for seg in &route.segments {
-            let part = parts.next()?;
-            match seg {
-                PathSegment::Literal(lit) if lit == part => {}
-                PathSegment::Literal(_) => return None,
-                PathSegment::Id => {
-                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
-                    if decoded.is_empty() {
-                        return None;
-                    }
-                    id = Some(decoded.into_owned());
-                }
-            }
-        }
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(id)
-    }
-
-    #[test]
-    fn paths_match_as_the_segment_by_segment_reading_does() {
-        let route = |segments: Vec<PathSegment>| Route {
-            method: "PUT".into(),
-            also_methods: Vec::new(),
-            path: String::new(),
-            segments,
-            id_in_body: None,
-            query: Vec::new(),
-            query_into_body: false,
-            id_max_length: 64,
-        };
-        let lit = |s: &str| PathSegment::Literal(s.into());
-        let mut routes = vec![
-            route(vec![lit("v2"), lit("customers"), PathSegment::Id]),
-            route(vec![lit("customers"), PathSegment::Id, lit("update")]),
-            route(vec![
-                lit("services"),
-                lit("customer"),
-                lit("v1"),
-                lit("customer.update"),
-            ]),
-            route(vec![PathSegment::Id]),
-            route(vec![lit("")]),
-            route(vec![lit("a"), lit(""), PathSegment::Id]),
-        ];
-        let reg = crate::registry::Registry::embedded().unwrap();
-        for d in reg.dialects() {
-            routes.extend(d.routes().map(|(_, r)| r.clone()));
-        }
-        let paths = [
-            "",
-            "/",
-            "//",
-            "/v2",
-            "/v2/",
-            "/v2/customers",
-            "/v2/customers/",
-            "/v2/customers/cus_1",
-            "/v2/customers/cus_1/",
-            "/v2/customers/cus%2F1",
-            "/v2/customers/%FF",
-            "/v2/customersx/a",
-            "/v2x/customers/a",
-            "/customers/cus_1/update",
-            "/customers/cus_1/updatex",
-            "/customers//update",
-            "/services/customer/v1/customer.update",
-            "/services/customer/v1/customer.update/",
-            "/services/customer/v1/customer.updat",
-            "/a//x",
-            "/a/x/y",
-            "/x",
-            "/v1/customers/cus_ada",
-            "/admin/customers/cus_ada",
-            "/customers/cus_ada",
-            "/v2/customers/cus_ada",
-            "no-slash",
-            "/é/ü",
-        ];
-        for r in &routes {
-            for p in paths {
-                assert_eq!(r.match_path(p), reference(r, p), "{p} against {}", r.path);
-            }
-        }
+    fn fill_needs(&self) -> FillNeeds {
+        crate::engine::fill::fill_needs(&self.request)
     }
 }

@@ -4,10 +4,15 @@
 //! Its rooms follow the data: [`decode`] (dialect → canonical, faithful by construction: every
 //! rule copies or transforms one member), [`encode`] (canonical → dialect, keeping books: every
 //! canonical member is carried by a rule, used to derive another member, or reported dropped, so
-//! the policy can refuse or report), [`transform`] (the named value transforms and derivations,
-//! both directions side by side) and [`provenance`] (which member of the caller's body a
-//! canonical member came from, and which members no rule carries).
+//! the policy can refuse or report), [`answer`] (a canonical Customer as a dialect's success
+//! answer, shaped by the answer's view), [`transform`] (the named value transforms and
+//! derivations, both directions side by side), [`provenance`] (which member of the caller's
+//! body a canonical member came from, and which members no rule carries), [`fill`] (what a
+//! request needs from the stored customer, merged into its patch) and [`overflow`] (members with
+//! no place in the target, stowed in its extension bag and restored on the way back). Every room
+//! takes the compiled dialect ([`crate::compiled::Compiled`]), never a `Dialect`.
 
+pub(crate) mod answer;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod fill;

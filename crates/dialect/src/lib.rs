@@ -6,7 +6,9 @@
 //! answer to express in the caller's dialect. No code here is specific to any vendor: vendors
 //! differ only in their definition files.
 
+mod auth;
 mod canonical;
+mod compiled;
 mod definition;
 mod dialect;
 mod endpoint;
@@ -14,36 +16,37 @@ mod engine;
 mod error;
 pub mod id;
 mod matrix;
+mod message;
 mod openapi;
 mod parse;
-mod plan;
 mod pointer;
 mod registry;
 mod render;
 mod report;
+mod route;
 mod schema;
+mod side;
 mod source;
 mod template;
 mod translate;
 mod validate;
 
 pub use self::{
+    auth::{Auth, Credential, TokenEndpoint, token_body},
     canonical::{CANONICAL_VOLATILE, Canonical},
     definition::RawDefinition,
-    dialect::{Auth, Credential, Dialect, Operation, Route, TokenEndpoint},
+    dialect::Dialect,
     endpoint::Endpoint,
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::{Fate, MatrixEntry, MemberFate},
+    message::{Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation},
     parse::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_limited, parse_strict},
     pointer::Pointer,
     registry::Registry,
     render::{Rendered, problem_json},
     report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed},
+    route::{Operation, Route},
     source::{Origin, Source},
-    translate::{
-        Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation,
-        token_body,
-    },
     validate::MAX_VIOLATIONS,
 };

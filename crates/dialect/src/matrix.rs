@@ -3,8 +3,10 @@
 
 use serde_json::Value;
 
-use crate::endpoint::Side;
-use crate::plan::{Rule, Shape};
+use crate::canonical::Canonical;
+use crate::compiled::{Rule, Shape};
+use crate::endpoint::Endpoint;
+use crate::engine::fill::{FillNeeds, fill_needs};
 use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::report::LossReason;
@@ -103,8 +105,15 @@ pub(crate) struct DerivedLeaf {
     sources: Vec<Pointer>,
 }
 
+impl Registry {
+    /// The fidelity matrix over `canonical` and every loaded dialect.
+    pub fn matrix(&self) -> Vec<MatrixEntry> {
+        matrix(self)
+    }
+}
+
 /// The fidelity matrix over `canonical` and every loaded dialect.
-pub(crate) fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
+fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
     let mut ids = vec!["canonical".to_owned()];
     ids.extend(registry.dialects().iter().map(|d| d.id().to_owned()));
     let mut out = Vec::new();
@@ -116,21 +125,60 @@ pub(crate) fn matrix(registry: &Registry) -> Vec<MatrixEntry> {
             let (Some(a), Some(b)) = (registry.endpoint(from), registry.endpoint(to)) else {
                 continue;
             };
-            out.push(entry(a.side(registry), b.side(registry), registry.canonical()));
+            let canonical = registry.canonical();
+            out.push(entry(
+                &Facts::of(&a, canonical),
+                Facts::of(&b, canonical),
+                canonical,
+            ));
         }
     }
     out
 }
 
-fn entry(a: &dyn Side, b: &dyn Side, canonical: &crate::canonical::Canonical) -> MatrixEntry {
-    let targets = b.request_leaves();
-    let derives = b.derived_sources();
-    let needs = b.fill_needs();
+/// What the matrix reads of one side's requests.
+struct Facts {
+    id: String,
+    /// The leaves of its request body.
+    leaves: Vec<Leaf>,
+    /// The canonical members it derives request members from.
+    derives: Vec<DerivedLeaf>,
+    /// What its requests need from the stored customer.
+    needs: FillNeeds,
+}
+
+impl Facts {
+    /// The facts of `endpoint`, the canonical form being `canonical`.
+    fn of(endpoint: &Endpoint, canonical: &Canonical) -> Facts {
+        match endpoint {
+            Endpoint::Canonical => Facts {
+                id: endpoint.id().to_owned(),
+                leaves: schema_leaves(&canonical.update_json),
+                derives: Vec::new(),
+                needs: FillNeeds::default(),
+            },
+            Endpoint::Dialect(d) => Facts {
+                id: d.id().to_owned(),
+                leaves: dialect_leaves(&d.request.rules, &d.request.envelope),
+                derives: derived_sources(&d.request.rules, &d.request.envelope),
+                needs: fill_needs(&d.request),
+            },
+        }
+    }
+}
+
+fn entry(a: &Facts, b: Facts, canonical: &Canonical) -> MatrixEntry {
+    let Facts {
+        leaves: targets,
+        derives,
+        needs,
+        ..
+    } = b;
     // What the source sends on every write anyway (Axim's names and email).
-    let always_sent = a.fill_needs().required;
+    let always_sent = &a.needs.required;
     let mut entry = MatrixEntry {
-        from: a.id().to_owned(),
-        to: b.id().to_owned(),
+        from: a.id.clone(),
+        to: b.id,
         carried: vec![],
         derived: vec![],
         filled: vec![],
@@ -138,7 +186,7 @@ fn entry(a: &dyn Side, b: &dyn Side, canonical: &crate::canonical::Canonical) ->
         lost: vec![],
         members: vec![],
     };
-    for leaf in a.request_leaves() {
+    for leaf in &a.leaves {
         let carried: Vec<String> = targets
             .iter()
             .filter(|t| {
@@ -191,54 +239,13 @@ fn entry(a: &dyn Side, b: &dyn Side, canonical: &crate::canonical::Canonical) ->
         };
         list.push(leaf.source.clone());
         entry.members.push(MemberFate {
-            member: leaf.source,
+            member: leaf.source.clone(),
             fate,
             target,
             reason,
         });
     }
     entry
-}
-
-/// What a side's requests need from the stored customer, by canonical pointer (for the matrix).
-#[derive(Debug, Default)]
-pub(crate) struct FillNeeds {
-    /// Members required on every write.
-    pub required: Vec<Pointer>,
-    /// Objects and maps replaced in full.
-    pub replaced: Vec<Pointer>,
-    /// The extension bag, as the target's pointer (`/metadata`).
-    pub bag: Option<String>,
-}
-
-/// The [`FillNeeds`] of a dialect's request plan.
-pub(crate) fn fill_needs(plan: &crate::plan::MessagePlan) -> FillNeeds {
-    let mut replaced = Vec::new();
-    for rule in &plan.rules {
-        let whole = match &rule.shape {
-            Shape::Object { replace, .. } => *replace,
-            Shape::Leaf => rule.replace,
-            Shape::Array { .. } => false,
-        };
-        if whole {
-            replaced.push(rule.canonical.clone());
-        }
-    }
-    FillNeeds {
-        required: plan
-            .required
-            .iter()
-            .filter_map(|p| plan.rules.iter().find(|r| &r.dialect == p))
-            .map(|r| r.canonical.clone())
-            .collect(),
-        replaced,
-        bag: plan.bag.as_ref().and_then(|bag| {
-            plan.rules
-                .iter()
-                .find(|r| &r.canonical == bag)
-                .map(|r| plan.envelope.join(&r.dialect).to_string())
-        }),
-    }
 }
 
 /// The leaves of a dialect's request rules (`rules` below `envelope`).

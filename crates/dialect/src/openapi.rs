@@ -11,15 +11,20 @@
 //! - request examples address the embedded backend's fixture customers, encoded by the
 //!   dialect's own rules (and checked by its own decoder), so generated requests reach them.
 
+mod components;
+
 use std::collections::BTreeMap;
 
 use dialectgate_canonical::ErrorKind;
 use serde_json::{Map, Value, json};
 
+use self::components::hoist_definitions;
+
+use crate::auth::{Credential, TokenEndpoint};
 use crate::dialect::Dialect;
-use crate::dialect::{Operation, Route};
 use crate::engine::CanonicalRequest;
 use crate::registry::Registry;
+use crate::route::{Operation, Route};
 
 /// The embedded backend's fixture customers (id, email, given name, family name): the request
 /// examples update each to the name and email it already has, so they succeed on a fresh
@@ -40,8 +45,15 @@ const TOKEN_ERRORS: [ErrorKind; 6] = [
     ErrorKind::Internal,
 ];
 
+impl Registry {
+    /// The OpenAPI 3.1 document of every inbound operation.
+    pub fn openapi(&self) -> Value {
+        document(self)
+    }
+}
+
 /// The OpenAPI 3.1 document.
-pub(crate) fn document(registry: &Registry) -> Value {
+fn document(registry: &Registry) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     let mut security_schemes = Map::new();
@@ -105,7 +117,7 @@ pub(crate) fn document(registry: &Registry) -> Value {
     })
 }
 
-fn security_scheme(d: &Dialect, cred: &crate::dialect::Credential) -> Value {
+fn security_scheme(d: &Dialect, cred: &Credential) -> Value {
     match cred.scheme.as_deref() {
         Some(s) if s.eq_ignore_ascii_case("bearer") && cred.header.eq_ignore_ascii_case("authorization") => {
             json!({"type": "http", "scheme": "bearer", "description": format!("{} credential", d.vendor())})
@@ -321,9 +333,9 @@ fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
     Some(encoded.body)
 }
 
-fn token_operation(d: &Dialect, endpoint: &crate::dialect::TokenEndpoint) -> Value {
+fn token_operation(d: &Dialect, endpoint: &TokenEndpoint) -> Value {
     let token = format!("dgt_{}", "0".repeat(64));
-    let body = crate::translate::token_body(endpoint, &token, 3600, 1_700_003_600);
+    let body = crate::auth::token_body(endpoint, &token, 3600, 1_700_003_600);
     let mut responses = error_responses(d, &TOKEN_ERRORS);
     responses.insert(
         "200".into(),
@@ -367,117 +379,4 @@ fn token_operation(d: &Dialect, endpoint: &crate::dialect::TokenEndpoint) -> Val
         }}},
         "responses": responses,
     }})
-}
-
-/// `doc` ready for `components/schemas`: its `$defs` moved there (as `{dialect}_{Name}`, or
-/// `{dialect}_{kind}_{Name}` when another of the dialect's documents defines the same name
-/// differently), its references to them rewritten, and `$schema`/`$id` dropped (the document
-/// declares `jsonSchemaDialect`; an `$id` would make `#/components/…` resolve elsewhere).
-fn hoist_definitions(dialect: &str, kind: &str, doc: &Value, schemas: &mut Map<String, Value>) -> Value {
-    let mut doc = doc.clone();
-    let Value::Object(map) = &mut doc else {
-        return doc;
-    };
-    map.remove("$schema");
-    map.remove("$id");
-    let defs = match map.remove("$defs") {
-        Some(Value::Object(defs)) => defs,
-        _ => Map::new(),
-    };
-    let plain: BTreeMap<String, String> = defs
-        .keys()
-        .map(|n| (n.clone(), format!("{dialect}_{n}")))
-        .collect();
-    let mut names = BTreeMap::new();
-    for (name, def) in &defs {
-        let target = match (plain.get(name), plain.get(name).and_then(|p| schemas.get(p))) {
-            (_, Some(existing)) if !same_definition(existing, def, &plain) => {
-                format!("{dialect}_{kind}_{name}")
-            }
-            (Some(p), _) => p.clone(),
-            (None, _) => continue,
-        };
-        names.insert(name.clone(), target);
-    }
-    for (name, mut def) in defs {
-        rewrite_refs(&mut def, &names);
-        if let Some(target) = names.get(&name) {
-            schemas.insert(target.clone(), def);
-        }
-    }
-    rewrite_refs(&mut doc, &names);
-    doc
-}
-
-/// True when `existing` (already hoisted) is `def` once `def`'s references are rewritten.
-fn same_definition(existing: &Value, def: &Value, names: &BTreeMap<String, String>) -> bool {
-    let mut def = def.clone();
-    rewrite_refs(&mut def, names);
-    *existing == def
-}
-
-/// Rewrites `#/$defs/{name}…` to `#/components/schemas/{target}…` everywhere in `v`.
-fn rewrite_refs(v: &mut Value, names: &BTreeMap<String, String>) {
-    match v {
-        Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get_mut("$ref")
-                && let Some(rest) = r.strip_prefix("#/$defs/")
-            {
-                let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
-                if let Some(target) = names.get(name) {
-                    let sep = if tail.is_empty() { "" } else { "/" };
-                    *r = format!("#/components/schemas/{target}{sep}{tail}");
-                }
-            }
-            map.values_mut().for_each(|v| rewrite_refs(v, names));
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, names)),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn definitions_move_to_components_and_references_follow() {
-        let mut schemas = Map::new();
-        let doc = json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://example.invalid/request.json",
-            "properties": {"a": {"$ref": "#/$defs/Address"}, "b": {"$ref": "#/$defs/Pair/properties/x"}},
-            "$defs": {
-                "Address": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Address"}}},
-                "Pair": {"properties": {"x": {"type": "string"}}},
-            },
-        });
-        let out = hoist_definitions("d", "request", &doc, &mut schemas);
-        assert_eq!(out.get("$schema"), None);
-        assert_eq!(out.get("$id"), None);
-        assert_eq!(out.get("$defs"), None);
-        assert_eq!(out["properties"]["a"]["$ref"], "#/components/schemas/d_Address");
-        assert_eq!(
-            out["properties"]["b"]["$ref"],
-            "#/components/schemas/d_Pair/properties/x"
-        );
-        assert_eq!(
-            schemas["d_Address"]["properties"]["next"]["$ref"],
-            "#/components/schemas/d_Address"
-        );
-        // The same definition from the dialect's response shares the component…
-        let same = hoist_definitions("d", "response", &doc, &mut schemas);
-        assert_eq!(same["properties"]["a"]["$ref"], "#/components/schemas/d_Address");
-        // …a different one of the same name gets its own.
-        let other = json!({"properties": {"a": {"$ref": "#/$defs/Address"}}, "$defs": {"Address": {"type": "string"}}});
-        let other = hoist_definitions("d", "error", &other, &mut schemas);
-        assert_eq!(
-            other["properties"]["a"]["$ref"],
-            "#/components/schemas/d_error_Address"
-        );
-        assert_eq!(schemas["d_error_Address"], json!({"type": "string"}));
-        assert_eq!(schemas["d_Address"]["type"], "object");
-    }
 }

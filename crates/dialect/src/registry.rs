@@ -1,6 +1,7 @@
 //! The set of loaded dialects plus the canonical schemas: everything the engine needs, loaded
-//! and checked once. Everything a registry does is listed here; the work is done by the rooms
-//! it names (the translation pipeline, the fidelity matrix, the OpenAPI document).
+//! and checked once. What a registry does is listed here, the work done by the rooms it names
+//! (the translation pipeline, the engine); the generators above it, the fidelity matrix
+//! (`matrix.rs`) and the OpenAPI document (`openapi.rs`), add their methods where they live.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,15 +10,16 @@ use dialectgate_canonical::Problem;
 use serde_json::Value;
 
 use crate::canonical::Canonical;
-use crate::dialect::Operation;
 use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
-use crate::engine::{AnswerView, CanonicalRequest, Encoded};
+use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
 use crate::error::DialectError;
-use crate::matrix::{self, MatrixEntry};
+use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
+use crate::pointer::Pointer;
 use crate::render::Rendered;
+use crate::route::Operation;
 use crate::source::{Source, Tree};
-use crate::translate::{self, Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
+use crate::translate;
 
 /// All loaded dialects.
 #[derive(Debug)]
@@ -80,7 +82,7 @@ impl Registry {
         // Two dialects on one route would make routing ambiguous.
         for (i, a) in dialects.iter().enumerate() {
             for b in &dialects[i + 1..] {
-                if routes_overlap(a, b) {
+                if a.routes().any(|(_, x)| b.routes().any(|(_, y)| x.overlaps(y))) {
                     errors.push(DialectError::Invalid {
                         path: definitions.path(&format!("{}.toml", b.id())),
                         problems: vec![format!(
@@ -139,7 +141,7 @@ impl Registry {
     /// # Errors
     /// A validation problem listing every violation with a pointer into `body`.
     pub fn validate_request(&self, from: &Endpoint, body: &Value) -> Result<(), Problem> {
-        from.side(self).validate_request(body)
+        from.side(&self.canonical).validate_request(body)
     }
 
     /// Validates, decodes, applies the policy and encodes: the whole request translation.
@@ -187,8 +189,8 @@ impl Registry {
         options: Options<'_>,
     ) -> Result<Step, Problem> {
         translate::request(
-            from.side(self),
-            to.side(self),
+            from.side(&self.canonical),
+            to.side(&self.canonical),
             &self.canonical,
             path_id,
             body,
@@ -211,8 +213,8 @@ impl Registry {
         mode: Mode,
     ) -> Result<Translation, Problem> {
         translate::complete(
-            from.side(self),
-            to.side(self),
+            from.side(&self.canonical),
+            to.side(&self.canonical),
             &self.canonical,
             pending,
             stored,
@@ -226,13 +228,13 @@ impl Registry {
     /// # Errors
     /// A validation problem in `from`'s words.
     pub fn check_retrieve_id(&self, from: &Endpoint, to: &Endpoint, id: &str) -> Result<(), Problem> {
-        translate::check_id(from.side(self), to.side(self), id)
+        translate::check_id(from.side(&self.canonical), to.side(&self.canonical), id)
     }
 
     /// The request that retrieves customer `id` from an upstream speaking `to`; its answer is
     /// read with [`Registry::read_answer`]. `None` when `to` declares no retrieve operation.
     pub fn retrieve(&self, to: &Endpoint, id: &str) -> Option<Outbound> {
-        to.side(self).retrieve(id)
+        to.side(&self.canonical).retrieve(id)
     }
 
     /// Takes the keys starting with `prefix` (the gateway's own) out of `upstream`'s extension
@@ -243,14 +245,31 @@ impl Registry {
         if let Some(d) = upstream.dialect()
             && let Some(bag) = &d.request.bag
         {
-            crate::engine::overflow::restore(
+            overflow::restore(
                 customer,
                 bag,
                 prefix,
-                |p| crate::engine::overflow::restorable(self, d, p),
+                |p| self.restorable(d, p),
                 |c| self.canonical.is_valid_customer(c),
             );
         }
+    }
+
+    /// Whether a bag of the upstream dialect `upstream` may give back the canonical member at `p`:
+    /// only a member the gateway could have put there. Never one the canonical Customer schema
+    /// marks `readOnly` (set by the backend: the id, the password and account flags, the
+    /// timestamps) or that sits inside one, never a secret (write-only), never one any loaded
+    /// dialect declares `[response] volatile` (assigned by its vendor), and never one the
+    /// upstream's own request rules carry or derive from (it stores that member itself).
+    fn restorable(&self, upstream: &Dialect, p: &Pointer) -> bool {
+        let overlaps = |a: &Pointer| a.is_prefix_of(p) || p.is_prefix_of(a);
+        !self.canonical.is_read_only(p)
+            && !self.canonical.is_secret(p)
+            && !self
+                .dialects
+                .iter()
+                .any(|d| d.response.volatile.iter().any(overlaps))
+            && !overflow::stored_by(&upstream.request.rules, &Pointer::root(), &overlaps)
     }
 
     /// Encodes a canonical request for `to`, checking the result against `to`'s own schema.
@@ -258,12 +277,14 @@ impl Registry {
     /// # Errors
     /// Untranslatable when `to` cannot express the request.
     pub fn encode_request(&self, to: &Endpoint, canonical: &CanonicalRequest) -> Result<Encoded, Problem> {
-        translate::encode(to.side(self), canonical)
+        translate::encode(to.side(&self.canonical), canonical)
     }
 
     /// Understands an upstream answer from `upstream`.
     pub fn read_answer(&self, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
-        upstream.side(self).read_answer(status, body, &self.canonical)
+        upstream
+            .side(&self.canonical)
+            .read_answer(status, body, &self.canonical.customer)
     }
 
     /// Encodes a canonical Customer as `to`'s success answer: (status, body).
@@ -271,17 +292,16 @@ impl Registry {
     /// # Errors
     /// When a value has no equivalent in `to`.
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
-        to.side(self).encode_answer(customer, &AnswerView::default())
+        to.side(&self.canonical)
+            .success_answer(customer, &AnswerView::default())
     }
 
-    /// Encodes a canonical Customer as `to`'s success answer to a request with the query string
-    /// `query`, the customer read from `upstream`'s success body: when the upstream speaks
-    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
-    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
+    /// [`Registry::encode_answer_for`] an update (the engine's tests).
     ///
     /// # Errors
     /// When a value has no equivalent in `to`.
-    pub fn encode_answer_to(
+    #[cfg(test)]
+    pub(crate) fn encode_answer_to(
         &self,
         to: &Endpoint,
         customer: &Value,
@@ -291,7 +311,10 @@ impl Registry {
         self.encode_answer_for(Operation::Update, to, customer, query, upstream)
     }
 
-    /// As [`Registry::encode_answer_to`], for the answer to an operation `op`.
+    /// Encodes a canonical Customer as `to`'s success answer to an operation `op` with the query
+    /// string `query`, the customer read from `upstream`'s success body: when the upstream speaks
+    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
+    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
     ///
     /// # Errors
     /// When a value has no equivalent in `to`.
@@ -311,181 +334,14 @@ impl Registry {
             upstream: same.as_ref(),
             read: op == Operation::Retrieve,
         };
-        to.side(self).encode_answer(customer, &view)
+        to.side(&self.canonical).success_answer(customer, &view)
     }
 
     /// Renders `problem` as `to`'s error answer.
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
-        to.side(self).render_error(problem, id)
-    }
-
-    /// The fidelity matrix over `canonical` and every loaded dialect.
-    pub fn matrix(&self) -> Vec<MatrixEntry> {
-        matrix::matrix(self)
-    }
-
-    /// The OpenAPI 3.1 document of every inbound operation.
-    pub fn openapi(&self) -> Value {
-        crate::openapi::document(self)
-    }
-}
-
-fn routes_overlap(a: &Dialect, b: &Dialect) -> bool {
-    a.routes()
-        .any(|(_, x)| b.routes().any(|(_, y)| route_pair_overlaps(x, y)))
-}
-
-fn route_pair_overlaps(a: &crate::dialect::Route, b: &crate::dialect::Route) -> bool {
-    let shares_method = b.methods().any(|m| a.accepts_method(m));
-    shares_method && a.segments.len() == b.segments.len() && {
-        a.segments.iter().zip(&b.segments).all(|(x, y)| match (x, y) {
-            (crate::dialect::PathSegment::Literal(x), crate::dialect::PathSegment::Literal(y)) => x == y,
-            _ => true,
-        })
+        to.side(&self.canonical).render_error(problem, id)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
-    use crate::source::Origin;
-
-    fn repo() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
-
-    #[test]
-    fn embedded_and_directory_loads_agree_and_say_where_each_definition_came_from() {
-        let embedded = Registry::embedded().unwrap();
-        let files = Registry::load(&repo().join("config/dialects"), &repo().join("schemas")).unwrap();
-        let ids = |r: &Registry| r.dialects().iter().map(|d| d.id().to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            ids(&embedded),
-            ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"]
-        );
-        assert_eq!(ids(&embedded), ids(&files));
-        assert_eq!(
-            embedded.openapi(),
-            files.openapi(),
-            "the same definitions and schemas"
-        );
-        for d in embedded.dialects() {
-            assert_eq!(d.origin(), &Origin::Embedded);
-        }
-        for d in files.dialects() {
-            let expected = repo().join("config/dialects").join(format!("{}.toml", d.id()));
-            assert_eq!(d.origin(), &Origin::File(expected));
-        }
-    }
-
-    #[test]
-    fn a_definitions_directory_overrides_with_embedded_schemas() {
-        let dir = std::env::temp_dir().join(format!("dialectgate-registry-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let medusa = std::fs::read_to_string(repo().join("config/dialects/medusa.toml")).unwrap();
-        let vendor = medusa
-            .lines()
-            .find(|l| l.starts_with("vendor"))
-            .expect("medusa.toml names its vendor");
-        std::fs::write(
-            dir.join("medusa.toml"),
-            medusa.replace(vendor, "vendor = \"Medusa (local)\""),
-        )
-        .unwrap();
-        let registry = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap();
-        assert_eq!(registry.dialects().len(), 1);
-        let d = registry.dialect("medusa").unwrap();
-        assert_eq!(d.vendor(), "Medusa (local)");
-        assert_eq!(d.origin(), &Origin::File(dir.join("medusa.toml")));
-
-        // A definition whose schemas are not embedded names the file it looked for.
-        std::fs::write(
-            dir.join("other.toml"),
-            medusa.replace("id = \"medusa\"", "id = \"other\""),
-        )
-        .unwrap();
-        let err = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap_err();
-        assert!(
-            err.to_string().contains("embedded:schemas/other/request.json"),
-            "{err}"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_target_without_a_retrieve_operation_is_never_asked_for_a_read() {
-        let dir = std::env::temp_dir().join(format!("dialectgate-noretrieve-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let axim = std::fs::read_to_string(repo().join("config/dialects/axim.toml")).unwrap();
-        let start = axim
-            .find("[retrieve]")
-            .expect("axim declares a retrieve operation");
-        let end = start + axim[start..].find("[auth]").unwrap();
-        std::fs::write(
-            dir.join("axim.toml"),
-            format!("{}{}", &axim[..start], &axim[end..]),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("elasticpath.toml"),
-            std::fs::read_to_string(repo().join("config/dialects/elasticpath.toml")).unwrap(),
-        )
-        .unwrap();
-        let reg = Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded).unwrap();
-        let (ep, axim) = (
-            reg.endpoint("elasticpath").unwrap(),
-            reg.endpoint("axim").unwrap(),
-        );
-        assert!(reg.retrieve(&axim, "c1").is_none());
-        let body = serde_json::json!({"data": {"type": "customer", "email": "a@example.com"}});
-        // Axim requires its names on every PUT: with a retrieve call this is a read; without
-        // one, the refusal it always was.
-        let refused = reg
-            .plan(&ep, &axim, Some("c1"), &body, Options::default())
-            .unwrap_err();
-        assert_eq!(refused.errors[0].code, "required_on_write", "{refused:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn each_dialect_declares_what_its_backends_assign_themselves() {
-        let reg = Registry::embedded().unwrap();
-        let volatile = |id: &str| reg.endpoint(id).unwrap().volatile();
-        // Elastic Path's `password` answer is the canonical password flag.
-        assert_eq!(
-            volatile("elasticpath"),
-            ["/id", "/created_at", "/updated_at", "/has_password"]
-        );
-        assert_eq!(volatile("microbase"), ["/id"]);
-        assert_eq!(volatile("medusa"), ["/id", "/created_at", "/updated_at"]);
-        assert_eq!(volatile("canonical"), crate::canonical::CANONICAL_VOLATILE);
-    }
-
-    #[test]
-    fn an_expand_table_is_checked_at_load() {
-        let dir = std::env::temp_dir().join(format!("dialectgate-expand-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let medusa = std::fs::read_to_string(repo().join("config/dialects/medusa.toml")).unwrap();
-        let load = |text: String| {
-            std::fs::write(dir.join("medusa.toml"), text).unwrap();
-            Registry::from_sources(&Source::Dir(dir.clone()), &Source::Embedded)
-        };
-        let bad_default = medusa.replace(
-            r#"default = ["orders", "shipping_addresses"]"#,
-            r#"default = ["orders", "invoices"]"#,
-        );
-        assert_ne!(bad_default, medusa);
-        let err = load(bad_default).unwrap_err().to_string();
-        assert!(err.contains("response.expand.default: `invoices`"), "{err}");
-        let bad_query = medusa.replace(
-            r#"expand = { query = "expand""#,
-            r#"expand = { query = "include""#,
-        );
-        assert_ne!(bad_query, medusa);
-        let err = load(bad_query).unwrap_err().to_string();
-        assert!(err.contains("response.expand.query: `include`"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;

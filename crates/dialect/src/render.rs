@@ -6,8 +6,7 @@
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
-use crate::dialect::Dialect;
-use crate::plan::ErrorShape;
+use crate::compiled::{CompiledErrors, ErrorShape};
 use crate::pointer::Pointer;
 use crate::template;
 
@@ -141,119 +140,118 @@ fn mentions_item(v: &Value) -> bool {
     }
 }
 
-impl Dialect {
-    /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
-    pub fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
-        let kind = problem.kind();
-        let Some(shape) = self.errors.shapes.get(&kind) else {
-            // Every kind has a shape (compiled from the default body); this is unreachable but
-            // answering plainly is better than panicking on a gateway.
-            return Rendered {
-                status: kind.status(),
-                content_type: "text/plain".into(),
-                body: problem.message().as_bytes().to_vec(),
-            };
+/// Renders `problem` as the error answer of a dialect whose errors are `errors`. `id` is the
+/// customer id, when known.
+pub(crate) fn render_error(errors: &CompiledErrors, problem: &Problem, id: Option<&str>) -> Rendered {
+    let kind = problem.kind();
+    let Some(shape) = errors.shapes.get(&kind) else {
+        // Every kind has a shape (compiled from the default body); this is unreachable but
+        // answering plainly is better than panicking on a gateway.
+        return Rendered {
+            status: kind.status(),
+            content_type: "text/plain".into(),
+            body: problem.message().as_bytes().to_vec(),
         };
-        let scope = Scope {
-            problem,
-            shape,
-            id,
-            join: &self.errors.join,
-            item: None,
-            kind,
-        };
-        let body = match scope.fill(&shape.body) {
-            Some(Value::String(text)) => text.into_bytes(),
-            Some(json) => serde_json::to_vec(&json).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        Rendered {
-            status: shape.status,
-            content_type: shape.content_type.clone(),
-            body,
-        }
+    };
+    let scope = Scope {
+        problem,
+        shape,
+        id,
+        join: &errors.join,
+        item: None,
+        kind,
+    };
+    let body = match scope.fill(&shape.body) {
+        Some(Value::String(text)) => text.into_bytes(),
+        Some(json) => serde_json::to_vec(&json).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Rendered {
+        status: shape.status,
+        content_type: shape.content_type.clone(),
+        body,
     }
+}
 
-    /// Reads an error answer of this dialect (status + body) back into a canonical problem. The
-    /// kind is the one whose status and literal members match best; a body that matches no
-    /// kind falls back to what the status means.
-    pub fn classify_error(&self, status: u16, body: &[u8]) -> Problem {
-        let json: Option<Value> = serde_json::from_slice(body).ok();
-        // On an equal score, the kind the status itself means wins (a plain 400 is a validation
-        // error, not `malformed`, which merely comes first in `ErrorKind::ALL`).
-        let by_status = ErrorKind::from_status(status);
-        let mut best: Option<(ErrorKind, (usize, bool, bool, bool))> = None;
-        for kind in ErrorKind::ALL {
-            let Some(shape) = self.errors.shapes.get(&kind) else {
-                continue;
-            };
-            if shape.status != status && !shape.also_status.contains(&status) {
-                continue;
-            }
-            let mut literals = Vec::new();
-            collect_literals(&shape.body, &Pointer::root(), &mut literals);
-            // A fixed title (EP's "Conflict", CP's "Not Found") identifies a kind too, but
-            // softly: a vendor may word it differently without changing its meaning.
-            let mut soft = Vec::new();
-            if let Some(title) = shape
-                .title
-                .as_ref()
-                .filter(|t| template::names(t).next().is_none())
-            {
-                title_places(&shape.body, &Pointer::root(), &mut soft);
-                soft.retain(|p| {
-                    json.as_ref().and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str())
-                });
-            }
-            let matched = match (&json, shape.body.is_string()) {
-                (Some(json), false) => {
-                    if literals
-                        .iter()
-                        .any(|(p, v)| p.get(json).is_some_and(|got| got != v))
-                    {
-                        continue;
-                    }
-                    literals.iter().filter(|(p, v)| p.get(json) == Some(v)).count()
-                }
-                (None, true) => 0,
-                // A JSON body where the vendor sends text (Medusa's 401): the status decides.
-                (Some(_), true) => 0,
-                // Not JSON where the vendor always sends JSON: not this vendor's answer (an HTML
-                // page from a proxy, a truncated body); the status alone decides below.
-                (None, false) => continue,
-            };
-            // Prefer more matched literals; on a tie, a kind that claims this status explicitly
-            // for the vendor's answers (`also_status`: EP's 422 is a validation error), then the
-            // kind whose own status this is, then the kind the status itself means.
-            let score = (
-                matched + soft.len(),
-                shape.also_status.contains(&status),
-                shape.status == status,
-                kind == by_status,
-            );
-            if best.is_none_or(|(_, s)| score > s) {
-                best = Some((kind, score));
-            }
-        }
-        let kind = match best {
-            Some((kind, _)) => kind,
-            None if (200..300).contains(&status) => ErrorKind::BadGateway,
-            None => ErrorKind::from_status(status),
+/// Reads an error answer (status + body) of a dialect whose errors are `errors` back into a
+/// canonical problem. The kind is the one whose status and literal members match best; a body
+/// that matches no kind falls back to what the status means.
+pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) -> Problem {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    // On an equal score, the kind the status itself means wins (a plain 400 is a validation
+    // error, not `malformed`, which merely comes first in `ErrorKind::ALL`).
+    let by_status = ErrorKind::from_status(status);
+    let mut best: Option<(ErrorKind, (usize, bool, bool, bool))> = None;
+    for kind in ErrorKind::ALL {
+        let Some(shape) = errors.shapes.get(&kind) else {
+            continue;
         };
-        let message = json
+        if shape.status != status && !shape.also_status.contains(&status) {
+            continue;
+        }
+        let mut literals = Vec::new();
+        collect_literals(&shape.body, &Pointer::root(), &mut literals);
+        // A fixed title (EP's "Conflict", CP's "Not Found") identifies a kind too, but
+        // softly: a vendor may word it differently without changing its meaning.
+        let mut soft = Vec::new();
+        if let Some(title) = shape
+            .title
             .as_ref()
-            .and_then(|j| {
-                self.errors
-                    .shapes
-                    .get(&kind)
-                    .and_then(|s| find_message(&s.body, j))
-            })
-            // An upstream's own words are passed on only from its JSON error shape, and
-            // bounded; text that is not JSON (a proxy's HTML page, a stack trace) never is.
-            .map(|m| bounded(&m, MAX_UPSTREAM_MESSAGE).to_owned())
-            .unwrap_or_else(|| kind.title().to_owned());
-        Problem::new(kind, message)
+            .filter(|t| template::names(t).next().is_none())
+        {
+            title_places(&shape.body, &Pointer::root(), &mut soft);
+            soft.retain(|p| {
+                json.as_ref().and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str())
+            });
+        }
+        let matched = match (&json, shape.body.is_string()) {
+            (Some(json), false) => {
+                if literals
+                    .iter()
+                    .any(|(p, v)| p.get(json).is_some_and(|got| got != v))
+                {
+                    continue;
+                }
+                literals.iter().filter(|(p, v)| p.get(json) == Some(v)).count()
+            }
+            (None, true) => 0,
+            // A JSON body where the vendor sends text (Medusa's 401): the status decides.
+            (Some(_), true) => 0,
+            // Not JSON where the vendor always sends JSON: not this vendor's answer (an HTML
+            // page from a proxy, a truncated body); the status alone decides below.
+            (None, false) => continue,
+        };
+        // Prefer more matched literals; on a tie, a kind that claims this status explicitly
+        // for the vendor's answers (`also_status`: EP's 422 is a validation error), then the
+        // kind whose own status this is, then the kind the status itself means.
+        let score = (
+            matched + soft.len(),
+            shape.also_status.contains(&status),
+            shape.status == status,
+            kind == by_status,
+        );
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((kind, score));
+        }
     }
+    let kind = match best {
+        Some((kind, _)) => kind,
+        None if (200..300).contains(&status) => ErrorKind::BadGateway,
+        None => ErrorKind::from_status(status),
+    };
+    let message = json
+        .as_ref()
+        .and_then(|j| {
+            errors
+                .shapes
+                .get(&kind)
+                .and_then(|s| find_message(&s.body, j))
+        })
+        // An upstream's own words are passed on only from its JSON error shape, and
+        // bounded; text that is not JSON (a proxy's HTML page, a stack trace) never is.
+        .map(|m| bounded(&m, MAX_UPSTREAM_MESSAGE).to_owned())
+        .unwrap_or_else(|| kind.title().to_owned());
+    Problem::new(kind, message)
 }
 
 /// The longest upstream message passed on to a caller, in bytes.

@@ -284,3 +284,15 @@ fn list(options: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// The message variables refusing the member at `pointer` with `code`; add what the message
+/// needs (`MessageVars { target: …, ..refusal(code, pointer) }`) and pass them to
+/// [`crate::side::Side::refuse`].
+pub(crate) fn refusal(code: &str, pointer: Pointer) -> MessageVars {
+    MessageVars {
+        code: code.to_owned(),
+        at: pointer.clone(),
+        pointer,
+        ..Default::default()
+    }
+}

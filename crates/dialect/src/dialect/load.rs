@@ -3,10 +3,12 @@
 
 use serde_json::Value;
 
-use super::{Auth, Credential, Dialect, ErrorPlan, PathSegment, Route, Schemas, TokenEndpoint};
+use super::Dialect;
+use crate::auth::{Auth, Credential, TokenEndpoint};
+use crate::compiled::{self, CompiledErrors, Compiler, Schemas};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
-use crate::plan::{self, Compiler};
+use crate::route::{PathSegment, Route};
 use crate::schema;
 use crate::source::Tree;
 
@@ -37,9 +39,9 @@ pub(crate) fn load(
         problems: Vec::new(),
         canonical_schemas,
     };
-    plan::check_id(&mut c, &raw, stem);
-    plan::check_message_pointers(&mut c, "request", &raw.request);
-    plan::check_message_pointers(&mut c, "response", &raw.response);
+    compiled::check_id(&mut c, &raw, stem);
+    compiled::check_message_pointers(&mut c, "request", &raw.request);
+    compiled::check_message_pointers(&mut c, "response", &raw.response);
     let request = c.message("request", &raw.request, &raw.fields, RawOn::Request);
     let response = c.message("response", &raw.response, &raw.fields, RawOn::Response);
     let (shapes, messages, join) = c.errors(&raw.errors);
@@ -99,7 +101,7 @@ pub(crate) fn load(
         auth,
         request,
         response,
-        errors: ErrorPlan {
+        errors: CompiledErrors {
             shapes,
             messages: messages.into_iter().collect(),
             join,
@@ -109,7 +111,7 @@ pub(crate) fn load(
         raw,
         sources: std::collections::HashMap::new(),
     };
-    dialect.sources = crate::engine::provenance::source_index(&dialect);
+    dialect.sources = crate::engine::provenance::source_index(dialect.compiled());
     Ok(dialect)
 }
 

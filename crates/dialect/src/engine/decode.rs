@@ -7,14 +7,15 @@ use serde_json::{Map, Value};
 
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
-use crate::dialect::{Dialect, Route};
-use crate::endpoint::{Side, refusal};
-use crate::plan::{MessagePlan, Rule, Shape};
+use crate::compiled::Compiled;
+use crate::compiled::{CompiledMessage, Rule, Shape};
 use crate::pointer::Pointer;
+use crate::route::Route;
 use crate::validate::MessageVars;
+use crate::validate::refusal;
 
-/// See [`Dialect::decode_request`].
-pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
+/// See [`crate::Dialect::decode_request`].
+pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
     let id = match (&d.route.id_in_body, path_id) {
         (Some(p), _) => p.get(body).and_then(Value::as_str).map(str::to_owned),
         (None, id) => id.map(str::to_owned),
@@ -27,7 +28,7 @@ pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Resul
         ignore_empty: d.request.ignore_empty,
         replace: true,
     };
-    let (root, patch) = decoder.message(&d.request, body)?;
+    let (root, patch) = decoder.message(d.request, body)?;
     // A map this dialect replaces in full is sent whole by its callers.
     let complete = d
         .request
@@ -43,19 +44,24 @@ pub(crate) fn request(d: &Dialect, path_id: Option<&str>, body: &Value) -> Resul
     })
 }
 
-/// See [`Dialect::decode_response`].
-pub(crate) fn response(d: &Dialect, body: &Value) -> Result<Value, Problem> {
+/// See [`crate::Dialect::decode_response`].
+pub(crate) fn response(d: Compiled<'_>, body: &Value) -> Result<Value, Problem> {
     let decoder = Decoder {
         dialect: d,
         ignore_empty: false,
         replace: false,
     };
-    let (_, doc) = decoder.message(&d.response, body)?;
+    let (_, doc) = decoder.message(d.response, body)?;
     Ok(Value::Object(doc))
 }
 
-/// See [`Dialect::apply_query`].
-pub(crate) fn apply_query(d: &Dialect, route: &Route, query: &str, body: &mut Value) -> Result<(), Problem> {
+/// See [`crate::Dialect::apply_query`].
+pub(crate) fn apply_query(
+    d: Compiled<'_>,
+    route: &Route,
+    query: &str,
+    body: &mut Value,
+) -> Result<(), Problem> {
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if route.query_into_body {
             if let Value::Object(map) = body {
@@ -72,14 +78,14 @@ pub(crate) fn apply_query(d: &Dialect, route: &Route, query: &str, body: &mut Va
     Ok(())
 }
 
-/// See [`Dialect::is_success_body`].
-pub(crate) fn is_success_body(d: &Dialect, body: &Value) -> bool {
+/// See [`crate::Dialect::is_success_body`].
+pub(crate) fn is_success_body(d: Compiled<'_>, body: &Value) -> bool {
     d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v))
         && d.response.envelope.get(body).is_some_and(Value::is_object)
 }
 
 struct Decoder<'a> {
-    dialect: &'a Dialect,
+    dialect: Compiled<'a>,
     /// The dialect ignores `null` and `""` (they mean "leave as is").
     ignore_empty: bool,
     /// Requests: a patch (replaced objects prefilled with nulls, `null` means clear).
@@ -88,19 +94,21 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    /// Decodes the members inside `plan`'s envelope of `body` (a body without it is refused):
+    /// Decodes the members inside `message`'s envelope of `body` (a body without it is refused):
     /// the envelope's value, and what its members decode to.
     fn message<'b>(
         &self,
-        plan: &MessagePlan,
+        message: &CompiledMessage,
         body: &'b Value,
     ) -> Result<(&'b Value, Map<String, Value>), Problem> {
-        let root = plan.envelope.get(body).ok_or_else(|| {
-            self.dialect
-                .refuse(ErrorKind::Validation, refusal("required", plan.envelope.clone()))
+        let root = message.envelope.get(body).ok_or_else(|| {
+            self.dialect.refuse(
+                ErrorKind::Validation,
+                refusal("required", message.envelope.clone()),
+            )
         })?;
         let mut out = Map::new();
-        self.rules(&plan.rules, root, &plan.envelope, &mut out)?;
+        self.rules(&message.rules, root, &message.envelope, &mut out)?;
         Ok((root, out))
     }
 

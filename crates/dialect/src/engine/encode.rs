@@ -1,35 +1,35 @@
-//! Canonical → dialect: a canonical request into the dialect's request body, and a canonical
-//! Customer into its success body. Requests keep books: every canonical member is carried by a
-//! rule, used to derive another member, or reported dropped (canonical pointers; the pipeline
-//! restates them in the caller's terms).
+//! Canonical → dialect: a canonical request into the dialect's request body, and any canonical
+//! object into a dialect message (the success answer's shaping is in `answer.rs`). Requests keep
+//! books: every canonical member is carried by a rule, used to derive another member, or
+//! reported dropped (canonical pointers; the pipeline restates them in the caller's terms).
 
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use super::decode::is_blank;
 use super::transform::{self, Direction, LeafError};
-use super::{AnswerView, CanonicalRequest, Encoded, Need};
-use crate::dialect::Dialect;
-use crate::endpoint::{Side, refusal};
-use crate::plan::{Derivation, MessagePlan, Rule, Shape};
+use super::{CanonicalRequest, Encoded, Need};
+use crate::compiled::Compiled;
+use crate::compiled::{CompiledMessage, Derivation, Rule, Shape};
 use crate::pointer::Pointer;
 use crate::report::{DerivedField, Dropped, Fidelity, FillReason, LossReason};
 use crate::validate::MessageVars;
+use crate::validate::refusal;
 
-/// See [`Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
+/// See [`crate::Dialect::encode_request`]. `complete` lists the canonical objects and bags of `request`
 /// that were filled from the stored customer: they hold every member, so an omitted one is
 /// absent at the upstream too (no partial replace, no further need).
 pub(crate) fn request(
-    d: &Dialect,
+    d: Compiled<'_>,
     request: &CanonicalRequest,
     complete: &[Pointer],
 ) -> Result<Encoded, Problem> {
-    let plan = &d.request;
+    let message = &d.request;
     let mut report = Fidelity::default();
     let mut needs = Vec::new();
-    let mut body = message(
+    let mut body = encode_message(
         d,
-        plan,
+        message,
         &request.patch,
         Some(Books {
             report: &mut report,
@@ -41,18 +41,18 @@ pub(crate) fn request(
         p.set(map, Value::String(request.id.clone()));
     }
     let mut missing = Vec::new();
-    for p in &plan.required {
-        match plan.envelope.join(p).get(&body) {
+    for p in &message.required {
+        match message.envelope.join(p).get(&body) {
             Some(v) if !v.is_null() => {}
             // Absent: the stored customer has it (a read fills it); null: the caller clears a
             // member the target requires, which no read can mend.
             found => {
-                let rule = plan.rules.iter().find(|r| &r.dialect == p);
+                let rule = message.rules.iter().find(|r| &r.dialect == p);
                 if let (None, Some(rule)) = (found, rule) {
                     need(&mut needs, rule.canonical.clone(), FillReason::RequiredOnWrite);
                 }
                 missing.push(d.violation(MessageVars {
-                    target: Some(d.id.clone()),
+                    target: Some(d.id.to_owned()),
                     ..refusal("required_on_write", p.clone())
                 }));
             }
@@ -88,102 +88,40 @@ fn need_part(
     }
 }
 
-/// See [`Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
-/// members pass through (same dialect on both sides), then the caller's pick of relations.
-pub(crate) fn response(d: &Dialect, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
-    let empty = Map::new();
-    let doc = customer.as_object().unwrap_or(&empty);
-    let mut body = message(d, &d.response, doc, None)?;
-    if view.read
-        && let Value::Object(root) = &mut body
-    {
-        // Members that speak of the update ("Customer updated successfully"), not of a read.
-        for p in &d.response.read_omits {
-            p.remove(root);
-        }
-    }
-    if let Some(members) = envelope_mut(&d.response.envelope, &mut body) {
-        if let Some(upstream) = view.upstream {
-            pass_through(d, upstream, members);
-        }
-        if let Some(expand) = &d.response.expand {
-            expand.select(view.query, members);
-        }
-    }
-    Ok(body)
-}
-
-/// The object at `envelope` in `body`.
-fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
-    let mut at = body;
-    for segment in envelope.segments() {
-        at = at.as_object_mut()?.get_mut(segment)?;
-    }
-    at.as_object_mut()
-}
-
-/// The upstream speaks the caller's dialect: the members of its answer that no response rule
-/// carries (the canonical model has no place for them: Medusa's `orders`, `deleted_at`) but
-/// the dialect's response schema names are passed on as the upstream gave them (its answer
-/// was checked against that schema when read). Only top-level members of the envelope object;
-/// members the rules carry come from the canonical customer, as for any other upstream.
-fn pass_through(d: &Dialect, upstream: &Value, members: &mut Map<String, Value>) {
-    let Some(Value::Object(theirs)) = d.response.envelope.get(upstream) else {
-        return;
-    };
-    let mut schema = &d.schemas.response_json;
-    for segment in d.response.envelope.segments() {
-        schema = &schema["properties"][segment];
-    }
-    let Some(named) = schema["properties"].as_object() else {
-        return;
-    };
-    for (key, value) in theirs {
-        let carried = d
-            .response
-            .rules
-            .iter()
-            .any(|r| r.dialect.segments().first() == Some(key));
-        if !carried && named.contains_key(key) {
-            members.insert(key.clone(), value.clone());
-        }
-    }
-}
-
 /// The books a request encoding keeps: what it derived and dropped, what it needs from the
 /// stored customer, and which objects are already complete.
-struct Books<'a> {
+pub(super) struct Books<'a> {
     report: &'a mut Fidelity,
     needs: &'a mut Vec<Need>,
     complete: &'a [Pointer],
 }
 
-/// Encodes the canonical object `src` as `plan`'s message: its members inside the envelope,
-/// with the constant and extra members. Books are kept when given (requests).
-fn message(
-    d: &Dialect,
-    plan: &MessagePlan,
+/// Encodes the canonical object `src` as the dialect message `message`: its members inside the
+/// envelope, with the constant and extra members. Books are kept when given (requests).
+pub(super) fn encode_message(
+    d: Compiled<'_>,
+    message: &CompiledMessage,
     src: &Map<String, Value>,
     books: Option<Books<'_>>,
 ) -> Result<Value, Problem> {
     let mut fields = Map::new();
     Encoder {
         dialect: d,
-        plan,
+        message,
         books,
     }
-    .object(&plan.rules, src, &Pointer::root(), &mut fields)?;
+    .object(&message.rules, src, &Pointer::root(), &mut fields)?;
     let mut root = Map::new();
-    plan.envelope.set(&mut root, Value::Object(fields));
-    for (p, v) in plan.constants.iter().chain(&plan.extra) {
+    message.envelope.set(&mut root, Value::Object(fields));
+    for (p, v) in message.constants.iter().chain(&message.extra) {
         p.set(&mut root, v.clone());
     }
     Ok(Value::Object(root))
 }
 
 struct Encoder<'a> {
-    dialect: &'a Dialect,
-    plan: &'a MessagePlan,
+    dialect: Compiled<'a>,
+    message: &'a CompiledMessage,
     /// `None` for responses, which keep no books.
     books: Option<Books<'a>>,
 }
@@ -202,7 +140,7 @@ impl Encoder<'_> {
             match rule.canonical.get_member(src) {
                 Some(v) => {
                     consumed.push(&rule.canonical);
-                    if self.plan.ignore_empty && is_blank(v) {
+                    if self.message.ignore_empty && is_blank(v) {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
@@ -227,7 +165,7 @@ impl Encoder<'_> {
                         consumed.extend(&d.from);
                         if let Some(books) = self.books.as_mut() {
                             books.report.derived.push(DerivedField {
-                                target: self.plan.envelope.join_text(&rule.dialect),
+                                target: self.message.envelope.join_text(&rule.dialect),
                                 from: d.from.iter().map(|f| at.join_text(f)).collect(),
                             });
                         }
@@ -346,7 +284,7 @@ impl Encoder<'_> {
                 LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
                     ErrorKind::Untranslatable,
                     MessageVars {
-                        target: Some(self.dialect.id.clone()),
+                        target: Some(self.dialect.id.to_owned()),
                         ..refusal("unmapped_enum", parent.join(&rule.canonical))
                     },
                 ),
@@ -387,113 +325,4 @@ fn covers(c: &Pointer, at: &Pointer, key: &str) -> bool {
 fn within(c: &Pointer, at: &Pointer, key: &str) -> bool {
     let (c, at) = (c.segments(), at.segments());
     c.len() > at.len() && c[..at.len()] == at[..] && c[at.len()] == key
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use crate::registry::Registry;
-
-    fn customer() -> serde_json::Value {
-        json!({
-            "id": "cus_1",
-            "email": "a@example.com",
-            "groups": [{"id": "cgrp_1"}],
-            "addresses": {
-                "billing": {"line1": "1 Road", "city": "Town", "country": "GB"},
-                "book": [{"id": "addr_1", "line1": "2 Road", "city": "Town", "country": "GB"}]
-            }
-        })
-    }
-
-    /// A Medusa upstream's answer: members the canonical model has no place for.
-    fn medusa_upstream() -> Vec<u8> {
-        serde_json::to_vec(&json!({"customer": {
-            "id": "cus_1",
-            "email": "upstream@example.com",
-            "billing_address_id": "addr_9",
-            "deleted_at": null,
-            "orders": [{"id": "order_1"}],
-            "password_hash": "not named by the schema"
-        }}))
-        .unwrap()
-    }
-
-    #[test]
-    fn medusa_answers_with_its_default_relations_and_expand_replaces_them() {
-        let reg = Registry::embedded().unwrap();
-        let medusa = reg.endpoint("medusa").unwrap();
-        let (_, body) = reg.encode_answer_to(&medusa, &customer(), "", None).unwrap();
-        let c = &body["customer"];
-        assert!(c.get("billing_address").is_none(), "{c}");
-        assert!(c.get("groups").is_none(), "{c}");
-        assert_eq!(c["shipping_addresses"][0]["id"], "addr_1");
-        assert_eq!(c["deleted_at"], serde_json::Value::Null);
-        assert!(c.get("orders").is_none(), "never invented: {c}");
-
-        let (_, body) = reg
-            .encode_answer_to(&medusa, &customer(), "expand=billing_address,%20groups", None)
-            .unwrap();
-        let c = &body["customer"];
-        assert_eq!(c["billing_address"]["address_1"], "1 Road");
-        assert_eq!(c["groups"], json!([{"id": "cgrp_1"}]));
-        assert!(
-            c.get("shipping_addresses").is_none(),
-            "expand replaces the default: {c}"
-        );
-
-        // `fields` is validated but ignored, as in Medusa's handler; an empty expand picks none.
-        let (_, plain) = reg.encode_answer_to(&medusa, &customer(), "", None).unwrap();
-        let (_, fields) = reg
-            .encode_answer_to(&medusa, &customer(), "fields=email", None)
-            .unwrap();
-        assert_eq!(plain, fields);
-        // A repeated parameter: the last one counts.
-        let (_, last) = reg
-            .encode_answer_to(&medusa, &customer(), "expand=groups&expand=billing_address", None)
-            .unwrap();
-        assert!(last["customer"].get("groups").is_none());
-        assert!(last["customer"].get("billing_address").is_some());
-        let (_, none) = reg
-            .encode_answer_to(&medusa, &customer(), "expand=", None)
-            .unwrap();
-        assert!(none["customer"].get("shipping_addresses").is_none());
-    }
-
-    #[test]
-    fn a_same_dialect_upstream_passes_on_the_members_its_schema_names() {
-        let reg = Registry::embedded().unwrap();
-        let medusa = reg.endpoint("medusa").unwrap();
-        let up = medusa_upstream();
-        let (_, body) = reg
-            .encode_answer_to(&medusa, &customer(), "", Some((&medusa, &up)))
-            .unwrap();
-        let c = &body["customer"];
-        assert_eq!(c["orders"], json!([{"id": "order_1"}]));
-        assert_eq!(c["billing_address_id"], "addr_9");
-        assert!(
-            c.get("password_hash").is_none(),
-            "not named by the response schema: {c}"
-        );
-        assert_eq!(
-            c["email"], "a@example.com",
-            "members a rule carries come from the customer, never from the raw body"
-        );
-
-        // The caller's pick still applies to what passed through.
-        let (_, body) = reg
-            .encode_answer_to(&medusa, &customer(), "expand=groups", Some((&medusa, &up)))
-            .unwrap();
-        assert!(body["customer"].get("orders").is_none());
-        assert_eq!(body["customer"]["billing_address_id"], "addr_9");
-
-        // Another upstream dialect's body is never read for members.
-        let other = reg.endpoint("checkoutpage").unwrap();
-        let (_, body) = reg
-            .encode_answer_to(&medusa, &customer(), "", Some((&other, &up)))
-            .unwrap();
-        assert!(body["customer"].get("orders").is_none());
-        assert!(body["customer"].get("billing_address_id").is_none());
-    }
 }

@@ -6,6 +6,7 @@ use dialectgate_canonical::merge_patch;
 use serde_json::{Map, Value};
 
 use super::Need;
+use crate::compiled::{CompiledMessage, Shape};
 use crate::pointer::Pointer;
 use crate::report::{FillReason, FilledField};
 
@@ -88,6 +89,49 @@ pub(crate) fn sent_by_caller(sent: &Map<String, Value>, p: &Pointer) -> bool {
         }
     }
     true
+}
+
+/// What a side's requests need from the stored customer, by canonical pointer (the
+/// fidelity matrix and the overflow keys a read keeps).
+#[derive(Debug, Default)]
+pub(crate) struct FillNeeds {
+    /// Members required on every write.
+    pub required: Vec<Pointer>,
+    /// Objects and maps replaced in full.
+    pub replaced: Vec<Pointer>,
+    /// The extension bag, as the target's pointer (`/metadata`).
+    pub bag: Option<String>,
+}
+
+/// The [`FillNeeds`] of a dialect's request message.
+pub(crate) fn fill_needs(message: &CompiledMessage) -> FillNeeds {
+    let mut replaced = Vec::new();
+    for rule in &message.rules {
+        let whole = match &rule.shape {
+            Shape::Object { replace, .. } => *replace,
+            Shape::Leaf => rule.replace,
+            Shape::Array { .. } => false,
+        };
+        if whole {
+            replaced.push(rule.canonical.clone());
+        }
+    }
+    FillNeeds {
+        required: message
+            .required
+            .iter()
+            .filter_map(|p| message.rules.iter().find(|r| &r.dialect == p))
+            .map(|r| r.canonical.clone())
+            .collect(),
+        replaced,
+        bag: message.bag.as_ref().and_then(|bag| {
+            message
+                .rules
+                .iter()
+                .find(|r| &r.canonical == bag)
+                .map(|r| message.envelope.join(&r.dialect).to_string())
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@ use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use crate::canonical::Canonical;
-use crate::dialect::Dialect;
-use crate::endpoint::{Side, refusal};
-use crate::plan::{Rule, Shape};
+use crate::compiled::{Rule, Shape};
 use crate::pointer::Pointer;
-use crate::registry::Registry;
 use crate::report::{Fidelity, LossReason, Overflowed};
+use crate::side::Side;
+use crate::validate::refusal;
 use crate::validate::{MAX_VIOLATIONS, MessageVars};
 
 /// The deepest canonical pointer a bag key may restore (the canonical Customer is shallower).
@@ -248,26 +247,9 @@ pub(crate) fn restore(
     }
 }
 
-/// Whether a bag of the upstream dialect `upstream` may give back the canonical member at `p`:
-/// only a member the gateway could have put there. Never one the canonical Customer schema
-/// marks `readOnly` (set by the backend: the id, the password and account flags, the
-/// timestamps) or that sits inside one, never a secret (write-only), never one any loaded
-/// dialect declares `[response] volatile` (assigned by its vendor), and never one the
-/// upstream's own request rules carry or derive from (it stores that member itself).
-pub(crate) fn restorable(registry: &Registry, upstream: &Dialect, p: &Pointer) -> bool {
-    let overlaps = |a: &Pointer| a.is_prefix_of(p) || p.is_prefix_of(a);
-    !registry.canonical.is_read_only(p)
-        && !registry.canonical.is_secret(p)
-        && !registry
-            .dialects
-            .iter()
-            .any(|d| d.response.volatile.iter().any(overlaps))
-        && !stored_by(&upstream.request.rules, &Pointer::root(), &overlaps)
-}
-
 /// True when one of `rules` (at canonical `base`), or a rule nested in them, maps or derives
 /// from a canonical member `overlaps` accepts.
-fn stored_by(rules: &[Rule], base: &Pointer, overlaps: &impl Fn(&Pointer) -> bool) -> bool {
+pub(crate) fn stored_by(rules: &[Rule], base: &Pointer, overlaps: &impl Fn(&Pointer) -> bool) -> bool {
     rules.iter().any(|rule| {
         let at = base.join(&rule.canonical);
         overlaps(&at)

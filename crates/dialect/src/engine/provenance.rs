@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::dialect::Dialect;
-use crate::plan::{Rule, Shape};
+use crate::compiled::Compiled;
+use crate::compiled::{Rule, Shape};
 use crate::pointer::Pointer;
 
 /// [`source_pointer`] of every canonical member (object or leaf, outside arrays) that `d`'s
 /// request rules map, by canonical pointer: built at load, looked up per request.
-pub(crate) fn source_index(d: &Dialect) -> HashMap<String, String> {
+pub(crate) fn source_index(d: Compiled<'_>) -> HashMap<String, String> {
     fn walk(rules: &[Rule], base: &Pointer, out: &mut Vec<Pointer>) {
         for rule in rules {
             let at = base.join(&rule.canonical);
@@ -33,8 +33,8 @@ pub(crate) fn source_index(d: &Dialect) -> HashMap<String, String> {
         .collect()
 }
 
-/// See [`Dialect::source_pointer`].
-pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
+/// See [`crate::Dialect::source_pointer`].
+pub(crate) fn source_pointer(d: Compiled<'_>, canonical: &str) -> Option<String> {
     let target = Pointer::parse(canonical)?;
     let found = source_in(&d.request.rules, &target).or_else(|| {
         // A whole canonical object (`/addresses`) that only some rules map into: name the
@@ -53,7 +53,7 @@ pub(crate) fn source_pointer(d: &Dialect, canonical: &str) -> Option<String> {
 /// Checkout Page's `address` and `shipping`) names each of those members that `patch` carries,
 /// not only the first; a member no rule maps names the nearest enclosing member that fed it.
 /// Empty when no rule relates to `canonical` at all.
-pub(crate) fn source_pointers(d: &Dialect, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn source_pointers(d: Compiled<'_>, canonical: &str, patch: &Map<String, Value>) -> Vec<String> {
     let Some(target) = Pointer::parse(canonical) else {
         return Vec::new();
     };
@@ -80,9 +80,9 @@ pub(crate) fn source_pointers(d: &Dialect, canonical: &str, patch: &Map<String, 
 }
 
 /// Where the caller's `body` holds the key `key` of the canonical map at `bag` (see
-/// [`crate::endpoint::Side::bag_key_pointer`]): inside the member of the rule mapping that map,
+/// [`crate::side::Side::bag_key_pointer`]): inside the member of the rule mapping that map,
 /// where its transform puts the key (a kv_list item's key member: `/metaFields/2/code`).
-pub(crate) fn bag_key_pointer(d: &Dialect, body: &Value, bag: &Pointer, key: &str) -> Pointer {
+pub(crate) fn bag_key_pointer(d: Compiled<'_>, body: &Value, bag: &Pointer, key: &str) -> Pointer {
     let Some(rule) = d.request.rules.iter().find(|r| r.canonical == *bag) else {
         return d.request.envelope.join(bag).child(key);
     };
@@ -97,19 +97,25 @@ pub(crate) fn bag_key_pointer(d: &Dialect, body: &Value, bag: &Pointer, key: &st
 
 /// Pointers (into the caller's body) of the members inside the request envelope `root` that no
 /// rule maps and no constant, extra member or body id claims. Runs on every request.
-pub(crate) fn unknown_members(d: &Dialect, root: &Value) -> Vec<String> {
-    let plan = &d.request;
-    let envelope = plan.envelope.segments();
-    let claimed: Vec<&[String]> = plan
+pub(crate) fn unknown_members(d: Compiled<'_>, root: &Value) -> Vec<String> {
+    let message = &d.request;
+    let envelope = message.envelope.segments();
+    let claimed: Vec<&[String]> = message
         .constants
         .iter()
-        .chain(&plan.extra)
+        .chain(&message.extra)
         .map(|(p, _)| p)
         .chain(&d.route.id_in_body)
         .filter_map(|p| p.segments().strip_prefix(envelope))
         .collect();
     let mut unknown = Vec::new();
-    unknown_in(root, &views(&plan.rules), &claimed, &plan.envelope, &mut unknown);
+    unknown_in(
+        root,
+        &views(&message.rules),
+        &claimed,
+        &message.envelope,
+        &mut unknown,
+    );
     unknown
 }
 
@@ -262,7 +268,7 @@ mod tests {
             assert!(!d.sources.is_empty(), "{}", d.id);
             for (canonical, found) in &d.sources {
                 assert_eq!(
-                    source_pointer(d, canonical).as_ref(),
+                    source_pointer(d.compiled(), canonical).as_ref(),
                     Some(found),
                     "{} {canonical}",
                     d.id
@@ -284,7 +290,7 @@ mod tests {
             for leaf in leaves {
                 assert_eq!(
                     d.sources.get(&leaf),
-                    source_pointer(d, &leaf).as_ref(),
+                    source_pointer(d.compiled(), &leaf).as_ref(),
                     "{} {leaf}",
                     d.id
                 );

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::plan::{Derivation, Derive, EnumMap, Rule, Transform};
+use crate::compiled::{Derivation, Derive, EnumMap, Rule, Transform};
 use crate::pointer::Pointer;
 
 /// Which way a value travels.
@@ -192,7 +192,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::Shape;
+    use crate::compiled::Shape;
 
     fn rule(enum_map: Option<EnumMap>, transform: Option<Transform>) -> Rule {
         Rule {

@@ -1,144 +1,15 @@
-//! Compiling a [`RawDefinition`] into the plan the engine runs: pointers parsed, enum maps
-//! inverted, transforms resolved, templates converted to JSON. Every problem is collected and
-//! reported with the key it concerns, so a bad definition fails at load, never at request time.
+//! Compiling a [`RawDefinition`] into the [`super::CompiledMessage`]s and error shapes the
+//! engine runs. Every problem is collected and reported with the key it concerns, so a bad
+//! definition fails at load, never at request time.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-#[cfg(doc)]
-use crate::definition::RawExpand;
+use super::{CompiledMessage, Derivation, Derive, EnumMap, ErrorShape, Expand, Rule, Shape, Transform};
 use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
 use crate::pointer::Pointer;
 use crate::template::{self, ERROR_VARS, MESSAGE_VARS, TOKEN_VARS};
-
-/// A compiled field rule.
-#[derive(Debug, Clone)]
-pub(crate) struct Rule {
-    pub dialect: Pointer,
-    pub canonical: Pointer,
-    pub enum_map: Option<EnumMap>,
-    pub transform: Option<Transform>,
-    pub derive: Option<Derive>,
-    pub shape: Shape,
-    pub default: Option<Value>,
-    /// The dialect replaces the value in full when it is sent, while the canonical patch merges
-    /// it: an object (see [`Shape::Object`]) or a map sent as a list (`kv_list`).
-    pub replace: bool,
-}
-
-/// What kind of value a rule maps.
-#[derive(Debug, Clone)]
-pub(crate) enum Shape {
-    /// A scalar, array of scalars, or opaque object: copied (through the transform).
-    Leaf,
-    /// An object mapped member by member. `replace`: the dialect replaces it in full, and
-    /// `cleared` is the canonical object with every member it clears when the dialect omits
-    /// them set to null (built once: a decode starts from a copy of it).
-    Object {
-        rules: Vec<Rule>,
-        replace: bool,
-        cleared: serde_json::Map<String, Value>,
-    },
-    /// An array of objects, each mapped member by member.
-    Array { rules: Vec<Rule> },
-}
-
-/// A bijective enum map.
-#[derive(Debug, Clone)]
-pub(crate) struct EnumMap {
-    pub to_canonical: HashMap<String, String>,
-    pub to_dialect: HashMap<String, String>,
-}
-
-/// Named value transforms, applied in both directions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Transform {
-    /// dialect `[{key: k, value: v}, …]` ↔ canonical `{k: v, …}`.
-    KvList { key: String, value: String },
-    /// dialect number ↔ canonical string of digits.
-    NumberString,
-    /// inside an object: dialect `""` ↔ canonical `null` (a key deleted by an empty string).
-    EmptyStringNull,
-    /// dialect lower case ↔ canonical upper case.
-    LowerUpper,
-}
-
-/// Encode-only derivations.
-#[derive(Debug, Clone)]
-pub(crate) struct Derive {
-    pub from: Vec<Pointer>,
-    pub with: Derivation,
-}
-
-/// How a derived value is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Derivation {
-    /// Join the sources with one space (given + family → full name).
-    JoinWords,
-    /// The first word (full name → given name).
-    FirstWord,
-    /// Everything after the first word (full name → family name).
-    RestWords,
-}
-
-/// A compiled request or response shape.
-#[derive(Debug, Clone)]
-pub(crate) struct MessagePlan {
-    pub envelope: Pointer,
-    pub constants: Vec<(Pointer, Value)>,
-    pub extra: Vec<(Pointer, Value)>,
-    pub status: u16,
-    pub ignore_empty: bool,
-    pub required: Vec<Pointer>,
-    pub rules: Vec<Rule>,
-    /// Responses only: relations the caller picks (see [`RawExpand`]).
-    pub expand: Option<Expand>,
-    /// Requests only: the canonical pointer of the member whose dialect value is a bag of
-    /// free-form keys (see `RawMessage::bag`).
-    pub bag: Option<Pointer>,
-    /// Responses only: members left out of a read's answer.
-    pub read_omits: Vec<Pointer>,
-    /// Responses only: canonical pointers of the members the vendor assigns itself.
-    pub volatile: Vec<Pointer>,
-}
-
-/// Relations of a success answer that a caller picks with a query parameter.
-#[derive(Debug, Clone)]
-pub(crate) struct Expand {
-    pub query: String,
-    pub relations: Vec<String>,
-    pub default: Vec<String>,
-}
-
-impl Expand {
-    /// Leaves out of `members` every relation the caller's `query` string does not pick: the
-    /// last occurrence of the parameter, split on `,`, else the default list. Names that are
-    /// not relations pick nothing.
-    pub fn select(&self, query: &str, members: &mut Map<String, Value>) {
-        let asked: Option<Vec<String>> = form_urlencoded::parse(query.as_bytes())
-            .filter(|(key, _)| *key == self.query)
-            .last()
-            .map(|(_, list)| list.split(',').map(|name| name.trim().to_owned()).collect());
-        let picked = asked.as_ref().unwrap_or(&self.default);
-        for relation in &self.relations {
-            if !picked.contains(relation) {
-                members.remove(relation);
-            }
-        }
-    }
-}
-
-/// A compiled error rendering for one kind.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorShape {
-    pub status: u16,
-    pub also_status: Vec<u16>,
-    pub title: Option<String>,
-    pub detail: Option<String>,
-    pub content_type: String,
-    pub body: Value,
-}
 
 /// Converts a TOML template into JSON; the string `"$null"` stands for JSON `null`, which TOML
 /// cannot write.
@@ -202,7 +73,13 @@ impl Compiler<'_> {
         })
     }
 
-    pub fn message(&mut self, key: &str, raw: &RawMessage, fields: &[RawField], on: RawOn) -> MessagePlan {
+    pub fn message(
+        &mut self,
+        key: &str,
+        raw: &RawMessage,
+        fields: &[RawField],
+        on: RawOn,
+    ) -> CompiledMessage {
         let envelope = self.pointer(&format!("{key}.envelope"), &raw.envelope);
         let constants = raw
             .constants
@@ -271,7 +148,7 @@ impl Compiler<'_> {
             .iter()
             .map(|p| self.pointer(&format!("{key}.read_omits"), p))
             .collect();
-        MessagePlan {
+        CompiledMessage {
             envelope,
             constants,
             extra,

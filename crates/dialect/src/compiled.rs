@@ -1,0 +1,232 @@
+//! A dialect definition compiled for the engine: pointers parsed, enum maps inverted, transforms
+//! resolved, templates converted to JSON ([`CompiledMessage`], [`Rule`], [`CompiledErrors`]), and
+//! the borrowed view the engine and the error renderer run on ([`Compiled`]). The compiling
+//! itself, with every problem collected, is in `compiled/compiler.rs`.
+
+mod compiler;
+
+use std::collections::HashMap;
+
+use dialectgate_canonical::{ErrorKind, Problem, Violation};
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+
+pub(crate) use self::compiler::{Compiler, check_id, check_message_pointers};
+#[cfg(doc)]
+use crate::definition::RawExpand;
+use crate::pointer::Pointer;
+use crate::route::Route;
+use crate::validate::{self, MessageVars};
+
+/// A compiled field rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub dialect: Pointer,
+    pub canonical: Pointer,
+    pub enum_map: Option<EnumMap>,
+    pub transform: Option<Transform>,
+    pub derive: Option<Derive>,
+    pub shape: Shape,
+    pub default: Option<Value>,
+    /// The dialect replaces the value in full when it is sent, while the canonical patch merges
+    /// it: an object (see [`Shape::Object`]) or a map sent as a list (`kv_list`).
+    pub replace: bool,
+}
+
+/// What kind of value a rule maps.
+#[derive(Debug, Clone)]
+pub(crate) enum Shape {
+    /// A scalar, array of scalars, or opaque object: copied (through the transform).
+    Leaf,
+    /// An object mapped member by member. `replace`: the dialect replaces it in full, and
+    /// `cleared` is the canonical object with every member it clears when the dialect omits
+    /// them set to null (built once: a decode starts from a copy of it).
+    Object {
+        rules: Vec<Rule>,
+        replace: bool,
+        cleared: serde_json::Map<String, Value>,
+    },
+    /// An array of objects, each mapped member by member.
+    Array { rules: Vec<Rule> },
+}
+
+/// A bijective enum map.
+#[derive(Debug, Clone)]
+pub(crate) struct EnumMap {
+    pub to_canonical: HashMap<String, String>,
+    pub to_dialect: HashMap<String, String>,
+}
+
+/// Named value transforms, applied in both directions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transform {
+    /// dialect `[{key: k, value: v}, …]` ↔ canonical `{k: v, …}`.
+    KvList { key: String, value: String },
+    /// dialect number ↔ canonical string of digits.
+    NumberString,
+    /// inside an object: dialect `""` ↔ canonical `null` (a key deleted by an empty string).
+    EmptyStringNull,
+    /// dialect lower case ↔ canonical upper case.
+    LowerUpper,
+}
+
+/// Encode-only derivations.
+#[derive(Debug, Clone)]
+pub(crate) struct Derive {
+    pub from: Vec<Pointer>,
+    pub with: Derivation,
+}
+
+/// How a derived value is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Derivation {
+    /// Join the sources with one space (given + family → full name).
+    JoinWords,
+    /// The first word (full name → given name).
+    FirstWord,
+    /// Everything after the first word (full name → family name).
+    RestWords,
+}
+
+/// A compiled request or response shape.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledMessage {
+    pub envelope: Pointer,
+    pub constants: Vec<(Pointer, Value)>,
+    pub extra: Vec<(Pointer, Value)>,
+    pub status: u16,
+    pub ignore_empty: bool,
+    pub required: Vec<Pointer>,
+    pub rules: Vec<Rule>,
+    /// Responses only: relations the caller picks (see [`RawExpand`]).
+    pub expand: Option<Expand>,
+    /// Requests only: the canonical pointer of the member whose dialect value is a bag of
+    /// free-form keys (see `RawMessage::bag`).
+    pub bag: Option<Pointer>,
+    /// Responses only: members left out of a read's answer.
+    pub read_omits: Vec<Pointer>,
+    /// Responses only: canonical pointers of the members the vendor assigns itself.
+    pub volatile: Vec<Pointer>,
+}
+
+/// Relations of a success answer that a caller picks with a query parameter.
+#[derive(Debug, Clone)]
+pub(crate) struct Expand {
+    pub query: String,
+    pub relations: Vec<String>,
+    pub default: Vec<String>,
+}
+
+impl Expand {
+    /// Leaves out of `members` every relation the caller's `query` string does not pick: the
+    /// last occurrence of the parameter, split on `,`, else the default list. Names that are
+    /// not relations pick nothing.
+    pub fn select(&self, query: &str, members: &mut Map<String, Value>) {
+        let asked: Option<Vec<String>> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| *key == self.query)
+            .last()
+            .map(|(_, list)| list.split(',').map(|name| name.trim().to_owned()).collect());
+        let picked = asked.as_ref().unwrap_or(&self.default);
+        for relation in &self.relations {
+            if !picked.contains(relation) {
+                members.remove(relation);
+            }
+        }
+    }
+}
+
+/// A compiled error rendering for one kind.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorShape {
+    pub status: u16,
+    pub also_status: Vec<u16>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    pub content_type: String,
+    pub body: Value,
+}
+
+/// A dialect's compiled error answers: a shape per kind, its violation message templates (by
+/// code) and how its error detail joins several messages.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledErrors {
+    pub shapes: HashMap<ErrorKind, ErrorShape>,
+    pub messages: HashMap<String, String>,
+    pub join: String,
+}
+
+impl CompiledErrors {
+    /// A problem made of `errors`, the detail joining their messages the way the vendor does.
+    pub(crate) fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
+        let detail = errors
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join(&self.join);
+        Problem::new(kind, detail).with_errors(errors)
+    }
+
+    /// A violation, its message from the vendor's templates.
+    pub(crate) fn violation(&self, vars: MessageVars) -> Violation {
+        validate::violation(&self.messages, &vars)
+    }
+
+    /// A refusal: one violation (see [`validate::refusal`]) as a problem of `kind`.
+    pub(crate) fn refuse(&self, kind: ErrorKind, vars: MessageVars) -> Problem {
+        self.problem(kind, vec![self.violation(vars)])
+    }
+}
+
+/// Compiled validators for the three message kinds.
+pub(crate) struct Schemas {
+    pub request: Validator,
+    pub response: Validator,
+    pub error: Validator,
+    /// The request schema as JSON (for OpenAPI and documentation).
+    pub request_json: Value,
+    pub response_json: Value,
+    pub error_json: Value,
+}
+
+impl std::fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Schemas { .. }")
+    }
+}
+
+/// A compiled dialect as the engine runs it: borrowed from a `Dialect` (`Dialect::compiled`), so
+/// the engine's rooms and the error renderer take what they need, never the dialect itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compiled<'a> {
+    /// The dialect id (named as a translation's target).
+    pub id: &'a str,
+    /// The update route (where the id travels).
+    pub route: &'a Route,
+    pub request: &'a CompiledMessage,
+    pub response: &'a CompiledMessage,
+    pub errors: &'a CompiledErrors,
+    /// The success-response schema, as JSON (the members an answer may pass through).
+    pub response_schema: &'a Value,
+}
+
+impl Compiled<'_> {
+    /// Where callers put the customer id in the body (the root when in the path).
+    pub(crate) fn id_pointer(&self) -> Pointer {
+        self.route.id_in_body.clone().unwrap_or_default()
+    }
+
+    /// A violation, its message from the vendor's templates.
+    pub(crate) fn violation(&self, vars: MessageVars) -> Violation {
+        self.errors.violation(vars)
+    }
+
+    /// A problem made of `errors`, in the vendor's words.
+    pub(crate) fn problem(&self, kind: ErrorKind, errors: Vec<Violation>) -> Problem {
+        self.errors.problem(kind, errors)
+    }
+
+    /// A refusal: one violation as a problem of `kind`.
+    pub(crate) fn refuse(&self, kind: ErrorKind, vars: MessageVars) -> Problem {
+        self.errors.refuse(kind, vars)
+    }
+}

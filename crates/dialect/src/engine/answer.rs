@@ -1,0 +1,183 @@
+//! Canonical → dialect success answer: a canonical Customer as the dialect's success body,
+//! shaped by the answer's view (the upstream's own members passed through when it speaks the
+//! caller's dialect, members that speak of an update left out of a read, the caller's pick of
+//! relations).
+
+use dialectgate_canonical::Problem;
+use serde_json::{Map, Value};
+
+use super::AnswerView;
+use super::encode::encode_message;
+use crate::compiled::Compiled;
+use crate::pointer::Pointer;
+
+/// See [`crate::Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
+/// members pass through (same dialect on both sides), then the caller's pick of relations.
+pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
+    let empty = Map::new();
+    let doc = customer.as_object().unwrap_or(&empty);
+    let mut body = encode_message(d, d.response, doc, None)?;
+    if view.read
+        && let Value::Object(root) = &mut body
+    {
+        // Members that speak of the update ("Customer updated successfully"), not of a read.
+        for p in &d.response.read_omits {
+            p.remove(root);
+        }
+    }
+    if let Some(members) = envelope_mut(&d.response.envelope, &mut body) {
+        if let Some(upstream) = view.upstream {
+            pass_through(d, upstream, members);
+        }
+        if let Some(expand) = &d.response.expand {
+            expand.select(view.query, members);
+        }
+    }
+    Ok(body)
+}
+
+/// The object at `envelope` in `body`.
+fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
+    let mut at = body;
+    for segment in envelope.segments() {
+        at = at.as_object_mut()?.get_mut(segment)?;
+    }
+    at.as_object_mut()
+}
+
+/// The upstream speaks the caller's dialect: the members of its answer that no response rule
+/// carries (the canonical model has no place for them: Medusa's `orders`, `deleted_at`) but
+/// the dialect's response schema names are passed on as the upstream gave them (its answer
+/// was checked against that schema when read). Only top-level members of the envelope object;
+/// members the rules carry come from the canonical customer, as for any other upstream.
+fn pass_through(d: Compiled<'_>, upstream: &Value, members: &mut Map<String, Value>) {
+    let Some(Value::Object(theirs)) = d.response.envelope.get(upstream) else {
+        return;
+    };
+    let mut schema = d.response_schema;
+    for segment in d.response.envelope.segments() {
+        schema = &schema["properties"][segment];
+    }
+    let Some(named) = schema["properties"].as_object() else {
+        return;
+    };
+    for (key, value) in theirs {
+        let carried = d
+            .response
+            .rules
+            .iter()
+            .any(|r| r.dialect.segments().first() == Some(key));
+        if !carried && named.contains_key(key) {
+            members.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::registry::Registry;
+
+    fn customer() -> serde_json::Value {
+        json!({
+            "id": "cus_1",
+            "email": "a@example.com",
+            "groups": [{"id": "cgrp_1"}],
+            "addresses": {
+                "billing": {"line1": "1 Road", "city": "Town", "country": "GB"},
+                "book": [{"id": "addr_1", "line1": "2 Road", "city": "Town", "country": "GB"}]
+            }
+        })
+    }
+
+    /// A Medusa upstream's answer: members the canonical model has no place for.
+    fn medusa_upstream() -> Vec<u8> {
+        serde_json::to_vec(&json!({"customer": {
+            "id": "cus_1",
+            "email": "upstream@example.com",
+            "billing_address_id": "addr_9",
+            "deleted_at": null,
+            "orders": [{"id": "order_1"}],
+            "password_hash": "not named by the schema"
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn medusa_answers_with_its_default_relations_and_expand_replaces_them() {
+        let reg = Registry::embedded().unwrap();
+        let medusa = reg.endpoint("medusa").unwrap();
+        let (_, body) = reg.encode_answer_to(&medusa, &customer(), "", None).unwrap();
+        let c = &body["customer"];
+        assert!(c.get("billing_address").is_none(), "{c}");
+        assert!(c.get("groups").is_none(), "{c}");
+        assert_eq!(c["shipping_addresses"][0]["id"], "addr_1");
+        assert_eq!(c["deleted_at"], serde_json::Value::Null);
+        assert!(c.get("orders").is_none(), "never invented: {c}");
+
+        let (_, body) = reg
+            .encode_answer_to(&medusa, &customer(), "expand=billing_address,%20groups", None)
+            .unwrap();
+        let c = &body["customer"];
+        assert_eq!(c["billing_address"]["address_1"], "1 Road");
+        assert_eq!(c["groups"], json!([{"id": "cgrp_1"}]));
+        assert!(
+            c.get("shipping_addresses").is_none(),
+            "expand replaces the default: {c}"
+        );
+
+        // `fields` is validated but ignored, as in Medusa's handler; an empty expand picks none.
+        let (_, plain) = reg.encode_answer_to(&medusa, &customer(), "", None).unwrap();
+        let (_, fields) = reg
+            .encode_answer_to(&medusa, &customer(), "fields=email", None)
+            .unwrap();
+        assert_eq!(plain, fields);
+        // A repeated parameter: the last one counts.
+        let (_, last) = reg
+            .encode_answer_to(&medusa, &customer(), "expand=groups&expand=billing_address", None)
+            .unwrap();
+        assert!(last["customer"].get("groups").is_none());
+        assert!(last["customer"].get("billing_address").is_some());
+        let (_, none) = reg
+            .encode_answer_to(&medusa, &customer(), "expand=", None)
+            .unwrap();
+        assert!(none["customer"].get("shipping_addresses").is_none());
+    }
+
+    #[test]
+    fn a_same_dialect_upstream_passes_on_the_members_its_schema_names() {
+        let reg = Registry::embedded().unwrap();
+        let medusa = reg.endpoint("medusa").unwrap();
+        let up = medusa_upstream();
+        let (_, body) = reg
+            .encode_answer_to(&medusa, &customer(), "", Some((&medusa, &up)))
+            .unwrap();
+        let c = &body["customer"];
+        assert_eq!(c["orders"], json!([{"id": "order_1"}]));
+        assert_eq!(c["billing_address_id"], "addr_9");
+        assert!(
+            c.get("password_hash").is_none(),
+            "not named by the response schema: {c}"
+        );
+        assert_eq!(
+            c["email"], "a@example.com",
+            "members a rule carries come from the customer, never from the raw body"
+        );
+
+        // The caller's pick still applies to what passed through.
+        let (_, body) = reg
+            .encode_answer_to(&medusa, &customer(), "expand=groups", Some((&medusa, &up)))
+            .unwrap();
+        assert!(body["customer"].get("orders").is_none());
+        assert_eq!(body["customer"]["billing_address_id"], "addr_9");
+
+        // Another upstream dialect's body is never read for members.
+        let other = reg.endpoint("checkoutpage").unwrap();
+        let (_, body) = reg
+            .encode_answer_to(&medusa, &customer(), "", Some((&other, &up)))
+            .unwrap();
+        assert!(body["customer"].get("orders").is_none());
+        assert!(body["customer"].get("billing_address_id").is_none());
+    }
+}

@@ -1,0 +1,236 @@
+//! Where a dialect's operations live: a route's method, path template and id, matched against
+//! a request's path and filled in for the upstream's.
+
+use crate::pointer::Pointer;
+
+/// Where the operation lives and how its customer id travels.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The documented method (upper case).
+    pub method: String,
+    /// Other methods accepted inbound.
+    pub also_methods: Vec<String>,
+    /// The path template as written (`/v2/customers/{id}`).
+    pub path: String,
+    pub(crate) segments: Vec<PathSegment>,
+    /// Where the id is, when in the body.
+    pub id_in_body: Option<Pointer>,
+    /// Accepted query parameters.
+    pub query: Vec<String>,
+    /// Query parameters are read as body members.
+    pub query_into_body: bool,
+    /// Longest customer id accepted, in bytes.
+    pub id_max_length: usize,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Update a customer (the dialect's `route`).
+    Update,
+    /// Retrieve a customer (the dialect's `retrieve`).
+    Retrieve,
+}
+
+impl Operation {
+    /// `update` or `retrieve`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Update => "update",
+            Operation::Retrieve => "retrieve",
+        }
+    }
+}
+
+impl Route {
+    /// Matches a request path; `Some(id)` on a match (`None` inside when the id travels in the
+    /// body). The id is percent-decoded.
+    pub fn match_path(&self, path: &str) -> Option<Option<String>> {
+        // `rest`: what follows the last `/` consumed; `None` once the last segment is taken.
+        // A literal is compared in place (no scan for the next `/`): every request is routed
+        // against every dialect's routes.
+        let mut rest = Some(path.strip_prefix('/')?);
+        let mut id = None;
+        for seg in &self.segments {
+            let text = rest?;
+            match seg {
+                PathSegment::Literal(lit) => {
+                    let after = text.strip_prefix(lit.as_str())?;
+                    rest = match after.strip_prefix('/') {
+                        Some(next) => Some(next),
+                        None if after.is_empty() => None,
+                        None => return None,
+                    };
+                }
+                PathSegment::Id => {
+                    let (part, next) = match text.split_once('/') {
+                        Some((part, next)) => (part, Some(next)),
+                        None => (text, None),
+                    };
+                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    if decoded.is_empty() {
+                        return None;
+                    }
+                    id = Some(decoded.into_owned());
+                    rest = next;
+                }
+            }
+        }
+        if rest.is_some() {
+            return None;
+        }
+        Some(id)
+    }
+
+    /// The path for customer `id` (percent-encoded).
+    pub fn path_for(&self, id: &str) -> String {
+        // Literals, separators and the id (percent-encoding may grow it; then one more growth).
+        let literal: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                PathSegment::Literal(lit) => lit.len() + 1,
+                PathSegment::Id => 1,
+            })
+            .sum();
+        let mut out = String::with_capacity(literal + id.len());
+        for seg in &self.segments {
+            out.push('/');
+            match seg {
+                PathSegment::Literal(lit) => out.push_str(lit),
+                PathSegment::Id => out.extend(crate::id::segment(id)),
+            }
+        }
+        out
+    }
+
+    /// True when `method` is accepted inbound.
+    pub fn accepts_method(&self, method: &str) -> bool {
+        self.methods().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// The documented method, then the others accepted.
+    pub fn methods(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.method.as_str()).chain(self.also_methods.iter().map(String::as_str))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PathSegment {
+    Literal(String),
+    Id,
+}
+
+impl Route {
+    /// True when a request could match both routes: a method in common, as many segments, and
+    /// the same literal wherever both have one (two dialects on one route would make routing
+    /// ambiguous).
+    pub(crate) fn overlaps(&self, other: &Route) -> bool {
+        let shares_method = other.methods().any(|m| self.accepts_method(m));
+        shares_method && self.segments.len() == other.segments.len() && {
+            self.segments
+                .iter()
+                .zip(&other.segments)
+                .all(|(x, y)| match (x, y) {
+                    (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
+                    _ => true,
+                })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matcher as first written (split on `/`, segment by segment).
+    fn reference(route: &Route, path: &str) -> Option<Option<String>> {
+        let mut parts = path.strip_prefix('/')?.split('/');
+        let mut id = None;
+        for seg in &route.segments {
+            let part = parts.next()?;
+            match seg {
+                PathSegment::Literal(lit) if lit == part => {}
+                PathSegment::Literal(_) => return None,
+                PathSegment::Id => {
+                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    if decoded.is_empty() {
+                        return None;
+                    }
+                    id = Some(decoded.into_owned());
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(id)
+    }
+
+    #[test]
+    fn paths_match_as_the_segment_by_segment_reading_does() {
+        let route = |segments: Vec<PathSegment>| Route {
+            method: "PUT".into(),
+            also_methods: Vec::new(),
+            path: String::new(),
+            segments,
+            id_in_body: None,
+            query: Vec::new(),
+            query_into_body: false,
+            id_max_length: 64,
+        };
+        let lit = |s: &str| PathSegment::Literal(s.into());
+        let mut routes = vec![
+            route(vec![lit("v2"), lit("customers"), PathSegment::Id]),
+            route(vec![lit("customers"), PathSegment::Id, lit("update")]),
+            route(vec![
+                lit("services"),
+                lit("customer"),
+                lit("v1"),
+                lit("customer.update"),
+            ]),
+            route(vec![PathSegment::Id]),
+            route(vec![lit("")]),
+            route(vec![lit("a"), lit(""), PathSegment::Id]),
+        ];
+        let reg = crate::registry::Registry::embedded().unwrap();
+        for d in reg.dialects() {
+            routes.extend(d.routes().map(|(_, r)| r.clone()));
+        }
+        let paths = [
+            "",
+            "/",
+            "//",
+            "/v2",
+            "/v2/",
+            "/v2/customers",
+            "/v2/customers/",
+            "/v2/customers/cus_1",
+            "/v2/customers/cus_1/",
+            "/v2/customers/cus%2F1",
+            "/v2/customers/%FF",
+            "/v2/customersx/a",
+            "/v2x/customers/a",
+            "/customers/cus_1/update",
+            "/customers/cus_1/updatex",
+            "/customers//update",
+            "/services/customer/v1/customer.update",
+            "/services/customer/v1/customer.update/",
+            "/services/customer/v1/customer.updat",
+            "/a//x",
+            "/a/x/y",
+            "/x",
+            "/v1/customers/cus_ada",
+            "/admin/customers/cus_ada",
+            "/customers/cus_ada",
+            "/v2/customers/cus_ada",
+            "no-slash",
+            "/é/ü",
+        ];
+        for r in &routes {
+            for p in paths {
+                assert_eq!(r.match_path(p), reference(r, p), "{p} against {}", r.path);
+            }
+        }
+    }
+}
