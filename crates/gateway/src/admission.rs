@@ -79,12 +79,11 @@ pub(crate) fn shares(max_buffered_bytes: usize) -> (usize, usize) {
 pub(crate) struct Admission {
     in_flight: Capacity,
     working: Capacity,
-    /// The reading share of memory, in KiB.
-    reading: Capacity,
+    reading: Memory,
     memory: Memory,
 }
 
-/// The working share of memory (`server.max_buffered_bytes`), counted in KiB.
+/// A share of memory (`server.max_buffered_bytes`), counted in KiB.
 #[derive(Debug, Clone)]
 pub(crate) struct Memory {
     kib: Capacity,
@@ -119,7 +118,9 @@ impl Admission {
         Admission {
             in_flight: carried.in_flight.clone(),
             working: carried.working.clone(),
-            reading: carried.reading.clone(),
+            reading: Memory {
+                kib: carried.reading.clone(),
+            },
             memory: Memory {
                 kib: carried.memory.clone(),
             },
@@ -133,13 +134,7 @@ impl Admission {
 
     /// `bytes` of the reading share (a body about to be read), or at once "overloaded".
     pub(crate) fn read(&self, bytes: usize) -> Result<Reserved, Failure> {
-        let mut reserved = Reserved::default();
-        if let Some(kib) = kib(bytes)? {
-            reserved
-                .slots
-                .push(self.reading.try_acquire_many(kib).ok_or_else(overloaded)?);
-        }
-        Ok(reserved)
+        self.reading.reserve_now(bytes)
     }
 
     /// A working slot and `bytes` of working memory, waiting at most `wait` for both; then
@@ -174,8 +169,9 @@ impl Admission {
 }
 
 impl Memory {
-    /// `bytes` of working memory now (an upstream answer about to be parsed, held by a request
-    /// that already holds working memory, so it never waits), or at once "overloaded".
+    /// `bytes` now, or at once "overloaded": a body about to be read (reading share), or an
+    /// upstream answer about to be parsed (working share; its request already holds working
+    /// memory, so it never waits).
     pub(crate) fn reserve_now(&self, bytes: usize) -> Result<Reserved, Failure> {
         let mut reserved = Reserved::default();
         if let Some(kib) = kib(bytes)? {
