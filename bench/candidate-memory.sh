@@ -3,8 +3,8 @@
 # the primary's answers"). One run, side by side, same machine:
 #   - primary: `dialectgate serve --only medusa` on its embedded store; cus_ada is given
 #     METADATA_BYTES (1 MiB) of metadata first, as METADATA_SHAPE: `strings` (default: 64-byte key
-#     and value pairs) or `numbers` (lists of one-digit numbers: the most memory per byte once
-#     parsed);
+#     and value pairs) or `numbers` (lists of one-digit numbers, as many as the value limit allows,
+#     and a string for the rest: the most memory per byte once parsed);
 #   - candidate: a stub that accepts every call, reads it and never answers;
 #   - gateway A in front of the primary, no candidate; gateway B, the same with the candidate in
 #     reads mode (candidate.timeout_ms = TIMEOUT_MS, 5000; everything else as shipped).
@@ -42,17 +42,12 @@ python3 "$BENCH_DIR/stub_upstream.py" "$CANDIDATE_PORT" hold >"$RUN/candidate.lo
 CAND_PID=$!
 STARTED_PIDS+=("$CAND_PID")
 
-serve() { # NAME ARGS...: a gateway with one worker thread, at the default log level
-    local name=$1
-    shift
-    (cd "$ROOT" && exec env TOKIO_WORKER_THREADS=1 DIALECTGATE_KEYS=dg_bench_key \
-        DIALECTGATE_UPSTREAM_TOKEN=dg_demo_key DIALECTGATE_CANDIDATE_TOKEN=bench \
-        DIALECTGATE__SERVER__MAX_BODY_BYTES=$((METADATA_BYTES * 2)) \
-        DIALECTGATE__CANDIDATE__TIMEOUT_MS="$TIMEOUT_MS" \
-        "$DG_BIN" serve "$@") >>"$RUN/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-}
+# The most values a body may hold (server.max_json_values at its ceiling), so the seed fits, and a
+# memory budget that holds one such body in its costliest shape (the gateway refuses to start
+# otherwise: 2 MiB at 65,536 values can reserve about 168 MB).
+SERVE_ENV=(DIALECTGATE__SERVER__MAX_BODY_BYTES=$((METADATA_BYTES * 2)) DIALECTGATE__SERVER__MAX_JSON_VALUES=65536
+    DIALECTGATE__SERVER__MAX_BUFFERED_BYTES=268435456 DIALECTGATE__CANDIDATE__TIMEOUT_MS="$TIMEOUT_MS")
+serve() { serve_gateway "$@"; }
 serve primary --admin-listen "" --listen "127.0.0.1:$PRIMARY_PORT" --only medusa
 PRIMARY_PID=$LAST_PID
 FRONT=(--only medusa --upstream "http://127.0.0.1:$PRIMARY_PORT" --upstream-dialect medusa --credentials static)
@@ -74,7 +69,12 @@ size, shape = int(sys.argv[1]), sys.argv[2]
 if shape == "strings":
     metadata = {f"key_{i:07d}": "v" * 48 for i in range(size // 64)}
 elif shape == "numbers":
-    metadata = {f"list_{i:03d}": [7] * 4096 for i in range(size // 8192)}
+    # As many one-digit numbers as server.max_json_values (at most 65,536) lets a body hold, in
+    # lists, and the rest of the bytes in one string.
+    lists = size // 8192
+    metadata = {f"list_{i:03d}": [7] * min(4096, 60_000 // lists) for i in range(lists)}
+    used = len(json.dumps({"metadata": metadata}, separators=(",", ":")))
+    metadata["pad"] = "p" * max(0, size - used - 16)
 else:
     sys.exit(f"METADATA_SHAPE: strings or numbers, not {shape}")
 print(json.dumps({"metadata": metadata}, separators=(",", ":")))

@@ -37,15 +37,7 @@ python3 "$BENCH_DIR/stub_upstream.py" "$CANDIDATE_PORT" "$CANDIDATE_DELAY_MS" "$
 CAND_PID=$!
 STARTED_PIDS+=("$CAND_PID")
 
-serve() { # NAME ARGS...: a gateway with one worker thread, at the default log level
-    local name=$1
-    shift
-    (cd "$ROOT" && exec env TOKIO_WORKER_THREADS=1 DIALECTGATE_KEYS=dg_bench_key \
-        DIALECTGATE_UPSTREAM_TOKEN=dg_demo_key DIALECTGATE_CANDIDATE_TOKEN=bench \
-        "$DG_BIN" serve --admin-listen "" "$@") >>"$RUN/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-}
+serve() { serve_gateway "$1" --admin-listen "" "${@:2}"; }
 serve primary --listen "127.0.0.1:$PRIMARY_PORT" --only medusa
 PRIMARY_PID=$LAST_PID
 FRONT=(--only medusa --upstream "http://127.0.0.1:$PRIMARY_PORT" --upstream-dialect medusa --credentials static)

@@ -19,6 +19,7 @@ export DIALECTGATE_KEYS=${DIALECTGATE_KEYS:-dg_bench_key}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-64}
 
 STARTED_PIDS=()
+SERVE_ENV=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -169,6 +170,19 @@ start_gateway() {
         "$@" "$DG_BIN" serve --listen "127.0.0.1:$port" --admin-listen "" \
         --upstream "http://127.0.0.1:$UPSTREAM_PORT" --upstream-dialect "$updialect" \
         --credentials static ${GW_EXTRA_ARGS:-}) >>"$RUN/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+}
+
+# serve_gateway NAME ARGS...: `dialectgate serve ARGS` with one worker thread, at the default log
+# level, the bench's caller key, upstream and candidate credentials, and any DIALECTGATE__… settings
+# in the array SERVE_ENV; its output in $RUN/NAME.log. Sets LAST_PID.
+serve_gateway() {
+    local name=$1
+    shift
+    (cd "$ROOT" && exec env TOKIO_WORKER_THREADS=1 DIALECTGATE_KEYS=dg_bench_key \
+        DIALECTGATE_UPSTREAM_TOKEN=dg_demo_key DIALECTGATE_CANDIDATE_TOKEN=bench \
+        "${SERVE_ENV[@]}" "$DG_BIN" serve "$@") >>"$RUN/$name.log" 2>&1 &
     LAST_PID=$!
     STARTED_PIDS+=("$LAST_PID")
 }
