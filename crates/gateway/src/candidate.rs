@@ -16,6 +16,7 @@ mod compare;
 pub(crate) mod digest;
 mod log;
 mod queue;
+mod shape;
 mod worker;
 
 use std::sync::Arc;
@@ -25,15 +26,15 @@ use dialectgate_canonical::ErrorKind;
 use dialectgate_dialect::{Dialect, Endpoint, Outbound, Registry};
 use serde_json::Value;
 
-use self::compare::Shape;
 use self::digest::Digest;
 use self::log::Log;
 use self::queue::{Queue, Reservation};
+use self::shape::Shape;
 use self::worker::Worker;
 use crate::config::{CandidateMode, Config};
+use crate::context::Call;
 use crate::metrics::{CandidateLabels, Metrics};
 use crate::outcome::{Failure, Outcome};
-use crate::service::Call;
 use crate::upstream::HttpUpstream;
 
 /// What a copied request was.

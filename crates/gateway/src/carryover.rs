@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::forward::Breaker;
+use crate::breaker::Breaker;
 
 /// A resizable number of slots, shared by successive configurations.
 #[derive(Debug, Clone)]

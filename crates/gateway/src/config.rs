@@ -134,9 +134,9 @@ pub struct CredentialsConfig {
     pub token_ttl: Duration,
     /// The token endpoint accepts `grant_type=implicit` (a client id alone).
     pub implicit_grant: bool,
-    /// The [`fingerprint`](crate::token::fingerprint) of each caller key, in the same order:
+    /// The [`fingerprint`](crate::fingerprint::fingerprint) of each caller key, in the same order:
     /// what static-mode tokens are bound to.
-    pub key_fingerprints: Vec<crate::token::Fingerprint>,
+    pub key_fingerprints: Vec<crate::fingerprint::Fingerprint>,
     /// The variable named by `credentials.token_key_env`.
     pub token_key_env: String,
     /// The token keys read from it: the current one, then the previous one if given. Empty: a

@@ -1,6 +1,6 @@
 //! The forward phase: the translated request goes to the upstream through one
-//! `tower::Service` interface ([`UpstreamRequest`] in, [`Reply`] out), whichever the upstream
-//! is. An HTTP upstream sits behind the layers of [`guarded`] (retry policy, circuit breaker,
+//! `tower::Service` interface ([`UpstreamRequest`] in, [`Reply`] out, both in `upstream`),
+//! whichever the upstream is. An HTTP upstream sits behind the layers of [`guarded`] (retry policy, circuit breaker,
 //! per-attempt timeout); the embedded backend is called in process. Any service with that
 //! interface can stand in for either (the tests below put stubs there).
 //!
@@ -8,7 +8,7 @@
 //! admission (`admission`): they also cover parsing and translating, and carry over reloads,
 //! which a per-stack `tower::limit` could not.
 
-mod breaker;
+mod circuit;
 mod embedded;
 mod retry;
 
@@ -25,42 +25,17 @@ use tower::util::Either;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tracing::Instrument;
 
-pub use self::breaker::{Breaker, BreakerLayer, CircuitBreaker};
+pub use self::circuit::{BreakerLayer, CircuitBreaker};
 pub use self::embedded::Embedded;
 pub use self::retry::RetryPolicy;
 use crate::admission::{Memory, Reserved, answer_reservation};
+use crate::breaker::Breaker;
 use crate::config::{Config, Secret};
+use crate::context::Call;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
-use crate::service::Call;
-use crate::upstream::{HttpUpstream, UpstreamError};
+use crate::upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest};
 use crate::upstream_headers::{self, UpstreamHeaders};
-
-/// One call to the upstream.
-#[derive(Debug, Clone)]
-pub struct UpstreamRequest {
-    /// The customer id (the embedded backend's key; an HTTP upstream has it in the path).
-    pub id: String,
-    /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
-    pub outbound: Arc<Outbound>,
-    /// The headers built for the upstream (`upstream_headers`).
-    pub headers: HeaderMap,
-    /// Whether the call may be repeated ([`upstream_headers::repeatable`]): a read, PUT, PATCH,
-    /// or a write sent with the caller's `Idempotency-Key`.
-    pub repeatable: bool,
-    /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
-    /// method and path).
-    pub operation: Operation,
-}
-
-/// What the upstream gave back.
-#[derive(Debug)]
-pub enum Reply {
-    /// An HTTP answer, to be read in the upstream's dialect.
-    Http { status: u16, body: Bytes },
-    /// An answer already understood (the embedded backend's).
-    Answer(Answer),
-}
 
 /// A service behind the upstream layers: retry (outermost, so each attempt passes the
 /// breaker), circuit breaker (outside the timeout, so a timed-out attempt counts; it also turns

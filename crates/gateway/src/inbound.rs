@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use http::{HeaderMap, Request, header};
+use http::{HeaderMap, HeaderName, Request, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 
 use crate::outcome::{Failure, Outcome};
-use crate::upstream_headers::check_idempotency_key;
 
+/// The header a caller names a write with, so that it may be repeated safely.
+pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Longest `Idempotency-Key` accepted; longer is refused with 400.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// Longest request URI accepted (path and query); longer gets 414.
 const MAX_URI_BYTES: usize = 8 * 1024;
 
@@ -122,5 +125,92 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
             ErrorKind::UnsupportedMediaType,
             "Content-Type must be application/json (UTF-8)",
         ))
+    }
+}
+
+/// Refuses a request whose `Idempotency-Key` is not one header of 1 to 255 visible ASCII
+/// characters. The message names the header, never its value.
+pub(crate) fn check_idempotency_key(headers: &HeaderMap) -> Result<(), Problem> {
+    let mut keys = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(key) = keys.next() else {
+        return Ok(());
+    };
+    if keys.next().is_some() {
+        return Err(Problem::new(
+            ErrorKind::Malformed,
+            "send at most one Idempotency-Key header",
+        ));
+    }
+    if valid_idempotency_key(key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorKind::Malformed,
+            "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+        ))
+    }
+}
+
+/// Whether `key` is 1 to 255 visible ASCII characters (what a caller's key may be).
+pub(crate) fn valid_idempotency_key(key: &[u8]) -> bool {
+    (1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len()) && key.iter().all(u8::is_ascii_graphic)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    /// A header map of `pairs`, in order (a name may repeat).
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn the_idempotency_key_is_one_header_of_visible_ascii_up_to_255() {
+        let check = |values: &[&[u8]]| {
+            let pairs: Vec<(&str, &[u8])> = values.iter().map(|v| ("idempotency-key", *v)).collect();
+            check_idempotency_key(&headers(&pairs))
+        };
+        assert!(check(&[]).is_ok());
+        assert!(check(&[b"9f1c-4e"]).is_ok());
+        assert!(check(&[b"!~"]).is_ok());
+        assert!(check(&["k".repeat(255).as_bytes()]).is_ok());
+        for bad in [
+            "k".repeat(256).into_bytes(),
+            b"a b".to_vec(),
+            b"a\tb".to_vec(),
+            "caf\u{e9}".as_bytes().to_vec(),
+            Vec::new(),
+        ] {
+            let problem = check(&[&bad]).unwrap_err();
+            assert_eq!(problem.kind(), ErrorKind::Malformed);
+            assert_eq!(problem.status, 400);
+            assert!(
+                problem
+                    .detail
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("Idempotency-Key"),
+                "{problem:?}"
+            );
+        }
+        let problem = check(&[b"a", b"b"]).unwrap_err();
+        assert!(
+            problem
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Idempotency-Key"),
+            "{problem:?}"
+        );
     }
 }

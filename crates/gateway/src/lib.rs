@@ -10,10 +10,13 @@ mod admin;
 mod admission;
 mod answer;
 mod backend;
+mod breaker;
 mod candidate;
 mod carryover;
 mod config;
+mod context;
 mod credentials;
+mod fingerprint;
 mod forward;
 mod inbound;
 mod live;
@@ -32,22 +35,24 @@ mod upstream_headers;
 pub use self::{
     answer::X_FIDELITY,
     backend::{Backend, civil_from_days, fixtures, now_rfc3339},
+    breaker::Breaker,
     config::{
         AdminConfig, CandidateConfig, CandidateMode, Config, ConfigError, CredentialMode, CredentialsConfig,
         DEFAULT_CONFIG, DialectsConfig, EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawCandidate,
         RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation, RawUpstream, Secret,
         ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig, load, load_default,
     },
+    context::X_REQUEST_ID,
     credentials::SENSITIVE_HEADERS,
-    forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},
+    forward::{Embedded, Guarded, guarded},
     metrics::Metrics,
     run::{ConfigSource, Options, RunError, Running, run},
     server::shutdown_signal,
-    service::{Gateway, Shared, StartError, X_REQUEST_ID},
+    service::{Gateway, Shared, StartError},
     token::{
         Binding, Fingerprint, IssueError, Issued, Lookup, MAX_FORM_SECRET_BYTES, MIN_TOKEN_KEY_BYTES,
         TOKEN_PREFIX, TokenKey, TokenKeys, fingerprint,
     },
     trace::{ChildTrace, child_traceparent},
-    upstream::{HttpUpstream, UpstreamError},
+    upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest},
 };

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint, Operation, Registry, measure};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use dialectgate_dialect::{Endpoint, Operation, Registry, measure};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 use tower::util::Either;
@@ -28,6 +28,7 @@ use crate::backend::Backend;
 use crate::candidate::Candidate;
 use crate::carryover::Carried;
 use crate::config::Config;
+use crate::context::{Call, X_REQUEST_ID, request_id};
 use crate::credentials;
 use crate::forward::{Embedded, Forwarder};
 use crate::inbound;
@@ -39,9 +40,6 @@ use crate::upstream::HttpUpstream;
 
 mod operations;
 mod token_route;
-
-/// The request id header, accepted from callers or generated, and returned on every answer.
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Everything a request needs, built once per configuration and shared.
 #[derive(Debug)]
@@ -102,19 +100,6 @@ pub enum StartError {
     /// No token key is configured and the random source failed to make one.
     #[error("cannot make a token key")]
     TokenKey(#[source] getrandom::Error),
-}
-
-/// A routed request on its way through the phases.
-pub(crate) struct Call<'a> {
-    pub(crate) dialect: &'a Arc<Dialect>,
-    /// What the caller asks of the dialect: an update, or a read.
-    pub(crate) operation: Operation,
-    /// The caller's side of the translation (its dialect).
-    pub(crate) caller: Endpoint,
-    /// The customer id in the path, if the route has one.
-    pub(crate) path_id: Option<&'a str>,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) request_id: &'a str,
 }
 
 /// What the upstream calls of a request carry from the caller: its headers, and its credential
@@ -504,12 +489,4 @@ fn handled(
             outcome,
         },
     )
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }

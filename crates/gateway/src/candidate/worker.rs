@@ -16,10 +16,10 @@ use tower::ServiceExt;
 use super::compare::{self, Divergence, Kind, Status};
 use super::log::{Line, Log};
 use super::{CandidateRequest, Comparison, Job, Operation, Primary};
-use crate::forward::{Reply, UpstreamRequest};
+use crate::context::X_REQUEST_ID;
 use crate::metrics::{CandidateLabels, Metrics, PointerLabels};
-use crate::service::X_REQUEST_ID;
 use crate::upstream::HttpUpstream;
+use crate::upstream::{Reply, UpstreamRequest};
 
 /// Candidate calls in flight at once, per configuration.
 const CONCURRENCY: usize = 8;

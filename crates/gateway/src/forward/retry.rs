@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tower::retry::Policy;
 
-use super::{Reply, UpstreamRequest};
 use crate::upstream::UpstreamError;
+use crate::upstream::{Reply, UpstreamRequest};
 
 /// Retries left and attempts made for one request (tower copies the policy per request).
 #[derive(Debug, Clone)]

@@ -10,8 +10,9 @@ use dialectgate_dialect::{Fidelity, Operation, Pending, Step, Translation, parse
 use http::Response;
 use http_body_util::Full;
 
-use super::{Call, Gateway, Upstream};
+use super::{Gateway, Upstream};
 use crate::answer;
+use crate::context::Call;
 use crate::outcome::{Failure, Outcome};
 use crate::translate;
 

@@ -31,7 +31,9 @@ impl Gateway {
             route::check_token_method(req.method()),
         ) {
             (Some(_), Err(refused)) => Err(refused),
-            (Some(endpoint), Ok(())) => crate::token::endpoint(self, endpoint, req.into_body()).await,
+            (Some(endpoint), Ok(())) => {
+                crate::token::endpoint(&self.config, &self.tokens, endpoint, req.into_body()).await
+            }
             (None, _) => Err(Failure::new(
                 Outcome::NoRoute,
                 Problem::new(ErrorKind::NotFound, "no token endpoint"),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::Comparison;
-use super::super::compare::Shape;
+use super::super::shape::Shape;
 use super::*;
 use crate::config::{CandidateMode, Config, EnvSource, Overrides};
 
