@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions per request, the noise-free figure (PERF_RELIABILITY.md §3.4): each server runs
+# Instructions per request, the noise-free figure (docs/measuring.md, Instructions per request): each server runs
 # alone under `valgrind --tool=callgrind` (one process; the gateway with TOKIO_WORKER_THREADS=1,
 # nginx with master_process off / daemon off / worker_processes 1). bench/nreq.py sends keep-alive
 # requests over one connection: a warm-up, then N requests and a dump, then 2N requests and a

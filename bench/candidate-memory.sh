@@ -38,23 +38,7 @@ build_gateway
 assert_port_free "$PRIMARY_PORT" "$CANDIDATE_PORT" "$A_PORT" "$B_PORT" "$B_ADMIN_PORT"
 
 # The hanging candidate: reads each request, then holds the connection without answering.
-cat >"$RUN/candidate.py" <<'PY'
-import sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def hold(self):
-        n = int(self.headers.get("content-length") or 0)
-        if n:
-            self.rfile.read(n)
-        threading.Event().wait()
-    do_GET = do_PUT = do_POST = do_PATCH = hold
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$RUN/candidate.py" "$CANDIDATE_PORT" >"$RUN/candidate.log" 2>&1 &
+python3 "$BENCH_DIR/stub_upstream.py" "$CANDIDATE_PORT" hold >"$RUN/candidate.log" 2>&1 &
 CAND_PID=$!
 STARTED_PIDS+=("$CAND_PID")
 

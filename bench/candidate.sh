@@ -32,31 +32,8 @@ build_gateway
 assert_port_free "$PRIMARY_PORT" "$CANDIDATE_PORT" "$A_PORT" "$B_PORT"
 
 # The slow candidate: a threaded stub answering Elastic Path's customer after the delay.
-cat >"$RUN/candidate.py" <<'PY'
-import json, sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-DELAY = int(sys.argv[2]) / 1000
-BODY = json.dumps({"data": {"type": "customer", "id": "cus_ada", "name": "Ada Lovelace",
-                            "email": "ada@example.com", "password": True}}).encode()
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def answer(self):
-        n = int(self.headers.get("content-length") or 0)
-        if n:
-            self.rfile.read(n)
-        time.sleep(DELAY)
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-    do_GET = do_PUT = do_POST = do_PATCH = answer
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$RUN/candidate.py" "$CANDIDATE_PORT" "$CANDIDATE_DELAY_MS" >"$RUN/candidate.log" 2>&1 &
+python3 -c 'import json; print(json.dumps({"data": {"type": "customer", "id": "cus_ada", "name": "Ada Lovelace", "email": "ada@example.com", "password": True}}))' >"$RUN/candidate-answer.json"
+python3 "$BENCH_DIR/stub_upstream.py" "$CANDIDATE_PORT" "$CANDIDATE_DELAY_MS" "$RUN/candidate-answer.json" >"$RUN/candidate.log" 2>&1 &
 CAND_PID=$!
 STARTED_PIDS+=("$CAND_PID")
 

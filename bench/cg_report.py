@@ -261,7 +261,7 @@ def report(run, top):
               f"{med[c] - med[f]:,.0f} | {med[f] / nginx:.2f} | {med[c] / nginx:.2f} |")
         w("")
     deployed_section(w, order, server_of, med)
-    w("Reference figures from PERF_RELIABILITY.md §1.3 (same machine kind, 417 B body): nginx "
+    w("Reference figures from docs/measuring.md (same machine kind, 417 B body): nginx "
       "upstream ≈ 9.8k, nginx proxy_pass ≈ 23.7k, bare hyper+reqwest buffered proxy ≈ 88.6k, "
       "the same + serde_json both ways ≈ 141k instructions/request.")
     w("")

@@ -37,7 +37,7 @@ command -v python3 >/dev/null || die "python3 is needed"
 build_gateway
 assert_port_free "$UP_PORT" "$GW_PORT"
 
-python3 "$BENCH_DIR/memory/upstream.py" "$UP_PORT" "$DELAY_MS" >"$RUN/upstream.log" 2>&1 &
+python3 "$BENCH_DIR/stub_upstream.py" "$UP_PORT" "$DELAY_MS" >"$RUN/upstream.log" 2>&1 &
 UP_PID=$!
 STARTED_PIDS+=("$UP_PID")
 wait_port "$UP_PORT" "$UP_PID"

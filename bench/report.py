@@ -169,7 +169,7 @@ def main(runs_path, meta_path):
     noisy = [(k, a) for k, a in agg.items() if a["steal_max"] > 5]
     if noisy:
         w("**Steal > 5% on CPU1 during:** " + ", ".join(f"{k[0]} c={k[1]} ({a['steal_max']:.0f}%)" for k, a in sorted(noisy))
-          + ". PERF_RELIABILITY.md §3.3 would discard those runs; they are kept here and marked.")
+          + ". docs/measuring.md's closed-loop rules would discard those runs; they are kept here and marked.")
     if rounds > 1:
         w("")
         w("Spread of req/s over rounds (min–max): " + "; ".join(

@@ -15,7 +15,7 @@
 # the gateway's own default, 1024; it never holds more upstream connections than
 # server.max_working, 128), GW_EXTRA_ARGS (extra `serve` flags, e.g. "--mode lenient").
 #
-# Layout A (PERF_RELIABILITY.md §3.1): wrk on CPU0; the upstream and the proxy under test on CPU1.
+# Layout A (docs/measuring.md, Layouts and pinning): wrk on CPU0; the upstream and the proxy under test on CPU1.
 # Results: bench/out/results-<timestamp>.md (and stdout); raw wrk output in bench/out/run-<timestamp>/.
 set -uo pipefail
 

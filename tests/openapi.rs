@@ -112,7 +112,7 @@ fn every_dialect_operation_is_described_as_its_vendor_serves_it() {
     let op = |path: &str, method: &str| paths[path][method].clone();
     let ep = op("/v2/customers/{id}", "put");
     assert_eq!(ep["operationId"], "elasticpath_update_customer");
-    // The reads, at each vendor's retrieve route (DIALECTS.md §8).
+    // The reads, at each vendor's retrieve route (docs/vendors/<id>.md#retrieve).
     for (path, method, id) in [
         ("/v2/customers/{id}", "get", "elasticpath_retrieve_customer"),
         (

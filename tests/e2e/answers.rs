@@ -1,7 +1,8 @@
 //! Answers as the vendor gives them: a Medusa caller gets Medusa's default relations
 //! (`orders`, `shipping_addresses`), `expand` replaces them and `fields` is ignored, as in Medusa
-//! 1.20.10's handler (DIALECTS.md §4); and an upstream speaking the caller's dialect has the
-//! members of its answer that the canonical model does not carry reach the caller.
+//! 1.20.10's handler (docs/vendors/medusa.md#update); and an upstream speaking the caller's
+//! dialect has the members of its answer that the canonical model does not carry reach the
+//! caller.
 
 use serde_json::{Value, json};
 

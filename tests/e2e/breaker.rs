@@ -144,7 +144,7 @@ async fn gateway(upstream: &Steered) -> harness::Running {
 
 const CALLERS: [&str; 5] = ["elasticpath", "microbase", "axim", "medusa", "checkoutpage"];
 
-/// A refusal by the open breaker, in `dialect`'s own error shape (DIALECTS.md §1–§5).
+/// A refusal by the open breaker, in `dialect`'s own error shape (docs/vendors/<id>.md#errors).
 fn assert_refused(dialect: &str, answer: &harness::Answer) {
     let body = String::from_utf8_lossy(&answer.body);
     assert_eq!(answer.status, 503, "{dialect}: {body}");

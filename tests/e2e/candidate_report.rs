@@ -108,8 +108,10 @@ async fn the_report_sums_each_replicas_log_given_as_files_or_on_standard_input()
     let a = replica(&primary, &candidate, &log_a).await;
     let b = replica(&primary, &candidate, &log_b).await;
     let body = json!({"email": "ada@example.com"});
+    // The customer the primary's answer is about (the gateway checks the answer's id).
+    let customer = "cus_01G2SG30J8C85S4A5CHM2S1NS2";
     for (gw, id) in [(&a, "req-pod-a"), (&b, "req-pod-b")] {
-        let answer = harness::send_with(gw, "medusa", "cus_ada", &body, &[("x-request-id", id)]).await;
+        let answer = harness::send_with(gw, "medusa", customer, &body, &[("x-request-id", id)]).await;
         assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     }
     let text_a = compared_log(&log_a).await;

@@ -441,7 +441,7 @@ fn translate_with_the_stored_customer_prints_what_the_gateway_would_send_after_r
         r#"{"data": {"type": "customer", "email": "ada@new.example"}}"#,
     )
     .unwrap();
-    // AximCommerce's "get customer" answer (DIALECTS.md §8).
+    // AximCommerce's "get customer" answer (docs/vendors/axim.md#retrieve).
     let current = dir.join("axim-customer.json");
     std::fs::write(
         &current,

@@ -10,8 +10,8 @@ fn body(v: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
-/// What `upstream` sends for `kind` (from DIALECTS.md), or `None` where the vendor has no such
-/// answer.
+/// What `upstream` sends for `kind` (from docs/vendors/<id>.md#errors), or `None` where the
+/// vendor has no such answer.
 fn vendor_error(upstream: &str, kind: ErrorKind) -> Option<Reply> {
     use ErrorKind::*;
     let json = "application/json";

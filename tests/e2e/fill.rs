@@ -2,7 +2,8 @@
 //! keep state and enforce each vendor's write rules (`vendors.rs`): the stored record ends with
 //! exactly the caller's change, every other member unchanged; the upstream is read only when the
 //! target needs it; a refused update writes nothing. Expected records are written here from the
-//! vendors' documented rules (DIALECTS.md §1–§5, §8), not computed by the gateway's engine.
+//! vendors' documented rules (`docs/vendors/<id>.md`, Semantics and Retrieve), not computed by the
+//! gateway's engine.
 
 use dialectgate_gateway::{CredentialMode, Overrides};
 use serde_json::{Value, json};

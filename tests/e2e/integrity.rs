@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::harness::{self, CALLER_KEY, Recorded, Running, Upstream};
 use crate::vendor_errors::{Kind, check};
 
-/// AximCommerce's "get customer" answer for customer `id` (DIALECTS.md §8).
+/// AximCommerce's "get customer" answer for customer `id` (docs/vendors/axim.md#retrieve).
 fn axim_customer(id: &str) -> Value {
     json!({
         "success": true,
@@ -88,7 +88,7 @@ async fn the_gateways_read_carries_no_idempotency_key_and_the_callers_write_does
     let upstream = Upstream::start(axim_store(str::to_owned)).await;
     let gw = gateway_to(&upstream, "axim").await;
     // A phone alone: Axim needs firstName, lastName and email on every PUT, so the gateway
-    // reads the stored customer first (DIALECTS.md §3).
+    // reads the stored customer first (docs/vendors/axim.md#semantics).
     let key = [("idempotency-key", "idem-7f3a")];
     let update = medusa(
         &gw,
@@ -163,7 +163,7 @@ async fn a_read_answered_about_another_customer_is_a_502_in_the_callers_dialect(
     let ok = medusa(&gw, "GET", "/admin/customers/cus_ada", None, &[]).await;
     assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(ok.json()["customer"]["id"], "cus_ada");
-    // Reads at each vendor's retrieve route (DIALECTS.md §8), for customer 2.
+    // Reads at each vendor's retrieve route (docs/vendors/<id>.md#retrieve), for customer 2.
     let bearer = format!("Bearer {CALLER_KEY}");
     let reads = [
         (

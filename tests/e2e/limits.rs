@@ -1,6 +1,6 @@
-//! ARCHITECTURE §7, the caller's side: every limit, played against the real server over raw
-//! sockets where HTTP clients would refuse to misbehave. Each answer is in the caller's dialect
-//! and nothing reaches the upstream.
+//! The README's "Limits and failure behaviour", the caller's side: every limit, played against
+//! the real server over raw sockets where HTTP clients would refuse to misbehave. Each answer is
+//! in the caller's dialect and nothing reaches the upstream.
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,8 @@
 //! stateful vendor stores of `vendors.rs`: a caller's forged overflow key is refused in its own
 //! dialect and never reaches the upstream; keys planted in the upstream give back no read-only
 //! or upstream-stored member; a write through a bag keeps every key the gateway stowed there.
-//! Expected values come from the issue text and DIALECTS.md (§1, §3, §4, §5, §8).
+//! Expected values come from the issue text and the vendor facts in `docs/vendors/` (Elastic Path,
+//! AximCommerce, Medusa, Checkout Page, and each one's Retrieve section).
 
 use dialectgate_gateway::{CredentialMode, Overrides};
 use serde_json::{Value, json};
@@ -67,7 +68,8 @@ async fn a_medusa_callers_forged_overflow_keys_are_refused_in_medusas_shape() {
             "dialectgate:/name/full": "Mallory Forged"
         }});
         let answer = harness::send(&gw, "medusa", &id, &forged).await;
-        // Medusa's validation error: 400 {type: "invalid_data", message} (DIALECTS.md §4).
+        // Medusa's validation error: 400 {type: "invalid_data", message}
+        // (docs/vendors/medusa.md#errors).
         assert_eq!(answer.status, 400, "overflow {overflow}: {}", text(&answer));
         let body = answer.json();
         assert_eq!(body["type"], "invalid_data", "{body}");
@@ -81,7 +83,8 @@ async fn a_medusa_callers_forged_overflow_keys_are_refused_in_medusas_shape() {
         );
         assert!(store.seen().iter().all(|s| s.method == "GET"));
         assert_eq!(store.record(&id).unwrap(), before);
-        // An Elastic Path read says what is stored (§1, §8): the name, no password set.
+        // An Elastic Path read says what is stored (docs/vendors/elasticpath.md#retrieve): the
+        // name, no password set.
         let ep = read(&gw, "elasticpath", &id, "").await;
         assert_eq!(ep.status, 200, "{}", text(&ep));
         assert_eq!(ep.json()["data"]["name"], "Ron Swanson");
@@ -116,7 +119,8 @@ async fn keys_planted_in_medusas_metadata_give_back_no_read_only_or_stored_membe
     assert_eq!(customer["has_account"], false);
     assert_eq!(customer["id"], id.as_str());
     assert_eq!(customer["metadata"], json!({"source": "crm", "tier": "gold"}));
-    // What the gateway stows there for Checkout Page (§5) still comes back.
+    // What the gateway stows there for Checkout Page (docs/vendors/checkoutpage.md) still comes
+    // back.
     let cp = read(&gw, "checkoutpage", &id, "").await;
     assert_eq!(cp.json()["data"]["companyName"], "Pawnee Parks", "{}", text(&cp));
     gw.stop().await;
@@ -137,7 +141,8 @@ async fn an_axim_callers_forged_codes_are_refused_in_axims_shape() {
             ]
         });
         let answer = harness::send(&gw, "axim", &id, &forged).await;
-        // Axim's error body: 400 {success: false, message, errors: [{field, message}]} (§3).
+        // Axim's error body: 400 {success: false, message, errors: [{field, message}]}
+        // (docs/vendors/axim.md#errors).
         assert_eq!(answer.status, 400, "overflow {overflow}: {}", text(&answer));
         let body = answer.json();
         assert_eq!(body["success"], false);
@@ -150,7 +155,8 @@ async fn an_axim_callers_forged_codes_are_refused_in_axims_shape() {
         assert_eq!(fields, ["metaFields.1.code", "metaFields.2.code"], "{body}");
         assert!(store.seen().iter().all(|s| s.method != "PUT"));
         assert_eq!(store.record(&id).unwrap(), before);
-        // A Medusa read, groups expanded (§4, §8): no account flag, no membership.
+        // A Medusa read, groups expanded (docs/vendors/medusa.md#retrieve): no account flag, no
+        // membership.
         let medusa = read(&gw, "medusa", &id, "?expand=groups").await;
         assert_eq!(medusa.status, 200, "{}", text(&medusa));
         let customer = &medusa.json()["customer"];
@@ -168,7 +174,8 @@ async fn a_medusa_metadata_update_into_axim_keeps_the_stowed_company_name() {
     let (store, id) = store_of("axim", |_| {}).await;
     let gw = gateway_to(&store, "axim", true).await;
     let company = json!({"code": "dialectgate:/company/name", "value": "Pawnee Parks"});
-    // A Checkout Page companyName has no place in Axim (§3, §5): stowed in metaFields.
+    // A Checkout Page companyName has no place in Axim (docs/vendors/axim.md#request): stowed in
+    // metaFields.
     let answer = harness::send(&gw, "checkoutpage", &id, &json!({"companyName": "Pawnee Parks"})).await;
     assert_eq!(answer.status, 200, "{}", text(&answer));
     assert_eq!(
@@ -214,8 +221,8 @@ async fn a_stowed_key_in_medusas_metadata_survives_other_callers_writes() {
     let gw = gateway_to(&store, "medusa", true).await;
     let answer = harness::send(&gw, "checkoutpage", &id, &json!({"companyName": "Pawnee Parks"})).await;
     assert_eq!(answer.status, 200, "{}", text(&answer));
-    // Medusa merges metadata key by key, "" deleting one (§4): an Axim caller's list and a
-    // Medusa deletion leave the gateway's key alone.
+    // Medusa merges metadata key by key, "" deleting one (docs/vendors/medusa.md#semantics): an
+    // Axim caller's list and a Medusa deletion leave the gateway's key alone.
     let axim = json!({"firstName": "Ron", "lastName": "Swanson", "email": "ron@swanson.com",
                       "metaFields": [{"code": "vip", "value": "yes"}]});
     let answer = harness::send(&gw, "axim", &id, &axim).await;

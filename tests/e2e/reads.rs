@@ -1,12 +1,13 @@
 //! Reads in every dialect and the read before a write, over loopback against recording stubs
-//! that answer with the vendors' documented bodies (DIALECTS.md §3, §4, §8).
+//! that answer with the vendors' documented bodies (`docs/vendors/axim.md`, `medusa.md`, and each
+//! vendor's Retrieve section).
 
 use dialectgate_gateway::{CredentialMode, Overrides};
 use serde_json::{Value, json};
 
 use crate::harness::{self, CALLER_KEY, Recorded, Running, Upstream};
 
-/// AximCommerce's "get customer" answer for `cus_ada` (DIALECTS.md §8).
+/// AximCommerce's "get customer" answer for `cus_ada` (docs/vendors/axim.md#retrieve).
 fn axim_customer() -> Vec<u8> {
     serde_json::to_vec(&json!({
         "success": true,
@@ -79,7 +80,8 @@ async fn an_email_change_into_axim_reads_the_names_first_and_sends_the_three_req
         (seen[1].method.as_str(), seen[1].path.as_str()),
         ("PUT", "/customers/cus_ada")
     );
-    // AximCommerce requires firstName, lastName and email on every PUT (DIALECTS.md §3).
+    // AximCommerce requires firstName, lastName and email on every PUT
+    // (docs/vendors/axim.md#semantics).
     assert_eq!(
         seen[1].json(),
         json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@new.example"})
@@ -115,7 +117,7 @@ async fn a_failed_read_writes_nothing_and_answers_in_the_callers_dialect() {
         let gw = gateway_to(&upstream, "axim", &[]).await;
         let answer = harness::send(&gw, "elasticpath", "cus_ada", &ep_email_change()).await;
         assert_eq!(answer.status, expect, "{}", String::from_utf8_lossy(&answer.body));
-        // Elastic Path's error envelope (DIALECTS.md §1).
+        // Elastic Path's error envelope (docs/vendors/elasticpath.md#errors).
         assert_eq!(answer.json()["errors"][0]["status"], expect);
         let seen = upstream.seen();
         assert_eq!(seen.len(), 1, "the read only: nothing written");
@@ -220,7 +222,8 @@ async fn every_dialect_reads_at_its_vendors_retrieve_route_on_the_embedded_backe
             .send()
     };
     let bearer = format!("Bearer {CALLER_KEY}");
-    // Elastic Path: {data: {type: "customer", …, password: bool}} (DIALECTS.md §8).
+    // Elastic Path: {data: {type: "customer", …, password: bool}}
+    // (docs/vendors/elasticpath.md#retrieve).
     let ep = harness::answer(
         get("/v2/customers/cus_ada", ("authorization", bearer.clone()))
             .await
@@ -274,7 +277,8 @@ async fn every_dialect_reads_at_its_vendors_retrieve_route_on_the_embedded_backe
     .await;
     assert_eq!(cp.status, 200);
     assert_eq!(cp.json()["data"]["name"], "Alan Turing");
-    // MicroBase: customer.info with {"id"}; not found is a 200 ok:false (DIALECTS.md §8).
+    // MicroBase: customer.info with {"id"}; not found is a 200 ok:false
+    // (docs/vendors/microbase.md#retrieve).
     let info = |body: Value| {
         harness::client()
             .post(gw.url("/services/customer/v1/customer.info"))

@@ -2,7 +2,7 @@
 //! every caller dialect to every upstream, the demo key, the breaker hearing only the upstream,
 //! and what never leaves the gateway (non-JSON upstream text, inexact numbers, NUL).
 //!
-//! Expected upstream paths come from the vendors' documented routes (DIALECTS.md), and the
+//! Expected upstream paths come from the vendors' documented routes (`docs/vendors/`), and the
 //! expected encoding from RFC 3986 (every byte outside `unreserved` percent-encoded), written
 //! here independently of the gateway's own encoder.
 
@@ -17,7 +17,8 @@ use crate::harness::{self, CALLER_KEY, DEMO_KEY, Upstream};
 /// The base path of the upstream: nothing may reach outside it.
 const BASE: &str = "/tenant-a/api";
 
-/// Each upstream's documented route (DIALECTS.md §1–5; canonical `PATCH /customers/{id}`).
+/// Each upstream's documented route (docs/vendors/<id>.md#update; canonical
+/// `PATCH /customers/{id}`).
 /// MicroBase carries the id in the body.
 const UPSTREAM_ROUTES: [(&str, &str); 6] = [
     ("canonical", "/customers/{id}"),
@@ -220,7 +221,8 @@ async fn hostile_ids_never_leave_their_one_path_segment() {
 }
 
 /// A refused id is the caller's error in its own dialect: Medusa's `invalid_data` 400,
-/// MicroBase's `200 ok:false validation_error` (DIALECTS.md §2, §4).
+/// MicroBase's `200 ok:false validation_error` (docs/vendors/medusa.md#errors,
+/// docs/vendors/microbase.md#errors).
 #[tokio::test]
 async fn a_refused_id_is_answered_in_the_callers_dialect() {
     let up = Upstream::start(|_| (200, "application/json", b"{}".to_vec())).await;

@@ -1,6 +1,6 @@
 //! Every error a caller can get, for every caller dialect, compared with a literal table written
-//! from the vendors' documentation (`DIALECTS.md` and the stored vendor pages), never from the
-//! dialect definitions: a wrong status or body in a definition file fails here.
+//! from the vendors' documentation (`docs/vendors/<id>.md`, with the vendors' sources), never
+//! from the dialect definitions: a wrong status or body in a definition file fails here.
 //!
 //! Upstream error fixtures are the vendors' documented bodies. Statuses a vendor does not
 //! document (413, 415, 405, 408, 502, 503, 504 for most) are the HTTP status of the kind, in the
@@ -61,7 +61,7 @@ const ANY: &str = "*";
 fn table(dialect: &str, kind: Kind, id: &str) -> Row {
     use Kind::*;
     match dialect {
-        // §1: {"errors":[{status (a JSON number), title, detail?, source?}]}.
+        // elasticpath.md#errors: {"errors":[{status (a JSON number), title, detail?, source?}]}.
         "elasticpath" => {
             let e = |status: u16, member: Value| {
                 let mut error = json!({"status": status});
@@ -96,8 +96,8 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Internal => e(500, json!({"title": "Internal Server Error"})),
             }
         }
-        // §2: business errors are HTTP 200 with ok:false; 401 and 5xx keep their status; the
-        // final error handler's body has `error` as an object.
+        // microbase.md#errors: business errors are HTTP 200 with ok:false; 401 and 5xx keep their
+        // status; the final error handler's body has `error` as an object.
         "microbase" => {
             let code = |status: u16, code: &str| json_row(status, json!({"ok": false, "error": code}));
             // utils `genericErrorResponse`: an error carrying a statusCode is sent with that
@@ -139,8 +139,8 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Unavailable => thrown(503),
             }
         }
-        // §3: GUESS body {success:false, message} (the page lists 400/401/404/500, not the
-        // body); the decision records it. A duplicate is a 400 (decision: no 409 documented).
+        // axim.md#errors: GUESS body {success:false, message} (the page lists 400/401/404/500, not
+        // the body); the decision records it. A duplicate is a 400 (decision: no 409 documented).
         "axim" => {
             let e = |status: u16| json_row(status, json!({"success": false, "message": ANY}));
             match kind {
@@ -160,7 +160,7 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Unavailable => e(503),
             }
         }
-        // §4: error-handler.ts, {code?, type, message}; passport's 401 is text/plain.
+        // medusa.md#errors: error-handler.ts, {code?, type, message}; passport's 401 is text/plain.
         "medusa" => {
             let e = |status: u16, body: Value| json_row(status, body);
             let other = |status: u16| e(status, json!({"type": ANY, "message": ANY}));
@@ -198,9 +198,10 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Unavailable => other(503),
             }
         }
-        // §5: {status:"error", type:"error", message, errors:[{param,message,value}]}; the
-        // mapping of the six documented error responses to 400/401/403/404/429/500 is a GUESS
-        // the decisions record, as are the 401's extra `error` member and the duplicate's 400.
+        // checkoutpage.md#errors: {status:"error", type:"error", message,
+        // errors:[{param,message,value}]}; the mapping of the six documented error responses to
+        // 400/401/403/404/429/500 is a GUESS the decisions record, as are the 401's extra `error`
+        // member and the duplicate's 400.
         "checkoutpage" => {
             let e = |status: u16, message: &str| {
                 json_row(
@@ -217,7 +218,7 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                     json!({"status": "error", "type": "error", "message": ANY, "errors": [{"message": ANY, "value": null}]}),
                 ),
                 // GUESS (no 409 documented): the decisions record a 400 in the envelope.
-                // DIALECTS.md's guess also names the email in errors[].param; the gateway does
+                // An earlier guess also named the email in errors[].param; the gateway does
                 // not (a literal "email" would make an upstream's email validation error read
                 // back as a duplicate), so the row asks for the envelope only.
                 Duplicate => json_row(
@@ -509,13 +510,13 @@ async fn caller_errors_on_the_embedded_backend_match_the_vendor_tables() {
 /// The gateway's own validation error names the bad field where the vendor's format does.
 fn names_the_field(caller: &str, body: &Value) {
     let (place, want) = match caller {
-        // §1: source is the plain field name.
+        // elasticpath.md#errors: source is the plain field name.
         "elasticpath" => ("/errors/0/source", json!("email")),
-        // §2: AJV 4's "payload<dataPath>: <message>".
+        // microbase.md#errors: AJV 4's "payload<dataPath>: <message>".
         "microbase" => ("/data/0", json!("payload.email: should be string")),
         // GUESS body the decision records: errors[{field, message}].
         "axim" => ("/errors/0/field", json!("email")),
-        // §4: class-validator's message names the property first.
+        // medusa.md#request: class-validator's message names the property first.
         "medusa" => {
             let message = body["message"].as_str().unwrap_or_default();
             assert!(message.starts_with("email "), "{caller}: {body}");
@@ -653,8 +654,8 @@ async fn a_slow_upstream_is_a_504_in_each_vendor_shape() {
     gw.stop().await;
 }
 
-/// Vendor-documented upstream error bodies (DIALECTS.md §1, §4, §5), and the caller kind each
-/// must become.
+/// Vendor-documented upstream error bodies (the Errors sections of docs/vendors/elasticpath.md,
+/// medusa.md and checkoutpage.md), and the caller kind each must become.
 fn documented_upstream_errors() -> Vec<(&'static str, Reply, CredentialMode, Kind)> {
     let json = "application/json";
     let body = |v: Value| serde_json::to_vec(&v).unwrap();

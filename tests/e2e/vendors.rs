@@ -1,18 +1,18 @@
 //! Stateful upstream stand-ins that behave as each VENDOR documents
-//! (`shared/reference/DIALECTS.md` §1–§5 for the update call, §8 for the retrieve call), not as
-//! the gateway's dialect definitions say: the gateway is tested against them.
+//! (`docs/vendors/<id>.md`: Update, Semantics and Errors for the update call, Retrieve for the
+//! retrieve call), not as the gateway's dialect definitions say: the gateway is tested against
+//! them.
 //!
 //! One engine serves all six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
 //! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). Each store
 //! is a [`harness::Upstream`] whose answer function applies those rules to a record map, so
 //! every request is also recorded.
 //!
-//! Choices where the vendors' documents are silent (DIALECTS.md marks them GUESS): timestamps in
-//! records are left as given (stored records stay comparable with literal values); an unknown
-//! route answers `404 text/plain`; Elastic Path answers a missing `type` 422 (as seen on create)
-//! and other validation errors 400; AximCommerce and Checkout Page store members they do not
-//! document; a credential is checked for presence only; ids in update bodies never change a
-//! record.
+//! The stand-ins' own choices where the vendors' documents are silent: timestamps in records are
+//! left as given (stored records stay comparable with literal values); an unknown route answers
+//! `404 text/plain`; Elastic Path answers a missing `type` 422 (as seen on create) and other
+//! validation errors 400; AximCommerce and Checkout Page store members they do not document; a
+//! credential is checked for presence only; ids in update bodies never change a record.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -205,9 +205,9 @@ struct Vendor {
     merge: Merge,
 }
 
-/// The six vendors, per DIALECTS.md.
+/// The six vendors, per docs/vendors/<id>.md.
 static VENDORS: [Vendor; 6] = [
-    // §1, §8: PUT merges attributes; password write-only; 404 in the errors envelope.
+    // elasticpath.md: PUT merges attributes; password write-only; 404 in the errors envelope.
     Vendor {
         dialect: "elasticpath",
         retrieve: Route {
@@ -233,7 +233,8 @@ static VENDORS: [Vendor; 6] = [
         email_locked_by: None,
         merge: Merge::TopLevel,
     },
-    // §2, §8: RPC calls on any verb, id in the body; falsy values ignored; errors as 200 ok:false.
+    // microbase.md: RPC calls on any verb, id in the body; falsy values ignored; errors as 200
+    // ok:false.
     Vendor {
         dialect: "microbase",
         retrieve: Route {
@@ -259,7 +260,7 @@ static VENDORS: [Vendor; 6] = [
         email_locked_by: None,
         merge: Merge::TopLevel,
     },
-    // §3, §8: PUT needs firstName, lastName, email; supplied members (lists too) replace.
+    // axim.md: PUT needs firstName, lastName, email; supplied members (lists too) replace.
     Vendor {
         dialect: "axim",
         retrieve: Route {
@@ -285,7 +286,7 @@ static VENDORS: [Vendor; 6] = [
         email_locked_by: None,
         merge: Merge::TopLevel,
     },
-    // §4, §8: whitelisted properties; metadata merged key by key; password never kept.
+    // medusa.md: whitelisted properties; metadata merged key by key; password never kept.
     Vendor {
         dialect: "medusa",
         retrieve: Route {
@@ -319,7 +320,7 @@ static VENDORS: [Vendor; 6] = [
         email_locked_by: Some("has_account"),
         merge: Merge::TopLevel,
     },
-    // §5, §8: top-level merge, address and shipping replaced in full; empty body refused.
+    // checkoutpage.md: top-level merge, address and shipping replaced in full; empty body refused.
     Vendor {
         dialect: "checkoutpage",
         retrieve: Route {
@@ -726,7 +727,7 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// A record of each vendor, with literal values from DIALECTS.md (its id first).
+/// A record of each vendor, with literal values from docs/vendors/<id>.md (its id first).
 pub fn sample(dialect: &str) -> (String, Value) {
     let record = match dialect {
         "elasticpath" => json!({

@@ -19,7 +19,8 @@ pub struct RawDefinition {
     /// Where the vendor documents this endpoint.
     #[serde(default)]
     pub docs: Option<String>,
-    /// Free text: the decisions (GUESS in DIALECTS.md) this definition makes, and why.
+    /// Free text: the decisions this definition makes where the vendor is silent, and why (each
+    /// is a "Decision (ours)" in `docs/vendors/<id>.md`).
     #[serde(default)]
     pub decisions: Vec<String>,
     pub route: RawRoute,

@@ -3,7 +3,8 @@
 //! way back gives back only members the upstream has no place for, never read-only,
 //! vendor-assigned or upstream-stored ones; read-modify-write keeps every stowed key. Expected
 //! values come from the issue text and the vendors' documented shapes and write rules
-//! (DIALECTS.md §3, §4, §8), not from the definitions.
+//! (`docs/vendors/axim.md`, `medusa.md`, each vendor's Retrieve section), not from the
+//! definitions.
 
 #[path = "support/common.rs"]
 mod common;
@@ -153,7 +154,7 @@ fn a_canonical_callers_metadata_is_refused_where_it_would_land_in_a_bag() {
 fn the_refusal_is_in_the_callers_own_error_shape() {
     let reg = registry();
     let [(_, medusa_body, _), (_, axim_body, _)] = <[_; 2]>::try_from(forged()).unwrap();
-    // Medusa: 400 {type: "invalid_data", message} (DIALECTS.md §4).
+    // Medusa: 400 {type: "invalid_data", message} (docs/vendors/medusa.md#errors).
     let p = send("medusa", "axim", &medusa_body, options(true), &Value::Null).unwrap_err();
     let rendered = reg.render_error(&endpoint("medusa"), &p, None);
     assert_eq!(rendered.status, 400);
@@ -162,7 +163,8 @@ fn the_refusal_is_in_the_callers_own_error_shape() {
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("dialectgate:/has_password"), "{message}");
     assert!(message.contains("dialectgate:/name/full"), "{message}");
-    // AximCommerce: 400 {success: false, message, errors: [{field, message}]} (§3).
+    // AximCommerce: 400 {success: false, message, errors: [{field, message}]}
+    // (docs/vendors/axim.md#errors).
     let p = send("axim", "medusa", &axim_body, options(false), &Value::Null).unwrap_err();
     let rendered = reg.render_error(&endpoint("axim"), &p, None);
     assert_eq!(rendered.status, 400);
@@ -221,7 +223,8 @@ fn only_keys_starting_with_the_configured_prefix_are_reserved() {
 }
 
 /// Every key a forger would plant, and the one the gateway writes for a Checkout Page
-/// `companyName` (DIALECTS.md §5) that neither Medusa nor Axim has a place for.
+/// `companyName` (docs/vendors/checkoutpage.md#request) that neither Medusa nor Axim has a place
+/// for.
 fn planted() -> Vec<(&'static str, Value)> {
     vec![
         ("dialectgate:/has_password", json!(true)),
@@ -242,7 +245,7 @@ fn a_medusa_bag_gives_back_only_what_medusa_has_no_place_for() {
     for (k, v) in planted() {
         metadata.insert(k.into(), v);
     }
-    // Medusa stores group memberships itself (DIALECTS.md §4).
+    // Medusa stores group memberships itself (docs/vendors/medusa.md#request).
     metadata.insert("dialectgate:/groups".into(), json!([{"id": "cgrp_vip"}]));
     let answer = json!({"customer": {
         "id": "cus_123", "email": "ron@swanson.com", "first_name": "Ron", "last_name": "Swanson",
@@ -263,7 +266,8 @@ fn a_medusa_bag_gives_back_only_what_medusa_has_no_place_for() {
             "addresses": {"book": []}
         })
     );
-    // Elastic Path's read of it (DIALECTS.md §1, §8): the stored name, no password flag set.
+    // Elastic Path's read of it (docs/vendors/elasticpath.md#retrieve): the stored name, no
+    // password flag set.
     let (_, ep) = registry()
         .encode_answer(&endpoint("elasticpath"), &customer)
         .unwrap();
@@ -275,8 +279,8 @@ fn a_medusa_bag_gives_back_only_what_medusa_has_no_place_for() {
 fn an_axim_bag_gives_back_only_what_axim_has_no_place_for() {
     let mut meta = vec![json!({"code": "tier", "value": "gold"})];
     meta.extend(planted().into_iter().map(|(k, v)| json!({"code": k, "value": v})));
-    // Axim stores its own phone and company id (DIALECTS.md §3): a key for them gives nothing
-    // back, even where the answer lacks the member.
+    // Axim stores its own phone and company id (docs/vendors/axim.md#request): a key for them
+    // gives nothing back, even where the answer lacks the member.
     meta.push(json!({"code": "dialectgate:/phone", "value": "+1 555 0100"}));
     meta.push(json!({"code": "dialectgate:/company/id", "value": "comp_forged"}));
     let answer = json!({"success": true, "data": {
@@ -296,7 +300,7 @@ fn an_axim_bag_gives_back_only_what_axim_has_no_place_for() {
             "created_at": "2024-01-10T09:00:00Z", "updated_at": "2024-01-10T09:00:00Z"
         })
     );
-    // Medusa's read of it (DIALECTS.md §4): no account flag from the bag.
+    // Medusa's read of it (docs/vendors/medusa.md#answer): no account flag from the bag.
     let (_, medusa) = registry().encode_answer(&endpoint("medusa"), &customer).unwrap();
     assert_ne!(medusa["customer"]["has_account"], true);
     assert_eq!(medusa["customer"]["metadata"], json!({"tier": "gold"}));
@@ -304,8 +308,8 @@ fn an_axim_bag_gives_back_only_what_axim_has_no_place_for() {
 
 #[test]
 fn group_memberships_a_medusa_caller_overflowed_into_axim_come_back() {
-    // Axim has no groups (DIALECTS.md §3): a Medusa caller's memberships travel in its bag,
-    // written by the gateway, and a Medusa read finds them. Callers cannot write the key
+    // Axim has no groups (docs/vendors/axim.md#request): a Medusa caller's memberships travel in
+    // its bag, written by the gateway, and a Medusa read finds them. Callers cannot write the key
     // themselves (above), so only the gateway's own keys reach the bag this way.
     let stored = json!({"success": true, "data": {
         "id": "c1", "email": "ron@swanson.com", "firstName": "Ron", "lastName": "Swanson",
@@ -369,7 +373,8 @@ fn stored_with_stowed_keys(to: &str) -> Value {
 }
 
 /// The bag the upstream holds after the write, by its documented rule: Axim replaces
-/// `metaFields` when sent (§3); Medusa merges `metadata` key by key, `""` deleting (§4).
+/// `metaFields` when sent (docs/vendors/axim.md#semantics); Medusa merges `metadata` key by key,
+/// `""` deleting (docs/vendors/medusa.md#semantics).
 fn bag_after(to: &str, stored: &Value, sent: &Value) -> serde_json::Map<String, Value> {
     let pairs = |list: &Value| -> serde_json::Map<String, Value> {
         list.as_array()

@@ -1,7 +1,8 @@
 //! Partial updates across dialects (issue: "updates that lose nothing"): realistic partial
 //! updates, each valid in its caller's dialect, sent to every other dialect with the stored
 //! customer at hand (what `translation.fill = "read"` reads). Expected bodies are written from
-//! the vendors' documented write rules (DIALECTS.md §1–§5, §8), not from the definitions.
+//! the vendors' documented write rules (`docs/vendors/<id>.md`, Semantics and Retrieve), not from
+//! the definitions.
 
 #[path = "support/common.rs"]
 mod common;
@@ -225,7 +226,8 @@ fn axim_gets_its_three_required_members_with_an_email_change() {
     );
     let t = t.unwrap();
     assert_eq!(reads, 1);
-    // AximCommerce requires firstName, lastName and email on every PUT (DIALECTS.md §3).
+    // AximCommerce requires firstName, lastName and email on every PUT
+    // (docs/vendors/axim.md#semantics).
     assert_eq!(
         t.outbound.body,
         json!({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@new.example"})

@@ -1,4 +1,4 @@
-//! One test per vendor fact in `../shared/reference/DIALECTS.md` that the definitions encode,
+//! One test per vendor fact in `docs/vendors/<id>.md` that the definitions encode,
 //! named after the fact. Every rendered JSON error body is also checked against the dialect's
 //! error schema, and every encoded success answer against its response schema.
 

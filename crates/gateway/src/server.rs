@@ -493,7 +493,7 @@ mod tests {
         let medusa = gw.registry().dialect("medusa").unwrap().clone();
         let json = body(rsp).await;
         assert!(medusa.is_valid_error_body(&json), "{json}");
-        // Elastic Path's envelope (DIALECTS.md §1), status as a number.
+        // Elastic Path's envelope (docs/vendors/elasticpath.md#errors), status as a number.
         let json = body(gw.internal_error("/v2/customers/cus_ada")).await;
         assert_eq!(json["errors"][0]["status"], 500, "{json}");
         // No dialect serves the path: plain problem details.

@@ -63,7 +63,8 @@ async fn reads_go_to_the_candidate_in_its_dialect_and_the_lost_phone_is_reported
     );
     candidate.wait_for(1).await;
     let seen = candidate.seen();
-    // Elastic Path's retrieve call, with the candidate's own credential (DIALECTS.md §8).
+    // Elastic Path's retrieve call, with the candidate's own credential
+    // (docs/vendors/elasticpath.md#retrieve).
     assert_eq!(
         (seen[0].method.as_str(), seen[0].path.as_str()),
         ("GET", "/v2/customers/cus_ada")
@@ -128,7 +129,7 @@ async fn reads_the_primary_refused_as_unauthorized_never_reach_the_candidate() {
         if r.header("x-medusa-access-token") == Some(harness::CALLER_KEY) {
             (200, "application/json", answer.clone())
         } else {
-            // Medusa's 401 (DIALECTS.md): plain text.
+            // Medusa's 401 (docs/vendors/medusa.md#authentication): plain text.
             (401, "text/plain; charset=utf-8", b"Unauthorized".to_vec())
         }
     })

@@ -276,14 +276,15 @@ impl Worker {
         self.count(outcome.clone());
         if let Some(log) = &self.log {
             let mut written = true;
+            for l in &lines {
+                written &= log.write(l);
+            }
+            // Last: a reader that sees a request's `compared` line has all of its lines.
             if matches!(result, Fate::Compared(_)) {
                 written &= log.write(&Line {
                     outcome: Some(&outcome),
                     ..line("compared")
                 });
-            }
-            for l in &lines {
-                written &= log.write(l);
             }
             if !written {
                 self.count("log_dropped".into());

@@ -189,14 +189,15 @@ fn the_log_has_one_compared_line_per_request_and_one_line_per_divergence() {
     assert_eq!(
         kinds,
         [
-            ("compared", None),
             ("differs", Some("/email")),
             ("missing_at_candidate", Some("/phone")),
+            ("compared", None),
             ("failed", None),
             ("untranslatable", None),
-        ]
+        ],
+        "a request's compared line comes after its divergences"
     );
-    assert_eq!(lines[0]["outcome"], "diverged");
+    assert_eq!(lines[2]["outcome"], "diverged");
     assert_eq!(lines[3]["reason"], "timeout");
     assert_eq!(lines[4]["reason"], "untranslatable; lossy at /data/phone");
     for l in &lines {
