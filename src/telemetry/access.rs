@@ -27,8 +27,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, FormattedFields};
 use tracing_subscriber::layer::{Context, Layer};
 
-/// The target of the access event (the module that emits it).
-const ACCESS_TARGET: &str = "dialectgate_gateway::service";
+/// The target of the access event, as the gateway's log phase exports it.
+const ACCESS_TARGET: &str = dialectgate_gateway::ACCESS_LOG_TARGET;
 /// A field only the access event has.
 const ACCESS_MARK: &str = "elapsed_us";
 /// A line longer than this is not kept as the reused buffer (one hostile line does not pin
@@ -421,12 +421,13 @@ mod tests {
             .with_writer(w)
     }
 
-    /// The access event exactly as `Gateway::handle` emits it, with hostile values.
+    /// The access event exactly as the gateway's log phase (`pipeline/log.rs`) emits it, with
+    /// hostile values.
     fn emit(path: &str) {
         let request_id = String::from("req\"\\\n\u{1}é");
         let method = hyper::Method::PUT;
         tracing::info!(
-            target: "dialectgate_gateway::service",
+            target: ACCESS_TARGET,
             request_id = request_id.as_str(),
             method = method.as_str(),
             path = path,
@@ -473,7 +474,7 @@ mod tests {
         ));
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(elapsed_us = 1u64, "Not the access event (another target).");
-            tracing::warn!(target: "dialectgate_gateway::service", elapsed_us = 1u64, "A warning.");
+            tracing::warn!(target: ACCESS_TARGET, elapsed_us = 1u64, "A warning.");
         });
         assert_eq!(by_hand.text(), "");
         let lines = by_formatter.text();

@@ -249,7 +249,7 @@ impl Candidate {
             auth: c
                 .token
                 .as_ref()
-                .and_then(|t| crate::credentials::upstream_header(&endpoint, t.expose())),
+                .and_then(|t| crate::pipeline::authenticate::upstream_header(&endpoint, t.expose())),
             timeout: c.timeout,
             mode,
             metrics: metrics.clone(),

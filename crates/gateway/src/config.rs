@@ -47,7 +47,7 @@ pub struct ServerConfig {
     pub max_depth: NonZeroUsize,
     /// At most [`dialectgate_dialect::DEFAULT_MAX_VALUES`].
     pub max_json_values: NonZeroUsize,
-    /// The memory budget of requests (`admission`).
+    /// The memory budget of requests (`pipeline::admit`).
     pub max_buffered_bytes: NonZeroUsize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,

@@ -7,33 +7,25 @@
 //! it with the configuration its command line names, the end-to-end tests with theirs.
 
 mod admin;
-mod admission;
-mod answer;
 mod backend;
 mod breaker;
 mod candidate;
 mod carryover;
 mod config;
 mod context;
-mod credentials;
 mod fingerprint;
-mod forward;
-mod inbound;
 mod live;
 mod metrics;
 mod outcome;
-mod route;
+mod pipeline;
 mod run;
 mod server;
 mod service;
 mod token;
 mod trace;
-mod translate;
 mod upstream;
-mod upstream_headers;
 
 pub use self::{
-    answer::X_FIDELITY,
     backend::{Backend, civil_from_days, fixtures, now_rfc3339},
     breaker::Breaker,
     config::{
@@ -43,9 +35,11 @@ pub use self::{
         ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig, load, load_default,
     },
     context::X_REQUEST_ID,
-    credentials::SENSITIVE_HEADERS,
-    forward::{Embedded, Guarded, guarded},
     metrics::Metrics,
+    pipeline::answer::X_FIDELITY,
+    pipeline::authenticate::SENSITIVE_HEADERS,
+    pipeline::forward::{Embedded, Guarded, guarded},
+    pipeline::log::ACCESS_LOG_TARGET,
     run::{ConfigSource, Options, RunError, Running, run},
     server::shutdown_signal,
     service::{Gateway, Shared, StartError},

@@ -27,8 +27,8 @@ use tokio::time::Instant;
 use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 
 use crate::config::Config;
-use crate::credentials::SENSITIVE_HEADERS;
 use crate::live::Live;
+use crate::pipeline::authenticate::SENSITIVE_HEADERS;
 
 mod activity;
 
@@ -455,7 +455,7 @@ mod tests {
                 }
                 Response::new(Full::new(Bytes::new()))
             },
-            crate::answer::internal_error,
+            crate::pipeline::answer::internal_error,
         )
         .await;
         assert_eq!(panicked.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
@@ -468,7 +468,7 @@ mod tests {
         // The next request on the same task is served as usual.
         let fine = contained(
             async { Response::new(Full::new(Bytes::from_static(b"ok"))) },
-            crate::answer::internal_error,
+            crate::pipeline::answer::internal_error,
         )
         .await;
         assert_eq!(fine.status(), http::StatusCode::OK);

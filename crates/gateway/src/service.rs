@@ -1,13 +1,19 @@
-//! The gateway and its request pipeline. Each phase lives in its own module, named after what
-//! it does, and a refusal at any phase is a [`Failure`] answered in the caller's own dialect:
+//! The gateway and the driver of its request pipeline: [`Gateway::handle`] runs the phases of
+//! `pipeline/` in order, one call each, so the order is read here and each phase's work in its
+//! own file:
 //!
-//! 1. route (`inbound` framing checks, then `route`): which dialect, or its token endpoint;
-//! 2. admit (`admission`): requests in flight;
-//! 3. authenticate (`credentials`, tokens from `token`);
-//! 4. read (`inbound`): content type, body with a cap and a deadline; then a working slot;
-//! 5. translate (`translate`): parse, validate, decode, policy, encode;
-//! 6. forward (`forward`): the upstream's service stack, headers from `upstream_headers`;
-//! 7. answer (`answer`): the upstream's answer or the failure, in the caller's dialect.
+//! 1. route (`pipeline::route`, after `read_body`'s framing checks): which dialect, or its token
+//!    endpoint (`service/token_route.rs`);
+//! 2. admit (`pipeline::admit`): requests in flight;
+//! 3. authenticate (`pipeline::authenticate`, tokens from `token`);
+//! 4. read the body (`pipeline::read_body`): content type, body with a cap and a deadline; then
+//!    a working slot (`admit`);
+//! 5. the operation (`service/operations.rs`): translate (`pipeline::translate`),
+//!    read-modify-write (`pipeline::read_modify_write`), forward (`pipeline::forward`), answer
+//!    (`pipeline::answer`);
+//! 6. log (`pipeline::log`): the metrics and the access line.
+//!
+//! A refusal at any phase is a [`Failure`] answered in the caller's own dialect.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,25 +22,26 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Endpoint, Operation, Registry, measure};
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 use tower::util::Either;
 use tracing::Instrument;
 
-use crate::admission::{self, Admission, Reserved};
-use crate::answer;
 use crate::backend::Backend;
 use crate::candidate::Candidate;
 use crate::carryover::Carried;
 use crate::config::Config;
 use crate::context::{Call, X_REQUEST_ID, request_id};
-use crate::credentials;
-use crate::forward::{Embedded, Forwarder};
-use crate::inbound;
 use crate::metrics::{DialectHandles, Metrics, UpstreamLabels};
 use crate::outcome::{Failure, Outcome};
-use crate::route::{self, Route};
+use crate::pipeline::admit::{self, Admission};
+use crate::pipeline::answer;
+use crate::pipeline::authenticate;
+use crate::pipeline::forward::{Embedded, Forwarder, Forwarding};
+use crate::pipeline::log::{self, Handled, handled};
+use crate::pipeline::read_body;
+use crate::pipeline::route::{self, Route};
 use crate::token::{ProcessKey, TokenKeys};
 use crate::upstream::HttpUpstream;
 
@@ -100,23 +107,6 @@ pub enum StartError {
     /// No token key is configured and the random source failed to make one.
     #[error("cannot make a token key")]
     TokenKey(#[source] getrandom::Error),
-}
-
-/// What the upstream calls of a request carry from the caller: its headers, and its credential
-/// in passthrough mode.
-struct Upstream<'a> {
-    headers: &'a HeaderMap,
-    pass_on: Option<&'a crate::config::Secret>,
-    /// The memory the request holds: its body's, then its answers' as they come.
-    memory: Mutex<Reserved>,
-}
-
-/// How a request was handled, for the metrics and the log line.
-struct Handled {
-    /// The dialect that served it, or `-`.
-    dialect: String,
-    status: u16,
-    outcome: Outcome,
 }
 
 impl Gateway {
@@ -310,34 +300,22 @@ impl Gateway {
         }
         let (mut response, handled) = self.route(req, peer, &request_id).instrument(span.clone()).await;
         metrics.in_flight.dec();
-        span.record("dialect", handled.dialect.as_str());
-        span.record("outcome", handled.outcome.label());
-        metrics.request(
-            self.dialect_metrics(&handled.dialect),
-            &handled.dialect,
-            self.forwarder.endpoint().id(),
-            handled.outcome.label(),
-            handled.status,
-            started.elapsed(),
-        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let path = route::logged_path(&self.registry, uri.path(), &handled.dialect);
-        // One line per request; never the body, never a credential, never a customer id.
-        // Plain `&str` values: the binary's access-log writer takes them without `fmt`.
-        tracing::info!(
-            request_id = request_id.as_str(),
-            method = method.as_str(),
-            path = &*path,
-            dialect = handled.dialect.as_str(),
-            upstream = self.forwarder.endpoint().id(),
-            status = handled.status,
-            outcome = handled.outcome.label(),
-            fault = handled.outcome.fault_field(),
-            elapsed_us,
-            "Request handled."
+        let request = log::Request {
+            request_id: &request_id,
+            method: &method,
+            path: &path,
+            upstream: self.forwarder.endpoint().id(),
+            started,
+        };
+        log::log(
+            &span,
+            (metrics, self.dialect_metrics(&handled.dialect)),
+            &request,
+            &handled,
         );
         response
     }
@@ -360,7 +338,7 @@ impl Gateway {
                 failure.outcome,
             )
         };
-        if let Err(failure) = inbound::check_framing(&req) {
+        if let Err(failure) = read_body::check_framing(&req) {
             return unclaimed(failure);
         }
         let (dialect, operation, path_id) = match route::route(&self.registry, req.method(), req.uri().path())
@@ -382,7 +360,7 @@ impl Gateway {
             request_id,
         };
         let path = req.uri().path().to_owned();
-        let (rsp, outcome) = match self.pipeline(&call, req).await {
+        let (rsp, outcome) = match self.phases(&call, req).await {
             Ok(rsp) => (rsp, Outcome::Ok),
             Err(failure) => (
                 answer::refusal(
@@ -398,8 +376,9 @@ impl Gateway {
         handled(dialect.id().to_owned(), rsp, outcome)
     }
 
-    /// The phases after routing: admit, authenticate, read, then the operation's own.
-    async fn pipeline<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
+    /// The phases after routing, in order: admit, authenticate, read the body (and wait for a
+    /// working slot), then the operation's own (`service/operations.rs`).
+    async fn phases<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -408,55 +387,26 @@ impl Gateway {
         // Admission before any work: past the limit, answer at once and cheaply.
         let _admitted = self.admission.admit()?;
         let (parts, body) = req.into_parts();
-        let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.tokens)?;
-        // A read whose id is in the path has no body to speak of (vendors ignore a GET's body).
-        let has_body = call.operation == Operation::Update
-            || call
-                .dialect
-                .retrieve_route()
-                .is_some_and(|r| r.id_in_body.is_some());
+        let pass_on = authenticate::check(call.dialect, &parts.headers, &self.config, &self.tokens)?;
+        let (bytes, reading) =
+            read_body::read_request(call, &parts.headers, body, &self.config.server, &self.admission).await?;
         let config = &self.config;
-        let max_body = config.server.max_body_bytes.get();
-        // The body's bytes are reserved before it is read: its declared length, or the limit.
-        let reading = if has_body {
-            let declared = inbound::declared_length(&parts.headers).map_or(max_body, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX).min(max_body)
-            });
-            self.admission.read(declared)?
-        } else {
-            Reserved::default()
-        };
-        let bytes = if has_body {
-            // A read's id may travel in the query alone (MicroBase `GET customer.info?id=`):
-            // a request that declares no body needs no JSON content type.
-            let declares_body = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|n| n.as_bytes() != b"0")
-                || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-            if call.operation == Operation::Update || declares_body {
-                inbound::check_headers(&parts.headers)?;
-            }
-            inbound::read_declared(&parts.headers, body, max_body, config.server.body_read_timeout).await?
-        } else {
-            Bytes::new()
-        };
         // Wait for a working slot and the memory parsing and translating the body may take,
         // with the body read but not parsed; both are held until the answer is built.
-        let needed = admission::request_reservation(&measure(&bytes), config.server.max_json_values.get());
+        let needed = admit::request_reservation(&measure(&bytes), config.server.max_json_values.get());
         let (_working, memory) = self
             .admission
             .work(reading, needed, config.upstream.timeout)
             .await?;
-        let upstream = Upstream {
+        let forwarding = Forwarding {
             headers: &parts.headers,
             pass_on: pass_on.as_ref(),
             memory: Mutex::new(memory),
         };
         let query = parts.uri.query().unwrap_or_default();
         match call.operation {
-            Operation::Update => self.update(call, &upstream, query, &bytes).await,
-            Operation::Retrieve => self.retrieve(call, &upstream, query, &bytes).await,
+            Operation::Update => self.update(call, &forwarding, query, &bytes).await,
+            Operation::Retrieve => self.retrieve(call, &forwarding, query, &bytes).await,
         }
     }
 
@@ -473,20 +423,4 @@ impl Gateway {
                 .observe(time.as_secs_f64()),
         }
     }
-}
-
-fn handled(
-    dialect: String,
-    rsp: Response<Full<Bytes>>,
-    outcome: Outcome,
-) -> (Response<Full<Bytes>>, Handled) {
-    let status = rsp.status().as_u16();
-    (
-        rsp,
-        Handled {
-            dialect,
-            status,
-            outcome,
-        },
-    )
 }

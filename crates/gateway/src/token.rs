@@ -17,8 +17,8 @@
 //! The key id names the key (previous or current) without trying each; the 192-bit random nonce
 //! never repeats in practice, however many tokens the replicas issue. A token is valid only before
 //! its expiry, only in the mode it was issued in and, in static mode, only while the caller key
-//! it is bound to is configured ([`credentials::authenticate`](crate::credentials)). Anything
-//! else starting with `dgt_` (tampered, truncated, expired, sealed under another key) is dead.
+//! it is bound to is configured (`pipeline::authenticate`). Anything else starting with `dgt_`
+//! (tampered, truncated, expired, sealed under another key) is dead.
 //!
 //! The keys are derived from the variable's value (at least [`MIN_TOKEN_KEY_BYTES`] bytes) with
 //! SHA-256 under distinct labels: one for the cipher key, one for the key id. Without a

@@ -1,7 +1,7 @@
 //! The upstream interface, a `tower::Service` taking an [`UpstreamRequest`] and giving a
-//! [`Reply`], and the HTTP upstream: one pooled reqwest client behind it; timeout, retries and the circuit breaker are
-//! layers around it (`forward`). Also the upstream's errors, which the caller never sees in
-//! detail.
+//! [`Reply`], and the HTTP upstream: one pooled reqwest client behind it; timeout, retries and
+//! the circuit breaker are layers around it (`pipeline::forward`). Also the upstream's errors,
+//! which the caller never sees in detail.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,9 +24,9 @@ pub struct UpstreamRequest {
     pub id: String,
     /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
     pub outbound: Arc<Outbound>,
-    /// The headers built for the upstream (`upstream_headers`).
+    /// The headers built for the upstream (`pipeline::forward::headers`).
     pub headers: HeaderMap,
-    /// Whether the call may be repeated (`upstream_headers::repeatable`): a read, PUT, PATCH,
+    /// Whether the call may be repeated (`forward::headers::repeatable`): a read, PUT, PATCH,
     /// or a write sent with the caller's `Idempotency-Key`.
     pub repeatable: bool,
     /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
@@ -143,7 +143,7 @@ impl UpstreamError {
 
 impl HttpUpstream {
     /// Builds the client for `base` (no trailing slash). The timeout of each attempt is the
-    /// stack's (`forward`), not the client's.
+    /// stack's (`pipeline::forward`), not the client's.
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised.

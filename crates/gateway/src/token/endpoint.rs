@@ -8,11 +8,11 @@ use http_body::Body;
 use http_body_util::Full;
 
 use super::{Binding, MAX_FORM_SECRET_BYTES, TokenKeys, fingerprint};
-use crate::answer::json_response;
 use crate::config::{Config, CredentialMode, Secret};
-use crate::credentials;
-use crate::inbound;
 use crate::outcome::{Failure, Outcome};
+use crate::pipeline::answer::json_response;
+use crate::pipeline::authenticate;
+use crate::pipeline::read_body;
 
 /// Largest token request body read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -32,7 +32,7 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
+    let bytes = read_body::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
     let grant_type = single(&form, "grant_type")?;
     let (field, secret) = match grant_type {
@@ -81,7 +81,7 @@ where
         return Err(unauthorized());
     }
     if config.credentials.mode == CredentialMode::Static
-        && !credentials::is_known(&config.credentials.caller_keys, secret)
+        && !authenticate::is_known(&config.credentials.caller_keys, secret)
     {
         return Err(unauthorized());
     }

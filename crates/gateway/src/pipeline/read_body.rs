@@ -1,16 +1,21 @@
-//! The inbound request as it arrives: the framing checks hyper leaves to the application (URI
-//! length, `Host`), the content type and `Idempotency-Key` checks, and the body reader (a
-//! declared oversize is refused at once; otherwise a cap and a deadline).
+//! The read-the-body phase ([`read_request`]), and the inbound request as it arrives: the
+//! framing checks hyper leaves to the application (URI length, `Host`), the content type and
+//! `Idempotency-Key` checks, and the body reader (a declared oversize is refused at once;
+//! otherwise a cap and a deadline).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::Operation;
 use http::{HeaderMap, HeaderName, Request, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 
+use crate::config::ServerConfig;
+use crate::context::Call;
 use crate::outcome::{Failure, Outcome};
+use crate::pipeline::admit::{Admission, Reserved};
 
 /// The header a caller names a write with, so that it may be repeated safely.
 pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -18,6 +23,47 @@ pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempote
 const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// Longest request URI accepted (path and query); longer gets 414.
 const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// The read-the-body phase of `call`. A body is read when the request has one to speak of: an
+/// update's, or a read's whose id travels in the body (a read whose id is in the path has
+/// none: vendors ignore a GET's body). Its bytes are reserved from `admission` before it is
+/// read (its declared length, or the limit), and the reservation is returned with the bytes.
+pub(crate) async fn read_request<B>(
+    call: &Call<'_>,
+    headers: &HeaderMap,
+    body: B,
+    server: &ServerConfig,
+    admission: &Admission,
+) -> Result<(Bytes, Reserved), Failure>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let has_body = call.operation == Operation::Update
+        || call
+            .dialect
+            .retrieve_route()
+            .is_some_and(|r| r.id_in_body.is_some());
+    if !has_body {
+        return Ok((Bytes::new(), Reserved::default()));
+    }
+    let max_body = server.max_body_bytes.get();
+    let declared = declared_length(headers).map_or(max_body, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(max_body)
+    });
+    let reading = admission.read(declared)?;
+    // A read's id may travel in the query alone (MicroBase `GET customer.info?id=`): a request
+    // that declares no body needs no JSON content type.
+    let declares_body = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|n| n.as_bytes() != b"0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if call.operation == Operation::Update || declares_body {
+        check_headers(headers)?;
+    }
+    let bytes = read_declared(headers, body, max_body, server.body_read_timeout).await?;
+    Ok((bytes, reading))
+}
 
 /// Refuses what hyper lets through: an over-long URI, an HTTP/1.1 request without `Host`.
 pub(crate) fn check_framing<B>(req: &Request<B>) -> Result<(), Failure> {

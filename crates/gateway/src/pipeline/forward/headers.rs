@@ -1,4 +1,4 @@
-//! The upstream request's headers, one room of the pipeline: built fresh for every call from
+//! The upstream request's headers, part of the forward phase: built fresh for every call from
 //! what the gateway knows (its credential, the request id, the trace context, the `Forwarded`
 //! element of this hop) and the few caller headers it passes on, each checked and bounded.
 //! Hop-by-hop and unlisted caller headers never cross.
@@ -17,13 +17,13 @@ use ipnet::IpNet;
 
 use crate::config::{Config, CredentialMode, Secret};
 use crate::context::X_REQUEST_ID;
-use crate::credentials;
+use crate::pipeline::authenticate;
 use crate::trace;
 
 mod forwarded;
 
 use self::forwarded::forwarded;
-use crate::inbound::{IDEMPOTENCY_KEY, valid_idempotency_key};
+use crate::pipeline::read_body::{IDEMPOTENCY_KEY, valid_idempotency_key};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
@@ -57,7 +57,7 @@ impl UpstreamHeaders {
                 .credentials
                 .upstream_token
                 .as_ref()
-                .and_then(|t| credentials::upstream_header(upstream, t.expose())),
+                .and_then(|t| authenticate::upstream_header(upstream, t.expose())),
             trusted_proxies: config.server.trusted_proxies.clone(),
         }
     }
@@ -80,7 +80,7 @@ impl UpstreamHeaders {
         let auth = match (self.credential_mode, token) {
             (CredentialMode::Static, _) => self.static_auth.clone(),
             (CredentialMode::Passthrough, Some(t)) => {
-                credentials::upstream_header(&self.upstream, t.expose())
+                authenticate::upstream_header(&self.upstream, t.expose())
             }
             (CredentialMode::Passthrough, None) => None,
         };
