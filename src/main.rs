@@ -417,12 +417,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|input| {
                     let outcome = match read_json(&input) {
                         Ok(body) => match registry.validate_request(&side, &body) {
-                            Ok(()) => batch::Outcome::Passed {
+                            Ok(()) => batch::FileResult::Passed {
                                 text: format!("valid {} request", side.id()),
                                 json: serde_json::json!({"valid": true}),
                                 note: None,
                             },
-                            Err(problem) => batch::Outcome::refused("validation", problem),
+                            Err(problem) => batch::FileResult::refused("validation", problem),
                         },
                         Err(outcome) => outcome,
                     };
@@ -537,9 +537,9 @@ fn batch_format(format: batch::Format, json: bool) -> batch::Format {
 }
 
 /// Reads and strictly parses one input; a refusal when it is not JSON.
-fn read_json(input: &batch::Input) -> Result<serde_json::Value, batch::Outcome> {
+fn read_json(input: &batch::Input) -> Result<serde_json::Value, batch::FileResult> {
     let bytes = input.read()?;
-    parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH).map_err(|e| batch::Outcome::Failed {
+    parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH).map_err(|e| batch::FileResult::Failed {
         kind: "malformed".into(),
         message: format!("the input is not valid JSON: {e}"),
         problem: None,
@@ -578,7 +578,7 @@ fn translate(
     body: &serde_json::Value,
     (options, current): (Options<'_>, Option<&serde_json::Value>),
     request: bool,
-) -> batch::Outcome {
+) -> batch::FileResult {
     let translated = registry
         .plan(from, to, id, body, options)
         .and_then(|step| match (step, current) {
@@ -608,12 +608,12 @@ fn translate(
             } else {
                 t.outbound.body
             };
-            batch::Outcome::Passed {
+            batch::FileResult::Passed {
                 text: serde_json::to_string_pretty(&out).unwrap_or_default(),
                 json: out,
                 note,
             }
         }
-        Err(problem) => batch::Outcome::refused(problem.kind().as_str(), problem),
+        Err(problem) => batch::FileResult::refused(problem.kind().as_str(), problem),
     }
 }

@@ -171,7 +171,8 @@ impl Breaker {
     }
 
     /// Whether the breaker refuses calls now: open in its cooldown, or half-open with the
-    /// trial call under way.
+    /// trial call under way (the tests' view of the state).
+    #[cfg(test)]
     pub fn is_open(&self) -> bool {
         match *self.lock() {
             State::Closed { .. } | State::HalfOpen { trial: false } => false,

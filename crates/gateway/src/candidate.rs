@@ -37,18 +37,19 @@ use crate::metrics::{CandidateLabels, Metrics};
 use crate::outcome::{Failure, Outcome};
 use crate::upstream::HttpUpstream;
 
-/// What a copied request was.
+/// What a copied request was: a read or an update (the dialect's `Operation` is what a caller
+/// asks; this is what the candidate was sent a copy of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Operation {
+pub(crate) enum CopyKind {
     Read,
     Update,
 }
 
-impl Operation {
+impl CopyKind {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Operation::Read => "read",
-            Operation::Update => "update",
+            CopyKind::Read => "read",
+            CopyKind::Update => "update",
         }
     }
 }
@@ -131,7 +132,7 @@ pub(crate) struct Job {
     pub(crate) request_id: String,
     /// The caller's dialect id.
     pub(crate) caller: String,
-    pub(crate) operation: Operation,
+    pub(crate) operation: CopyKind,
     pub(crate) primary: Primary,
     /// The members (shape nodes) that differed between two answers of the primary to the same
     /// request (`noise_probe`).
@@ -340,7 +341,7 @@ impl Candidate {
         self.queue.admit(Job {
             request_id: request_id.to_owned(),
             caller: dialect.id().to_owned(),
-            operation: Operation::Read,
+            operation: CopyKind::Read,
             primary,
             noisy,
             request,
@@ -360,7 +361,7 @@ impl Candidate {
         let job = self.queue.admit(Job {
             request_id: call.request_id.to_owned(),
             caller: call.dialect.id().to_owned(),
-            operation: Operation::Update,
+            operation: CopyKind::Update,
             primary: Primary::Customer(self.comparison.digest(customer)),
             noisy: Vec::new(),
             request: CandidateRequest::Caller {

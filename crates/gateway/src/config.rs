@@ -18,12 +18,9 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
+pub use self::build::MIN_ADMIN_TOKEN_CHARS;
 pub(crate) use self::build::from_raw;
-pub use self::build::{MIN_ADMIN_TOKEN_CHARS, PUBLIC_DEMO_KEY};
-pub use self::raw::{
-    RawAdmin, RawCandidate, RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation,
-    RawUpstream,
-};
+pub use self::raw::{RawAdmin, RawCandidate, RawConfig, RawCredentials, RawServer, RawUpstream};
 
 /// The checked configuration, one section per section of the file.
 #[derive(Debug, Clone)]

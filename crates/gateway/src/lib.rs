@@ -13,6 +13,7 @@ mod candidate;
 mod carryover;
 mod config;
 mod context;
+mod date;
 mod fingerprint;
 mod live;
 mod metrics;
@@ -25,28 +26,14 @@ mod token;
 mod trace;
 mod upstream;
 
+// What the binary (`src/`), the tests (`tests/`) and the benchmarks use; nothing else is public.
 pub use self::{
-    backend::{Backend, civil_from_days, fixtures, now_rfc3339},
-    breaker::Breaker,
-    config::{
-        AdminConfig, CandidateConfig, CandidateMode, Config, ConfigError, CredentialMode, CredentialsConfig,
-        DEFAULT_CONFIG, DialectsConfig, EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawCandidate,
-        RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation, RawUpstream, Secret,
-        ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig, load, load_default,
-    },
-    context::X_REQUEST_ID,
+    backend::{Backend, fixtures},
+    config::{CandidateMode, Config, CredentialMode, EnvSource, Overrides, Secret, load, load_default},
+    date::civil_from_days,
     metrics::Metrics,
-    pipeline::answer::X_FIDELITY,
-    pipeline::authenticate::SENSITIVE_HEADERS,
-    pipeline::forward::{Embedded, Guarded, guarded},
     pipeline::log::ACCESS_LOG_TARGET,
-    run::{ConfigSource, Options, RunError, Running, run},
+    run::{Options, Running, run},
     server::shutdown_signal,
-    service::{Gateway, Shared, StartError},
-    token::{
-        Binding, Fingerprint, IssueError, Issued, Lookup, MAX_FORM_SECRET_BYTES, MIN_TOKEN_KEY_BYTES,
-        TOKEN_PREFIX, TokenKey, TokenKeys, fingerprint,
-    },
-    trace::{ChildTrace, child_traceparent},
-    upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest},
+    service::Gateway,
 };

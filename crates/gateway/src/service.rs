@@ -131,15 +131,8 @@ impl Gateway {
         Gateway::with_registry(config, registry, shared)
     }
 
-    /// Builds a gateway from an already loaded registry and backend (tests, hot reload).
-    ///
-    /// # Errors
-    /// See [`StartError`].
-    pub fn with_registry(
-        config: Config,
-        mut registry: Registry,
-        shared: Shared,
-    ) -> Result<Gateway, StartError> {
+    /// Builds a gateway from an already loaded registry, sharing `shared`.
+    fn with_registry(config: Config, mut registry: Registry, shared: Shared) -> Result<Gateway, StartError> {
         let upstream_endpoint = registry
             .endpoint(&config.upstream.dialect)
             .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?;
@@ -241,11 +234,6 @@ impl Gateway {
     /// The store and metrics this gateway shares with its successors.
     pub fn shared(&self) -> &Shared {
         &self.shared
-    }
-
-    /// The keys access tokens are sealed and opened with.
-    pub fn tokens(&self) -> &TokenKeys {
-        &self.tokens
     }
 
     /// The HTTP upstream's base URL; `None` when the embedded backend answers.

@@ -33,7 +33,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::{AeadInOut, Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 
 pub(crate) use self::endpoint::endpoint;
-use crate::config::{CredentialMode, Secret};
+use crate::config::Secret;
 use crate::fingerprint::labelled;
 pub use crate::fingerprint::{Fingerprint, fingerprint};
 
@@ -70,11 +70,12 @@ pub enum Binding {
 }
 
 impl Binding {
-    /// The credential mode a token with this binding works in.
-    pub fn mode(&self) -> CredentialMode {
+    /// The credential mode a token with this binding works in (the tests' view of a binding).
+    #[cfg(test)]
+    pub fn mode(&self) -> crate::config::CredentialMode {
         match self {
-            Binding::Key(_) => CredentialMode::Static,
-            Binding::Secret(_) => CredentialMode::Passthrough,
+            Binding::Key(_) => crate::config::CredentialMode::Static,
+            Binding::Secret(_) => crate::config::CredentialMode::Passthrough,
         }
     }
 }
