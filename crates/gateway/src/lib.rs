@@ -22,6 +22,8 @@ mod pipeline;
 mod run;
 mod server;
 mod service;
+#[cfg(test)]
+mod test_support;
 mod token;
 mod trace;
 mod upstream;

@@ -204,21 +204,8 @@ pub(crate) fn valid_idempotency_key(key: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
-
     use super::*;
-
-    /// A header map of `pairs`, in order (a name may repeat).
-    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(value).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     #[test]
     fn the_idempotency_key_is_one_header_of_visible_ascii_up_to_255() {

@@ -168,18 +168,7 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-
-    /// A header map of `pairs`, in order (a name may repeat).
-    pub(super) fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(value).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     /// The shipped dialects, a canonical upstream, and `server.trusted_proxies = trusted`.
     fn room(trusted: &str) -> (UpstreamHeaders, std::sync::Arc<Dialect>) {
