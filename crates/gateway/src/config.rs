@@ -350,7 +350,7 @@ pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Resul
     load_from(source, base.as_deref(), env, overrides)
 }
 
-/// Loads the built-in [`DEFAULT_CONFIG`] in place of a file, then the environment and
+/// Loads the built-in `DEFAULT_CONFIG` in place of a file, then the environment and
 /// `overrides`, as [`load`]: what `dialectgate serve` runs without `--config`.
 ///
 /// # Errors

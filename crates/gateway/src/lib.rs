@@ -28,14 +28,17 @@ mod token;
 mod trace;
 mod upstream;
 
-// What the binary (`src/`), the tests (`tests/`) and the benchmarks use; nothing else is public.
+// What the binary (`src/`), the tests (`tests/`) and the benchmarks use, and the types their
+// signatures name (errors, `Shared`); nothing else is public.
 pub use self::{
     backend::{Backend, fixtures},
-    config::{CandidateMode, Config, CredentialMode, EnvSource, Overrides, Secret, load, load_default},
+    config::{
+        CandidateMode, Config, ConfigError, CredentialMode, EnvSource, Overrides, Secret, load, load_default,
+    },
     date::civil_from_days,
     metrics::Metrics,
     pipeline::log::ACCESS_LOG_TARGET,
-    run::{Options, Running, run},
+    run::{Options, RunError, Running, run},
     server::shutdown_signal,
-    service::Gateway,
+    service::{Gateway, Shared, StartError},
 };
