@@ -42,7 +42,7 @@ impl Input {
     }
 
     /// Its bytes, at most [`MAX_INPUT_BYTES`].
-    pub fn read(&self) -> Result<Vec<u8>, Outcome> {
+    pub fn read(&self) -> Result<Vec<u8>, FileResult> {
         let mut buf = Vec::new();
         let read = match self {
             Input::Stdin => std::io::stdin()
@@ -54,8 +54,8 @@ impl Input {
                 .map_err(|e| format!("cannot read {}: {e}", p.display())),
         };
         match read {
-            Err(e) => Err(Outcome::Error(e)),
-            Ok(n) if n as u64 > MAX_INPUT_BYTES => Err(Outcome::Failed {
+            Err(e) => Err(FileResult::Error(e)),
+            Ok(n) if n as u64 > MAX_INPUT_BYTES => Err(FileResult::Failed {
                 kind: "payload_too_large".into(),
                 message: format!("the input is larger than {MAX_INPUT_BYTES} bytes"),
                 problem: None,
@@ -106,7 +106,7 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// What became of one input.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum FileResult {
     /// Accepted: the text and JSON output, and a note for standard error (a fidelity report).
     Passed {
         text: String,
@@ -123,10 +123,10 @@ pub enum Outcome {
     Error(String),
 }
 
-impl Outcome {
+impl FileResult {
     /// A refusal from a problem.
-    pub fn refused(kind: &str, problem: Problem) -> Outcome {
-        Outcome::Failed {
+    pub fn refused(kind: &str, problem: Problem) -> FileResult {
+        FileResult::Failed {
             kind: kind.to_owned(),
             message: problem.message().to_owned(),
             problem: Some(problem),
@@ -136,7 +136,7 @@ impl Outcome {
     /// The problem's violations, one line each.
     fn violations(&self) -> Vec<String> {
         match self {
-            Outcome::Failed { problem: Some(p), .. } => p
+            FileResult::Failed { problem: Some(p), .. } => p
                 .errors
                 .iter()
                 .map(|v| {
@@ -155,7 +155,7 @@ fn plain(s: &str) -> String {
 }
 
 /// Prints the outcomes in `format` (JUnit suite `suite`) and returns the exit code.
-pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> ExitCode {
+pub fn report(format: Format, suite: &str, results: &[(Input, FileResult)]) -> ExitCode {
     match format {
         Format::Junit => out(&junit(suite, results)),
         Format::Json | Format::Text if results.len() == 1 => {
@@ -165,10 +165,10 @@ pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> Exit
         Format::Json => {
             for (input, outcome) in results {
                 let line = match outcome {
-                    Outcome::Passed { json, .. } => {
+                    FileResult::Passed { json, .. } => {
                         serde_json::json!({"file": input.name(), "ok": true, "output": json})
                     }
-                    Outcome::Failed {
+                    FileResult::Failed {
                         kind,
                         message,
                         problem,
@@ -179,7 +179,9 @@ pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> Exit
                             .unwrap_or_else(|| serde_json::json!({"type": kind, "detail": message}));
                         serde_json::json!({"file": input.name(), "ok": false, "problem": problem})
                     }
-                    Outcome::Error(e) => serde_json::json!({"file": input.name(), "ok": false, "error": e}),
+                    FileResult::Error(e) => {
+                        serde_json::json!({"file": input.name(), "ok": false, "error": e})
+                    }
                 };
                 out(&format!("{line}\n"));
             }
@@ -188,28 +190,28 @@ pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> Exit
             for (input, outcome) in results {
                 let name = plain(&input.name());
                 match outcome {
-                    Outcome::Passed { text, note, .. } => {
+                    FileResult::Passed { text, note, .. } => {
                         out(&format!("# {name}\n{text}\n"));
                         if let Some(note) = note {
                             eprintln!("{name}: {}", plain(note));
                         }
                     }
-                    Outcome::Failed { kind, message, .. } => {
+                    FileResult::Failed { kind, message, .. } => {
                         eprintln!("{name}: error ({kind}): {}", plain(message));
                         for v in outcome.violations() {
                             eprintln!("  {}", plain(&v));
                         }
                     }
-                    Outcome::Error(e) => eprintln!("{name}: error: {}", plain(e)),
+                    FileResult::Error(e) => eprintln!("{name}: error: {}", plain(e)),
                 }
             }
-            let count = |f: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| f(o)).count();
+            let count = |f: fn(&FileResult) -> bool| results.iter().filter(|(_, o)| f(o)).count();
             eprintln!(
                 "{} inputs: {} passed, {} refused, {} not read",
                 results.len(),
-                count(|o| matches!(o, Outcome::Passed { .. })),
-                count(|o| matches!(o, Outcome::Failed { .. })),
-                count(|o| matches!(o, Outcome::Error(_))),
+                count(|o| matches!(o, FileResult::Passed { .. })),
+                count(|o| matches!(o, FileResult::Failed { .. })),
+                count(|o| matches!(o, FileResult::Error(_))),
             );
         }
     }
@@ -217,9 +219,9 @@ pub fn report(format: Format, suite: &str, results: &[(Input, Outcome)]) -> Exit
 }
 
 /// One input, as the commands have always printed it.
-fn single(json: bool, outcome: &Outcome) {
+fn single(json: bool, outcome: &FileResult) {
     match outcome {
-        Outcome::Passed {
+        FileResult::Passed {
             text,
             json: value,
             note,
@@ -234,7 +236,7 @@ fn single(json: bool, outcome: &Outcome) {
                 out(&format!("{text}\n"));
             }
         }
-        Outcome::Failed {
+        FileResult::Failed {
             kind,
             message,
             problem,
@@ -251,15 +253,18 @@ fn single(json: bool, outcome: &Outcome) {
                 eprintln!("  {}", plain(&v));
             }
         }
-        Outcome::Error(e) => eprintln!("error: {}", plain(e)),
+        FileResult::Error(e) => eprintln!("error: {}", plain(e)),
     }
 }
 
 /// 2 when any input was not read, else 1 when any was refused, else 0.
-pub fn exit_code(results: &[(Input, Outcome)]) -> ExitCode {
-    if results.iter().any(|(_, o)| matches!(o, Outcome::Error(_))) {
+pub fn exit_code(results: &[(Input, FileResult)]) -> ExitCode {
+    if results.iter().any(|(_, o)| matches!(o, FileResult::Error(_))) {
         ExitCode::from(2)
-    } else if results.iter().any(|(_, o)| matches!(o, Outcome::Failed { .. })) {
+    } else if results
+        .iter()
+        .any(|(_, o)| matches!(o, FileResult::Failed { .. }))
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -278,10 +283,10 @@ fn out(text: &str) {
 }
 
 /// The results as a JUnit XML document: one suite, one test case per input.
-pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
-    let count = |f: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| f(o)).count();
-    let failures = count(|o| matches!(o, Outcome::Failed { .. }));
-    let errors = count(|o| matches!(o, Outcome::Error(_)));
+pub fn junit(suite: &str, results: &[(Input, FileResult)]) -> String {
+    let count = |f: fn(&FileResult) -> bool| results.iter().filter(|(_, o)| f(o)).count();
+    let failures = count(|o| matches!(o, FileResult::Failed { .. }));
+    let errors = count(|o| matches!(o, FileResult::Error(_)));
     let suite = crate::markup::escape(suite);
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -301,15 +306,15 @@ pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
             crate::markup::escape(&input.name())
         );
         match outcome {
-            Outcome::Passed { note: None, .. } => xml.push_str("/>\n"),
-            Outcome::Passed { note: Some(note), .. } => {
+            FileResult::Passed { note: None, .. } => xml.push_str("/>\n"),
+            FileResult::Passed { note: Some(note), .. } => {
                 let _ = writeln!(
                     xml,
                     ">\n      <system-out>{}</system-out>\n    </testcase>",
                     crate::markup::escape(note)
                 );
             }
-            Outcome::Failed { kind, message, .. } => {
+            FileResult::Failed { kind, message, .. } => {
                 let _ = writeln!(
                     xml,
                     ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
@@ -318,7 +323,7 @@ pub fn junit(suite: &str, results: &[(Input, Outcome)]) -> String {
                     crate::markup::escape(&outcome.violations().join("\n"))
                 );
             }
-            Outcome::Error(e) => {
+            FileResult::Error(e) => {
                 let _ = writeln!(
                     xml,
                     ">\n      <error type=\"unreadable\" message=\"{}\"/>\n    </testcase>",
@@ -340,7 +345,7 @@ mod tests {
         let results = vec![
             (
                 Input::File("ok.json".into()),
-                Outcome::Passed {
+                FileResult::Passed {
                     text: String::new(),
                     json: serde_json::Value::Null,
                     note: None,
@@ -348,7 +353,7 @@ mod tests {
             ),
             (
                 Input::File("bad<1>.json".into()),
-                Outcome::Failed {
+                FileResult::Failed {
                     kind: "validation".into(),
                     message: "\"x\" & <y>".into(),
                     problem: None,
@@ -356,7 +361,7 @@ mod tests {
             ),
             (
                 Input::File("gone.json".into()),
-                Outcome::Error("cannot read".into()),
+                FileResult::Error("cannot read".into()),
             ),
         ];
         let xml = junit("validate medusa", &results);

@@ -16,6 +16,7 @@ mod compare;
 pub(crate) mod digest;
 mod log;
 mod queue;
+mod shape;
 mod worker;
 
 use std::sync::Arc;
@@ -25,29 +26,30 @@ use dialectgate_canonical::ErrorKind;
 use dialectgate_dialect::{Dialect, Endpoint, Outbound, Registry};
 use serde_json::Value;
 
-use self::compare::Shape;
 use self::digest::Digest;
 use self::log::Log;
 use self::queue::{Queue, Reservation};
+use self::shape::Shape;
 use self::worker::Worker;
 use crate::config::{CandidateMode, Config};
+use crate::context::Call;
 use crate::metrics::{CandidateLabels, Metrics};
 use crate::outcome::{Failure, Outcome};
-use crate::service::Call;
 use crate::upstream::HttpUpstream;
 
-/// What a copied request was.
+/// What a copied request was: a read or an update (the dialect's `Operation` is what a caller
+/// asks; this is what the candidate was sent a copy of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Operation {
+pub(crate) enum CopyKind {
     Read,
     Update,
 }
 
-impl Operation {
+impl CopyKind {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Operation::Read => "read",
-            Operation::Update => "update",
+            CopyKind::Read => "read",
+            CopyKind::Update => "update",
         }
     }
 }
@@ -130,7 +132,7 @@ pub(crate) struct Job {
     pub(crate) request_id: String,
     /// The caller's dialect id.
     pub(crate) caller: String,
-    pub(crate) operation: Operation,
+    pub(crate) operation: CopyKind,
     pub(crate) primary: Primary,
     /// The members (shape nodes) that differed between two answers of the primary to the same
     /// request (`noise_probe`).
@@ -248,7 +250,7 @@ impl Candidate {
             auth: c
                 .token
                 .as_ref()
-                .and_then(|t| crate::credentials::upstream_header(&endpoint, t.expose())),
+                .and_then(|t| crate::pipeline::authenticate::upstream_header(&endpoint, t.expose())),
             timeout: c.timeout,
             mode,
             metrics: metrics.clone(),
@@ -339,7 +341,7 @@ impl Candidate {
         self.queue.admit(Job {
             request_id: request_id.to_owned(),
             caller: dialect.id().to_owned(),
-            operation: Operation::Read,
+            operation: CopyKind::Read,
             primary,
             noisy,
             request,
@@ -359,7 +361,7 @@ impl Candidate {
         let job = self.queue.admit(Job {
             request_id: call.request_id.to_owned(),
             caller: call.dialect.id().to_owned(),
-            operation: Operation::Update,
+            operation: CopyKind::Update,
             primary: Primary::Customer(self.comparison.digest(customer)),
             noisy: Vec::new(),
             request: CandidateRequest::Caller {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::forward::Breaker;
+use crate::breaker::Breaker;
 
 /// A resizable number of slots, shared by successive configurations.
 #[derive(Debug, Clone)]
@@ -189,7 +189,7 @@ pub struct Carried {
     /// Requests parsed, translated and forwarded at once (`server.max_working`).
     pub working: Capacity,
     /// The memory budget of requests, in KiB (`server.max_buffered_bytes`): bodies being read,
-    /// and requests being worked on (`admission`).
+    /// and requests being worked on (`pipeline::admit`).
     pub reading: Capacity,
     pub memory: Capacity,
     pub breaker: BreakerSlot,

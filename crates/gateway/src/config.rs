@@ -18,12 +18,9 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
+pub use self::build::MIN_ADMIN_TOKEN_CHARS;
 pub(crate) use self::build::from_raw;
-pub use self::build::{MIN_ADMIN_TOKEN_CHARS, PUBLIC_DEMO_KEY};
-pub use self::raw::{
-    RawAdmin, RawCandidate, RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation,
-    RawUpstream,
-};
+pub use self::raw::{RawAdmin, RawCandidate, RawConfig, RawCredentials, RawServer, RawUpstream};
 
 /// The checked configuration, one section per section of the file.
 #[derive(Debug, Clone)]
@@ -47,7 +44,7 @@ pub struct ServerConfig {
     pub max_depth: NonZeroUsize,
     /// At most [`dialectgate_dialect::DEFAULT_MAX_VALUES`].
     pub max_json_values: NonZeroUsize,
-    /// The memory budget of requests (`admission`).
+    /// The memory budget of requests (`pipeline::admit`).
     pub max_buffered_bytes: NonZeroUsize,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
@@ -134,9 +131,9 @@ pub struct CredentialsConfig {
     pub token_ttl: Duration,
     /// The token endpoint accepts `grant_type=implicit` (a client id alone).
     pub implicit_grant: bool,
-    /// The [`fingerprint`](crate::token::fingerprint) of each caller key, in the same order:
+    /// The [`fingerprint`](crate::fingerprint::fingerprint) of each caller key, in the same order:
     /// what static-mode tokens are bound to.
-    pub key_fingerprints: Vec<crate::token::Fingerprint>,
+    pub key_fingerprints: Vec<crate::fingerprint::Fingerprint>,
     /// The variable named by `credentials.token_key_env`.
     pub token_key_env: String,
     /// The token keys read from it: the current one, then the previous one if given. Empty: a
@@ -353,7 +350,7 @@ pub fn load(file: Option<&Path>, env: EnvSource, overrides: &Overrides) -> Resul
     load_from(source, base.as_deref(), env, overrides)
 }
 
-/// Loads the built-in [`DEFAULT_CONFIG`] in place of a file, then the environment and
+/// Loads the built-in `DEFAULT_CONFIG` in place of a file, then the environment and
 /// `overrides`, as [`load`]: what `dialectgate serve` runs without `--config`.
 ///
 /// # Errors

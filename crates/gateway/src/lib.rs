@@ -7,47 +7,38 @@
 //! it with the configuration its command line names, the end-to-end tests with theirs.
 
 mod admin;
-mod admission;
-mod answer;
 mod backend;
+mod breaker;
 mod candidate;
 mod carryover;
 mod config;
-mod credentials;
-mod forward;
-mod inbound;
+mod context;
+mod date;
+mod fingerprint;
 mod live;
 mod metrics;
 mod outcome;
-mod route;
+mod pipeline;
 mod run;
 mod server;
 mod service;
+#[cfg(test)]
+mod test_support;
 mod token;
 mod trace;
-mod translate;
 mod upstream;
-mod upstream_headers;
 
+// What the binary (`src/`), the tests (`tests/`) and the benchmarks use, and the types their
+// signatures name (errors, `Shared`); nothing else is public.
 pub use self::{
-    answer::X_FIDELITY,
-    backend::{Backend, civil_from_days, fixtures, now_rfc3339},
+    backend::{Backend, fixtures},
     config::{
-        AdminConfig, CandidateConfig, CandidateMode, Config, ConfigError, CredentialMode, CredentialsConfig,
-        DEFAULT_CONFIG, DialectsConfig, EnvSource, Overrides, PUBLIC_DEMO_KEY, RawAdmin, RawCandidate,
-        RawConfig, RawCredentials, RawDialects, RawServer, RawTelemetry, RawTranslation, RawUpstream, Secret,
-        ServerConfig, TelemetryConfig, TranslationConfig, UpstreamConfig, load, load_default,
+        CandidateMode, Config, ConfigError, CredentialMode, EnvSource, Overrides, Secret, load, load_default,
     },
-    credentials::SENSITIVE_HEADERS,
-    forward::{Breaker, Embedded, Guarded, Reply, UpstreamRequest, guarded},
+    date::civil_from_days,
     metrics::Metrics,
-    run::{ConfigSource, Options, RunError, Running, run},
+    pipeline::log::ACCESS_LOG_TARGET,
+    run::{Options, RunError, Running, run},
     server::shutdown_signal,
-    service::{Gateway, Shared, StartError, X_REQUEST_ID},
-    token::{
-        Binding, Fingerprint, IssueError, Issued, Lookup, MAX_FORM_SECRET_BYTES, MIN_TOKEN_KEY_BYTES,
-        TOKEN_PREFIX, TokenKey, TokenKeys, fingerprint,
-    },
-    trace::{ChildTrace, child_traceparent},
-    upstream::{HttpUpstream, UpstreamError},
+    service::{Gateway, Shared, StartError},
 };

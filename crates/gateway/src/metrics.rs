@@ -92,7 +92,7 @@ pub struct Metrics {
     pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
     pub upstream_reads: Family<UpstreamReadLabels, Counter>,
     pub in_flight: Gauge,
-    /// Bytes of `server.max_buffered_bytes` reserved now, by share (`admission`).
+    /// Bytes of `server.max_buffered_bytes` reserved now, by share (`pipeline::admit`).
     pub memory_reserved: Family<MemoryLabels, Gauge>,
     pub reloads: Family<ReloadLabels, Counter>,
     pub candidate_requests: Family<CandidateLabels, Counter>,

@@ -1,13 +1,19 @@
-//! The gateway and its request pipeline. Each phase lives in its own module, named after what
-//! it does, and a refusal at any phase is a [`Failure`] answered in the caller's own dialect:
+//! The gateway and the driver of its request pipeline: [`Gateway::handle`] runs the phases of
+//! `pipeline/` in order, one call each, so the order is read here and each phase's work in its
+//! own file:
 //!
-//! 1. route (`inbound` framing checks, then `route`): which dialect, or its token endpoint;
-//! 2. admit (`admission`): requests in flight;
-//! 3. authenticate (`credentials`, tokens from `token`);
-//! 4. read (`inbound`): content type, body with a cap and a deadline; then a working slot;
-//! 5. translate (`translate`): parse, validate, decode, policy, encode;
-//! 6. forward (`forward`): the upstream's service stack, headers from `upstream_headers`;
-//! 7. answer (`answer`): the upstream's answer or the failure, in the caller's dialect.
+//! 1. route (`pipeline::route`, after `read_body`'s framing checks): which dialect, or its token
+//!    endpoint (`service/token_route.rs`);
+//! 2. admit (`pipeline::admit`): requests in flight;
+//! 3. authenticate (`pipeline::authenticate`, tokens from `token`);
+//! 4. read the body (`pipeline::read_body`): content type, body with a cap and a deadline; then
+//!    a working slot (`admit`);
+//! 5. the operation (`service/operations.rs`): translate (`pipeline::translate`),
+//!    read-modify-write (`pipeline::read_modify_write`), forward (`pipeline::forward`), answer
+//!    (`pipeline::answer`);
+//! 6. log (`pipeline::log`): the metrics and the access line.
+//!
+//! A refusal at any phase is a [`Failure`] answered in the caller's own dialect.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,33 +21,31 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint, Operation, Registry, measure};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use dialectgate_dialect::{Endpoint, Operation, Registry, measure};
+use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::Full;
-use tower::util::Either;
 use tracing::Instrument;
 
-use crate::admission::{self, Admission, Reserved};
-use crate::answer;
-use crate::backend::Backend;
 use crate::candidate::Candidate;
-use crate::carryover::Carried;
 use crate::config::Config;
-use crate::credentials;
-use crate::forward::{Embedded, Forwarder};
-use crate::inbound;
-use crate::metrics::{DialectHandles, Metrics, UpstreamLabels};
+use crate::context::{Call, X_REQUEST_ID, request_id};
+use crate::metrics::DialectHandles;
 use crate::outcome::{Failure, Outcome};
-use crate::route::{self, Route};
-use crate::token::{ProcessKey, TokenKeys};
-use crate::upstream::HttpUpstream;
+use crate::pipeline::admit::{self, Admission};
+use crate::pipeline::answer;
+use crate::pipeline::authenticate;
+use crate::pipeline::forward::{Forwarder, Forwarding};
+use crate::pipeline::log::{self, Handled, handled};
+use crate::pipeline::read_body;
+use crate::pipeline::route::{self, Route};
+use crate::token::TokenKeys;
 
 mod operations;
+mod start;
 mod token_route;
 
-/// The request id header, accepted from callers or generated, and returned on every answer.
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use self::start::{Shared, StartError};
 
 /// Everything a request needs, built once per configuration and shared.
 #[derive(Debug)]
@@ -59,196 +63,7 @@ pub struct Gateway {
     candidate: Option<Candidate>,
 }
 
-/// What outlives a configuration reload: the embedded store, the metrics, the per-process token
-/// key (used when no token key is configured), the admission limits (requests in flight under the
-/// old configuration count against the new one) and the upstream's circuit breaker.
-#[derive(Debug, Clone)]
-pub struct Shared {
-    pub backend: Arc<Backend>,
-    pub metrics: Arc<Metrics>,
-    process_key: Arc<ProcessKey>,
-    carried: Arc<Carried>,
-}
-
-impl Default for Shared {
-    fn default() -> Self {
-        Shared {
-            backend: Arc::new(Backend::seeded()),
-            metrics: Arc::new(Metrics::default()),
-            process_key: Arc::default(),
-            carried: Arc::default(),
-        }
-    }
-}
-
-/// Why the gateway cannot start with a configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Dialects or schemas could not be loaded.
-    #[error("cannot load the dialects")]
-    Dialects(#[source] dialectgate_dialect::DialectError),
-    /// `upstream.dialect` names no loaded dialect.
-    #[error("upstream.dialect `{0}` is not `canonical` nor a loaded dialect")]
-    UnknownUpstreamDialect(String),
-    /// `server.only` names no loaded dialect.
-    #[error("server.only names `{0}`, which is not a loaded dialect")]
-    UnknownOnly(String),
-    /// The upstream client could not be built.
-    #[error("cannot set up the upstream")]
-    Client(#[source] crate::upstream::BuildError),
-    /// The migration candidate cannot be set up.
-    #[error("cannot set up the candidate")]
-    Candidate(#[source] crate::candidate::CandidateError),
-    /// No token key is configured and the random source failed to make one.
-    #[error("cannot make a token key")]
-    TokenKey(#[source] getrandom::Error),
-}
-
-/// A routed request on its way through the phases.
-pub(crate) struct Call<'a> {
-    pub(crate) dialect: &'a Arc<Dialect>,
-    /// What the caller asks of the dialect: an update, or a read.
-    pub(crate) operation: Operation,
-    /// The caller's side of the translation (its dialect).
-    pub(crate) caller: Endpoint,
-    /// The customer id in the path, if the route has one.
-    pub(crate) path_id: Option<&'a str>,
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) request_id: &'a str,
-}
-
-/// What the upstream calls of a request carry from the caller: its headers, and its credential
-/// in passthrough mode.
-struct Upstream<'a> {
-    headers: &'a HeaderMap,
-    pass_on: Option<&'a crate::config::Secret>,
-    /// The memory the request holds: its body's, then its answers' as they come.
-    memory: Mutex<Reserved>,
-}
-
-/// How a request was handled, for the metrics and the log line.
-struct Handled {
-    /// The dialect that served it, or `-`.
-    dialect: String,
-    status: u16,
-    outcome: Outcome,
-}
-
 impl Gateway {
-    /// Loads dialects and builds the upstream from `config`.
-    ///
-    /// # Errors
-    /// See [`StartError`].
-    pub fn new(config: Config) -> Result<Gateway, StartError> {
-        Gateway::load(config, Shared::default())
-    }
-
-    /// Loads dialects and builds the upstream from `config`, sharing `shared` (a reload).
-    ///
-    /// # Errors
-    /// See [`StartError`].
-    pub fn load(config: Config, shared: Shared) -> Result<Gateway, StartError> {
-        let registry = Registry::from_sources(
-            &config.dialects.dialects_source(),
-            &config.dialects.schemas_source(),
-        )
-        .map_err(StartError::Dialects)?;
-        Gateway::with_registry(config, registry, shared)
-    }
-
-    /// Builds a gateway from an already loaded registry and backend (tests, hot reload).
-    ///
-    /// # Errors
-    /// See [`StartError`].
-    pub fn with_registry(
-        config: Config,
-        mut registry: Registry,
-        shared: Shared,
-    ) -> Result<Gateway, StartError> {
-        let upstream_endpoint = registry
-            .endpoint(&config.upstream.dialect)
-            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?;
-        // Resolved before `server.only` narrows what is served: the candidate may speak a
-        // dialect no caller uses (the vendor being moved to).
-        let candidate_endpoint = registry.endpoint(&config.candidate.dialect);
-        if !config.server.only.is_empty() {
-            registry
-                .retain(&config.server.only)
-                .map_err(StartError::UnknownOnly)?;
-        }
-        // The configured token keys (read with each configuration), else this process's own.
-        let tokens = TokenKeys::configured_or(&config.credentials.token_keys, &shared.process_key)
-            .map_err(StartError::TokenKey)?;
-        let carried = &shared.carried;
-        let (upstream, breaker) = match &config.upstream.url {
-            None => (Either::Right(Embedded::new(shared.backend.clone())), None),
-            Some(url) => {
-                let breaker = carried.breaker.breaker_for(
-                    url,
-                    config.upstream.breaker_failures,
-                    config.upstream.breaker_cooldown,
-                );
-                let http = HttpUpstream::new(url, &config).map_err(StartError::Client)?;
-                (
-                    Either::Left((http, breaker.clone())),
-                    Some((url.clone(), breaker)),
-                )
-            }
-        };
-        // Nothing below fails: this gateway goes into service, so it takes over the limits.
-        carried.breaker.keep(breaker);
-        let admission = Admission::take_over(
-            carried,
-            (
-                config.server.max_in_flight.get(),
-                config.server.max_working.get(),
-                config.server.max_buffered_bytes.get(),
-            ),
-            &shared.metrics,
-        );
-        let dialect_metrics = registry
-            .dialects()
-            .iter()
-            .map(|d| {
-                let id = d.id().to_owned();
-                let handles = shared.metrics.handles(&id, upstream_endpoint.id());
-                (id, handles)
-            })
-            .collect();
-        let upstream_duration = shared
-            .metrics
-            .upstream_duration
-            .get_or_create(&UpstreamLabels {
-                upstream: upstream_endpoint.id().to_owned(),
-            })
-            .clone();
-        let forwarder = Forwarder::new(
-            &config,
-            upstream_endpoint,
-            (upstream, admission.memory().clone()),
-            shared.metrics.clone(),
-            upstream_duration,
-        );
-        let registry = Arc::new(registry);
-        let candidate = Candidate::start(
-            &config,
-            &registry,
-            (forwarder.endpoint(), candidate_endpoint),
-            &shared.metrics,
-        )
-        .map_err(StartError::Candidate)?;
-        Ok(Gateway {
-            registry,
-            config,
-            admission,
-            forwarder,
-            dialect_metrics,
-            shared,
-            tokens,
-            candidate,
-        })
-    }
-
     fn dialect_metrics(&self, id: &str) -> Option<&DialectHandles> {
         self.dialect_metrics.iter().find(|(d, _)| d == id).map(|(_, h)| h)
     }
@@ -266,11 +81,6 @@ impl Gateway {
     /// The store and metrics this gateway shares with its successors.
     pub fn shared(&self) -> &Shared {
         &self.shared
-    }
-
-    /// The keys access tokens are sealed and opened with.
-    pub fn tokens(&self) -> &TokenKeys {
-        &self.tokens
     }
 
     /// The HTTP upstream's base URL; `None` when the embedded backend answers.
@@ -293,7 +103,8 @@ impl Gateway {
         answer::refusal(&self.registry, &dialect, &caller, &failure, (path, None))
     }
 
-    /// Handles one request. Never fails: every failure becomes an answer.
+    /// Handles one request: the phases in order, the log phase last. Never fails: every
+    /// failure becomes an answer.
     pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
     where
         B: Body<Data = Bytes> + Send,
@@ -325,38 +136,29 @@ impl Gateway {
         }
         let (mut response, handled) = self.route(req, peer, &request_id).instrument(span.clone()).await;
         metrics.in_flight.dec();
-        span.record("dialect", handled.dialect.as_str());
-        span.record("outcome", handled.outcome.label());
-        metrics.request(
-            self.dialect_metrics(&handled.dialect),
-            &handled.dialect,
-            self.forwarder.endpoint().id(),
-            handled.outcome.label(),
-            handled.status,
-            started.elapsed(),
-        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let path = route::logged_path(&self.registry, uri.path(), &handled.dialect);
-        // One line per request; never the body, never a credential, never a customer id.
-        // Plain `&str` values: the binary's access-log writer takes them without `fmt`.
-        tracing::info!(
-            request_id = request_id.as_str(),
-            method = method.as_str(),
-            path = &*path,
-            dialect = handled.dialect.as_str(),
-            upstream = self.forwarder.endpoint().id(),
-            status = handled.status,
-            outcome = handled.outcome.label(),
-            fault = handled.outcome.fault_field(),
-            elapsed_us,
-            "Request handled."
+        let request = log::Request {
+            request_id: &request_id,
+            method: &method,
+            path: &path,
+            upstream: self.forwarder.endpoint().id(),
+            started,
+        };
+        log::log(
+            &span,
+            (metrics, self.dialect_metrics(&handled.dialect)),
+            &request,
+            &handled,
         );
         response
     }
 
+    /// The route phase, then the rest of a routed request's phases ([`Gateway::phases`]) or its
+    /// dialect's token endpoint; a refusal is answered by the answer phase, in the caller's
+    /// dialect once a dialect claims the request, else in plain problem details.
     async fn route<B>(
         &self,
         req: Request<B>,
@@ -375,7 +177,7 @@ impl Gateway {
                 failure.outcome,
             )
         };
-        if let Err(failure) = inbound::check_framing(&req) {
+        if let Err(failure) = read_body::check_framing(&req) {
             return unclaimed(failure);
         }
         let (dialect, operation, path_id) = match route::route(&self.registry, req.method(), req.uri().path())
@@ -397,7 +199,7 @@ impl Gateway {
             request_id,
         };
         let path = req.uri().path().to_owned();
-        let (rsp, outcome) = match self.pipeline(&call, req).await {
+        let (rsp, outcome) = match self.phases(&call, req).await {
             Ok(rsp) => (rsp, Outcome::Ok),
             Err(failure) => (
                 answer::refusal(
@@ -413,8 +215,9 @@ impl Gateway {
         handled(dialect.id().to_owned(), rsp, outcome)
     }
 
-    /// The phases after routing: admit, authenticate, read, then the operation's own.
-    async fn pipeline<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
+    /// The phases after routing, in order: admit, authenticate, read the body (and wait for a
+    /// working slot), then the operation's own (`service/operations.rs`).
+    async fn phases<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -423,55 +226,26 @@ impl Gateway {
         // Admission before any work: past the limit, answer at once and cheaply.
         let _admitted = self.admission.admit()?;
         let (parts, body) = req.into_parts();
-        let pass_on = credentials::check(call.dialect, &parts.headers, &self.config, &self.tokens)?;
-        // A read whose id is in the path has no body to speak of (vendors ignore a GET's body).
-        let has_body = call.operation == Operation::Update
-            || call
-                .dialect
-                .retrieve_route()
-                .is_some_and(|r| r.id_in_body.is_some());
+        let pass_on = authenticate::check(call.dialect, &parts.headers, &self.config, &self.tokens)?;
+        let (bytes, reading) =
+            read_body::read_request(call, &parts.headers, body, &self.config.server, &self.admission).await?;
         let config = &self.config;
-        let max_body = config.server.max_body_bytes.get();
-        // The body's bytes are reserved before it is read: its declared length, or the limit.
-        let reading = if has_body {
-            let declared = inbound::declared_length(&parts.headers).map_or(max_body, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX).min(max_body)
-            });
-            self.admission.read(declared)?
-        } else {
-            Reserved::default()
-        };
-        let bytes = if has_body {
-            // A read's id may travel in the query alone (MicroBase `GET customer.info?id=`):
-            // a request that declares no body needs no JSON content type.
-            let declares_body = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .is_some_and(|n| n.as_bytes() != b"0")
-                || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-            if call.operation == Operation::Update || declares_body {
-                inbound::check_headers(&parts.headers)?;
-            }
-            inbound::read_declared(&parts.headers, body, max_body, config.server.body_read_timeout).await?
-        } else {
-            Bytes::new()
-        };
         // Wait for a working slot and the memory parsing and translating the body may take,
         // with the body read but not parsed; both are held until the answer is built.
-        let needed = admission::request_reservation(&measure(&bytes), config.server.max_json_values.get());
+        let needed = admit::request_reservation(&measure(&bytes), config.server.max_json_values.get());
         let (_working, memory) = self
             .admission
             .work(reading, needed, config.upstream.timeout)
             .await?;
-        let upstream = Upstream {
+        let forwarding = Forwarding {
             headers: &parts.headers,
             pass_on: pass_on.as_ref(),
             memory: Mutex::new(memory),
         };
         let query = parts.uri.query().unwrap_or_default();
         match call.operation {
-            Operation::Update => self.update(call, &upstream, query, &bytes).await,
-            Operation::Retrieve => self.retrieve(call, &upstream, query, &bytes).await,
+            Operation::Update => self.update(call, &forwarding, query, &bytes).await,
+            Operation::Retrieve => self.retrieve(call, &forwarding, query, &bytes).await,
         }
     }
 
@@ -488,28 +262,4 @@ impl Gateway {
                 .observe(time.as_secs_f64()),
         }
     }
-}
-
-fn handled(
-    dialect: String,
-    rsp: Response<Full<Bytes>>,
-    outcome: Outcome,
-) -> (Response<Full<Bytes>>, Handled) {
-    let status = rsp.status().as_u16();
-    (
-        rsp,
-        Handled {
-            dialect,
-            status,
-            outcome,
-        },
-    )
-}
-
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }

@@ -17,8 +17,8 @@
 //! The key id names the key (previous or current) without trying each; the 192-bit random nonce
 //! never repeats in practice, however many tokens the replicas issue. A token is valid only before
 //! its expiry, only in the mode it was issued in and, in static mode, only while the caller key
-//! it is bound to is configured ([`credentials::authenticate`](crate::credentials)). Anything
-//! else starting with `dgt_` (tampered, truncated, expired, sealed under another key) is dead.
+//! it is bound to is configured (`pipeline::authenticate`). Anything else starting with `dgt_`
+//! (tampered, truncated, expired, sealed under another key) is dead.
 //!
 //! The keys are derived from the variable's value (at least [`MIN_TOKEN_KEY_BYTES`] bytes) with
 //! SHA-256 under distinct labels: one for the cipher key, one for the key id. Without a
@@ -31,10 +31,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::{AeadInOut, Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
-use sha2::{Digest, Sha256};
 
 pub(crate) use self::endpoint::endpoint;
-use crate::config::{CredentialMode, Secret};
+use crate::config::Secret;
+use crate::fingerprint::labelled;
+pub use crate::fingerprint::{Fingerprint, fingerprint};
 
 mod endpoint;
 #[cfg(test)]
@@ -53,31 +54,11 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// The plaintext's mode byte and expiry.
 const HEADER_LEN: usize = 1 + 8;
-const FINGERPRINT_LEN: usize = 32;
 const MODE_STATIC: u8 = 1;
 const MODE_PASSTHROUGH: u8 = 2;
 /// The longest sealed token, in bytes and in characters: anything longer is dead unread.
 const MAX_SEALED_LEN: usize = KEY_ID_LEN + NONCE_LEN + HEADER_LEN + MAX_FORM_SECRET_BYTES + TAG_LEN;
 const MAX_TOKEN_CHARS: usize = TOKEN_PREFIX.len() + (MAX_SEALED_LEN * 4).div_ceil(3);
-
-/// What a static-mode token is bound to: a SHA-256 of the caller key (see [`fingerprint`]).
-pub type Fingerprint = [u8; FINGERPRINT_LEN];
-
-/// The fingerprint of a caller key, as static-mode tokens carry it: SHA-256 of a label, a NUL
-/// and the key.
-pub fn fingerprint(caller_key: &str) -> Fingerprint {
-    labelled(b"dialectgate token caller key", caller_key.as_bytes())
-}
-
-/// SHA-256 of `label`, a NUL, and `data`.
-fn labelled(label: &[u8], data: &[u8]) -> [u8; 32] {
-    Sha256::new()
-        .chain_update(label)
-        .chain_update([0])
-        .chain_update(data)
-        .finalize()
-        .into()
-}
 
 /// What a token stands for; its variant is the credential mode it was issued in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,11 +70,12 @@ pub enum Binding {
 }
 
 impl Binding {
-    /// The credential mode a token with this binding works in.
-    pub fn mode(&self) -> CredentialMode {
+    /// The credential mode a token with this binding works in (the tests' view of a binding).
+    #[cfg(test)]
+    pub fn mode(&self) -> crate::config::CredentialMode {
         match self {
-            Binding::Key(_) => CredentialMode::Static,
-            Binding::Secret(_) => CredentialMode::Passthrough,
+            Binding::Key(_) => crate::config::CredentialMode::Static,
+            Binding::Secret(_) => crate::config::CredentialMode::Passthrough,
         }
     }
 }

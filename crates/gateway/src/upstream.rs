@@ -1,7 +1,7 @@
-//! The HTTP upstream: one pooled reqwest client behind the upstream interface (a
-//! `tower::Service` taking an [`UpstreamRequest`]); timeout, retries and the circuit breaker are
-//! layers around it (`forward`). Also the upstream's errors, which the caller never sees in
-//! detail.
+//! The upstream interface, a `tower::Service` taking an [`UpstreamRequest`] and giving a
+//! [`Reply`], and the HTTP upstream: one pooled reqwest client behind it; timeout, retries and
+//! the circuit breaker are layers around it (`pipeline::forward`). Also the upstream's errors,
+//! which the caller never sees in detail.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,10 +11,37 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
+use dialectgate_dialect::{Answer, Operation, Outbound};
+use http::HeaderMap;
 use tower::Service;
 
 use crate::config::Config;
-use crate::forward::{Reply, UpstreamRequest};
+
+/// One call to the upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// The customer id (the embedded backend's key; an HTTP upstream has it in the path).
+    pub id: String,
+    /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
+    pub outbound: Arc<Outbound>,
+    /// The headers built for the upstream (`pipeline::forward::headers`).
+    pub headers: HeaderMap,
+    /// Whether the call may be repeated (`forward::headers::repeatable`): a read, PUT, PATCH,
+    /// or a write sent with the caller's `Idempotency-Key`.
+    pub repeatable: bool,
+    /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
+    /// method and path).
+    pub operation: Operation,
+}
+
+/// What the upstream gave back.
+#[derive(Debug)]
+pub enum Reply {
+    /// An HTTP answer, to be read in the upstream's dialect.
+    Http { status: u16, body: Bytes },
+    /// An answer already understood (the embedded backend's).
+    Answer(Answer),
+}
 
 /// An HTTP upstream: base URL plus one pooled client, built once; cheap to clone (the stack
 /// is cloned per call).
@@ -116,7 +143,7 @@ impl UpstreamError {
 
 impl HttpUpstream {
     /// Builds the client for `base` (no trailing slash). The timeout of each attempt is the
-    /// stack's (`forward`), not the client's.
+    /// stack's (`pipeline::forward`), not the client's.
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised.

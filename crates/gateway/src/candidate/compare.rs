@@ -9,15 +9,10 @@
 //! pointer never holds an id, an index or a caller's key, and metric labels stay bounded by the
 //! schema. A member that is `null` counts as absent (both mean "no value").
 
-use std::collections::BTreeMap;
-
 use dialectgate_canonical::ErrorKind;
-use serde_json::Value;
 
 use super::digest::{Digest, Entry, Member};
-
-/// Deepest nesting of the schema followed (the canonical Customer has three levels).
-const MAX_SHAPE_DEPTH: usize = 8;
+use super::shape::Shape;
 
 /// How two answers differ at one member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,68 +50,6 @@ pub(crate) struct Divergence {
     pub(crate) kind: Kind,
     pub(crate) primary: Option<Member>,
     pub(crate) candidate: Option<Member>,
-}
-
-/// Which members are compared one by one: the structure the canonical Customer schema
-/// declares. A shape without children is one member. Each node has its number (depth first, the
-/// root 0), by which a [`Digest`] holds the member.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Shape {
-    node: usize,
-    children: BTreeMap<String, Shape>,
-}
-
-impl Shape {
-    /// The shape of `schema` (the canonical Customer schema document; `$ref`s into its own
-    /// `$defs` followed).
-    pub(crate) fn from_schema(schema: &Value) -> Shape {
-        shape_of(schema, schema, 0, &mut 0)
-    }
-
-    /// This member's node number.
-    pub(crate) fn node(&self) -> usize {
-        self.node
-    }
-
-    /// The members the schema declares in this one, by name (none: a member compared whole).
-    pub(crate) fn children(&self) -> &BTreeMap<String, Shape> {
-        &self.children
-    }
-
-    /// How many nodes the shape has.
-    pub(crate) fn len(&self) -> usize {
-        1 + self.children.values().map(Shape::len).sum::<usize>()
-    }
-}
-
-fn shape_of(node: &Value, root: &Value, depth: usize, next: &mut usize) -> Shape {
-    let number = *next;
-    *next += 1;
-    let leaf = Shape {
-        node: number,
-        children: BTreeMap::new(),
-    };
-    if depth > MAX_SHAPE_DEPTH {
-        return leaf;
-    }
-    let node = match node.get("$ref").and_then(Value::as_str) {
-        Some(reference) => match reference.strip_prefix('#').and_then(|p| root.pointer(p)) {
-            Some(target) => target,
-            None => return leaf,
-        },
-        None => node,
-    };
-    let children = node
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|props| {
-            props
-                .iter()
-                .map(|(name, schema)| (name.clone(), shape_of(schema, root, depth + 1, next)))
-                .collect()
-        })
-        .unwrap_or_default();
-    Shape { children, ..leaf }
 }
 
 /// The members where `candidate` differs from `primary`, in pointer order (both digested with
@@ -171,10 +104,10 @@ fn walk(
     candidate: &Digest,
     out: &mut Vec<Divergence>,
 ) {
-    let (a, b) = (primary.get(shape.node), candidate.get(shape.node));
+    let (a, b) = (primary.get(shape.node()), candidate.get(shape.node()));
     let divergence = |kind, primary: Option<&Member>, candidate: Option<&Member>| Divergence {
         pointer: pointer.clone(),
-        node: shape.node,
+        node: shape.node(),
         kind,
         primary: primary.cloned(),
         candidate: candidate.cloned(),
@@ -188,7 +121,7 @@ fn walk(
             if !Member::same(ua, ub) {
                 out.push(divergence(Kind::Differs, ua, ub));
             }
-            for (name, child) in &shape.children {
+            for (name, child) in shape.children() {
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
@@ -228,7 +161,12 @@ impl Status {
 
 /// The divergences of two documents, digested with their values.
 #[cfg(test)]
-fn diff(shape: &Shape, primary: &Value, candidate: &Value, volatile: &[String]) -> Vec<Divergence> {
+fn diff(
+    shape: &Shape,
+    primary: &serde_json::Value,
+    candidate: &serde_json::Value,
+    volatile: &[String],
+) -> Vec<Divergence> {
     let digest = |doc| Digest::of(shape, doc, volatile, true);
     compare(shape, &digest(primary), &digest(candidate))
 }
@@ -259,7 +197,7 @@ mod name_tests {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 

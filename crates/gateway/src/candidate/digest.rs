@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::compare::Shape;
+use super::shape::Shape;
 
 /// The per-process key of the hashes.
 fn key() -> &'static RandomState {

@@ -101,7 +101,7 @@ impl Log {
 
     /// Sends `line`; `false` when the writer is behind and the line was dropped.
     pub(crate) fn write(&self, line: &Line<'_>) -> bool {
-        let text = line.render(&crate::backend::now_rfc3339(), self.log_values);
+        let text = line.render(&crate::date::now_rfc3339(), self.log_values);
         match self.lines.try_send(text) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,

@@ -120,7 +120,7 @@ impl Queue {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{CandidateRequest, Operation, Primary};
+    use super::super::{CandidateRequest, CopyKind, Primary};
     use super::*;
     use dialectgate_canonical::ErrorKind;
 
@@ -128,7 +128,7 @@ mod tests {
         Job {
             request_id: request_id.into(),
             caller: "medusa".into(),
-            operation: Operation::Read,
+            operation: CopyKind::Read,
             primary: Primary::Error {
                 kind: ErrorKind::NotFound,
                 status: 404,

@@ -15,11 +15,11 @@ use tower::ServiceExt;
 
 use super::compare::{self, Divergence, Kind, Status};
 use super::log::{Line, Log};
-use super::{CandidateRequest, Comparison, Job, Operation, Primary};
-use crate::forward::{Reply, UpstreamRequest};
+use super::{CandidateRequest, Comparison, CopyKind, Job, Primary};
+use crate::context::X_REQUEST_ID;
 use crate::metrics::{CandidateLabels, Metrics, PointerLabels};
-use crate::service::X_REQUEST_ID;
 use crate::upstream::HttpUpstream;
+use crate::upstream::{Reply, UpstreamRequest};
 
 /// Candidate calls in flight at once, per configuration.
 const CONCURRENCY: usize = 8;
@@ -47,7 +47,7 @@ pub(super) struct Worker {
 }
 
 /// What became of one job.
-enum Fate {
+enum JobResult {
     /// The request could not be translated for the candidate.
     Untranslatable(String),
     /// The call failed (the label of the failure).
@@ -77,25 +77,25 @@ impl Worker {
             .await;
     }
 
-    async fn process(&self, job: &Job) -> Fate {
+    async fn process(&self, job: &Job) -> JobResult {
         let outbound = match self.outbound(&job.request, &job.request_id).await {
             Ok(outbound) => outbound,
-            Err(reason) => return Fate::Untranslatable(reason),
+            Err(reason) => return JobResult::Untranslatable(reason),
         };
         let operation = match job.operation {
-            Operation::Read => dialectgate_dialect::Operation::Retrieve,
-            Operation::Update => dialectgate_dialect::Operation::Update,
+            CopyKind::Read => dialectgate_dialect::Operation::Retrieve,
+            CopyKind::Update => dialectgate_dialect::Operation::Update,
         };
         let (status, body) = match self.send(operation, outbound, &job.request_id).await {
             Ok(answer) => answer,
-            Err(label) => return Fate::Failed(label),
+            Err(label) => return JobResult::Failed(label),
         };
         let mut answer = self.registry.read_answer(&self.endpoint, status, &body);
         if let (Answer::Customer(c), true) = (&mut answer, self.translation.overflow) {
             self.registry
                 .restore_overflow(&self.endpoint, c, &self.translation.overflow_prefix);
         }
-        Fate::Compared(self.verdict(job, &answer))
+        JobResult::Compared(self.verdict(job, &answer))
     }
 
     /// The request for the candidate, translated here when it came as the caller's (reading
@@ -215,7 +215,7 @@ impl Worker {
     }
 
     /// Counts and logs what became of `job`.
-    fn report(&self, job: &Job, result: &Fate) {
+    fn report(&self, job: &Job, result: &JobResult) {
         let line = |kind| Line {
             request_id: &job.request_id,
             dialect: &job.caller,
@@ -225,22 +225,22 @@ impl Worker {
         };
         let mut lines = Vec::new();
         let outcome: String = match result {
-            Fate::Untranslatable(reason) => {
+            JobResult::Untranslatable(reason) => {
                 lines.push(Line {
                     reason: Some(reason),
                     ..line("untranslatable")
                 });
                 "untranslatable".into()
             }
-            Fate::Failed(label) => {
+            JobResult::Failed(label) => {
                 lines.push(Line {
                     reason: Some(label),
                     ..line("failed")
                 });
                 (*label).into()
             }
-            Fate::Compared(Verdict::SameError) => "match".into(),
-            Fate::Compared(Verdict::Status { primary, candidate }) => {
+            JobResult::Compared(Verdict::SameError) => "match".into(),
+            JobResult::Compared(Verdict::Status { primary, candidate }) => {
                 lines.push(Line {
                     pointer: Some(""),
                     statuses: Some((primary.label(), candidate.label())),
@@ -248,7 +248,7 @@ impl Worker {
                 });
                 format!("status_{}", candidate.kind.map_or("ok", ErrorKind::as_str))
             }
-            Fate::Compared(Verdict::Members(divergences)) => {
+            JobResult::Compared(Verdict::Members(divergences)) => {
                 for d in divergences {
                     if d.kind != Kind::Noise {
                         self.metrics
@@ -280,7 +280,7 @@ impl Worker {
                 written &= log.write(l);
             }
             // Last: a reader that sees a request's `compared` line has all of its lines.
-            if matches!(result, Fate::Compared(_)) {
+            if matches!(result, JobResult::Compared(_)) {
                 written &= log.write(&Line {
                     outcome: Some(&outcome),
                     ..line("compared")

@@ -251,8 +251,8 @@ fn server(ctx: &mut Ctx<'_>, raw: RawServer) -> ServerConfig {
     }
     let max_body_bytes = ctx.non_zero("server.max_body_bytes", raw.max_body_bytes);
     let max_buffered_bytes = ctx.non_zero("server.max_buffered_bytes", raw.max_buffered_bytes);
-    let largest = crate::admission::largest_reservation(max_body_bytes.get(), max_json_values.get());
-    let (reading, working) = crate::admission::shares(max_buffered_bytes.get());
+    let largest = crate::pipeline::admit::largest_reservation(max_body_bytes.get(), max_json_values.get());
+    let (reading, working) = crate::pipeline::admit::shares(max_buffered_bytes.get());
     if working < largest || reading < max_body_bytes.get() {
         ctx.problem(format!(
             "server.max_buffered_bytes: {} cannot hold one request of server.max_body_bytes ({}) in its costliest shape: a quarter of it reads bodies ({reading}, at least the body limit) and the rest works on them ({working}, at least {largest}); raise it, or lower server.max_body_bytes or server.max_json_values",

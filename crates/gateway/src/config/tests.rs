@@ -1,6 +1,7 @@
 //! Configuration tests: layering (file, environment, flags), every problem at once, and each
 //! section's checks.
 
+use super::build::PUBLIC_DEMO_KEY;
 use super::*;
 
 mod token_key;

@@ -10,10 +10,11 @@ use http::{Request, Response};
 use http_body::Body;
 use http_body_util::Full;
 
-use super::{Gateway, Handled, handled};
-use crate::answer;
+use super::Gateway;
 use crate::outcome::{Failure, Outcome};
-use crate::route;
+use crate::pipeline::answer;
+use crate::pipeline::log::{Handled, handled};
+use crate::pipeline::route;
 
 impl Gateway {
     /// The OAuth2 token endpoint a vendor SDK calls before its first request (see `token.rs`).
@@ -31,7 +32,9 @@ impl Gateway {
             route::check_token_method(req.method()),
         ) {
             (Some(_), Err(refused)) => Err(refused),
-            (Some(endpoint), Ok(())) => crate::token::endpoint(self, endpoint, req.into_body()).await,
+            (Some(endpoint), Ok(())) => {
+                crate::token::endpoint(&self.config, &self.tokens, endpoint, req.into_body()).await
+            }
             (None, _) => Err(Failure::new(
                 Outcome::NoRoute,
                 Problem::new(ErrorKind::NotFound, "no token endpoint"),

@@ -7,13 +7,12 @@ use http::{HeaderValue, Response, header};
 use http_body::Body;
 use http_body_util::Full;
 
-use super::{Binding, MAX_FORM_SECRET_BYTES, fingerprint};
-use crate::answer::json_response;
-use crate::config::{CredentialMode, Secret};
-use crate::credentials;
-use crate::inbound;
+use super::{Binding, MAX_FORM_SECRET_BYTES, TokenKeys, fingerprint};
+use crate::config::{Config, CredentialMode, Secret};
 use crate::outcome::{Failure, Outcome};
-use crate::service::Gateway;
+use crate::pipeline::answer::json_response;
+use crate::pipeline::authenticate;
+use crate::pipeline::read_body;
 
 /// Largest token request body read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -21,9 +20,11 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 /// The token endpoint: a form-encoded `grant_type=client_credentials&client_id=…&client_secret=…`
 /// (or `grant_type=implicit&client_id=…` when `credentials.implicit_grant` allows it) gets a
 /// fresh token in the dialect's body template, sealed (see [`super`]). No failure's message names
-/// the credential.
+/// the credential. It needs the configuration in force (`config`: the credential mode, the
+/// caller keys, the token lifetime) and the keys tokens are sealed with (`tokens`).
 pub(crate) async fn endpoint<B>(
-    gateway: &Gateway,
+    config: &Config,
+    tokens: &TokenKeys,
     endpoint: &TokenEndpoint,
     body: B,
 ) -> Result<Response<Full<Bytes>>, Failure>
@@ -31,8 +32,7 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let config = gateway.config();
-    let bytes = inbound::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
+    let bytes = read_body::read_body(body, MAX_FORM_BYTES, config.server.body_read_timeout).await?;
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
     let grant_type = single(&form, "grant_type")?;
     let (field, secret) = match grant_type {
@@ -81,7 +81,7 @@ where
         return Err(unauthorized());
     }
     if config.credentials.mode == CredentialMode::Static
-        && !credentials::is_known(&config.credentials.caller_keys, secret)
+        && !authenticate::is_known(&config.credentials.caller_keys, secret)
     {
         return Err(unauthorized());
     }
@@ -89,8 +89,7 @@ where
         CredentialMode::Static => Binding::Key(fingerprint(secret)),
         CredentialMode::Passthrough => Binding::Secret(Secret::new(secret)),
     };
-    let issued = gateway
-        .tokens()
+    let issued = tokens
         .issue(&binding, config.credentials.token_ttl)
         .map_err(|e| {
             tracing::error!(error = %e, "No token issued.");

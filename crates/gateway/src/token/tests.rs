@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::CredentialMode;
 
 const KEY_A: &[u8] = b"token-tests-key-a-0123456789abcdef";
 const KEY_B: &[u8] = b"token-tests-key-b-0123456789abcdef";

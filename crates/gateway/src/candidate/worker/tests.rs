@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::Comparison;
-use super::super::compare::Shape;
+use super::super::shape::Shape;
 use super::*;
 use crate::config::{CandidateMode, Config, EnvSource, Overrides};
 
@@ -49,7 +49,7 @@ fn job(primary: Primary) -> Job {
     Job {
         request_id: "req-1".into(),
         caller: "medusa".into(),
-        operation: Operation::Update,
+        operation: CopyKind::Update,
         primary,
         noisy: Vec::new(),
         request: CandidateRequest::Untranslatable("unused".into()),
@@ -73,7 +73,7 @@ fn member_divergences_are_counted_by_pointer_and_the_request_by_outcome() {
         &worker,
         &json!({"id": "c1", "email": "a@example.com", "phone": "+441"}),
     ));
-    let fate = Fate::Compared(worker.verdict(
+    let fate = JobResult::Compared(worker.verdict(
         &job,
         &Answer::Customer(json!({"id": "other", "email": "a@example.com"})),
     ));
@@ -112,7 +112,7 @@ fn a_candidate_refusal_is_a_status_divergence_by_error_kind() {
             }
         }
     ));
-    worker.report(&job, &Fate::Compared(verdict));
+    worker.report(&job, &JobResult::Compared(verdict));
     assert!(metric(
         &metrics,
         r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="status_not_found"} 1"#
@@ -144,7 +144,7 @@ fn noise_is_logged_as_noise_and_not_counted_as_a_divergence() {
     };
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].kind, Kind::Noise);
-    worker.report(&job, &Fate::Compared(verdict));
+    worker.report(&job, &JobResult::Compared(verdict));
     assert!(metric(
         &metrics,
         r#"dialectgate_candidate_requests_total{mode="dual-write",outcome="noise"} 1"#
@@ -163,12 +163,13 @@ fn the_log_has_one_compared_line_per_request_and_one_line_per_divergence() {
         &worker,
         &json!({"email": "ada@example.com", "phone": "+441"}),
     ));
-    let fate = Fate::Compared(worker.verdict(&job, &Answer::Customer(json!({"email": "ada@example.org"}))));
+    let fate =
+        JobResult::Compared(worker.verdict(&job, &Answer::Customer(json!({"email": "ada@example.org"}))));
     worker.report(&job, &fate);
-    worker.report(&job, &Fate::Failed("timeout"));
+    worker.report(&job, &JobResult::Failed("timeout"));
     worker.report(
         &job,
-        &Fate::Untranslatable("untranslatable; lossy at /data/phone".into()),
+        &JobResult::Untranslatable("untranslatable; lossy at /data/phone".into()),
     );
     drop(worker);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

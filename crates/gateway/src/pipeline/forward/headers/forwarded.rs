@@ -206,7 +206,7 @@ fn valid_forwarded(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream_headers::tests::headers;
+    use crate::test_support::headers;
 
     fn fwd(incoming: &HeaderMap, peer: &str, trusted: bool) -> String {
         String::from_utf8(forwarded(incoming, peer.parse().unwrap(), trusted)).unwrap()

@@ -9,9 +9,9 @@ use dialectgate_dialect::{Endpoint, Registry, Step, parse_limited};
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::context::Call;
 use crate::metrics::{Metrics, ValidationLabels};
 use crate::outcome::{Failure, Outcome};
-use crate::service::Call;
 
 /// `bytes` (and the `query` string) of `call` translated for `upstream` (or waiting for the
 /// stored customer), the id the body carries (for a later refusal: the parsed body itself is

@@ -10,9 +10,9 @@ use dialectgate_dialect::{Answer, Operation};
 use serde_json::Map;
 use tower::Service;
 
-use super::{Reply, UpstreamRequest};
 use crate::backend::Backend;
 use crate::upstream::UpstreamError;
+use crate::upstream::{Reply, UpstreamRequest};
 
 /// The in-memory store behind the upstream interface.
 #[derive(Debug, Clone)]

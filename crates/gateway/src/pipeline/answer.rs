@@ -15,7 +15,7 @@ use crate::candidate::digest::Member;
 use crate::config::CredentialMode;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
-use crate::route;
+use crate::pipeline::route;
 
 /// Lists what a lenient translation derived or dropped.
 pub const X_FIDELITY: HeaderName = HeaderName::from_static("x-dialectgate-fidelity");

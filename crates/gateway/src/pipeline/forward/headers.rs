@@ -1,4 +1,4 @@
-//! The upstream request's headers, one room of the pipeline: built fresh for every call from
+//! The upstream request's headers, part of the forward phase: built fresh for every call from
 //! what the gateway knows (its credential, the request id, the trace context, the `Forwarded`
 //! element of this hop) and the few caller headers it passes on, each checked and bounded.
 //! Hop-by-hop and unlisted caller headers never cross.
@@ -11,21 +11,20 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Dialect, Endpoint, Operation};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use ipnet::IpNet;
 
 use crate::config::{Config, CredentialMode, Secret};
-use crate::credentials;
-use crate::service::X_REQUEST_ID;
+use crate::context::X_REQUEST_ID;
+use crate::pipeline::authenticate;
 use crate::trace;
 
 mod forwarded;
 
 use self::forwarded::forwarded;
+use crate::pipeline::read_body::{IDEMPOTENCY_KEY, valid_idempotency_key};
 
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// The de-facto forwarding headers, passed on from trusted proxies only.
@@ -34,8 +33,6 @@ const X_FORWARDED: [HeaderName; 3] = [
     HeaderName::from_static("x-forwarded-proto"),
     HeaderName::from_static("x-forwarded-host"),
 ];
-/// Longest `Idempotency-Key` accepted; longer is refused with 400.
-const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// Longest `Accept-Language` passed on; a longer one is not forwarded.
 const MAX_ACCEPT_LANGUAGE_BYTES: usize = 256;
 /// Longest host name (without port) put into `Forwarded: host=`.
@@ -60,7 +57,7 @@ impl UpstreamHeaders {
                 .credentials
                 .upstream_token
                 .as_ref()
-                .and_then(|t| credentials::upstream_header(upstream, t.expose())),
+                .and_then(|t| authenticate::upstream_header(upstream, t.expose())),
             trusted_proxies: config.server.trusted_proxies.clone(),
         }
     }
@@ -83,7 +80,7 @@ impl UpstreamHeaders {
         let auth = match (self.credential_mode, token) {
             (CredentialMode::Static, _) => self.static_auth.clone(),
             (CredentialMode::Passthrough, Some(t)) => {
-                credentials::upstream_header(&self.upstream, t.expose())
+                authenticate::upstream_header(&self.upstream, t.expose())
             }
             (CredentialMode::Passthrough, None) => None,
         };
@@ -159,33 +156,6 @@ pub(crate) fn repeatable(operation: Operation, method: &str, headers: &HeaderMap
         || headers.contains_key(IDEMPOTENCY_KEY)
 }
 
-/// Refuses a request whose `Idempotency-Key` is not one header of 1 to 255 visible ASCII
-/// characters. The message names the header, never its value.
-pub(crate) fn check_idempotency_key(headers: &HeaderMap) -> Result<(), Problem> {
-    let mut keys = headers.get_all(IDEMPOTENCY_KEY).iter();
-    let Some(key) = keys.next() else {
-        return Ok(());
-    };
-    if keys.next().is_some() {
-        return Err(Problem::new(
-            ErrorKind::Malformed,
-            "send at most one Idempotency-Key header",
-        ));
-    }
-    if valid_idempotency_key(key.as_bytes()) {
-        Ok(())
-    } else {
-        Err(Problem::new(
-            ErrorKind::Malformed,
-            "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
-        ))
-    }
-}
-
-fn valid_idempotency_key(key: &[u8]) -> bool {
-    (1..=MAX_IDEMPOTENCY_KEY_BYTES).contains(&key.len()) && key.iter().all(u8::is_ascii_graphic)
-}
-
 /// The value of `name` when the request carries exactly one such header.
 fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
     let mut values = headers.get_all(name).iter();
@@ -198,18 +168,7 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-
-    /// A header map of `pairs`, in order (a name may repeat).
-    pub(super) fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_bytes(value).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     /// The shipped dialects, a canonical upstream, and `server.trusted_proxies = trusted`.
     fn room(trusted: &str) -> (UpstreamHeaders, std::sync::Arc<Dialect>) {
@@ -426,46 +385,6 @@ mod tests {
         assert!(
             !repeatable(Operation::Update, "POST", &read),
             "the read's headers carry no key"
-        );
-    }
-
-    #[test]
-    fn the_idempotency_key_is_one_header_of_visible_ascii_up_to_255() {
-        let check = |values: &[&[u8]]| {
-            let pairs: Vec<(&str, &[u8])> = values.iter().map(|v| ("idempotency-key", *v)).collect();
-            check_idempotency_key(&headers(&pairs))
-        };
-        assert!(check(&[]).is_ok());
-        assert!(check(&[b"9f1c-4e"]).is_ok());
-        assert!(check(&[b"!~"]).is_ok());
-        assert!(check(&["k".repeat(255).as_bytes()]).is_ok());
-        for bad in [
-            "k".repeat(256).into_bytes(),
-            b"a b".to_vec(),
-            b"a\tb".to_vec(),
-            "caf\u{e9}".as_bytes().to_vec(),
-            Vec::new(),
-        ] {
-            let problem = check(&[&bad]).unwrap_err();
-            assert_eq!(problem.kind(), ErrorKind::Malformed);
-            assert_eq!(problem.status, 400);
-            assert!(
-                problem
-                    .detail
-                    .as_deref()
-                    .unwrap_or_default()
-                    .contains("Idempotency-Key"),
-                "{problem:?}"
-            );
-        }
-        let problem = check(&[b"a", b"b"]).unwrap_err();
-        assert!(
-            problem
-                .detail
-                .as_deref()
-                .unwrap_or_default()
-                .contains("Idempotency-Key"),
-            "{problem:?}"
         );
     }
 }

@@ -1,18 +1,20 @@
 //! The forward phase: the translated request goes to the upstream through one
-//! `tower::Service` interface ([`UpstreamRequest`] in, [`Reply`] out), whichever the upstream
-//! is. An HTTP upstream sits behind the layers of [`guarded`] (retry policy, circuit breaker,
-//! per-attempt timeout); the embedded backend is called in process. Any service with that
-//! interface can stand in for either (the tests below put stubs there).
+//! `tower::Service` interface ([`UpstreamRequest`] in, [`Reply`] out, both in `upstream`),
+//! whichever the upstream is, with the headers built for it (`headers`). An HTTP upstream sits
+//! behind the layers of [`guarded`] (retry policy, circuit breaker, per-attempt timeout); the
+//! embedded backend is called in process. Any service with that interface can stand in for
+//! either (the tests below put stubs there).
 //!
 //! Concurrency towards the upstream is bounded before this phase, by the working slots of
-//! admission (`admission`): they also cover parsing and translating, and carry over reloads,
+//! the admit phase (`admit`): they also cover parsing and translating, and carry over reloads,
 //! which a per-stack `tower::limit` could not.
 
-mod breaker;
+mod circuit;
 mod embedded;
+pub(crate) mod headers;
 mod retry;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,42 +27,17 @@ use tower::util::Either;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tracing::Instrument;
 
-pub use self::breaker::{Breaker, BreakerLayer, CircuitBreaker};
+pub use self::circuit::{BreakerLayer, CircuitBreaker};
 pub use self::embedded::Embedded;
+use self::headers::UpstreamHeaders;
 pub use self::retry::RetryPolicy;
-use crate::admission::{Memory, Reserved, answer_reservation};
+use crate::breaker::Breaker;
 use crate::config::{Config, Secret};
+use crate::context::Call;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
-use crate::service::Call;
-use crate::upstream::{HttpUpstream, UpstreamError};
-use crate::upstream_headers::{self, UpstreamHeaders};
-
-/// One call to the upstream.
-#[derive(Debug, Clone)]
-pub struct UpstreamRequest {
-    /// The customer id (the embedded backend's key; an HTTP upstream has it in the path).
-    pub id: String,
-    /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
-    pub outbound: Arc<Outbound>,
-    /// The headers built for the upstream (`upstream_headers`).
-    pub headers: HeaderMap,
-    /// Whether the call may be repeated ([`upstream_headers::repeatable`]): a read, PUT, PATCH,
-    /// or a write sent with the caller's `Idempotency-Key`.
-    pub repeatable: bool,
-    /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
-    /// method and path).
-    pub operation: Operation,
-}
-
-/// What the upstream gave back.
-#[derive(Debug)]
-pub enum Reply {
-    /// An HTTP answer, to be read in the upstream's dialect.
-    Http { status: u16, body: Bytes },
-    /// An answer already understood (the embedded backend's).
-    Answer(Answer),
-}
+use crate::pipeline::admit::{Memory, Reserved, answer_reservation};
+use crate::upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest};
 
 /// A service behind the upstream layers: retry (outermost, so each attempt passes the
 /// breaker), circuit breaker (outside the timeout, so a timed-out attempt counts; it also turns
@@ -100,8 +77,17 @@ pub(crate) struct Forwarder {
     /// `upstream_duration_seconds` of this upstream, resolved once.
     duration: Histogram,
     /// The working memory an HTTP answer beyond the request's allowance is reserved from
-    /// before it is parsed (`admission`).
+    /// before it is parsed (`pipeline::admit`).
     memory: Memory,
+}
+
+/// What the upstream calls of a request carry from the caller: its headers, and its credential
+/// in passthrough mode; and the memory the request holds.
+pub(crate) struct Forwarding<'a> {
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) pass_on: Option<&'a Secret>,
+    /// The memory the request holds: its body's, then its answers' as they come.
+    pub(crate) memory: Mutex<Reserved>,
 }
 
 /// The upstream's answer, understood, and the time spent reading it.
@@ -111,7 +97,7 @@ pub(crate) struct Forwarded {
     /// An HTTP upstream's body as it came (the answer phase passes members of a same-dialect
     /// answer on from it); `None` for the embedded backend.
     pub(crate) body: Option<Bytes>,
-    /// The memory reserved for the answer (`admission`).
+    /// The memory reserved for the answer (`pipeline::admit`).
     pub(crate) memory: Reserved,
 }
 
@@ -216,9 +202,38 @@ impl Forwarder {
         }
     }
 
+    /// One call to the upstream for `call`, with what it carries from the caller
+    /// (`forwarding`); the answer's memory is added to the request's.
+    pub(crate) async fn send(
+        &self,
+        registry: &Registry,
+        call: &Call<'_>,
+        forwarding: &Forwarding<'_>,
+        id: &str,
+        request: (Operation, Outbound),
+    ) -> Result<Forwarded, Failure> {
+        let mut forwarded = self
+            .forward(
+                registry,
+                call,
+                forwarding.headers,
+                forwarding.pass_on,
+                id,
+                request,
+            )
+            .await?;
+        // The answer's memory is held with the request's until the caller's answer is built.
+        forwarding
+            .memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(std::mem::take(&mut forwarded.memory));
+        Ok(forwarded)
+    }
+
     /// Sends `outbound` for `call` (which arrived with `incoming`; `pass_on` is the caller's
     /// credential in passthrough mode) and reads the answer in the upstream's dialect.
-    pub(crate) async fn forward(
+    async fn forward(
         &self,
         registry: &Registry,
         call: &Call<'_>,
@@ -232,7 +247,7 @@ impl Forwarder {
         let headers = self.headers(call, incoming, pass_on, operation);
         let request = UpstreamRequest {
             id: id.to_owned(),
-            repeatable: upstream_headers::repeatable(operation, &outbound.method, &headers),
+            repeatable: headers::repeatable(operation, &outbound.method, &headers),
             outbound: Arc::new(outbound),
             headers,
             operation,

@@ -1,6 +1,6 @@
 //! The retry policy of the upstream stack (a `tower::retry::Policy`): a repeatable request (a
 //! read, a PUT or PATCH, or a write sent with the caller's `Idempotency-Key`: see
-//! `upstream_headers::repeatable`) is tried again, within the configured number of
+//! `headers::repeatable`) is tried again, within the configured number of
 //! retries and with exponential backoff, when the connection was refused or the upstream
 //! answered 502, 503 or 504. Anything else is final. The request is copied only while another
 //! attempt is still possible.
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tower::retry::Policy;
 
-use super::{Reply, UpstreamRequest};
 use crate::upstream::UpstreamError;
+use crate::upstream::{Reply, UpstreamRequest};
 
 /// Retries left and attempts made for one request (tower copies the policy per request).
 #[derive(Debug, Clone)]
