@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The instruction-count regression gate (CI: .ci/run). For every dialect, the in-process pipeline
-# (bench/gate: Gateway::handle on the dialect's vendor example against the embedded backend)
-# runs N requests under callgrind, counting only those requests (--toggle-collect on the
-# `measured` function); instructions/request is compared with bench/gate-baseline.tsv.
+# The instruction-count regression gate (CI: .ci/run). For every case the gate binary lists
+# (bench/gate: each dialect's vendor example through Gateway::handle against the embedded
+# backend; `deployed`, an HTTP upstream at the default log level; `read-modify-write`, a write
+# that reads the stored customer first), N requests run under callgrind, counting only those
+# requests (--toggle-collect on the `measured` function); instructions/request is compared with
+# bench/gate-baseline.tsv. A failing binary, an empty list or a baseline case not measured fails.
 #
 #   bench/gate.sh             # fails (exit 1) when a dialect costs more than 10% above its baseline
 #   bench/gate.sh --update    # measures and rewrites the baseline (commit it with the change)
