@@ -442,3 +442,18 @@ fn a_placeholder_in_a_fixed_member_fails() {
         ],
     );
 }
+
+#[test]
+fn a_placeholder_in_a_default_fails() {
+    let ws = Workspace::new("placeholder-default");
+    ws.edit(
+        "dialects/medusa.toml",
+        "derive = { from = [\"/name/full\"], with = \"first_word\" }\ndefault = \"$null\"",
+        "derive = { from = [\"/name/full\"], with = \"first_word\" }\ndefault = \"{id}\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["medusa.toml", ".default: `{id}`: no placeholder is filled"],
+    );
+}

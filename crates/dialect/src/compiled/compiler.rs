@@ -65,8 +65,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// Checks that a fixed value (`constants`, `extra`) holds no placeholder: nothing fills one
-    /// there, so it would be sent as written.
+    /// Checks that a fixed value (`constants`, `extra`, a rule's `default`) holds no
+    /// placeholder: nothing fills one there, so it would be sent as written.
     fn check_fixed(&mut self, key: &str, value: &toml::Value) {
         match value {
             toml::Value::String(s) => {
@@ -311,7 +311,10 @@ impl Compiler<'_> {
             transform,
             derive,
             shape,
-            default: f.default.as_ref().map(toml_to_json),
+            default: f.default.as_ref().map(|v| {
+                self.check_fixed(&format!("{key}.default"), v);
+                toml_to_json(v)
+            }),
             replace: f.replace,
         }
     }
