@@ -83,6 +83,22 @@ fn a_last_name_alone_into_one_name_keeps_the_stored_middle_words() {
         );
         let t = t.unwrap_or_else(|p| panic!("{to}: {p:?}"));
         assert_eq!(name_of(to, &t.outbound.body), "Mary Jo Ann Smith", "{to}");
+        // Pinned, not closed: a first name alone into a one-word stored name has no stored last
+        // name to join; it is refused naming the caller's member, never sent with a name lost.
+        let (refused, _) = send(
+            "medusa",
+            to,
+            &json!({"first_name": "Augusta"}),
+            false,
+            &one_name("Cher"),
+        );
+        let p = refused.expect_err("no last name to join");
+        assert_eq!(p.errors.len(), 1, "{to}: {p:?}");
+        assert_eq!(
+            (p.errors[0].code.as_str(), p.errors[0].pointer.as_str()),
+            ("lossy", "/first_name"),
+            "{to}"
+        );
     }
 }
 
