@@ -457,3 +457,15 @@ fn a_placeholder_in_a_default_fails() {
         &["medusa.toml", ".default: `{id}`: no placeholder is filled"],
     );
 }
+
+#[test]
+fn a_problem_in_a_rule_shared_by_requests_and_responses_is_named_once() {
+    let ws = Workspace::new("named-once");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "dialect = \"/email\"",
+        "dialect = \"/emails/0\"",
+    );
+    let message = load_error(&ws);
+    assert_eq!(message.matches("fields[2].dialect").count(), 1, "{message}");
+}
