@@ -16,6 +16,7 @@ mod candidate_report;
 mod cli;
 mod errors;
 mod faults;
+mod fidelity_gaps;
 mod fill;
 mod headers;
 mod integrity;

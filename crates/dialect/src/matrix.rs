@@ -1,5 +1,6 @@
 //! The fidelity matrix: for every source → target pair, which of the source's request members
-//! are carried, derived, or lost. Computed from the definitions alone (no request needed).
+//! are carried, derived, or lost. Computed from the definitions alone (no request needed). Every
+//! member of the source's request schema is counted: one its definition maps nowhere is lost.
 
 use serde_json::Value;
 
@@ -94,6 +95,8 @@ pub struct MemberFate {
 /// A canonical leaf, with `*` for any array index, and where the endpoint puts it.
 pub(crate) struct Leaf {
     canonical: Pointer,
+    /// The member in the endpoint's body (for the canonical form, the canonical member).
+    dialect: Pointer,
     source: String,
 }
 
@@ -145,6 +148,9 @@ struct Facts {
     derives: Vec<DerivedLeaf>,
     /// What its requests need from the stored customer.
     needs: FillNeeds,
+    /// Members of its request schema that no rule maps (and no constant, extra member or body id
+    /// claims): the engine drops them whatever the target, so they are lost everywhere.
+    unmapped: Vec<String>,
 }
 
 impl Facts {
@@ -156,13 +162,35 @@ impl Facts {
                 leaves: schema_leaves(&canonical.update_json),
                 derives: Vec::new(),
                 needs: FillNeeds::default(),
+                unmapped: Vec::new(),
             },
-            Endpoint::Dialect(d) => Facts {
-                id: d.id().to_owned(),
-                leaves: dialect_leaves(&d.request.rules, &d.request.envelope),
-                derives: derived_sources(&d.request.rules, &d.request.envelope),
-                needs: fill_needs(&d.request),
-            },
+            Endpoint::Dialect(d) => {
+                let leaves = dialect_leaves(&d.request.rules, &d.request.envelope);
+                let claimed: Vec<&Pointer> = d
+                    .request
+                    .constants
+                    .iter()
+                    .chain(&d.request.extra)
+                    .map(|(p, _)| p)
+                    .chain(&d.route.id_in_body)
+                    .collect();
+                let unmapped = schema_leaves(&d.schemas.request_json)
+                    .into_iter()
+                    .filter(|m| {
+                        let mapped =
+                            |p: &Pointer| p.is_prefix_of(&m.canonical) || m.canonical.is_prefix_of(p);
+                        !leaves.iter().any(|l| mapped(&l.dialect)) && !claimed.iter().any(|p| mapped(p))
+                    })
+                    .map(|m| m.source)
+                    .collect();
+                Facts {
+                    id: d.id().to_owned(),
+                    derives: derived_sources(&d.request.rules, &d.request.envelope),
+                    needs: fill_needs(&d.request),
+                    leaves,
+                    unmapped,
+                }
+            }
         }
     }
 }
@@ -245,6 +273,16 @@ fn entry(a: &Facts, b: Facts, canonical: &Canonical) -> MatrixEntry {
             reason,
         });
     }
+    // What the source's own definition maps nowhere is lost on the way to every target.
+    for member in &a.unmapped {
+        entry.lost.push(member.clone());
+        entry.members.push(MemberFate {
+            member: member.clone(),
+            fate: Fate::Lost,
+            target: vec![],
+            reason: Some(LossReason::NoTarget),
+        });
+    }
     entry
 }
 
@@ -277,6 +315,7 @@ fn rule_leaves(rules: &[Rule], canonical_base: &Pointer, dialect_base: &Pointer,
             Shape::Leaf => out.push(Leaf {
                 canonical: c,
                 source: d.to_string(),
+                dialect: d,
             }),
             Shape::Object { rules, .. } => rule_leaves(rules, &c, &d, out),
             Shape::Array { rules } => rule_leaves(rules, &c.child("*"), &d.child("*"), out),
@@ -333,6 +372,7 @@ fn schema_walk(root: &Value, node: &Value, at: &Pointer, out: &mut Vec<Leaf>) {
     } else {
         out.push(Leaf {
             canonical: at.clone(),
+            dialect: at.clone(),
             source: at.to_string(),
         });
     }

@@ -334,3 +334,138 @@ fn a_get_update_fails() {
         ],
     );
 }
+
+// Loader honesty (issue #22): what the engine cannot honour is refused at load, never accepted
+// and ignored.
+
+#[test]
+fn a_placeholder_as_a_member_name_fails() {
+    // BigCommerce keys its errors by the violating member (`"errors":{"0.email":"…"}`, issue
+    // #22): the engine fills values only, so such a name would be sent as `{pointer}`.
+    let ws = Workspace::new("placeholder-name");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "body = { errors = [{ status = \"{status}\", title = \"{title}\", detail = \"{message}\" }] }",
+        "body = { errors = { \"{pointer}\" = \"{message}\" } }",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "elasticpath.toml",
+            "errors.body.errors.{pointer}",
+            "the member name holds the placeholder `{pointer}`",
+            "filled in values only",
+        ],
+    );
+}
+
+#[test]
+fn a_bracket_pointer_fails() {
+    // commercetools' update actions as a dialect author might point at them (issue #22).
+    let ws = Workspace::new("bracket-pointer");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "dialect = \"/email\"",
+        "dialect = \"/actions[action=changeEmail]/email\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "elasticpath.toml",
+            "fields[2].dialect",
+            "bracket selector `actions[action=changeEmail]`",
+            "JSON Pointer does not have",
+        ],
+    );
+}
+
+#[test]
+fn a_numeric_envelope_segment_fails() {
+    // BigCommerce's array body (`[{…}]`) as `envelope = "/0"` (issue #22): encoding would build
+    // `{"0":{…}}` and decoding would read item 0 and drop the rest.
+    let ws = Workspace::new("numeric-envelope");
+    ws.edit("dialects/axim.toml", "envelope = \"/data\"", "envelope = \"/0\"");
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "axim.toml",
+            "response.envelope",
+            "numeric segment `0`",
+            "{\"0\": …}",
+        ],
+    );
+}
+
+#[test]
+fn a_numeric_segment_in_any_other_pointer_fails() {
+    let ws = Workspace::new("numeric-pointer");
+    ws.edit(
+        "dialects/microbase.toml",
+        "id_in_body = \"/id\"",
+        "id_in_body = \"/0/id\"",
+    );
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "dialect = \"/email\"",
+        "dialect = \"/emails/1\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "microbase.toml",
+            "route.id_in_body: `/0/id` has the numeric segment `0`",
+            "elasticpath.toml",
+            "fields[2].dialect: `/emails/1` has the numeric segment `1`",
+        ],
+    );
+}
+
+#[test]
+fn a_placeholder_in_a_fixed_member_fails() {
+    let ws = Workspace::new("placeholder-extra");
+    ws.edit(
+        "dialects/axim.toml",
+        "\"Customer updated successfully\"",
+        "\"Customer {id} updated successfully\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "axim.toml",
+            "response.extra.\"/message\"",
+            "`{id}`: no placeholder is filled in a fixed member",
+        ],
+    );
+}
+
+#[test]
+fn a_placeholder_in_a_default_fails() {
+    let ws = Workspace::new("placeholder-default");
+    ws.edit(
+        "dialects/medusa.toml",
+        "derive = { from = [\"/name/full\"], with = \"first_word\" }\ndefault = \"$null\"",
+        "derive = { from = [\"/name/full\"], with = \"first_word\" }\ndefault = \"{id}\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &["medusa.toml", ".default: `{id}`: no placeholder is filled"],
+    );
+}
+
+#[test]
+fn a_problem_in_a_rule_shared_by_requests_and_responses_is_named_once() {
+    let ws = Workspace::new("named-once");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "dialect = \"/email\"",
+        "dialect = \"/emails/0\"",
+    );
+    let message = load_error(&ws);
+    assert_eq!(message.matches("fields[2].dialect").count(), 1, "{message}");
+}

@@ -4,7 +4,8 @@
 #[path = "support/common.rs"]
 mod common;
 
-use dialectgate_dialect::{Fate, LossReason, MatrixEntry};
+use dialectgate_dialect::{Fate, Fill, LossReason, MatrixEntry, Mode, Options, Step};
+use serde_json::json;
 
 fn entry<'a>(matrix: &'a [MatrixEntry], from: &str, to: &str) -> &'a MatrixEntry {
     matrix
@@ -117,4 +118,61 @@ fn filled_and_overflow_are_fates_of_their_own() {
     assert_eq!(password.reason, Some(LossReason::Secret));
     // A pure patch is carried: an email into Medusa.
     assert_eq!(fate("checkoutpage", "medusa", "/email").fate, Fate::Carried);
+}
+
+/// Issue #22, item 7: the matrix counts every member of a dialect's request schema, mapped or
+/// not. A vendor member its definition gives no place is lost on the way to every target, as
+/// the engine reports it on a real request; before, only members with rules were counted
+/// ("0 lost (of 0)" for a dialect without rules).
+#[test]
+fn a_request_schema_member_without_a_rule_is_lost_to_every_target() {
+    let ws = common::Workspace::new("unmapped-member");
+    ws.edit(
+        "schemas/microbase/request.json",
+        "\"properties\": {\n",
+        "\"properties\": {\n    \"loyaltyTier\": { \"type\": \"string\" },\n",
+    );
+    let reg = ws.load().unwrap_or_else(|e| panic!("{e}"));
+    let matrix = reg.matrix();
+    let from_microbase: Vec<&MatrixEntry> = matrix.iter().filter(|e| e.from == "microbase").collect();
+    assert_eq!(from_microbase.len(), common::DIALECTS.len());
+    for e in from_microbase {
+        let m = e
+            .members
+            .iter()
+            .find(|m| m.member == "/loyaltyTier")
+            .unwrap_or_else(|| panic!("microbase->{}: /loyaltyTier is not counted", e.to));
+        assert_eq!(m.fate, Fate::Lost, "microbase->{}", e.to);
+        assert_eq!(m.reason, Some(LossReason::NoTarget), "microbase->{}", e.to);
+        assert!(e.lost.contains(&"/loyaltyTier".to_owned()), "microbase->{}", e.to);
+    }
+    // The engine drops it on a real request, as the matrix says.
+    let options = Options {
+        mode: Mode::Lenient,
+        fill: Fill::Read,
+        overflow: false,
+        overflow_prefix: "dialectgate:",
+    };
+    let (from, to) = (
+        reg.endpoint("microbase").expect("microbase"),
+        reg.endpoint("canonical").expect("canonical"),
+    );
+    let body = json!({"id": "cus_1", "email": "ada@example.com", "loyaltyTier": "gold"});
+    let Ok(Step::Ready(t)) = reg.plan(&from, &to, None, &body, options) else {
+        panic!("microbase->canonical is a pure translation");
+    };
+    assert!(
+        t.fidelity.dropped.iter().any(|d| d.pointer == "/loyaltyTier"),
+        "{:?}",
+        t.fidelity
+    );
+}
+
+#[test]
+fn the_shipped_dialects_map_every_member_of_their_request_schemas() {
+    // Each shipped definition gives every member of its request schema a place in the
+    // canonical form: nothing is lost on the way there.
+    for e in common::registry().matrix().iter().filter(|e| e.to == "canonical") {
+        assert!(e.lost.is_empty(), "{}->canonical loses {:?}", e.from, e.lost);
+    }
 }

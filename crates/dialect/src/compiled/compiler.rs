@@ -52,7 +52,38 @@ impl Compiler<'_> {
             }
             toml::Value::Table(t) => {
                 for (k, v) in t {
+                    if let Some(name) = template::names(k).next() {
+                        self.problems.push(format!(
+                            "{key}.{k}: the member name holds the placeholder `{{{name}}}`; placeholders \
+                             are filled in values only, so the name would be sent as written"
+                        ));
+                    }
                     self.check_placeholders(&format!("{key}.{k}"), v, known);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks that a fixed value (`constants`, `extra`, a rule's `default`) holds no
+    /// placeholder: nothing fills one there, so it would be sent as written.
+    fn check_fixed(&mut self, key: &str, value: &toml::Value) {
+        match value {
+            toml::Value::String(s) => {
+                if let Some(name) = template::names(s).next() {
+                    self.problems.push(format!(
+                        "{key}: `{{{name}}}`: no placeholder is filled in a fixed member, it would be sent as written"
+                    ));
+                }
+            }
+            toml::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.check_fixed(&format!("{key}[{i}]"), v);
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    self.check_fixed(&format!("{key}.{k}"), v);
                 }
             }
             _ => {}
@@ -64,13 +95,33 @@ impl Compiler<'_> {
         self.template("auth.token_endpoint.body", value, TOKEN_VARS)
     }
 
+    /// Parses a pointer of the definition. Refused besides what is not a JSON Pointer: a
+    /// bracket selector (`/actions[action=x]/email`), which JSON Pointer does not have (the engine
+    /// would look for a member literally named so), and a numeric segment (`/0`): the engine
+    /// writes objects along a pointer, so encoding would build `{"0": …}`, and reading would take
+    /// that one array item alone. Arrays are mapped with `items`.
     pub fn pointer(&mut self, key: &str, s: &str) -> Pointer {
-        Pointer::parse(s).unwrap_or_else(|| {
+        let Some(p) = Pointer::parse(s) else {
             self.problems.push(format!(
                 "{key}: `{s}` is not a JSON Pointer (it must start with `/`)"
             ));
-            Pointer::root()
-        })
+            return Pointer::root();
+        };
+        for seg in p.segments() {
+            if seg.contains(['[', ']']) {
+                self.problems.push(format!(
+                    "{key}: `{s}` has the bracket selector `{seg}`, which JSON Pointer does not have: \
+                     the engine would look for a member literally named so (map array items with `items`)"
+                ));
+            } else if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                self.problems.push(format!(
+                    "{key}: `{s}` has the numeric segment `{seg}`: the engine writes objects along a pointer \
+                     (it would build `{{\"{seg}\": …}}`, not an array) and would read that one array item \
+                     alone; map array items with `items`"
+                ));
+            }
+        }
+        p
     }
 
     pub fn message(
@@ -81,16 +132,17 @@ impl Compiler<'_> {
         on: RawOn,
     ) -> CompiledMessage {
         let envelope = self.pointer(&format!("{key}.envelope"), &raw.envelope);
-        let constants = raw
-            .constants
-            .iter()
-            .map(|(p, v)| (self.pointer(&format!("{key}.constants"), p), toml_to_json(v)))
-            .collect();
-        let extra = raw
-            .extra
-            .iter()
-            .map(|(p, v)| (self.pointer(&format!("{key}.extra"), p), toml_to_json(v)))
-            .collect();
+        let mut fixed = |what: &str, members: &std::collections::BTreeMap<String, toml::Value>| {
+            members
+                .iter()
+                .map(|(p, v)| {
+                    self.check_fixed(&format!("{key}.{what}.\"{p}\""), v);
+                    (self.pointer(&format!("{key}.{what}"), p), toml_to_json(v))
+                })
+                .collect::<Vec<_>>()
+        };
+        let constants = fixed("constants", &raw.constants);
+        let extra = fixed("extra", &raw.extra);
         let required = raw
             .required
             .iter()
@@ -259,7 +311,10 @@ impl Compiler<'_> {
             transform,
             derive,
             shape,
-            default: f.default.as_ref().map(toml_to_json),
+            default: f.default.as_ref().map(|v| {
+                self.check_fixed(&format!("{key}.default"), v);
+                toml_to_json(v)
+            }),
             replace: f.replace,
         }
     }

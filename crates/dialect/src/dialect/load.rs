@@ -82,6 +82,9 @@ pub(crate) fn load(
             expand.query
         ));
     }
+    // A rule shared by requests and responses is compiled for each: name its problem once.
+    let mut seen = std::collections::HashSet::new();
+    c.problems.retain(|p| seen.insert(p.clone()));
     if !c.problems.is_empty() {
         errors.push(DialectError::Invalid {
             path: definition,

@@ -32,7 +32,13 @@ pub(crate) fn fill(patch: &mut Map<String, Value>, needs: &[Need], stored: &Valu
                 }
                 let part = || {
                     let (whole, i, n) = need.part_of.as_ref()?;
-                    words_part(whole.get(stored)?.as_str()?, *i, *n).map(Value::String)
+                    // The caller sent the last part (a last name) when no need asks for it.
+                    let last_sent = !needs.iter().any(|o| {
+                        o.part_of
+                            .as_ref()
+                            .is_some_and(|(w, j, m)| w == whole && *j + 1 == *m && m == n)
+                    });
+                    words_part(whole.get(stored)?.as_str()?, *i, *n, last_sent).map(Value::String)
                 };
                 if let Some(v) = p.get(stored).filter(|v| !v.is_null()).cloned().or_else(part) {
                     p.set(patch, v);
@@ -63,17 +69,25 @@ pub(crate) fn fill(patch: &mut Map<String, Value>, needs: &[Need], stored: &Valu
 }
 
 /// Part `i` of `n` of a `join_words` whole: the `i`-th word, the last part taking every word
-/// left (a full name's first word is the given name, the rest the family name). `None` when
-/// the whole has no such part.
-fn words_part(whole: &str, i: usize, n: usize) -> Option<String> {
-    let mut words = whole.split_whitespace();
-    for _ in 0..i {
-        words.next()?;
+/// left (a full name's first word is the given name, the rest the family name). When the caller
+/// sends the last part (`last_sent`), it replaces the whole's last word only: the parts before
+/// it are read from the other words, the one before the last taking every word left, so stored
+/// middle words survive ("Mary Ann Smith" with a new last name keeps "Mary Ann"), and a
+/// one-word whole ("Cher") is the given name. `None` when the whole has no such part.
+fn words_part(whole: &str, i: usize, n: usize, last_sent: bool) -> Option<String> {
+    let all: Vec<&str> = whole.split_whitespace().collect();
+    let (words, n) = match (last_sent, all.len()) {
+        (true, 2..) if n > 1 => (&all[..all.len() - 1], n - 1),
+        (true, _) if n > 1 => (&all[..], n - 1),
+        _ => (&all[..], n),
+    };
+    if i >= n {
+        return None;
     }
     let part = if i + 1 == n {
-        words.collect::<Vec<_>>().join(" ")
+        words.get(i..).map(|rest| rest.join(" ")).unwrap_or_default()
     } else {
-        words.next()?.to_owned()
+        words.get(i).map(|w| (*w).to_owned()).unwrap_or_default()
     };
     (!part.is_empty()).then_some(part)
 }
@@ -240,8 +254,20 @@ mod tests {
             ..need("/name/given", FillReason::Derived)
         };
         fill(&mut patch, &[given], &stored);
-        assert_eq!(patch["name"], json!({"given": "Ron", "family": "Knope"}));
-        assert_eq!(words_part("Cher", 1, 2), None, "no family name to give");
+        // A new last name replaces the last word only: the middle name survives (issue #22).
+        assert_eq!(patch["name"], json!({"given": "Ron Ulysses", "family": "Knope"}));
+        assert_eq!(words_part("Cher", 1, 2, false), None, "no family name to give");
+        assert_eq!(words_part("Cher", 0, 2, true).as_deref(), Some("Cher"));
+        assert_eq!(
+            words_part("Mary Ann Smith", 0, 2, true).as_deref(),
+            Some("Mary Ann")
+        );
+        assert_eq!(
+            words_part("Mary Ann Smith", 1, 2, false).as_deref(),
+            Some("Ann Smith")
+        );
+        assert_eq!(words_part("Mary Ann Smith", 0, 2, false).as_deref(), Some("Mary"));
+        assert_eq!(words_part("", 0, 2, true), None);
     }
 
     #[test]
