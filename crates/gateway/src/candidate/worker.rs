@@ -90,12 +90,14 @@ impl Worker {
             Ok(answer) => answer,
             Err(label) => return JobResult::Failed(label),
         };
-        let mut answer = self.registry.read_answer(&self.endpoint, status, &body);
-        if let (Answer::Customer(c), true) = (&mut answer, self.translation.overflow) {
-            self.registry
-                .restore_overflow(&self.endpoint, c, &self.translation.overflow_prefix);
-        }
-        JobResult::Compared(self.verdict(job, &answer))
+        let understood = self.registry.understand(
+            &self.endpoint,
+            status,
+            &body,
+            None,
+            self.translation.restore_prefix(),
+        );
+        JobResult::Compared(self.verdict(job, &understood.answer))
     }
 
     /// The request for the candidate, translated here when it came as the caller's (reading
@@ -133,7 +135,10 @@ impl Worker {
                     .map_err(|label| format!("the read before the write failed: {label}"))?;
                 // As the candidate holds it: overflow is not restored, so a bag the candidate
                 // replaces in full goes back with the gateway's keys in it.
-                let stored = match self.registry.read_answer(&self.endpoint, status, &answer) {
+                let understood = self
+                    .registry
+                    .understand(&self.endpoint, status, &answer, None, None);
+                let stored = match understood.answer {
                     Answer::Customer(stored) => stored,
                     Answer::Problem(p) => {
                         return Err(format!("the read before the write failed: {}", p.kind().as_str()));

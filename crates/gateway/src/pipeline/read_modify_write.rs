@@ -4,9 +4,8 @@
 //! failed read writes nothing and answers in the caller's dialect. The read of a caller's
 //! retrieve goes the same way ([`Stored::read`]).
 
-use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, Operation, Pending, Registry, Translation};
+use dialectgate_dialect::{Operation, Pending, Registry, Translation, Understood};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -42,8 +41,8 @@ impl Stored<'_> {
             self.metrics.upstream_read(endpoint.id(), reason.as_str());
         }
         let id = pending.id().to_owned();
-        let (restored, raw) = self.read(call, forwarding, &id).await?;
-        let stored = self.as_held(raw.as_deref()).unwrap_or(restored);
+        let read = self.read(call, forwarding, &id).await?;
+        let stored = read.held.unwrap_or(read.customer);
         let translation = self
             .registry
             .complete(
@@ -72,14 +71,13 @@ impl Stored<'_> {
         Ok(translation)
     }
 
-    /// The stored customer `id` from the upstream, as a canonical Customer (overflowed members
-    /// back in place), and the upstream's body as it came.
+    /// The stored customer `id` from the upstream, understood once.
     pub(crate) async fn read(
         &self,
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         id: &str,
-    ) -> Result<(Value, Option<Bytes>), Failure> {
+    ) -> Result<Read, Failure> {
         let endpoint = self.forwarder.endpoint();
         let outbound = self.registry.retrieve(endpoint, id).ok_or_else(|| {
             Failure::new(
@@ -103,40 +101,27 @@ impl Stored<'_> {
                 (Operation::Retrieve, outbound),
             )
             .await?;
-        let mut customer = answer::customer(
-            forwarded.answer,
+        let Understood { answer, held, body } = forwarded.understood;
+        let customer = answer::customer(
+            answer,
             self.config.credentials.mode,
             call.request_id,
             id,
             endpoint,
             self.metrics,
         )?;
-        self.restore_overflow(&mut customer);
-        Ok((customer, forwarded.body))
+        Ok(Read { customer, held, body })
     }
+}
 
-    /// With `translation.overflow`, the stored customer as the upstream holds it, read again
-    /// from the upstream's success `body`: its bag still holds the gateway's keys, which
-    /// restoring took out, so a bag the upstream replaces in full is sent back with every one
-    /// of them. `None` without overflow (nothing was taken out) or without a body (the
-    /// embedded backend, which has no bag).
-    fn as_held(&self, body: Option<&[u8]>) -> Option<Value> {
-        if !self.config.translation.overflow {
-            return None;
-        }
-        // `read` accepted this body as a success: the status it came with is a 2xx.
-        match self.registry.read_answer(self.forwarder.endpoint(), 200, body?) {
-            Answer::Customer(customer) => Some(customer),
-            Answer::Problem(_) => None,
-        }
-    }
-
-    /// With `translation.overflow`, members the upstream keeps in its bag come back out.
-    pub(crate) fn restore_overflow(&self, customer: &mut Value) {
-        let t = &self.config.translation;
-        if t.overflow {
-            self.registry
-                .restore_overflow(self.forwarder.endpoint(), customer, &t.overflow_prefix);
-        }
-    }
+/// The stored customer, read.
+pub(crate) struct Read {
+    /// As a canonical Customer, the members the upstream keeps in its bag back in place.
+    pub(crate) customer: Value,
+    /// With overflow, as the upstream holds it (its bag still holding the gateway's keys), so a
+    /// bag the upstream replaces in full is sent back with every one of them. `None` without
+    /// overflow (nothing was taken out) or from the embedded backend (which has no bag).
+    pub(crate) held: Option<Value>,
+    /// The upstream's body as parsed, when the caller speaks its dialect.
+    pub(crate) body: Option<Value>,
 }
