@@ -1,22 +1,24 @@
 //! The read-modify-write phase: when the upstream replaces what it is sent (or needs members
 //! the caller's dialect does not carry), the stored customer is read with the upstream's
 //! retrieve operation and the translated request is completed with what it needs from it. A
-//! failed read writes nothing and answers in the caller's dialect. The read of a caller's
-//! retrieve goes the same way ([`Stored::read`]).
+//! failed read writes nothing and answers in the caller's dialect. The exchange
+//! (`crate::exchange`) drives it; [`Write`] is what it asks of the caller's path. The read of a
+//! caller's retrieve goes the same way ([`Stored::read`]).
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Operation, Pending, Registry, Translation, Understood};
+use dialectgate_dialect::{FillReason, Operation, Outbound, Registry, Translation, Understood};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::context::Call;
+use crate::exchange::Channel;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::answer;
-use crate::pipeline::forward::{Forwarder, Forwarding};
+use crate::pipeline::forward::{Forwarded, Forwarder, Forwarding};
 use crate::pipeline::translate;
 
-/// What reading and completing with the stored customer needs of the gateway.
+/// What reading the stored customer needs of the gateway.
 pub(crate) struct Stored<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) forwarder: &'a Forwarder,
@@ -25,52 +27,6 @@ pub(crate) struct Stored<'a> {
 }
 
 impl Stored<'_> {
-    /// Read-modify-write: the stored customer is read with the upstream's retrieve operation,
-    /// and the request is completed with what it needs from it. The window between the read
-    /// and the write is the completion alone: no other work sits between them.
-    pub(crate) async fn complete(
-        &self,
-        call: &Call<'_>,
-        forwarding: &Forwarding<'_>,
-        body_id: Option<String>,
-        pending: Pending,
-    ) -> Result<Translation, Failure> {
-        let endpoint = self.forwarder.endpoint();
-        let reasons = pending.reasons();
-        if let Some(reason) = reasons.first() {
-            self.metrics.upstream_read(endpoint.id(), reason.as_str());
-        }
-        let id = pending.id().to_owned();
-        let read = self.read(call, forwarding, &id).await?;
-        let stored = read.held.unwrap_or(read.customer);
-        let translation = self
-            .registry
-            .complete(
-                &call.caller,
-                endpoint,
-                pending,
-                &stored,
-                self.config.translation.mode,
-            )
-            .map_err(|p| translate::refused(self.metrics, call, body_id, p))?;
-        let filled: Vec<&str> = translation
-            .fidelity
-            .filled
-            .iter()
-            .map(|f| f.pointer.as_str())
-            .collect();
-        let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-        // Canonical pointers only: never a value, never the id.
-        tracing::info!(
-            request_id = call.request_id,
-            upstream = endpoint.id(),
-            reasons = %reasons.join(","),
-            filled = %filled.join(","),
-            "Read the stored customer before writing."
-        );
-        Ok(translation)
-    }
-
     /// The stored customer `id` from the upstream, understood once.
     pub(crate) async fn read(
         &self,
@@ -124,4 +80,70 @@ pub(crate) struct Read {
     pub(crate) held: Option<Value>,
     /// The upstream's body as parsed, when the caller speaks its dialect.
     pub(crate) body: Option<Value>,
+}
+
+/// A caller's request, as the read-modify-write exchange's channel: the stored customer and
+/// the request go through the forwarder.
+pub(crate) struct Write<'a, 'c> {
+    pub(crate) stored: Stored<'a>,
+    pub(crate) call: &'a Call<'c>,
+    pub(crate) forwarding: &'a Forwarding<'c>,
+    /// The id in the caller's body, named in a refusal.
+    pub(crate) body_id: Option<String>,
+}
+
+impl Channel for Write<'_, '_> {
+    type Answer = Forwarded;
+    type Error = Failure;
+
+    /// Overflow was restored in the customer read; a bag the upstream replaces in full is sent
+    /// back with every one of the gateway's keys, so the request is completed with the
+    /// customer as the upstream holds it.
+    async fn read(&self, id: &str) -> Result<Value, Failure> {
+        let read = self.stored.read(self.call, self.forwarding, id).await?;
+        Ok(read.held.unwrap_or(read.customer))
+    }
+
+    async fn send(&self, id: &str, operation: Operation, outbound: Outbound) -> Result<Forwarded, Failure> {
+        let stored = &self.stored;
+        stored
+            .forwarder
+            .send(
+                stored.registry,
+                self.call,
+                self.forwarding,
+                id,
+                (operation, outbound),
+            )
+            .await
+    }
+
+    fn refused(&self, problem: Problem) -> Failure {
+        translate::refused(self.stored.metrics, self.call, self.body_id.clone(), problem)
+    }
+
+    fn reading(&self, reasons: &[FillReason]) {
+        if let Some(reason) = reasons.first() {
+            let endpoint = self.stored.forwarder.endpoint();
+            self.stored.metrics.upstream_read(endpoint.id(), reason.as_str());
+        }
+    }
+
+    fn completed(&self, reasons: &[FillReason], translation: &Translation) {
+        let filled: Vec<&str> = translation
+            .fidelity
+            .filled
+            .iter()
+            .map(|f| f.pointer.as_str())
+            .collect();
+        let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+        // Canonical pointers only: never a value, never the id.
+        tracing::info!(
+            request_id = self.call.request_id,
+            upstream = self.stored.forwarder.endpoint().id(),
+            reasons = %reasons.join(","),
+            filled = %filled.join(","),
+            "Read the stored customer before writing."
+        );
+    }
 }

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Fidelity, Operation, Step, Translation, Understood, parse_limited};
+use dialectgate_dialect::{Fidelity, Operation, Understood, parse_limited};
 use http::Response;
 use http_body_util::Full;
 
 use super::Gateway;
 use crate::context::Call;
+use crate::exchange::{Exchanged, exchange};
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::answer;
 use crate::pipeline::forward::Forwarding;
-use crate::pipeline::read_modify_write::{Read, Stored};
+use crate::pipeline::read_modify_write::{Read, Stored, Write};
 use crate::pipeline::translate;
 
 impl Gateway {
@@ -38,25 +39,24 @@ impl Gateway {
             query,
             bytes,
         )?;
-        let translation = match step {
-            Step::Ready(translation) => translation,
-            Step::Read(pending) => self.stored().complete(call, forwarding, body_id, pending).await?,
+        let write = Write {
+            stored: self.stored(),
+            call,
+            forwarding,
+            body_id,
         };
-        let Translation {
+        let Exchanged {
             id,
-            outbound,
             fidelity,
-        } = translation;
-        let forwarded = self
-            .forwarder
-            .send(
-                &self.registry,
-                call,
-                forwarding,
-                &id,
-                (Operation::Update, outbound),
-            )
-            .await?;
+            answer: forwarded,
+        } = exchange(
+            &write,
+            &self.registry,
+            (&call.caller, self.forwarder.endpoint()),
+            (Operation::Update, step),
+            config.translation.mode,
+        )
+        .await?;
         let Understood { answer, body, .. } = forwarded.understood;
         let customer = answer::customer(
             answer,
