@@ -192,16 +192,18 @@ impl Side for Canonical {
         }
     }
 
-    fn read_answer(&self, status: u16, body: &[u8], _: &Validator) -> Answer {
+    /// The success body is the customer itself: nothing else of it comes along.
+    fn read_answer(&self, status: u16, body: &[u8], _: &Validator) -> (Answer, Option<Value>) {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         if (200..300).contains(&status) {
-            return match json {
+            let answer = match json {
                 Some(doc) if self.customer.is_valid(&doc) => Answer::Customer(doc),
                 _ => Answer::Problem(Problem::new(
                     ErrorKind::BadGateway,
                     "the upstream answered with something that is not a canonical Customer",
                 )),
             };
+            return (answer, None);
         }
         // Only the upstream's kind and words are kept: its own `status` member (or anything else
         // in its body) never decides what our caller is told.
@@ -217,7 +219,10 @@ impl Side for Canonical {
         let detail = parsed
             .map(|p| render::bounded(p.message(), render::MAX_UPSTREAM_MESSAGE).to_owned())
             .unwrap_or_else(|| format!("the upstream answered {status}"));
-        Answer::Problem(message::upstream_fault(Problem::new(kind, detail)))
+        (
+            Answer::Problem(message::upstream_fault(Problem::new(kind, detail))),
+            None,
+        )
     }
 
     /// The Customer itself, without its write-only members.

@@ -381,25 +381,26 @@ impl Side for Dialect {
 
     /// A success body is checked against the vendor's schema, decoded and checked against the
     /// canonical Customer schema; anything else is classified as the vendor's error.
-    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> Answer {
+    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>) {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
-        let Some(doc) = json
-            .as_ref()
-            .filter(|j| (200..300).contains(&status) && self.is_success_body(j))
-        else {
-            return Answer::Problem(message::upstream_fault(self.classify_error(status, body)));
+        let Some(doc) = json.filter(|j| (200..300).contains(&status) && self.is_success_body(j)) else {
+            let problem = message::upstream_fault(self.classify_error(status, body));
+            return (Answer::Problem(problem), None);
         };
-        let bad_gateway = |detail: String| Answer::Problem(Problem::new(ErrorKind::BadGateway, detail));
-        if !self.schemas.response.is_valid(doc) {
+        let bad_gateway =
+            |detail: String| (Answer::Problem(Problem::new(ErrorKind::BadGateway, detail)), None);
+        if !self.schemas.response.is_valid(&doc) {
             return bad_gateway(format!(
                 "the upstream's answer does not match the {} response schema",
                 self.id
             ));
         }
-        match decode::response(self.compiled(), doc) {
+        match decode::response(self.compiled(), &doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
-            Ok(doc) if customer.is_valid(&doc) => Answer::Customer(doc),
+            Ok(customer_doc) if customer.is_valid(&customer_doc) => {
+                (Answer::Customer(customer_doc), Some(doc))
+            }
             Ok(_) => bad_gateway(format!(
                 "the upstream's {} answer does not make a valid customer",
                 self.id

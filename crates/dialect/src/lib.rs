@@ -40,7 +40,10 @@ pub use self::{
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
     matrix::{Fate, MatrixEntry, MemberFate},
-    message::{Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation},
+    message::{
+        Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation,
+        Understood,
+    },
     parse::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_limited, parse_strict},
     pointer::Pointer,
     registry::Registry,

@@ -150,6 +150,22 @@ pub enum Answer {
     Problem(Problem),
 }
 
+/// An upstream's answer understood once ([`Registry::understand`](crate::Registry::understand)):
+/// the customer or the problem, and what the caller's answer and a read-modify-write need of it.
+#[derive(Debug, Clone)]
+pub struct Understood {
+    /// The customer (with overflow, the members the upstream keeps in its bag back in place),
+    /// or the problem.
+    pub answer: Answer,
+    /// With overflow, the customer as the upstream holds it (its bag still holding the
+    /// gateway's keys, which restoring took out), when that differs from `answer`'s: what a
+    /// write that replaces the bag in full is completed with.
+    pub held: Option<Value>,
+    /// The upstream's success body as parsed, when the caller speaks the upstream's dialect (its
+    /// members the canonical model does not carry pass through to the caller).
+    pub body: Option<Value>,
+}
+
 /// A fault of the upstream server (its 500) is a bad gateway for our caller, never our own 500.
 pub(crate) fn upstream_fault(problem: Problem) -> Problem {
     if problem.kind() == ErrorKind::Internal {

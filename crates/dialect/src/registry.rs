@@ -14,7 +14,7 @@ use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
 use crate::error::DialectError;
-use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation};
+use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation, Understood};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
 use crate::route::Operation;
@@ -280,11 +280,47 @@ impl Registry {
         translate::encode(to.side(&self.canonical), canonical)
     }
 
-    /// Understands an upstream answer from `upstream`.
+    /// Understands an upstream answer from `upstream`, overflow not restored.
     pub fn read_answer(&self, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
-        upstream
-            .side(&self.canonical)
-            .read_answer(status, body, &self.canonical.customer)
+        self.understand(upstream, status, body, None, None).answer
+    }
+
+    /// Understands an upstream answer from `upstream` once: the customer or the problem, with
+    /// `overflow` (the gateway's key prefix when overflow is on) the members the upstream
+    /// keeps in its bag restored and the customer as the upstream holds it kept beside, and,
+    /// for a `caller` speaking the upstream's dialect, the success body as parsed (for
+    /// [`Registry::encode_answer_for`]).
+    pub fn understand(
+        &self,
+        upstream: &Endpoint,
+        status: u16,
+        body: &[u8],
+        caller: Option<&Endpoint>,
+        overflow: Option<&str>,
+    ) -> Understood {
+        let (answer, parsed) =
+            upstream
+                .side(&self.canonical)
+                .read_answer(status, body, &self.canonical.customer);
+        let body = parsed.filter(|_| caller.is_some_and(|to| passes_through(upstream, to)));
+        let held = match (&answer, overflow) {
+            (Answer::Customer(customer), Some(_)) if has_bag(upstream) => Some(customer.clone()),
+            _ => None,
+        };
+        Understood {
+            answer: self.restored(upstream, answer, overflow),
+            held,
+            body,
+        }
+    }
+
+    /// `answer` from `upstream` with, given `overflow` (the gateway's key prefix when overflow
+    /// is on), the members the upstream keeps in its bag back in place.
+    pub fn restored(&self, upstream: &Endpoint, mut answer: Answer, overflow: Option<&str>) -> Answer {
+        if let (Answer::Customer(customer), Some(prefix)) = (&mut answer, overflow) {
+            self.restore_overflow(upstream, customer, prefix);
+        }
+        answer
     }
 
     /// Encodes a canonical Customer as `to`'s success answer: (status, body).
@@ -308,13 +344,17 @@ impl Registry {
         query: &str,
         upstream: Option<(&Endpoint, &[u8])>,
     ) -> Result<(u16, Value), Problem> {
-        self.encode_answer_for(Operation::Update, to, customer, query, upstream)
+        let same = upstream
+            .filter(|(from, _)| passes_through(from, to))
+            .and_then(|(_, body)| crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok());
+        self.encode_answer_for(Operation::Update, to, customer, query, same.as_ref())
     }
 
     /// Encodes a canonical Customer as `to`'s success answer to an operation `op` with the query
-    /// string `query`, the customer read from `upstream`'s success body: when the upstream speaks
-    /// `to`'s dialect, the members of that body the canonical model does not carry pass through
-    /// (those `to`'s response schema names); `to`'s relations follow the caller's pick.
+    /// string `query`, the customer read from an upstream speaking `to`'s dialect whose success
+    /// body is `upstream` ([`Understood::body`]): the members of that body the canonical model
+    /// does not carry pass through (those `to`'s response schema names); `to`'s relations
+    /// follow the caller's pick.
     ///
     /// # Errors
     /// When a value has no equivalent in `to`.
@@ -324,14 +364,11 @@ impl Registry {
         to: &Endpoint,
         customer: &Value,
         query: &str,
-        upstream: Option<(&Endpoint, &[u8])>,
+        upstream: Option<&Value>,
     ) -> Result<(u16, Value), Problem> {
-        let same = upstream
-            .filter(|(from, _)| matches!(from, Endpoint::Dialect(_)) && from.id() == to.id())
-            .and_then(|(_, body)| crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok());
         let view = AnswerView {
             query,
-            upstream: same.as_ref(),
+            upstream,
             read: op == Operation::Retrieve,
         };
         to.side(&self.canonical).success_answer(customer, &view)
@@ -341,6 +378,17 @@ impl Registry {
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
         to.side(&self.canonical).render_error(problem, id)
     }
+}
+
+/// Whether an answer from `upstream` passes members through to a caller speaking `to`: both
+/// speak the same dialect.
+fn passes_through(upstream: &Endpoint, to: &Endpoint) -> bool {
+    matches!(upstream, Endpoint::Dialect(_)) && upstream.id() == to.id()
+}
+
+/// Whether `upstream`'s dialect keeps members in a bag (overflow has something to restore).
+fn has_bag(upstream: &Endpoint) -> bool {
+    upstream.dialect().is_some_and(|d| d.request.bag.is_some())
 }
 
 #[cfg(test)]

@@ -121,8 +121,9 @@ pub(crate) trait Side {
     fn outbound(&self, id: &str, body: Value) -> Outbound;
 
     /// Understands this side's upstream answer; what is passed on is checked against the
-    /// canonical Customer schema `customer`.
-    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> Answer;
+    /// canonical Customer schema `customer`. With a customer, a dialect's success body as
+    /// parsed comes along (a caller of the same dialect takes members from it).
+    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>);
 
     /// A canonical Customer as this side's success answer: (status, body), shaped by `view`.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;

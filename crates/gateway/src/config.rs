@@ -177,6 +177,12 @@ impl TranslationConfig {
             overflow_prefix: &self.overflow_prefix,
         }
     }
+
+    /// With overflow, the prefix of the gateway's keys in an upstream's bag, whose members are
+    /// restored from it when its answer is understood; `None` without overflow.
+    pub fn restore_prefix(&self) -> Option<&str> {
+        self.overflow.then_some(self.overflow_prefix.as_str())
+    }
 }
 
 /// `[telemetry]`.

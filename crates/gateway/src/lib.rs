@@ -14,6 +14,7 @@ mod carryover;
 mod config;
 mod context;
 mod date;
+mod exchange;
 mod fingerprint;
 mod live;
 mod metrics;

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, Endpoint, Outbound, Registry, Step, parse_strict};
+use dialectgate_dialect::{
+    Answer, Endpoint, Fidelity, Operation, Outbound, Registry, Step, Translation, Understood, parse_strict,
+};
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
@@ -17,6 +20,7 @@ use super::compare::{self, Divergence, Kind, Status};
 use super::log::{Line, Log};
 use super::{CandidateRequest, Comparison, CopyKind, Job, Primary};
 use crate::context::X_REQUEST_ID;
+use crate::exchange::{Channel, exchange};
 use crate::metrics::{CandidateLabels, Metrics, PointerLabels};
 use crate::upstream::HttpUpstream;
 use crate::upstream::{Reply, UpstreamRequest};
@@ -78,31 +82,48 @@ impl Worker {
     }
 
     async fn process(&self, job: &Job) -> JobResult {
-        let outbound = match self.outbound(&job.request, &job.request_id).await {
-            Ok(outbound) => outbound,
+        let (caller, step) = match self.plan(&job.request) {
+            Ok(planned) => planned,
             Err(reason) => return JobResult::Untranslatable(reason),
         };
         let operation = match job.operation {
-            CopyKind::Read => dialectgate_dialect::Operation::Retrieve,
-            CopyKind::Update => dialectgate_dialect::Operation::Update,
+            CopyKind::Read => Operation::Retrieve,
+            CopyKind::Update => Operation::Update,
         };
-        let (status, body) = match self.send(operation, outbound, &job.request_id).await {
-            Ok(answer) => answer,
-            Err(label) => return JobResult::Failed(label),
+        let call = JobCall {
+            worker: self,
+            request_id: &job.request_id,
         };
-        let mut answer = self.registry.read_answer(&self.endpoint, status, &body);
-        if let (Answer::Customer(c), true) = (&mut answer, self.translation.overflow) {
-            self.registry
-                .restore_overflow(&self.endpoint, c, &self.translation.overflow_prefix);
+        // Only a request completed from the stored customer is read from its caller's side.
+        let from = caller.as_ref().unwrap_or(&self.endpoint);
+        let mode = self.translation.mode;
+        match exchange(
+            &call,
+            &self.registry,
+            (from, &self.endpoint),
+            (operation, step),
+            mode,
+        )
+        .await
+        {
+            Ok(sent) => JobResult::Compared(self.verdict(job, &sent.answer.answer)),
+            Err(result) => result,
         }
-        JobResult::Compared(self.verdict(job, &answer))
     }
 
-    /// The request for the candidate, translated here when it came as the caller's (reading
-    /// the candidate's stored customer first when its dialect needs it, as for the primary).
-    async fn outbound(&self, request: &CandidateRequest, request_id: &str) -> Result<Outbound, String> {
+    /// The request for the candidate, planned here when it came as the caller's (the exchange
+    /// reads the candidate's stored customer first when its dialect needs it, as for the
+    /// primary), with the caller's side it was planned from.
+    fn plan(&self, request: &CandidateRequest) -> Result<(Option<Endpoint>, Step), String> {
         match request {
-            CandidateRequest::Ready(outbound) => Ok(outbound.clone()),
+            CandidateRequest::Ready(outbound) => Ok((
+                None,
+                Step::Ready(Translation {
+                    id: String::new(),
+                    outbound: outbound.clone(),
+                    fidelity: Fidelity::default(),
+                }),
+            )),
             CandidateRequest::Untranslatable(reason) => Err(reason.clone()),
             CandidateRequest::Caller {
                 dialect,
@@ -118,31 +139,7 @@ impl Worker {
                     .registry
                     .plan(&caller, &self.endpoint, path_id.as_deref(), &body, options)
                     .map_err(|p| reason(&p))?;
-                let pending = match step {
-                    Step::Ready(t) => return Ok(t.outbound),
-                    Step::Read(pending) => pending,
-                };
-                // Read-modify-write at the candidate: its own stored customer.
-                let read = self
-                    .registry
-                    .retrieve(&self.endpoint, pending.id())
-                    .ok_or_else(|| "the candidate's dialect declares no retrieve operation".to_owned())?;
-                let (status, answer) = self
-                    .send(dialectgate_dialect::Operation::Retrieve, read, request_id)
-                    .await
-                    .map_err(|label| format!("the read before the write failed: {label}"))?;
-                // As the candidate holds it: overflow is not restored, so a bag the candidate
-                // replaces in full goes back with the gateway's keys in it.
-                let stored = match self.registry.read_answer(&self.endpoint, status, &answer) {
-                    Answer::Customer(stored) => stored,
-                    Answer::Problem(p) => {
-                        return Err(format!("the read before the write failed: {}", p.kind().as_str()));
-                    }
-                };
-                self.registry
-                    .complete(&caller, &self.endpoint, pending, &stored, options.mode)
-                    .map(|t| t.outbound)
-                    .map_err(|p| reason(&p))
+                Ok((Some(caller), step))
             }
         }
     }
@@ -151,7 +148,7 @@ impl Worker {
     /// the failure.
     async fn send(
         &self,
-        operation: dialectgate_dialect::Operation,
+        operation: Operation,
         outbound: Outbound,
         request_id: &str,
     ) -> Result<(u16, Bytes), &'static str> {
@@ -315,6 +312,56 @@ fn reason(problem: &Problem) -> String {
         out.push_str(&format!("; {} at {}", v.code, &v.pointer[..end]));
     }
     out
+}
+
+/// One job's request, as the read-modify-write exchange's channel: the candidate itself.
+struct JobCall<'a> {
+    worker: &'a Worker,
+    request_id: &'a str,
+}
+
+impl Channel for JobCall<'_> {
+    type Answer = Understood;
+    type Error = JobResult;
+
+    /// As the candidate holds it: overflow is not restored, so a bag the candidate replaces in
+    /// full goes back with the gateway's keys in it.
+    async fn read(&self, id: &str) -> Result<Value, JobResult> {
+        let failed =
+            |what: &str| JobResult::Untranslatable(format!("the read before the write failed: {what}"));
+        let worker = self.worker;
+        let read = worker.registry.retrieve(&worker.endpoint, id).ok_or_else(|| {
+            JobResult::Untranslatable("the candidate's dialect declares no retrieve operation".to_owned())
+        })?;
+        let (status, answer) = worker
+            .send(Operation::Retrieve, read, self.request_id)
+            .await
+            .map_err(failed)?;
+        match worker
+            .registry
+            .understand(&worker.endpoint, status, &answer, None, None)
+            .answer
+        {
+            Answer::Customer(stored) => Ok(stored),
+            Answer::Problem(p) => Err(failed(p.kind().as_str())),
+        }
+    }
+
+    async fn send(&self, _: &str, operation: Operation, outbound: Outbound) -> Result<Understood, JobResult> {
+        let worker = self.worker;
+        let (status, body) = worker
+            .send(operation, outbound, self.request_id)
+            .await
+            .map_err(JobResult::Failed)?;
+        let overflow = worker.translation.restore_prefix();
+        Ok(worker
+            .registry
+            .understand(&worker.endpoint, status, &body, None, overflow))
+    }
+
+    fn refused(&self, problem: Problem) -> JobResult {
+        JobResult::Untranslatable(reason(&problem))
+    }
 }
 
 #[cfg(test)]

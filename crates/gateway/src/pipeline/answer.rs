@@ -92,12 +92,11 @@ fn check_id(
 }
 
 /// What shapes a success answer besides the customer: the caller's query string (a dialect's
-/// `expand`), and the upstream with its body as it came (a same-dialect upstream's members pass
-/// through).
+/// `expand`), and the body of an upstream speaking the caller's dialect as parsed
+/// (`Understood::body`: its members pass through).
 pub(crate) struct Shaping<'a> {
     pub(crate) query: &'a str,
-    pub(crate) upstream: &'a Endpoint,
-    pub(crate) body: Option<&'a [u8]>,
+    pub(crate) body: Option<&'a Value>,
 }
 
 /// The caller's answer to `operation` for `customer`, and the time spent encoding it.
@@ -110,9 +109,8 @@ pub(crate) fn success(
     shaping: &Shaping<'_>,
 ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
     let started = Instant::now();
-    let upstream = shaping.body.map(|body| (shaping.upstream, body));
     let (status, out) = registry
-        .encode_answer_for(operation, caller, customer, shaping.query, upstream)
+        .encode_answer_for(operation, caller, customer, shaping.query, shaping.body)
         .map_err(|p| Failure::new(Outcome::UntranslatableAnswer, p).about(Some(id.to_owned())))?;
     let mut rsp = json_response(
         status,

@@ -17,8 +17,7 @@ mod retry;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry, measure};
+use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry, Understood, measure};
 use http::HeaderMap;
 use prometheus_client::metrics::histogram::Histogram;
 use tower::retry::Retry;
@@ -79,6 +78,8 @@ pub(crate) struct Forwarder {
     /// The working memory an HTTP answer beyond the request's allowance is reserved from
     /// before it is parsed (`pipeline::admit`).
     memory: Memory,
+    /// With `translation.overflow`, the prefix of the gateway's keys in the upstream's bag.
+    overflow: Option<String>,
 }
 
 /// What the upstream calls of a request carry from the caller: its headers, and its credential
@@ -90,13 +91,13 @@ pub(crate) struct Forwarding<'a> {
     pub(crate) memory: Mutex<Reserved>,
 }
 
-/// The upstream's answer, understood, and the time spent reading it.
+/// The upstream's answer, understood once (overflow restored), and the time spent reading it.
 pub(crate) struct Forwarded {
-    pub(crate) answer: Answer,
+    /// The customer or the problem; an HTTP upstream's body as parsed when the caller speaks
+    /// its dialect (the answer phase passes members on from it) and, with overflow, the
+    /// customer as the upstream holds it (`None` for the embedded backend).
+    pub(crate) understood: Understood,
     pub(crate) read_time: Duration,
-    /// An HTTP upstream's body as it came (the answer phase passes members of a same-dialect
-    /// answer on from it); `None` for the embedded backend.
-    pub(crate) body: Option<Bytes>,
     /// The memory reserved for the answer (`pipeline::admit`).
     pub(crate) memory: Reserved,
 }
@@ -126,6 +127,7 @@ impl Forwarder {
             metrics,
             duration,
             memory,
+            overflow: config.translation.restore_prefix().map(str::to_owned),
         }
     }
 
@@ -266,9 +268,12 @@ impl Forwarder {
             |e: &UpstreamError, outcome| Failure::new(outcome, e.problem()).about(Some(id.to_owned()));
         match sent {
             Ok(Reply::Answer(answer)) => Ok(Forwarded {
-                answer,
+                understood: Understood {
+                    answer: registry.restored(&self.endpoint, answer, self.overflow.as_deref()),
+                    held: None,
+                    body: None,
+                },
                 read_time: Duration::ZERO,
-                body: None,
                 memory: Reserved::default(),
             }),
             Ok(Reply::Http { status, body }) => {
@@ -280,11 +285,16 @@ impl Forwarder {
                     .reserve_now(answer_reservation(&measure(&body)))
                     .map_err(|f| f.about(Some(id.to_owned())))?;
                 let read_started = Instant::now();
-                let answer = registry.read_answer(&self.endpoint, status, &body);
+                let understood = registry.understand(
+                    &self.endpoint,
+                    status,
+                    &body,
+                    Some(&call.caller),
+                    self.overflow.as_deref(),
+                );
                 Ok(Forwarded {
-                    answer,
+                    understood,
                     read_time: read_started.elapsed(),
-                    body: Some(body),
                     memory,
                 })
             }

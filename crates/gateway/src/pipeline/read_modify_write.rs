@@ -1,23 +1,24 @@
 //! The read-modify-write phase: when the upstream replaces what it is sent (or needs members
 //! the caller's dialect does not carry), the stored customer is read with the upstream's
 //! retrieve operation and the translated request is completed with what it needs from it. A
-//! failed read writes nothing and answers in the caller's dialect. The read of a caller's
-//! retrieve goes the same way ([`Stored::read`]).
+//! failed read writes nothing and answers in the caller's dialect. The exchange
+//! (`crate::exchange`) drives it; [`Write`] is what it asks of the caller's path. The read of a
+//! caller's retrieve goes the same way ([`Stored::read`]).
 
-use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, Operation, Pending, Registry, Translation};
+use dialectgate_dialect::{FillReason, Operation, Outbound, Registry, Translation, Understood};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::context::Call;
+use crate::exchange::Channel;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::answer;
-use crate::pipeline::forward::{Forwarder, Forwarding};
+use crate::pipeline::forward::{Forwarded, Forwarder, Forwarding};
 use crate::pipeline::translate;
 
-/// What reading and completing with the stored customer needs of the gateway.
+/// What reading the stored customer needs of the gateway.
 pub(crate) struct Stored<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) forwarder: &'a Forwarder,
@@ -26,60 +27,13 @@ pub(crate) struct Stored<'a> {
 }
 
 impl Stored<'_> {
-    /// Read-modify-write: the stored customer is read with the upstream's retrieve operation,
-    /// and the request is completed with what it needs from it. The window between the read
-    /// and the write is the completion alone: no other work sits between them.
-    pub(crate) async fn complete(
-        &self,
-        call: &Call<'_>,
-        forwarding: &Forwarding<'_>,
-        body_id: Option<String>,
-        pending: Pending,
-    ) -> Result<Translation, Failure> {
-        let endpoint = self.forwarder.endpoint();
-        let reasons = pending.reasons();
-        if let Some(reason) = reasons.first() {
-            self.metrics.upstream_read(endpoint.id(), reason.as_str());
-        }
-        let id = pending.id().to_owned();
-        let (restored, raw) = self.read(call, forwarding, &id).await?;
-        let stored = self.as_held(raw.as_deref()).unwrap_or(restored);
-        let translation = self
-            .registry
-            .complete(
-                &call.caller,
-                endpoint,
-                pending,
-                &stored,
-                self.config.translation.mode,
-            )
-            .map_err(|p| translate::refused(self.metrics, call, body_id, p))?;
-        let filled: Vec<&str> = translation
-            .fidelity
-            .filled
-            .iter()
-            .map(|f| f.pointer.as_str())
-            .collect();
-        let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-        // Canonical pointers only: never a value, never the id.
-        tracing::info!(
-            request_id = call.request_id,
-            upstream = endpoint.id(),
-            reasons = %reasons.join(","),
-            filled = %filled.join(","),
-            "Read the stored customer before writing."
-        );
-        Ok(translation)
-    }
-
-    /// The stored customer `id` from the upstream, as a canonical Customer (overflowed members
-    /// back in place), and the upstream's body as it came.
+    /// The stored customer `id` from the upstream, understood once.
     pub(crate) async fn read(
         &self,
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         id: &str,
-    ) -> Result<(Value, Option<Bytes>), Failure> {
+    ) -> Result<Read, Failure> {
         let endpoint = self.forwarder.endpoint();
         let outbound = self.registry.retrieve(endpoint, id).ok_or_else(|| {
             Failure::new(
@@ -103,40 +57,93 @@ impl Stored<'_> {
                 (Operation::Retrieve, outbound),
             )
             .await?;
-        let mut customer = answer::customer(
-            forwarded.answer,
+        let Understood { answer, held, body } = forwarded.understood;
+        let customer = answer::customer(
+            answer,
             self.config.credentials.mode,
             call.request_id,
             id,
             endpoint,
             self.metrics,
         )?;
-        self.restore_overflow(&mut customer);
-        Ok((customer, forwarded.body))
+        Ok(Read { customer, held, body })
+    }
+}
+
+/// The stored customer, read.
+pub(crate) struct Read {
+    /// As a canonical Customer, the members the upstream keeps in its bag back in place.
+    pub(crate) customer: Value,
+    /// With overflow, as the upstream holds it (its bag still holding the gateway's keys), so a
+    /// bag the upstream replaces in full is sent back with every one of them. `None` without
+    /// overflow (nothing was taken out) or from the embedded backend (which has no bag).
+    pub(crate) held: Option<Value>,
+    /// The upstream's body as parsed, when the caller speaks its dialect.
+    pub(crate) body: Option<Value>,
+}
+
+/// A caller's request, as the read-modify-write exchange's channel: the stored customer and
+/// the request go through the forwarder.
+pub(crate) struct Write<'a, 'c> {
+    pub(crate) stored: Stored<'a>,
+    pub(crate) call: &'a Call<'c>,
+    pub(crate) forwarding: &'a Forwarding<'c>,
+    /// The id in the caller's body, named in a refusal.
+    pub(crate) body_id: Option<String>,
+}
+
+impl Channel for Write<'_, '_> {
+    type Answer = Forwarded;
+    type Error = Failure;
+
+    /// Overflow was restored in the customer read; a bag the upstream replaces in full is sent
+    /// back with every one of the gateway's keys, so the request is completed with the
+    /// customer as the upstream holds it.
+    async fn read(&self, id: &str) -> Result<Value, Failure> {
+        let read = self.stored.read(self.call, self.forwarding, id).await?;
+        Ok(read.held.unwrap_or(read.customer))
     }
 
-    /// With `translation.overflow`, the stored customer as the upstream holds it, read again
-    /// from the upstream's success `body`: its bag still holds the gateway's keys, which
-    /// restoring took out, so a bag the upstream replaces in full is sent back with every one
-    /// of them. `None` without overflow (nothing was taken out) or without a body (the
-    /// embedded backend, which has no bag).
-    fn as_held(&self, body: Option<&[u8]>) -> Option<Value> {
-        if !self.config.translation.overflow {
-            return None;
-        }
-        // `read` accepted this body as a success: the status it came with is a 2xx.
-        match self.registry.read_answer(self.forwarder.endpoint(), 200, body?) {
-            Answer::Customer(customer) => Some(customer),
-            Answer::Problem(_) => None,
+    async fn send(&self, id: &str, operation: Operation, outbound: Outbound) -> Result<Forwarded, Failure> {
+        let stored = &self.stored;
+        stored
+            .forwarder
+            .send(
+                stored.registry,
+                self.call,
+                self.forwarding,
+                id,
+                (operation, outbound),
+            )
+            .await
+    }
+
+    fn refused(&self, problem: Problem) -> Failure {
+        translate::refused(self.stored.metrics, self.call, self.body_id.clone(), problem)
+    }
+
+    fn reading(&self, reasons: &[FillReason]) {
+        if let Some(reason) = reasons.first() {
+            let endpoint = self.stored.forwarder.endpoint();
+            self.stored.metrics.upstream_read(endpoint.id(), reason.as_str());
         }
     }
 
-    /// With `translation.overflow`, members the upstream keeps in its bag come back out.
-    pub(crate) fn restore_overflow(&self, customer: &mut Value) {
-        let t = &self.config.translation;
-        if t.overflow {
-            self.registry
-                .restore_overflow(self.forwarder.endpoint(), customer, &t.overflow_prefix);
-        }
+    fn completed(&self, reasons: &[FillReason], translation: &Translation) {
+        let filled: Vec<&str> = translation
+            .fidelity
+            .filled
+            .iter()
+            .map(|f| f.pointer.as_str())
+            .collect();
+        let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+        // Canonical pointers only: never a value, never the id.
+        tracing::info!(
+            request_id = self.call.request_id,
+            upstream = self.stored.forwarder.endpoint().id(),
+            reasons = %reasons.join(","),
+            filled = %filled.join(","),
+            "Read the stored customer before writing."
+        );
     }
 }

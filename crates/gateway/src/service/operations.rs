@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Fidelity, Operation, Step, Translation, parse_limited};
+use dialectgate_dialect::{Fidelity, Operation, Understood, parse_limited};
 use http::Response;
 use http_body_util::Full;
 
 use super::Gateway;
 use crate::context::Call;
+use crate::exchange::{Exchanged, exchange};
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::answer;
 use crate::pipeline::forward::Forwarding;
-use crate::pipeline::read_modify_write::Stored;
+use crate::pipeline::read_modify_write::{Read, Stored, Write};
 use crate::pipeline::translate;
 
 impl Gateway {
@@ -38,36 +39,35 @@ impl Gateway {
             query,
             bytes,
         )?;
-        let translation = match step {
-            Step::Ready(translation) => translation,
-            Step::Read(pending) => self.stored().complete(call, forwarding, body_id, pending).await?,
+        let write = Write {
+            stored: self.stored(),
+            call,
+            forwarding,
+            body_id,
         };
-        let Translation {
+        let Exchanged {
             id,
-            outbound,
             fidelity,
-        } = translation;
-        let forwarded = self
-            .forwarder
-            .send(
-                &self.registry,
-                call,
-                forwarding,
-                &id,
-                (Operation::Update, outbound),
-            )
-            .await?;
-        let mut customer = answer::customer(
-            forwarded.answer,
+            answer: forwarded,
+        } = exchange(
+            &write,
+            &self.registry,
+            (&call.caller, self.forwarder.endpoint()),
+            (Operation::Update, step),
+            config.translation.mode,
+        )
+        .await?;
+        let Understood { answer, body, .. } = forwarded.understood;
+        let customer = answer::customer(
+            answer,
             config.credentials.mode,
             call.request_id,
             &id,
             self.forwarder.endpoint(),
             &self.shared.metrics,
         )?;
-        self.stored().restore_overflow(&mut customer);
         let (rsp, encode_time) =
-            self.answer_customer(call, query, &customer, forwarded.body.as_deref(), &fidelity, &id)?;
+            self.answer_customer(call, query, &customer, body.as_ref(), &fidelity, &id)?;
         // Migration mode: a copy of the accepted update for the candidate, queued, never awaited.
         if let Some(candidate) = &self.candidate {
             candidate.dual_write(call, query, bytes, &customer);
@@ -112,9 +112,9 @@ impl Gateway {
             .map_err(|p| translate::refused(&self.shared.metrics, call, body_id, p))?;
         let read = self.stored().read(call, forwarding, &id).await;
         self.copy_read(call, forwarding, &id, &read);
-        let (customer, raw) = read?;
+        let Read { customer, body, .. } = read?;
         let (rsp, encode_time) =
-            self.answer_customer(call, query, &customer, raw.as_deref(), &Fidelity::default(), &id)?;
+            self.answer_customer(call, query, &customer, body.as_ref(), &Fidelity::default(), &id)?;
         self.observe_translation(call.dialect.id(), encode_time);
         Ok(rsp)
     }
@@ -127,12 +127,12 @@ impl Gateway {
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         id: &str,
-        read: &Result<(serde_json::Value, Option<Bytes>), Failure>,
+        read: &Result<Read, Failure>,
     ) {
         let Some(candidate) = &self.candidate else {
             return;
         };
-        let read = read.as_ref().map(|(customer, _)| customer);
+        let read = read.as_ref().map(|read| &read.customer);
         let Some(job) = candidate.read(call.request_id, call.dialect, id, read) else {
             return;
         };
@@ -159,15 +159,11 @@ impl Gateway {
         call: &Call<'_>,
         query: &str,
         customer: &serde_json::Value,
-        raw: Option<&[u8]>,
+        body: Option<&serde_json::Value>,
         fidelity: &Fidelity,
         id: &str,
     ) -> Result<(Response<Full<Bytes>>, Duration), Failure> {
-        let shaping = answer::Shaping {
-            query,
-            upstream: self.forwarder.endpoint(),
-            body: raw,
-        };
+        let shaping = answer::Shaping { query, body };
         answer::success(
             &self.registry,
             (call.operation, &call.caller),
