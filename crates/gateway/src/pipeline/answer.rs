@@ -154,62 +154,51 @@ pub(crate) fn refusal(
 /// string: a lenient or derived translation pays for it on every request.
 fn fidelity_header(f: &Fidelity) -> String {
     let mut out = String::with_capacity(128);
-    let part = |name: &str, out: &mut String| {
-        if !out.is_empty() {
-            out.push_str("; ");
+    header_part(&mut out, "derived", &f.derived, |d, out| {
+        out.push_str(&d.target);
+        out.push_str("<-");
+        for (j, from) in d.from.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            out.push_str(from);
         }
-        out.push_str(name);
-        out.push('=');
-    };
-    let sep = |i: usize, out: &mut String| {
-        if i > 0 {
+    });
+    header_part(&mut out, "dropped", &f.dropped, |d, out| {
+        out.push_str(&d.pointer);
+        out.push('(');
+        out.push_str(d.reason.code());
+        out.push(')');
+    });
+    header_part(&mut out, "filled", &f.filled, |d, out| {
+        out.push_str(&d.pointer);
+        out.push('(');
+        out.push_str(d.reason.as_str());
+        out.push(')');
+    });
+    header_part(&mut out, "overflow", &f.overflow, |o, out| {
+        out.push_str(&o.pointer);
+        out.push_str("->");
+        out.push_str(&o.key);
+    });
+    out
+}
+
+/// One part of the fidelity header, `name=a,b,…`, after a `; ` when a part came before it;
+/// nothing when `items` is empty.
+fn header_part<T>(out: &mut String, name: &str, items: &[T], write: impl Fn(&T, &mut String)) {
+    for (i, item) in items.iter().enumerate() {
+        if i == 0 {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(name);
+            out.push('=');
+        } else {
             out.push(',');
         }
-    };
-    if !f.derived.is_empty() {
-        part("derived", &mut out);
-        for (i, d) in f.derived.iter().enumerate() {
-            sep(i, &mut out);
-            out.push_str(&d.target);
-            out.push_str("<-");
-            for (j, from) in d.from.iter().enumerate() {
-                if j > 0 {
-                    out.push('+');
-                }
-                out.push_str(from);
-            }
-        }
+        write(item, out);
     }
-    if !f.dropped.is_empty() {
-        part("dropped", &mut out);
-        for (i, d) in f.dropped.iter().enumerate() {
-            sep(i, &mut out);
-            out.push_str(&d.pointer);
-            out.push('(');
-            out.push_str(d.reason.code());
-            out.push(')');
-        }
-    }
-    if !f.filled.is_empty() {
-        part("filled", &mut out);
-        for (i, d) in f.filled.iter().enumerate() {
-            sep(i, &mut out);
-            out.push_str(&d.pointer);
-            out.push('(');
-            out.push_str(d.reason.as_str());
-            out.push(')');
-        }
-    }
-    if !f.overflow.is_empty() {
-        part("overflow", &mut out);
-        for (i, o) in f.overflow.iter().enumerate() {
-            sep(i, &mut out);
-            out.push_str(&o.pointer);
-            out.push_str("->");
-            out.push_str(&o.key);
-        }
-    }
-    out
 }
 
 /// The answer to a request whose handler failed unexpectedly: no detail leaves the gateway.
