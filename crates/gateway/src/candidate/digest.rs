@@ -234,9 +234,7 @@ mod tests {
     use super::*;
 
     fn shape() -> Shape {
-        let schema: Value =
-            serde_json::from_str(include_str!("../../../../schemas/canonical/customer.json")).unwrap();
-        Shape::from_schema(&schema)
+        Shape::shipped()
     }
 
     #[test]

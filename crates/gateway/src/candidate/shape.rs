@@ -25,6 +25,14 @@ impl Shape {
         shape_of(schema, schema, 0, &mut 0)
     }
 
+    /// The shape of the shipped canonical Customer schema (the tests' shape).
+    #[cfg(test)]
+    pub(crate) fn shipped() -> Shape {
+        let schema: Value = serde_json::from_str(include_str!("../../../../schemas/canonical/customer.json"))
+            .expect("the shipped canonical schema is JSON");
+        Shape::from_schema(&schema)
+    }
+
     /// This member's node number.
     pub(crate) fn node(&self) -> usize {
         self.node
