@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 mod access;
+mod batched;
 
 /// Installs the log subscriber: JSON lines (or human lines) on stderr, level from `RUST_LOG`, and
 /// with the `otlp` feature an OTLP span exporter when configured. Returns what must be flushed
@@ -21,19 +22,24 @@ pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
         tracing::error!(%location, "Panic.");
     }));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut access_log = None;
     let fmt_layer = if human {
         fmt::layer().with_writer(std::io::stderr).boxed()
     } else {
         // The per-request access line is written by `access` (the same line at a tenth of the
-        // cost), every other event by the JSON formatter; span fields are kept by
+        // cost) and handed to `batched`'s writer thread (off the request path, many lines per
+        // write under load); every other event by the JSON formatter; span fields are kept by
         // `access::SpanFields` (appended, not re-parsed at each `Span::record`).
-        access::AccessLog::new(
+        let (sink, flusher) = batched::Batched::start(std::io::stderr())?;
+        access_log = Some(flusher);
+        access::AccessLog::with_sink(
             fmt::layer()
                 .json()
                 .flatten_event(true)
                 .with_current_span(false)
                 .fmt_fields(access::SpanFields)
                 .with_writer(std::io::stderr),
+            sink,
         )
         .boxed()
     };
@@ -48,25 +54,30 @@ pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
             None => (None, None),
         };
         registry.with(layer).with(filter).init();
-        Ok(Telemetry { provider })
+        Ok(Telemetry { provider, access_log })
     }
     #[cfg(not(feature = "otlp"))]
     {
         // The configuration refuses an endpoint in a build without the feature.
         let _ = otlp_endpoint;
         registry.with(filter).init();
-        Ok(Telemetry {})
+        Ok(Telemetry { access_log })
     }
 }
 
-/// Exporters to flush before exiting.
+/// What to flush before exiting: the access log's writer, and the exporters.
 pub struct Telemetry {
+    access_log: Option<batched::Flusher>,
     #[cfg(feature = "otlp")]
     provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
+        // Every access line of a request answered before the exit is written.
+        if let Some(access_log) = &self.access_log {
+            access_log.flush();
+        }
         #[cfg(feature = "otlp")]
         if let Some(provider) = self.provider.take() {
             let _ = provider.shutdown();

@@ -15,7 +15,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
@@ -35,39 +34,22 @@ const ACCESS_MARK: &str = "elapsed_us";
 /// memory for the life of the thread). Every value in the line is bounded by the gateway.
 const KEEP_BUFFER: usize = 4096;
 
-/// Where finished lines go: standard error in the binary, a buffer in the tests.
+/// Where finished lines go: the batched writer of standard error in the binary (`batched`), a
+/// buffer in the tests.
 pub trait Sink: Send + Sync + 'static {
-    /// Writes one whole line (a single `write_all`, so lines from threads do not interleave).
+    /// Takes one whole line (lines from threads never interleave).
     fn write_line(&self, line: &[u8]);
-}
-
-/// The process's standard error.
-pub struct Stderr;
-
-impl Sink for Stderr {
-    fn write_line(&self, line: &[u8]) {
-        // A full or closed stderr loses the line, as the formatter's writer would.
-        let _ = std::io::stderr().lock().write_all(line);
-    }
 }
 
 /// Wraps `inner` (the JSON formatter): the access event is written by hand to `sink`, the rest
 /// goes to `inner`.
-pub struct AccessLog<L, W = Stderr> {
+pub struct AccessLog<L, W> {
     inner: L,
     sink: W,
 }
 
-impl<L> AccessLog<L, Stderr> {
-    /// Access lines to standard error.
-    pub fn new(inner: L) -> Self {
-        Self { inner, sink: Stderr }
-    }
-}
-
 impl<L, W> AccessLog<L, W> {
-    /// Access lines to `sink` (tests).
-    #[cfg(test)]
+    /// Access lines to `sink`, every other event to `inner`.
     pub fn with_sink(inner: L, sink: W) -> Self {
         Self { inner, sink }
     }
