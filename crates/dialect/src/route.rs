@@ -21,6 +21,10 @@ pub struct Route {
     pub query_into_body: bool,
     /// Longest customer id accepted, in bytes.
     pub id_max_length: usize,
+    /// The form of the customer id in this dialect (`id_format`).
+    pub id_format: crate::id::IdFormat,
+    /// The query parameter carrying the customer id, when it travels there (a read).
+    pub id_in_query: Option<String>,
 }
 
 /// What a route does.
@@ -82,8 +86,12 @@ impl Route {
         Some(id)
     }
 
-    /// The path for customer `id` (percent-encoded).
+    /// The path for customer `id` (the bare id, written in the route's `id_format`, then
+    /// percent-encoded; an id the form cannot hold is refused before: see
+    /// [`Route::writes_id`]).
     pub fn path_for(&self, id: &str) -> String {
+        let written = self.id_format.encode_text(id);
+        let id = written.as_deref().unwrap_or(id);
         // Literals, separators and the id (percent-encoding may grow it; then one more growth).
         let literal: usize = self
             .segments
@@ -102,6 +110,25 @@ impl Route {
             }
         }
         out
+    }
+
+    /// True when the bare `id` can be written in this route's id form.
+    pub fn writes_id(&self, id: &str) -> bool {
+        self.id_format.can_write(id)
+    }
+
+    /// The query string that carries customer `id` (`id:in=12`), when the route reads the id
+    /// from its query: the parameter's name as written (`:` kept, as the vendors document it),
+    /// the id in the route's form, each percent-encoded outside RFC 3986 `unreserved`.
+    pub fn query_for(&self, id: &str) -> Option<String> {
+        let name = self.id_in_query.as_deref()?;
+        let written = self.id_format.encode_text(id);
+        let id = written.as_deref().unwrap_or(id);
+        Some(format!(
+            "{}={}",
+            percent_encoding::utf8_percent_encode(name, crate::id::QUERY_NAME),
+            crate::id::segment(id)
+        ))
     }
 
     /// True when `method` is accepted inbound.
@@ -178,6 +205,8 @@ mod tests {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: 64,
+            id_format: crate::id::IdFormat::Opaque,
+            id_in_query: None,
         };
         let lit = |s: &str| PathSegment::Literal(s.into());
         let mut routes = vec![
