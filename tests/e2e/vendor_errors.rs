@@ -246,13 +246,14 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
         }
         // spree.md#errors: Spree's own {error} (422 adds errors, the messages by attribute);
         // the statuses Rails answers itself carry {status, error: <reason phrase>}. Decisions:
-        // the gateway lists its messages under errors.base (it cannot name members after the
-        // violations), a taken email is the 422 validation shape, a conflict a 409 {error}.
+        // a taken email is the 422 validation shape, a conflict a 409 {error}. `errors` names
+        // the violated attributes when the problem has violations (an upstream's relayed
+        // refusal has none), so the row asks for an object.
         "spree" => {
             let rails = |status: u16, reason: &str| json_row(status, json!({"status": status, "error": reason}));
             let own = |status: u16, error: &str| json_row(status, json!({"error": error}));
             match kind {
-                Validation | Duplicate => json_row(422, json!({"error": ANY, "errors": {"base": [ANY]}})),
+                Validation | Duplicate => json_row(422, json!({"error": ANY, "errors": {}})),
                 NotFound => own(404, "The resource you were looking for could not be found."),
                 Unauthorized => own(401, "The access token is invalid"),
                 Forbidden => own(403, ANY),
