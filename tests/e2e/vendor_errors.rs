@@ -555,6 +555,12 @@ fn names_the_field(caller: &str, body: &Value) {
             return;
         }
         "checkoutpage" => ("/errors/0/param", json!("email")),
+        // spree.md#errors: the 422's errors are keyed by the attribute, messages in a list.
+        "spree" => {
+            let messages = body.pointer("/errors/email").and_then(Value::as_array);
+            assert!(messages.is_some_and(|m| !m.is_empty()), "{caller}: {body}");
+            return;
+        }
         other => panic!("no field rule for {other}"),
     };
     assert_eq!(body.pointer(place), Some(&want), "{caller}: {body}");
