@@ -142,7 +142,6 @@ async fn gateway(upstream: &Steered) -> harness::Running {
     .await
 }
 
-
 /// A refusal by the open breaker, in `dialect`'s own error shape (docs/vendors/<id>.md#errors).
 fn assert_refused(dialect: &str, answer: &harness::Answer) {
     let body = String::from_utf8_lossy(&answer.body);

@@ -250,7 +250,8 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
         // the violated attributes when the problem has violations (an upstream's relayed
         // refusal has none), so the row asks for an object.
         "spree" => {
-            let rails = |status: u16, reason: &str| json_row(status, json!({"status": status, "error": reason}));
+            let rails =
+                |status: u16, reason: &str| json_row(status, json!({"status": status, "error": reason}));
             let own = |status: u16, error: &str| json_row(status, json!({"error": error}));
             match kind {
                 Validation | Duplicate => json_row(422, json!({"error": ANY, "errors": {}})),
@@ -310,7 +311,8 @@ pub(crate) fn check(caller: &str, kind: Kind, id: &str, answer: &harness::Answer
             // application/vnd.api+json).
             let json_type = |c: &str| {
                 let essence = c.split(';').next().unwrap_or("").trim();
-                essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
             };
             assert!(
                 answer.header("content-type").is_some_and(json_type),

@@ -705,7 +705,9 @@ fn every_rendered_json_error_matches_the_dialects_error_schema() {
                 // application/json, or a vendor's JSON media type (Spree's
                 // application/vnd.api+json).
                 let essence = rendered.content_type.split(';').next().unwrap_or("").trim();
-                if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+                if essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+                {
                     let body: Value = serde_json::from_slice(&rendered.body).unwrap();
                     assert!(dialect(d).is_valid_error_body(&body), "{d} {kind:?}: {body}");
                 } else {
