@@ -371,6 +371,8 @@ fn serve() -> Served {
 #[tokio::test]
 async fn the_token_endpoint_refuses_other_methods_with_405_and_allow() {
     let served = serve();
+    // reqwest is built without a rustls provider: install the one the gateway uses.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let rsp = reqwest::Client::new()
         .get(format!("http://{}/oauth/access_token", served.addr))
         .send()
