@@ -7,8 +7,8 @@
 # platform verifier, HTTP/2 by ALPN) and set up alike (pool, idle timeout, nodelay, connect and
 # total timeouts, no redirects, no retries). Both body modes: `proxy` (bytes through) and
 # `proxy-json` (both bodies parsed and re-serialised). Upstream: the kit's fixed-response nginx
-# on loopback, over plain HTTP/1.1 as every bench case uses (`http`), and over TLS with HTTP/2
-# by ALPN (`https`: its own throw-away certificate authority, made here with openssl and given
+# on loopback, over plain HTTP/1.1 as every bench case uses (`http`), and over TLS (1.2, nginx
+# 1.22's default protocols) with HTTP/2 by ALPN (`https`: its own throw-away certificate authority, made here with openssl and given
 # to the floor as FLOOR_CA).
 #
 # 1. Instructions per request under callgrind, (I(2N) - I(N)) / N (one keep-alive connection,
@@ -106,7 +106,7 @@ upstream_of() { if [ "$1" = https ]; then echo "https://127.0.0.1:$TLS_PORT"; el
 upid_of() { if [ "$1" = https ]; then echo "$TLS_PID"; else echo "$UP_PID"; fi; }
 {
     machine_summary
-    echo "- floor: $FLOOR_BIN (profile $BENCH_PROFILE); body $(basename "$BODY") ($(wc -c <"$BODY") B), $METHOD $URL_PATH; upstream: fixed-response nginx on loopback, schemes: $SCHEMES (https: TLS 1.3 by default, HTTP/2 by ALPN)"
+    echo "- floor: $FLOOR_BIN (profile $BENCH_PROFILE); body $(basename "$BODY") ($(wc -c <"$BODY") B), $METHOD $URL_PATH; upstream: fixed-response nginx on loopback, schemes: $SCHEMES (https: TLS 1.2, nginx 1.22's default protocols, with an ECDSA P-256 certificate; HTTP/2 by ALPN)"
     echo "- started: $TS; callgrind N=$N warm-up $WARM REPEAT=$REPEAT; wrk -t1 -c$CONNS, ROUNDS=$ROUNDS x ${DURATION}s (+${WARMUP}s warm-up), layout A (wrk on CPU0; upstream and floor on CPU1, TOKIO_WORKER_THREADS=1)"
 } >"$RUN/meta.md"
 
