@@ -285,7 +285,7 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
         reload: Some(Box::new(move || sources.load().map_err(|e| format!("{e:#}")))),
         reload_on_sighup: true,
     };
-    let runtime = runtime::builder().build().context("cannot start the runtime")?;
+    let runtime = runtime::builder()?.build().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let running = dialectgate_gateway::run(config, options).await?;
         dialectgate_gateway::shutdown_signal().await;

@@ -13,7 +13,11 @@
 //! | `DIALECTGATE_BENCH_MAX_IO_EVENTS=N` | `max_io_events_per_tick(N)` | 1024 |
 
 /// The runtime builder `serve` uses.
-pub fn builder() -> tokio::runtime::Builder {
+///
+/// # Errors
+/// Only in a `bench-runtime` build: a `DIALECTGATE_BENCH_*` value that is not a positive
+/// integer (a run never measures a setting it did not apply).
+pub fn builder() -> anyhow::Result<tokio::runtime::Builder> {
     #[cfg(feature = "bench-runtime")]
     let mut builder = match std::env::var("DIALECTGATE_BENCH_RUNTIME").as_deref() {
         Ok("current_thread") => tokio::runtime::Builder::new_current_thread(),
@@ -23,31 +27,30 @@ pub fn builder() -> tokio::runtime::Builder {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     #[cfg(feature = "bench-runtime")]
-    bench(&mut builder);
-    builder
+    bench(&mut builder)?;
+    Ok(builder)
 }
 
-/// The `DIALECTGATE_BENCH_*` settings (see the module's table); one that does not parse as a
-/// positive number stops the process, so a run never measures a setting it did not apply.
+/// The `DIALECTGATE_BENCH_*` settings (see the module's table).
 #[cfg(feature = "bench-runtime")]
-fn bench(builder: &mut tokio::runtime::Builder) {
-    let read = |name: &str| -> Option<u32> {
-        let raw = std::env::var(name).ok()?;
+fn bench(builder: &mut tokio::runtime::Builder) -> anyhow::Result<()> {
+    let read = |name: &str| -> anyhow::Result<Option<u32>> {
+        let Ok(raw) = std::env::var(name) else {
+            return Ok(None);
+        };
         match raw.parse::<u32>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                eprintln!("{name}={raw}: expected a positive integer");
-                std::process::exit(2);
-            }
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => anyhow::bail!("{name}={raw}: expected a positive integer"),
         }
     };
-    if let Some(n) = read("DIALECTGATE_BENCH_EVENT_INTERVAL") {
+    if let Some(n) = read("DIALECTGATE_BENCH_EVENT_INTERVAL")? {
         builder.event_interval(n);
     }
-    if let Some(n) = read("DIALECTGATE_BENCH_GLOBAL_QUEUE_INTERVAL") {
+    if let Some(n) = read("DIALECTGATE_BENCH_GLOBAL_QUEUE_INTERVAL")? {
         builder.global_queue_interval(n);
     }
-    if let Some(n) = read("DIALECTGATE_BENCH_MAX_IO_EVENTS") {
+    if let Some(n) = read("DIALECTGATE_BENCH_MAX_IO_EVENTS")? {
         builder.max_io_events_per_tick(n as usize);
     }
+    Ok(())
 }
