@@ -12,6 +12,7 @@
 //! no place in the target, stowed in its extension bag and restored on the way back). Every room
 //! takes the compiled dialect ([`crate::compiled::Compiled`]), never a `Dialect`.
 
+pub(crate) mod actions;
 pub(crate) mod answer;
 pub(crate) mod decode;
 pub(crate) mod encode;
@@ -42,6 +43,8 @@ pub struct Decoded {
     /// Canonical maps the caller sent whole (its dialect replaces them in full): a target that
     /// replaces them too gets them as they are.
     pub complete: Vec<Pointer>,
+    /// Where the members of an action list came from (empty without one).
+    pub trail: actions::Trail,
 }
 
 /// What shapes a success answer besides the customer.

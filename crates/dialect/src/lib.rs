@@ -33,7 +33,7 @@ mod validate;
 
 pub use self::{
     auth::{Auth, Credential, TokenEndpoint, token_body},
-    canonical::{CANONICAL_VOLATILE, Canonical},
+    canonical::{CANONICAL_VOLATILE, Canonical, VERSION},
     definition::RawDefinition,
     dialect::Dialect,
     endpoint::Endpoint,

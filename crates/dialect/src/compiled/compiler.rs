@@ -200,7 +200,9 @@ impl Compiler<'_> {
             .iter()
             .map(|p| self.pointer(&format!("{key}.read_omits"), p))
             .collect();
+        let actions = self.actions(key, raw, fields, on, &rules);
         CompiledMessage {
+            actions,
             envelope,
             constants,
             extra,
@@ -316,6 +318,7 @@ impl Compiler<'_> {
                 toml_to_json(v)
             }),
             replace: f.replace,
+            action: f.action.clone(),
         }
     }
 

@@ -37,6 +37,9 @@ pub(crate) fn request(
             complete,
         }),
     )?;
+    if let Some(actions) = &message.actions {
+        super::actions::gather(actions, &message.rules, &message.envelope, &mut body);
+    }
     if let (Some(p), Value::Object(map)) = (&d.route.id_in_body, &mut body) {
         p.set(map, Value::String(request.id.clone()));
     }

@@ -204,6 +204,7 @@ mod tests {
             shape: Shape::Leaf,
             default: None,
             replace: false,
+            action: None,
         }
     }
 
