@@ -103,8 +103,13 @@ pub struct RawTokenEndpoint {
     /// Token lifetime, in seconds.
     #[serde(default = "default_token_ttl")]
     pub expires_in: u64,
-    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}` are filled in.
+    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}`, `{scope}`
+    /// are filled in.
     pub body: toml::Value,
+    /// How the client authenticates: `form` (default: `client_id`/`client_secret` in the form
+    /// body, Elastic Path) or `basic` (HTTP Basic credentials, RFC 6749 §2.3.1: commercetools).
+    #[serde(default)]
+    pub client_auth: Option<String>,
 }
 
 fn default_token_ttl() -> u64 {

@@ -32,7 +32,7 @@ mod translate;
 mod validate;
 
 pub use self::{
-    auth::{Auth, Credential, TokenEndpoint, token_body},
+    auth::{Auth, ClientAuth, Credential, TokenEndpoint, token_body, token_body_with_scope},
     canonical::{CANONICAL_VOLATILE, Canonical, VERSION},
     definition::RawDefinition,
     dialect::Dialect,
