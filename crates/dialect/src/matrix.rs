@@ -166,6 +166,14 @@ impl Facts {
             },
             Endpoint::Dialect(d) => {
                 let leaves = dialect_leaves(&d.request.rules, &d.request.envelope);
+                // An action list's discriminator names the action; it is no member of its own.
+                let discriminator = d.request.actions.as_ref().map(|a| {
+                    d.request
+                        .envelope
+                        .join(&a.list)
+                        .child("*")
+                        .child(a.discriminator.clone())
+                });
                 let claimed: Vec<&Pointer> = d
                     .request
                     .constants
@@ -173,6 +181,7 @@ impl Facts {
                     .chain(&d.request.extra)
                     .map(|(p, _)| p)
                     .chain(&d.route.id_in_body)
+                    .chain(&discriminator)
                     .collect();
                 let unmapped = schema_leaves(&d.schemas.request_json)
                     .into_iter()

@@ -166,6 +166,7 @@ mod tests {
             [
                 "axim.toml",
                 "checkoutpage.toml",
+                "commercetools.toml",
                 "elasticpath.toml",
                 "medusa.toml",
                 "microbase.toml"

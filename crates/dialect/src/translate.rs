@@ -277,9 +277,11 @@ fn restate(
         };
         // One lost canonical object may have been fed by several of the caller's members: name
         // every one of them, or the report would hide some of the loss.
-        let pointers = match trail.origin(&lost.pointer) {
-            Some(origin) => vec![origin.to_owned()],
-            None => from.source_pointers(&lost.pointer, patch),
+        let within = trail.origins_within(&lost.pointer);
+        let pointers = if within.is_empty() {
+            from.source_pointers(&lost.pointer, patch)
+        } else {
+            within
         };
         if pointers.is_empty() {
             dropped.push(lost.clone());

@@ -60,19 +60,9 @@ impl Backend {
         let mut store = self.write();
         let current = store.get(id).ok_or_else(|| Backend::not_found(id))?;
         let mut patch = patch.clone();
-        // The version is a precondition, never written by the caller: a stale one is a
-        // conflict; every write raises it by one (a customer never written holds version 0).
-        let held = current.get("version").and_then(Value::as_str).unwrap_or("0");
-        let held: u64 = held.parse().unwrap_or(0);
-        if let Some(expected) = patch.remove("version")
-            && expected.as_str() != Some(held.to_string().as_str())
-        {
-            return Err(Problem::new(
-                ErrorKind::Conflict,
-                format!("customer {id} has version {held}, not the version the update expects"),
-            ));
-        }
-        patch.insert("version".into(), Value::String((held + 1).to_string()));
+        // The version is a precondition, not a member: this demonstration store keeps no
+        // version, so it cannot check one (README: the embedded backend).
+        patch.remove("version");
         // The password is write-only: the store keeps only whether one is set.
         if let Some(password) = patch.remove("password") {
             patch.insert("has_password".into(), Value::Bool(!password.is_null()));

@@ -40,6 +40,21 @@ impl Trail {
             .map(|(_, p)| p.as_str())
     }
 
+    /// The caller's pointers that set `canonical` or members inside it (a lost `/name` fed by
+    /// `setFirstName` and `setLastName`), in the caller's order; empty when no action did.
+    pub(crate) fn origins_within(&self, canonical: &str) -> Vec<String> {
+        let (Some(whole), mut out) = (Pointer::parse(canonical), Vec::new()) else {
+            return Vec::new();
+        };
+        for (c, p) in &self.origins {
+            if Pointer::parse(c).is_some_and(|c| whole.is_prefix_of(&c)) {
+                out.push(p.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The action's name when `pointer` is an item no rule knows.
     pub(crate) fn name(&self, pointer: &str) -> Option<&str> {
         self.names
