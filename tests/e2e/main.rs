@@ -41,3 +41,4 @@ mod transport;
 mod vendor_clients;
 mod vendor_errors;
 mod vendors;
+mod versions;
