@@ -57,7 +57,9 @@ async fn gateway(upstream: &Upstream, extra: &[(&str, &str)]) -> Running {
 fn methods_and_versions(seen: &[Recorded]) -> Vec<(String, Option<u64>)> {
     seen.iter()
         .map(|r| {
-            let version = (r.method == "POST").then(|| r.json()["version"].as_u64()).flatten();
+            let version = (r.method == "POST")
+                .then(|| r.json()["version"].as_u64())
+                .flatten();
             (r.method.clone(), version)
         })
         .collect()
@@ -173,7 +175,8 @@ async fn a_version_towards_an_upstream_without_versions_is_unchecked_and_never_s
         (
             200,
             "application/json",
-            serde_json::to_vec(&json!({"customer": {"id": "cus_ada", "email": "email@example.com"}})).unwrap(),
+            serde_json::to_vec(&json!({"customer": {"id": "cus_ada", "email": "email@example.com"}}))
+                .unwrap(),
         )
     })
     .await;
@@ -181,8 +184,15 @@ async fn a_version_towards_an_upstream_without_versions_is_unchecked_and_never_s
     let answer = harness::send(&gw, "commercetools", "cus_ada", &body).await;
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     let sent = medusa.seen()[0].json();
-    assert_eq!(sent, json!({"email": "email@example.com"}), "no version, no bag key");
-    assert_eq!(answer.header("x-dialectgate-fidelity"), Some("unchecked=/version"));
+    assert_eq!(
+        sent,
+        json!({"email": "email@example.com"}),
+        "no version, no bag key"
+    );
+    assert_eq!(
+        answer.header("x-dialectgate-fidelity"),
+        Some("unchecked=/version")
+    );
     // No version is kept there: the answer says 0 (a decision, docs/vendors/commercetools.md).
     assert_eq!(answer.json()["version"], 0);
     gw.stop().await;

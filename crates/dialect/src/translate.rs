@@ -160,7 +160,11 @@ fn unchecked(from: &dyn Side, to: &dyn Side, trail: &Trail, patch: &mut Map<Stri
     if to.carries(&version) || version.remove(patch).is_none() {
         return Vec::new();
     }
-    vec![trail.origin(VERSION).map_or_else(|| from.source_pointer(VERSION), str::to_owned)]
+    vec![
+        trail
+            .origin(VERSION)
+            .map_or_else(|| from.source_pointer(VERSION), str::to_owned),
+    ]
 }
 
 /// The policy over an encoding: a missing required member refused; the report restated in the
@@ -308,7 +312,11 @@ fn restate(
                 .from
                 .iter()
                 .filter(|f| !filled || Pointer::parse(f).is_some_and(|p| fill::sent_by_caller(patch, &p)))
-                .map(|f| trail.origin(f).map_or_else(|| from.source_pointer(f), str::to_owned))
+                .map(|f| {
+                    trail
+                        .origin(f)
+                        .map_or_else(|| from.source_pointer(f), str::to_owned)
+                })
                 .collect(),
         })
         .collect();

@@ -350,7 +350,9 @@ fn update(from: &str) -> Value {
         "axim" => axim_body(json!([{"code": "vip", "value": "yes"}])),
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),
-        "commercetools" => json!({"version": 1, "actions": [{"action": "changeEmail", "email": "ron@new.example"}]}),
+        "commercetools" => {
+            json!({"version": 1, "actions": [{"action": "changeEmail", "email": "ron@new.example"}]})
+        }
         "canonical" => json!({"metadata": {"vip": "yes"}}),
         other => panic!("no update for {other}"),
     }

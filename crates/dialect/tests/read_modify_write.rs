@@ -105,10 +105,22 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ("tax id", json!({"taxId": "GB999"})),
         ],
         "commercetools" => vec![
-            ("first name", json!({"version": 7, "actions": [{"action": "setFirstName", "firstName": "Augusta"}]})),
-            ("email", json!({"version": 7, "actions": [{"action": "changeEmail", "email": "ada@new.example"}]})),
-            ("company name", json!({"version": 7, "actions": [{"action": "setCompanyName", "companyName": "Acme"}]})),
-            ("vat id cleared", json!({"version": 7, "actions": [{"action": "setVatId"}]})),
+            (
+                "first name",
+                json!({"version": 7, "actions": [{"action": "setFirstName", "firstName": "Augusta"}]}),
+            ),
+            (
+                "email",
+                json!({"version": 7, "actions": [{"action": "changeEmail", "email": "ada@new.example"}]}),
+            ),
+            (
+                "company name",
+                json!({"version": 7, "actions": [{"action": "setCompanyName", "companyName": "Acme"}]}),
+            ),
+            (
+                "vat id cleared",
+                json!({"version": 7, "actions": [{"action": "setVatId"}]}),
+            ),
         ],
         other => panic!("no partial updates for {other}"),
     }

@@ -112,7 +112,9 @@ impl Compiler<'_> {
             }
         }
         if let Some(b) = &raw.bag
-            && rules.iter().any(|r| r.action.is_some() && r.dialect.to_string() == *b)
+            && rules
+                .iter()
+                .any(|r| r.action.is_some() && r.dialect.to_string() == *b)
         {
             self.problems.push(format!(
                 "{key}.bag: `{b}` is set by an action; a bag is a plain member"

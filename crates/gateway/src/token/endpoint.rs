@@ -1,8 +1,8 @@
 //! The token endpoint: where a vendor SDK exchanges its client credentials for an access token.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use base64::Engine as _;
 use dialectgate_dialect::{ClientAuth, TokenEndpoint};
 use http::HeaderMap;
 use http::{HeaderValue, Response, header};
@@ -48,7 +48,9 @@ where
     };
     let scope = single(&form, "scope")?.map(str::to_owned);
     if let Some(scope) = &scope
-        && !scope.bytes().all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+        && !scope
+            .bytes()
+            .all(|b| b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\'))
     {
         // RFC 6749 §3.3: scope tokens are printable ASCII without `"` and `\`.
         return Err(Failure::new(
