@@ -234,17 +234,20 @@ fn the_409_of_the_spec_reads_as_a_conflict() {
 /// applied, loaded: the error message when the load fails.
 fn ledger_error(edit: impl Fn(String) -> String) -> String {
     let ws = Workspace::new("action-lists");
-    let medusa = std::fs::read_to_string(ws.dialects().join("medusa.toml")).unwrap();
+    let medusa = std::fs::read_to_string(ws.dialects().join("medusa.toml")).expect("test setup");
     let ledger = medusa
         .replacen("id = \"medusa\"", "id = \"ledger\"", 1)
         .replace("/admin/customers/{id}", "/ledger/customers/{id}");
-    std::fs::write(ws.dialects().join("ledger.toml"), edit(ledger)).unwrap();
+    std::fs::write(ws.dialects().join("ledger.toml"), edit(ledger)).expect("test setup");
     common::copy_tree(&ws.schemas().join("medusa"), &ws.schemas().join("ledger"));
     match ws.load() {
         Ok(_) => String::new(),
         Err(e) => e.to_string(),
     }
 }
+
+/// An edit of a definition's text.
+type Edit = Box<dyn Fn(String) -> String>;
 
 fn with_actions(toml: String) -> String {
     toml.replacen(
@@ -272,7 +275,7 @@ fn a_synthetic_action_list_loads() {
 
 #[test]
 fn every_misuse_of_action_lists_is_refused_at_load_naming_the_key() {
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "action without a list",
             Box::new(|t| first_name_action(t, "setFirstName")),
