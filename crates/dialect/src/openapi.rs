@@ -330,7 +330,9 @@ fn request_examples(d: &Dialect) -> Map<String, Value> {
 /// that carries versions gets version `0`, what its callers read of a customer whose backend
 /// keeps none (the embedded backend's).
 fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
-    let Value::Object(mut patch) = patch else { return None };
+    let Value::Object(mut patch) = patch else {
+        return None;
+    };
     let version = Pointer::parse(crate::canonical::VERSION).unwrap_or_default();
     if crate::side::Side::carries(d, &version) {
         version.set(&mut patch, Value::String("0".to_owned()));
