@@ -155,7 +155,10 @@ async fn no_secret_in_logs_or_error_bodies() {
         assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
     }
     for encoded in &basics {
-        assert!(!logs.contains(encoded.as_str()), "a Basic credential in the logs:\n{logs}");
+        assert!(
+            !logs.contains(encoded.as_str()),
+            "a Basic credential in the logs:\n{logs}"
+        );
         assert!(bodies.iter().all(|b| !b.contains(encoded.as_str())));
     }
     for body in &bodies {
