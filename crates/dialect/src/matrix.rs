@@ -165,7 +165,9 @@ impl Facts {
                 unmapped: Vec::new(),
             },
             Endpoint::Dialect(d) => {
-                let leaves = dialect_leaves(&d.request.rules, &d.request.envelope);
+                // An array envelope's item is written `*`, as the schema walk writes items.
+                let envelope = d.request.starred(&d.request.envelope);
+                let leaves = dialect_leaves(&d.request.rules, &envelope);
                 // An action list's discriminator names the action; it is no member of its own.
                 let discriminator = d.request.actions.as_ref().map(|a| {
                     d.request
@@ -174,27 +176,28 @@ impl Facts {
                         .child("*")
                         .child(a.discriminator.clone())
                 });
-                let claimed: Vec<&Pointer> = d
+                let claimed: Vec<Pointer> = d
                     .request
                     .constants
                     .iter()
                     .chain(&d.request.extra)
                     .map(|(p, _)| p)
                     .chain(&d.route.id_in_body)
-                    .chain(&discriminator)
+                    .map(|p| d.request.starred(p))
+                    .chain(discriminator)
                     .collect();
                 let unmapped = schema_leaves(&d.schemas.request_json)
                     .into_iter()
                     .filter(|m| {
                         let mapped =
                             |p: &Pointer| p.is_prefix_of(&m.canonical) || m.canonical.is_prefix_of(p);
-                        !leaves.iter().any(|l| mapped(&l.dialect)) && !claimed.iter().any(|p| mapped(p))
+                        !leaves.iter().any(|l| mapped(&l.dialect)) && !claimed.iter().any(mapped)
                     })
                     .map(|m| m.source)
                     .collect();
                 Facts {
                     id: d.id().to_owned(),
-                    derives: derived_sources(&d.request.rules, &d.request.envelope),
+                    derives: derived_sources(&d.request.rules, &envelope),
                     needs: fill_needs(&d.request),
                     leaves,
                     unmapped,

@@ -353,6 +353,7 @@ fn update(from: &str) -> Value {
         "commercetools" => {
             json!({"version": 1, "actions": [{"action": "changeEmail", "email": "ron@new.example"}]})
         }
+        "spree" => json!({"user": {"email": "ron@new.example"}}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
         other => panic!("no update for {other}"),
     }

@@ -41,6 +41,11 @@ impl Compiler<'_> {
             ));
             return None;
         }
+        if raw.envelope_array {
+            self.problems.push(format!(
+                "{key}.actions: an action list inside an array envelope is not supported (each item would need its own list)"
+            ));
+        }
         let list = self.pointer(&format!("{key}.actions.list"), &a.list);
         if list.is_root() {
             self.problems.push(format!(
