@@ -544,14 +544,19 @@ async fn caller_errors_on_the_embedded_backend_match_the_vendor_tables() {
     let taken = |caller: &str, id: &str| {
         let mut body = harness::simple_update(caller, id);
         fn set(v: &mut Value) {
-            if let Value::Object(map) = v {
-                for (k, m) in map.iter_mut() {
-                    if k == "email" {
-                        *m = json!("taken@example.com");
-                    } else {
-                        set(m);
+            match v {
+                Value::Object(map) => {
+                    for (k, m) in map.iter_mut() {
+                        if k == "email" {
+                            *m = json!("taken@example.com");
+                        } else {
+                            set(m);
+                        }
                     }
                 }
+                // commercetools' changeEmail action, in its list.
+                Value::Array(items) => items.iter_mut().for_each(set),
+                _ => {}
             }
         }
         set(&mut body);
