@@ -272,7 +272,8 @@ fn request_examples_address_the_embedded_backends_customers() {
         }
         // The path parameter offers exactly the ids the bodies were made for.
         for p in op["parameters"].as_array().unwrap() {
-            if p["in"] == "path" {
+            // The customer id's parameter (a path variable such as `projectKey` has its own).
+            if p["in"] == "path" && p["examples"].is_object() {
                 let ids: BTreeSet<&String> = p["examples"].as_object().unwrap().keys().collect();
                 assert_eq!(ids, examples.keys().collect(), "{method} {path}");
             }

@@ -156,6 +156,10 @@ fn assert_refused(dialect: &str, answer: &harness::Answer) {
         "checkoutpage" => json["status"] == "error" && json["message"].is_string(),
         // Rails' public exceptions body.
         "spree" => json["status"].as_u64() == Some(503) && json["error"] == "Service Unavailable",
+        // commercetools.md#errors: {statusCode, message, errors:[{code: "OverCapacity", …}]}.
+        "commercetools" => {
+            json["statusCode"].as_u64() == Some(503) && json["errors"][0]["code"] == "OverCapacity"
+        }
         other => panic!("{other}: no error shape known to this test"),
     };
     assert!(shaped, "{dialect}: not its error shape: {body}");

@@ -42,3 +42,4 @@ mod transport;
 mod vendor_clients;
 mod vendor_errors;
 mod vendors;
+mod versions;

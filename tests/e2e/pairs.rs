@@ -121,7 +121,8 @@ fn report_members(f: &Fidelity) -> BTreeSet<String> {
         .dropped
         .iter()
         .map(|d| format!("dropped {}({})", d.pointer, d.reason.code()));
-    derived.chain(dropped).collect()
+    let unchecked = f.unchecked.iter().map(|p| format!("unchecked {p}"));
+    derived.chain(dropped).chain(unchecked).collect()
 }
 
 /// The members the header names (none when it is absent).
@@ -132,7 +133,7 @@ fn header_members(header: Option<&str>) -> BTreeSet<String> {
             .split_once('=')
             .unwrap_or_else(|| panic!("fidelity header part without `=`: {part:?}"));
         assert!(
-            kind == "derived" || kind == "dropped",
+            kind == "derived" || kind == "dropped" || kind == "unchecked",
             "fidelity header part {part:?}"
         );
         for member in list.split(',') {

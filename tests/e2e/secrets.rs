@@ -112,6 +112,26 @@ async fn no_secret_in_logs_or_error_bodies() {
         let rsp = req.send().await.unwrap();
         bodies.push(rsp.text().await.unwrap());
     }
+    // commercetools' token endpoint, HTTP Basic client credentials: the right key and a wrong
+    // one. Neither the secret nor its Basic encoding is logged or answered.
+    let basics: Vec<String> = [CANARIES[0], CANARIES[4]]
+        .iter()
+        .map(|secret| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(format!("ct-client:{secret}"))
+        })
+        .collect();
+    for encoded in &basics {
+        let rsp = client
+            .post(url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", format!("Basic {encoded}"))
+            .body("grant_type=client_credentials&scope=manage_customers:demo")
+            .send()
+            .await
+            .unwrap();
+        bodies.push(rsp.text().await.unwrap());
+    }
     // The upstream did get the credential it needs, and nothing else secret.
     let seen = upstream.seen();
     assert!(!seen.is_empty());
@@ -133,6 +153,13 @@ async fn no_secret_in_logs_or_error_bodies() {
     assert!(logs.contains("Request handled."), "the capture works: {logs}");
     for canary in CANARIES {
         assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
+    }
+    for encoded in &basics {
+        assert!(
+            !logs.contains(encoded.as_str()),
+            "a Basic credential in the logs:\n{logs}"
+        );
+        assert!(bodies.iter().all(|b| !b.contains(encoded.as_str())));
     }
     for body in &bodies {
         for canary in CANARIES {

@@ -62,6 +62,7 @@ fn full_customer() -> Customer {
     extensions.insert("axim".into(), json!({"role": "r1"}));
     Customer {
         id: Some("cus_1".into()),
+        version: Some("4".into()),
         email: Some("ada@example.org".into()),
         name: Some(Name {
             given: Some("Ada".into()),

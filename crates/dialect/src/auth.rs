@@ -34,6 +34,19 @@ pub struct TokenEndpoint {
     pub expires_in: u64,
     /// Body template.
     pub body: Value,
+    /// How the client authenticates at it.
+    pub client_auth: ClientAuth,
+}
+
+/// How a client authenticates at a token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (Elastic Path).
+    #[default]
+    Form,
+    /// The client id and secret as HTTP Basic credentials (`Authorization: Basic
+    /// base64(id:secret)`); the form body carries `grant_type` and `scope` only (commercetools).
+    Basic,
 }
 
 /// Fills the token endpoint's body template for a token issued by the gateway: `$access_token`,
@@ -45,7 +58,20 @@ pub fn token_body(
     expires_in: u64,
     expires_epoch: u64,
 ) -> Value {
+    token_body_with_scope(endpoint, access_token, (expires_in, expires_epoch), None)
+}
+
+/// [`token_body`], with `scope` the scope the client asked for (`{scope}`; left out when absent).
+pub fn token_body_with_scope(
+    endpoint: &TokenEndpoint,
+    access_token: &str,
+    (expires_in, expires_epoch): (u64, u64),
+    scope: Option<&str>,
+) -> Value {
     let mut vars = Map::new();
+    if let Some(scope) = scope {
+        vars.insert("scope".into(), Value::String(scope.to_owned()));
+    }
     vars.insert("access_token".into(), Value::String(access_token.to_owned()));
     vars.insert("expires".into(), Value::from(expires_epoch));
     vars.insert("expires_in".into(), Value::from(expires_in));

@@ -18,7 +18,13 @@ use crate::source::Tree;
 
 /// The members a canonical backend assigns itself (server id, timestamps, the password flag):
 /// two backends holding the same customer differ there. Migration mode ignores them.
-pub const CANONICAL_VOLATILE: [&str; 4] = ["/id", "/created_at", "/updated_at", "/has_password"];
+pub const CANONICAL_VOLATILE: [&str; 5] = ["/id", "/version", "/created_at", "/updated_at", "/has_password"];
+
+/// The canonical concurrency token (`schemas/canonical/customer.json`): an opaque version of the
+/// stored customer. In an update it is a precondition, not a change: the write happens only if
+/// the stored customer still has it. A side whose requests have no place for it cannot check it
+/// (see [`crate::Fidelity::unchecked`]).
+pub const VERSION: &str = "/version";
 
 /// The canonical form's compiled schemas.
 pub struct Canonical {
@@ -154,6 +160,7 @@ impl Side for Canonical {
             },
             unknown: Vec::new(),
             complete: Vec::new(),
+            trail: Default::default(),
         })
     }
 

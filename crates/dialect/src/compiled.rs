@@ -3,6 +3,7 @@
 //! the borrowed view the engine and the error renderer run on ([`Compiled`]). The compiling
 //! itself, with every problem collected, is in `compiled/compiler.rs`.
 
+mod actions;
 mod compiler;
 
 use std::collections::HashMap;
@@ -31,9 +32,20 @@ pub(crate) struct Rule {
     /// The dialect replaces the value in full when it is sent, while the canonical patch merges
     /// it: an object (see [`Shape::Object`]) or a map sent as a list (`kv_list`).
     pub replace: bool,
+    /// Requests with an action list: the action whose item carries this member.
+    pub action: Option<String>,
 }
 
-/// What kind of value a rule maps.
+/// A request whose members are set by a list of actions (see `RawActions`).
+#[derive(Debug, Clone)]
+pub(crate) struct Actions {
+    /// The list, relative to the envelope.
+    pub list: Pointer,
+    /// The member naming each item's action.
+    pub discriminator: String,
+    /// The actions, in the order of their rules: the order an encoding writes them in.
+    pub order: Vec<String>,
+}
 #[derive(Debug, Clone)]
 pub(crate) enum Shape {
     /// A scalar, array of scalars, or opaque object: copied (through the transform).
@@ -114,6 +126,8 @@ pub(crate) struct CompiledMessage {
     pub read_omits: Vec<Pointer>,
     /// Responses only: canonical pointers of the members the vendor assigns itself.
     pub volatile: Vec<Pointer>,
+    /// Requests only: the action list the rules with an `action` live in.
+    pub actions: Option<Actions>,
 }
 
 impl CompiledMessage {

@@ -116,8 +116,13 @@ pub struct RawTokenEndpoint {
     /// Token lifetime, in seconds.
     #[serde(default = "default_token_ttl")]
     pub expires_in: u64,
-    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}` are filled in.
+    /// The success body; `{access_token}`, `{expires}` (epoch seconds), `{expires_in}`, `{scope}`
+    /// are filled in.
     pub body: toml::Value,
+    /// How the client authenticates: `form` (default: `client_id`/`client_secret` in the form
+    /// body, Elastic Path) or `basic` (HTTP Basic credentials, RFC 6749 §2.3.1: commercetools).
+    #[serde(default)]
+    pub client_auth: Option<String>,
 }
 
 fn default_token_ttl() -> u64 {
@@ -169,6 +174,21 @@ pub struct RawMessage {
     /// for can overflow (`translation.overflow`).
     #[serde(default)]
     pub bag: Option<String>,
+    /// Requests only: the body's members are set by a list of actions (commercetools'
+    /// `{"version": 3, "actions": [{"action": "setFirstName", "firstName": "Ada"}]}`): rules
+    /// with an `action` are read from and written to the items of that list.
+    #[serde(default)]
+    pub actions: Option<RawActions>,
+}
+
+/// A request whose changes are a discriminated list of actions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActions {
+    /// The list (a dialect pointer relative to the envelope: `/actions`).
+    pub list: String,
+    /// The member of each item naming its action (`action`).
+    pub discriminator: String,
 }
 
 /// Relations of a success answer that a caller picks with a query parameter: the parameter's
@@ -232,6 +252,11 @@ pub struct RawField {
     /// Responses only: the value written when the canonical member is absent (`"$null"` = null).
     #[serde(default)]
     pub default: Option<toml::Value>,
+    /// Requests with an action list: the action (its discriminator value) that sets this member
+    /// (`setFirstName`); the rule's `dialect` is then read inside that action's item. Answers read
+    /// the member as a plain one.
+    #[serde(default)]
+    pub action: Option<String>,
 }
 
 /// How to compute a member the source did not send from ones it did.

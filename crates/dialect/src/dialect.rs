@@ -388,6 +388,10 @@ impl Side for Dialect {
         self.request.bag.as_ref()
     }
 
+    fn carries(&self, canonical: &Pointer) -> bool {
+        self.request.rules.iter().any(|r| r.canonical == *canonical)
+    }
+
     fn bag_key_pointer(&self, body: &Value, bag: &Pointer, key: &str) -> Pointer {
         provenance::bag_key_pointer(self.compiled(), body, bag, key)
     }

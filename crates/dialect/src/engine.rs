@@ -8,10 +8,13 @@
 //! answer, shaped by the answer's view), [`transform`] (the named value transforms and
 //! derivations, both directions side by side), [`provenance`] (which member of the caller's
 //! body a canonical member came from, and which members no rule carries), [`fill`] (what a
-//! request needs from the stored customer, merged into its patch) and [`overflow`] (members with
-//! no place in the target, stowed in its extension bag and restored on the way back). Every room
+//! request needs from the stored customer, merged into its patch), [`overflow`] (members with
+//! no place in the target, stowed in its extension bag and restored on the way back) and
+//! [`actions`] (a request's list of actions laid out as the plain members the rules read, and
+//! gathered back into actions on the way out). Every room
 //! takes the compiled dialect ([`crate::compiled::Compiled`]), never a `Dialect`.
 
+pub(crate) mod actions;
 pub(crate) mod answer;
 pub(crate) mod decode;
 pub(crate) mod encode;
@@ -43,6 +46,8 @@ pub struct Decoded {
     /// Canonical maps the caller sent whole (its dialect replaces them in full): a target that
     /// replaces them too gets them as they are.
     pub complete: Vec<Pointer>,
+    /// Where the members of an action list came from (empty without one).
+    pub trail: actions::Trail,
 }
 
 /// What shapes a success answer besides the customer.

@@ -32,8 +32,8 @@ mod translate;
 mod validate;
 
 pub use self::{
-    auth::{Auth, Credential, TokenEndpoint, token_body},
-    canonical::{CANONICAL_VOLATILE, Canonical},
+    auth::{Auth, ClientAuth, Credential, TokenEndpoint, token_body, token_body_with_scope},
+    canonical::{CANONICAL_VOLATILE, Canonical, VERSION},
     definition::RawDefinition,
     dialect::Dialect,
     endpoint::Endpoint,

@@ -168,6 +168,14 @@ impl Facts {
                 // An array envelope's item is written `*`, as the schema walk writes items.
                 let envelope = d.request.starred(&d.request.envelope);
                 let leaves = dialect_leaves(&d.request.rules, &envelope);
+                // An action list's discriminator names the action; it is no member of its own.
+                let discriminator = d.request.actions.as_ref().map(|a| {
+                    d.request
+                        .envelope
+                        .join(&a.list)
+                        .child("*")
+                        .child(a.discriminator.clone())
+                });
                 let claimed: Vec<Pointer> = d
                     .request
                     .constants
@@ -176,6 +184,7 @@ impl Facts {
                     .map(|(p, _)| p)
                     .chain(&d.route.id_in_body)
                     .map(|p| d.request.starred(p))
+                    .chain(discriminator)
                     .collect();
                 let unmapped = schema_leaves(&d.schemas.request_json)
                     .into_iter()

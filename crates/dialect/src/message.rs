@@ -128,6 +128,10 @@ pub struct Pending {
     /// The caller sent the target's bag whole: the stored bag completes it with its keys
     /// starting with this prefix (the gateway's) only.
     pub(crate) reserved: Option<String>,
+    /// Where the members of the caller's action list came from.
+    pub(crate) trail: crate::engine::actions::Trail,
+    /// The caller's preconditions the target cannot check.
+    pub(crate) unchecked: Vec<String>,
 }
 
 impl Pending {

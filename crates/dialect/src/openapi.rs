@@ -23,6 +23,7 @@ use self::components::hoist_definitions;
 use crate::auth::{Credential, TokenEndpoint};
 use crate::dialect::Dialect;
 use crate::engine::CanonicalRequest;
+use crate::pointer::Pointer;
 use crate::registry::Registry;
 use crate::route::{Operation, Route};
 
@@ -325,9 +326,17 @@ fn request_examples(d: &Dialect) -> Map<String, Value> {
     examples
 }
 
-/// `patch` for customer `id` as the dialect's request body, if its decoder accepts it.
+/// `patch` for customer `id` as the dialect's request body, if its decoder accepts it. A dialect
+/// that carries versions gets version `0`, what its callers read of a customer whose backend
+/// keeps none (the embedded backend's).
 fn example_body(d: &Dialect, id: &str, patch: Value) -> Option<Value> {
-    let Value::Object(patch) = patch else { return None };
+    let Value::Object(mut patch) = patch else {
+        return None;
+    };
+    let version = Pointer::parse(crate::canonical::VERSION).unwrap_or_default();
+    if crate::side::Side::carries(d, &version) {
+        version.set(&mut patch, Value::String("0".to_owned()));
+    }
     let encoded = d
         .encode_request(&CanonicalRequest {
             id: id.to_owned(),

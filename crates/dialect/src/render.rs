@@ -412,8 +412,14 @@ pub(crate) fn fill_token(body: &Value, vars: &Map<String, Value>) -> Value {
             None => Value::String(template::fill(s, |n| vars.get(n).map(text))),
         },
         Value::Array(items) => Value::Array(items.iter().map(|i| fill_token(i, vars)).collect()),
+        // A member that is one placeholder without a value (no `{scope}` asked for) is left out.
         Value::Object(map) => Value::Object(
             map.iter()
+                .filter(|(_, v)| {
+                    v.as_str()
+                        .and_then(template::whole)
+                        .is_none_or(|n| vars.contains_key(n))
+                })
                 .map(|(k, v)| (k.clone(), fill_token(v, vars)))
                 .collect(),
         ),

@@ -99,6 +99,11 @@ pub struct Fidelity {
     /// Members carried in the target's extension bag.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overflow: Vec<Overflowed>,
+    /// Preconditions the caller sent that the target cannot check (a version towards a dialect
+    /// that keeps none), by pointer into the caller's body: not sent, not stowed, not a loss of
+    /// the caller's data; the write is not conditional there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 impl Fidelity {
@@ -108,5 +113,6 @@ impl Fidelity {
             && self.dropped.is_empty()
             && self.filled.is_empty()
             && self.overflow.is_empty()
+            && self.unchecked.is_empty()
     }
 }

@@ -33,6 +33,7 @@ impl Expressed {
             dropped: Vec::new(),
             filled: Vec::new(),
             overflow: Vec::new(),
+            unchecked: Vec::new(),
         };
         match self {
             Expressed::AsPatch => &EXACT,
@@ -102,6 +103,13 @@ pub(crate) trait Side {
     /// Expresses a canonical request for this side (before the target check, [`Side::check_target`]);
     /// `complete` lists the objects and maps filled from the stored customer.
     fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem>;
+
+    /// True when this side's requests carry the canonical member `canonical` (top level): a
+    /// rule maps it. The canonical form carries every member.
+    fn carries(&self, canonical: &Pointer) -> bool {
+        let _ = canonical;
+        true
+    }
 
     /// The canonical pointer of this side's extension bag, if it declares one.
     fn bag(&self) -> Option<&Pointer>;

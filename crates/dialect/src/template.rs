@@ -33,7 +33,7 @@ pub(crate) const MESSAGE_VARS: &[&str] = &[
 ];
 
 /// The variables of a token endpoint's body.
-pub(crate) const TOKEN_VARS: &[&str] = &["access_token", "expires", "expires_in"];
+pub(crate) const TOKEN_VARS: &[&str] = &["access_token", "expires", "expires_in", "scope"];
 
 /// The name, when `s` is exactly one placeholder.
 pub(crate) fn whole(s: &str) -> Option<&str> {

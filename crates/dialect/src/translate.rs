@@ -6,7 +6,8 @@
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
-use crate::canonical::Canonical;
+use crate::canonical::{Canonical, VERSION};
+use crate::engine::actions::Trail;
 use crate::engine::{CanonicalRequest, Decoded, Encoded, Need, fill, overflow};
 use crate::message::{Fill, Mode, Options, Pending, Step, Translation};
 use crate::pointer::Pointer;
@@ -31,9 +32,11 @@ pub(crate) fn request(
         mut request,
         unknown,
         complete,
+        trail,
     } = from.decode_request(path_id, body)?;
     overflow::refuse_reserved((from, to), body, &request.patch, options.overflow_prefix)?;
     check_id(from, to, &request.id)?;
+    let unchecked = unchecked(from, to, &trail, &mut request.patch);
     let mut expressed = to.encode_request(&request, &complete)?;
     let mut overflow = Vec::new();
     if let (true, Some(bag)) = (options.overflow, to.bag())
@@ -74,6 +77,8 @@ pub(crate) fn request(
             overflow,
             complete,
             reserved: keep.map(|_| options.overflow_prefix.to_owned()),
+            trail,
+            unchecked,
         }));
     }
     finish(
@@ -81,10 +86,11 @@ pub(crate) fn request(
         request,
         None,
         expressed,
-        &unknown,
+        (&unknown, &trail),
         Reported {
             filled: Vec::new(),
             overflow,
+            unchecked,
         },
         options.mode,
     )
@@ -108,6 +114,8 @@ pub(crate) fn complete(
         needs,
         mut complete,
         reserved,
+        trail,
+        unchecked,
     } = pending;
     let sent = request.patch.clone();
     let held;
@@ -126,10 +134,11 @@ pub(crate) fn complete(
         request,
         Some(&sent),
         expressed,
-        &unknown,
+        (&unknown, &trail),
         Reported {
             filled: filled.fields,
             overflow,
+            unchecked,
         },
         mode,
     )
@@ -139,6 +148,23 @@ pub(crate) fn complete(
 struct Reported {
     filled: Vec<FilledField>,
     overflow: Vec<Overflowed>,
+    unchecked: Vec<String>,
+}
+
+/// Takes the caller's version out of `patch` when the target has no place for it: a version is
+/// a precondition, which a target that keeps none cannot check. It is not the caller's data, so
+/// it is neither lost nor stowed in a bag; the report names it as unchecked (pointers into the
+/// caller's body).
+fn unchecked(from: &dyn Side, to: &dyn Side, trail: &Trail, patch: &mut Map<String, Value>) -> Vec<String> {
+    let version = Pointer::parse(VERSION).unwrap_or_default();
+    if to.carries(&version) || version.remove(patch).is_none() {
+        return Vec::new();
+    }
+    vec![
+        trail
+            .origin(VERSION)
+            .map_or_else(|| from.source_pointer(VERSION), str::to_owned),
+    ]
 }
 
 /// The policy over an encoding: a missing required member refused; the report restated in the
@@ -149,7 +175,7 @@ fn finish(
     request: CanonicalRequest,
     sent: Option<&Map<String, Value>>,
     expressed: Expressed,
-    unknown: &[String],
+    (unknown, trail): (&[String], &Trail),
     reported: Reported,
     mode: Mode,
 ) -> Result<Translation, Problem> {
@@ -159,17 +185,18 @@ fn finish(
     let mut fidelity = restate(
         (from, canonical),
         expressed.report(),
-        unknown,
+        (unknown, trail),
         sent.unwrap_or(&request.patch),
         sent.is_some(),
     );
     fidelity.filled = reported.filled;
     fidelity.overflow = reported.overflow;
+    fidelity.unchecked = reported.unchecked;
     let CanonicalRequest { id, patch } = request;
     let body = expressed.into_body(patch);
     let refused = mode == Mode::Strict && !fidelity.dropped.is_empty();
     if refused {
-        return Err(lossy_problem(from, to, &fidelity));
+        return Err(lossy_problem(from, to, &fidelity, trail));
     }
     to.check_target(&body).map_err(|invalid| {
         // A body the target refuses because the caller's members had no place in it (nothing
@@ -178,7 +205,7 @@ fn finish(
         if fidelity.dropped.is_empty() {
             invalid
         } else {
-            lossy_problem(from, to, &fidelity)
+            lossy_problem(from, to, &fidelity, trail)
         }
     })?;
     Ok(Translation {
@@ -240,7 +267,7 @@ pub(crate) fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), P
 fn restate(
     (from, canonical): (&dyn Side, &Canonical),
     report: &Fidelity,
-    unknown: &[String],
+    (unknown, trail): (&[String], &Trail),
     patch: &Map<String, Value>,
     filled: bool,
 ) -> Fidelity {
@@ -266,7 +293,12 @@ fn restate(
         };
         // One lost canonical object may have been fed by several of the caller's members: name
         // every one of them, or the report would hide some of the loss.
-        let pointers = from.source_pointers(&lost.pointer, patch);
+        let within = trail.origins_within(&lost.pointer);
+        let pointers = if within.is_empty() {
+            from.source_pointers(&lost.pointer, patch)
+        } else {
+            within
+        };
         if pointers.is_empty() {
             dropped.push(lost.clone());
         }
@@ -292,7 +324,11 @@ fn restate(
                 .from
                 .iter()
                 .filter(|f| !filled || Pointer::parse(f).is_some_and(|p| fill::sent_by_caller(patch, &p)))
-                .map(|f| from.source_pointer(f))
+                .map(|f| {
+                    trail
+                        .origin(f)
+                        .map_or_else(|| from.source_pointer(f), str::to_owned)
+                })
                 .collect(),
         })
         .collect();
@@ -304,13 +340,15 @@ fn restate(
 }
 
 /// Strict mode: every dropped member refused, in the caller's words.
-fn lossy_problem(from: &dyn Side, to: &dyn Side, fidelity: &Fidelity) -> Problem {
+/// An item of an action list no rule knows is named by its action.
+fn lossy_problem(from: &dyn Side, to: &dyn Side, fidelity: &Fidelity, trail: &Trail) -> Problem {
     let errors: Vec<Violation> = fidelity
         .dropped
         .iter()
         .map(|d| {
             from.violation(MessageVars {
                 target: Some(to.id().to_owned()),
+                property: trail.name(&d.pointer).map(str::to_owned),
                 ..refusal(d.reason.code(), Pointer::parse(&d.pointer).unwrap_or_default())
             })
         })

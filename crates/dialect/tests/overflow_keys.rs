@@ -51,6 +51,11 @@ fn send(
     let (f, t) = (endpoint(from), endpoint(to));
     match reg.plan(&f, &t, path_id(reg, from), body, opts)? {
         Step::Ready(translation) => Ok((translation, 0)),
+        // No stored customer given: the read the target needs (commercetools' version) fails.
+        Step::Read(_) if stored.is_null() => Err(Problem::new(
+            dialectgate_canonical::ErrorKind::BadGateway,
+            "no stored customer to read",
+        )),
         Step::Read(pending) => reg
             .complete(&f, &t, pending, &read(to, stored), opts.mode)
             .map(|translation| (translation, 1)),
@@ -345,6 +350,9 @@ fn update(from: &str) -> Value {
         "axim" => axim_body(json!([{"code": "vip", "value": "yes"}])),
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),
+        "commercetools" => {
+            json!({"version": 1, "actions": [{"action": "changeEmail", "email": "ron@new.example"}]})
+        }
         "spree" => json!({"user": {"email": "ron@new.example"}}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
         other => panic!("no update for {other}"),

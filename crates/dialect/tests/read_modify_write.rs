@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 fn stored() -> Value {
     json!({
         "id": "cus_ada",
+        "version": "7",
         "email": "ada@example.com",
         "name": {"given": "Ada", "family": "Lovelace", "full": "Ada Lovelace"},
         "phone": "+44 20 7946 0001",
@@ -102,6 +103,24 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ("company name", json!({"companyName": "Acme"})),
             ("billing email", json!({"billingEmail": "b@new.example"})),
             ("tax id", json!({"taxId": "GB999"})),
+        ],
+        "commercetools" => vec![
+            (
+                "first name",
+                json!({"version": 7, "actions": [{"action": "setFirstName", "firstName": "Augusta"}]}),
+            ),
+            (
+                "email",
+                json!({"version": 7, "actions": [{"action": "changeEmail", "email": "ada@new.example"}]}),
+            ),
+            (
+                "company name",
+                json!({"version": 7, "actions": [{"action": "setCompanyName", "companyName": "Acme"}]}),
+            ),
+            (
+                "vat id cleared",
+                json!({"version": 7, "actions": [{"action": "setVatId"}]}),
+            ),
         ],
         "spree" => vec![
             ("email", json!({"user": {"email": "ada@new.example"}})),

@@ -60,6 +60,9 @@ impl Backend {
         let mut store = self.write();
         let current = store.get(id).ok_or_else(|| Backend::not_found(id))?;
         let mut patch = patch.clone();
+        // The version is a precondition, not a member: this demonstration store keeps no
+        // version, so it cannot check one (README: the embedded backend).
+        patch.remove("version");
         // The password is write-only: the store keeps only whether one is set.
         if let Some(password) = patch.remove("password") {
             patch.insert("has_password".into(), Value::Bool(!password.is_null()));

@@ -171,6 +171,9 @@ pub struct TranslationConfig {
     pub overflow: bool,
     /// The prefix of overflow keys in the bag (`dialectgate:` makes `dialectgate:/company/name`).
     pub overflow_prefix: String,
+    /// A write whose version the gateway filled (read-modify-write) and that the upstream
+    /// answers with a conflict is read again and retried at most this many times (default 2).
+    pub conflict_retries: u32,
 }
 
 impl TranslationConfig {

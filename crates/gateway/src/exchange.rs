@@ -2,11 +2,14 @@
 //! (`service/operations.rs` with `pipeline/read_modify_write.rs`) and the candidate's
 //! (`candidate/worker.rs`): a planned request is completed with the stored customer when the
 //! upstream needs it (read first), then sent; what the answer becomes is the [`Channel`]'s.
-//! The window between the read and the write is the completion alone.
+//! The window between the read and the write is the completion alone; when the request carries
+//! the version the read found (a dialect that requires one on every write: commercetools), the
+//! upstream itself closes it: its conflict answer makes the driver read again and retry, at most
+//! `translation.conflict_retries` times.
 
 use dialectgate_canonical::Problem;
 use dialectgate_dialect::{
-    Endpoint, Fidelity, FillReason, Mode, Operation, Outbound, Registry, Step, Translation,
+    Endpoint, Fidelity, FillReason, Mode, Operation, Outbound, Registry, Step, Translation, VERSION,
 };
 use serde_json::Value;
 
@@ -37,6 +40,13 @@ pub(crate) trait Channel {
 
     /// The request was completed from the stored customer (read for `reasons`).
     fn completed(&self, _reasons: &[FillReason], _translation: &Translation) {}
+
+    /// True when `answer` is the upstream's conflict (a stale version).
+    fn conflicted(&self, answer: &Self::Answer) -> bool;
+
+    /// A write carrying the version the gateway read met a conflict: it is read and sent again
+    /// (`retry` counts from 1).
+    fn retrying(&self, _retry: u32) {}
 }
 
 /// A request sent: the customer's id, how faithful the request was, and the upstream's answer.
@@ -48,31 +58,50 @@ pub(crate) struct Exchanged<A> {
 
 /// Drives one request planned as `step` (from `from` for `to`): reads the stored customer and
 /// completes the request (in `mode`) when the upstream needs it, then sends it as `operation`.
+/// A write whose version the gateway filled from its read is retried on a conflict, at most
+/// `conflict_retries` times: `conflict_retries + 1` writes in all; the last answer is the
+/// caller's (its conflict, in the caller's dialect). A caller's own version is never retried: its
+/// conflict is the caller's to resolve.
 pub(crate) async fn exchange<C: Channel>(
     channel: &C,
     registry: &Registry,
     (from, to): (&Endpoint, &Endpoint),
     (operation, step): (Operation, Step),
-    mode: Mode,
+    (mode, conflict_retries): (Mode, u32),
 ) -> Result<Exchanged<C::Answer>, C::Error> {
-    let translation = match step {
-        Step::Ready(translation) => translation,
-        Step::Read(pending) => {
-            let reasons = pending.reasons();
-            channel.reading(&reasons);
-            let stored = channel.read(pending.id()).await?;
-            let translation = registry
-                .complete(from, to, pending, &stored, mode)
-                .map_err(|p| channel.refused(p))?;
-            channel.completed(&reasons, &translation);
-            translation
+    let pending = match step {
+        Step::Ready(translation) => {
+            let Translation {
+                id,
+                outbound,
+                fidelity,
+            } = translation;
+            let answer = channel.send(&id, operation, outbound).await?;
+            return Ok(Exchanged { id, fidelity, answer });
         }
+        Step::Read(pending) => pending,
     };
-    let Translation {
-        id,
-        outbound,
-        fidelity,
-    } = translation;
-    let answer = channel.send(&id, operation, outbound).await?;
-    Ok(Exchanged { id, fidelity, answer })
+    let reasons = pending.reasons();
+    let mut retry = 0;
+    loop {
+        channel.reading(&reasons);
+        let stored = channel.read(pending.id()).await?;
+        let translation = registry
+            .complete(from, to, pending.clone(), &stored, mode)
+            .map_err(|p| channel.refused(p))?;
+        channel.completed(&reasons, &translation);
+        let Translation {
+            id,
+            outbound,
+            fidelity,
+        } = translation;
+        let versioned = fidelity.filled.iter().any(|f| f.pointer == VERSION);
+        let answer = channel.send(&id, operation, outbound).await?;
+        if versioned && retry < conflict_retries && channel.conflicted(&answer) {
+            retry += 1;
+            channel.retrying(retry);
+            continue;
+        }
+        return Ok(Exchanged { id, fidelity, answer });
+    }
 }

@@ -32,7 +32,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::{AeadInOut, Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 
-pub(crate) use self::endpoint::endpoint;
+pub(crate) use self::endpoint::{Asked, endpoint};
 use crate::config::Secret;
 use crate::fingerprint::labelled;
 pub use crate::fingerprint::{Fingerprint, fingerprint};

@@ -245,7 +245,9 @@ impl Compiler<'_> {
                 ));
             }
         }
+        let actions = self.actions(key, raw, fields, on, &rules);
         CompiledMessage {
+            actions,
             envelope,
             array,
             constants,
@@ -373,6 +375,7 @@ impl Compiler<'_> {
                 toml_to_json(v)
             }),
             replace: f.replace,
+            action: f.action.clone(),
         }
     }
 

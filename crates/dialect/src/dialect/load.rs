@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Dialect;
-use crate::auth::{Auth, Credential, TokenEndpoint};
+use crate::auth::{Auth, ClientAuth, Credential, TokenEndpoint};
 use crate::compiled::{self, CompiledErrors, Compiler, Schemas};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
@@ -293,6 +293,16 @@ fn compile_auth(c: &mut Compiler<'_>, raw: &RawDefinition) -> Auth {
         path: t.path.clone(),
         expires_in: t.expires_in,
         body: c.token_body(&t.body),
+        client_auth: match t.client_auth.as_deref() {
+            None | Some("form") => ClientAuth::Form,
+            Some("basic") => ClientAuth::Basic,
+            Some(other) => {
+                c.problems.push(format!(
+                    "auth.token_endpoint.client_auth: unknown client authentication `{other}` (known: form, basic)"
+                ));
+                ClientAuth::Form
+            }
+        },
     });
     Auth {
         accept,

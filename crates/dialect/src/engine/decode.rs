@@ -23,6 +23,8 @@ pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> R
         ignore_empty: d.request.ignore_empty,
         replace: true,
     };
+    let flat = super::actions::flatten(d, body)?;
+    let body = flat.as_ref().map_or(body, |f| &f.body);
     let (root, patch) = decoder.message(d.request, body)?;
     // A map this dialect replaces in full is sent whole by its callers.
     let complete = d
@@ -32,10 +34,16 @@ pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> R
         .filter(|r| r.replace && matches!(r.shape, Shape::Leaf) && r.canonical.get_member(&patch).is_some())
         .map(|r| r.canonical.clone())
         .collect();
+    let mut unknown = provenance::unknown_members(d, root);
+    let trail = flat.map(|f| {
+        unknown.extend(f.unknown);
+        f.trail
+    });
     Ok(Decoded {
         request: CanonicalRequest { id, patch },
-        unknown: provenance::unknown_members(d, root),
+        unknown,
         complete,
+        trail: trail.unwrap_or_default(),
     })
 }
 

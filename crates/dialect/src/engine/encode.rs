@@ -37,6 +37,9 @@ pub(crate) fn request(
             complete,
         }),
     )?;
+    if let Some(actions) = &message.actions {
+        super::actions::gather(actions, &message.rules, &message.envelope, &mut body);
+    }
     if let Some(p) = &d.route.id_in_body {
         // Written in the route's form (checked writable before: `translate::check_id`).
         let id = d

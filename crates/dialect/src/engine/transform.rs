@@ -214,6 +214,7 @@ mod tests {
             shape: Shape::Leaf,
             default: None,
             replace: false,
+            action: None,
         }
     }
 

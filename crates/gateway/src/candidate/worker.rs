@@ -102,7 +102,7 @@ impl Worker {
             &self.registry,
             (from, &self.endpoint),
             (operation, step),
-            mode,
+            (mode, self.translation.conflict_retries),
         )
         .await
         {
@@ -361,6 +361,10 @@ impl Channel for JobCall<'_> {
 
     fn refused(&self, problem: Problem) -> JobResult {
         JobResult::Untranslatable(reason(&problem))
+    }
+
+    fn conflicted(&self, answer: &Understood) -> bool {
+        matches!(&answer.answer, Answer::Problem(p) if p.kind() == ErrorKind::Conflict)
     }
 }
 

@@ -146,6 +146,13 @@ pub(crate) fn from_raw(
              own keys must not be mistaken for overflow)",
         );
     }
+    if raw.translation.conflict_retries > super::raw::MAX_CONFLICT_RETRIES {
+        ctx.problem(format!(
+            "translation.conflict_retries: {} is more than {} (each retry is one more read and one more write)",
+            raw.translation.conflict_retries,
+            super::raw::MAX_CONFLICT_RETRIES
+        ));
+    }
     if otlp_endpoint.is_some() && !cfg!(feature = "otlp") {
         ctx.problem("telemetry.otlp_endpoint: this build has no OTLP export (build with `--features otlp`)");
     }
@@ -163,6 +170,7 @@ pub(crate) fn from_raw(
             fill: raw.translation.fill,
             overflow: raw.translation.overflow,
             overflow_prefix: raw.translation.overflow_prefix,
+            conflict_retries: raw.translation.conflict_retries,
         },
         telemetry: TelemetryConfig { otlp_endpoint },
         candidate,

@@ -231,6 +231,12 @@ impl Default for RawCredentials {
     }
 }
 
+/// `translation.conflict_retries` when not set.
+pub const DEFAULT_CONFLICT_RETRIES: u32 = 2;
+
+/// The largest `translation.conflict_retries`: each retry is one more read and one more write.
+pub const MAX_CONFLICT_RETRIES: u32 = 10;
+
 /// `[translation]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -244,6 +250,9 @@ pub struct RawTranslation {
     /// The prefix of overflow keys; callers' bag keys starting with it are refused, overflow
     /// on or off.
     pub overflow_prefix: String,
+    /// How many times a write whose version the gateway filled is read again and retried when
+    /// the upstream answers it with a conflict (a stale version).
+    pub conflict_retries: u32,
 }
 
 impl Default for RawTranslation {
@@ -253,6 +262,7 @@ impl Default for RawTranslation {
             fill: Fill::default(),
             overflow: false,
             overflow_prefix: dialectgate_dialect::DEFAULT_OVERFLOW_PREFIX.to_owned(),
+            conflict_retries: DEFAULT_CONFLICT_RETRIES,
         }
     }
 }

@@ -89,6 +89,26 @@ mod unit {
     }
 
     #[test]
+    fn conflict_retries_default_to_two_and_are_bounded() {
+        let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(cfg.translation.conflict_retries, 2);
+        let cfg = load_default(
+            env(&[("DIALECTGATE__TRANSLATION__CONFLICT_RETRIES", "0")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(cfg.translation.conflict_retries, 0);
+        for bad in ["11", "-1", "two"] {
+            let err = load_default(
+                env(&[("DIALECTGATE__TRANSLATION__CONFLICT_RETRIES", bad)]),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:?}").contains("conflict_retries"), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
     fn the_built_in_default_needs_no_file_and_names_the_built_in_dialects_and_demo_key() {
         let cfg = load_default(env(&[]), &Overrides::default()).unwrap();
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");

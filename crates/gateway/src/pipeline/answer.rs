@@ -181,6 +181,7 @@ fn fidelity_header(f: &Fidelity) -> String {
         out.push_str("->");
         out.push_str(&o.key);
     });
+    header_part(&mut out, "unchecked", &f.unchecked, |p, out| out.push_str(p));
     out
 }
 
@@ -457,6 +458,7 @@ mod tests {
                     key: "dg_e".into(),
                 },
             ],
+            unchecked: Vec::new(),
         };
         let mut cases = vec![Fidelity::default(), full.clone()];
         for keep in 0..4 {

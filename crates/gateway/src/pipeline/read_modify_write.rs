@@ -6,7 +6,7 @@
 //! caller's retrieve goes the same way ([`Stored::read`]).
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{FillReason, Operation, Outbound, Registry, Translation, Understood};
+use dialectgate_dialect::{Answer, FillReason, Operation, Outbound, Registry, Translation, Understood};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -120,6 +120,19 @@ impl Channel for Write<'_, '_> {
 
     fn refused(&self, problem: Problem) -> Failure {
         translate::refused(self.stored.metrics, self.call, self.body_id.clone(), problem)
+    }
+
+    fn conflicted(&self, forwarded: &Forwarded) -> bool {
+        matches!(&forwarded.understood.answer, Answer::Problem(p) if p.kind() == ErrorKind::Conflict)
+    }
+
+    fn retrying(&self, retry: u32) {
+        tracing::info!(
+            request_id = self.call.request_id,
+            upstream = self.stored.forwarder.endpoint().id(),
+            retry,
+            "The upstream answered the write with a conflict: reading the customer again."
+        );
     }
 
     fn reading(&self, reasons: &[FillReason]) {

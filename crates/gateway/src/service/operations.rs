@@ -54,7 +54,7 @@ impl Gateway {
             &self.registry,
             (&call.caller, self.forwarder.endpoint()),
             (Operation::Update, step),
-            config.translation.mode,
+            (config.translation.mode, config.translation.conflict_retries),
         )
         .await?;
         let Understood { answer, body, .. } = forwarded.understood;

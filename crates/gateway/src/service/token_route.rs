@@ -33,7 +33,12 @@ impl Gateway {
         ) {
             (Some(_), Err(refused)) => Err(refused),
             (Some(endpoint), Ok(())) => {
-                crate::token::endpoint(&self.config, &self.tokens, endpoint, req.into_body()).await
+                let (parts, body) = req.into_parts();
+                let asked = crate::token::Asked {
+                    headers: &parts.headers,
+                    query: parts.uri.query().unwrap_or(""),
+                };
+                crate::token::endpoint(&self.config, &self.tokens, endpoint, asked, body).await
             }
             (None, _) => Err(Failure::new(
                 Outcome::NoRoute,

@@ -1,0 +1,183 @@
+//! Action lists (`[request] actions`): a request whose changes are a discriminated list of
+//! actions (`{"action": "setFirstName", "firstName": "Ada"}`) rather than a document. Decoding
+//! lays the list out as the plain members the rules read ([`flatten`]); encoding gathers the
+//! plain members the rules wrote into one action each ([`gather`]). Answers are plain documents
+//! and never pass here.
+//!
+//! - An action sent without its member clears it (the member is read as `null`); an encoding
+//!   writes a `null` member as its action without the member.
+//! - Actions run in order, so when two actions set one member the last one is what the vendor
+//!   keeps: decoding keeps the last one's value too.
+//! - An action no rule names (one with no canonical meaning), and any member of an item its rule
+//!   does not read, is the caller's loss: refused in strict mode naming the action, reported in
+//!   lenient mode.
+//! - An encoding writes one action per member present, in the order of the rules.
+
+use dialectgate_canonical::{ErrorKind, Problem};
+use serde_json::{Map, Value};
+
+use crate::compiled::{Actions, Compiled, Rule};
+use crate::pointer::Pointer;
+use crate::validate::{MessageVars, refusal};
+
+/// Where the members of a caller's action list came from, for naming them in reports: the
+/// item member that set each canonical member, and the actions no rule knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trail {
+    /// Canonical pointer → the caller's pointer that set it (`/actions/0/firstName`, or the
+    /// item itself for an action sent without its member).
+    pub origins: Vec<(String, String)>,
+    /// The caller's pointer of an item whose action no rule knows → the action's name.
+    pub names: Vec<(String, String)>,
+}
+
+impl Trail {
+    /// The caller's pointer that set the canonical member `canonical`, when an action did.
+    pub(crate) fn origin(&self, canonical: &str) -> Option<&str> {
+        self.origins
+            .iter()
+            .find(|(c, _)| c == canonical)
+            .map(|(_, p)| p.as_str())
+    }
+
+    /// The caller's pointers that set `canonical` or members inside it (a lost `/name` fed by
+    /// `setFirstName` and `setLastName`), in the caller's order; empty when no action did.
+    pub(crate) fn origins_within(&self, canonical: &str) -> Vec<String> {
+        let (Some(whole), mut out) = (Pointer::parse(canonical), Vec::new()) else {
+            return Vec::new();
+        };
+        for (c, p) in &self.origins {
+            if Pointer::parse(c).is_some_and(|c| whole.is_prefix_of(&c)) {
+                out.push(p.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The action's name when `pointer` is an item no rule knows.
+    pub(crate) fn name(&self, pointer: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(p, _)| p == pointer)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// A request body whose action list is laid out as plain members.
+pub(crate) struct Flat {
+    pub body: Value,
+    /// The caller's pointers of what no rule reads (unknown actions, stray item members).
+    pub unknown: Vec<String>,
+    pub trail: Trail,
+}
+
+/// Lays out `body`'s action list as the plain members the request rules read: `None` when the
+/// dialect's requests have no action list.
+pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Problem> {
+    let Some(actions) = &d.request.actions else {
+        return Ok(None);
+    };
+    let envelope = &d.request.envelope;
+    let mut flat = body.clone();
+    let list_at = envelope.join(&actions.list);
+    let Some(Value::Object(fields)) = envelope_mut(&mut flat, envelope) else {
+        // No envelope object: the decoder refuses it.
+        return Ok(Some(Flat {
+            body: flat,
+            unknown: Vec::new(),
+            trail: Trail::default(),
+        }));
+    };
+    let items = match actions.list.remove(fields) {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            let vars = MessageVars {
+                expected: Some("array".into()),
+                ..refusal("type", list_at)
+            };
+            return Err(d.refuse(ErrorKind::Validation, vars));
+        }
+    };
+    let mut unknown = Vec::new();
+    let mut trail = Trail::default();
+    for (i, item) in items.iter().enumerate() {
+        let at = list_at.child(i.to_string());
+        let name = match item.get(&actions.discriminator) {
+            Some(Value::String(name)) => name,
+            _ => {
+                return Err(d.refuse(
+                    ErrorKind::Validation,
+                    refusal("required", at.child(actions.discriminator.clone())),
+                ));
+            }
+        };
+        let Some(rule) = rule_of(d.request.rules.as_slice(), name) else {
+            trail.names.push((at.to_string(), name.clone()));
+            unknown.push(at.to_string());
+            continue;
+        };
+        let value = rule.dialect.get(item).cloned();
+        trail.origins.retain(|(c, _)| *c != rule.canonical.to_string());
+        trail.origins.push((
+            rule.canonical.to_string(),
+            if value.is_some() {
+                at.join(&rule.dialect).to_string()
+            } else {
+                at.to_string()
+            },
+        ));
+        rule.dialect.set(fields, value.unwrap_or(Value::Null));
+        if let Value::Object(members) = item {
+            let read = rule.dialect.segments().first();
+            for key in members.keys() {
+                if *key != actions.discriminator && Some(key) != read {
+                    unknown.push(at.child(key.clone()).to_string());
+                }
+            }
+        }
+    }
+    Ok(Some(Flat {
+        body: flat,
+        unknown,
+        trail,
+    }))
+}
+
+/// Gathers the plain members the request rules wrote into `body` (the envelope's object) into
+/// one action each, in the order of the rules; the list is written even when empty.
+pub(crate) fn gather(actions: &Actions, rules: &[Rule], envelope: &Pointer, body: &mut Value) {
+    let Some(Value::Object(fields)) = envelope_mut(body, envelope) else {
+        return;
+    };
+    let mut list = Vec::new();
+    for name in &actions.order {
+        let Some(rule) = rule_of(rules, name) else {
+            continue;
+        };
+        let Some(value) = rule.dialect.remove(fields) else {
+            continue;
+        };
+        let mut item = Map::new();
+        item.insert(actions.discriminator.clone(), Value::String(name.clone()));
+        if !value.is_null() {
+            rule.dialect.set(&mut item, value);
+        }
+        list.push(Value::Object(item));
+    }
+    actions.list.set(fields, Value::Array(list));
+}
+
+fn rule_of<'r>(rules: &'r [Rule], name: &str) -> Option<&'r Rule> {
+    rules.iter().find(|r| r.action.as_deref() == Some(name))
+}
+
+/// The object at `envelope` in `body`, mutably.
+fn envelope_mut<'v>(body: &'v mut Value, envelope: &Pointer) -> Option<&'v mut Value> {
+    let mut cur = body;
+    for seg in envelope.segments() {
+        cur = cur.as_object_mut()?.get_mut(seg)?;
+    }
+    Some(cur)
+}
