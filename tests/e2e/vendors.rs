@@ -3,10 +3,13 @@
 //! retrieve call), not as the gateway's dialect definitions say: the gateway is tested against
 //! them.
 //!
-//! One engine serves all six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
-//! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). Each store
-//! is a [`harness::Upstream`] whose answer function applies those rules to a record map, so
-//! every request is also recorded.
+//! One engine serves the first six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
+//! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). The three
+//! platforms whose calls share nothing with those (BigCommerce's arrays and query reads,
+//! commercetools' versioned action lists, Shopify's GraphQL) have their own modules
+//! (`vendors/<id>.rs`, each with its own choices where the vendor is silent). Each store is a
+//! [`harness::Upstream`] whose answer function applies those rules to a record map, so every
+//! request is also recorded.
 //!
 //! The stand-ins' own choices where the vendors' documents are silent: timestamps in records are
 //! left as given (stored records stay comparable with literal values); an unknown route answers
@@ -22,11 +25,17 @@ use serde_json::{Map, Value, json};
 
 use crate::harness::{self, Recorded, Reply, Upstream};
 
+mod bigcommerce;
+mod commercetools;
+mod shopify;
+
 /// One request as a store saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: String,
     pub path: String,
+    /// The query string, as sent (percent-encoded).
+    pub query: Option<String>,
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     /// The body as JSON, or `Null` when empty or not JSON.
@@ -46,6 +55,9 @@ pub struct VendorStore {
     state: Arc<Mutex<State>>,
 }
 
+/// A store's state. `records` are keyed by the customer id as callers of the gateway name it
+/// (BigCommerce: the number's digits; Shopify: the number of the GID; the others: the vendor's
+/// id).
 #[derive(Default)]
 struct State {
     records: BTreeMap<String, Value>,
@@ -61,18 +73,58 @@ impl VendorStore {
     /// envelope (EP: the `data` object; MicroBase: `customer`; Axim: `data`; Medusa: `customer`;
     /// Checkout Page: `data`; canonical: the Customer document).
     pub async fn start(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
-        let vendor = VENDORS
-            .iter()
-            .find(|v| v.dialect == dialect)
-            .unwrap_or_else(|| panic!("no vendor store for {dialect}"));
+        Self::start_gated(dialect, records, false).await
+    }
+
+    /// Like [`VendorStore::start`], but every request is recorded on arrival and answered only
+    /// after [`VendorStore::release`] (the store's state is read and changed when it is
+    /// answered): two callers' requests held this way both see the same stored record.
+    pub async fn start_held(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
+        Self::start_gated(dialect, records, true).await
+    }
+
+    async fn start_gated(dialect: &str, records: Vec<(String, Value)>, held: bool) -> VendorStore {
         let state = Arc::new(Mutex::new(State {
             records: records.into_iter().collect(),
             ..State::default()
         }));
         let shared = state.clone();
-        let upstream =
-            Upstream::start(move |req| vendor.handle(&mut shared.lock().unwrap(), &seen(req))).await;
+        let handle: fn(&mut State, &Seen) -> Reply = match dialect {
+            "bigcommerce" => bigcommerce::handle,
+            "commercetools" => commercetools::handle,
+            "shopify" => shopify::handle,
+            _ => {
+                let vendor = VENDORS
+                    .iter()
+                    .find(|v| v.dialect == dialect)
+                    .unwrap_or_else(|| panic!("no vendor store for {dialect}"));
+                let upstream = Self::upstream(held, move |req| {
+                    vendor.handle(&mut shared.lock().unwrap(), &seen(req))
+                })
+                .await;
+                return VendorStore { upstream, state };
+            }
+        };
+        let upstream = Self::upstream(held, move |req| handle(&mut shared.lock().unwrap(), &seen(req))).await;
         VendorStore { upstream, state }
+    }
+
+    async fn upstream(held: bool, reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
+        if held {
+            Upstream::start_held(reply).await
+        } else {
+            Upstream::start(reply).await
+        }
+    }
+
+    /// Lets every held request (and every later one) be answered.
+    pub fn release(&self) {
+        self.upstream.release();
+    }
+
+    /// Waits until `n` requests have arrived (answered or held).
+    pub async fn wait_for(&self, n: usize) {
+        self.upstream.wait_for(n).await;
     }
 
     /// `http://127.0.0.1:PORT`
@@ -116,6 +168,7 @@ fn seen(r: &Recorded) -> Seen {
     Seen {
         method: r.method.clone(),
         path: r.path.clone(),
+        query: r.query.clone(),
         headers: r.headers.clone(),
         body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
     }
@@ -770,6 +823,9 @@ pub fn sample(dialect: &str) -> (String, Value) {
             "createdAt": "2019-08-24T14:15:22Z", "updatedAt": "2019-08-24T14:15:22Z"
         }),
         "canonical" => dialectgate_gateway::fixtures().remove(0),
+        "bigcommerce" => return bigcommerce::sample(),
+        "commercetools" => return commercetools::sample(),
+        "shopify" => return shopify::sample(),
         other => panic!("no sample for {other}"),
     };
     (record["id"].as_str().unwrap().to_owned(), record)
@@ -1452,4 +1508,53 @@ async fn gateway_in_front_of_a_canonical_store_carries_a_checkoutpage_update() {
         json!({"email": "leslie@pawnee.gov", "phone": "+1 555 0100"}),
     )
     .await;
+}
+
+/// A call to `store`: `path` may carry a query; `headers` as given; a JSON body (or none).
+pub async fn call(
+    store: &VendorStore,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> harness::Answer {
+    let mut req = harness::client().request(method.parse().unwrap(), format!("{}{path}", store.url()));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).unwrap());
+    }
+    harness::answer(req.send().await.unwrap()).await
+}
+
+/// A JSON answer.
+fn json_reply(status: u16, body: &Value) -> Reply {
+    (status, "application/json", serde_json::to_vec(body).unwrap())
+}
+
+/// `%XX` escapes decoded (UTF-8, lossy).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
