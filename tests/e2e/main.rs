@@ -27,6 +27,7 @@ mod migration;
 mod ops;
 mod overflow;
 mod pairs;
+mod path_variables;
 mod process;
 mod promises;
 mod reads;

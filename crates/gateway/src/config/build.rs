@@ -210,6 +210,12 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
     if let Some(v) = &o.candidate_log {
         raw.candidate.log.clone_from(v);
     }
+    raw.upstream
+        .path_params
+        .extend(o.upstream_path_params.iter().cloned());
+    raw.candidate
+        .path_params
+        .extend(o.candidate_path_params.iter().cloned());
 }
 
 fn server(ctx: &mut Ctx<'_>, raw: RawServer) -> ServerConfig {
@@ -347,7 +353,29 @@ fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
         retries: raw.retries,
         breaker_failures: raw.breaker_failures,
         breaker_cooldown: Duration::from_millis(raw.breaker_cooldown_ms),
+        path_params: path_params(ctx, "upstream", raw.path_params),
     }
+}
+
+/// Longest path variable value accepted, in bytes.
+const MAX_PATH_PARAM: usize = 256;
+
+/// `<table>.path_params`: non-empty values of at most [`MAX_PATH_PARAM`] bytes without control
+/// characters (each is written percent-encoded as one path segment). Whether the names are the
+/// dialect's variables is checked when the gateway is built.
+fn path_params(
+    ctx: &mut Ctx<'_>,
+    table: &str,
+    params: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    for (name, value) in &params {
+        if value.is_empty() || value.len() > MAX_PATH_PARAM || value.chars().any(char::is_control) {
+            ctx.problem(format!(
+                "{table}.path_params.{name}: a value must be 1 to {MAX_PATH_PARAM} bytes without control characters"
+            ));
+        }
+    }
+    params
 }
 
 /// Why `url` cannot be the upstream's base URL, if it cannot.
