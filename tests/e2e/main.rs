@@ -14,6 +14,7 @@ mod breaker;
 mod candidate;
 mod candidate_report;
 mod cli;
+mod concurrency;
 mod errors;
 mod faults;
 mod fidelity_gaps;

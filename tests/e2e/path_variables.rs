@@ -51,7 +51,11 @@ fn answer(r: &Recorded) -> harness::Reply {
         "last_name": "King", "phone": null, "metadata": null, "has_account": true,
         "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
         "deleted_at": null, "shipping_addresses": []}});
-    (200, "application/json", serde_json::to_vec(&body).expect("test setup"))
+    (
+        200,
+        "application/json",
+        serde_json::to_vec(&body).expect("test setup"),
+    )
 }
 
 fn overrides(label: &str, upstream: &Upstream, params: Vec<(String, String)>) -> Overrides {
