@@ -23,7 +23,7 @@ use dialectgate_gateway::{CredentialMode, Overrides};
 use serde_json::{Value, json};
 
 use crate::harness::{self, CALLER_KEY};
-use crate::vendors::{VendorStore, sample};
+use crate::vendors::{VendorStore, names, sample};
 
 /// Every upstream kind: the canonical store and the eight dialects.
 const UPSTREAMS: [&str; 9] = [
@@ -60,23 +60,6 @@ fn describe(s: Survived) -> &'static str {
         Survived::Both => "both",
         Survived::FirstOnly | Survived::LastOnly => "one of the two (the later write wins)",
         Survived::Neither => "neither",
-    }
-}
-
-/// The stored first and last name, as each vendor keeps them.
-fn names(upstream: &str, record: &Value) -> (String, String) {
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    match upstream {
-        "elasticpath" | "checkoutpage" => {
-            let full = s(&record["name"]);
-            match full.rsplit_once(' ') {
-                Some((first, last)) => (first.to_owned(), last.to_owned()),
-                None => (full, String::new()),
-            }
-        }
-        "canonical" => (s(&record["name"]["given"]), s(&record["name"]["family"])),
-        "medusa" | "bigcommerce" => (s(&record["first_name"]), s(&record["last_name"])),
-        _ => (s(&record["firstName"]), s(&record["lastName"])),
     }
 }
 

@@ -29,6 +29,8 @@ mod bigcommerce;
 mod commercetools;
 mod shopify;
 
+pub use shopify::{READ as SHOPIFY_READ, UPDATE as SHOPIFY_UPDATE};
+
 /// One request as a store saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -833,6 +835,37 @@ pub fn sample(dialect: &str) -> (String, Value) {
     (record["id"].as_str().unwrap().to_owned(), record)
 }
 
+/// The stored first and last name, as each vendor keeps them.
+pub fn names(upstream: &str, record: &Value) -> (String, String) {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    match upstream {
+        "elasticpath" | "checkoutpage" => {
+            let full = s(&record["name"]);
+            match full.rsplit_once(' ') {
+                Some((first, last)) => (first.to_owned(), last.to_owned()),
+                None => (full, String::new()),
+            }
+        }
+        "canonical" => (s(&record["name"]["given"]), s(&record["name"]["family"])),
+        "medusa" | "bigcommerce" => (s(&record["first_name"]), s(&record["last_name"])),
+        _ => (s(&record["firstName"]), s(&record["lastName"])),
+    }
+}
+
+/// The [`sample`] of `dialect` as customer `id` (a number's digits for BigCommerce and Shopify).
+pub fn sample_as(dialect: &str, id: &str) -> Value {
+    let (_, mut record) = sample(dialect);
+    record["id"] = match dialect {
+        "bigcommerce" => json!(id.parse::<u64>().expect("BigCommerce ids are numbers")),
+        "shopify" => {
+            record["legacyResourceId"] = json!(id);
+            json!(format!("gid://shopify/Customer/{id}"))
+        }
+        _ => json!(id),
+    };
+    record
+}
+
 /// A store of `dialect` holding its [`sample`].
 async fn sample_store(dialect: &str) -> (VendorStore, String, Value) {
     let (id, record) = sample(dialect);
@@ -889,6 +922,11 @@ fn assert_valid_answer(dialect: &str, body: &Value) {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{path}: {errors:?} in {body}");
+}
+
+/// `record` with `changes` set at the top level.
+pub fn with_members(record: &Value, changes: Value) -> Value {
+    with(record, changes)
 }
 
 /// `record` with `changes` set at the top level.

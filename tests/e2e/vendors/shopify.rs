@@ -16,8 +16,9 @@
 //! `displayName` derived from them, and `metafields` as a connection's `nodes`). Its own choices
 //! where the vendor is silent: an input member `CustomerInput` does not have is a top-level error
 //! at 200 in graphql-ruby's wording; a duplicate email or phone is the user error "Email has
-//! already been taken" / "Phone has already been taken" (REST's wording); a phone not in E.164
-//! is "Phone is invalid"; an id that is not a customer GID is "Customer does not exist";
+//! already been taken" / "Phone has already been taken" (REST's wording); a phone is stored in
+//! E.164 once spaces, dashes, dots and parentheses are taken out, and one that is not E.164 then
+//! (no `+` and country code) is "Phone is invalid"; an id that is not a customer GID is "Customer does not exist";
 //! timestamps are left as given; a 401 is REST's documented body.
 
 use serde_json::{Map, Value, json};
@@ -202,15 +203,11 @@ fn customer_update(state: &mut State, variables: &Value) -> Reply {
             errors.push(("email", "Email has already been taken"));
         }
     }
-    if let Some(phone) = input.get("phone").and_then(Value::as_str) {
-        let e164 = phone.strip_prefix('+').is_some_and(|d| {
-            (2..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
-        });
-        if !e164 {
-            errors.push(("phone", "Phone is invalid"));
-        } else if taken("phone", phone) {
-            errors.push(("phone", "Phone has already been taken"));
-        }
+    let phone = input.get("phone").and_then(Value::as_str).map(e164);
+    match &phone {
+        Some(None) => errors.push(("phone", "Phone is invalid")),
+        Some(Some(phone)) if taken("phone", phone) => errors.push(("phone", "Phone has already been taken")),
+        _ => {}
     }
     if !errors.is_empty() {
         return user_errors(errors);
@@ -236,6 +233,9 @@ fn customer_update(state: &mut State, variables: &Value) -> Reply {
                 r.insert("tags".into(), Value::Array(tags));
             }
             "metafields" => upsert_metafields(r, value),
+            "phone" if value.is_string() => {
+                r.insert("phone".into(), json!(phone.clone().flatten()));
+            }
             _ => {
                 r.insert(member.clone(), value.clone());
             }
@@ -249,6 +249,19 @@ fn customer_update(state: &mut State, variables: &Value) -> Reply {
         200,
         &json!({"data": {"customerUpdate": {"customer": answer(&record), "userErrors": []}}, "extensions": cost()}),
     )
+}
+
+/// `phone` in E.164 once spaces, dashes, dots and parentheses are taken out, or `None`.
+fn e164(phone: &str) -> Option<String> {
+    let kept: String = phone
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = kept.strip_prefix('+')?;
+    let valid = (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    valid.then_some(kept)
 }
 
 fn with_cost(mut body: Value) -> Value {
