@@ -29,6 +29,7 @@ mod ops;
 mod overflow;
 mod pairs;
 mod path_variables;
+mod platform_clients;
 mod platforms;
 mod process;
 mod promises;
