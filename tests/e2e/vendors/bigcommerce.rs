@@ -95,7 +95,7 @@ pub(super) fn handle(state: &mut State, req: &Seen) -> Reply {
     if req.method == "GET" {
         state.reads += 1;
     }
-    if !req.header("x-auth-token").is_some_and(|t| !t.trim().is_empty()) {
+    if req.header("x-auth-token").is_none_or(|t| t.trim().is_empty()) {
         return (401, "text/plain", b"Unauthorized".to_vec());
     }
     if req.method == "GET" {
@@ -311,17 +311,18 @@ fn validate(
             | "authentication" => {
                 members.insert(key.clone(), value.clone());
             }
-            _ => match STRINGS.iter().find(|(name, _, _)| name == key) {
-                Some((_, min, max)) => match value.as_str() {
-                    Some(s) if (*min..=*max).contains(&s.chars().count()) => {
-                        members.insert(key.clone(), value.clone());
-                    }
-                    Some(_) => error(key, &format!("must be between {min} and {max} characters")),
-                    None => error(key, "must be a string"),
-                },
+            _ => {
                 // Not a customer_Put member: ignored.
-                None => {}
-            },
+                if let Some((_, min, max)) = STRINGS.iter().find(|(name, _, _)| name == key) {
+                    match value.as_str() {
+                        Some(s) if (*min..=*max).contains(&s.chars().count()) => {
+                            members.insert(key.clone(), value.clone());
+                        }
+                        Some(_) => error(key, &format!("must be between {min} and {max} characters")),
+                        None => error(key, "must be a string"),
+                    }
+                }
+            }
         }
     }
     if let Some(email) = members.get("email").and_then(Value::as_str) {

@@ -79,9 +79,9 @@ pub(super) fn handle(state: &mut State, req: &Seen) -> Reply {
     if !update {
         state.reads += 1;
     }
-    if !req
+    if req
         .header("x-shopify-access-token")
-        .is_some_and(|t| !t.trim().is_empty())
+        .is_none_or(|t| t.trim().is_empty())
     {
         return json_reply(401, &unauthorized());
     }
