@@ -39,6 +39,7 @@ mod sealed_tokens;
 mod secrets;
 mod security;
 mod shutdown;
+mod tls;
 mod tokens;
 mod transport;
 mod vendor_clients;

@@ -255,15 +255,13 @@ impl Dialect {
                 "this dialect has no retrieve operation",
             ));
         };
+        if let Some(name) = &route.id_in_query {
+            return crate::engine::query_id::read(self.compiled(), route, name, query, body);
+        }
         let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
         decode::apply_query(self.compiled(), route, query, &mut body)?;
         let Some(at) = &route.id_in_body else {
-            return path_id.map(str::to_owned).ok_or_else(|| {
-                self.refuse(
-                    ErrorKind::Validation,
-                    crate::validate::refusal("required", Pointer::root()),
-                )
-            });
+            return crate::compiled::route_id(&self.errors, &self.id, route, path_id, &body);
         };
         let Value::Object(members) = &body else {
             return Err(self.refuse(
@@ -279,7 +277,14 @@ impl Dialect {
             return Err(self.refuse(ErrorKind::Validation, vars));
         }
         match at.get(&body) {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            // A string where the dialect's ids are strings: its form decides (an integer where
+            // they are numbers).
+            Some(v)
+                if v.as_str().is_some_and(|s| !s.is_empty())
+                    || !route.id_format.is_opaque() && !v.is_null() =>
+            {
+                crate::compiled::route_id(&self.errors, &self.id, route, None, &body)
+            }
             Some(_) => Err(self.refuse(
                 ErrorKind::Validation,
                 crate::validate::refusal("type", at.clone()),
@@ -364,6 +369,13 @@ impl Side for Dialect {
         self.route.id_in_body.clone().unwrap_or_default()
     }
 
+    fn unwritable_id(&self, id: &str) -> Option<String> {
+        self.routes()
+            .map(|(_, r)| &r.id_format)
+            .find(|f| !f.can_write(id))
+            .and_then(crate::id::IdFormat::describe)
+    }
+
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
         decode::request(self.compiled(), path_id, body)
     }
@@ -385,7 +397,8 @@ impl Side for Dialect {
         let body = match &route.id_in_body {
             Some(p) => {
                 let mut body = Map::new();
-                p.set(&mut body, Value::String(id.to_owned()));
+                let written = route.id_format.encode_value(id);
+                p.set(&mut body, written.unwrap_or_else(|| Value::String(id.to_owned())));
                 Value::Object(body)
             }
             None => Value::Null,
@@ -393,6 +406,7 @@ impl Side for Dialect {
         Some(Outbound {
             method: route.method.clone(),
             path: route.path_for(id),
+            query: route.query_for(id).unwrap_or_default(),
             content_type: "application/json",
             body,
         })
@@ -413,6 +427,7 @@ impl Side for Dialect {
         Outbound {
             method: self.route.method.clone(),
             path: self.path_for(id),
+            query: String::new(),
             content_type: "application/json",
             body,
         }
@@ -422,7 +437,17 @@ impl Side for Dialect {
     /// canonical Customer schema; anything else is classified as the vendor's error.
     fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>) {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
-        let Some(doc) = json.filter(|j| (200..300).contains(&status) && self.is_success_body(j)) else {
+        let success = (200..300).contains(&status);
+        if success
+            && json
+                .as_ref()
+                .is_some_and(|j| decode::is_empty_answer(self.compiled(), j))
+        {
+            // An empty array envelope names no customer: the read's filter matched none.
+            let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
+            return (Answer::Problem(problem), None);
+        }
+        let Some(doc) = json.filter(|j| success && self.is_success_body(j)) else {
             let problem = message::upstream_fault(self.classify_error(status, body));
             return (Answer::Problem(problem), None);
         };

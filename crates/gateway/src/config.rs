@@ -121,6 +121,8 @@ pub struct UpstreamConfig {
     /// Values of the upstream dialect's path variables (checked against the dialect at
     /// gateway build).
     pub path_params: BTreeMap<String, String>,
+    /// Certificate authorities trusted besides the system's (`upstream.ca_file`).
+    pub roots: Vec<reqwest::Certificate>,
 }
 
 /// `[credentials]`, with the secrets read from where the file says.
@@ -219,6 +221,8 @@ pub struct CandidateConfig {
     pub log_values: bool,
     /// Values of the candidate dialect's path variables.
     pub path_params: BTreeMap<String, String>,
+    /// Certificate authorities trusted besides the system's (`candidate.ca_file`).
+    pub roots: Vec<reqwest::Certificate>,
 }
 
 /// What goes to the candidate.

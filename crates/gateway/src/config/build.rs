@@ -354,6 +354,40 @@ fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
         breaker_failures: raw.breaker_failures,
         breaker_cooldown: Duration::from_millis(raw.breaker_cooldown_ms),
         path_params: path_params(ctx, "upstream", raw.path_params),
+        roots: ca_file(ctx, "upstream", &raw.ca_file),
+    }
+}
+
+/// `<table>.ca_file`: the certificates of a PEM file (at least one), or none when the key is
+/// empty.
+fn ca_file(ctx: &mut Ctx<'_>, table: &str, file: &Path) -> Vec<reqwest::Certificate> {
+    if file.as_os_str().is_empty() {
+        return Vec::new();
+    }
+    let path = ctx.resolve(file);
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
+        Err(e) => {
+            ctx.problem(format!("{table}.ca_file: cannot read {}: {e}", path.display()));
+            return Vec::new();
+        }
+    };
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(roots) if !roots.is_empty() => roots,
+        Ok(_) => {
+            ctx.problem(format!(
+                "{table}.ca_file: {} holds no PEM certificate",
+                path.display()
+            ));
+            Vec::new()
+        }
+        Err(e) => {
+            ctx.problem(format!(
+                "{table}.ca_file: {} is not a PEM certificate bundle: {e}",
+                path.display()
+            ));
+            Vec::new()
+        }
     }
 }
 

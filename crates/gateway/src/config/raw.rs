@@ -161,6 +161,9 @@ pub struct RawUpstream {
     /// Values of the upstream dialect's path variables (`store_hash = "abc123"` for
     /// `/stores/{store_hash}/v3/customers`), winning over the definition's `path_params`.
     pub path_params: BTreeMap<String, String>,
+    /// PEM file of certificate authorities trusted for an `https://` upstream besides the
+    /// system's (a private CA). Empty: the system's roots only.
+    pub ca_file: PathBuf,
 }
 
 impl Default for RawUpstream {
@@ -176,6 +179,7 @@ impl Default for RawUpstream {
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,
             path_params: BTreeMap::new(),
+            ca_file: PathBuf::new(),
         }
     }
 }
@@ -286,6 +290,9 @@ pub struct RawCandidate {
     pub log_values: bool,
     /// Values of the candidate dialect's path variables, as `upstream.path_params`.
     pub path_params: BTreeMap<String, String>,
+    /// PEM file of certificate authorities trusted for an `https://` candidate besides the
+    /// system's, as `upstream.ca_file`.
+    pub ca_file: PathBuf,
 }
 
 impl Default for RawCandidate {
@@ -303,6 +310,7 @@ impl Default for RawCandidate {
             log: PathBuf::new(),
             log_values: false,
             path_params: BTreeMap::new(),
+            ca_file: PathBuf::new(),
         }
     }
 }

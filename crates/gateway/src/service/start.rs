@@ -122,7 +122,8 @@ impl Gateway {
                     config.upstream.breaker_failures,
                     config.upstream.breaker_cooldown,
                 );
-                let http = HttpUpstream::new(url, &config).map_err(StartError::Client)?;
+                let http =
+                    HttpUpstream::new(url, &config, &config.upstream.roots).map_err(StartError::Client)?;
                 (
                     Either::Left((http, breaker.clone())),
                     Some((url.clone(), breaker)),
