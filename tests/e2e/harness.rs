@@ -75,19 +75,30 @@ impl Upstream {
     }
 
     /// Like [`Upstream::start_held`], but only the requests `held` picks are held (and counted
-    /// by [`Upstream::wait_for`]); the others are answered at once (a token endpoint beside the
-    /// calls a test holds).
+    /// by [`Upstream::wait_for`]), the others answered at once (a token endpoint beside the calls
+    /// a test holds); and a held request's answer is made when it arrives, sent on release, so
+    /// that two held reads of a stateful stand-in answer the same state whatever runs first once
+    /// released.
     pub async fn start_held_only(
         reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
         held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
     ) -> Upstream {
-        Self::start_gated(reply, false, held).await
+        Self::start_gated_with(reply, false, held, true).await
     }
 
     async fn start_gated(
         reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
         open: bool,
         held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
+    ) -> Upstream {
+        Self::start_gated_with(reply, open, held, false).await
+    }
+
+    async fn start_gated_with(
+        reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+        open: bool,
+        held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
+        answer_on_arrival: bool,
     ) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -131,11 +142,13 @@ impl Upstream {
                                 body,
                             };
                             seen.lock().unwrap().push(rec.clone());
-                            if held(&rec) {
-                                arrived_tx.send_modify(|n| *n += 1);
-                                let _ = gate.wait_for(|open| *open).await;
+                            if !held(&rec) {
+                                return Ok::<_, Infallible>(self::reply(reply(&rec)));
                             }
-                            Ok::<_, Infallible>(self::reply(reply(&rec)))
+                            let early = answer_on_arrival.then(|| reply(&rec));
+                            arrived_tx.send_modify(|n| *n += 1);
+                            let _ = gate.wait_for(|open| *open).await;
+                            Ok(self::reply(early.unwrap_or_else(|| reply(&rec))))
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())

@@ -78,9 +78,10 @@ impl VendorStore {
         Self::start_gated(dialect, records, false).await
     }
 
-    /// Like [`VendorStore::start`], but every request is recorded on arrival and answered only
-    /// after [`VendorStore::release`] (the store's state is read and changed when it is
-    /// answered): two callers' requests held this way both see the same stored record.
+    /// Like [`VendorStore::start`], but every request (but a token request) is recorded and
+    /// applied to the store on arrival, and answered only after [`VendorStore::release`]: two
+    /// callers' reads held this way both answer the same stored record, whichever of their
+    /// writes the gateway sends first once released.
     pub async fn start_held(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
         Self::start_gated(dialect, records, true).await
     }
