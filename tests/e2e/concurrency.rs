@@ -9,7 +9,7 @@
 //!   ConcurrentModification) keeps both: the gateway writes with the version it read, and on the
 //!   409 reads again and writes again (`translation.conflict_retries`, default 2);
 //! - a partial update that writes only the member sent (BigCommerce, Shopify, Medusa, MicroBase,
-//!   the canonical merge patch) keeps both, without a read;
+//!   Spree, the canonical merge patch) keeps both, without a read;
 //! - a read-modify-write into a dialect whose update carries a member whole (Elastic Path's and
 //!   Checkout Page's one `name`, AximCommerce's PUT that requires first and last name and email)
 //!   keeps exactly one of the two: both callers read "first last", each writes the name with
@@ -25,18 +25,12 @@ use serde_json::{Value, json};
 use crate::harness::{self, CALLER_KEY};
 use crate::vendors::{VendorStore, names, sample};
 
-/// Every upstream kind: the canonical store and the eight dialects.
-const UPSTREAMS: [&str; 9] = [
-    "canonical",
-    "elasticpath",
-    "microbase",
-    "axim",
-    "medusa",
-    "checkoutpage",
-    "bigcommerce",
-    "commercetools",
-    "shopify",
-];
+/// Every upstream kind: the canonical store and every dialect of the registry.
+fn upstreams() -> Vec<&'static str> {
+    std::iter::once("canonical")
+        .chain(harness::DIALECTS.iter().copied())
+        .collect()
+}
 
 /// What survived of the two changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +70,7 @@ fn request(gw: &harness::Running, dialect: &str, id: &str, body: Value) -> reqwe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_partial_updates_through_every_upstream_keep_what_the_vendor_allows() {
     let mut table: BTreeMap<&str, (Survived, String)> = BTreeMap::new();
-    for upstream in UPSTREAMS {
+    for upstream in upstreams() {
         let (id, before) = sample(upstream);
         let (first_before, last_before) = names(upstream, &before);
         assert!(
@@ -153,7 +147,7 @@ async fn two_concurrent_partial_updates_through_every_upstream_keep_what_the_ven
         text.push_str(&format!("{upstream} | {survived:?} | {calls}\n"));
     }
     eprintln!("{text}");
-    for upstream in UPSTREAMS {
+    for upstream in upstreams() {
         let (survived, _) = &table[upstream];
         assert_eq!(describe(*survived), expected(upstream), "{upstream}\n{text}");
     }

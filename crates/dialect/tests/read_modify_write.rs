@@ -103,6 +103,12 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ("billing email", json!({"billingEmail": "b@new.example"})),
             ("tax id", json!({"taxId": "GB999"})),
         ],
+        "spree" => vec![
+            ("email", json!({"user": {"email": "ada@new.example"}})),
+            ("first name", json!({"user": {"first_name": "Augusta"}})),
+            ("last name", json!({"user": {"last_name": "King"}})),
+            ("password", json!({"user": {"password": "s3cret-pass"}})),
+        ],
         other => panic!("no partial updates for {other}"),
     }
 }
