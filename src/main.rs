@@ -25,6 +25,7 @@ mod candidate_report;
 mod cli;
 mod markup;
 mod matrix;
+mod runtime;
 mod telemetry;
 mod translate;
 
@@ -286,10 +287,7 @@ fn serve(args: &ServerArgs, human_logs: bool) -> Result<ExitCode> {
         reload: Some(Box::new(move || sources.load().map_err(|e| format!("{e:#}")))),
         reload_on_sighup: true,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let runtime = runtime::builder()?.build().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let running = dialectgate_gateway::run(config, options).await?;
         dialectgate_gateway::shutdown_signal().await;

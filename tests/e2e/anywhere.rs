@@ -71,7 +71,7 @@ fn stop(mut child: std::process::Child) {
 }
 
 async fn medusa_update(addr: &str, path: &str, phone: &str) -> (u16, Value) {
-    let rsp = reqwest::Client::new()
+    let rsp = crate::harness::client()
         .post(format!("http://{addr}{path}"))
         .header("x-medusa-access-token", "dg_demo_key")
         .header("content-type", "application/json")

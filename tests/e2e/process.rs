@@ -17,7 +17,7 @@ async fn serve_with_the_shipped_config_answers_and_stops_on_sigterm() {
         "127.0.0.1:0",
     ]);
     let mut logs = Vec::new();
-    let rsp = reqwest::Client::new()
+    let rsp = crate::harness::client()
         .post(format!("http://{addr}/admin/customers/cus_ada"))
         .header("x-medusa-access-token", "dg_demo_key")
         .header("content-type", "application/json")
@@ -263,7 +263,7 @@ async fn sighup_reloads_and_a_bad_file_keeps_the_old_configuration() {
         "",
     ]);
     let ep = || async {
-        reqwest::Client::new()
+        crate::harness::client()
             .put(format!("http://{addr}/v2/customers/cus_ada"))
             .header("authorization", "Bearer dg_demo_key")
             .header("content-type", "application/json")

@@ -49,6 +49,7 @@ async fn send_via(
 async fn http2_prior_knowledge_gets_the_same_answers_as_http1() {
     let upstream = Upstream::start(|_| harness::customer_answer()).await;
     let gw = harness::gateway_to(&upstream, "canonical").await;
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let h1 = reqwest::Client::builder().http1_only().build().unwrap();
     let h2 = reqwest::Client::builder()
         .http2_prior_knowledge()

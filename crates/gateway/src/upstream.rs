@@ -273,10 +273,15 @@ impl HttpUpstream {
     }
 }
 
-/// The `Host` header for calls to `base`: its host, and its port unless it is the scheme's
-/// default, as the HTTP client would write it on every call (it formats one per request
-/// unless the request carries one; `url_for` keeps every call on `base`'s origin).
+/// The `Host` header for calls to a plain `http://` `base`: its host, and its port unless it
+/// is the scheme's default, as the HTTP client would write it on every call (it formats one
+/// per request unless the request carries one; `url_for` keeps every call on `base`'s origin).
+/// None for `https://`: there ALPN may choose HTTP/2, whose requests name their authority in
+/// `:authority` and must not carry a `Host` as well (nginx answers 400 to both).
 fn host_header(base: &reqwest::Url) -> Option<http::HeaderValue> {
+    if base.scheme() != "http" {
+        return None;
+    }
     let host = base.host_str()?;
     let value = match base.port() {
         Some(port) => format!("{host}:{port}"),
@@ -341,13 +346,16 @@ mod tests {
             ("http://127.0.0.1:8080", "127.0.0.1:8080"),
             ("http://upstream.example", "upstream.example"),
             ("http://upstream.example:80/base", "upstream.example"),
-            ("https://upstream.example:443", "upstream.example"),
-            ("https://upstream.example:80", "upstream.example:80"),
             ("http://[::1]:9000/", "[::1]:9000"),
             ("http://B\u{fc}cher.example", "xn--bcher-kva.example"),
         ] {
             let url = reqwest::Url::parse(base).unwrap();
             assert_eq!(host_header(&url).unwrap(), host, "{base}");
+        }
+        // HTTPS may turn out HTTP/2 (ALPN), which names the authority in `:authority` alone:
+        // the client writes what the protocol chosen needs.
+        for base in ["https://upstream.example", "https://upstream.example:8443"] {
+            assert_eq!(host_header(&reqwest::Url::parse(base).unwrap()), None, "{base}");
         }
     }
 
@@ -370,6 +378,7 @@ mod tests {
 
     async fn once(url: &str, limit: usize) -> Result<Reply, UpstreamError> {
         let request = reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap());
+        install_tls_provider();
         HttpUpstream::once(reqwest::Client::new(), request, limit).await
     }
 
