@@ -65,20 +65,46 @@ pub const EVENT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(6
 
 impl Upstream {
     pub async fn start(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
-        Self::start_gated(reply, true).await
+        Self::start_gated(reply, true, |_| true).await
     }
 
     /// Like [`Upstream::start`], but each request is recorded at once and answered only after
     /// [`Upstream::release`] (without blocking a runtime thread).
     pub async fn start_held(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
-        Self::start_gated(reply, false).await
+        Self::start_gated(reply, false, |_| true).await
     }
 
-    async fn start_gated(reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static, open: bool) -> Upstream {
+    /// Like [`Upstream::start_held`], but only the requests `held` picks are held (and counted
+    /// by [`Upstream::wait_for`]), the others answered at once (a token endpoint beside the calls
+    /// a test holds); and a held request's answer is made when it arrives, sent on release, so
+    /// that two held reads of a stateful stand-in answer the same state whatever runs first once
+    /// released.
+    pub async fn start_held_only(
+        reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+        held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
+    ) -> Upstream {
+        Self::start_gated_with(reply, false, held, true).await
+    }
+
+    async fn start_gated(
+        reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+        open: bool,
+        held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
+    ) -> Upstream {
+        Self::start_gated_with(reply, open, held, false).await
+    }
+
+    async fn start_gated_with(
+        reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+        open: bool,
+        held: impl Fn(&Recorded) -> bool + Send + Sync + 'static,
+        answer_on_arrival: bool,
+    ) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let reply = Arc::new(reply);
+        let held = Arc::new(held);
         let seen2 = seen.clone();
         let (arrived_tx, arrived) = tokio::sync::watch::channel(0usize);
         let arrived_tx = Arc::new(arrived_tx);
@@ -89,11 +115,11 @@ impl Upstream {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (seen, reply) = (seen2.clone(), reply.clone());
+                let (seen, reply, held) = (seen2.clone(), reply.clone(), held.clone());
                 let (arrived_tx, gate) = (arrived_tx.clone(), gate2.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: hyper::Request<Incoming>| {
-                        let (seen, reply) = (seen.clone(), reply.clone());
+                        let (seen, reply, held) = (seen.clone(), reply.clone(), held.clone());
                         let (arrived_tx, mut gate) = (arrived_tx.clone(), gate.subscribe());
                         async move {
                             let (parts, body) = req.into_parts();
@@ -116,9 +142,13 @@ impl Upstream {
                                 body,
                             };
                             seen.lock().unwrap().push(rec.clone());
+                            if !held(&rec) {
+                                return Ok::<_, Infallible>(self::reply(reply(&rec)));
+                            }
+                            let early = answer_on_arrival.then(|| reply(&rec));
                             arrived_tx.send_modify(|n| *n += 1);
                             let _ = gate.wait_for(|open| *open).await;
-                            Ok::<_, Infallible>(self::reply(reply(&rec)))
+                            Ok(self::reply(early.unwrap_or_else(|| reply(&rec))))
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())

@@ -3,10 +3,13 @@
 //! retrieve call), not as the gateway's dialect definitions say: the gateway is tested against
 //! them.
 //!
-//! One engine serves all six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
-//! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). Each store
-//! is a [`harness::Upstream`] whose answer function applies those rules to a record map, so
-//! every request is also recorded.
+//! One engine serves the first six: a table of per-vendor rules ([`VENDORS`]: routes, credential,
+//! envelope, refusals, merge rules) and one set of error shapes ([`Vendor::error`]). The three
+//! platforms whose calls share nothing with those (BigCommerce's arrays and query reads,
+//! commercetools' versioned action lists, Shopify's GraphQL) have their own modules
+//! (`vendors/<id>.rs`, each with its own choices where the vendor is silent). Each store is a
+//! [`harness::Upstream`] whose answer function applies those rules to a record map, so every
+//! request is also recorded.
 //!
 //! The stand-ins' own choices where the vendors' documents are silent: timestamps in records are
 //! left as given (stored records stay comparable with literal values); an unknown route answers
@@ -22,11 +25,19 @@ use serde_json::{Map, Value, json};
 
 use crate::harness::{self, Recorded, Reply, Upstream};
 
+mod bigcommerce;
+mod commercetools;
+mod shopify;
+
+pub use shopify::{READ as SHOPIFY_READ, UPDATE as SHOPIFY_UPDATE};
+
 /// One request as a store saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: String,
     pub path: String,
+    /// The query string, as sent (percent-encoded).
+    pub query: Option<String>,
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     /// The body as JSON, or `Null` when empty or not JSON.
@@ -46,6 +57,9 @@ pub struct VendorStore {
     state: Arc<Mutex<State>>,
 }
 
+/// A store's state. `records` are keyed by the customer id as callers of the gateway name it
+/// (BigCommerce: the number's digits; Shopify: the number of the GID; the others: the vendor's
+/// id).
 #[derive(Default)]
 struct State {
     records: BTreeMap<String, Value>,
@@ -62,18 +76,61 @@ impl VendorStore {
     /// Medusa: `customer`; Checkout Page: `data`; Spree: the JSON:API `data` object; canonical:
     /// the Customer document).
     pub async fn start(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
-        let vendor = VENDORS
-            .iter()
-            .find(|v| v.dialect == dialect)
-            .unwrap_or_else(|| panic!("no vendor store for {dialect}"));
+        Self::start_gated(dialect, records, false).await
+    }
+
+    /// Like [`VendorStore::start`], but every request (but a token request) is recorded and
+    /// applied to the store on arrival, and answered only after [`VendorStore::release`]: two
+    /// callers' reads held this way both answer the same stored record, whichever of their
+    /// writes the gateway sends first once released.
+    pub async fn start_held(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
+        Self::start_gated(dialect, records, true).await
+    }
+
+    async fn start_gated(dialect: &str, records: Vec<(String, Value)>, held: bool) -> VendorStore {
         let state = Arc::new(Mutex::new(State {
             records: records.into_iter().collect(),
             ..State::default()
         }));
         let shared = state.clone();
-        let upstream =
-            Upstream::start(move |req| vendor.handle(&mut shared.lock().unwrap(), &seen(req))).await;
+        let handle: fn(&mut State, &Seen) -> Reply = match dialect {
+            "bigcommerce" => bigcommerce::handle,
+            "commercetools" => commercetools::handle,
+            "shopify" => shopify::handle,
+            _ => {
+                let vendor = VENDORS
+                    .iter()
+                    .find(|v| v.dialect == dialect)
+                    .unwrap_or_else(|| panic!("no vendor store for {dialect}"));
+                let upstream = Self::upstream(held, move |req| {
+                    vendor.handle(&mut shared.lock().unwrap(), &seen(req))
+                })
+                .await;
+                return VendorStore { upstream, state };
+            }
+        };
+        let upstream = Self::upstream(held, move |req| handle(&mut shared.lock().unwrap(), &seen(req))).await;
         VendorStore { upstream, state }
+    }
+
+    async fn upstream(held: bool, reply: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Upstream {
+        if held {
+            // A token endpoint's calls (commercetools' `/oauth/token`) are answered at once.
+            Upstream::start_held_only(reply, |req| req.path != "/oauth/token").await
+        } else {
+            Upstream::start(reply).await
+        }
+    }
+
+    /// Lets every held request (and every later one) be answered.
+    pub fn release(&self) {
+        self.upstream.release();
+    }
+
+    /// Waits until `n` requests have arrived (answered or held; a token request not counted
+    /// when held).
+    pub async fn wait_for(&self, n: usize) {
+        self.upstream.wait_for(n).await;
     }
 
     /// `http://127.0.0.1:PORT`
@@ -117,6 +174,7 @@ fn seen(r: &Recorded) -> Seen {
     Seen {
         method: r.method.clone(),
         path: r.path.clone(),
+        query: r.query.clone(),
         headers: r.headers.clone(),
         body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
     }
@@ -859,9 +917,55 @@ pub fn sample(dialect: &str) -> (String, Value) {
             "relationships": {"bill_address": {"data": null}, "ship_address": {"data": null}}
         }),
         "canonical" => dialectgate_gateway::fixtures().remove(0),
+        "bigcommerce" => return bigcommerce::sample(),
+        "commercetools" => return commercetools::sample(),
+        "shopify" => return shopify::sample(),
         other => panic!("no sample for {other}"),
     };
     (record["id"].as_str().unwrap().to_owned(), record)
+}
+
+/// The stored first and last name, as each vendor keeps them.
+pub fn names(upstream: &str, record: &Value) -> (String, String) {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    match upstream {
+        "elasticpath" | "checkoutpage" => {
+            let full = s(&record["name"]);
+            match full.rsplit_once(' ') {
+                Some((first, last)) => (first.to_owned(), last.to_owned()),
+                None => (full, String::new()),
+            }
+        }
+        "canonical" => (s(&record["name"]["given"]), s(&record["name"]["family"])),
+        "spree" => (
+            s(&record["attributes"]["first_name"]),
+            s(&record["attributes"]["last_name"]),
+        ),
+        "medusa" | "bigcommerce" => (s(&record["first_name"]), s(&record["last_name"])),
+        _ => (s(&record["firstName"]), s(&record["lastName"])),
+    }
+}
+
+/// The stored email, as each vendor keeps it.
+pub fn email(dialect: &str, record: &Value) -> Value {
+    match dialect {
+        "spree" => record["attributes"]["email"].clone(),
+        _ => record["email"].clone(),
+    }
+}
+
+/// The [`sample`] of `dialect` as customer `id` (a number's digits for BigCommerce and Shopify).
+pub fn sample_as(dialect: &str, id: &str) -> Value {
+    let (_, mut record) = sample(dialect);
+    record["id"] = match dialect {
+        "bigcommerce" => json!(id.parse::<u64>().expect("BigCommerce ids are numbers")),
+        "shopify" => {
+            record["legacyResourceId"] = json!(id);
+            json!(format!("gid://shopify/Customer/{id}"))
+        }
+        _ => json!(id),
+    };
+    record
 }
 
 /// A store of `dialect` holding its [`sample`].
@@ -920,6 +1024,11 @@ fn assert_valid_answer(dialect: &str, body: &Value) {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{path}: {errors:?} in {body}");
+}
+
+/// `record` with `changes` set at the top level.
+pub fn with_members(record: &Value, changes: Value) -> Value {
+    with(record, changes)
 }
 
 /// `record` with `changes` set at the top level.
@@ -1591,4 +1700,53 @@ async fn gateway_in_front_of_a_spree_store_carries_a_checkoutpage_update_into_it
         json!({"user": {"first_name": "Leslie", "last_name": "Knope", "email": "leslie@pawnee.gov"}})
     );
     gw.stop().await;
+}
+
+/// A call to `store`: `path` may carry a query; `headers` as given; a JSON body (or none).
+pub async fn call(
+    store: &VendorStore,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> harness::Answer {
+    let mut req = harness::client().request(method.parse().unwrap(), format!("{}{path}", store.url()));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).unwrap());
+    }
+    harness::answer(req.send().await.unwrap()).await
+}
+
+/// A JSON answer.
+fn json_reply(status: u16, body: &Value) -> Reply {
+    (status, "application/json", serde_json::to_vec(body).unwrap())
+}
+
+/// `%XX` escapes decoded (UTF-8, lossy).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
