@@ -35,10 +35,12 @@ const CHANGES: [Change; 7] = [
 ];
 
 /// The caller's body for `change` (customer `id`), or `None` when its dialect cannot express
-/// it as a partial update. AximCommerce callers always send their three required members.
-fn body(caller: &str, change: Change, id: &str) -> Option<Value> {
+/// it as a partial update. AximCommerce callers always send their three required members, as
+/// the store holds them (`stored`: first name, last name, email).
+fn body(caller: &str, change: Change, id: &str, stored: &(String, String, Value)) -> Option<Value> {
     let axim = |extra: Value| {
-        let mut b = json!({"firstName": "Ron", "lastName": "Swanson", "email": "ron@swanson.com"});
+        let (first, last, email) = stored;
+        let mut b = json!({"firstName": first, "lastName": last, "email": email});
         if let (Value::Object(b), Value::Object(e)) = (&mut b, extra) {
             b.extend(e);
         }
@@ -76,12 +78,13 @@ fn body(caller: &str, change: Change, id: &str) -> Option<Value> {
 
 /// What the `target` store's record must gain (its members, as its vendor stores them), or
 /// `None` when the change has no place there (the update is refused).
-fn expected(target: &str, change: Change) -> Option<Value> {
+fn expected(target: &str, change: Change, stored: &(String, String, Value)) -> Option<Value> {
     // One full name (Elastic Path, Checkout Page) or first and last (the others); the names
-    // the caller did not send are the stored ones (Ron Swanson).
+    // the caller did not send are the stored ones (`stored`).
+    let (stored_first, stored_last, _) = stored;
     let names = |first: &str, last: &str| match target {
         "elasticpath" | "checkoutpage" => json!({"name": format!("{first} {last}")}),
-        "medusa" => json!({"first_name": first, "last_name": last}),
+        "medusa" | "bigcommerce" => json!({"first_name": first, "last_name": last}),
         // Spree keeps them in its JSON:API attributes.
         "spree" => json!({"attributes": {"first_name": first, "last_name": last}}),
         _ => json!({"firstName": first, "lastName": last}),
@@ -89,11 +92,11 @@ fn expected(target: &str, change: Change) -> Option<Value> {
     Some(match (change, target) {
         (Change::Email, "spree") => json!({"attributes": {"email": "ron@new.example"}}),
         (Change::Email, _) => json!({"email": "ron@new.example"}),
-        (Change::FirstName, _) => names("Leslie", "Swanson"),
-        (Change::LastName, _) => names("Ron", "Knope"),
+        (Change::FirstName, _) => names("Leslie", stored_last),
+        (Change::LastName, _) => names(stored_first, "Knope"),
         (Change::FullName, _) => names("Leslie", "Knope"),
         (Change::Phone, "axim") => json!({"phoneNumber": "5550100"}),
-        (Change::Phone, "medusa" | "checkoutpage") => json!({"phone": "5550100"}),
+        (Change::Phone, "medusa" | "checkoutpage" | "bigcommerce") => json!({"phone": "5550100"}),
         // Axim's stored list [{tier: gold}] with tier set: the list is replaced in full.
         (Change::Metadata, "axim") => json!({"metaFields": [{"code": "tier", "value": "platinum"}]}),
         (Change::Metadata, "medusa") => json!({"metadata": {"source": "crm", "tier": "platinum"}}),
@@ -104,12 +107,15 @@ fn expected(target: &str, change: Change) -> Option<Value> {
 }
 
 /// Whether the target must read the stored customer first: AximCommerce requires its names and
-/// email on every PUT; a name part alone cannot make Elastic Path's or Checkout Page's one name.
+/// email on every PUT; a name part alone cannot make Elastic Path's or Checkout Page's one name;
+/// commercetools requires the current version on every update, which only its own callers send.
 fn reads(caller: &str, target: &str, change: Change) -> usize {
     let name_part = matches!(change, Change::FirstName | Change::LastName);
     let whole_names = caller == "axim";
     usize::from(
-        (target == "axim" && !whole_names) || (matches!(target, "elasticpath" | "checkoutpage") && name_part),
+        (target == "axim" && !whole_names)
+            || (matches!(target, "elasticpath" | "checkoutpage") && name_part)
+            || (target == "commercetools" && caller != "commercetools"),
     )
 }
 
@@ -144,7 +150,8 @@ fn merged(mut record: Value, gain: &Value) -> Value {
 /// The members of `record` but its timestamps (a store may set them on a write).
 fn without_timestamps(mut record: Value) -> Value {
     if let Value::Object(r) = &mut record {
-        for k in ["updated_at", "updatedAt", "meta"] {
+        // What the vendor changes on every write: timestamps, and commercetools' version.
+        for k in ["updated_at", "updatedAt", "meta", "lastModifiedAt", "version"] {
             r.remove(k);
         }
     }
@@ -160,7 +167,9 @@ async fn partial_updates_across_every_pair_end_with_exactly_the_callers_change()
         for target in dialects.iter().copied().filter(|t| *t != caller) {
             for change in CHANGES {
                 let (id, before) = sample(target);
-                let Some(body) = body(caller, change, &id) else {
+                let (first, last) = crate::vendors::names(target, &before);
+                let stored = (first, last, crate::vendors::email(target, &before));
+                let Some(body) = body(caller, change, &id, &stored) else {
                     continue;
                 };
                 let case = format!("{caller} -> {target}, {change:?}");
@@ -173,7 +182,7 @@ async fn partial_updates_across_every_pair_end_with_exactly_the_callers_change()
                     .iter()
                     .filter(|s| !matches!(s.method.as_str(), "GET") && !s.path.ends_with("customer.info"))
                     .count();
-                match expected(target, change) {
+                match expected(target, change, &stored) {
                     Some(gain) => {
                         carried += 1;
                         assert!(
