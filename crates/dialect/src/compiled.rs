@@ -107,6 +107,8 @@ pub(crate) struct CompiledMessage {
     pub read_omits: Vec<Pointer>,
     /// Responses only: canonical pointers of the members the vendor assigns itself.
     pub volatile: Vec<Pointer>,
+    /// A read's answer only: `null` at the envelope means the customer does not exist.
+    pub null_means_not_found: bool,
 }
 
 /// Relations of a success answer that a caller picks with a query parameter.

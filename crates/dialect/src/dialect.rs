@@ -33,6 +33,10 @@ pub struct Dialect {
     pub(crate) route: Route,
     /// The retrieve operation, when the definition declares one.
     pub(crate) retrieve: Option<Route>,
+    /// The retrieve call's own fixed members (`[retrieve.request]`), when declared.
+    pub(crate) retrieve_request: Option<CompiledMessage>,
+    /// The read's own answer shape (`[retrieve.response]`), when declared; else `response`.
+    pub(crate) retrieve_response: Option<CompiledMessage>,
     pub(crate) auth: Auth,
     pub(crate) request: CompiledMessage,
     pub(crate) response: CompiledMessage,
@@ -59,6 +63,18 @@ impl Dialect {
             response: &self.response,
             errors: &self.errors,
             response_schema: &self.schemas.response_json,
+        }
+    }
+
+    /// [`Dialect::compiled`] for `op`: a read's answer has the retrieve operation's own shape
+    /// when it declares one.
+    pub(crate) fn compiled_for(&self, op: Operation) -> Compiled<'_> {
+        match (op, &self.retrieve_response) {
+            (Operation::Retrieve, Some(response)) => Compiled {
+                response,
+                ..self.compiled()
+            },
+            _ => self.compiled(),
         }
     }
 
@@ -232,13 +248,28 @@ impl Dialect {
                 crate::validate::refusal("type", Pointer::root()),
             ));
         };
-        if let Some(other) = members.keys().find(|k| at.segments().first() != Some(*k)) {
+        let fixed = self.retrieve_request.as_ref();
+        let constants = fixed.map_or(&[][..], |m| &m.constants[..]);
+        let allowed: Vec<&Pointer> = std::iter::once(at)
+            .chain(constants.iter().map(|(p, _)| p))
+            .chain(fixed.into_iter().flat_map(|m| m.extra.iter().map(|(p, _)| p)))
+            .collect();
+        if let Some(other) = crate::engine::decode::member_outside(&body, &Pointer::root(), &allowed) {
             let vars = crate::validate::MessageVars {
-                property: Some(other.clone()),
-                ..crate::validate::refusal("additionalProperties", Pointer::root().child(other.clone()))
+                property: other.last().map(str::to_owned),
+                at: other.parent().unwrap_or_default(),
+                ..crate::validate::refusal("additionalProperties", other.clone())
             };
             return Err(self.refuse(ErrorKind::Validation, vars));
         }
+        if let Some((p, v)) = constants.iter().find(|(p, v)| p.get(&body) != Some(v)) {
+            let vars = crate::validate::MessageVars {
+                allowed: Some(v.to_string()),
+                ..crate::validate::refusal("const", p.clone())
+            };
+            return Err(self.refuse(ErrorKind::Validation, vars));
+        }
+        let _ = members;
         match at.get(&body) {
             Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
             Some(_) => Err(self.refuse(
@@ -346,6 +377,11 @@ impl Side for Dialect {
         let body = match &route.id_in_body {
             Some(p) => {
                 let mut body = Map::new();
+                if let Some(fixed) = &self.retrieve_request {
+                    for (at, v) in fixed.constants.iter().chain(&fixed.extra) {
+                        at.set(&mut body, v.clone());
+                    }
+                }
                 p.set(&mut body, Value::String(id.to_owned()));
                 Value::Object(body)
             }
@@ -381,9 +417,22 @@ impl Side for Dialect {
 
     /// A success body is checked against the vendor's schema, decoded and checked against the
     /// canonical Customer schema; anything else is classified as the vendor's error.
-    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>) {
+    fn read_answer(
+        &self,
+        op: Operation,
+        status: u16,
+        body: &[u8],
+        customer: &Validator,
+    ) -> (Answer, Option<Value>) {
+        let d = self.compiled_for(op);
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
-        let Some(doc) = json.filter(|j| (200..300).contains(&status) && self.is_success_body(j)) else {
+        if let Some(j) = &json
+            && (200..300).contains(&status)
+            && let Some(problem) = decode::null_answer(d, j)
+        {
+            return (Answer::Problem(message::upstream_fault(problem)), None);
+        }
+        let Some(doc) = json.filter(|j| (200..300).contains(&status) && decode::is_success_body(d, j)) else {
             let problem = message::upstream_fault(self.classify_error(status, body));
             return (Answer::Problem(problem), None);
         };
@@ -395,7 +444,7 @@ impl Side for Dialect {
                 self.id
             ));
         }
-        match decode::response(self.compiled(), &doc) {
+        match decode::response(d, &doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
             Ok(customer_doc) if customer.is_valid(&customer_doc) => {
@@ -411,7 +460,13 @@ impl Side for Dialect {
 
     /// Never answers a caller with something its own vendor would not send.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let body = answer::response(self.compiled(), customer, view)?;
+        let op = if view.read {
+            Operation::Retrieve
+        } else {
+            Operation::Update
+        };
+        let d = self.compiled_for(op);
+        let body = answer::response(d, customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
                 message::missing_id()
@@ -425,11 +480,14 @@ impl Side for Dialect {
                 )
             });
         }
-        Ok((self.success_status(), body))
+        Ok((d.response.status, body))
     }
 
-    fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
-        Dialect::render_error(self, problem, id)
+    fn render_error(&self, op: Operation, problem: &Problem, id: Option<&str>) -> Rendered {
+        match answer::null_answer(self.compiled_for(op), problem) {
+            Some(rendered) => rendered,
+            None => Dialect::render_error(self, problem, id),
+        }
     }
 
     fn fill_needs(&self) -> FillNeeds {

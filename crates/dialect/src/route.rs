@@ -21,6 +21,18 @@ pub struct Route {
     pub query_into_body: bool,
     /// Longest customer id accepted, in bytes.
     pub id_max_length: usize,
+    /// What a body must hold to be this operation (see [`Route::matches_body`]); empty when
+    /// the method and path alone decide.
+    pub body_match: Vec<BodyMatch>,
+}
+
+/// One condition of a route's `body_match`: the string at `at` matches `pattern`.
+#[derive(Debug, Clone)]
+pub struct BodyMatch {
+    /// The body member, an absolute pointer.
+    pub at: Pointer,
+    /// The regular expression (searched anywhere in the value unless anchored).
+    pub pattern: regex::Regex,
 }
 
 /// What a route does.
@@ -104,6 +116,22 @@ impl Route {
         out
     }
 
+    /// True when the route's operation is told apart from another at the same method and path
+    /// by the body (`body_match`).
+    pub fn matches_by_body(&self) -> bool {
+        !self.body_match.is_empty()
+    }
+
+    /// True when `body` is this operation's: every `body_match` member is a string its
+    /// expression matches (always true without `body_match`).
+    pub fn matches_body(&self, body: &serde_json::Value) -> bool {
+        self.body_match.iter().all(|m| {
+            m.at.get(body)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|s| m.pattern.is_match(s))
+        })
+    }
+
     /// True when `method` is accepted inbound.
     pub fn accepts_method(&self, method: &str) -> bool {
         self.methods().any(|m| m.eq_ignore_ascii_case(method))
@@ -178,6 +206,7 @@ mod tests {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: 64,
+            body_match: Vec::new(),
         };
         let lit = |s: &str| PathSegment::Literal(s.into());
         let mut routes = vec![

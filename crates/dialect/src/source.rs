@@ -168,7 +168,8 @@ mod tests {
                 "checkoutpage.toml",
                 "elasticpath.toml",
                 "medusa.toml",
-                "microbase.toml"
+                "microbase.toml",
+                "shopify.toml"
             ]
         );
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -346,6 +346,10 @@ fn update(from: &str) -> Value {
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
+        "shopify" => json!({
+            "query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field message } } }",
+            "variables": {"input": {"id": "cus_123", "email": "ron@new.example"}}
+        }),
         other => panic!("no update for {other}"),
     }
 }

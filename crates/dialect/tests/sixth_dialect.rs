@@ -75,7 +75,8 @@ fn nimbus_loads_next_to_the_five_and_routes() {
             "elasticpath",
             "medusa",
             "microbase",
-            "nimbus"
+            "nimbus",
+            "shopify"
         ]
     );
     let nimbus = reg.dialect("nimbus").unwrap();
@@ -377,8 +378,8 @@ fn nimbus_answers_and_errors() {
 fn the_matrix_includes_nimbus_both_ways() {
     let (_ws, reg) = with_nimbus();
     let matrix = reg.matrix();
-    // canonical + six dialects, every ordered pair.
-    assert_eq!(matrix.len(), 7 * 6);
+    // canonical + seven dialects, every ordered pair.
+    assert_eq!(matrix.len(), 8 * 7);
     let entry = |from: &str, to: &str| {
         matrix
             .iter()
