@@ -198,6 +198,14 @@ pub(crate) struct ServerArgs {
     /// The JSON-lines divergence log (candidate.log); read it with `candidate-report`.
     #[arg(long, value_name = "FILE")]
     candidate_log: Option<PathBuf>,
+    /// A value for a path variable of the upstream's dialect, `NAME=VALUE` (repeatable;
+    /// upstream.path_params): `--upstream-path-param store_hash=abc123`.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = path_param)]
+    upstream_path_param: Vec<(String, String)>,
+    /// A value for a path variable of the candidate's dialect, `NAME=VALUE` (repeatable;
+    /// candidate.path_params).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = path_param)]
+    candidate_path_param: Vec<(String, String)>,
     /// The global `--dialects-dir` and `--schemas-dir`, handed over after parsing.
     #[arg(skip)]
     pub(crate) dirs: (Option<PathBuf>, Option<PathBuf>),
@@ -224,6 +232,8 @@ impl ServerArgs {
             candidate_dialect: self.candidate_dialect.clone(),
             candidate_mode: self.candidate_mode,
             candidate_log: self.candidate_log.clone(),
+            upstream_path_params: self.upstream_path_param.clone(),
+            candidate_path_params: self.candidate_path_param.clone(),
         };
         match &self.config {
             Some(file) => dialectgate_gateway::load(Some(file), None, &overrides)
@@ -241,5 +251,13 @@ fn candidate_mode(s: &str) -> Result<dialectgate_gateway::CandidateMode, String>
             Err("reads or dual-write (leave the flag out for off)".into())
         }
         mode => Ok(mode),
+    }
+}
+
+/// `NAME=VALUE` of `--upstream-path-param` and `--candidate-path-param`.
+fn path_param(arg: &str) -> std::result::Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err("expected NAME=VALUE, as store_hash=abc123".to_owned()),
     }
 }

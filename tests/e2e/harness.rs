@@ -245,16 +245,60 @@ pub fn config(overrides: Overrides, extra_env: &[(&str, &str)]) -> Config {
     for (k, v) in extra_env {
         env.insert((*k).into(), (*v).into());
     }
-    let overrides = Overrides {
+    // Values for the path variables of the upstream's and the candidate's dialects that their
+    // definitions give no default (`/stores/{store_hash}/…`), unless the test sets its own.
+    let mut overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
         ..overrides
     };
+    if overrides.upstream_path_params.is_empty() {
+        overrides.upstream_path_params = path_params(overrides.upstream_dialect.as_deref());
+    }
+    if overrides.candidate_path_params.is_empty() {
+        overrides.candidate_path_params = path_params(overrides.candidate_dialect.as_deref());
+    }
     dialectgate_gateway::load(
         Some(std::path::Path::new("config/dialectgate.toml")),
         Some(env),
         &overrides,
     )
     .expect("test configuration loads")
+}
+
+/// The value the tests give a path variable (`store_hash` → `store_hash-e2e`), as a caller's
+/// path and as an upstream's configuration.
+pub fn path_value(name: &str) -> String {
+    format!("{name}-e2e")
+}
+
+/// Values for the path variables of `dialect`'s routes that its definition gives no default.
+pub fn path_params(dialect: Option<&str>) -> Vec<(String, String)> {
+    let Some(d) = dialect.and_then(|id| shipped().dialect(id)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (_, route) in d.routes() {
+        for name in route.variables() {
+            if !route.path_params.contains_key(name) && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_owned(), path_value(name)));
+            }
+        }
+    }
+    out
+}
+
+/// `template` (a route's path) with customer `id` and a value for every path variable.
+pub fn fill_path(template: &str, id: &str) -> String {
+    let mut out = String::with_capacity(template.len() + id.len());
+    for segment in template.split('/').skip(1) {
+        out.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some("id") => out.push_str(id),
+            Some(name) => out.push_str(&path_value(name)),
+            None => out.push_str(segment),
+        }
+    }
+    out
 }
 
 /// Starts a gateway with `config` (without its admin listener), through the binary's wiring.
@@ -359,7 +403,7 @@ pub fn call(dialect: &str, id: &str, key: &str) -> Call {
     };
     Call {
         method: &d.route().method,
-        path: d.route().path.replace("{id}", id),
+        path: fill_path(&d.route().path, id),
         auth: (&credential.header, value),
     }
 }

@@ -49,8 +49,13 @@ pub struct RawRoute {
     /// Other methods the vendor's server also accepts for this operation.
     #[serde(default)]
     pub also_methods: Vec<String>,
-    /// Path template; `{id}` marks the customer id when it travels in the path.
+    /// Path template; `{id}` marks the customer id when it travels in the path, any other
+    /// `{name}` segment a path variable.
     pub path: String,
+    /// Values of path variables for the paths the gateway sends, when the configuration gives
+    /// none (`upstream.path_params`, `candidate.path_params` win).
+    #[serde(default)]
+    pub path_params: BTreeMap<String, String>,
     /// JSON Pointer of the customer id in the request body, when it travels there instead.
     #[serde(default)]
     pub id_in_body: Option<String>,

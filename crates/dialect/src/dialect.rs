@@ -24,7 +24,7 @@ use crate::side::{Expressed, Side};
 use crate::source::Origin;
 
 /// One vendor dialect, ready to run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Dialect {
     pub(crate) id: String,
     pub(crate) vendor: String,
@@ -41,7 +41,7 @@ pub struct Dialect {
     pub(crate) request: CompiledMessage,
     pub(crate) response: CompiledMessage,
     pub(crate) errors: CompiledErrors,
-    pub(crate) schemas: Schemas,
+    pub(crate) schemas: std::sync::Arc<Schemas>,
     /// Where the definition was read from.
     pub(crate) origin: Origin,
     pub(crate) raw: RawDefinition,
@@ -101,6 +101,45 @@ impl Dialect {
     /// The decisions this definition records.
     pub fn decisions(&self) -> &[String] {
         &self.decisions
+    }
+
+    /// This dialect with `values` for the path variables of its routes (a configured
+    /// upstream's or candidate's `path_params`), each winning over the definition's own.
+    ///
+    /// # Errors
+    /// Each name that is not a variable of any route, and each variable left without a value.
+    pub fn bind_path_params(
+        &self,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Dialect, Vec<String>> {
+        let mut problems: Vec<String> = values
+            .keys()
+            .filter(|name| {
+                !self
+                    .routes()
+                    .any(|(_, r)| r.variables().any(|v| v == name.as_str()))
+            })
+            .map(|name| format!("`{name}` is not a path variable of the {} dialect", self.id))
+            .collect();
+        let mut bind = |route: &Route| {
+            route.bind(values).unwrap_or_else(|missing| {
+                problems.push(format!(
+                    "the {} dialect's path `{}` needs a value for `{missing}`",
+                    self.id, route.path
+                ));
+                route.clone()
+            })
+        };
+        let route = bind(&self.route);
+        let retrieve = self.retrieve.as_ref().map(&mut bind);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Dialect {
+            route,
+            retrieve,
+            ..self.clone()
+        })
     }
 
     /// The route.

@@ -48,6 +48,25 @@ impl Endpoint {
         }
     }
 
+    /// This endpoint with `values` for its path variables (see
+    /// [`Dialect::bind_path_params`]). The canonical form has none: any value is refused.
+    ///
+    /// # Errors
+    /// Each name that is not a variable, and each variable left without a value.
+    pub fn bind_path_params(
+        &self,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Endpoint, Vec<String>> {
+        match self {
+            Endpoint::Canonical if values.is_empty() => Ok(Endpoint::Canonical),
+            Endpoint::Canonical => Err(values
+                .keys()
+                .map(|name| format!("`{name}` is not a path variable: the canonical form has none"))
+                .collect()),
+            Endpoint::Dialect(d) => d.bind_path_params(values).map(|d| Endpoint::Dialect(Arc::new(d))),
+        }
+    }
+
     /// The dialect, unless canonical.
     pub fn dialect(&self) -> Option<&Arc<Dialect>> {
         match self {

@@ -147,6 +147,13 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
             "examples": examples,
         }));
     }
+    for name in route.variables() {
+        parameters.push(json!({
+            "name": name, "in": "path", "required": true,
+            "schema": {"type": "string", "minLength": 1},
+            "description": "A path variable of the vendor's: any value is accepted.",
+        }));
+    }
     for q in &route.query {
         parameters.push(json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}));
     }

@@ -1,6 +1,8 @@
 //! Where a dialect's operations live: a route's method, path template and id, matched against
 //! a request's path and filled in for the upstream's.
 
+use std::collections::BTreeMap;
+
 use crate::pointer::Pointer;
 
 /// Where the operation lives and how its customer id travels.
@@ -21,6 +23,9 @@ pub struct Route {
     pub query_into_body: bool,
     /// Longest customer id accepted, in bytes.
     pub id_max_length: usize,
+    /// Values of the path variables other than `{id}` for the paths the gateway sends: the
+    /// definition's `path_params`, overridden by configuration ([`Route::bind`]).
+    pub path_params: BTreeMap<String, String>,
     /// What a body must hold to be this operation (see [`Route::matches_body`]); empty when
     /// the method and path alone decide.
     pub body_match: Vec<BodyMatch>,
@@ -74,6 +79,16 @@ impl Route {
                         None => return None,
                     };
                 }
+                PathSegment::Var(_) => {
+                    let (part, next) = match text.split_once('/') {
+                        Some((part, next)) => (part, Some(next)),
+                        None => (text, None),
+                    };
+                    if part.is_empty() {
+                        return None;
+                    }
+                    rest = next;
+                }
                 PathSegment::Id => {
                     let (part, next) = match text.split_once('/') {
                         Some((part, next)) => (part, Some(next)),
@@ -94,23 +109,25 @@ impl Route {
         Some(id)
     }
 
-    /// The path for customer `id` (percent-encoded).
+    /// The path for customer `id` (percent-encoded), each path variable written with its
+    /// value (percent-encoded as one segment). A variable without a value is written as its
+    /// template (`{store_hash}`): only offline translation shows such a path; a gateway refuses
+    /// to start with an upstream whose variables have no value ([`Route::bind`]).
     pub fn path_for(&self, id: &str) -> String {
-        // Literals, separators and the id (percent-encoding may grow it; then one more growth).
-        let literal: usize = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                PathSegment::Literal(lit) => lit.len() + 1,
-                PathSegment::Id => 1,
-            })
-            .sum();
-        let mut out = String::with_capacity(literal + id.len());
+        let mut out = String::with_capacity(self.path.len() + id.len());
         for seg in &self.segments {
             out.push('/');
             match seg {
                 PathSegment::Literal(lit) => out.push_str(lit),
                 PathSegment::Id => out.extend(crate::id::segment(id)),
+                PathSegment::Var(name) => match self.path_params.get(name) {
+                    Some(value) => out.extend(crate::id::segment(value)),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                },
             }
         }
         out
@@ -132,6 +149,38 @@ impl Route {
         })
     }
 
+    /// The names of the path variables other than `{id}`, in path order.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            PathSegment::Var(name) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// This route with `values` for its path variables (configuration wins over the
+    /// definition's `path_params`). Values for names that are not variables of the route are
+    /// left out; [`crate::Dialect::bind_path_params`] refuses names no route of the dialect has.
+    ///
+    /// # Errors
+    /// The name of the first variable left without a value.
+    pub(crate) fn bind(&self, values: &BTreeMap<String, String>) -> Result<Route, String> {
+        let mut bound = self.clone();
+        for name in self.variables() {
+            if let Some(v) = values.get(name) {
+                bound.path_params.insert(name.to_owned(), v.clone());
+            } else if !bound.path_params.contains_key(name) {
+                return Err(name.to_owned());
+            }
+        }
+        Ok(bound)
+    }
+
+    /// How specific the route is, for choosing among routes that match one path: segment by
+    /// segment from the left, a literal (`true`) beats a variable or the id.
+    pub fn specificity(&self) -> impl Iterator<Item = bool> + '_ {
+        self.segments.iter().map(|s| matches!(s, PathSegment::Literal(_)))
+    }
+
     /// True when `method` is accepted inbound.
     pub fn accepts_method(&self, method: &str) -> bool {
         self.methods().any(|m| m.eq_ignore_ascii_case(method))
@@ -146,24 +195,32 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathSegment {
     Literal(String),
+    /// The customer id (`{id}`).
     Id,
+    /// Another path variable (`{store_hash}`): any non-empty segment inbound, a configured
+    /// value outbound.
+    Var(String),
 }
 
 impl Route {
-    /// True when a request could match both routes: a method in common, as many segments, and
-    /// the same literal wherever both have one (two dialects on one route would make routing
-    /// ambiguous).
+    /// True when a request could match both routes and neither is more specific: a method in
+    /// common, as many segments, literals in the same places, and the same literal wherever
+    /// both have one (two dialects on one route would make routing ambiguous). Of two routes
+    /// that match one path, routing takes the more specific ([`Route::specificity`]).
     pub(crate) fn overlaps(&self, other: &Route) -> bool {
         let shares_method = other.methods().any(|m| self.accepts_method(m));
-        shares_method && self.segments.len() == other.segments.len() && {
-            self.segments
-                .iter()
-                .zip(&other.segments)
-                .all(|(x, y)| match (x, y) {
-                    (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
-                    _ => true,
-                })
-        }
+        shares_method
+            && self.segments.len() == other.segments.len()
+            && self.specificity().eq(other.specificity())
+            && {
+                self.segments
+                    .iter()
+                    .zip(&other.segments)
+                    .all(|(x, y)| match (x, y) {
+                        (PathSegment::Literal(x), PathSegment::Literal(y)) => x == y,
+                        _ => true,
+                    })
+            }
     }
 }
 
@@ -180,6 +237,8 @@ mod tests {
             match seg {
                 PathSegment::Literal(lit) if lit == part => {}
                 PathSegment::Literal(_) => return None,
+                PathSegment::Var(_) if part.is_empty() => return None,
+                PathSegment::Var(_) => {}
                 PathSegment::Id => {
                     let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
                     if decoded.is_empty() {
@@ -206,6 +265,7 @@ mod tests {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: 64,
+            path_params: BTreeMap::new(),
             body_match: Vec::new(),
         };
         let lit = |s: &str| PathSegment::Literal(s.into());
@@ -221,6 +281,17 @@ mod tests {
             route(vec![PathSegment::Id]),
             route(vec![lit("")]),
             route(vec![lit("a"), lit(""), PathSegment::Id]),
+            route(vec![
+                lit("stores"),
+                PathSegment::Var("store_hash".into()),
+                lit("v3"),
+                lit("customers"),
+            ]),
+            route(vec![
+                PathSegment::Var("projectKey".into()),
+                lit("customers"),
+                PathSegment::Id,
+            ]),
         ];
         let reg = crate::registry::Registry::embedded().unwrap();
         for d in reg.dialects() {
@@ -255,6 +326,11 @@ mod tests {
             "/v2/customers/cus_ada",
             "no-slash",
             "/é/ü",
+            "/stores/abc/v3/customers",
+            "/stores//v3/customers",
+            "/stores/abc/v3/customers/",
+            "/my-project/customers/c1",
+            "//customers/c1",
         ];
         for r in &routes {
             for p in paths {

@@ -179,8 +179,8 @@ fn a_read_told_apart_by_its_body_needs_one() {
     let ws = Workspace::new("match-without-body");
     ws.edit(
         "dialects/shopify.toml",
-        "method = \"POST\"\npath = \"/admin/api/2026-10/graphql.json\"\nid_in_body = \"/variables/id\"",
-        "method = \"POST\"\nalso_methods = [\"GET\"]\npath = \"/admin/api/2026-10/graphql.json\"\nid_in_body = \"/variables/id\"",
+        "method = \"POST\"\npath = \"/admin/api/{version}/graphql.json\"\npath_params = { version = \"2026-10\" }\nid_in_body = \"/variables/id\"",
+        "method = \"POST\"\nalso_methods = [\"GET\"]\npath = \"/admin/api/{version}/graphql.json\"\npath_params = { version = \"2026-10\" }\nid_in_body = \"/variables/id\"",
     );
     assert_mentions(
         &load_error(&ws),

@@ -223,7 +223,7 @@ impl Candidate {
         };
         let endpoint = endpoint.ok_or_else(|| CandidateError::UnknownDialect(c.dialect.clone()))?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| CandidateError::NoRuntime)?;
-        let http = HttpUpstream::new(url, config).map_err(CandidateError::Client)?;
+        let http = HttpUpstream::new(url, config, &c.roots).map_err(CandidateError::Client)?;
         let log = match &c.log {
             None => None,
             Some(path) => Some(

@@ -5,6 +5,7 @@
 //! every value, reports every problem at once, and holds runtime types (`SocketAddr`,
 //! `Duration`, `NonZero*`) in sections that mirror the file.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
@@ -117,6 +118,11 @@ pub struct UpstreamConfig {
     /// 0: the breaker never opens.
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Values of the upstream dialect's path variables (checked against the dialect at
+    /// gateway build).
+    pub path_params: BTreeMap<String, String>,
+    /// Certificate authorities trusted besides the system's (`upstream.ca_file`).
+    pub roots: Vec<reqwest::Certificate>,
 }
 
 /// `[credentials]`, with the secrets read from where the file says.
@@ -213,6 +219,10 @@ pub struct CandidateConfig {
     pub log: Option<PathBuf>,
     /// Compared values written as they are instead of a keyed hash.
     pub log_values: bool,
+    /// Values of the candidate dialect's path variables.
+    pub path_params: BTreeMap<String, String>,
+    /// Certificate authorities trusted besides the system's (`candidate.ca_file`).
+    pub roots: Vec<reqwest::Certificate>,
 }
 
 /// What goes to the candidate.
@@ -326,6 +336,10 @@ pub struct Overrides {
     pub candidate_dialect: Option<String>,
     pub candidate_mode: Option<CandidateMode>,
     pub candidate_log: Option<PathBuf>,
+    /// `upstream.path_params` entries (name, value), each replacing the file's.
+    pub upstream_path_params: Vec<(String, String)>,
+    /// `candidate.path_params` entries (name, value), each replacing the file's.
+    pub candidate_path_params: Vec<(String, String)>,
 }
 
 /// Where environment variables come from: the process, or a map injected by tests.

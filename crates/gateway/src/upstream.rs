@@ -142,14 +142,23 @@ impl UpstreamError {
 }
 
 impl HttpUpstream {
-    /// Builds the client for `base` (no trailing slash). The timeout of each attempt is the
-    /// stack's (`pipeline::forward`), not the client's.
+    /// Builds the client for `base` (no trailing slash), trusting the system's certificate
+    /// authorities and `roots` for `https://`. The timeout of each attempt is the stack's
+    /// (`pipeline::forward`), not the client's.
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised.
-    pub fn new(base: &str, config: &Config) -> Result<HttpUpstream, BuildError> {
+    pub fn new(
+        base: &str,
+        config: &Config,
+        roots: &[reqwest::Certificate],
+    ) -> Result<HttpUpstream, BuildError> {
         let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
+        // rustls with the ring provider, for the whole process (the first call installs it;
+        // a later one finds it there, which is not an error).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .tls_certs_merge(roots.iter().cloned())
             .connect_timeout(config.upstream.connect_timeout)
             .pool_max_idle_per_host(config.upstream.pool_max_idle)
             .pool_idle_timeout(Duration::from_secs(60))

@@ -1,6 +1,8 @@
 //! Loading a dialect: the definition file and its schemas read, checked and compiled at once,
 //! every problem reported with the key it concerns.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::Dialect;
@@ -127,7 +129,7 @@ pub(crate) fn load(
             messages: messages.into_iter().collect(),
             join,
         },
-        schemas,
+        schemas: std::sync::Arc::new(schemas),
         origin: definitions.origin(&name),
         raw,
         sources: std::collections::HashMap::new(),
@@ -150,18 +152,41 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: crate::id::DEFAULT_ID_MAX_LENGTH,
+            path_params: BTreeMap::new(),
             body_match: Vec::new(),
         };
     };
     for part in rest.split('/') {
         if part == "{id}" {
             segments.push(PathSegment::Id);
+        } else if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}'))
+            && variable_name(name)
+        {
+            if segments.contains(&PathSegment::Var(name.to_owned())) {
+                c.problems
+                    .push(format!("{key}.path: the variable `{{{name}}}` appears twice"));
+            }
+            segments.push(PathSegment::Var(name.to_owned()));
         } else if part.contains('{') || part.contains('}') {
             c.problems.push(format!(
-                "{key}.path: only `{{id}}` may be a parameter, found `{part}`"
+                "{key}.path: `{part}` is not a path variable: a variable is a whole segment `{{name}}` (letters, digits, `_`, starting with a letter)"
             ));
         } else {
             segments.push(PathSegment::Literal(part.to_owned()));
+        }
+    }
+    let mut path_params = BTreeMap::new();
+    for (name, value) in &r.path_params {
+        if !segments.contains(&PathSegment::Var(name.clone())) {
+            c.problems.push(format!(
+                "{key}.path_params.{name}: `{{{name}}}` is not a variable of `{}`",
+                r.path
+            ));
+        } else if value.is_empty() {
+            c.problems
+                .push(format!("{key}.path_params.{name}: a value cannot be empty"));
+        } else {
+            path_params.insert(name.clone(), value.clone());
         }
     }
     let ids_in_path = segments.iter().filter(|s| **s == PathSegment::Id).count();
@@ -213,6 +238,7 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
         query: r.query.clone(),
         query_into_body: r.query_into_body,
         id_max_length,
+        path_params,
         body_match,
     }
 }
@@ -306,6 +332,15 @@ fn retrieve_messages(
         c.message("retrieve.response", m, fields, RawOn::Response)
     });
     (request, response)
+}
+
+/// A path variable's name: an ASCII letter, then letters, digits or `_` (`store_hash`,
+/// `projectKey`); `id` is the customer id's.
+fn variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name != "id"
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn http_method_invalid(m: &str) -> bool {

@@ -210,6 +210,12 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
     if let Some(v) = &o.candidate_log {
         raw.candidate.log.clone_from(v);
     }
+    raw.upstream
+        .path_params
+        .extend(o.upstream_path_params.iter().cloned());
+    raw.candidate
+        .path_params
+        .extend(o.candidate_path_params.iter().cloned());
 }
 
 fn server(ctx: &mut Ctx<'_>, raw: RawServer) -> ServerConfig {
@@ -347,7 +353,63 @@ fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
         retries: raw.retries,
         breaker_failures: raw.breaker_failures,
         breaker_cooldown: Duration::from_millis(raw.breaker_cooldown_ms),
+        path_params: path_params(ctx, "upstream", raw.path_params),
+        roots: ca_file(ctx, "upstream", &raw.ca_file),
     }
+}
+
+/// `<table>.ca_file`: the certificates of a PEM file (at least one), or none when the key is
+/// empty.
+fn ca_file(ctx: &mut Ctx<'_>, table: &str, file: &Path) -> Vec<reqwest::Certificate> {
+    if file.as_os_str().is_empty() {
+        return Vec::new();
+    }
+    let path = ctx.resolve(file);
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
+        Err(e) => {
+            ctx.problem(format!("{table}.ca_file: cannot read {}: {e}", path.display()));
+            return Vec::new();
+        }
+    };
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(roots) if !roots.is_empty() => roots,
+        Ok(_) => {
+            ctx.problem(format!(
+                "{table}.ca_file: {} holds no PEM certificate",
+                path.display()
+            ));
+            Vec::new()
+        }
+        Err(e) => {
+            ctx.problem(format!(
+                "{table}.ca_file: {} is not a PEM certificate bundle: {e}",
+                path.display()
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Longest path variable value accepted, in bytes.
+const MAX_PATH_PARAM: usize = 256;
+
+/// `<table>.path_params`: non-empty values of at most [`MAX_PATH_PARAM`] bytes without control
+/// characters (each is written percent-encoded as one path segment). Whether the names are the
+/// dialect's variables is checked when the gateway is built.
+fn path_params(
+    ctx: &mut Ctx<'_>,
+    table: &str,
+    params: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    for (name, value) in &params {
+        if value.is_empty() || value.len() > MAX_PATH_PARAM || value.chars().any(char::is_control) {
+            ctx.problem(format!(
+                "{table}.path_params.{name}: a value must be 1 to {MAX_PATH_PARAM} bytes without control characters"
+            ));
+        }
+    }
+    params
 }
 
 /// Why `url` cannot be the upstream's base URL, if it cannot.

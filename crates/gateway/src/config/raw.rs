@@ -1,6 +1,7 @@
 //! The configuration file as written: serde structs with defaults, unknown keys refused. Each
 //! field's doc comment is repeated as a comment in `config/dialectgate.toml`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use dialectgate_dialect::{Fill, Mode};
@@ -157,6 +158,12 @@ pub struct RawUpstream {
     pub breaker_failures: u32,
     /// How long an open breaker refuses calls before letting one through, in ms. Default 5000.
     pub breaker_cooldown_ms: u64,
+    /// Values of the upstream dialect's path variables (`store_hash = "abc123"` for
+    /// `/stores/{store_hash}/v3/customers`), winning over the definition's `path_params`.
+    pub path_params: BTreeMap<String, String>,
+    /// PEM file of certificate authorities trusted for an `https://` upstream besides the
+    /// system's (a private CA). Empty: the system's roots only.
+    pub ca_file: PathBuf,
 }
 
 impl Default for RawUpstream {
@@ -171,6 +178,8 @@ impl Default for RawUpstream {
             retries: 1,
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,
+            path_params: BTreeMap::new(),
+            ca_file: PathBuf::new(),
         }
     }
 }
@@ -279,6 +288,11 @@ pub struct RawCandidate {
     pub log: PathBuf,
     /// Write the compared values into the log. Default false: a short keyed hash instead.
     pub log_values: bool,
+    /// Values of the candidate dialect's path variables, as `upstream.path_params`.
+    pub path_params: BTreeMap<String, String>,
+    /// PEM file of certificate authorities trusted for an `https://` candidate besides the
+    /// system's, as `upstream.ca_file`.
+    pub ca_file: PathBuf,
 }
 
 impl Default for RawCandidate {
@@ -295,6 +309,8 @@ impl Default for RawCandidate {
             noise_probe: false,
             log: PathBuf::new(),
             log_values: false,
+            path_params: BTreeMap::new(),
+            ca_file: PathBuf::new(),
         }
     }
 }

@@ -24,10 +24,11 @@ pub(crate) enum Route {
     Token(Arc<Dialect>),
 }
 
-/// The route for `method` and `path`, or "no route". A path one of a dialect's operations
-/// serves goes to the operation that accepts `method`, else to the first (refused with 405).
+/// The route for `method` and `path`, or "no route". The dialect serving `path` is the one
+/// with the most specific matching route ([`serving`]); within it, the operation that accepts
+/// `method`, else the first matching one (refused with 405).
 pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<Route, Failure> {
-    for dialect in registry.dialects() {
+    if let Some(dialect) = serving_operation(registry, path) {
         let mut first = None;
         for (operation, route) in dialect.routes() {
             if let Some(path_id) = route.match_path(path) {
@@ -121,11 +122,28 @@ pub(crate) fn by_body(
 
 /// The dialect serving `path` (one of its operations or its token endpoint), if any.
 pub(crate) fn serving(registry: &Registry, path: &str) -> Option<Arc<Dialect>> {
-    registry
-        .dialects()
-        .iter()
-        .find(|d| d.routes().any(|(_, r)| r.match_path(path).is_some()) || is_token_path(d, path))
+    serving_operation(registry, path)
+        .or_else(|| registry.dialects().iter().find(|d| is_token_path(d, path)))
         .cloned()
+}
+
+/// The dialect whose operations serve `path`: of the routes matching it, the most specific
+/// (segment by segment from the left, a literal beats a variable: `/admin/customers/{id}`
+/// before `/{projectKey}/customers/{id}`). The loader refuses two dialects' routes that match
+/// one path and are equally specific.
+fn serving_operation<'a>(registry: &'a Registry, path: &str) -> Option<&'a Arc<Dialect>> {
+    let mut best: Option<(&Arc<Dialect>, &dialectgate_dialect::Route)> = None;
+    for dialect in registry.dialects() {
+        for (_, route) in dialect.routes() {
+            if route.match_path(path).is_none() {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| route.specificity().gt(b.specificity())) {
+                best = Some((dialect, route));
+            }
+        }
+    }
+    best.map(|(d, _)| d)
 }
 
 /// Refuses a method the dialect's `operation` does not accept.

@@ -53,6 +53,9 @@ pub enum StartError {
     /// `server.only` names no loaded dialect.
     #[error("server.only names `{0}`, which is not a loaded dialect")]
     UnknownOnly(String),
+    /// `upstream.path_params` or `candidate.path_params` does not fit the dialect's paths.
+    #[error("{0}.path_params: {1}")]
+    PathParams(&'static str, String),
     /// The upstream client could not be built.
     #[error("cannot set up the upstream")]
     Client(#[source] crate::upstream::BuildError),
@@ -90,10 +93,18 @@ impl Gateway {
     fn with_registry(config: Config, mut registry: Registry, shared: Shared) -> Result<Gateway, StartError> {
         let upstream_endpoint = registry
             .endpoint(&config.upstream.dialect)
-            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?;
+            .ok_or_else(|| StartError::UnknownUpstreamDialect(config.upstream.dialect.clone()))?
+            .bind_path_params(&config.upstream.path_params)
+            .map_err(|problems| StartError::PathParams("upstream", problems.join("; ")))?;
         // Resolved before `server.only` narrows what is served: the candidate may speak a
         // dialect no caller uses (the vendor being moved to).
-        let candidate_endpoint = registry.endpoint(&config.candidate.dialect);
+        let candidate_endpoint = match registry.endpoint(&config.candidate.dialect) {
+            Some(e) if config.candidate.mode != crate::config::CandidateMode::Off => Some(
+                e.bind_path_params(&config.candidate.path_params)
+                    .map_err(|problems| StartError::PathParams("candidate", problems.join("; ")))?,
+            ),
+            other => other,
+        };
         if !config.server.only.is_empty() {
             registry
                 .retain(&config.server.only)
@@ -111,7 +122,8 @@ impl Gateway {
                     config.upstream.breaker_failures,
                     config.upstream.breaker_cooldown,
                 );
-                let http = HttpUpstream::new(url, &config).map_err(StartError::Client)?;
+                let http =
+                    HttpUpstream::new(url, &config, &config.upstream.roots).map_err(StartError::Client)?;
                 (
                     Either::Left((http, breaker.clone())),
                     Some((url.clone(), breaker)),

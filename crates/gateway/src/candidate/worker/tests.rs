@@ -24,7 +24,7 @@ fn worker(log: Option<&std::path::Path>) -> (Worker, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::default());
     let worker = Worker {
         endpoint: Endpoint::Canonical,
-        http: HttpUpstream::new("http://127.0.0.1:9", &config).unwrap(),
+        http: HttpUpstream::new("http://127.0.0.1:9", &config, &[]).unwrap(),
         auth: None,
         timeout: Duration::from_secs(1),
         mode: "dual-write",

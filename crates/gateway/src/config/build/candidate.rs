@@ -1,7 +1,7 @@
 //! `[candidate]`: migration mode's settings.
 
 use super::super::{CandidateConfig, CandidateMode, RawCandidate, Secret};
-use super::{Ctx, upstream_url_problem};
+use super::{Ctx, ca_file, path_params, upstream_url_problem};
 
 /// `[candidate]`: off needs nothing; any other mode needs a URL and a dialect (checked against
 /// the loaded dialects when the gateway is built, like `upstream.dialect`).
@@ -59,5 +59,7 @@ pub(super) fn candidate(ctx: &mut Ctx<'_>, raw: RawCandidate) -> CandidateConfig
         noise_probe: raw.noise_probe,
         log,
         log_values: raw.log_values,
+        path_params: path_params(ctx, "candidate", raw.path_params),
+        roots: ca_file(ctx, "candidate", &raw.ca_file),
     }
 }
