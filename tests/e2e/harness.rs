@@ -293,7 +293,8 @@ pub fn fill_path(template: &str, id: &str) -> String {
     for segment in template.split('/').skip(1) {
         out.push('/');
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some("id") => out.push_str(id),
+            // One segment, as the gateway writes it (a Shopify GID holds `:` and `/`).
+            Some("id") => out.extend(dialectgate_dialect::id::segment(id)),
             Some(name) => out.push_str(&path_value(name)),
             None => out.push_str(segment),
         }
@@ -401,9 +402,15 @@ pub fn call(dialect: &str, id: &str, key: &str) -> Call {
         Some(scheme) if !credential.scheme_optional => format!("{scheme} {key}"),
         _ => key.to_owned(),
     };
+    // A variable the definition gives a default is called with it (what the gateway sends an
+    // upstream of this dialect unless configured); the others get the tests' values.
+    let mut path = fill_path(&d.route().path, id);
+    for (name, value) in &d.route().path_params {
+        path = path.replace(&format!("/{}/", path_value(name)), &format!("/{value}/"));
+    }
     Call {
         method: &d.route().method,
-        path: fill_path(&d.route().path, id),
+        path,
         auth: (&credential.header, value),
     }
 }

@@ -166,7 +166,10 @@ fn assert_request_line(got: &harness::Recorded, caller: &str, upstream_kind: &st
     if upstream_kind == "canonical" {
         assert_eq!(
             (got.method.as_str(), got.path.as_str()),
-            ("PATCH", format!("/customers/{id}").as_str()),
+            (
+                "PATCH",
+                format!("/customers/{}", dialectgate_dialect::id::segment(id)).as_str()
+            ),
             "{pair}"
         );
         assert_eq!(got.header("content-type"), Some("application/merge-patch+json"));

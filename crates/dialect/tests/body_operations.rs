@@ -25,11 +25,11 @@ fn assert_mentions(message: &str, needles: &[&str]) {
 }
 
 fn registry() -> Registry {
-    Registry::embedded().unwrap()
+    Registry::embedded().expect("the shipped definitions load")
 }
 
 fn shopify(reg: &Registry) -> Endpoint {
-    reg.endpoint("shopify").unwrap()
+    reg.endpoint("shopify").expect("shopify is shipped")
 }
 
 /// The documented mutation (docs/vendors/shopify.md#request).

@@ -312,6 +312,44 @@ mod tests {
     }
 
     #[test]
+    fn a_graphql_body_picks_the_operation_and_anything_else_is_refused_naming_both() {
+        let reg = shipped();
+        let shopify = reg.dialect("shopify").unwrap();
+        let at = (&Method::POST, "/admin/api/2025-07/graphql.json");
+        assert!(told_by_body(shopify, at.0, at.1));
+        assert!(!told_by_body(
+            reg.dialect("medusa").unwrap(),
+            at.0,
+            "/admin/customers/c1"
+        ));
+        let limits = dialectgate_dialect::Limits {
+            depth: 32,
+            values: 10_000,
+        };
+        let pick = |body: &str| by_body(shopify, at, body.as_bytes(), limits);
+        let update = r#"{"query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field } } }", "variables": {}}"#;
+        let read = r#"{"query": "query ($id: ID!) { customer(id: $id) { id } }", "variables": {}}"#;
+        assert_eq!(pick(update).ok().map(|op| op.as_str()), Some("update"));
+        assert_eq!(pick(read).ok().map(|op| op.as_str()), Some("retrieve"));
+        for (body, outcome) in [
+            (r#"{"query": "query { shop { name } }"}"#, Outcome::Validation),
+            (r#"{"variables": {}}"#, Outcome::Validation),
+            (r#"{"query": "#, Outcome::Malformed),
+        ] {
+            let failure = pick(body).unwrap_err();
+            assert_eq!(failure.outcome, outcome, "{body}");
+            assert_eq!(failure.problem.kind(), ErrorKind::Malformed, "{body}");
+        }
+        let failure = pick(r#"{"query": "query { shop { name } }"}"#).unwrap_err();
+        let detail = failure.problem.detail.unwrap_or_default();
+        assert!(
+            detail.starts_with("the body is none of the operations served at POST /admin/api/{version}/graphql.json: update wants /query matching"),
+            "{detail}"
+        );
+        assert!(detail.contains("; retrieve wants /query matching"), "{detail}");
+    }
+
+    #[test]
     fn a_served_path_is_logged_as_its_route_template() {
         let reg = shipped();
         for (dialect, path, logged) in [
