@@ -427,3 +427,90 @@ fn a_callers_read_carries_the_id_and_the_fixed_members_only() {
         assert_eq!(p.errors[0].pointer, pointer, "{body}: {p:?}");
     }
 }
+
+/// The documented `customerUpdate` example (docs/vendors/shopify.md#request) reads as the
+/// canonical patch it means, and the documented answer (#answer) as the customer.
+#[test]
+fn the_documented_update_and_answer_read_as_canonical() {
+    let reg = registry();
+    let body = json!({"query": MUTATION, "variables": {"input": {
+        "id": "gid://shopify/Customer/1018520244", "firstName": "Tobi", "lastName": "Lutke"}}});
+    let t = reg
+        .translate(
+            &shopify(&reg),
+            &reg.endpoint("canonical").unwrap(),
+            None,
+            &body,
+            dialectgate_dialect::Mode::Strict,
+        )
+        .unwrap();
+    assert_eq!(
+        t.outbound.body,
+        json!({"name": {"given": "Tobi", "family": "Lutke"}})
+    );
+    assert!(t.fidelity.is_exact(), "{:?}", t.fidelity);
+    let answer = json!({"data": {"customerUpdate": {"userErrors": [],
+        "customer": {"id": "gid://shopify/Customer/1018520244", "firstName": "Tobi", "lastName": "Lutke"}}}});
+    let Answer::Customer(c) = reg.read_answer(&shopify(&reg), 200, &serde_json::to_vec(&answer).unwrap())
+    else {
+        panic!("the documented answer is a success");
+    };
+    assert_eq!(c["name"], json!({"given": "Tobi", "family": "Lutke"}));
+}
+
+/// Shopify's documented error answers (docs/vendors/shopify.md#answer and #errors), read back
+/// from an upstream, are the kinds the definition's decisions say.
+#[test]
+fn shopifys_documented_error_answers_read_back_as_their_kinds() {
+    let reg = registry();
+    let ep = shopify(&reg);
+    // Not a success, and the kind its status and literal members say (an upstream's internal
+    // error then reaches callers as a bad gateway).
+    let kind = |status: u16, body: Value| {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        assert!(
+            matches!(reg.read_answer(&ep, status, &bytes), Answer::Problem(_)),
+            "{body}"
+        );
+        reg.dialect("shopify")
+            .unwrap()
+            .classify_error(status, &bytes)
+            .kind()
+    };
+    let not_found = json!({"data": {"customerUpdate": {"userErrors": [{"field": ["id"], "message": "Customer does not exist"}], "customer": null}}});
+    assert_eq!(kind(200, not_found), ErrorKind::NotFound);
+    let invalid = json!({"data": {"customerUpdate": {"userErrors": [{"field": null, "message": "Customer must have a name, phone number or email address"}], "customer": null}}});
+    assert_eq!(kind(200, invalid), ErrorKind::Validation);
+    let throttled = json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+        "extensions": {"cost": {"requestedQueryCost": 752, "actualQueryCost": null,
+            "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 666, "restoreRate": 50.0}}}});
+    assert_eq!(kind(200, throttled.clone()), ErrorKind::RateLimited);
+    assert_eq!(kind(429, throttled), ErrorKind::RateLimited);
+    let internal = json!({"errors": [{"message": "Internal error. Looks like something went wrong on our end. Request ID: 1b355a21-7117-44c5-8d8b-8948082f40a8 (include this in support requests).",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "1b355a21-7117-44c5-8d8b-8948082f40a8"}}]});
+    assert_eq!(kind(200, internal), ErrorKind::Internal);
+    let denied = json!({"errors": [{"message": "Access denied for customerUpdate field. Required access: `write_customers` access scope.",
+        "locations": [{"line": 2, "column": 3}], "path": ["customerUpdate"],
+        "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes",
+            "requiredAccess": "`write_customers` access scope."}}], "data": {"customerUpdate": null}});
+    assert_eq!(kind(200, denied), ErrorKind::Forbidden);
+    // A code no kind names: the caller cannot mend it (decision).
+    let costly = json!({"errors": [{"message": "Query cost is 2003, which exceeds the single query max cost limit (1000).",
+        "extensions": {"code": "MAX_COST_EXCEEDED", "cost": 2003, "maxCost": 1000, "documentation": "https://shopify.dev/api/usage/rate-limits"}}]});
+    assert_eq!(kind(200, costly), ErrorKind::BadGateway);
+    let unauthorized =
+        json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"});
+    assert_eq!(kind(401, unauthorized), ErrorKind::Unauthorized);
+    // The upstream's own words come along.
+    let Answer::Problem(p) = reg.read_answer(
+        &ep,
+        200,
+        br#"{"data": {"customerUpdate": {"userErrors": [{"field": ["email"], "message": "Email is invalid"}], "customer": null}}}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        (p.kind(), p.message()),
+        (ErrorKind::Validation, "Email is invalid")
+    );
+}
