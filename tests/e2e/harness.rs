@@ -293,8 +293,7 @@ pub fn fill_path(template: &str, id: &str) -> String {
     for segment in template.split('/').skip(1) {
         out.push('/');
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            // One segment, as the gateway writes it (a Shopify GID holds `:` and `/`).
-            Some("id") => out.extend(dialectgate_dialect::id::segment(id)),
+            Some("id") => out.push_str(id),
             Some(name) => out.push_str(&path_value(name)),
             None => out.push_str(segment),
         }

@@ -180,7 +180,10 @@ fn assert_request_line(got: &harness::Recorded, caller: &str, upstream_kind: &st
         );
         return;
     }
-    let expected = harness::call(upstream_kind, id, UPSTREAM_TOKEN);
+    // The id as the gateway writes it: one percent-encoded segment (a Shopify GID holds `:`
+    // and `/`).
+    let segment = dialectgate_dialect::id::segment(id).to_string();
+    let expected = harness::call(upstream_kind, &segment, UPSTREAM_TOKEN);
     assert_eq!(
         (got.method.as_str(), got.path.as_str()),
         (expected.method, expected.path.as_str()),
