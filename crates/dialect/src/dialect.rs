@@ -3,6 +3,7 @@
 //! its credentials in `auth.rs`.
 
 mod load;
+mod retrieve;
 
 use std::collections::HashMap;
 
@@ -250,80 +251,6 @@ impl Dialect {
     /// A validation problem naming the first parameter the route does not accept.
     pub fn apply_query(&self, query: &str, body: &mut Value) -> Result<(), Problem> {
         decode::apply_query(self.compiled(), &self.route, query, body)
-    }
-
-    /// The customer id of a retrieve request at this dialect's retrieve route: from the path,
-    /// or from the body (`body`, with the query applied as the route declares; `None` for no
-    /// body), which then carries nothing else.
-    ///
-    /// # Errors
-    /// A validation problem in this dialect's words: no retrieve route, a query parameter it
-    /// does not accept, no id, or members besides the id.
-    pub fn retrieve_id(
-        &self,
-        path_id: Option<&str>,
-        query: &str,
-        body: Option<Value>,
-    ) -> Result<String, Problem> {
-        let Some(route) = &self.retrieve else {
-            return Err(Problem::new(
-                ErrorKind::NotFound,
-                "this dialect has no retrieve operation",
-            ));
-        };
-        let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
-        decode::apply_query(self.compiled(), route, query, &mut body)?;
-        let Some(at) = &route.id_in_body else {
-            return path_id.map(str::to_owned).ok_or_else(|| {
-                self.refuse(
-                    ErrorKind::Validation,
-                    crate::validate::refusal("required", Pointer::root()),
-                )
-            });
-        };
-        let Value::Object(members) = &body else {
-            return Err(self.refuse(
-                ErrorKind::Validation,
-                crate::validate::refusal("type", Pointer::root()),
-            ));
-        };
-        let fixed = self.retrieve_request.as_ref();
-        let constants = fixed.map_or(&[][..], |m| &m.constants[..]);
-        let allowed: Vec<&Pointer> = std::iter::once(at)
-            .chain(constants.iter().map(|(p, _)| p))
-            .chain(fixed.into_iter().flat_map(|m| m.extra.iter().map(|(p, _)| p)))
-            .collect();
-        if let Some(other) = crate::engine::decode::member_outside(&body, &Pointer::root(), &allowed) {
-            let vars = crate::validate::MessageVars {
-                property: other.last().map(str::to_owned),
-                at: other.parent().unwrap_or_default(),
-                ..crate::validate::refusal("additionalProperties", other.clone())
-            };
-            return Err(self.refuse(ErrorKind::Validation, vars));
-        }
-        if let Some((p, v)) = constants.iter().find(|(p, v)| p.get(&body) != Some(v)) {
-            let vars = crate::validate::MessageVars {
-                allowed: Some(v.to_string()),
-                ..crate::validate::refusal("const", p.clone())
-            };
-            return Err(self.refuse(ErrorKind::Validation, vars));
-        }
-        let _ = members;
-        match at.get(&body) {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-            Some(_) => Err(self.refuse(
-                ErrorKind::Validation,
-                crate::validate::refusal("type", at.clone()),
-            )),
-            None => {
-                let vars = crate::validate::MessageVars {
-                    property: at.last().map(str::to_owned),
-                    at: Pointer::root(),
-                    ..crate::validate::refusal("required", at.clone())
-                };
-                Err(self.refuse(ErrorKind::Validation, vars))
-            }
-        }
     }
 
     /// Decodes this dialect's success body into a canonical Customer document.
