@@ -35,7 +35,7 @@ async fn the_document_picks_the_operation_on_the_embedded_backend() {
     let update = post(
         &gw,
         "2026-10",
-        &json!({"query": MUTATION, "variables": {"input": {"id": "cus_ada", "firstName": "Augusta"}}}),
+        &json!({"query": MUTATION, "variables": {"input": {"id": "gid://shopify/Customer/cus_ada", "firstName": "Augusta"}}}),
     )
     .await;
     assert_eq!(update.status, 200, "{}", String::from_utf8_lossy(&update.body));
@@ -48,12 +48,16 @@ async fn the_document_picks_the_operation_on_the_embedded_backend() {
     let read = post(
         &gw,
         "2025-07",
-        &json!({"query": QUERY, "variables": {"id": "cus_ada"}}),
+        &json!({"query": QUERY, "variables": {"id": "gid://shopify/Customer/cus_ada"}}),
     )
     .await;
     assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
     assert_eq!(read.json()["data"]["customer"]["firstName"], "Augusta");
-    assert_eq!(read.json()["data"]["customer"]["id"], "cus_ada");
+    // Shopify's GID around the bare id the backend holds.
+    assert_eq!(
+        read.json()["data"]["customer"]["id"],
+        "gid://shopify/Customer/cus_ada"
+    );
     assert!(
         read.json()["data"].get("customerUpdate").is_none(),
         "{}",
@@ -63,7 +67,7 @@ async fn the_document_picks_the_operation_on_the_embedded_backend() {
     let nobody = post(
         &gw,
         "2026-10",
-        &json!({"query": QUERY, "variables": {"id": "cus_nobody"}}),
+        &json!({"query": QUERY, "variables": {"id": "gid://shopify/Customer/cus_nobody"}}),
     )
     .await;
     assert_eq!(
@@ -73,7 +77,7 @@ async fn the_document_picks_the_operation_on_the_embedded_backend() {
     let nobody = post(
         &gw,
         "2026-10",
-        &json!({"query": MUTATION, "variables": {"input": {"id": "cus_nobody", "note": "x"}}}),
+        &json!({"query": MUTATION, "variables": {"input": {"id": "gid://shopify/Customer/cus_nobody", "note": "x"}}}),
     )
     .await;
     assert_eq!(nobody.status, 200);
@@ -115,7 +119,7 @@ async fn the_document_picks_the_operation_on_the_embedded_backend() {
     let inline = post(
         &gw,
         "2026-10",
-        &json!({"query": "{ customer(id: \"cus_ada\") { id } }"}),
+        &json!({"query": "{ customer(id: \"gid://shopify/Customer/cus_ada\") { id } }"}),
     )
     .await;
     assert_eq!(
@@ -147,9 +151,11 @@ fn shopify_store(seen: &harness::Recorded) -> harness::Reply {
     let query = body["query"].as_str().unwrap_or_default();
     let answer = if query.starts_with("query") {
         match body["variables"]["id"].as_str() {
-            Some("cus_ada") => json!({"data": {"customer": {"id": "cus_ada", "firstName": "Ada",
+            Some("gid://shopify/Customer/cus_ada") => {
+                json!({"data": {"customer": {"id": "gid://shopify/Customer/cus_ada", "firstName": "Ada",
                 "lastName": "Lovelace", "email": "ada@example.com", "phone": null, "note": null,
-                "tags": ["vip"], "createdAt": "2024-01-10T09:00:00Z", "updatedAt": "2025-05-12T20:21:18Z"}}}),
+                "tags": ["vip"], "createdAt": "2024-01-10T09:00:00Z", "updatedAt": "2025-05-12T20:21:18Z"}}})
+            }
             _ => json!({"data": {"customer": null}}),
         }
     } else {
@@ -185,7 +191,8 @@ async fn a_shopify_upstream_is_called_with_the_gateways_own_documents() {
         Some(harness::UPSTREAM_TOKEN)
     );
     let sent = seen[0].json();
-    assert_eq!(sent["variables"], json!({"id": "cus_ada"}));
+    // The bare id of the Medusa caller, as Shopify's GID.
+    assert_eq!(sent["variables"], json!({"id": "gid://shopify/Customer/cus_ada"}));
     assert!(
         sent["query"]
             .as_str()
@@ -211,7 +218,7 @@ async fn a_shopify_upstream_is_called_with_the_gateways_own_documents() {
     let sent = seen.last().unwrap().json();
     assert_eq!(
         sent["variables"],
-        json!({"input": {"id": "cus_ada", "firstName": "Augusta"}})
+        json!({"input": {"id": "gid://shopify/Customer/cus_ada", "firstName": "Augusta"}})
     );
     assert!(
         sent["query"]

@@ -171,6 +171,7 @@ impl Side for Canonical {
         Some(Outbound {
             method: "GET".into(),
             path: format!("/customers/{}", crate::id::segment(id)),
+            query: String::new(),
             content_type: "application/json",
             body: Value::Null,
         })
@@ -188,6 +189,7 @@ impl Side for Canonical {
         Outbound {
             method: "PATCH".into(),
             path: format!("/customers/{}", crate::id::segment(id)),
+            query: String::new(),
             content_type: "application/merge-patch+json",
             body,
         }

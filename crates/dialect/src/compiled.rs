@@ -68,6 +68,9 @@ pub(crate) enum Transform {
     EmptyStringNull,
     /// dialect lower case ↔ canonical upper case.
     LowerUpper,
+    /// The customer id in the dialect's form (`route.id_format`) ↔ the bare canonical id: not
+    /// named in definitions, given to the rule mapping the canonical `/id`.
+    IdForm(crate::id::IdFormat),
 }
 
 /// Encode-only derivations.
@@ -91,7 +94,11 @@ pub(crate) enum Derivation {
 /// A compiled request or response shape.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledMessage {
+    /// The object holding the fields: with `envelope_array`, the array's first (only) item
+    /// (`/data/0`).
     pub envelope: Pointer,
+    /// With `envelope_array`: the array holding the item (`/data`; the root for `[{…}]`).
+    pub array: Option<Pointer>,
     pub constants: Vec<(Pointer, Value)>,
     pub extra: Vec<(Pointer, Value)>,
     pub status: u16,
@@ -109,6 +116,26 @@ pub(crate) struct CompiledMessage {
     pub volatile: Vec<Pointer>,
     /// A read's answer only: `null` at the envelope means the customer does not exist.
     pub null_means_not_found: bool,
+}
+
+impl CompiledMessage {
+    /// `p` (an absolute pointer) with the array item's index written `*`, as the schema walk of
+    /// the fidelity matrix writes array items.
+    pub(crate) fn starred(&self, p: &Pointer) -> Pointer {
+        match &self.array {
+            Some(list) => match p.strip_prefix(&list.child("0")) {
+                Some(rest) => list.child("*").join(&rest),
+                None => p.clone(),
+            },
+            None => p.clone(),
+        }
+    }
+
+    /// How many items the array envelope holds in `body`; `None` without `envelope_array`, or
+    /// when there is no array there.
+    pub(crate) fn items(&self, body: &Value) -> Option<usize> {
+        self.array.as_ref()?.get(body)?.as_array().map(Vec::len)
+    }
 }
 
 /// Relations of a success answer that a caller picks with a query parameter.
@@ -212,14 +239,19 @@ pub(crate) struct Compiled<'a> {
 }
 
 impl Compiled<'_> {
-    /// Where callers put the customer id in the body (the root when in the path).
-    pub(crate) fn id_pointer(&self) -> Pointer {
-        self.route.id_in_body.clone().unwrap_or_default()
-    }
-
     /// A violation, its message from the vendor's templates.
     pub(crate) fn violation(&self, vars: MessageVars) -> Violation {
         self.errors.violation(vars)
+    }
+
+    /// The bare customer id of a request at the update route: from the path (`path_id`) or
+    /// the body, in the route's id form.
+    ///
+    /// # Errors
+    /// `required` when there is none, `invalid_id` when it is not in this dialect's form (a GID
+    /// of another type, a string where the dialect writes an integer).
+    pub(crate) fn route_id(&self, path_id: Option<&str>, body: &Value) -> Result<String, Problem> {
+        route_id(self.errors, self.id, self.route, path_id, body)
     }
 
     /// A problem made of `errors`, in the vendor's words.
@@ -230,5 +262,39 @@ impl Compiled<'_> {
     /// A refusal: one violation as a problem of `kind`.
     pub(crate) fn refuse(&self, kind: ErrorKind, vars: MessageVars) -> Problem {
         self.errors.refuse(kind, vars)
+    }
+}
+
+/// The bare customer id a request at `route` carries (see [`Compiled::route_id`]); `dialect`
+/// names the dialect in a refusal.
+pub(crate) fn route_id(
+    errors: &CompiledErrors,
+    dialect: &str,
+    route: &Route,
+    path_id: Option<&str>,
+    body: &Value,
+) -> Result<String, Problem> {
+    let at = route.id_in_body.clone().unwrap_or_default();
+    let (found, id) = match (&route.id_in_body, path_id) {
+        (Some(p), _) => {
+            let v = p.get(body).filter(|v| !v.is_null() && v.as_str() != Some(""));
+            (v.is_some(), v.and_then(|v| route.id_format.decode_value(v)))
+        }
+        (None, id) => {
+            let id = id.filter(|id| !id.is_empty());
+            (id.is_some(), id.and_then(|id| route.id_format.decode_text(id)))
+        }
+    };
+    match id {
+        Some(id) if !id.is_empty() => Ok(id),
+        _ if found => Err(errors.refuse(
+            ErrorKind::Validation,
+            MessageVars {
+                format: route.id_format.describe(),
+                target: Some(dialect.to_owned()),
+                ..validate::refusal("invalid_id", at)
+            },
+        )),
+        _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at))),
     }
 }

@@ -70,6 +70,14 @@ pub struct RawRoute {
     /// when empty, `.`, `..` or carrying a control character.
     #[serde(default)]
     pub id_max_length: Option<usize>,
+    /// The form of the customer id in this dialect: `"integer"`, or a template holding `{id}`
+    /// once (`"gid://shopify/Customer/{id}"`). Default: the id as it is. On `retrieve`, the
+    /// route's when not given.
+    #[serde(default)]
+    pub id_format: Option<String>,
+    /// `retrieve` only: the query parameter that carries the customer id (`"id:in"`).
+    #[serde(default)]
+    pub id_in_query: Option<String>,
     /// Body members (absolute pointers) and the regular expressions their string values must
     /// match for a request to be this operation: what tells apart two operations sharing a
     /// method and path (a GraphQL `mutation` from a `query`).
@@ -137,6 +145,10 @@ pub struct RawMessage {
     /// JSON Pointer of the object holding the fields (`/data`); empty for a flat body.
     #[serde(default)]
     pub envelope: String,
+    /// The envelope is a JSON array of items, each an object holding the fields (`[{…}]`,
+    /// `{"data": [{…}]}`): one item per message, more refused.
+    #[serde(default)]
+    pub envelope_array: bool,
     /// Members with a fixed value, by absolute pointer (`"/data/type" = "customer"`): written on
     /// encode, required to match on decode.
     #[serde(default)]

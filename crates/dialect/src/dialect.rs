@@ -322,6 +322,13 @@ impl Side for Dialect {
         self.route.id_in_body.clone().unwrap_or_default()
     }
 
+    fn unwritable_id(&self, id: &str) -> Option<String> {
+        self.routes()
+            .map(|(_, r)| &r.id_format)
+            .find(|f| !f.can_write(id))
+            .and_then(crate::id::IdFormat::describe)
+    }
+
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
         decode::request(self.compiled(), path_id, body)
     }
@@ -348,7 +355,8 @@ impl Side for Dialect {
                         at.set(&mut body, v.clone());
                     }
                 }
-                p.set(&mut body, Value::String(id.to_owned()));
+                let written = route.id_format.encode_value(id);
+                p.set(&mut body, written.unwrap_or_else(|| Value::String(id.to_owned())));
                 Value::Object(body)
             }
             None => Value::Null,
@@ -356,6 +364,7 @@ impl Side for Dialect {
         Some(Outbound {
             method: route.method.clone(),
             path: route.path_for(id),
+            query: route.query_for(id).unwrap_or_default(),
             content_type: "application/json",
             body,
         })
@@ -376,6 +385,7 @@ impl Side for Dialect {
         Outbound {
             method: self.route.method.clone(),
             path: self.path_for(id),
+            query: String::new(),
             content_type: "application/json",
             body,
         }
@@ -392,13 +402,19 @@ impl Side for Dialect {
     ) -> (Answer, Option<Value>) {
         let d = self.compiled_for(op);
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
+        let success = (200..300).contains(&status);
+        if success && json.as_ref().is_some_and(|j| decode::is_empty_answer(d, j)) {
+            // An empty array envelope names no customer: the read's filter matched none.
+            let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
+            return (Answer::Problem(problem), None);
+        }
         if let Some(j) = &json
-            && (200..300).contains(&status)
+            && success
             && let Some(problem) = decode::null_answer(d, j)
         {
             return (Answer::Problem(message::upstream_fault(problem)), None);
         }
-        let Some(doc) = json.filter(|j| (200..300).contains(&status) && decode::is_success_body(d, j)) else {
+        let Some(doc) = json.filter(|j| success && decode::is_success_body(d, j)) else {
             let problem = message::upstream_fault(self.classify_error(status, body));
             return (Answer::Problem(problem), None);
         };

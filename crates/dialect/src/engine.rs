@@ -18,6 +18,7 @@ pub(crate) mod encode;
 pub(crate) mod fill;
 pub(crate) mod overflow;
 pub(crate) mod provenance;
+pub(crate) mod query_id;
 mod transform;
 
 use serde_json::{Map, Value};

@@ -165,27 +165,30 @@ impl Facts {
                 unmapped: Vec::new(),
             },
             Endpoint::Dialect(d) => {
-                let leaves = dialect_leaves(&d.request.rules, &d.request.envelope);
-                let claimed: Vec<&Pointer> = d
+                // An array envelope's item is written `*`, as the schema walk writes items.
+                let envelope = d.request.starred(&d.request.envelope);
+                let leaves = dialect_leaves(&d.request.rules, &envelope);
+                let claimed: Vec<Pointer> = d
                     .request
                     .constants
                     .iter()
                     .chain(&d.request.extra)
                     .map(|(p, _)| p)
                     .chain(&d.route.id_in_body)
+                    .map(|p| d.request.starred(p))
                     .collect();
                 let unmapped = schema_leaves(&d.schemas.request_json)
                     .into_iter()
                     .filter(|m| {
                         let mapped =
                             |p: &Pointer| p.is_prefix_of(&m.canonical) || m.canonical.is_prefix_of(p);
-                        !leaves.iter().any(|l| mapped(&l.dialect)) && !claimed.iter().any(|p| mapped(p))
+                        !leaves.iter().any(|l| mapped(&l.dialect)) && !claimed.iter().any(mapped)
                     })
                     .map(|m| m.source)
                     .collect();
                 Facts {
                     id: d.id().to_owned(),
-                    derives: derived_sources(&d.request.rules, &d.request.envelope),
+                    derives: derived_sources(&d.request.rules, &envelope),
                     needs: fill_needs(&d.request),
                     leaves,
                     unmapped,

@@ -87,6 +87,10 @@ impl Default for Options<'_> {
 pub struct Outbound {
     pub method: String,
     pub path: String,
+    /// The query string, without `?` (empty: none): a read's id where the vendor takes it
+    /// there (`id:in=12`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub query: String,
     pub content_type: &'static str,
     /// The body; `null` for a request without one (a `GET`).
     pub body: Value,

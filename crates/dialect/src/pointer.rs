@@ -190,6 +190,46 @@ impl fmt::Display for Pointer {
     }
 }
 
+/// Writes `new` at `pointer` inside `root`, through existing array items (a segment that is the
+/// index of an item) and objects, creating objects where a member is missing: the id of an
+/// array body's item (`[{"id": 12, …}]`).
+pub(crate) fn set_through(pointer: &Pointer, root: &mut Value, new: Value) {
+    let Some((last, parents)) = pointer.segments().split_last() else {
+        *root = new;
+        return;
+    };
+    let mut cur = root;
+    for seg in parents {
+        cur = match cur {
+            Value::Array(items) => match seg.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(item) => item,
+                None => return,
+            },
+            Value::Object(map) => {
+                if !map.get(seg).is_some_and(|v| v.is_object() || v.is_array()) {
+                    map.insert(seg.clone(), Value::Object(Map::new()));
+                }
+                match map.get_mut(seg) {
+                    Some(next) => next,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+    }
+    match cur {
+        Value::Object(map) => {
+            map.insert(last.clone(), new);
+        }
+        Value::Array(items) => {
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *item = new;
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,12 +114,53 @@ impl Scope<'_> {
                 }
                 Some(Value::Array(items.iter().filter_map(|i| self.fill(i)).collect()))
             }
-            Value::Object(map) => Some(Value::Object(
-                map.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), self.fill(v)?)))
-                    .collect(),
-            )),
+            Value::Object(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    if template::names(k).next().is_some() {
+                        self.keyed(k, v, &mut out);
+                    } else if let Some(filled) = self.fill(v) {
+                        out.insert(k.clone(), filled);
+                    }
+                }
+                Some(Value::Object(out))
+            }
             other => Some(other.clone()),
+        }
+    }
+
+    /// A member whose name is a template (`"{field}" = "{message}"`, BigCommerce's errors keyed
+    /// by the violating member): one member per violation (none when the problem has none), or
+    /// the one of the violation in scope. A name that comes out empty (a violation at the root
+    /// has no `field`) is the violation's property, else its code. Two violations of one name
+    /// share the member, their string values joined with `errors.join`: none is lost.
+    fn keyed(&self, name: &str, value: &Value, out: &mut Map<String, Value>) {
+        let items: Vec<&Violation> = match self.item {
+            Some(item) => vec![item],
+            None => self.problem.errors.iter().collect(),
+        };
+        for item in items {
+            let scope = Scope {
+                item: Some(item),
+                ..*self
+            };
+            let mut key = scope.interpolate(name);
+            if key.is_empty() {
+                key = item.property.clone().unwrap_or_else(|| item.code.clone());
+            }
+            let Some(filled) = scope.fill(value) else {
+                continue;
+            };
+            match (out.get_mut(&key), filled) {
+                (Some(Value::String(before)), Value::String(more)) => {
+                    before.push_str(self.join);
+                    before.push_str(&more);
+                }
+                (Some(_), _) => {}
+                (None, filled) => {
+                    out.insert(key, filled);
+                }
+            }
         }
     }
 }
@@ -135,7 +176,9 @@ fn mentions_item(v: &Value) -> bool {
     match v {
         Value::String(s) => template::names(s).any(|name| template::ITEM_VARS.contains(&name)),
         Value::Array(items) => items.iter().any(mentions_item),
-        Value::Object(map) => map.values().any(mentions_item),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| template::names(k).next().is_some() || mentions_item(v)),
         _ => false,
     }
 }
@@ -297,7 +340,8 @@ fn collect_literals(t: &Value, at: &Pointer, out: &mut Vec<(Pointer, Value)>) {
     match t {
         Value::String(s) if template::names(s).next().is_some() => {}
         Value::Object(map) => {
-            for (k, v) in map {
+            // A member named by a template has no fixed name to look for.
+            for (k, v) in map.iter().filter(|(k, _)| !is_keyed(k)) {
                 collect_literals(v, &at.child(k.clone()), out);
             }
         }
@@ -331,6 +375,7 @@ fn title_places(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
         Value::String(s) if template::whole(s) == Some("title") => out.push(at.clone()),
         Value::Object(map) => map
             .iter()
+            .filter(|(k, _)| !is_keyed(k))
             .for_each(|(k, v)| title_places(v, &at.child(k.clone()), out)),
         Value::Array(items) => {
             if let Some(first) = items.first() {
@@ -341,9 +386,15 @@ fn title_places(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
     }
 }
 
-/// The upstream's own message: the string at the place the template puts its message.
+/// True when a template's member name holds a placeholder (a member per violation).
+fn is_keyed(name: &str) -> bool {
+    template::names(name).next().is_some()
+}
+
+/// The upstream's own message: the string at the place the template puts its message (for a
+/// member named by a template, the first member of that object in the answer).
 fn find_message(t: &Value, body: &Value) -> Option<String> {
-    fn walk(t: &Value, at: &Pointer, out: &mut Vec<Pointer>) {
+    fn walk(t: &Value, at: &Pointer, body: &Value, out: &mut Vec<Pointer>) {
         match t {
             Value::String(s)
                 if template::whole(s)
@@ -351,17 +402,27 @@ fn find_message(t: &Value, body: &Value) -> Option<String> {
             {
                 out.push(at.clone())
             }
-            Value::Object(map) => map.iter().for_each(|(k, v)| walk(v, &at.child(k.clone()), out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                if !is_keyed(k) {
+                    walk(v, &at.child(k.clone()), body, out);
+                } else if let Some(first) = at
+                    .get(body)
+                    .and_then(Value::as_object)
+                    .and_then(|m| m.keys().next())
+                {
+                    walk(v, &at.child(first.clone()), body, out);
+                }
+            }),
             Value::Array(items) => {
                 if let Some(first) = items.first() {
-                    walk(first, &at.child("0"), out);
+                    walk(first, &at.child("0"), body, out);
                 }
             }
             _ => {}
         }
     }
     let mut places = Vec::new();
-    walk(t, &Pointer::root(), &mut places);
+    walk(t, &Pointer::root(), body, &mut places);
     places
         .iter()
         .find_map(|p| p.get(body).and_then(Value::as_str).map(str::to_owned))

@@ -23,6 +23,10 @@ pub struct Route {
     pub query_into_body: bool,
     /// Longest customer id accepted, in bytes.
     pub id_max_length: usize,
+    /// The form of the customer id in this dialect (`id_format`).
+    pub id_format: crate::id::IdFormat,
+    /// The query parameter carrying the customer id, when it travels there (a read).
+    pub id_in_query: Option<String>,
     /// Values of the path variables other than `{id}` for the paths the gateway sends: the
     /// definition's `path_params`, overridden by configuration ([`Route::bind`]).
     pub path_params: BTreeMap<String, String>,
@@ -109,11 +113,15 @@ impl Route {
         Some(id)
     }
 
-    /// The path for customer `id` (percent-encoded), each path variable written with its
-    /// value (percent-encoded as one segment). A variable without a value is written as its
-    /// template (`{store_hash}`): only offline translation shows such a path; a gateway refuses
-    /// to start with an upstream whose variables have no value ([`Route::bind`]).
+    /// The path for customer `id` (the bare id, written in the route's `id_format`, then
+    /// percent-encoded; an id the form cannot hold is refused before: see
+    /// [`Route::writes_id`]), each path variable written with its value (percent-encoded as
+    /// one segment). A variable without a value is written as its template (`{store_hash}`):
+    /// only offline translation shows such a path; a gateway refuses to start with an upstream
+    /// whose variables have no value ([`Route::bind`]).
     pub fn path_for(&self, id: &str) -> String {
+        let written = self.id_format.encode_text(id);
+        let id = written.as_deref().unwrap_or(id);
         let mut out = String::with_capacity(self.path.len() + id.len());
         for seg in &self.segments {
             out.push('/');
@@ -147,6 +155,25 @@ impl Route {
                 .and_then(serde_json::Value::as_str)
                 .is_some_and(|s| m.pattern.is_match(s))
         })
+    }
+
+    /// True when the bare `id` can be written in this route's id form.
+    pub fn writes_id(&self, id: &str) -> bool {
+        self.id_format.can_write(id)
+    }
+
+    /// The query string that carries customer `id` (`id:in=12`), when the route reads the id
+    /// from its query: the parameter's name as written (`:` kept, as the vendors document it),
+    /// the id in the route's form, each percent-encoded outside RFC 3986 `unreserved`.
+    pub fn query_for(&self, id: &str) -> Option<String> {
+        let name = self.id_in_query.as_deref()?;
+        let written = self.id_format.encode_text(id);
+        let id = written.as_deref().unwrap_or(id);
+        Some(format!(
+            "{}={}",
+            percent_encoding::utf8_percent_encode(name, crate::id::QUERY_NAME),
+            crate::id::segment(id)
+        ))
     }
 
     /// The names of the path variables other than `{id}`, in path order.
@@ -265,6 +292,8 @@ mod tests {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: 64,
+            id_format: crate::id::IdFormat::Opaque,
+            id_in_query: None,
             path_params: BTreeMap::new(),
             body_match: Vec::new(),
         };

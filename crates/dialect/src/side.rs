@@ -88,6 +88,14 @@ pub(crate) trait Side {
     /// Where this side's callers put the customer id in the body (the root when in the path).
     fn id_pointer(&self) -> Pointer;
 
+    /// When this side cannot write the bare `id` in its id form (a dialect's `id_format`: not
+    /// an integer, for integer ids), the form, as a message names it. The canonical form
+    /// writes every id.
+    fn unwritable_id(&self, id: &str) -> Option<String> {
+        let _ = id;
+        None
+    }
+
     /// Decodes a request body (already validated) into the canonical request; `path_id` is the
     /// id from the path, when the route has one.
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem>;

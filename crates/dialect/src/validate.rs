@@ -120,6 +120,7 @@ fn default_template(code: &str) -> &'static str {
             "{field}: the key {property} is reserved (keys starting with {allowed} are written by the gateway only)"
         }
         "query" => "query parameter {property} is not allowed",
+        "too_many_ids" => "{property} names more than {limit} customer: one read retrieves one customer",
         "malformed" => "the body is not valid JSON",
         _ => "{field} is invalid ({code})",
     }
@@ -135,9 +136,14 @@ pub(crate) fn violation(
     templates: &std::collections::HashMap<String, String>,
     vars: &MessageVars,
 ) -> Violation {
-    let template = templates
-        .get(&vars.code)
-        .map_or_else(|| default_template(&vars.code), String::as_str);
+    let template = templates.get(&vars.code).map_or_else(
+        || match (vars.code.as_str(), &vars.format) {
+            // An id that is not in (or cannot be written in) a dialect's id form.
+            ("invalid_id", Some(_)) => "the customer id must be {format} in {target}",
+            (code, _) => default_template(code),
+        },
+        String::as_str,
+    );
     Violation {
         pointer: vars.pointer.to_string(),
         code: vars.code.clone(),

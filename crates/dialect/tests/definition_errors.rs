@@ -339,23 +339,40 @@ fn a_get_update_fails() {
 // and ignored.
 
 #[test]
-fn a_placeholder_as_a_member_name_fails() {
+fn a_member_name_filled_per_violation_loads_and_any_other_placeholder_name_fails() {
     // BigCommerce keys its errors by the violating member (`"errors":{"0.email":"…"}`, issue
-    // #22): the engine fills values only, so such a name would be sent as `{pointer}`.
-    let ws = Workspace::new("placeholder-name");
+    // #22): an error body's member name may be a violation's variable (one member per
+    // violation).
+    let ws = Workspace::new("placeholder-name-ok");
     ws.edit(
         "dialects/elasticpath.toml",
         "body = { errors = [{ status = \"{status}\", title = \"{title}\", detail = \"{message}\" }] }",
         "body = { errors = { \"{pointer}\" = \"{message}\" } }",
+    );
+    ws.load().unwrap_or_else(|e| panic!("{e}"));
+
+    // A member name filled from anything but one violation's variables is not honoured.
+    let ws = Workspace::new("placeholder-name");
+    ws.edit(
+        "dialects/elasticpath.toml",
+        "body = { errors = [{ status = \"{status}\", title = \"{title}\", detail = \"{message}\" }] }",
+        "body = { errors = { \"{kind}\" = \"{message}\" } }",
+    );
+    // Nothing fills a name in a token body or a fixed member.
+    ws.edit(
+        "dialects/axim.toml",
+        "\"/message\" = \"Customer updated successfully\"",
+        "\"/message\" = { \"{id}\" = \"Customer updated successfully\" }",
     );
     let message = load_error(&ws);
     assert_mentions(
         &message,
         &[
             "elasticpath.toml",
-            "errors.body.errors.{pointer}",
-            "the member name holds the placeholder `{pointer}`",
-            "filled in values only",
+            "errors.body.errors.{kind}: the member name holds `{kind}`",
+            "from its variables only (pointer, code, message, property, field)",
+            "axim.toml",
+            "`{id}`: no placeholder is filled in a fixed member's name",
         ],
     );
 }
@@ -383,8 +400,8 @@ fn a_bracket_pointer_fails() {
 
 #[test]
 fn a_numeric_envelope_segment_fails() {
-    // BigCommerce's array body (`[{…}]`) as `envelope = "/0"` (issue #22): encoding would build
-    // `{"0":{…}}` and decoding would read item 0 and drop the rest.
+    // An array body (`[{…}]`) written `envelope = "/0"` (issue #22): encoding would build
+    // `{"0":{…}}` and decoding would read item 0 and drop the rest (`envelope_array` says it).
     let ws = Workspace::new("numeric-envelope");
     ws.edit("dialects/axim.toml", "envelope = \"/data\"", "envelope = \"/0\"");
     let message = load_error(&ws);

@@ -345,10 +345,11 @@ fn update(from: &str) -> Value {
         "axim" => axim_body(json!([{"code": "vip", "value": "yes"}])),
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),
+        "spree" => json!({"user": {"email": "ron@new.example"}}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
         "shopify" => json!({
             "query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field message } } }",
-            "variables": {"input": {"id": "cus_123", "email": "ron@new.example"}}
+            "variables": {"input": {"id": "gid://shopify/Customer/cus_123", "email": "ron@new.example"}}
         }),
         other => panic!("no update for {other}"),
     }

@@ -105,7 +105,7 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
         ],
         "shopify" => {
             let input = |members: Value| {
-                let mut input = json!({"id": "cus_ada"});
+                let mut input = json!({"id": "gid://shopify/Customer/cus_ada"});
                 if let (Value::Object(i), Value::Object(m)) = (&mut input, members) {
                     i.extend(m);
                 }
@@ -120,6 +120,12 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
                 ("tags", input(json!({"tags": ["a", "b"]}))),
             ]
         }
+        "spree" => vec![
+            ("email", json!({"user": {"email": "ada@new.example"}})),
+            ("first name", json!({"user": {"first_name": "Augusta"}})),
+            ("last name", json!({"user": {"last_name": "King"}})),
+            ("password", json!({"user": {"password": "s3cret-pass"}})),
+        ],
         other => panic!("no partial updates for {other}"),
     }
 }

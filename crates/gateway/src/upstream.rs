@@ -141,6 +141,14 @@ impl UpstreamError {
     }
 }
 
+/// Makes rustls with the ring provider the process's TLS provider, which every HTTPS client
+/// (reqwest is built without a provider of its own) needs before it is built: the upstream's
+/// and the candidate's, the OTLP exporter's. The first call installs it; later ones find it
+/// there, which is not an error.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl HttpUpstream {
     /// Builds the client for `base` (no trailing slash), trusting the system's certificate
     /// authorities and `roots` for `https://`. The timeout of each attempt is the stack's
@@ -154,9 +162,7 @@ impl HttpUpstream {
         roots: &[reqwest::Certificate],
     ) -> Result<HttpUpstream, BuildError> {
         let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
-        // rustls with the ring provider, for the whole process (the first call installs it;
-        // a later one finds it there, which is not an error).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .tls_certs_merge(roots.iter().cloned())
             .connect_timeout(config.upstream.connect_timeout)
@@ -183,21 +189,27 @@ impl HttpUpstream {
     /// The configured base URL plus `path` (the route, with the id already encoded as one
     /// segment), checked to be exactly that before anything is sent: same scheme, host and
     /// port, the base path followed by `path` unchanged (no dot segment resolved, no
-    /// separator reinterpreted), no query, no fragment.
+    /// separator reinterpreted), no fragment, and the query `query` exactly (empty: none; the
+    /// dialect's own, a read's `id:in=12`, already encoded).
     ///
     /// # Errors
     /// [`UpstreamError::Unsendable`] when the URL would be anything else.
-    pub fn url_for(&self, path: &str) -> Result<reqwest::Url, UpstreamError> {
+    pub fn url_for(&self, path: &str, query: &str) -> Result<reqwest::Url, UpstreamError> {
         let prefix = self.base_url.path().trim_end_matches('/');
         let mut want = String::with_capacity(prefix.len() + path.len());
         want.push_str(prefix);
         want.push_str(path);
         let mut url = reqwest::Url::clone(&self.base_url);
         url.set_path(&want);
+        url.set_query((!query.is_empty()).then_some(query));
         let same_origin = url.scheme() == self.base_url.scheme()
             && url.host() == self.base_url.host()
             && url.port_or_known_default() == self.base_url.port_or_known_default();
-        if same_origin && url.path() == want && url.query().is_none() && url.fragment().is_none() {
+        if same_origin
+            && url.path() == want
+            && url.query().unwrap_or_default() == query
+            && url.fragment().is_none()
+        {
             Ok(url)
         } else {
             Err(UpstreamError::Unsendable)
@@ -285,7 +297,7 @@ impl Service<UpstreamRequest> for HttpUpstream {
     }
 
     fn call(&mut self, request: UpstreamRequest) -> Self::Future {
-        let url = self.url_for(&request.outbound.path);
+        let url = self.url_for(&request.outbound.path, &request.outbound.query);
         let (client, limit) = (self.client.clone(), self.max_response_bytes);
         let host = self.host.clone();
         Box::pin(async move {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{CompiledMessage, Derivation, Derive, EnumMap, ErrorShape, Expand, Rule, Shape, Transform};
 use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
 use crate::pointer::Pointer;
-use crate::template::{self, ERROR_VARS, MESSAGE_VARS, TOKEN_VARS};
+use crate::template::{self, ERROR_VARS, ITEM_VARS, MESSAGE_VARS, TOKEN_VARS};
 
 /// Converts a TOML template into JSON; the string `"$null"` stands for JSON `null`, which TOML
 /// cannot write.
@@ -32,6 +32,8 @@ pub(crate) struct Compiler<'a> {
     /// The canonical update and Customer schemas, to check canonical pointers and list the
     /// members a replaced object clears.
     pub canonical_schemas: [&'a Value; 2],
+    /// The update route's id form: the rule mapping the canonical `/id` writes it so.
+    pub id_format: crate::id::IdFormat,
 }
 
 impl Compiler<'_> {
@@ -51,12 +53,23 @@ impl Compiler<'_> {
                 }
             }
             toml::Value::Table(t) => {
+                // An error body may name a member by a violation (`"{field}" = "{message}"`: one
+                // member per violation); nothing else fills a member name.
+                let keyed = known.contains(&"field");
                 for (k, v) in t {
-                    if let Some(name) = template::names(k).next() {
-                        self.problems.push(format!(
-                            "{key}.{k}: the member name holds the placeholder `{{{name}}}`; placeholders \
-                             are filled in values only, so the name would be sent as written"
-                        ));
+                    for name in template::names(k) {
+                        if !keyed {
+                            self.problems.push(format!(
+                                "{key}.{k}: the member name holds the placeholder `{{{name}}}`; only an error body's \
+                                 member names are filled, so the name would be sent as written"
+                            ));
+                        } else if !ITEM_VARS.contains(&name) {
+                            self.problems.push(format!(
+                                "{key}.{k}: the member name holds `{{{name}}}`; a member name is filled per violation, \
+                                 from its variables only ({})",
+                                ITEM_VARS.join(", ")
+                            ));
+                        }
                     }
                     self.check_placeholders(&format!("{key}.{k}"), v, known);
                 }
@@ -83,6 +96,11 @@ impl Compiler<'_> {
             }
             toml::Value::Table(t) => {
                 for (k, v) in t {
+                    if let Some(name) = template::names(k).next() {
+                        self.problems.push(format!(
+                            "{key}.{k}: `{{{name}}}`: no placeholder is filled in a fixed member's name, it would be sent as written"
+                        ));
+                    }
                     self.check_fixed(&format!("{key}.{k}"), v);
                 }
             }
@@ -131,7 +149,13 @@ impl Compiler<'_> {
         fields: &[RawField],
         on: RawOn,
     ) -> CompiledMessage {
-        let envelope = self.pointer(&format!("{key}.envelope"), &raw.envelope);
+        let written = self.pointer(&format!("{key}.envelope"), &raw.envelope);
+        // An array envelope: the fields are in its one item.
+        let (envelope, array) = if raw.envelope_array {
+            (written.child("0"), Some(written))
+        } else {
+            (written, None)
+        };
         let mut fixed = |what: &str, members: &std::collections::BTreeMap<String, toml::Value>| {
             members
                 .iter()
@@ -195,13 +219,35 @@ impl Compiler<'_> {
                 found
             })
             .collect();
-        let read_omits = raw
+        let read_omits: Vec<Pointer> = raw
             .read_omits
             .iter()
             .map(|p| self.pointer(&format!("{key}.read_omits"), p))
             .collect();
+        if let Some(list) = &array {
+            // Absolute pointers cannot reach into the array's item (no index is written in a
+            // definition): the members they name would be written beside the array, or not at all.
+            let inside = constants
+                .iter()
+                .chain(&extra)
+                .map(|(p, _)| ("constants or extra", p))
+                .chain(read_omits.iter().map(|p| ("read_omits", p)));
+            for (what, p) in inside {
+                if list.is_prefix_of(p) {
+                    self.problems.push(format!(
+                        "{key}.{what}: `{p}` is inside the array envelope `{list}`; with `envelope_array` only members beside the array can be fixed (the item's members are mapped with `fields`)"
+                    ));
+                }
+            }
+            if raw.expand.is_some() {
+                self.problems.push(format!(
+                    "{key}.expand: relations are not picked inside an array envelope"
+                ));
+            }
+        }
         CompiledMessage {
             envelope,
+            array,
             constants,
             extra,
             status: raw.status.unwrap_or(200),
@@ -272,6 +318,17 @@ impl Compiler<'_> {
             .derive
             .as_ref()
             .map(|d| self.derive(&format!("{key}.derive"), d, canonical_base));
+        // The rule mapping the canonical customer's `/id` writes it in the route's id form.
+        let transform = if absolute.segments() == ["id"] && !self.id_format.is_opaque() {
+            if transform.is_some() || enum_map.is_some() {
+                self.problems.push(format!(
+                    "{key}: the customer id's form comes from `route.id_format`; the rule mapping `/id` takes no `transform` or `enum`"
+                ));
+            }
+            Some(Transform::IdForm(self.id_format.clone()))
+        } else {
+            transform
+        };
         if !f.fields.is_empty() && !f.items.is_empty() {
             self.problems
                 .push(format!("{key}: a rule has either `fields` or `items`, not both"));

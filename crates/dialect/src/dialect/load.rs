@@ -10,6 +10,7 @@ use crate::auth::{Auth, Credential, TokenEndpoint};
 use crate::compiled::{self, CompiledErrors, CompiledMessage, Compiler, Schemas, check_message_pointers};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
+use crate::id::IdFormat;
 use crate::route::{BodyMatch, PathSegment, Route};
 use crate::schema;
 use crate::source::Tree;
@@ -40,18 +41,31 @@ pub(crate) fn load(
     let mut c = Compiler {
         problems: Vec::new(),
         canonical_schemas,
+        id_format: IdFormat::Opaque,
     };
+    c.id_format = id_format(&mut c, "route", raw.route.id_format.as_deref()).unwrap_or_default();
     compiled::check_id(&mut c, &raw, stem);
     compiled::check_message_pointers(&mut c, "request", &raw.request);
     compiled::check_message_pointers(&mut c, "response", &raw.response);
     let request = c.message("request", &raw.request, &raw.fields, RawOn::Request);
     let response = c.message("response", &raw.response, &raw.fields, RawOn::Response);
     let (shapes, messages, join) = c.errors(&raw.errors);
-    let route = compile_route(&mut c, "route", &raw.route);
+    let mut route = compile_route(&mut c, "route", &raw.route, None);
+    // In an array body the id is a member of the item (`[{"id": 12, …}]`): `id_in_body` is
+    // written relative to it.
+    if let (Some(_), Some(p)) = (&request.array, &route.id_in_body) {
+        route.id_in_body = Some(request.envelope.join(p));
+    }
     let retrieve = raw
         .retrieve
         .as_ref()
-        .map(|r| compile_route(&mut c, "retrieve", r));
+        .map(|r| compile_route(&mut c, "retrieve", r, Some(&route.id_format)));
+    if route.id_in_query.is_some() {
+        c.problems.push(
+            "route.id_in_query: only a retrieve call reads the customer id from its query; an update carries it in the path or the body"
+                .to_owned(),
+        );
+    }
     // The gateway sends each call with its declared `method`: an update always has a body, a
     // retrieve call one exactly when the id travels in it. A GET has none.
     if route.method == "GET" {
@@ -138,7 +152,24 @@ pub(crate) fn load(
     Ok(dialect)
 }
 
-fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
+/// Reads `<key>.id_format` (see [`IdFormat::parse`]).
+fn id_format(c: &mut Compiler<'_>, key: &str, text: Option<&str>) -> Option<IdFormat> {
+    match IdFormat::parse(text?) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            c.problems.push(format!("{key}.id_format: {e}"));
+            None
+        }
+    }
+}
+
+/// Compiles a route; `inherited` is the update route's id form, which a retrieve route takes
+/// unless it gives its own.
+fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Option<&IdFormat>) -> Route {
+    let id_format = match &r.id_format {
+        Some(text) => id_format(c, key, Some(text)).unwrap_or_default(),
+        None => inherited.cloned().unwrap_or_else(|| c.id_format.clone()),
+    };
     let mut segments = Vec::new();
     let Some(rest) = r.path.strip_prefix('/') else {
         c.problems
@@ -152,6 +183,8 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
             query: Vec::new(),
             query_into_body: false,
             id_max_length: crate::id::DEFAULT_ID_MAX_LENGTH,
+            id_format,
+            id_in_query: None,
             path_params: BTreeMap::new(),
             body_match: Vec::new(),
         };
@@ -194,11 +227,28 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
         .id_in_body
         .as_deref()
         .map(|p| c.pointer(&format!("{key}.id_in_body"), p));
-    match (ids_in_path, &id_in_body) {
-        (1, None) | (0, Some(_)) => {}
+    let id_in_query = r.id_in_query.clone();
+    match (ids_in_path, &id_in_body, &id_in_query) {
+        (1, None, None) | (0, Some(_), None) | (0, None, Some(_)) => {}
         _ => c.problems.push(format!(
-            "{key}: the customer id must travel either in the path (`{{id}}`) or in the body (`id_in_body`), exactly once"
+            "{key}: the customer id must travel in exactly one place: the path (`{{id}}`), the body (`id_in_body`) or the query (`id_in_query`)"
         )),
+    }
+    if let Some(name) = &id_in_query {
+        if name.is_empty() {
+            c.problems
+                .push(format!("{key}.id_in_query: the parameter needs a name"));
+        }
+        if r.query_into_body {
+            c.problems.push(format!(
+                "{key}.id_in_query: `query_into_body` reads every parameter as a body member; the id cannot also be a parameter of its own"
+            ));
+        }
+        if r.query.contains(name) {
+            c.problems.push(format!(
+                "{key}.query: `{name}` is the id's parameter (`id_in_query`); list only the others"
+            ));
+        }
     }
     let id_max_length = r.id_max_length.unwrap_or(crate::id::DEFAULT_ID_MAX_LENGTH);
     if !(1..=1024).contains(&id_max_length) {
@@ -238,6 +288,8 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute) -> Route {
         query: r.query.clone(),
         query_into_body: r.query_into_body,
         id_max_length,
+        id_format,
+        id_in_query,
         path_params,
         body_match,
     }

@@ -1,5 +1,6 @@
-//! A caller's read at a dialect's retrieve route: which customer it names, from the path or
-//! the body, and that the body carries nothing else but the retrieve call's fixed members.
+//! A caller's read at a dialect's retrieve route: which customer it names, from the path, the
+//! body or the query (`id_in_query`), in the route's id form, and that a body carries nothing
+//! else but the retrieve call's fixed members.
 
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
@@ -31,15 +32,13 @@ impl Dialect {
                 "this dialect has no retrieve operation",
             ));
         };
+        if let Some(name) = &route.id_in_query {
+            return crate::engine::query_id::read(self.compiled(), route, name, query, body);
+        }
         let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
         decode::apply_query(self.compiled(), route, query, &mut body)?;
         let Some(at) = &route.id_in_body else {
-            return path_id.map(str::to_owned).ok_or_else(|| {
-                self.refuse(
-                    ErrorKind::Validation,
-                    crate::validate::refusal("required", Pointer::root()),
-                )
-            });
+            return crate::compiled::route_id(&self.errors, &self.id, route, path_id, &body);
         };
         if !body.is_object() {
             return Err(self.refuse(
@@ -69,7 +68,14 @@ impl Dialect {
             return Err(self.refuse(ErrorKind::Validation, vars));
         }
         match at.get(&body) {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            // A string where the dialect's ids are strings: its form decides (an integer where
+            // they are numbers).
+            Some(v)
+                if v.as_str().is_some_and(|s| !s.is_empty())
+                    || !route.id_format.is_opaque() && !v.is_null() =>
+            {
+                crate::compiled::route_id(&self.errors, &self.id, route, None, &body)
+            }
             Some(_) => Err(self.refuse(
                 ErrorKind::Validation,
                 crate::validate::refusal("type", at.clone()),

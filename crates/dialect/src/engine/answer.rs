@@ -60,7 +60,11 @@ pub(crate) fn null_answer(d: Compiled<'_>, problem: &Problem) -> Option<crate::r
 fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
     let mut at = body;
     for segment in envelope.segments() {
-        at = at.as_object_mut()?.get_mut(segment)?;
+        at = match at {
+            // An array envelope's item (`/data/0`).
+            Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
+            other => other.as_object_mut()?.get_mut(segment)?,
+        };
     }
     at.as_object_mut()
 }
@@ -75,8 +79,15 @@ fn pass_through(d: Compiled<'_>, upstream: &Value, members: &mut Map<String, Val
         return;
     };
     let mut schema = d.response_schema;
-    for segment in d.response.envelope.segments() {
-        schema = &schema["properties"][segment];
+    let item = d.response.array.as_ref().map(|list| list.child("0"));
+    for (i, segment) in d.response.envelope.segments().iter().enumerate() {
+        // The array envelope's item is described by the array's `items`.
+        let is_item = item.as_ref().is_some_and(|p| p.segments().len() == i + 1);
+        schema = if is_item {
+            &schema["items"]
+        } else {
+            &schema["properties"][segment]
+        };
     }
     let Some(named) = schema["properties"].as_object() else {
         return;

@@ -16,13 +16,8 @@ use crate::validate::refusal;
 
 /// See [`crate::Dialect::decode_request`].
 pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
-    let id = match (&d.route.id_in_body, path_id) {
-        (Some(p), _) => p.get(body).and_then(Value::as_str).map(str::to_owned),
-        (None, id) => id.map(str::to_owned),
-    };
-    let Some(id) = id.filter(|id| !id.is_empty()) else {
-        return Err(d.refuse(ErrorKind::Validation, refusal("required", d.id_pointer())));
-    };
+    one_item(d, body)?;
+    let id = d.route_id(path_id, body)?;
     let decoder = Decoder {
         dialect: d,
         ignore_empty: d.request.ignore_empty,
@@ -42,6 +37,32 @@ pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> R
         unknown: provenance::unknown_members(d, root),
         complete,
     })
+}
+
+/// An array envelope (`envelope_array`) carries exactly one customer: an empty array is refused
+/// as `minItems`, more than one item as the vendor's "payload too large" naming the limit
+/// (`maxItems`, 1): never one taken and the others dropped.
+fn one_item(d: Compiled<'_>, body: &Value) -> Result<(), Problem> {
+    let Some(list) = &d.request.array else {
+        return Ok(());
+    };
+    let (code, kind) = match d.request.items(body) {
+        Some(1) => return Ok(()),
+        Some(0) => ("minItems", ErrorKind::Validation),
+        Some(_) => ("maxItems", ErrorKind::PayloadTooLarge),
+        None => {
+            let vars = MessageVars {
+                expected: Some("array".into()),
+                ..refusal("type", list.clone())
+            };
+            return Err(d.refuse(ErrorKind::Validation, vars));
+        }
+    };
+    let vars = MessageVars {
+        limit: Some("1".into()),
+        ..refusal(code, list.clone())
+    };
+    Err(d.refuse(kind, vars))
 }
 
 /// See [`crate::Dialect::decode_response`].
@@ -114,6 +135,15 @@ pub(crate) fn null_answer(d: Compiled<'_>, body: &Value) -> Option<Problem> {
 pub(crate) fn is_success_body(d: Compiled<'_>, body: &Value) -> bool {
     d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v))
         && d.response.envelope.get(body).is_some_and(Value::is_object)
+        // An array envelope answers about one customer: several is not an answer to a request
+        // about one.
+        && d.response.items(body).is_none_or(|n| n == 1)
+}
+
+/// True when `body` has the success shape but its array envelope is empty: the answer names
+/// no customer (a read by a filter that matched none).
+pub(crate) fn is_empty_answer(d: Compiled<'_>, body: &Value) -> bool {
+    d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v)) && d.response.items(body) == Some(0)
 }
 
 struct Decoder<'a> {
@@ -213,6 +243,14 @@ impl Decoder<'_> {
                 LeafError::DuplicateKey(p) => self
                     .dialect
                     .refuse(ErrorKind::Validation, refusal("duplicate_key", here().join(&p))),
+                LeafError::InvalidId => self.dialect.refuse(
+                    ErrorKind::Validation,
+                    MessageVars {
+                        format: self.dialect.route.id_format.describe(),
+                        target: Some(self.dialect.id.to_owned()),
+                        ..refusal("invalid_id", here())
+                    },
+                ),
             })?,
             (Shape::Object { .. } | Shape::Array { .. }, _) => {
                 let expected = if matches!(rule.shape, Shape::Object { .. }) {

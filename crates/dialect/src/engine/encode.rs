@@ -37,8 +37,14 @@ pub(crate) fn request(
             complete,
         }),
     )?;
-    if let (Some(p), Value::Object(map)) = (&d.route.id_in_body, &mut body) {
-        p.set(map, Value::String(request.id.clone()));
+    if let Some(p) = &d.route.id_in_body {
+        // Written in the route's form (checked writable before: `translate::check_id`).
+        let id = d
+            .route
+            .id_format
+            .encode_value(&request.id)
+            .unwrap_or_else(|| Value::String(request.id.clone()));
+        crate::pointer::set_through(p, &mut body, id);
     }
     let mut missing = Vec::new();
     for p in &message.required {
@@ -112,7 +118,13 @@ pub(super) fn encode_message(
     }
     .object(&message.rules, src, &Pointer::root(), &mut fields)?;
     let mut root = Map::new();
-    message.envelope.set(&mut root, Value::Object(fields));
+    match &message.array {
+        // An array envelope: one item. At the root the body is the array itself (nothing can
+        // be fixed beside it: refused at load).
+        Some(list) if list.is_root() => return Ok(Value::Array(vec![Value::Object(fields)])),
+        Some(list) => list.set(&mut root, Value::Array(vec![Value::Object(fields)])),
+        None => message.envelope.set(&mut root, Value::Object(fields)),
+    }
     for (p, v) in message.constants.iter().chain(&message.extra) {
         p.set(&mut root, v.clone());
     }
@@ -281,6 +293,14 @@ impl Encoder<'_> {
             }
             (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToDialect).map_err(|e| match e {
                 // Encoding reads canonical objects only: a kv_list never meets a repeated key.
+                LeafError::InvalidId => self.dialect.refuse(
+                    ErrorKind::Untranslatable,
+                    MessageVars {
+                        format: self.dialect.route.id_format.describe(),
+                        target: Some(self.dialect.id.to_owned()),
+                        ..refusal("invalid_id", parent.join(&rule.canonical))
+                    },
+                ),
                 LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
                     ErrorKind::Untranslatable,
                     MessageVars {

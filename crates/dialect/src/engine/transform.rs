@@ -24,6 +24,8 @@ pub(crate) enum LeafError {
     UnmappedEnum,
     /// A `kv_list` item repeats a key or has none; the pointer is relative to the value.
     DuplicateKey(Pointer),
+    /// A customer id not in the dialect's id form (or not writable in it).
+    InvalidId,
 }
 
 /// Converts the leaf value `v` of `rule`: through its enum map, else its transform, else as is.
@@ -57,6 +59,14 @@ impl Transform {
     pub(crate) fn apply(&self, v: &Value, direction: Direction) -> Result<Value, LeafError> {
         use Direction::{ToCanonical, ToDialect};
         Ok(match (self, direction, v) {
+            // id: the dialect's form (a JSON integer, a GID) ↔ the bare canonical id.
+            (Transform::IdForm(f), ToCanonical, v) => {
+                Value::String(f.decode_value(v).ok_or(LeafError::InvalidId)?)
+            }
+            (Transform::IdForm(f), ToDialect, Value::String(id)) => {
+                f.encode_value(id).ok_or(LeafError::InvalidId)?
+            }
+            (Transform::IdForm(_), ToDialect, _) => return Err(LeafError::InvalidId),
             // kv_list: dialect `[{key: k, value: v}, …]` ↔ canonical `{k: v, …}`.
             (Transform::KvList { key, value }, ToCanonical, Value::Array(items)) => {
                 kv_list_to_object(items, key, value)?

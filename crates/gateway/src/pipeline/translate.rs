@@ -57,13 +57,12 @@ pub(crate) fn translate(
 
 /// The customer id the caller's `body` carries, when its dialect has it there.
 pub(crate) fn body_id(call: &Call<'_>, body: &Value) -> Option<String> {
-    call.dialect
-        .route()
+    let route = call.dialect.route();
+    route
         .id_in_body
         .as_ref()
         .and_then(|p| p.get(body))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+        .and_then(|v| route.id_format.decode_value(v))
 }
 
 /// The refusal of a translation: each violation counted in

@@ -19,6 +19,7 @@ fn request(repeatable: bool) -> UpstreamRequest {
         outbound: Arc::new(Outbound {
             method: "POST".into(),
             path: "/customers/cus_1".into(),
+            query: String::new(),
             content_type: "application/json",
             body: serde_json::json!({"email": "a@example.com"}),
         }),
