@@ -156,6 +156,8 @@ fn assert_refused(dialect: &str, answer: &harness::Answer) {
         "checkoutpage" => json["status"] == "error" && json["message"].is_string(),
         // Rails' public exceptions body.
         "spree" => json["status"].as_u64() == Some(503) && json["error"] == "Service Unavailable",
+        // GraphQL's top-level errors (shopify.md#errors); the gateway's 503 keeps its status.
+        "shopify" => json["errors"][0]["message"].is_string(),
         other => panic!("{other}: no error shape known to this test"),
     };
     assert!(shaped, "{dialect}: not its error shape: {body}");
