@@ -3,7 +3,7 @@
 //! completion, offline).
 
 use anyhow::Context;
-use dialectgate_dialect::{Answer, Endpoint, Options, Registry, Step, parse_strict};
+use dialectgate_dialect::{Answer, Endpoint, Operation, Options, Registry, Step, parse_strict};
 
 use crate::batch;
 
@@ -30,8 +30,11 @@ pub(crate) fn stored_customer(
     path: &std::path::Path,
 ) -> anyhow::Result<serde_json::Value> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read --current {}", path.display()))?;
-    if let Answer::Customer(doc) = registry.read_answer(to, 200, &bytes) {
-        return Ok(doc);
+    // The retrieve's answer, or (where the read answers in the update's shape) the update's.
+    for op in [Operation::Retrieve, Operation::Update] {
+        if let Answer::Customer(doc) = registry.read_answer_to(op, to, 200, &bytes) {
+            return Ok(doc);
+        }
     }
     let doc = parse_strict(&bytes, dialectgate_dialect::DEFAULT_MAX_DEPTH)
         .map_err(|e| anyhow::anyhow!("--current {}: not valid JSON: {e}", path.display()))?;

@@ -172,6 +172,36 @@ fn vendor_error(upstream: &str, kind: ErrorKind) -> Option<Reply> {
                 json!({"status": "error", "type": "error", "message": "Internal Server Error", "errors": []}),
             ),
         ),
+        // shopify.md#answer and #errors: GraphQL answers at HTTP 200.
+        ("shopify", NotFound) => (
+            200,
+            json,
+            body(
+                json!({"data": {"customerUpdate": {"userErrors": [{"field": ["id"], "message": "Customer does not exist"}], "customer": null}}}),
+            ),
+        ),
+        // customerCreate's documented user error (the same CustomerInput); `field` is null.
+        ("shopify", Validation) => (
+            200,
+            json,
+            body(
+                json!({"data": {"customerUpdate": {"userErrors": [{"field": null, "message": "Customer must have a name, phone number or email address"}], "customer": null}}}),
+            ),
+        ),
+        ("shopify", Unauthorized) => (
+            401,
+            json,
+            body(
+                json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
+            ),
+        ),
+        ("shopify", Internal) => (
+            200,
+            json,
+            body(
+                json!({"errors": [{"message": "Internal error. Looks like something went wrong on our end. Request ID: 1b355a21-7117-44c5-8d8b-8948082f40a8 (include this in support requests).", "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "1b355a21-7117-44c5-8d8b-8948082f40a8"}}]}),
+            ),
+        ),
         // spree.md#errors: Spree's documented bodies (RecordNotFoundError.yaml,
         // AuthenticationFailedError.yaml, the update's 422 example) and Rails' own 500. A taken
         // email is a 422 of the validation shape, which reads back as a validation error: no
@@ -249,6 +279,11 @@ async fn upstream_errors(upstream_kind: &str) {
         }
         gw.stop().await;
     }
+}
+
+#[tokio::test]
+async fn shopify_upstream_errors_at_http_200() {
+    upstream_errors("shopify").await;
 }
 
 #[tokio::test]

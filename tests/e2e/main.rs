@@ -19,6 +19,7 @@ mod errors;
 mod faults;
 mod fidelity_gaps;
 mod fill;
+mod graphql;
 mod headers;
 mod integrity;
 mod limits;

@@ -14,7 +14,7 @@ use crate::harness::{self, Answer, CALLER_KEY, DIALECTS, Running, UPSTREAM_TOKEN
 
 /// What a vendor backend answers on success about customer `id` (the gateway refuses an answer
 /// about another customer than the one it asked for): its example answer, the example's id
-/// replaced by `id` wherever it occurs.
+/// replaced by `id` wherever it occurs, as it is and in the upstream's id form.
 fn success_reply(upstream: &str, id: &str) -> Value {
     let mut doc = if upstream == "canonical" {
         let mut doc = dialectgate_gateway::fixtures().remove(0);
@@ -32,6 +32,13 @@ fn success_reply(upstream: &str, id: &str) -> Value {
         other => panic!("{upstream}'s example is not a customer: {other:?}"),
     };
     replace_string(&mut doc, &example, id);
+    // And in the upstream's own id form (Shopify's `gid://shopify/Customer/<id>`).
+    if let Some(d) = registry.dialect(upstream) {
+        let form = &d.route().id_format;
+        if let (Some(from), Some(to)) = (form.encode_text(&example), form.encode_text(id)) {
+            replace_string(&mut doc, &from, &to);
+        }
+    }
     doc
 }
 
@@ -71,14 +78,14 @@ struct Request {
 
 fn request(caller: &str, body: Value) -> Request {
     let dialect = harness::registry_dialect(caller);
-    let id = dialect
-        .route()
+    // The bare id (what every other side sees), read through the caller's id form.
+    let route = dialect.route();
+    let id = route
         .id_in_body
         .as_ref()
         .and_then(|p| p.get(&body))
-        .and_then(Value::as_str)
-        .unwrap_or("cus_ada")
-        .to_owned();
+        .and_then(|v| route.id_format.decode_value(v))
+        .unwrap_or_else(|| "cus_ada".to_owned());
     let path = harness::call(caller, &id, CALLER_KEY).path;
     let path_id = dialect
         .match_path(&path)
@@ -167,7 +174,10 @@ fn assert_request_line(got: &harness::Recorded, caller: &str, upstream_kind: &st
     if upstream_kind == "canonical" {
         assert_eq!(
             (got.method.as_str(), got.path.as_str()),
-            ("PATCH", format!("/customers/{id}").as_str()),
+            (
+                "PATCH",
+                format!("/customers/{}", dialectgate_dialect::id::segment(id)).as_str()
+            ),
             "{pair}"
         );
         assert_eq!(got.header("content-type"), Some("application/merge-patch+json"));
@@ -178,7 +188,10 @@ fn assert_request_line(got: &harness::Recorded, caller: &str, upstream_kind: &st
         );
         return;
     }
-    let expected = harness::call(upstream_kind, id, UPSTREAM_TOKEN);
+    // The id as the gateway writes it: one percent-encoded segment (a Shopify GID holds `:`
+    // and `/`).
+    let segment = dialectgate_dialect::id::segment(id).to_string();
+    let expected = harness::call(upstream_kind, &segment, UPSTREAM_TOKEN);
     assert_eq!(
         (got.method.as_str(), got.path.as_str()),
         (expected.method, expected.path.as_str()),

@@ -287,6 +287,51 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 GatewayTimeout => e(504, "General"),
             }
         }
+        // shopify.md#errors and #the-dialect: GraphQL answers at HTTP 200 (user errors in
+        // data.customerUpdate, top-level errors with extensions.code); the transport's 401; the
+        // gateway's other errors keep their status in the top-level errors shape.
+        "shopify" => {
+            let code = |status: u16, code: &str| {
+                json_row(
+                    status,
+                    json!({"errors": [{"message": ANY, "extensions": {"code": code}}]}),
+                )
+            };
+            let plain = |status: u16| json_row(status, json!({"errors": [{"message": ANY}]}));
+            let user_error = |error: Value| {
+                json_row(
+                    200,
+                    json!({"data": {"customerUpdate": {"customer": null, "userErrors": [error]}}}),
+                )
+            };
+            match kind {
+                // `field` names the input member when the gateway knows it (checked below).
+                Validation => user_error(json!({"field": [], "message": ANY})),
+                // The documented "update a customer with an ID that doesn't exist" answer.
+                NotFound => user_error(json!({"field": ["id"], "message": "Customer does not exist"})),
+                Unauthorized => json_row(
+                    401,
+                    json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
+                ),
+                Forbidden => code(200, "ACCESS_DENIED"),
+                RateLimited => json_row(
+                    200,
+                    json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}),
+                ),
+                Internal => code(200, "INTERNAL_SERVER_ERROR"),
+                // GUESS (customerUpdate's user errors have no code): the decision records 409 with
+                // customerSet's code TAKEN.
+                Duplicate => code(409, "TAKEN"),
+                Conflict => plain(409),
+                PayloadTooLarge => plain(413),
+                UnsupportedMediaType => plain(415),
+                MethodNotAllowed => plain(405),
+                Timeout => plain(408),
+                BadGateway => plain(502),
+                GatewayTimeout => plain(504),
+                Unavailable => plain(503),
+            }
+        }
         // spree.md#errors: Spree's own {error} (422 adds errors, the messages by attribute);
         // the statuses Rails answers itself carry {status, error: <reason phrase>}. Decisions:
         // a taken email is the 422 validation shape, a conflict a 409 {error}. `errors` names
@@ -611,6 +656,8 @@ fn names_the_field(caller: &str, body: &Value) {
             assert!(message.contains("email"), "{caller}: {body}");
             return;
         }
+        // The decision records the input member's name as the user error's field.
+        "shopify" => ("/data/customerUpdate/userErrors/0/field/0", json!("email")),
         // spree.md#errors: the 422's errors are keyed by the attribute, messages in a list.
         "spree" => {
             let messages = body.pointer("/errors/email").and_then(Value::as_array);
@@ -851,6 +898,45 @@ fn documented_upstream_errors() -> Vec<(&'static str, Reply, CredentialMode, Kin
             ),
             CredentialMode::Static,
             Kind::Duplicate,
+        ),
+        // shopify.md#errors: throttled at HTTP 200 (as a user posted it) and as an HTTP 429.
+        (
+            "shopify",
+            (
+                200,
+                json,
+                body(
+                    json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}], "extensions": {"cost": {"requestedQueryCost": 752, "actualQueryCost": null, "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 666, "restoreRate": 50.0}}}}),
+                ),
+            ),
+            CredentialMode::Static,
+            Kind::RateLimited,
+        ),
+        (
+            "shopify",
+            (
+                429,
+                json,
+                body(
+                    json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}]}),
+                ),
+            ),
+            CredentialMode::Static,
+            Kind::RateLimited,
+        ),
+        // Access denied at HTTP 200 beside `data.customerUpdate: null` (the shape a third-party
+        // proxy replays); in passthrough mode it is the caller's own token that lacks the scope.
+        (
+            "shopify",
+            (
+                200,
+                json,
+                body(
+                    json!({"errors": [{"message": "Access denied for customerUpdate field. Required access: `write_customers` access scope.", "locations": [{"line": 2, "column": 3}], "path": ["customerUpdate"], "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes", "requiredAccess": "`write_customers` access scope."}}], "data": {"customerUpdate": null}}),
+                ),
+            ),
+            CredentialMode::Passthrough,
+            Kind::Forbidden,
         ),
     ]
 }

@@ -12,6 +12,7 @@ use crate::error::DialectError;
 use crate::message::{self, Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
+use crate::route::Operation;
 use crate::schema;
 use crate::side::{Expressed, Side};
 use crate::source::Tree;
@@ -202,7 +203,7 @@ impl Side for Canonical {
     }
 
     /// The success body is the customer itself: nothing else of it comes along.
-    fn read_answer(&self, status: u16, body: &[u8], _: &Validator) -> (Answer, Option<Value>) {
+    fn read_answer(&self, _: Operation, status: u16, body: &[u8], _: &Validator) -> (Answer, Option<Value>) {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         if (200..300).contains(&status) {
             let answer = match json {
@@ -246,7 +247,7 @@ impl Side for Canonical {
         Ok((200, doc))
     }
 
-    fn render_error(&self, problem: &Problem, _: Option<&str>) -> Rendered {
+    fn render_error(&self, _: Operation, problem: &Problem, _: Option<&str>) -> Rendered {
         Rendered {
             status: problem.status,
             content_type: "application/problem+json".into(),

@@ -128,6 +128,8 @@ pub(crate) struct CompiledMessage {
     pub volatile: Vec<Pointer>,
     /// Requests only: the action list the rules with an `action` live in.
     pub actions: Option<Actions>,
+    /// A read's answer only: `null` at the envelope means the customer does not exist.
+    pub null_means_not_found: bool,
 }
 
 impl CompiledMessage {

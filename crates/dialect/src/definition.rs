@@ -25,7 +25,8 @@ pub struct RawDefinition {
     pub decisions: Vec<String>,
     pub route: RawRoute,
     /// The vendor's "retrieve a customer" operation: its answer has the shape of the update's
-    /// answer (`response`). Used for inbound reads and for reading before a write.
+    /// answer (`response`) unless it declares its own (`[retrieve.response]`). Used for inbound
+    /// reads and for reading before a write.
     #[serde(default)]
     pub retrieve: Option<RawRoute>,
     pub auth: RawAuth,
@@ -77,6 +78,19 @@ pub struct RawRoute {
     /// `retrieve` only: the query parameter that carries the customer id (`"id:in"`).
     #[serde(default)]
     pub id_in_query: Option<String>,
+    /// Body members (absolute pointers) and the regular expressions their string values must
+    /// match for a request to be this operation: what tells apart two operations sharing a
+    /// method and path (a GraphQL `mutation` from a `query`).
+    #[serde(default)]
+    pub body_match: BTreeMap<String, String>,
+    /// `[retrieve]` only: the retrieve call's own fixed members (`constants`, `extra`), when
+    /// they differ from the update's.
+    #[serde(default)]
+    pub request: Option<RawMessage>,
+    /// `[retrieve]` only: the read's answer, when its shape differs from the update's
+    /// (`[response]`).
+    #[serde(default)]
+    pub response: Option<RawMessage>,
 }
 
 /// How callers authenticate.
@@ -174,6 +188,10 @@ pub struct RawMessage {
     /// for can overflow (`translation.overflow`).
     #[serde(default)]
     pub bag: Option<String>,
+    /// `[retrieve.response]` only: an answer whose envelope holds `null` (GraphQL's
+    /// `"customer": null`) means the customer does not exist.
+    #[serde(default)]
+    pub null_means_not_found: bool,
     /// Requests only: the body's members are set by a list of actions (commercetools'
     /// `{"version": 3, "actions": [{"action": "setFirstName", "firstName": "Ada"}]}`): rules
     /// with an `action` are read from and written to the items of that list.

@@ -3,6 +3,7 @@
 //! its credentials in `auth.rs`.
 
 mod load;
+mod retrieve;
 
 use std::collections::HashMap;
 
@@ -33,6 +34,10 @@ pub struct Dialect {
     pub(crate) route: Route,
     /// The retrieve operation, when the definition declares one.
     pub(crate) retrieve: Option<Route>,
+    /// The retrieve call's own fixed members (`[retrieve.request]`), when declared.
+    pub(crate) retrieve_request: Option<CompiledMessage>,
+    /// The read's own answer shape (`[retrieve.response]`), when declared; else `response`.
+    pub(crate) retrieve_response: Option<CompiledMessage>,
     pub(crate) auth: Auth,
     pub(crate) request: CompiledMessage,
     pub(crate) response: CompiledMessage,
@@ -59,6 +64,18 @@ impl Dialect {
             response: &self.response,
             errors: &self.errors,
             response_schema: &self.schemas.response_json,
+        }
+    }
+
+    /// [`Dialect::compiled`] for `op`: a read's answer has the retrieve operation's own shape
+    /// when it declares one.
+    pub(crate) fn compiled_for(&self, op: Operation) -> Compiled<'_> {
+        match (op, &self.retrieve_response) {
+            (Operation::Retrieve, Some(response)) => Compiled {
+                response,
+                ..self.compiled()
+            },
+            _ => self.compiled(),
         }
     }
 
@@ -236,70 +253,6 @@ impl Dialect {
         decode::apply_query(self.compiled(), &self.route, query, body)
     }
 
-    /// The customer id of a retrieve request at this dialect's retrieve route: from the path,
-    /// or from the body (`body`, with the query applied as the route declares; `None` for no
-    /// body), which then carries nothing else.
-    ///
-    /// # Errors
-    /// A validation problem in this dialect's words: no retrieve route, a query parameter it
-    /// does not accept, no id, or members besides the id.
-    pub fn retrieve_id(
-        &self,
-        path_id: Option<&str>,
-        query: &str,
-        body: Option<Value>,
-    ) -> Result<String, Problem> {
-        let Some(route) = &self.retrieve else {
-            return Err(Problem::new(
-                ErrorKind::NotFound,
-                "this dialect has no retrieve operation",
-            ));
-        };
-        if let Some(name) = &route.id_in_query {
-            return crate::engine::query_id::read(self.compiled(), route, name, query, body);
-        }
-        let mut body = body.unwrap_or_else(|| Value::Object(Map::new()));
-        decode::apply_query(self.compiled(), route, query, &mut body)?;
-        let Some(at) = &route.id_in_body else {
-            return crate::compiled::route_id(&self.errors, &self.id, route, path_id, &body);
-        };
-        let Value::Object(members) = &body else {
-            return Err(self.refuse(
-                ErrorKind::Validation,
-                crate::validate::refusal("type", Pointer::root()),
-            ));
-        };
-        if let Some(other) = members.keys().find(|k| at.segments().first() != Some(*k)) {
-            let vars = crate::validate::MessageVars {
-                property: Some(other.clone()),
-                ..crate::validate::refusal("additionalProperties", Pointer::root().child(other.clone()))
-            };
-            return Err(self.refuse(ErrorKind::Validation, vars));
-        }
-        match at.get(&body) {
-            // A string where the dialect's ids are strings: its form decides (an integer where
-            // they are numbers).
-            Some(v)
-                if v.as_str().is_some_and(|s| !s.is_empty())
-                    || !route.id_format.is_opaque() && !v.is_null() =>
-            {
-                crate::compiled::route_id(&self.errors, &self.id, route, None, &body)
-            }
-            Some(_) => Err(self.refuse(
-                ErrorKind::Validation,
-                crate::validate::refusal("type", at.clone()),
-            )),
-            None => {
-                let vars = crate::validate::MessageVars {
-                    property: at.last().map(str::to_owned),
-                    at: Pointer::root(),
-                    ..crate::validate::refusal("required", at.clone())
-                };
-                Err(self.refuse(ErrorKind::Validation, vars))
-            }
-        }
-    }
-
     /// Decodes this dialect's success body into a canonical Customer document.
     ///
     /// # Errors
@@ -401,6 +354,11 @@ impl Side for Dialect {
         let body = match &route.id_in_body {
             Some(p) => {
                 let mut body = Map::new();
+                if let Some(fixed) = &self.retrieve_request {
+                    for (at, v) in fixed.constants.iter().chain(&fixed.extra) {
+                        at.set(&mut body, v.clone());
+                    }
+                }
                 let written = route.id_format.encode_value(id);
                 p.set(&mut body, written.unwrap_or_else(|| Value::String(id.to_owned())));
                 Value::Object(body)
@@ -439,19 +397,28 @@ impl Side for Dialect {
 
     /// A success body is checked against the vendor's schema, decoded and checked against the
     /// canonical Customer schema; anything else is classified as the vendor's error.
-    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>) {
+    fn read_answer(
+        &self,
+        op: Operation,
+        status: u16,
+        body: &[u8],
+        customer: &Validator,
+    ) -> (Answer, Option<Value>) {
+        let d = self.compiled_for(op);
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         let success = (200..300).contains(&status);
-        if success
-            && json
-                .as_ref()
-                .is_some_and(|j| decode::is_empty_answer(self.compiled(), j))
-        {
+        if success && json.as_ref().is_some_and(|j| decode::is_empty_answer(d, j)) {
             // An empty array envelope names no customer: the read's filter matched none.
             let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
             return (Answer::Problem(problem), None);
         }
-        let Some(doc) = json.filter(|j| success && self.is_success_body(j)) else {
+        if let Some(j) = &json
+            && success
+            && let Some(problem) = decode::null_answer(d, j)
+        {
+            return (Answer::Problem(message::upstream_fault(problem)), None);
+        }
+        let Some(doc) = json.filter(|j| success && decode::is_success_body(d, j)) else {
             let problem = message::upstream_fault(self.classify_error(status, body));
             return (Answer::Problem(problem), None);
         };
@@ -463,7 +430,7 @@ impl Side for Dialect {
                 self.id
             ));
         }
-        match decode::response(self.compiled(), &doc) {
+        match decode::response(d, &doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
             Ok(customer_doc) if customer.is_valid(&customer_doc) => {
@@ -479,7 +446,13 @@ impl Side for Dialect {
 
     /// Never answers a caller with something its own vendor would not send.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let body = answer::response(self.compiled(), customer, view)?;
+        let op = if view.read {
+            Operation::Retrieve
+        } else {
+            Operation::Update
+        };
+        let d = self.compiled_for(op);
+        let body = answer::response(d, customer, view)?;
         if !self.schemas.response.is_valid(&body) {
             return Err(if customer.get("id").is_none() {
                 message::missing_id()
@@ -493,11 +466,14 @@ impl Side for Dialect {
                 )
             });
         }
-        Ok((self.success_status(), body))
+        Ok((d.response.status, body))
     }
 
-    fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered {
-        Dialect::render_error(self, problem, id)
+    fn render_error(&self, op: Operation, problem: &Problem, id: Option<&str>) -> Rendered {
+        match answer::null_answer(self.compiled_for(op), problem) {
+            Some(rendered) => rendered,
+            None => Dialect::render_error(self, problem, id),
+        }
     }
 
     fn fill_needs(&self) -> FillNeeds {

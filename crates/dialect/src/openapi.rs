@@ -76,6 +76,12 @@ fn document(registry: &Registry) -> Value {
             let op = operation(d, kind, route, alternatives.clone());
             let name = format!("{}_{}_customer", d.id(), kind.as_str());
             if let Value::Object(item) = item {
+                // Two operations told apart by the body (`body_match`) share one OpenAPI
+                // operation: either body, either answer.
+                let op = match item.remove(&route.method.to_ascii_lowercase()) {
+                    Some(first) => shared_operation(d, first, op),
+                    None => op,
+                };
                 item.insert(route.method.to_ascii_lowercase(), op.clone());
                 // Other accepted methods: the same operation, under an id of its own.
                 for method in &route.also_methods {
@@ -133,7 +139,7 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
     let mut parameters = Vec::new();
     let body_examples = match kind {
         Operation::Update => request_examples(d),
-        Operation::Retrieve => retrieve_examples(route),
+        Operation::Retrieve => retrieve_examples(d, route),
     };
     if route.id_in_body.is_none() {
         // The ids of the body examples (all fixtures, unless the bodies carry an email).
@@ -193,11 +199,7 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
     }
     let schema = match (kind, &route.id_in_body) {
         (Operation::Update, _) => json!({"$ref": format!("#/components/schemas/{}_request", d.id())}),
-        (Operation::Retrieve, Some(at)) => json!({
-            "type": "object", "additionalProperties": false,
-            "required": [at.last().unwrap_or("id")],
-            "properties": {at.last().unwrap_or("id"): {"type": "string", "minLength": 1, "maxLength": route.id_max_length}},
-        }),
+        (Operation::Retrieve, Some(at)) => retrieve_body_schema(d, route, at),
         (Operation::Retrieve, None) => Value::Null,
     };
     let mut op = json!({
@@ -219,15 +221,107 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
     op
 }
 
-/// The fixture customers as retrieve examples (a body `{"id": …}` where the id travels there;
-/// else the keys name the path examples).
-fn retrieve_examples(route: &Route) -> Map<String, Value> {
+/// The body of a retrieve call whose id travels at `at`: the id, and the retrieve request's
+/// fixed members (`[retrieve.request]`: constants required, extra members optional); nothing
+/// else.
+fn retrieve_body_schema(d: &Dialect, route: &Route, at: &crate::pointer::Pointer) -> Value {
+    let mut schema = json!({"type": "object", "additionalProperties": false, "properties": {}});
+    let id = json!({"type": "string", "minLength": 1, "maxLength": route.id_max_length});
+    place(&mut schema, at.segments(), id, true);
+    if let Some(fixed) = &d.retrieve_request {
+        for (p, v) in &fixed.constants {
+            place(&mut schema, p.segments(), json!({ "const": v }), true);
+        }
+        for (p, v) in &fixed.extra {
+            place(
+                &mut schema,
+                p.segments(),
+                json!({ "type": json_type(v), "examples": [v] }),
+                false,
+            );
+        }
+    }
+    schema
+}
+
+/// Puts `leaf` at `path` in an object `schema`, making the objects on the way.
+fn place(schema: &mut Value, path: &[String], leaf: Value, required: bool) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if required {
+        if schema.get("required").is_none() {
+            schema["required"] = json!([]);
+        }
+        if let Some(Value::Array(names)) = schema.get_mut("required")
+            && !names.contains(&json!(first))
+        {
+            names.push(json!(first));
+        }
+    }
+    let member = &mut schema["properties"][first.as_str()];
+    if rest.is_empty() {
+        *member = leaf;
+    } else {
+        if member.is_null() {
+            *member = json!({"type": "object", "additionalProperties": false, "properties": {}});
+        }
+        place(member, rest, leaf, required);
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// One OpenAPI operation for two operations at one method and path, told apart by the body:
+/// either request body, either success answer, the bodies' examples together.
+fn shared_operation(d: &Dialect, first: Value, second: Value) -> Value {
+    let mut op = first.clone();
+    op["operationId"] = Value::String(format!("{}_customer_by_body", d.id()));
+    op["summary"] = Value::String(format!(
+        "Update or retrieve a customer ({}), as the body says",
+        d.vendor()
+    ));
+    let body = |o: &Value| o.pointer("/requestBody/content/application~1json").cloned();
+    if let (Some(a), Some(b)) = (body(&first), body(&second)) {
+        // Examples are named by the customer they address: the first operation's stand for
+        // both where the names meet.
+        let mut examples = a.get("examples").cloned().unwrap_or_else(|| json!({}));
+        if let (Value::Object(all), Some(Value::Object(more))) = (&mut examples, b.get("examples")) {
+            for (k, v) in more {
+                all.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        op["requestBody"]["content"]["application/json"] = json!({
+            "schema": {"oneOf": [a["schema"], b["schema"]]},
+            "examples": examples,
+        });
+    }
+    op
+}
+
+/// The fixture customers as retrieve examples (a body with the id, and the retrieve request's
+/// fixed members, where the id travels there; else the keys name the path examples).
+fn retrieve_examples(d: &Dialect, route: &Route) -> Map<String, Value> {
     EXAMPLE_CUSTOMERS
         .iter()
         .map(|(id, ..)| {
             let value = match &route.id_in_body {
                 Some(at) => {
                     let mut body = Map::new();
+                    if let Some(fixed) = &d.retrieve_request {
+                        for (p, v) in fixed.constants.iter().chain(&fixed.extra) {
+                            p.set(&mut body, v.clone());
+                        }
+                    }
                     at.set(&mut body, json!(id));
                     Value::Object(body)
                 }

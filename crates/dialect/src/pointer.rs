@@ -97,6 +97,14 @@ impl Pointer {
         })
     }
 
+    /// The pointer to the member holding this one; `None` at the root.
+    pub fn parent(&self) -> Option<Pointer> {
+        let (_, parent) = self.segments.split_last()?;
+        Some(Pointer {
+            segments: parent.to_vec(),
+        })
+    }
+
     /// The last segment.
     pub fn last(&self) -> Option<&str> {
         self.segments.last().map(String::as_str)

@@ -280,19 +280,24 @@ impl Registry {
         translate::encode(to.side(&self.canonical), canonical)
     }
 
-    /// Understands an upstream answer from `upstream`, overflow not restored.
+    /// Understands an upstream answer from `upstream` to an update, overflow not restored.
     pub fn read_answer(&self, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
-        self.understand(upstream, status, body, None, None).answer
+        self.read_answer_to(Operation::Update, upstream, status, body)
     }
 
-    /// Understands an upstream answer from `upstream` once: the customer or the problem, with
+    /// Understands an upstream answer from `upstream` to `op`, overflow not restored.
+    pub fn read_answer_to(&self, op: Operation, upstream: &Endpoint, status: u16, body: &[u8]) -> Answer {
+        self.understand((op, upstream), status, body, None, None).answer
+    }
+
+    /// Understands an upstream answer from `upstream` to `op` once: the customer or the problem, with
     /// `overflow` (the gateway's key prefix when overflow is on) the members the upstream
     /// keeps in its bag restored and the customer as the upstream holds it kept beside, and,
     /// for a `caller` speaking the upstream's dialect, the success body as parsed (for
     /// [`Registry::encode_answer_for`]).
     pub fn understand(
         &self,
-        upstream: &Endpoint,
+        (op, upstream): (Operation, &Endpoint),
         status: u16,
         body: &[u8],
         caller: Option<&Endpoint>,
@@ -301,7 +306,7 @@ impl Registry {
         let (answer, parsed) =
             upstream
                 .side(&self.canonical)
-                .read_answer(status, body, &self.canonical.customer);
+                .read_answer(op, status, body, &self.canonical.customer);
         let body = parsed.filter(|_| caller.is_some_and(|to| passes_through(upstream, to)));
         let held = match (&answer, overflow) {
             (Answer::Customer(customer), Some(_)) if has_bag(upstream) => Some(customer.clone()),
@@ -376,7 +381,19 @@ impl Registry {
 
     /// Renders `problem` as `to`'s error answer.
     pub fn render_error(&self, to: &Endpoint, problem: &Problem, id: Option<&str>) -> Rendered {
-        to.side(&self.canonical).render_error(problem, id)
+        self.render_error_to(Operation::Update, to, problem, id)
+    }
+
+    /// Renders `problem` as `to`'s error answer to a caller of `op` (a read's not found can
+    /// have a shape of its own: `null_means_not_found`).
+    pub fn render_error_to(
+        &self,
+        op: Operation,
+        to: &Endpoint,
+        problem: &Problem,
+        id: Option<&str>,
+    ) -> Rendered {
+        to.side(&self.canonical).render_error(op, problem, id)
     }
 }
 

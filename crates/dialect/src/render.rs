@@ -249,6 +249,12 @@ pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) 
         }
         let matched = match (&json, shape.body.is_string()) {
             (Some(json), false) => {
+                // At a success status the answer is told from a success by its shape: it must
+                // have the objects and arrays the template has (GraphQL's `errors`, a
+                // mutation's `userErrors`).
+                if (200..300).contains(&status) && !has_containers(&shape.body, json) {
+                    continue;
+                }
                 if literals
                     .iter()
                     .any(|(p, v)| p.get(json).is_some_and(|got| got != v))
@@ -297,6 +303,23 @@ pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) 
     Problem::new(kind, message)
 }
 
+/// Whether `body`, answered with `status`, is one of the dialect's error answers by its literal
+/// members: a kind of that status whose template has a literal the body carries, and none it
+/// contradicts.
+pub(crate) fn is_error_by_literals(errors: &CompiledErrors, status: u16, body: &Value) -> bool {
+    errors.shapes.values().any(|shape| {
+        if shape.body.is_string() || (shape.status != status && !shape.also_status.contains(&status)) {
+            return false;
+        }
+        let mut literals = Vec::new();
+        collect_literals(&shape.body, &Pointer::root(), &mut literals);
+        let conflicts = literals
+            .iter()
+            .any(|(p, v)| p.get(body).is_some_and(|got| got != v));
+        !conflicts && literals.iter().any(|(p, v)| p.get(body) == Some(v))
+    })
+}
+
 /// The longest upstream message passed on to a caller, in bytes.
 pub(crate) const MAX_UPSTREAM_MESSAGE: usize = 512;
 
@@ -329,6 +352,20 @@ fn collect_literals(t: &Value, at: &Pointer, out: &mut Vec<(Pointer, Value)>) {
         }
         Value::Null => {}
         other => out.push((at.clone(), other.clone())),
+    }
+}
+
+/// Whether `answer` has every object and array `template` has along the way to its members
+/// (arrays are not looked into: an error list may be empty in a template's place).
+fn has_containers(template: &Value, answer: &Value) -> bool {
+    match (template, answer) {
+        (Value::Object(t), Value::Object(a)) => t.iter().all(|(k, tv)| match tv {
+            Value::Object(_) | Value::Array(_) => a.get(k).is_some_and(|av| has_containers(tv, av)),
+            _ => true,
+        }),
+        (Value::Array(_), Value::Array(_)) => true,
+        (Value::Object(_) | Value::Array(_), _) => false,
+        _ => true,
     }
 }
 

@@ -30,6 +30,18 @@ pub struct Route {
     /// Values of the path variables other than `{id}` for the paths the gateway sends: the
     /// definition's `path_params`, overridden by configuration ([`Route::bind`]).
     pub path_params: BTreeMap<String, String>,
+    /// What a body must hold to be this operation (see [`Route::matches_body`]); empty when
+    /// the method and path alone decide.
+    pub body_match: Vec<BodyMatch>,
+}
+
+/// One condition of a route's `body_match`: the string at `at` matches `pattern`.
+#[derive(Debug, Clone)]
+pub struct BodyMatch {
+    /// The body member, an absolute pointer.
+    pub at: Pointer,
+    /// The regular expression (searched anywhere in the value unless anchored).
+    pub pattern: regex::Regex,
 }
 
 /// What a route does.
@@ -127,6 +139,22 @@ impl Route {
             }
         }
         out
+    }
+
+    /// True when the route's operation is told apart from another at the same method and path
+    /// by the body (`body_match`).
+    pub fn matches_by_body(&self) -> bool {
+        !self.body_match.is_empty()
+    }
+
+    /// True when `body` is this operation's: every `body_match` member is a string its
+    /// expression matches (always true without `body_match`).
+    pub fn matches_body(&self, body: &serde_json::Value) -> bool {
+        self.body_match.iter().all(|m| {
+            m.at.get(body)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|s| m.pattern.is_match(s))
+        })
     }
 
     /// True when the bare `id` can be written in this route's id form.
@@ -267,6 +295,7 @@ mod tests {
             id_format: crate::id::IdFormat::Opaque,
             id_in_query: None,
             path_params: BTreeMap::new(),
+            body_match: Vec::new(),
         };
         let lit = |s: &str| PathSegment::Literal(s.into());
         let mut routes = vec![

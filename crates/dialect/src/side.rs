@@ -14,6 +14,7 @@ use crate::message::{Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
 use crate::report::Fidelity;
+use crate::route::Operation;
 use crate::validate::{self, MessageVars};
 
 /// How a side expresses a canonical request.
@@ -136,16 +137,22 @@ pub(crate) trait Side {
     /// The request line and body this side's upstream receives for customer `id`.
     fn outbound(&self, id: &str, body: Value) -> Outbound;
 
-    /// Understands this side's upstream answer; what is passed on is checked against the
-    /// canonical Customer schema `customer`. With a customer, a dialect's success body as
+    /// Understands this side's upstream answer to `op`; what is passed on is checked against
+    /// the canonical Customer schema `customer`. With a customer, a dialect's success body as
     /// parsed comes along (a caller of the same dialect takes members from it).
-    fn read_answer(&self, status: u16, body: &[u8], customer: &Validator) -> (Answer, Option<Value>);
+    fn read_answer(
+        &self,
+        op: Operation,
+        status: u16,
+        body: &[u8],
+        customer: &Validator,
+    ) -> (Answer, Option<Value>);
 
     /// A canonical Customer as this side's success answer: (status, body), shaped by `view`.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;
 
-    /// `problem` as this side's error answer.
-    fn render_error(&self, problem: &Problem, id: Option<&str>) -> Rendered;
+    /// `problem` as this side's error answer to a caller of `op`.
+    fn render_error(&self, op: Operation, problem: &Problem, id: Option<&str>) -> Rendered;
 
     /// What this side's requests need from the stored customer (the objects and maps it
     /// replaces in full decide whether the gateway's bag keys are read first).

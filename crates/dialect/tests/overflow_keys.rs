@@ -355,6 +355,10 @@ fn update(from: &str) -> Value {
         }
         "spree" => json!({"user": {"email": "ron@new.example"}}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
+        "shopify" => json!({
+            "query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field message } } }",
+            "variables": {"input": {"id": "gid://shopify/Customer/cus_123", "email": "ron@new.example"}}
+        }),
         other => panic!("no update for {other}"),
     }
 }

@@ -122,6 +122,23 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
                 json!({"version": 7, "actions": [{"action": "setVatId"}]}),
             ),
         ],
+        "shopify" => {
+            let input = |members: Value| {
+                let mut input = json!({"id": "gid://shopify/Customer/cus_ada"});
+                if let (Value::Object(i), Value::Object(m)) = (&mut input, members) {
+                    i.extend(m);
+                }
+                json!({"query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field message } } }", "variables": {"input": input}})
+            };
+            vec![
+                ("email", input(json!({"email": "ada@new.example"}))),
+                ("first name", input(json!({"firstName": "Augusta"}))),
+                ("last name", input(json!({"lastName": "King"}))),
+                ("phone", input(json!({"phone": "+441"}))),
+                ("note", input(json!({"note": "Call first."}))),
+                ("tags", input(json!({"tags": ["a", "b"]}))),
+            ]
+        }
         "spree" => vec![
             ("email", json!({"user": {"email": "ada@new.example"}})),
             ("first name", json!({"user": {"first_name": "Augusta"}})),

@@ -100,7 +100,13 @@ impl Gateway {
             Problem::new(ErrorKind::Internal, "the gateway failed to handle the request"),
         );
         let caller = Endpoint::Dialect(dialect.clone());
-        answer::refusal(&self.registry, &dialect, &caller, &failure, (path, None))
+        answer::refusal(
+            &self.registry,
+            (&dialect, Operation::Update),
+            &caller,
+            &failure,
+            (path, None),
+        )
     }
 
     /// Handles one request: the phases in order, the log phase last. Never fails: every
@@ -190,7 +196,7 @@ impl Gateway {
                 path_id,
             }) => (dialect, operation, path_id),
         };
-        let call = Call {
+        let mut call = Call {
             dialect: &dialect,
             operation,
             caller: Endpoint::Dialect(dialect.clone()),
@@ -199,12 +205,12 @@ impl Gateway {
             request_id,
         };
         let path = req.uri().path().to_owned();
-        let (rsp, outcome) = match self.phases(&call, req).await {
+        let (rsp, outcome) = match self.phases(&mut call, req).await {
             Ok(rsp) => (rsp, Outcome::Ok),
             Err(failure) => (
                 answer::refusal(
                     &self.registry,
-                    &dialect,
+                    (&dialect, call.operation),
                     &call.caller,
                     &failure,
                     (&path, call.path_id),
@@ -216,8 +222,9 @@ impl Gateway {
     }
 
     /// The phases after routing, in order: admit, authenticate, read the body (and wait for a
-    /// working slot), then the operation's own (`service/operations.rs`).
-    async fn phases<B>(&self, call: &Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
+    /// working slot; where two operations share the method and path, the body picks one:
+    /// `call.operation` is then set), then the operation's own (`service/operations.rs`).
+    async fn phases<B>(&self, call: &mut Call<'_>, req: Request<B>) -> Result<Response<Full<Bytes>>, Failure>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -237,6 +244,15 @@ impl Gateway {
             .admission
             .work(reading, needed, config.upstream.timeout)
             .await?;
+        if route::told_by_body(call.dialect, &parts.method, parts.uri.path()) {
+            call.operation = route::by_body(
+                call.dialect,
+                (&parts.method, parts.uri.path()),
+                &bytes,
+                config.server.json_limits(),
+            )?;
+        }
+        let call = &*call;
         let forwarding = Forwarding {
             headers: &parts.headers,
             pass_on: pass_on.as_ref(),

@@ -260,6 +260,7 @@ impl Compiler<'_> {
             bag,
             read_omits,
             volatile,
+            null_means_not_found: raw.null_means_not_found,
         }
     }
 

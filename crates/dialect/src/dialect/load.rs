@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::Dialect;
 use crate::auth::{Auth, ClientAuth, Credential, TokenEndpoint};
-use crate::compiled::{self, CompiledErrors, Compiler, Schemas};
+use crate::compiled::{self, CompiledErrors, CompiledMessage, Compiler, Schemas, check_message_pointers};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::error::DialectError;
 use crate::id::IdFormat;
-use crate::route::{PathSegment, Route};
+use crate::route::{BodyMatch, PathSegment, Route};
 use crate::schema;
 use crate::source::Tree;
 
@@ -84,10 +84,26 @@ pub(crate) fn load(
             c.problems
                 .push("retrieve: a GET cannot carry the customer id in a body".to_owned());
         }
-        if r.path == route.path && r.methods().any(|m| route.accepts_method(m)) {
-            c.problems
-                .push("retrieve: shares a method and path with `route`".to_owned());
+        if route.overlaps(r) {
+            check_told_apart(&mut c, &route, r);
         }
+    }
+    if raw.route.request.is_some() || raw.route.response.is_some() {
+        c.problems.push(
+            "route: the update's request and answer are the top-level `[request]` and `[response]`; `request` and `response` belong to `[retrieve]` only"
+                .to_owned(),
+        );
+    }
+    let (retrieve_request, retrieve_response) = raw
+        .retrieve
+        .as_ref()
+        .map(|r| retrieve_messages(&mut c, r, &raw.fields))
+        .unwrap_or_default();
+    if raw.response.null_means_not_found || raw.request.null_means_not_found {
+        c.problems.push(
+            "null_means_not_found: only `[retrieve.response]` may say that a null answer means not found"
+                .to_owned(),
+        );
     }
     let auth = compile_auth(&mut c, &raw);
     if let Some(expand) = &response.expand
@@ -117,6 +133,8 @@ pub(crate) fn load(
         decisions: raw.decisions.clone(),
         route,
         retrieve,
+        retrieve_request,
+        retrieve_response,
         auth,
         request,
         response,
@@ -168,6 +186,7 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Optio
             id_format,
             id_in_query: None,
             path_params: BTreeMap::new(),
+            body_match: Vec::new(),
         };
     };
     for part in rest.split('/') {
@@ -243,6 +262,23 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Optio
                 .push(format!("{key}.method: `{m}` is not an HTTP method"));
         }
     }
+    let body_match = r
+        .body_match
+        .iter()
+        .filter_map(|(p, pattern)| {
+            let at = c.pointer(&format!("{key}.body_match"), p);
+            match regex::Regex::new(pattern) {
+                Ok(pattern) => Some(BodyMatch { at, pattern }),
+                Err(e) => {
+                    c.problems.push(format!(
+                        "{key}.body_match.\"{p}\": not a regular expression: {}",
+                        e.to_string().lines().last().unwrap_or_default().trim()
+                    ));
+                    None
+                }
+            }
+        })
+        .collect();
     Route {
         method: r.method.to_ascii_uppercase(),
         also_methods: r.also_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
@@ -255,7 +291,99 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Optio
         id_format,
         id_in_query,
         path_params,
+        body_match,
     }
+}
+
+/// Two operations of one dialect that a request could reach by method and path alike (a
+/// GraphQL endpoint's mutation and query) must be told apart by the body: each declares
+/// `body_match`, the body is read (no `GET`), and the two do not plainly accept the same
+/// bodies (a member in common with a different expression). What the loader cannot see, a
+/// body both match, is refused when it comes.
+fn check_told_apart(c: &mut Compiler<'_>, route: &Route, retrieve: &Route) {
+    if !route.matches_by_body() || !retrieve.matches_by_body() {
+        c.problems.push(
+            "retrieve: shares a method and path with `route`; tell them apart by the body with `body_match` on both"
+                .to_owned(),
+        );
+        return;
+    }
+    if retrieve.id_in_body.is_none() || retrieve.methods().any(|m| m == "GET") {
+        c.problems.push(
+            "retrieve.body_match: a retrieve told apart by its body must carry the id in the body (`id_in_body`) and take no `GET`"
+                .to_owned(),
+        );
+    }
+    let differs = route.body_match.iter().any(|a| {
+        retrieve
+            .body_match
+            .iter()
+            .any(|b| a.at == b.at && a.pattern.as_str() != b.pattern.as_str())
+    });
+    if !differs {
+        c.problems.push(
+            "retrieve.body_match: the same bodies would match `route.body_match`; give a member both name a different expression"
+                .to_owned(),
+        );
+    }
+}
+
+/// `[retrieve.request]` and `[retrieve.response]`, compiled: the retrieve call's own fixed
+/// members, and its answer's own shape. Keys that speak of an update's body are refused.
+fn retrieve_messages(
+    c: &mut Compiler<'_>,
+    r: &RawRoute,
+    fields: &[crate::definition::RawField],
+) -> (Option<CompiledMessage>, Option<CompiledMessage>) {
+    let request = r.request.as_ref().map(|m| {
+        let misused = [
+            (!m.envelope.is_empty(), "envelope"),
+            (m.status.is_some(), "status"),
+            (m.ignore_empty, "ignore_empty"),
+            (!m.required.is_empty(), "required"),
+            (m.expand.is_some(), "expand"),
+            (!m.volatile.is_empty(), "volatile"),
+            (!m.read_omits.is_empty(), "read_omits"),
+            (m.bag.is_some(), "bag"),
+            (m.null_means_not_found, "null_means_not_found"),
+        ];
+        for (_, k) in misused.iter().filter(|(used, _)| *used) {
+            c.problems.push(format!(
+                "retrieve.request.{k}: a retrieve call carries the id (`id_in_body`) and fixed members (`constants`, `extra`) only"
+            ));
+        }
+        if r.id_in_body.is_none() {
+            c.problems.push(
+                "retrieve.request: the retrieve call has no body (its id travels in the path); its fixed members need `id_in_body`"
+                    .to_owned(),
+            );
+        }
+        c.message("retrieve.request", m, &[], RawOn::Request)
+    });
+    let response = r.response.as_ref().map(|m| {
+        let misused = [
+            (!m.required.is_empty(), "required"),
+            (m.ignore_empty, "ignore_empty"),
+            (m.bag.is_some(), "bag"),
+            (m.expand.is_some(), "expand"),
+            (!m.volatile.is_empty(), "volatile"),
+            (!m.read_omits.is_empty(), "read_omits"),
+        ];
+        for (_, k) in misused.iter().filter(|(used, _)| *used) {
+            c.problems.push(format!(
+                "retrieve.response.{k}: not a key of a read's answer (`expand`, `volatile` and `read_omits` stay in `[response]`)"
+            ));
+        }
+        check_message_pointers(c, "retrieve.response", m);
+        if m.null_means_not_found && m.envelope.is_empty() {
+            c.problems.push(
+                "retrieve.response.null_means_not_found: needs an `envelope` (the member that holds null)"
+                    .to_owned(),
+            );
+        }
+        c.message("retrieve.response", m, fields, RawOn::Response)
+    });
+    (request, response)
 }
 
 /// A path variable's name: an ASCII letter, then letters, digits or `_` (`store_hash`,

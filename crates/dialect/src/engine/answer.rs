@@ -36,6 +36,26 @@ pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>)
     Ok(body)
 }
 
+/// A not found answered to a caller of an operation whose answer says it with `null` at the
+/// envelope (`null_means_not_found`): the success status, the constant and extra members, and
+/// `null` at the envelope. `None` for any other problem or operation.
+pub(crate) fn null_answer(d: Compiled<'_>, problem: &Problem) -> Option<crate::render::Rendered> {
+    let m = d.response;
+    if !m.null_means_not_found || problem.kind() != dialectgate_canonical::ErrorKind::NotFound {
+        return None;
+    }
+    let mut body = Map::new();
+    for (p, v) in m.constants.iter().chain(&m.extra) {
+        p.set(&mut body, v.clone());
+    }
+    m.envelope.set(&mut body, Value::Null);
+    Some(crate::render::Rendered {
+        status: m.status,
+        content_type: "application/json".to_owned(),
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    })
+}
+
 /// The object at `envelope` in `body`.
 fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
     let mut at = body;

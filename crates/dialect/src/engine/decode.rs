@@ -107,6 +107,38 @@ pub(crate) fn apply_query(
     Ok(())
 }
 
+/// The first member of `value` (found at `at`) that none of the `allowed` pointers reaches: a
+/// member is allowed when an allowed pointer is it or lies inside it, or when it is an object
+/// on the way to one whose own members are all allowed. `None` when there is none.
+pub(crate) fn member_outside(value: &Value, at: &Pointer, allowed: &[&Pointer]) -> Option<Pointer> {
+    if allowed.iter().any(|p| **p == *at) {
+        return None;
+    }
+    if !allowed.iter().any(|p| at.is_prefix_of(p)) {
+        return Some(at.clone());
+    }
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .find_map(|(k, v)| member_outside(v, &at.child(k.clone()), allowed)),
+        // On the way to an allowed member, anything but an object is the id's type problem.
+        _ => None,
+    }
+}
+
+/// A read's answer whose envelope holds `null` where the operation says that means "no such
+/// customer" (`null_means_not_found`: GraphQL's `"customer": null`): the not-found problem.
+/// An answer that is also one of the dialect's error answers by its literal members (an
+/// `ACCESS_DENIED` beside `"customer": null`) is that error instead: `None`.
+pub(crate) fn null_answer(d: Compiled<'_>, body: &Value) -> Option<Problem> {
+    let m = d.response;
+    let null = m.null_means_not_found
+        && m.envelope.get(body).is_some_and(Value::is_null)
+        && m.constants.iter().all(|(p, v)| p.get(body) == Some(v));
+    (null && !crate::render::is_error_by_literals(d.errors, m.status, body))
+        .then(|| Problem::new(ErrorKind::NotFound, "the customer does not exist"))
+}
+
 /// See [`crate::Dialect::is_success_body`].
 pub(crate) fn is_success_body(d: Compiled<'_>, body: &Value) -> bool {
     d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v))

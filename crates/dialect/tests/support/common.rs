@@ -46,12 +46,13 @@ pub fn fixture(dialect: &str, kind: &str) -> Value {
     )
 }
 
-/// `<fixtures>/<dialect>/<name>` as JSON, each string that is exactly `"{id}"` or `"{email}"`
+/// `<fixtures>/<dialect>/<name>` as JSON, each `{id}` in a string or string that is exactly `"{email}"`
 /// replaced by [`PATH_ID`] or a fixed address (as the e2e harness fills them).
 pub fn fixture_in(fixtures: &Path, dialect: &str, name: &str) -> Value {
     fn fill(v: &mut Value) {
         match v {
-            Value::String(s) if s == "{id}" => *s = PATH_ID.to_owned(),
+            // Inside a string too: an id in its dialect's form (`gid://shopify/Customer/{id}`).
+            Value::String(s) if s.contains("{id}") => *s = s.replace("{id}", PATH_ID),
             Value::String(s) if s == "{email}" => *s = "ada.king@example.com".to_owned(),
             Value::Array(items) => items.iter_mut().for_each(fill),
             Value::Object(map) => map.values_mut().for_each(fill),

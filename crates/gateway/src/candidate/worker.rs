@@ -339,7 +339,13 @@ impl Channel for JobCall<'_> {
             .map_err(failed)?;
         match worker
             .registry
-            .understand(&worker.endpoint, status, &answer, None, None)
+            .understand(
+                (Operation::Retrieve, &worker.endpoint),
+                status,
+                &answer,
+                None,
+                None,
+            )
             .answer
         {
             Answer::Customer(stored) => Ok(stored),
@@ -356,7 +362,7 @@ impl Channel for JobCall<'_> {
         let overflow = worker.translation.restore_prefix();
         Ok(worker
             .registry
-            .understand(&worker.endpoint, status, &body, None, overflow))
+            .understand((operation, &worker.endpoint), status, &body, None, overflow))
     }
 
     fn refused(&self, problem: Problem) -> JobResult {

@@ -126,17 +126,17 @@ pub(crate) fn success(
     Ok((rsp, encode_time))
 }
 
-/// `failure` in the error shape of `dialect` (the caller's), naming the customer the request
-/// was about (else the one in its path).
+/// `failure` in the error shape of `dialect` (the caller's) for a caller of `operation`, naming
+/// the customer the request was about (else the one in its path).
 pub(crate) fn refusal(
     registry: &Registry,
-    dialect: &Dialect,
+    (dialect, operation): (&Dialect, Operation),
     caller: &Endpoint,
     failure: &Failure,
     (path, path_id): (&str, Option<&str>),
 ) -> Response<Full<Bytes>> {
     let id = failure.id.as_deref().or(path_id);
-    let rendered = registry.render_error(caller, &failure.problem, id);
+    let rendered = registry.render_error_to(operation, caller, &failure.problem, id);
     let mut rsp = json_response(rendered.status, &rendered.content_type, rendered.body);
     if failure.problem.kind() == ErrorKind::Overloaded {
         rsp.headers_mut()

@@ -195,10 +195,12 @@ impl Forwarder {
         async move {
             match stack.oneshot(request).await {
                 Ok(Reply::Answer(Answer::Customer(c))) => Some(c),
-                Ok(Reply::Http { status, body }) => match registry.read_answer(&endpoint, status, &body) {
-                    Answer::Customer(c) => Some(c),
-                    Answer::Problem(_) => None,
-                },
+                Ok(Reply::Http { status, body }) => {
+                    match registry.read_answer_to(Operation::Retrieve, &endpoint, status, &body) {
+                        Answer::Customer(c) => Some(c),
+                        Answer::Problem(_) => None,
+                    }
+                }
                 _ => None,
             }
         }
@@ -286,7 +288,7 @@ impl Forwarder {
                     .map_err(|f| f.about(Some(id.to_owned())))?;
                 let read_started = Instant::now();
                 let understood = registry.understand(
-                    &self.endpoint,
+                    (operation, &self.endpoint),
                     status,
                     &body,
                     Some(&call.caller),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Operation, Registry};
+use dialectgate_dialect::{Dialect, Limits, Operation, Registry, parse_limited};
 use http::{HeaderValue, Method};
 
 use crate::outcome::{Failure, Outcome};
@@ -57,6 +57,67 @@ pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<
         Outcome::NoRoute,
         Problem::new(ErrorKind::NotFound, format!("no dialect serves {path}")),
     ))
+}
+
+/// Whether `dialect`'s operation at `method` and `path` is told apart by the body (two of its
+/// operations share them: a GraphQL endpoint's mutation and query). The route phase then
+/// routes to the first; [`by_body`] picks the operation once the body is read.
+pub(crate) fn told_by_body(dialect: &Dialect, method: &Method, path: &str) -> bool {
+    dialect.routes().any(|(_, r)| {
+        r.matches_by_body() && r.accepts_method(method.as_str()) && r.match_path(path).is_some()
+    })
+}
+
+/// The operation of `dialect` at `method` and `path` whose `body_match` the `body` meets. A
+/// body that is not JSON, or that meets none of them or more than one, is refused (in the
+/// caller's dialect, naming what each operation wants).
+pub(crate) fn by_body(
+    dialect: &Dialect,
+    (method, path): (&Method, &str),
+    body: &[u8],
+    limits: Limits,
+) -> Result<Operation, Failure> {
+    let json = parse_limited(body, limits).map_err(|e| {
+        Failure::new(
+            Outcome::Malformed,
+            Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
+        )
+    })?;
+    let served: Vec<(Operation, &dialectgate_dialect::Route)> = dialect
+        .routes()
+        .filter(|(_, r)| r.accepts_method(method.as_str()) && r.match_path(path).is_some())
+        .collect();
+    let mut matched = served.iter().filter(|(_, r)| r.matches_body(&json));
+    match (matched.next(), matched.next()) {
+        (Some((operation, _)), None) => Ok(*operation),
+        (first, second) => {
+            let wants: Vec<String> = served
+                .iter()
+                .map(|(op, r)| {
+                    let members: Vec<String> = r
+                        .body_match
+                        .iter()
+                        .map(|m| format!("{} matching `{}`", m.at, m.pattern.as_str()))
+                        .collect();
+                    format!("{} wants {}", op.as_str(), members.join(" and "))
+                })
+                .collect();
+            let what = if first.is_some() && second.is_some() {
+                "is more than one"
+            } else {
+                "is none"
+            };
+            let template = served.first().map_or(path, |(_, r)| r.path.as_str());
+            let detail = format!(
+                "the body {what} of the operations served at {method} {template}: {}",
+                wants.join("; ")
+            );
+            Err(Failure::new(
+                Outcome::Validation,
+                Problem::new(ErrorKind::Malformed, detail),
+            ))
+        }
+    }
 }
 
 /// The dialect serving `path` (one of its operations or its token endpoint), if any.
@@ -248,6 +309,44 @@ mod tests {
             assert_eq!(logged_path(&reg, path, "-"), logged, "{path:?}");
             assert_eq!(redacted(&reg, path), logged, "{path:?}");
         }
+    }
+
+    #[test]
+    fn a_graphql_body_picks_the_operation_and_anything_else_is_refused_naming_both() {
+        let reg = shipped();
+        let shopify = reg.dialect("shopify").unwrap();
+        let at = (&Method::POST, "/admin/api/2025-07/graphql.json");
+        assert!(told_by_body(shopify, at.0, at.1));
+        assert!(!told_by_body(
+            reg.dialect("medusa").unwrap(),
+            at.0,
+            "/admin/customers/c1"
+        ));
+        let limits = dialectgate_dialect::Limits {
+            depth: 32,
+            values: 10_000,
+        };
+        let pick = |body: &str| by_body(shopify, at, body.as_bytes(), limits);
+        let update = r#"{"query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field } } }", "variables": {}}"#;
+        let read = r#"{"query": "query ($id: ID!) { customer(id: $id) { id } }", "variables": {}}"#;
+        assert_eq!(pick(update).ok().map(|op| op.as_str()), Some("update"));
+        assert_eq!(pick(read).ok().map(|op| op.as_str()), Some("retrieve"));
+        for (body, outcome) in [
+            (r#"{"query": "query { shop { name } }"}"#, Outcome::Validation),
+            (r#"{"variables": {}}"#, Outcome::Validation),
+            (r#"{"query": "#, Outcome::Malformed),
+        ] {
+            let failure = pick(body).unwrap_err();
+            assert_eq!(failure.outcome, outcome, "{body}");
+            assert_eq!(failure.problem.kind(), ErrorKind::Malformed, "{body}");
+        }
+        let failure = pick(r#"{"query": "query { shop { name } }"}"#).unwrap_err();
+        let detail = failure.problem.detail.unwrap_or_default();
+        assert!(
+            detail.starts_with("the body is none of the operations served at POST /admin/api/{version}/graphql.json: update wants /query matching"),
+            "{detail}"
+        );
+        assert!(detail.contains("; retrieve wants /query matching"), "{detail}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Endpoint};
+use dialectgate_dialect::{Dialect, Endpoint, Operation};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::Full;
@@ -49,7 +49,13 @@ impl Gateway {
             Ok(rsp) => (rsp, Outcome::Token),
             Err(failure) => {
                 let caller = Endpoint::Dialect(dialect.clone());
-                let mut rsp = answer::refusal(&self.registry, &dialect, &caller, &failure, ("", None));
+                let mut rsp = answer::refusal(
+                    &self.registry,
+                    (&dialect, Operation::Update),
+                    &caller,
+                    &failure,
+                    ("", None),
+                );
                 if failure.outcome == Outcome::MethodNotAllowed {
                     rsp.headers_mut()
                         .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
