@@ -165,6 +165,7 @@ mod tests {
             definitions.files("toml").unwrap(),
             [
                 "axim.toml",
+                "bigcommerce.toml",
                 "checkoutpage.toml",
                 "elasticpath.toml",
                 "medusa.toml",

@@ -12,10 +12,10 @@ use dialectgate_canonical::Problem;
 use dialectgate_dialect::{Fill, Mode, Options, Step, Translation};
 use serde_json::{Value, json};
 
-/// The stored customer, as a canonical Customer (the embedded backend's `cus_ada`).
+/// The stored customer, as a canonical Customer (an id every dialect can write: BigCommerce's are integers).
 fn stored() -> Value {
     json!({
-        "id": "cus_ada",
+        "id": "1815",
         "email": "ada@example.com",
         "name": {"given": "Ada", "family": "Lovelace", "full": "Ada Lovelace"},
         "phone": "+44 20 7946 0001",
@@ -35,8 +35,8 @@ fn stored() -> Value {
     })
 }
 
-/// Partial updates valid in `dialect`, by name. The id travels in the path (`cus_ada`), or in
-/// MicroBase's body.
+/// Partial updates valid in `dialect`, by name. The id travels in the path (`1815`), or in
+/// MicroBase's and BigCommerce's bodies.
 fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
     match dialect {
         "elasticpath" => vec![
@@ -58,11 +58,11 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ),
         ],
         "microbase" => vec![
-            ("email", json!({"id": "cus_ada", "email": "ada@new.example"})),
-            ("first name", json!({"id": "cus_ada", "firstName": "Augusta"})),
-            ("last name", json!({"id": "cus_ada", "lastName": "King"})),
-            ("status", json!({"id": "cus_ada", "status": "INACTIVE"})),
-            ("tags", json!({"id": "cus_ada", "tags": ["a", "b"]})),
+            ("email", json!({"id": "1815", "email": "ada@new.example"})),
+            ("first name", json!({"id": "1815", "firstName": "Augusta"})),
+            ("last name", json!({"id": "1815", "lastName": "King"})),
+            ("status", json!({"id": "1815", "status": "INACTIVE"})),
+            ("tags", json!({"id": "1815", "tags": ["a", "b"]})),
         ],
         "axim" => {
             let with = |extra: Value| {
@@ -103,12 +103,25 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ("billing email", json!({"billingEmail": "b@new.example"})),
             ("tax id", json!({"taxId": "GB999"})),
         ],
+        // docs/vendors/bigcommerce.md#request: an array of one item, `id` an integer.
+        "bigcommerce" => vec![
+            ("email", json!([{"id": 1815, "email": "ada@new.example"}])),
+            ("first name", json!([{"id": 1815, "first_name": "Augusta"}])),
+            ("last name", json!([{"id": 1815, "last_name": "King"}])),
+            ("phone", json!([{"id": 1815, "phone": "+44 1"}])),
+            ("company", json!([{"id": 1815, "company": "Acme"}])),
+            ("notes", json!([{"id": 1815, "notes": "Call first."}])),
+            (
+                "password",
+                json!([{"id": 1815, "authentication": {"new_password": "s3cret-pass"}}]),
+            ),
+        ],
         other => panic!("no partial updates for {other}"),
     }
 }
 
 fn path_id(dialect: &str) -> Option<&'static str> {
-    (dialect != "microbase").then_some("cus_ada")
+    (!["microbase", "bigcommerce"].contains(&dialect)).then_some("1815")
 }
 
 /// The translation with the stored customer read when asked, and how many reads it took.
@@ -286,12 +299,7 @@ fn overflow_carries_what_has_no_place_into_the_bag_but_never_a_password() {
     assert_eq!(t.fidelity.overflow[0].pointer, "/companyName");
     assert_eq!(t.fidelity.overflow[0].key, "dialectgate:/company/name");
     // Into Axim the bag is replaced in full: the stored codes come along.
-    let (t, reads) = send(
-        "microbase",
-        "axim",
-        &json!({"id": "cus_ada", "tags": ["a"]}),
-        true,
-    );
+    let (t, reads) = send("microbase", "axim", &json!({"id": "1815", "tags": ["a"]}), true);
     let t = t.unwrap();
     assert_eq!(reads, 1);
     assert_eq!(
@@ -317,7 +325,7 @@ fn nothing_left_for_checkout_page_names_the_callers_members_not_an_empty_body() 
     let (refused, _) = send(
         "microbase",
         "checkoutpage",
-        &json!({"id": "cus_ada", "tags": ["a"]}),
+        &json!({"id": "1815", "tags": ["a"]}),
         false,
     );
     let p = refused.unwrap_err();

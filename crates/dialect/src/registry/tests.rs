@@ -17,7 +17,14 @@ fn embedded_and_directory_loads_agree_and_say_where_each_definition_came_from() 
     let ids = |r: &Registry| r.dialects().iter().map(|d| d.id().to_owned()).collect::<Vec<_>>();
     assert_eq!(
         ids(&embedded),
-        ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"]
+        [
+            "axim",
+            "bigcommerce",
+            "checkoutpage",
+            "elasticpath",
+            "medusa",
+            "microbase"
+        ]
     );
     assert_eq!(ids(&embedded), ids(&files));
     assert_eq!(

@@ -13,8 +13,9 @@ use serde_json::Value;
 pub static DIALECTS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| registry().dialects().iter().map(|d| d.id()).collect());
 
-/// The customer id used when the id travels in the path.
-pub const PATH_ID: &str = "cus_123";
+/// The customer id used when the id travels in the path (or a fixture writes `"{id}"`): digits,
+/// so every dialect can write it (BigCommerce's ids are integers).
+pub const PATH_ID: &str = "123";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -47,11 +48,18 @@ pub fn fixture(dialect: &str, kind: &str) -> Value {
 }
 
 /// `<fixtures>/<dialect>/<name>` as JSON, each string that is exactly `"{id}"` or `"{email}"`
-/// replaced by [`PATH_ID`] or a fixed address (as the e2e harness fills them).
+/// replaced by [`PATH_ID`] or a fixed address, and `"{id:integer}"` by [`PATH_ID`] as a JSON
+/// integer (as the e2e harness fills them).
 pub fn fixture_in(fixtures: &Path, dialect: &str, name: &str) -> Value {
     fn fill(v: &mut Value) {
         match v {
             Value::String(s) if s == "{id}" => *s = PATH_ID.to_owned(),
+            Value::String(s) if s == "{id:integer}" => {
+                *v = PATH_ID
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .expect("PATH_ID is digits");
+            }
             Value::String(s) if s == "{email}" => *s = "ada.king@example.com".to_owned(),
             Value::Array(items) => items.iter_mut().for_each(fill),
             Value::Object(map) => map.values_mut().for_each(fill),
