@@ -270,9 +270,10 @@ fn request_examples_address_the_embedded_backends_customers() {
                 }
             }
         }
-        // The path parameter offers exactly the ids the bodies were made for.
+        // The id's parameter offers exactly the ids the bodies were made for (path variables
+        // such as `{store_hash}` take any value).
         for p in op["parameters"].as_array().unwrap() {
-            if p["in"] == "path" {
+            if p["in"] == "path" && p["name"] == "id" {
                 let ids: BTreeSet<&String> = p["examples"].as_object().unwrap().keys().collect();
                 assert_eq!(ids, examples.keys().collect(), "{method} {path}");
             }
@@ -504,7 +505,7 @@ fn schemathesis_finds_nothing_against_serve_on_its_embedded_backend() {
     let text = std::fs::read_to_string(dir.join("output.txt")).unwrap();
     assert!(status.success(), "schemathesis found problems:\n{text}");
     assert!(
-        text.contains("Tested: 16"),
+        text.contains("Tested: 18"),
         "every operation (updates and reads) was tested:\n{text}"
     );
     drop(served);
