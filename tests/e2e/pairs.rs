@@ -40,7 +40,11 @@ fn success_reply(upstream: &str, id: &str) -> Value {
 fn replace_string(v: &mut Value, from: &str, to: &str) {
     match v {
         Value::String(s) if s == from => *s = to.to_owned(),
-        Value::Object(map) if map.get("id").is_some_and(|id| id.is_number() && id.to_string() == from) => {
+        Value::Object(map)
+            if map
+                .get("id")
+                .is_some_and(|id| id.is_number() && id.to_string() == from) =>
+        {
             if let Ok(n) = to.parse::<u64>() {
                 map.insert("id".to_owned(), Value::from(n));
             }
