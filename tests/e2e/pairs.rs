@@ -43,7 +43,7 @@ fn replace_string(v: &mut Value, from: &str, to: &str) {
         Value::Object(map)
             if map
                 .get("id")
-                .is_some_and(|id| id.is_number() && id.to_string() == from) =>
+                .is_some_and(|id| id.as_u64().is_some() && id.as_u64() == from.parse::<u64>().ok()) =>
         {
             if let Ok(n) = to.parse::<u64>() {
                 map.insert("id".to_owned(), Value::from(n));

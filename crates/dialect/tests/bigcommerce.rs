@@ -16,7 +16,8 @@ fn bc() -> &'static dialectgate_dialect::Dialect {
 }
 
 fn answer(body: &Value) -> Answer {
-    registry().read_answer(&endpoint("bigcommerce"), 200, &serde_json::to_vec(body).unwrap())
+    let bytes = serde_json::to_vec(body).expect("a JSON body");
+    registry().read_answer(&endpoint("bigcommerce"), 200, &bytes)
 }
 
 #[test]
