@@ -362,6 +362,9 @@ pub async fn gateway_to(upstream: &Upstream, dialect: &str) -> Running {
 
 /// The HTTP client used as a caller.
 pub fn client() -> reqwest::Client {
+    // reqwest is built with rustls and no provider of its own: install ring's, as the gateway
+    // does, for tests whose first client comes before any gateway upstream.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().build().unwrap()
 }
 
