@@ -155,14 +155,21 @@ fn offline_commands_work_from_an_empty_directory() {
         .collect();
     assert_eq!(
         ids,
-        ["axim", "checkoutpage", "elasticpath", "medusa", "microbase"]
+        [
+            "axim",
+            "bigcommerce",
+            "checkoutpage",
+            "elasticpath",
+            "medusa",
+            "microbase"
+        ]
     );
     for d in list.as_array().unwrap() {
         assert_eq!(d["source"], "embedded", "{d}");
     }
     let out = run_ok(&dir, &["dialects"], None);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 5, "{text}");
+    assert_eq!(text.lines().count(), 6, "{text}");
     assert!(text.lines().all(|l| l.ends_with(" embedded")), "{text}");
 
     let out = run_ok(&dir, &["check-config"], None);

@@ -244,6 +244,43 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Unavailable => e(503, "Service Unavailable"),
             }
         }
+        // bigcommerce.md#errors: ErrorResponse {status, title, type, errors}, `errors` keyed by
+        // the violating member; the documented NotFound, 413 and 429 literals; the 401 is text.
+        "bigcommerce" => {
+            const TYPE: &str = "/api-docs/getting-started/api-status-codes";
+            let e = |status: u16, title: &str| {
+                json_row(
+                    status,
+                    json!({"status": status, "title": title, "type": TYPE, "errors": {}}),
+                )
+            };
+            match kind {
+                Validation | Duplicate => json_row(422, json!({"status": 422, "title": ANY, "type": TYPE})),
+                NotFound => json_row(
+                    404,
+                    json!({"status": 404, "title": "The resource at that URL is not found.",
+                           "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"}),
+                ),
+                Unauthorized => Row {
+                    status: 401,
+                    body: Body::Text("Unauthorized"),
+                },
+                RateLimited => e(429, "Too many requests"),
+                PayloadTooLarge => json_row(
+                    413,
+                    json!({"status": 413, "title": ANY, "type": TYPE, "errors": {}}),
+                ),
+                Forbidden => e(403, "Forbidden"),
+                Conflict => e(409, "Conflict"),
+                Internal => e(500, "Internal Server Error"),
+                UnsupportedMediaType => e(415, "Unsupported Media Type"),
+                MethodNotAllowed => e(405, "Method Not Allowed"),
+                Timeout => e(408, "Request Timeout"),
+                BadGateway => e(502, "Bad Gateway"),
+                GatewayTimeout => e(504, "Gateway Timeout"),
+                Unavailable => e(503, "Service Unavailable"),
+            }
+        }
         other => panic!("no table for {other}"),
     }
 }
