@@ -372,6 +372,8 @@ fn serve() -> Served {
 #[tokio::test]
 async fn the_token_endpoint_refuses_other_methods_with_405_and_allow() {
     let served = serve();
+    // reqwest is built with rustls and no provider of its own: install ring's, as the gateway does.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let rsp = reqwest::Client::new()
         .get(format!("http://{}/oauth/access_token", served.addr))
         .send()
