@@ -40,6 +40,8 @@ use self::translate::{batch_format, read_json, stored_customer, translate};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before any HTTPS client is built (the upstream's, the candidate's, the OTLP exporter's).
+    dialectgate_gateway::install_tls_provider();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

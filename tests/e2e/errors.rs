@@ -4,7 +4,7 @@ use dialectgate_canonical::ErrorKind;
 use serde_json::json;
 
 use crate::harness::{self, Reply, Upstream};
-use crate::vendor_errors::{CALLERS, Kind, check};
+use crate::vendor_errors::{Kind, callers, check};
 
 fn body(v: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
@@ -172,6 +172,32 @@ fn vendor_error(upstream: &str, kind: ErrorKind) -> Option<Reply> {
                 json!({"status": "error", "type": "error", "message": "Internal Server Error", "errors": []}),
             ),
         ),
+        // spree.md#errors: Spree's documented bodies (RecordNotFoundError.yaml,
+        // AuthenticationFailedError.yaml, the update's 422 example) and Rails' own 500. A taken
+        // email is a 422 of the validation shape, which reads back as a validation error: no
+        // Duplicate row.
+        ("spree", NotFound) => (
+            404,
+            "application/vnd.api+json",
+            body(json!({"error": "The resource you were looking for could not be found."})),
+        ),
+        ("spree", Validation) => (
+            422,
+            "application/vnd.api+json",
+            body(
+                json!({"error": "Bill address belongs to other user", "errors": {"bill_address_id": ["belongs to other user"]}}),
+            ),
+        ),
+        ("spree", Unauthorized) => (
+            401,
+            "application/vnd.api+json",
+            body(json!({"error": "The access token is invalid"})),
+        ),
+        ("spree", Internal) => (
+            500,
+            "application/json; charset=utf-8",
+            body(json!({"status": 500, "error": "Internal Server Error"})),
+        ),
         _ => return None,
     })
 }
@@ -215,7 +241,7 @@ async fn upstream_errors(upstream_kind: &str) {
             &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
         ))
         .await;
-        for caller in CALLERS {
+        for caller in callers() {
             let answer = harness::send_simple(&gw, caller, "cus_ada").await;
             let how = format!("{upstream_kind} upstream {kind:?}");
             check(caller, expected(kind), "cus_ada", &answer, &how);
@@ -256,6 +282,11 @@ async fn checkoutpage_upstream_errors_including_the_auth_guide_401_shape() {
 }
 
 #[tokio::test]
+async fn spree_upstream_errors_including_the_422_keyed_by_attribute() {
+    upstream_errors("spree").await;
+}
+
+#[tokio::test]
 async fn passthrough_mode_hands_an_upstream_401_to_the_caller() {
     let reply = vendor_error("medusa", ErrorKind::Unauthorized).unwrap();
     let upstream = Upstream::start(move |_| reply.clone()).await;
@@ -285,7 +316,7 @@ async fn passthrough_mode_hands_an_upstream_401_to_the_caller() {
 #[tokio::test]
 async fn the_embedded_backend_answers_not_found_and_duplicate_in_each_dialect() {
     let gw = harness::start(harness::config(Default::default(), &[])).await;
-    for caller in CALLERS {
+    for caller in callers() {
         let answer = harness::send_simple(&gw, caller, "cus_missing").await;
         check(caller, Kind::NotFound, "cus_missing", &answer, "embedded backend");
     }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::harness;
-use crate::vendor_errors::{CALLERS, Kind, check};
+use crate::vendor_errors::{Kind, callers, check};
 
 #[derive(Clone, Copy, Debug)]
 enum Fault {
@@ -156,7 +156,7 @@ async fn gateway(upstream: &str, dialect: &str, extra: &[(&str, &str)]) -> harne
 /// Sends one request per caller dialect; each must get the row of the literal vendor tables
 /// (`vendor_errors.rs`) for `kind`.
 async fn expect_for_every_caller(gw: &harness::Running, kind: Kind) {
-    for caller in CALLERS {
+    for caller in callers() {
         let answer = harness::send_simple(gw, caller, "cus_ada").await;
         check(caller, kind, "cus_ada", &answer, "upstream fault");
     }
@@ -182,7 +182,7 @@ macro_rules! fault_cases {
             let (url, count) = fault_upstream($fault).await;
             let gw = gateway(&url, $dialect, &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")]).await;
             expect_for_every_caller(&gw, Kind::$kind).await;
-            assert!(count.load(Ordering::SeqCst) >= CALLERS.len());
+            assert!(count.load(Ordering::SeqCst) >= callers().len());
         }
     )*};
 }

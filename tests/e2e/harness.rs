@@ -360,10 +360,10 @@ pub async fn gateway_to(upstream: &Upstream, dialect: &str) -> Running {
     .await
 }
 
-/// The HTTP client used as a caller.
+/// The HTTP client used as a caller. reqwest is built without a rustls provider (the gateway
+/// installs ring when it builds its upstream client): a test that makes its client first, alone,
+/// would otherwise panic.
 pub fn client() -> reqwest::Client {
-    // reqwest is built with rustls and no provider of its own: install ring's, as the gateway
-    // does, for tests whose first client comes before any gateway upstream.
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().build().unwrap()
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::harness::{self, CALLER_KEY, Running, Upstream};
 use crate::tokens::{ask_token, assert_ep_401, client_credentials, ep_update, update_as, wait_until_expired};
-use crate::vendor_errors::{CALLERS, Kind, check};
+use crate::vendor_errors::{Kind, callers, check};
 
 /// Two token keys of 48 bytes, as `openssl rand -base64 36` prints them.
 const KEY_1: &str = "n5Tq1mXc8ZrB2vL0kW7yH3sJ9dF4gA6pE1uQ8iO2tR5wY0zC";
@@ -60,7 +60,7 @@ fn ok(answer: &harness::Answer) {
 /// `token` gets 401 in every caller dialect's own shape at `gw` (the vendors' documented 401s,
 /// `vendor_errors.rs`).
 async fn refused_in_every_dialect(gw: &Running, token: &str, how: &str) {
-    for caller in CALLERS {
+    for caller in callers() {
         let answer = update_as(gw, caller, token).await;
         check(caller, Kind::Unauthorized, "cus_ada", &answer, how);
     }

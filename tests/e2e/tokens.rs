@@ -407,3 +407,36 @@ async fn no_token_or_secret_in_the_logs() {
         }
     }
 }
+
+/// Spree's Platform API token call (spree.md#authentication): `POST /spree_oauth/token` with
+/// the client credentials, then `Authorization: Bearer <token>` on the users route.
+#[tokio::test]
+async fn spree_gets_a_token_at_its_own_path_and_updates_with_it() {
+    let gw = harness::start(harness::config(Overrides::default(), &[])).await;
+    let form = format!(
+        "grant_type=client_credentials&client_id=ci-client&client_secret={}&scope=admin",
+        harness::CALLER_KEY
+    );
+    let rsp = harness::client()
+        .post(gw.url("/spree_oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 200);
+    let body: Value = rsp.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    assert_eq!(body["scope"], "admin", "{body}");
+    assert!(body["expires_in"].is_u64(), "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(token, harness::CALLER_KEY);
+    let ok = update_as(&gw, "spree", &token).await;
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.json()["data"]["type"], "user");
+    // A wrong secret: Spree's 401 body.
+    let refused = update_as(&gw, "spree", "not-a-key").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json(), json!({"error": "The access token is invalid"}));
+    gw.stop().await;
+}

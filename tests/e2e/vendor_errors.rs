@@ -281,6 +281,32 @@ fn table(dialect: &str, kind: Kind, id: &str) -> Row {
                 Unavailable => e(503, "Service Unavailable"),
             }
         }
+        // spree.md#errors: Spree's own {error} (422 adds errors, the messages by attribute);
+        // the statuses Rails answers itself carry {status, error: <reason phrase>}. Decisions:
+        // a taken email is the 422 validation shape, a conflict a 409 {error}. `errors` names
+        // the violated attributes when the problem has violations (an upstream's relayed
+        // refusal has none), so the row asks for an object.
+        "spree" => {
+            let rails =
+                |status: u16, reason: &str| json_row(status, json!({"status": status, "error": reason}));
+            let own = |status: u16, error: &str| json_row(status, json!({"error": error}));
+            match kind {
+                Validation | Duplicate => json_row(422, json!({"error": ANY, "errors": {}})),
+                NotFound => own(404, "The resource you were looking for could not be found."),
+                Unauthorized => own(401, "The access token is invalid"),
+                Forbidden => own(403, ANY),
+                Conflict => own(409, ANY),
+                RateLimited => rails(429, "Too Many Requests"),
+                PayloadTooLarge => rails(413, "Payload Too Large"),
+                UnsupportedMediaType => rails(415, "Unsupported Media Type"),
+                MethodNotAllowed => rails(405, "Method Not Allowed"),
+                Timeout => rails(408, "Request Timeout"),
+                BadGateway => rails(502, "Bad Gateway"),
+                GatewayTimeout => rails(504, "Gateway Timeout"),
+                Unavailable => rails(503, "Service Unavailable"),
+                Internal => rails(500, "Internal Server Error"),
+            }
+        }
         other => panic!("no table for {other}"),
     }
 }
@@ -318,10 +344,15 @@ pub(crate) fn check(caller: &str, kind: Kind, id: &str, answer: &harness::Answer
             );
         }
         Body::Json(pattern) => {
+            // application/json, or a JSON media type of the vendor's (Spree's
+            // application/vnd.api+json).
+            let json_type = |c: &str| {
+                let essence = c.split(';').next().unwrap_or("").trim();
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+            };
             assert!(
-                answer
-                    .header("content-type")
-                    .is_some_and(|c| c.starts_with("application/json")),
+                answer.header("content-type").is_some_and(json_type),
                 "{ctx}: content type {:?}",
                 answer.header("content-type")
             );
@@ -332,7 +363,10 @@ pub(crate) fn check(caller: &str, kind: Kind, id: &str, answer: &harness::Answer
     }
 }
 
-pub(crate) const CALLERS: [&str; 5] = ["elasticpath", "microbase", "axim", "medusa", "checkoutpage"];
+/// Every caller dialect: the shipped registry's (each needs its literal [`table`]).
+pub(crate) fn callers() -> Vec<&'static str> {
+    harness::DIALECTS.clone()
+}
 
 /// A request as a caller of `dialect` would send it, with a chosen credential, content type
 /// and method.
@@ -410,7 +444,7 @@ async fn caller_errors_on_the_embedded_backend_match_the_vendor_tables() {
         &[("DIALECTGATE__SERVER__MAX_BODY_BYTES", "2048")],
     )
     .await;
-    for caller in CALLERS {
+    for caller in callers() {
         let id = "cus_ada";
         let a = request(
             &gw,
@@ -528,7 +562,7 @@ async fn caller_errors_on_the_embedded_backend_match_the_vendor_tables() {
     )
     .await;
     assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
-    for caller in CALLERS {
+    for caller in callers() {
         let a = request(
             &gw,
             caller,
@@ -560,6 +594,12 @@ fn names_the_field(caller: &str, body: &Value) {
             return;
         }
         "checkoutpage" => ("/errors/0/param", json!("email")),
+        // spree.md#errors: the 422's errors are keyed by the attribute, messages in a list.
+        "spree" => {
+            let messages = body.pointer("/errors/email").and_then(Value::as_array);
+            assert!(messages.is_some_and(|m| !m.is_empty()), "{caller}: {body}");
+            return;
+        }
         other => panic!("no field rule for {other}"),
     };
     assert_eq!(body.pointer(place), Some(&want), "{caller}: {body}");
@@ -632,7 +672,7 @@ async fn a_stalled_body_is_a_408_in_each_vendor_shape() {
         &[("DIALECTGATE__SERVER__BODY_READ_TIMEOUT_MS", "300")],
     )
     .await;
-    for caller in CALLERS {
+    for caller in callers() {
         let a = stalled(&gw, caller).await;
         check(caller, Kind::Timeout, "cus_ada", &a, "body stalls");
     }
@@ -650,7 +690,7 @@ async fn an_unreachable_upstream_is_a_502_in_each_vendor_shape() {
         &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
     )
     .await;
-    for caller in CALLERS {
+    for caller in callers() {
         let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(caller, Kind::BadGateway, "cus_ada", &a, "connection refused");
     }
@@ -678,7 +718,7 @@ async fn a_slow_upstream_is_a_504_in_each_vendor_shape() {
         ],
     )
     .await;
-    for caller in CALLERS {
+    for caller in callers() {
         let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(
             caller,
@@ -809,14 +849,14 @@ async fn documented_upstream_errors_reach_each_caller_as_its_vendor_says() {
             &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
         )
         .await;
-        for caller in CALLERS {
+        for caller in callers() {
             let a = harness::send_simple(&gw, caller, "cus_ada").await;
             let how = format!("{upstream_dialect} upstream, {mode:?}");
             check(caller, kind, "cus_ada", &a, &how);
         }
         assert_eq!(
             upstream.seen().len(),
-            CALLERS.len(),
+            callers().len(),
             "every request reached the upstream"
         );
         gw.stop().await;
@@ -859,7 +899,7 @@ async fn upstream_server_errors_and_an_open_breaker_are_the_table_s_5xx() {
             &[("DIALECTGATE__UPSTREAM__BREAKER_FAILURES", "0")],
         )
         .await;
-        for caller in CALLERS {
+        for caller in callers() {
             let a = harness::send_simple(&gw, caller, "cus_ada").await;
             check(caller, kind, "cus_ada", &a, "medusa upstream 5xx");
         }
@@ -901,7 +941,7 @@ async fn upstream_server_errors_and_an_open_breaker_are_the_table_s_5xx() {
         &first,
         "upstream 503",
     );
-    for caller in CALLERS {
+    for caller in callers() {
         let a = harness::send_simple(&gw, caller, "cus_ada").await;
         check(caller, Kind::Unavailable, "cus_ada", &a, "breaker open");
         assert_eq!(a.header("retry-after"), Some("1"));
@@ -916,7 +956,7 @@ async fn upstream_server_errors_and_an_open_breaker_are_the_table_s_5xx() {
 /// rendering of it is compared with the table here.
 #[test]
 fn the_internal_error_each_definition_renders_matches_the_vendor_tables() {
-    for caller in CALLERS {
+    for caller in callers() {
         let problem = dialectgate_canonical::Problem::new(
             dialectgate_canonical::ErrorKind::Internal,
             "the gateway failed",

@@ -56,10 +56,11 @@ struct State {
 
 impl VendorStore {
     /// A store speaking `dialect` ("elasticpath" | "microbase" | "axim" | "medusa" |
-    /// "checkoutpage" | "canonical") on a loopback port, holding `records`: (id, record), the
-    /// record being the vendor's own customer object as its retrieve call answers it inside the
-    /// envelope (EP: the `data` object; MicroBase: `customer`; Axim: `data`; Medusa: `customer`;
-    /// Checkout Page: `data`; canonical: the Customer document).
+    /// "checkoutpage" | "spree" | "canonical") on a loopback port, holding `records`: (id,
+    /// record), the record being the vendor's own customer object as its retrieve call answers
+    /// it inside the envelope (EP: the `data` object; MicroBase: `customer`; Axim: `data`;
+    /// Medusa: `customer`; Checkout Page: `data`; Spree: the JSON:API `data` object; canonical:
+    /// the Customer document).
     pub async fn start(dialect: &str, records: Vec<(String, Value)>) -> VendorStore {
         let vendor = VENDORS
             .iter()
@@ -181,9 +182,12 @@ struct Vendor {
     envelope: Option<&'static str>,
     /// Members the success answer carries beside the record, as a JSON object's text.
     answer_extra: &'static str,
-    /// The member of the update body holding the attributes, and the `type` it must carry
-    /// (Elastic Path: `{"data":{"type":"customer",…}}`).
-    body_in: Option<(&'static str, &'static str)>,
+    /// The member of the update body holding the attributes, and the `type` it must carry if
+    /// any (Elastic Path: `{"data":{"type":"customer",…}}`; Spree: `{"user":{…}}`).
+    body_in: Option<(&'static str, Option<&'static str>)>,
+    /// The member of the stored record the attributes live in (Spree's JSON:API
+    /// `attributes`), when not at its top level.
+    attributes_in: Option<&'static str>,
     /// The update body's content type must be this.
     content_type: Option<&'static str>,
     accepts: Accepts,
@@ -205,8 +209,8 @@ struct Vendor {
     merge: Merge,
 }
 
-/// The six vendors, per docs/vendors/<id>.md.
-static VENDORS: [Vendor; 6] = [
+/// The seven vendors, per docs/vendors/<id>.md.
+static VENDORS: [Vendor; 7] = [
     // elasticpath.md: PUT merges attributes; password write-only; 404 in the errors envelope.
     Vendor {
         dialect: "elasticpath",
@@ -221,7 +225,8 @@ static VENDORS: [Vendor; 6] = [
         credential: Credential::Bearer,
         envelope: Some("data"),
         answer_extra: "{}",
-        body_in: Some(("data", "customer")),
+        body_in: Some(("data", Some("customer"))),
+        attributes_in: None,
         content_type: None,
         accepts: Accepts::Any,
         required: &[],
@@ -249,6 +254,7 @@ static VENDORS: [Vendor; 6] = [
         envelope: Some("customer"),
         answer_extra: r#"{"ok": true}"#,
         body_in: None,
+        attributes_in: None,
         content_type: None,
         accepts: Accepts::OnlyIgnoring(&["email", "firstName", "lastName", "status", "tags"]),
         required: &[],
@@ -275,6 +281,7 @@ static VENDORS: [Vendor; 6] = [
         envelope: Some("data"),
         answer_extra: r#"{"success": true, "message": "Customer updated successfully"}"#,
         body_in: None,
+        attributes_in: None,
         content_type: None,
         accepts: Accepts::Any,
         required: &["firstName", "lastName", "email"],
@@ -301,6 +308,7 @@ static VENDORS: [Vendor; 6] = [
         envelope: Some("customer"),
         answer_extra: "{}",
         body_in: None,
+        attributes_in: None,
         content_type: None,
         accepts: Accepts::OnlyRefusing(&[
             "email",
@@ -335,6 +343,7 @@ static VENDORS: [Vendor; 6] = [
         envelope: Some("data"),
         answer_extra: "{}",
         body_in: None,
+        attributes_in: None,
         content_type: None,
         accepts: Accepts::Any,
         required: &[],
@@ -342,6 +351,46 @@ static VENDORS: [Vendor; 6] = [
         enums: &[],
         ignore_falsy: false,
         secret: None,
+        merged_by_key: &[],
+        email_locked_by: None,
+        merge: Merge::TopLevel,
+    },
+    // spree.md: {"user": {…}} assigns only the permitted attributes sent (others dropped by
+    // strong parameters); the answer is the JSON:API document {"data": {id, type, attributes,
+    // relationships}}; the password is never answered.
+    Vendor {
+        dialect: "spree",
+        retrieve: Route {
+            method: Some("GET"),
+            path: "/api/v2/platform/users/{id}",
+        },
+        update: Route {
+            method: Some("PATCH"),
+            path: "/api/v2/platform/users/{id}",
+        },
+        credential: Credential::Bearer,
+        envelope: Some("data"),
+        answer_extra: "{}",
+        body_in: Some(("user", None)),
+        attributes_in: Some("attributes"),
+        content_type: None,
+        accepts: Accepts::OnlyIgnoring(&[
+            "email",
+            "first_name",
+            "last_name",
+            "password",
+            "password_confirmation",
+            "selected_locale",
+            "ship_address_id",
+            "bill_address_id",
+            "public_metadata",
+            "private_metadata",
+        ]),
+        required: &[],
+        refuse_empty: false,
+        enums: &[],
+        ignore_falsy: false,
+        secret: Some(("password", Secret::Nothing)),
         merged_by_key: &[],
         email_locked_by: None,
         merge: Merge::TopLevel,
@@ -361,6 +410,7 @@ static VENDORS: [Vendor; 6] = [
         envelope: None,
         answer_extra: "{}",
         body_in: None,
+        attributes_in: None,
         content_type: Some("application/merge-patch+json"),
         accepts: Accepts::Any,
         required: &[],
@@ -510,7 +560,9 @@ impl Vendor {
                         format!("{member} is required"),
                     ));
                 };
-                if inner.get("type").and_then(Value::as_str) != Some(tag) {
+                if let Some(tag) = tag
+                    && inner.get("type").and_then(Value::as_str) != Some(tag)
+                {
                     return Err(Refusal::Invalid(Some("type".into()), "type is required".into()));
                 }
                 let mut inner = inner.clone();
@@ -566,6 +618,10 @@ impl Vendor {
             merge_patch(stored, &Value::Object(members));
             return;
         }
+        let stored = match self.attributes_in {
+            Some(member) => &mut stored[member],
+            None => stored,
+        };
         let Value::Object(record) = stored else {
             return;
         };
@@ -673,6 +729,28 @@ impl Vendor {
                 json!({"status": "error", "type": "error", "message": message,
                        "errors": [{"param": member, "message": message, "value": null}]}),
             ),
+            // spree.md#errors: {error}, a 422 adding errors by attribute; JSON:API's media type.
+            ("spree", refusal) => {
+                let (status, body) = match refusal {
+                    Refusal::Unauthorized => (401, json!({"error": "The access token is invalid"})),
+                    Refusal::NotFound(_) => (
+                        404,
+                        json!({"error": "The resource you were looking for could not be found."}),
+                    ),
+                    Refusal::Invalid(member, message) => (
+                        422,
+                        json!({"error": message, "errors": {member.unwrap_or_else(|| "base".into()): [message]}}),
+                    ),
+                    Refusal::UnsupportedMediaType => {
+                        (415, json!({"status": 415, "error": "Unsupported Media Type"}))
+                    }
+                };
+                (
+                    status,
+                    "application/vnd.api+json",
+                    serde_json::to_vec(&body).unwrap(),
+                )
+            }
             (_, refusal) => {
                 let (status, title, detail) = match refusal {
                     Refusal::Unauthorized => (401, "Unauthorized", "a bearer token is required".to_owned()),
@@ -769,6 +847,17 @@ pub fn sample(dialect: &str) -> (String, Value) {
             "taxId": null, "taxIdType": null, "sellerId": "sel_1", "stripeCustomerId": "cus_stripe_1",
             "createdAt": "2019-08-24T14:15:22Z", "updatedAt": "2019-08-24T14:15:22Z"
         }),
+        // The JSON:API `data` object, as spree.md#answer documents it.
+        "spree" => json!({
+            "id": "144", "type": "user",
+            "attributes": {
+                "email": "ron@swanson.com", "first_name": "Ron", "last_name": "Swanson",
+                "selected_locale": "en", "created_at": "2022-11-08T19:35:55.180Z",
+                "updated_at": "2022-11-08T19:35:55.414Z", "public_metadata": {}, "private_metadata": {},
+                "average_order_value": [], "lifetime_value": [], "store_credits": []
+            },
+            "relationships": {"bill_address": {"data": null}, "ship_address": {"data": null}}
+        }),
         "canonical" => dialectgate_gateway::fixtures().remove(0),
         other => panic!("no sample for {other}"),
     };
@@ -842,12 +931,13 @@ fn with(record: &Value, changes: Value) -> Value {
     record
 }
 
-const DIALECT_STORES: [&str; 6] = [
+const DIALECT_STORES: [&str; 7] = [
     "elasticpath",
     "microbase",
     "axim",
     "medusa",
     "checkoutpage",
+    "spree",
     "canonical",
 ];
 
@@ -863,6 +953,7 @@ fn retrieve(dialect: &str, id: &str) -> (&'static str, String, Option<Value>) {
         "axim" => ("GET", format!("/customers/{id}"), None),
         "medusa" => ("GET", format!("/admin/customers/{id}"), None),
         "checkoutpage" => ("GET", format!("/v1/customers/{id}"), None),
+        "spree" => ("GET", format!("/api/v2/platform/users/{id}"), None),
         _ => ("GET", format!("/customers/{id}"), None),
     }
 }
@@ -915,6 +1006,7 @@ async fn every_store_refuses_a_call_without_its_credential_in_its_own_shape() {
                 json!({"status": "error", "type": "error", "error": "Unauthorized",
                                           "message": "Missing or invalid API key", "errors": []}),
             ),
+            "spree" => Some(json!({"error": "The access token is invalid"})),
             _ => Some(
                 json!({"type": "about:blank", "title": "Unauthorized", "status": 401,
                              "detail": "a bearer token is required"}),
@@ -945,6 +1037,7 @@ async fn every_store_refuses_a_call_without_its_credential_in_its_own_shape() {
                 json!({"firstName": "X", "lastName": "Y", "email": "x@example.com"}),
             ),
             "medusa" => ("POST", path.clone(), json!({"email": "x@example.com"})),
+            "spree" => ("PATCH", path.clone(), json!({"user": {"email": "x@example.com"}})),
             _ => ("PATCH", path.clone(), json!({"email": "x@example.com"})),
         };
         let got = raw(&store, dialect, update.0, &update.1, Some(update.2), false).await;
@@ -980,6 +1073,10 @@ async fn every_store_answers_not_found_as_its_vendor_documents() {
                 json!({"status": "error", "type": "error", "message": "Not Found",
                                            "errors": [{"param": "customerId", "message": "Customer not found",
                                                        "value": "cus_nobody"}]}),
+            ),
+            "spree" => (
+                404,
+                json!({"error": "The resource you were looking for could not be found."}),
             ),
             _ => (
                 404,
@@ -1452,4 +1549,46 @@ async fn gateway_in_front_of_a_canonical_store_carries_a_checkoutpage_update() {
         json!({"email": "leslie@pawnee.gov", "phone": "+1 555 0100"}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn gateway_in_front_of_a_medusa_store_carries_a_full_spree_update() {
+    full_update(
+        "medusa",
+        "spree",
+        json!({"user": {"first_name": "Leslie", "last_name": "Knope", "email": "leslie@pawnee.gov"}}),
+        json!({"first_name": "Leslie", "last_name": "Knope", "email": "leslie@pawnee.gov"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn gateway_in_front_of_a_spree_store_carries_a_checkoutpage_update_into_its_attributes() {
+    let (store, id, record) = sample_store("spree").await;
+    let gw = gateway_to_store(&store, "spree").await;
+    let got = harness::send(
+        &gw,
+        "checkoutpage",
+        &id,
+        &json!({"name": "Leslie Knope", "email": "leslie@pawnee.gov"}),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.body));
+    assert_eq!(got.json()["data"]["name"], "Leslie Knope");
+    // spree.md#semantics: only the attributes sent change; the rest of the record stays.
+    let mut expected = record.clone();
+    expected["attributes"] = with(
+        &record["attributes"],
+        json!({"first_name": "Leslie", "last_name": "Knope", "email": "leslie@pawnee.gov"}),
+    );
+    assert_eq!(store.record(&id), Some(expected));
+    assert_eq!((store.reads(), store.writes()), (0, 1));
+    let seen = store.seen();
+    assert_eq!(seen[0].method, "PATCH");
+    assert_eq!(seen[0].path, format!("/api/v2/platform/users/{id}"));
+    assert_eq!(
+        seen[0].body,
+        json!({"user": {"first_name": "Leslie", "last_name": "Knope", "email": "leslie@pawnee.gov"}})
+    );
+    gw.stop().await;
 }

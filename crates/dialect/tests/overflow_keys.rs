@@ -346,6 +346,7 @@ fn update(from: &str) -> Value {
         "axim" => axim_body(json!([{"code": "vip", "value": "yes"}])),
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),
+        "spree" => json!({"user": {"email": "ron@new.example"}}),
         "canonical" => json!({"metadata": {"vip": "yes"}}),
         other => panic!("no update for {other}"),
     }

@@ -116,6 +116,12 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
                 json!([{"id": 1815, "authentication": {"new_password": "s3cret-pass"}}]),
             ),
         ],
+        "spree" => vec![
+            ("email", json!({"user": {"email": "ada@new.example"}})),
+            ("first name", json!({"user": {"first_name": "Augusta"}})),
+            ("last name", json!({"user": {"last_name": "King"}})),
+            ("password", json!({"user": {"password": "s3cret-pass"}})),
+        ],
         other => panic!("no partial updates for {other}"),
     }
 }

@@ -42,4 +42,5 @@ pub use self::{
     run::{Options, RunError, Running, run},
     server::shutdown_signal,
     service::{Gateway, Shared, StartError},
+    upstream::install_tls_provider,
 };

@@ -141,6 +141,14 @@ impl UpstreamError {
     }
 }
 
+/// Makes rustls with the ring provider the process's TLS provider, which every HTTPS client
+/// (reqwest is built without a provider of its own) needs before it is built: the upstream's
+/// and the candidate's, the OTLP exporter's. The first call installs it; later ones find it
+/// there, which is not an error.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl HttpUpstream {
     /// Builds the client for `base` (no trailing slash), trusting the system's certificate
     /// authorities and `roots` for `https://`. The timeout of each attempt is the stack's
@@ -154,9 +162,7 @@ impl HttpUpstream {
         roots: &[reqwest::Certificate],
     ) -> Result<HttpUpstream, BuildError> {
         let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
-        // rustls with the ring provider, for the whole process (the first call installs it;
-        // a later one finds it there, which is not an error).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .tls_certs_merge(roots.iter().cloned())
             .connect_timeout(config.upstream.connect_timeout)
