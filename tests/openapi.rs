@@ -274,7 +274,8 @@ fn request_examples_address_the_embedded_backends_customers() {
                 }
             }
         }
-        // The path parameter offers exactly the ids the bodies were made for.
+        // The id's parameter offers exactly the ids the bodies were made for (path variables
+        // such as `{store_hash}` take any value).
         for p in op["parameters"].as_array().unwrap() {
             if p["in"] == "path" && p["name"] == "id" {
                 let ids: BTreeSet<&String> = p["examples"].as_object().unwrap().keys().collect();

@@ -162,7 +162,13 @@ fn without_timestamps(mut record: Value) -> Value {
 async fn partial_updates_across_every_pair_end_with_exactly_the_callers_change() {
     let mut carried = 0;
     let mut refused = 0;
-    let dialects = harness::DIALECTS.clone();
+    // The vendor stores (tests/e2e/vendors.rs) keep string ids such as `cus_ada`: dialects of
+    // integer ids (BigCommerce) are not among them yet.
+    let dialects: Vec<&str> = harness::DIALECTS
+        .iter()
+        .copied()
+        .filter(|d| harness::registry_dialect(d).route().writes_id("cus_ada"))
+        .collect();
     for &caller in &dialects {
         for target in dialects.iter().copied().filter(|t| *t != caller) {
             for change in CHANGES {

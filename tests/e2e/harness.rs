@@ -489,15 +489,20 @@ pub fn simple_update(dialect: &str, id: &str) -> Value {
 
 /// `tests/fixtures/<dialect>/<name>` as JSON, each string that is exactly `"{var}"` replaced
 /// by the value `vars` gives `var` (the customer id, where the dialect carries it in the body;
-/// an email).
+/// an email), and `"{var:integer}"` by that value as a JSON integer when it is digits.
 pub fn fixture(dialect: &str, name: &str, vars: &[(&str, &str)]) -> Value {
     fn fill(v: &mut Value, vars: &[(&str, &str)]) {
         match v {
             Value::String(s) => {
-                if let Some((_, value)) = vars
-                    .iter()
-                    .find(|(var, _)| s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) == Some(*var))
+                let var = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'));
+                // `"{id:integer}"`: the id as a JSON integer (BigCommerce's), when it is digits.
+                if let Some(name) = var.and_then(|v| v.strip_suffix(":integer"))
+                    && let Some((_, value)) = vars.iter().find(|(n, _)| *n == name)
                 {
+                    *v = value
+                        .parse::<u64>()
+                        .map_or_else(|_| Value::String((*value).to_owned()), Value::from);
+                } else if let Some((_, value)) = vars.iter().find(|(n, _)| var == Some(*n)) {
                     *s = (*value).to_owned();
                 } else if let Some((_, value)) = vars.iter().find(|(var, _)| *var == "id")
                     && s.contains("{id}")

@@ -138,11 +138,17 @@ async fn an_update_answered_about_another_customer_is_a_502_in_the_callers_diale
     assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(id_mismatches(&gw, "canonical"), 0.0);
     for (n, caller) in harness::DIALECTS.iter().enumerate() {
-        let answer = harness::send_simple(&gw, caller, "cus_grace").await;
+        // Another customer, as the caller can name it (BigCommerce's ids are integers).
+        let other = if harness::registry_dialect(caller).route().writes_id("cus_grace") {
+            "cus_grace"
+        } else {
+            "1815"
+        };
+        let answer = harness::send_simple(&gw, caller, other).await;
         check(
             caller,
             Kind::BadGateway,
-            "cus_grace",
+            other,
             &answer,
             "an answer about cus_ada",
         );

@@ -10,6 +10,7 @@ pub mod harness;
 mod admin;
 mod answers;
 mod anywhere;
+mod bigcommerce;
 mod breaker;
 mod candidate;
 mod candidate_report;

@@ -101,6 +101,7 @@ mod tests {
         for id in [
             "canonical",
             "axim",
+            "bigcommerce",
             "checkoutpage",
             "elasticpath",
             "medusa",

@@ -30,11 +30,28 @@ use crate::route::{Operation, Route};
 /// The embedded backend's fixture customers (id, email, given name, family name): the request
 /// examples update each to the name and email it already has, so they succeed on a fresh
 /// backend and stay valid however often they run. A test pins these to the backend's fixtures.
-pub const EXAMPLE_CUSTOMERS: [(&str, &str, &str, &str); 3] = [
+pub const EXAMPLE_CUSTOMERS: [(&str, &str, &str, &str); 4] = [
     ("cus_ada", "ada@example.com", "Ada", "Lovelace"),
     ("cus_grace", "grace@example.com", "Grace", "Hopper"),
     ("cus_alan", "alan@example.com", "Alan", "Turing"),
+    ("1815", "augusta@example.com", "Augusta", "King"),
 ];
+
+/// The example customers a route can address (their ids written in its `id_format`).
+fn addressable(
+    route: &Route,
+) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, &'static str)> {
+    EXAMPLE_CUSTOMERS.iter().filter(|(id, ..)| route.writes_id(id))
+}
+
+/// The schema of the customer id as a route writes it in a path or a query.
+fn id_schema(route: &Route) -> Value {
+    let mut schema = json!({"type": "string", "minLength": 1, "maxLength": route.id_max_length});
+    if route.id_format == crate::id::IdFormat::Integer {
+        schema["pattern"] = json!("^(0|[1-9][0-9]*)$");
+    }
+    schema
+}
 
 /// The error kinds the token endpoint answers with (besides its 200).
 const TOKEN_ERRORS: [ErrorKind; 6] = [
@@ -142,14 +159,22 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
         Operation::Retrieve => retrieve_examples(d, route),
     };
     if route.id_in_body.is_none() {
-        // The ids of the body examples (all fixtures, unless the bodies carry an email).
+        // The ids of the body examples (all fixtures, unless the bodies carry an email), in the
+        // route's form; in the path, or in the query parameter `id_in_query` names.
         let examples: Map<String, Value> = body_examples
             .keys()
-            .map(|id| (id.clone(), json!({ "value": id })))
+            .map(|id| {
+                let written = route.id_format.encode_text(id).unwrap_or_else(|| id.clone());
+                (id.clone(), json!({ "value": written }))
+            })
             .collect();
+        let (name, place) = match &route.id_in_query {
+            Some(name) => (name.as_str(), "query"),
+            None => ("id", "path"),
+        };
         parameters.push(json!({
-            "name": "id", "in": "path", "required": true,
-            "schema": {"type": "string", "minLength": 1, "maxLength": route.id_max_length},
+            "name": name, "in": place, "required": true,
+            "schema": id_schema(route),
             "description": "The customer id.",
             "examples": examples,
         }));
@@ -226,7 +251,7 @@ fn operation(d: &Dialect, kind: Operation, route: &Route, security: Vec<Value>) 
 /// else.
 fn retrieve_body_schema(d: &Dialect, route: &Route, at: &crate::pointer::Pointer) -> Value {
     let mut schema = json!({"type": "object", "additionalProperties": false, "properties": {}});
-    let id = json!({"type": "string", "minLength": 1, "maxLength": route.id_max_length});
+    let id = id_schema(route);
     place(&mut schema, at.segments(), id, true);
     if let Some(fixed) = &d.retrieve_request {
         for (p, v) in &fixed.constants {
@@ -311,8 +336,7 @@ fn shared_operation(d: &Dialect, first: Value, second: Value) -> Value {
 /// The fixture customers as retrieve examples (a body with the id, and the retrieve request's
 /// fixed members, where the id travels there; else the keys name the path examples).
 fn retrieve_examples(d: &Dialect, route: &Route) -> Map<String, Value> {
-    EXAMPLE_CUSTOMERS
-        .iter()
+    addressable(route)
         .map(|(id, ..)| {
             let value = match &route.id_in_body {
                 Some(at) => {
@@ -393,7 +417,8 @@ fn error_responses(d: &Dialect, kinds: &[ErrorKind]) -> Map<String, Value> {
 /// owner (never a duplicate).
 fn request_examples(d: &Dialect) -> Map<String, Value> {
     let mut examples = Map::new();
-    for (id, _, given, family) in EXAMPLE_CUSTOMERS {
+    let customers: Vec<_> = addressable(d.route()).collect();
+    for &&(id, _, given, family) in &customers {
         if let Some(body) = example_body(
             d,
             id,
@@ -405,11 +430,13 @@ fn request_examples(d: &Dialect) -> Map<String, Value> {
             );
         }
     }
-    if examples.len() == EXAMPLE_CUSTOMERS.len() {
+    if examples.len() == customers.len() {
         return examples;
     }
     examples.clear();
-    let (id, email, given, family) = EXAMPLE_CUSTOMERS[0];
+    let Some(&&(id, email, given, family)) = customers.first() else {
+        return examples;
+    };
     let patch = json!({"email": email, "name": {"given": given, "family": family, "full": format!("{given} {family}")}});
     if let Some(body) = example_body(d, id, patch) {
         examples.insert(

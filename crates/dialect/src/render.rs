@@ -299,6 +299,8 @@ pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) 
         // An upstream's own words are passed on only from its JSON error shape, and
         // bounded; text that is not JSON (a proxy's HTML page, a stack trace) never is.
         .map(|m| bounded(&m, MAX_UPSTREAM_MESSAGE).to_owned())
+        // An empty message says nothing: the kind's title does.
+        .filter(|m| !m.is_empty())
         .unwrap_or_else(|| kind.title().to_owned());
     Problem::new(kind, message)
 }

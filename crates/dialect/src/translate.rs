@@ -240,10 +240,11 @@ pub(crate) fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), P
     let max_len = from.id_max_length().min(to.id_max_length());
     if crate::id::check(id, max_len).is_ok() {
         // The target writes ids in its own form: one it cannot write (not an integer, for a
-        // dialect of integer ids) is refused in the caller's words, never sent mangled.
+        // dialect of integer ids) is untranslatable, refused in the caller's words, never sent
+        // mangled.
         return match to.unwritable_id(id) {
             Some(form) => Err(from.refuse(
-                ErrorKind::Validation,
+                ErrorKind::Untranslatable,
                 MessageVars {
                     format: Some(form),
                     target: Some(to.id().to_owned()),

@@ -486,3 +486,131 @@ fn a_problem_in_a_rule_shared_by_requests_and_responses_is_named_once() {
     let message = load_error(&ws);
     assert_eq!(message.matches("fields[2].dialect").count(), 1, "{message}");
 }
+
+// Issue #22, BigCommerce and Shopify: id formats, array envelopes, a read's id in the query.
+
+#[test]
+fn a_malformed_id_format_fails() {
+    let ws = Workspace::new("bad-id-format");
+    ws.edit(
+        "dialects/medusa.toml",
+        "path = \"/admin/customers/{id}\"\nquery",
+        "path = \"/admin/customers/{id}\"\nid_format = \"gid://shopify/Customer/\"\nquery",
+    );
+    ws.edit(
+        "dialects/axim.toml",
+        "path = \"/customers/{id}\"",
+        "path = \"/customers/{id}\"\nid_format = \"{id}-{id}\"",
+    );
+    ws.edit(
+        "dialects/checkoutpage.toml",
+        "path = \"/v1/customers/{id}\"",
+        "path = \"/v1/customers/{id}\"\nid_format = \"gid://{shop}/Customer/{id}\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "medusa.toml",
+            "route.id_format: `gid://shopify/Customer/` is neither `integer` nor a template holding `{id}` once",
+            "axim.toml",
+            "route.id_format: `{id}-{id}` holds `{id}` more than once",
+            "checkoutpage.toml",
+            "`{shop}` is not `{id}`",
+        ],
+    );
+}
+
+#[test]
+fn the_id_rule_takes_no_transform_of_its_own_under_an_id_format() {
+    let ws = Workspace::new("id-format-transform");
+    ws.edit(
+        "dialects/bigcommerce.toml",
+        "dialect = \"/id\"\ncanonical = \"/id\"\non = \"response\"",
+        "dialect = \"/id\"\ncanonical = \"/id\"\non = \"response\"\ntransform = \"number_string\"",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "bigcommerce.toml",
+            "the customer id's form comes from `route.id_format`",
+        ],
+    );
+}
+
+#[test]
+fn the_id_travels_in_exactly_one_place_and_only_a_read_takes_it_from_the_query() {
+    let ws = Workspace::new("id-in-query");
+    // Two places at once.
+    ws.edit(
+        "dialects/bigcommerce.toml",
+        "id_in_query = \"id:in\"",
+        "id_in_query = \"id:in\"\nid_in_body = \"/id\"\nmethod_unused = 1",
+    );
+    assert_mentions(
+        &load_error(&ws),
+        &["bigcommerce.toml", "unknown field `method_unused`"],
+    );
+    ws.edit("dialects/bigcommerce.toml", "\nmethod_unused = 1", "");
+    assert_mentions(
+        &load_error(&ws),
+        &[
+            "retrieve: the customer id must travel in exactly one place: the path (`{id}`), the body (`id_in_body`) or the query (`id_in_query`)",
+        ],
+    );
+
+    // On the update route; listed among the other parameters; with query_into_body.
+    let ws = Workspace::new("id-in-query-update");
+    ws.edit(
+        "dialects/bigcommerce.toml",
+        "id_in_body = \"/id\"\nid_format",
+        "id_in_query = \"id:in\"\nid_format",
+    );
+    ws.edit(
+        "dialects/microbase.toml",
+        "path = \"/services/customer/v1/customer.info\"\nid_in_body = \"/id\"",
+        "path = \"/services/customer/v1/customer.info\"\nid_in_query = \"id\"",
+    );
+    ws.edit(
+        "dialects/medusa.toml",
+        "path = \"/admin/customers/{id}\"\nquery = [\"expand\", \"fields\"]\n\n[auth]",
+        "path = \"/admin/customers\"\nid_in_query = \"expand\"\nquery = [\"expand\", \"fields\"]\n\n[auth]",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "bigcommerce.toml",
+            "route.id_in_query: only a retrieve call reads the customer id from its query",
+            "microbase.toml",
+            "retrieve.id_in_query: `query_into_body` reads every parameter as a body member",
+            "medusa.toml",
+            "retrieve.query: `expand` is the id's parameter (`id_in_query`); list only the others",
+        ],
+    );
+}
+
+#[test]
+fn nothing_fixed_can_reach_into_an_array_envelope() {
+    let ws = Workspace::new("array-envelope");
+    ws.edit(
+        "dialects/bigcommerce.toml",
+        "extra = { \"/meta\" = {} }",
+        "extra = { \"/meta\" = {}, \"/data/source\" = \"gateway\" }",
+    );
+    ws.edit(
+        "dialects/bigcommerce.toml",
+        "[request]\nenvelope_array = true",
+        "[request]\nenvelope_array = true\nconstants = { \"/kind\" = \"customer\" }",
+    );
+    let message = load_error(&ws);
+    assert_mentions(
+        &message,
+        &[
+            "bigcommerce.toml",
+            "response.constants or extra: `/data/source` is inside the array envelope `/data`",
+            "request.constants or extra: `/kind` is inside the array envelope ``",
+        ],
+    );
+}

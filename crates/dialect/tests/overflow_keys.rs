@@ -347,6 +347,7 @@ fn update(from: &str) -> Value {
     match from {
         "elasticpath" => json!({"data": {"type": "customer", "email": "ron@new.example"}}),
         "microbase" => json!({"id": "cus_123", "email": "ron@new.example"}),
+        "bigcommerce" => json!([{"id": 123, "email": "ron@new.example"}]),
         "axim" => axim_body(json!([{"code": "vip", "value": "yes"}])),
         "medusa" => json!({"metadata": {"vip": "yes"}}),
         "checkoutpage" => json!({"phone": "5550100"}),

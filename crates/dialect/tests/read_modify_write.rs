@@ -12,10 +12,10 @@ use dialectgate_canonical::Problem;
 use dialectgate_dialect::{Fill, Mode, Options, Step, Translation};
 use serde_json::{Value, json};
 
-/// The stored customer, as a canonical Customer (the embedded backend's `cus_ada`).
+/// The stored customer, as a canonical Customer (an id every dialect can write: BigCommerce's are integers).
 fn stored() -> Value {
     json!({
-        "id": "cus_ada",
+        "id": "1815",
         "version": "7",
         "email": "ada@example.com",
         "name": {"given": "Ada", "family": "Lovelace", "full": "Ada Lovelace"},
@@ -36,8 +36,8 @@ fn stored() -> Value {
     })
 }
 
-/// Partial updates valid in `dialect`, by name. The id travels in the path (`cus_ada`), or in
-/// MicroBase's body.
+/// Partial updates valid in `dialect`, by name. The id travels in the path (`1815`), or in
+/// MicroBase's and BigCommerce's bodies.
 fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
     match dialect {
         "elasticpath" => vec![
@@ -59,11 +59,11 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
             ),
         ],
         "microbase" => vec![
-            ("email", json!({"id": "cus_ada", "email": "ada@new.example"})),
-            ("first name", json!({"id": "cus_ada", "firstName": "Augusta"})),
-            ("last name", json!({"id": "cus_ada", "lastName": "King"})),
-            ("status", json!({"id": "cus_ada", "status": "INACTIVE"})),
-            ("tags", json!({"id": "cus_ada", "tags": ["a", "b"]})),
+            ("email", json!({"id": "1815", "email": "ada@new.example"})),
+            ("first name", json!({"id": "1815", "firstName": "Augusta"})),
+            ("last name", json!({"id": "1815", "lastName": "King"})),
+            ("status", json!({"id": "1815", "status": "INACTIVE"})),
+            ("tags", json!({"id": "1815", "tags": ["a", "b"]})),
         ],
         "axim" => {
             let with = |extra: Value| {
@@ -124,7 +124,7 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
         ],
         "shopify" => {
             let input = |members: Value| {
-                let mut input = json!({"id": "gid://shopify/Customer/cus_ada"});
+                let mut input = json!({"id": "gid://shopify/Customer/1815"});
                 if let (Value::Object(i), Value::Object(m)) = (&mut input, members) {
                     i.extend(m);
                 }
@@ -139,6 +139,19 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
                 ("tags", input(json!({"tags": ["a", "b"]}))),
             ]
         }
+        // docs/vendors/bigcommerce.md#request: an array of one item, `id` an integer.
+        "bigcommerce" => vec![
+            ("email", json!([{"id": 1815, "email": "ada@new.example"}])),
+            ("first name", json!([{"id": 1815, "first_name": "Augusta"}])),
+            ("last name", json!([{"id": 1815, "last_name": "King"}])),
+            ("phone", json!([{"id": 1815, "phone": "+44 1"}])),
+            ("company", json!([{"id": 1815, "company": "Acme"}])),
+            ("notes", json!([{"id": 1815, "notes": "Call first."}])),
+            (
+                "password",
+                json!([{"id": 1815, "authentication": {"new_password": "s3cret-pass"}}]),
+            ),
+        ],
         "spree" => vec![
             ("email", json!({"user": {"email": "ada@new.example"}})),
             ("first name", json!({"user": {"first_name": "Augusta"}})),
@@ -150,7 +163,7 @@ fn partial_updates(dialect: &str) -> Vec<(&'static str, Value)> {
 }
 
 fn path_id(dialect: &str) -> Option<&'static str> {
-    (dialect != "microbase").then_some("cus_ada")
+    (!["microbase", "bigcommerce"].contains(&dialect)).then_some("1815")
 }
 
 /// The translation with the stored customer read when asked, and how many reads it took.
@@ -328,12 +341,7 @@ fn overflow_carries_what_has_no_place_into_the_bag_but_never_a_password() {
     assert_eq!(t.fidelity.overflow[0].pointer, "/companyName");
     assert_eq!(t.fidelity.overflow[0].key, "dialectgate:/company/name");
     // Into Axim the bag is replaced in full: the stored codes come along.
-    let (t, reads) = send(
-        "microbase",
-        "axim",
-        &json!({"id": "cus_ada", "tags": ["a"]}),
-        true,
-    );
+    let (t, reads) = send("microbase", "axim", &json!({"id": "1815", "tags": ["a"]}), true);
     let t = t.unwrap();
     assert_eq!(reads, 1);
     assert_eq!(
@@ -359,7 +367,7 @@ fn nothing_left_for_checkout_page_names_the_callers_members_not_an_empty_body() 
     let (refused, _) = send(
         "microbase",
         "checkoutpage",
-        &json!({"id": "cus_ada", "tags": ["a"]}),
+        &json!({"id": "1815", "tags": ["a"]}),
         false,
     );
     let p = refused.unwrap_err();

@@ -195,6 +195,18 @@ pub fn fixtures() -> Vec<Value> {
             "created_at": "2024-03-15T08:15:00Z",
             "updated_at": "2024-03-15T08:15:00Z"
         }),
+        // An id of digits: callers of a dialect whose ids are integers (BigCommerce) can
+        // address it.
+        json!({
+            "id": "1815",
+            "email": "augusta@example.com",
+            "name": {"given": "Augusta", "family": "King", "full": "Augusta King"},
+            "has_password": false,
+            "status": "active",
+            "has_account": false,
+            "created_at": "2024-04-01T10:00:00Z",
+            "updated_at": "2024-04-01T10:00:00Z"
+        }),
     ]
 }
 

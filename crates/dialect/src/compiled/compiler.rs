@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::{CompiledMessage, Derivation, Derive, EnumMap, ErrorShape, Expand, Rule, Shape, Transform};
 use crate::definition::{RawDefinition, RawDerive, RawErrors, RawField, RawMessage, RawOn};
 use crate::pointer::Pointer;
-use crate::template::{self, ERROR_VARS, ITEM_VARS, MESSAGE_VARS, TOKEN_VARS};
+mod templates;
+
+use crate::template::{self, ERROR_VARS, MESSAGE_VARS, TOKEN_VARS};
 
 /// Converts a TOML template into JSON; the string `"$null"` stands for JSON `null`, which TOML
 /// cannot write.
@@ -42,70 +44,6 @@ impl Compiler<'_> {
     pub fn template(&mut self, key: &str, value: &toml::Value, known: &[&str]) -> Value {
         self.check_placeholders(key, value, known);
         toml_to_json(value)
-    }
-
-    fn check_placeholders(&mut self, key: &str, value: &toml::Value, known: &[&str]) {
-        match value {
-            toml::Value::String(s) => self.problems.extend(template::problems(key, s, known)),
-            toml::Value::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    self.check_placeholders(&format!("{key}[{i}]"), v, known);
-                }
-            }
-            toml::Value::Table(t) => {
-                // An error body may name a member by a violation (`"{field}" = "{message}"`: one
-                // member per violation); nothing else fills a member name.
-                let keyed = known.contains(&"field");
-                for (k, v) in t {
-                    for name in template::names(k) {
-                        if !keyed {
-                            self.problems.push(format!(
-                                "{key}.{k}: the member name holds the placeholder `{{{name}}}`; only an error body's \
-                                 member names are filled, so the name would be sent as written"
-                            ));
-                        } else if !ITEM_VARS.contains(&name) {
-                            self.problems.push(format!(
-                                "{key}.{k}: the member name holds `{{{name}}}`; a member name is filled per violation, \
-                                 from its variables only ({})",
-                                ITEM_VARS.join(", ")
-                            ));
-                        }
-                    }
-                    self.check_placeholders(&format!("{key}.{k}"), v, known);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Checks that a fixed value (`constants`, `extra`, a rule's `default`) holds no
-    /// placeholder: nothing fills one there, so it would be sent as written.
-    fn check_fixed(&mut self, key: &str, value: &toml::Value) {
-        match value {
-            toml::Value::String(s) => {
-                if let Some(name) = template::names(s).next() {
-                    self.problems.push(format!(
-                        "{key}: `{{{name}}}`: no placeholder is filled in a fixed member, it would be sent as written"
-                    ));
-                }
-            }
-            toml::Value::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    self.check_fixed(&format!("{key}[{i}]"), v);
-                }
-            }
-            toml::Value::Table(t) => {
-                for (k, v) in t {
-                    if let Some(name) = template::names(k).next() {
-                        self.problems.push(format!(
-                            "{key}.{k}: `{{{name}}}`: no placeholder is filled in a fixed member's name, it would be sent as written"
-                        ));
-                    }
-                    self.check_fixed(&format!("{key}.{k}"), v);
-                }
-            }
-            _ => {}
-        }
     }
 
     /// The token endpoint's body template, checked.

@@ -13,8 +13,9 @@ use serde_json::Value;
 pub static DIALECTS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| registry().dialects().iter().map(|d| d.id()).collect());
 
-/// The customer id used when the id travels in the path.
-pub const PATH_ID: &str = "cus_123";
+/// The customer id used when the id travels in the path (or a fixture writes `"{id}"`): digits,
+/// so every dialect can write it (BigCommerce's ids are integers).
+pub const PATH_ID: &str = "123";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -46,11 +47,18 @@ pub fn fixture(dialect: &str, kind: &str) -> Value {
     )
 }
 
-/// `<fixtures>/<dialect>/<name>` as JSON, each `{id}` in a string or string that is exactly `"{email}"`
-/// replaced by [`PATH_ID`] or a fixed address (as the e2e harness fills them).
+/// `<fixtures>/<dialect>/<name>` as JSON, each `{id}` in a string replaced by [`PATH_ID`],
+/// `"{id:integer}"` by [`PATH_ID`] as a JSON integer, and `"{email}"` by a fixed address (as
+/// the e2e harness fills them).
 pub fn fixture_in(fixtures: &Path, dialect: &str, name: &str) -> Value {
     fn fill(v: &mut Value) {
         match v {
+            Value::String(s) if s == "{id:integer}" => {
+                *v = PATH_ID
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .expect("PATH_ID is digits");
+            }
             // Inside a string too: an id in its dialect's form (`gid://shopify/Customer/{id}`).
             Value::String(s) if s.contains("{id}") => *s = s.replace("{id}", PATH_ID),
             Value::String(s) if s == "{email}" => *s = "ada.king@example.com".to_owned(),
