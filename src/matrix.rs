@@ -54,12 +54,20 @@ pub fn summary(matrix: &[MatrixEntry]) -> String {
         .max()
         .unwrap_or(0)
         .max("from \\ to".len());
-    let width = matrix
-        .iter()
-        .map(|e| cell(e).len())
-        .chain(ids.iter().map(|i| i.chars().count()))
-        .max()
-        .unwrap_or(0);
+    // Each column as wide as its id or its widest cell: ten sides still fit 160 columns.
+    let widths: Vec<usize> = sides(matrix)
+        .into_iter()
+        .zip(&ids)
+        .map(|(to, id)| {
+            matrix
+                .iter()
+                .filter(|e| e.to == to)
+                .map(|e| cell(e).len())
+                .chain(std::iter::once(id.chars().count()))
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -68,13 +76,13 @@ pub fn summary(matrix: &[MatrixEntry]) -> String {
     );
     let _ = writeln!(out);
     let mut line = format!("{:<label$}", "from \\ to");
-    for id in &ids {
+    for (id, width) in ids.iter().zip(&widths) {
         let _ = write!(line, "  {id:>width$}");
     }
     let _ = writeln!(out, "{}", line.trim_end());
     for (row, from) in sides(matrix).into_iter().enumerate() {
         let mut line = format!("{:<label$}", ids[row]);
-        for to in sides(matrix) {
+        for (to, width) in sides(matrix).into_iter().zip(&widths) {
             let text = match pair(matrix, from, to) {
                 Some(e) => cell(e),
                 None => "-".to_owned(),

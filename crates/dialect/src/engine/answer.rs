@@ -38,7 +38,8 @@ pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>)
 
 /// A not found answered to a caller of an operation whose answer says it with `null` at the
 /// envelope (`null_means_not_found`): the success status, the constant and extra members, and
-/// `null` at the envelope. `None` for any other problem or operation.
+/// `null` at the envelope, or an empty array for an array envelope (BigCommerce's
+/// `{"data": [], "meta": {}}`). `None` for any other problem or operation.
 pub(crate) fn null_answer(d: Compiled<'_>, problem: &Problem) -> Option<crate::render::Rendered> {
     let m = d.response;
     if !m.null_means_not_found || problem.kind() != dialectgate_canonical::ErrorKind::NotFound {
@@ -48,7 +49,10 @@ pub(crate) fn null_answer(d: Compiled<'_>, problem: &Problem) -> Option<crate::r
     for (p, v) in m.constants.iter().chain(&m.extra) {
         p.set(&mut body, v.clone());
     }
-    m.envelope.set(&mut body, Value::Null);
+    match &m.array {
+        Some(list) => list.set(&mut body, Value::Array(Vec::new())),
+        None => m.envelope.set(&mut body, Value::Null),
+    }
     Some(crate::render::Rendered {
         status: m.status,
         content_type: "application/json".to_owned(),
