@@ -169,8 +169,25 @@ fn embedded(dialect: &str) -> Result<Case, String> {
     let fixture = root().join(format!("tests/fixtures/{dialect}/request.vendor-example.json"));
     let text = std::fs::read_to_string(&fixture).map_err(|e| format!("{}: {e}", fixture.display()))?;
     let mut body: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    if let (Some(at), Some(map)) = (&d.route().id_in_body, body.as_object_mut()) {
-        at.set(map, "cus_ada".into());
+    let route = d.route();
+    // A customer of the embedded backend the dialect can name: `cus_ada`, or `1815` where ids
+    // are integers (BigCommerce); written in the dialect's id form (a Shopify GID).
+    let id = if route.writes_id("cus_ada") {
+        "cus_ada"
+    } else {
+        "1815"
+    };
+    let written = route.id_format.encode_text(id).unwrap_or_else(|| id.to_owned());
+    if let (Some(at), Some(value)) = (&route.id_in_body, route.id_format.encode_value(id)) {
+        // Where the example has it (in an array body, BigCommerce's `/0/id`), else made.
+        match body.pointer_mut(&at.to_string()) {
+            Some(slot) => *slot = value,
+            None => {
+                if let Some(map) = body.as_object_mut() {
+                    at.set(map, value);
+                }
+            }
+        }
     }
     let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| e.to_string())?);
     let credential = &d.auth().accept[0];
@@ -180,7 +197,19 @@ fn embedded(dialect: &str) -> Result<Case, String> {
     };
     let (method, path, header) = (
         d.route().method.clone(),
-        d.route().path.replace("{id}", "cus_ada"),
+        // Any value of a path variable is served (`/stores/gate/v3/customers`).
+        route
+            .path
+            .split('/')
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some("id") => written.clone(),
+                    Some(_) => "gate".to_owned(),
+                    None => segment.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/"),
         credential.header.clone(),
     );
     Ok(Case {
