@@ -418,9 +418,13 @@ impl Side for Dialect {
         {
             return (Answer::Problem(message::upstream_fault(problem)), None);
         }
-        let Some(doc) = json.filter(|j| success && decode::is_success_body(d, j)) else {
-            let problem = message::upstream_fault(self.classify_error(status, body));
-            return (Answer::Problem(problem), None);
+        // The answer is parsed once: an error is classified from the same parse.
+        let doc = match json {
+            Some(j) if success && decode::is_success_body(d, &j) => j,
+            other => {
+                let problem = render::classify_parsed(&self.errors, status, other.as_ref());
+                return (Answer::Problem(message::upstream_fault(problem)), None);
+            }
         };
         let bad_gateway =
             |detail: String| (Answer::Problem(Problem::new(ErrorKind::BadGateway, detail)), None);

@@ -217,10 +217,17 @@ pub(crate) fn render_error(errors: &CompiledErrors, problem: &Problem, id: Optio
 }
 
 /// Reads an error answer (status + body) of a dialect whose errors are `errors` back into a
-/// canonical problem. The kind is the one whose status and literal members match best; a body
-/// that matches no kind falls back to what the status means.
+/// canonical problem: the body parsed as every upstream answer is ([`classify_parsed`]).
 pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) -> Problem {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
+    classify_parsed(errors, status, json.as_ref())
+}
+
+/// Reads an error answer of a dialect whose errors are `errors` back into a canonical problem,
+/// from its status and its body as already parsed (`None`: not JSON). The kind is the one whose
+/// status and literal members match best; a body that matches no kind falls back to what the
+/// status means.
+pub(crate) fn classify_parsed(errors: &CompiledErrors, status: u16, json: Option<&Value>) -> Problem {
     // On an equal score, the kind the status itself means wins (a plain 400 is a validation
     // error, not `malformed`, which merely comes first in `ErrorKind::ALL`).
     let by_status = ErrorKind::from_status(status);
@@ -243,11 +250,9 @@ pub(crate) fn classify_error(errors: &CompiledErrors, status: u16, body: &[u8]) 
             .filter(|t| template::names(t).next().is_none())
         {
             title_places(&shape.body, &Pointer::root(), &mut soft);
-            soft.retain(|p| {
-                json.as_ref().and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str())
-            });
+            soft.retain(|p| json.and_then(|j| p.get(j)).and_then(Value::as_str) == Some(title.as_str()));
         }
-        let matched = match (&json, shape.body.is_string()) {
+        let matched = match (json, shape.body.is_string()) {
             (Some(json), false) => {
                 // At a success status the answer is told from a success by its shape: it must
                 // have the objects and arrays the template has (GraphQL's `errors`, a
