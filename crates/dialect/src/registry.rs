@@ -222,6 +222,29 @@ impl Registry {
         )
     }
 
+    /// The one step between planning a request and sending it, shared by the gateway's
+    /// read-modify-write driver and the CLI's `translate --current`: a request planned as
+    /// `step` (from `from` for `to`) is ready as it is; one waiting for the stored customer is
+    /// completed (in `mode`) with `stored` when it has been read, else it still waits
+    /// ([`Step::Read`]: read it with [`Registry::retrieve`], then settle it again with it).
+    ///
+    /// # Errors
+    /// As [`Registry::complete`].
+    pub fn settle(
+        &self,
+        (from, to): (&Endpoint, &Endpoint),
+        step: Step,
+        stored: Option<&Value>,
+        mode: Mode,
+    ) -> Result<Step, Problem> {
+        match (step, stored) {
+            (Step::Read(pending), Some(stored)) => {
+                self.complete(from, to, pending, stored, mode).map(Step::Ready)
+            }
+            (step, _) => Ok(step),
+        }
+    }
+
     /// Checks the id of a retrieve request (see [`Dialect::retrieve_id`]) from `from` for an
     /// upstream speaking `to`: opaque, within both sides' limits.
     ///

@@ -124,8 +124,9 @@ pub(crate) struct Exchanged {
 }
 
 /// Drives one request planned as `step` (from `from` for the upstream): reads the stored
-/// customer and completes the request (in `mode`) when the upstream needs it, then sends it as
-/// `operation`. A write whose version the gateway filled from its read is retried on a
+/// customer and completes the request (in `mode`) when the upstream needs it
+/// (`Registry::settle`, the synchronous core the CLI's `translate --current` shares), then
+/// sends it as `operation`. A write whose version the gateway filled from its read is retried on a
 /// conflict, at most `conflict_retries` times: `conflict_retries + 1` writes in all; the last
 /// answer is the caller's (its conflict, in the caller's dialect). A caller's own version is
 /// never retried: its conflict is the caller's to resolve.
@@ -140,33 +141,30 @@ where
     S: Service<UpstreamRequest, Response = Reply, Error = UpstreamError> + Clone,
     O: Observer,
 {
-    let pending = match step {
-        Step::Ready(translation) => {
-            let Translation {
-                id,
-                outbound,
-                fidelity,
-            } = translation;
-            let (answer, read_time) = upstream.send(observer, &id, (operation, outbound)).await?;
-            return Ok(Exchanged {
-                id,
-                fidelity,
-                answer,
-                read_time,
-            });
-        }
-        Step::Read(pending) => pending,
-    };
-    let reasons = pending.reasons();
-    let mut retry = 0;
+    let registry = upstream.registry;
+    let (mut step, mut stored, mut reasons, mut retry) = (step, None, Vec::new(), 0);
     loop {
-        observer.reading(&reasons);
-        let stored = upstream.read(observer, pending.id()).await?;
-        let translation = upstream
-            .registry
-            .complete(from, upstream.endpoint, pending.clone(), &stored, mode)
+        // Kept for a retry: a write completed from a read may be completed again.
+        let again = match &step {
+            Step::Read(pending) if stored.is_some() => Some(pending.clone()),
+            _ => None,
+        };
+        let settled = registry
+            .settle((from, upstream.endpoint), step, stored.as_ref(), mode)
             .map_err(|p| observer.refused(p))?;
-        observer.completed(&reasons, &translation);
+        let translation = match settled {
+            Step::Ready(translation) => translation,
+            Step::Read(pending) => {
+                reasons = pending.reasons();
+                observer.reading(&reasons);
+                stored = Some(upstream.read(observer, pending.id()).await?);
+                step = Step::Read(pending);
+                continue;
+            }
+        };
+        if stored.is_some() {
+            observer.completed(&reasons, &translation);
+        }
         let Translation {
             id,
             outbound,
@@ -174,9 +172,14 @@ where
         } = translation;
         let versioned = fidelity.filled.iter().any(|f| f.pointer == VERSION);
         let (answer, read_time) = upstream.send(observer, &id, (operation, outbound)).await?;
-        if versioned && retry < conflict_retries && conflicted(&answer.answer) {
+        if let Some(pending) = again
+            && versioned
+            && retry < conflict_retries
+            && conflicted(&answer.answer)
+        {
             retry += 1;
             observer.retrying(retry);
+            (step, stored) = (Step::Read(pending), None);
             continue;
         }
         return Ok(Exchanged {
