@@ -19,13 +19,13 @@ mod retry;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry, measure};
+use dialectgate_dialect::{Endpoint, Operation, measure};
 use http::HeaderMap;
 use prometheus_client::metrics::histogram::Histogram;
 use tower::retry::Retry;
 use tower::timeout::Timeout;
 use tower::util::Either;
-use tower::{BoxError, ServiceBuilder, ServiceExt};
+use tower::{BoxError, ServiceBuilder};
 
 pub use self::circuit::{BreakerLayer, CircuitBreaker};
 pub use self::embedded::Embedded;
@@ -37,7 +37,7 @@ use crate::context::Call;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::admit::{Memory, Reserved, answer_reservation};
-use crate::upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest};
+use crate::upstream::{HttpUpstream, Reply, UpstreamError};
 
 /// A service behind the upstream layers: retry (outermost, so each attempt passes the
 /// breaker), circuit breaker (outside the timeout, so a timed-out attempt counts; it also turns
@@ -166,37 +166,6 @@ impl Forwarder {
             )
         } else {
             HeaderMap::new()
-        }
-    }
-
-    /// A read of customer `id` that owns everything it needs, for a task of its own (the
-    /// candidate's noise probe): the customer, or `None` whatever went wrong.
-    pub(crate) fn detached_read(
-        &self,
-        registry: Arc<Registry>,
-        id: &str,
-        outbound: Outbound,
-        headers: HeaderMap,
-    ) -> impl Future<Output = Option<serde_json::Value>> + Send + 'static {
-        let request = UpstreamRequest {
-            id: id.to_owned(),
-            outbound: Arc::new(outbound),
-            headers,
-            repeatable: true,
-            operation: Operation::Retrieve,
-        };
-        let (stack, endpoint) = (self.stack.clone(), self.endpoint.clone());
-        async move {
-            match stack.oneshot(request).await {
-                Ok(Reply::Answer(Answer::Customer(c))) => Some(c),
-                Ok(Reply::Http { status, body }) => {
-                    match registry.read_answer_to(Operation::Retrieve, &endpoint, status, &body) {
-                        Answer::Customer(c) => Some(c),
-                        Answer::Problem(_) => None,
-                    }
-                }
-                _ => None,
-            }
         }
     }
 

@@ -6,9 +6,13 @@
 //! path adds to it (headers, accounting, failures, logs and metrics). The read of a caller's
 //! retrieve goes the same way ([`Stored::read`]).
 
+use std::pin::Pin;
+use std::sync::Arc;
+
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{
-    Answer, Endpoint, Fidelity, FillReason, Operation, Registry, Step, Translation, Understood,
+    Answer, Endpoint, Fidelity, FillReason, Mode, Operation, Outbound, Registry, Step, Translation,
+    Understood,
 };
 use http::HeaderMap;
 use serde_json::Value;
@@ -87,6 +91,78 @@ impl<'a> Stored<'a> {
         )?;
         Ok(Read { customer, body })
     }
+}
+
+impl Stored<'_> {
+    /// A read of customer `id` (the upstream's retrieve request `outbound`, with `headers`)
+    /// through the same exchange, owning everything it needs, for a task of its own (the
+    /// candidate's noise probe, off the caller's path): the customer, or `None` whatever went
+    /// wrong. Nothing of it is counted or logged.
+    pub(crate) fn detached_read(
+        &self,
+        registry: Arc<Registry>,
+        (id, outbound): (&str, Outbound),
+        headers: HeaderMap,
+    ) -> impl Future<Output = Option<Value>> + Send + 'static {
+        let (stack, endpoint) = (self.forwarder.stack().clone(), self.forwarder.endpoint().clone());
+        let step = Step::Ready(Translation {
+            id: id.to_owned(),
+            outbound,
+            fidelity: Fidelity::default(),
+        });
+        async move {
+            let upstream = Upstream {
+                service: &stack,
+                registry: &registry,
+                endpoint: &endpoint,
+                caller: None,
+                overflow: None,
+            };
+            let probe = Probe { headers };
+            // Boxed as `Send` here, where its lifetimes are known: a spawned task cannot prove
+            // it for every lifetime (rust-lang/rust#102211).
+            let read: Pin<Box<dyn Future<Output = Result<Exchanged, ()>> + Send + '_>> = Box::pin(exchange(
+                upstream,
+                &probe,
+                &endpoint,
+                (Operation::Retrieve, step),
+                (Mode::default(), 0),
+            ));
+            match read.await.ok()?.answer.answer {
+                Answer::Customer(customer) => Some(customer),
+                Answer::Problem(_) => None,
+            }
+        }
+    }
+}
+
+/// The noise probe's read, as the exchange observes it: the headers of the caller's read, and
+/// every failure only `None`.
+struct Probe {
+    headers: HeaderMap,
+}
+
+impl Observer for Probe {
+    type Error = ();
+
+    fn headers(&self, _: Operation) -> HeaderMap {
+        self.headers.clone()
+    }
+
+    fn replied(&self, _: Called<'_>, reply: Result<Reply, UpstreamError>) -> Result<Reply, ()> {
+        reply.map_err(drop)
+    }
+
+    fn stored(&self, _: &str, answer: Answer) -> Result<Value, ()> {
+        match answer {
+            Answer::Customer(customer) => Ok(customer),
+            Answer::Problem(_) => Err(()),
+        }
+    }
+
+    fn unreadable(&self, _: &Endpoint) {}
+
+    fn refused(&self, _: Problem) {}
 }
 
 /// The stored customer, read.

@@ -139,10 +139,9 @@ impl Gateway {
             (Ok(_), Some(outbound)) if candidate.noise_probe() => outbound,
             _ => return candidate.submit(job),
         };
-        let second = self.forwarder.detached_read(
+        let second = self.stored().detached_read(
             self.registry.clone(),
-            id,
-            probe,
+            (id, probe),
             self.forwarder
                 .headers_for(call, forwarding.headers, forwarding.pass_on),
         );
