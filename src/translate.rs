@@ -48,7 +48,8 @@ pub(crate) fn stored_customer(
     )
 }
 
-/// Translates one body (reading `current` when the target needs the stored customer); the
+/// Translates one body, completed with `current` when the target needs the stored customer
+/// (`Registry::settle`, as the gateway's read-modify-write does with the customer it reads); the
 /// output is the target body, or with `request` the whole request.
 pub(crate) fn translate(
     registry: &Registry,
@@ -60,11 +61,11 @@ pub(crate) fn translate(
 ) -> batch::FileResult {
     let translated = registry
         .plan(from, to, id, body, options)
-        .and_then(|step| match (step, current) {
-            (Step::Ready(t), _) => Ok(t),
-            (Step::Read(pending), Some(stored)) => registry.complete(from, to, pending, stored, options.mode),
+        .and_then(|step| registry.settle((from, to), step, current, options.mode))
+        .and_then(|step| match step {
+            Step::Ready(t) => Ok(t),
             // `Fill::Never` without `--current`: never asked.
-            (Step::Read(_), None) => Err(dialectgate_canonical::Problem::new(
+            Step::Read(_) => Err(dialectgate_canonical::Problem::new(
                 dialectgate_canonical::ErrorKind::Internal,
                 "a read was asked for without --current",
             )),

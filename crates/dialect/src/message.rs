@@ -159,16 +159,12 @@ pub enum Answer {
 }
 
 /// An upstream's answer understood once ([`Registry::understand`](crate::Registry::understand)):
-/// the customer or the problem, and what the caller's answer and a read-modify-write need of it.
+/// the customer or the problem, and what the caller's answer needs of it.
 #[derive(Debug, Clone)]
 pub struct Understood {
     /// The customer (with overflow, the members the upstream keeps in its bag back in place),
     /// or the problem.
     pub answer: Answer,
-    /// With overflow, the customer as the upstream holds it (its bag still holding the
-    /// gateway's keys, which restoring took out), when that differs from `answer`'s: what a
-    /// write that replaces the bag in full is completed with.
-    pub held: Option<Value>,
     /// The upstream's success body as parsed, when the caller speaks the upstream's dialect (its
     /// members the canonical model does not carry pass through to the caller).
     pub body: Option<Value>,

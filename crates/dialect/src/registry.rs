@@ -222,6 +222,29 @@ impl Registry {
         )
     }
 
+    /// The one step between planning a request and sending it, shared by the gateway's
+    /// read-modify-write driver and the CLI's `translate --current`: a request planned as
+    /// `step` (from `from` for `to`) is ready as it is; one waiting for the stored customer is
+    /// completed (in `mode`) with `stored` when it has been read, else it still waits
+    /// ([`Step::Read`]: read it with [`Registry::retrieve`], then settle it again with it).
+    ///
+    /// # Errors
+    /// As [`Registry::complete`].
+    pub fn settle(
+        &self,
+        (from, to): (&Endpoint, &Endpoint),
+        step: Step,
+        stored: Option<&Value>,
+        mode: Mode,
+    ) -> Result<Step, Problem> {
+        match (step, stored) {
+            (Step::Read(pending), Some(stored)) => {
+                self.complete(from, to, pending, stored, mode).map(Step::Ready)
+            }
+            (step, _) => Ok(step),
+        }
+    }
+
     /// Checks the id of a retrieve request (see [`Dialect::retrieve_id`]) from `from` for an
     /// upstream speaking `to`: opaque, within both sides' limits.
     ///
@@ -292,7 +315,8 @@ impl Registry {
 
     /// Understands an upstream answer from `upstream` to `op` once: the customer or the problem, with
     /// `overflow` (the gateway's key prefix when overflow is on) the members the upstream
-    /// keeps in its bag restored and the customer as the upstream holds it kept beside, and,
+    /// keeps in its bag restored (a read that completes a write asks for none: the customer as
+    /// the upstream holds it), and,
     /// for a `caller` speaking the upstream's dialect, the success body as parsed (for
     /// [`Registry::encode_answer_for`]).
     pub fn understand(
@@ -308,13 +332,8 @@ impl Registry {
                 .side(&self.canonical)
                 .read_answer(op, status, body, &self.canonical.customer);
         let body = parsed.filter(|_| caller.is_some_and(|to| passes_through(upstream, to)));
-        let held = match (&answer, overflow) {
-            (Answer::Customer(customer), Some(_)) if has_bag(upstream) => Some(customer.clone()),
-            _ => None,
-        };
         Understood {
             answer: self.restored(upstream, answer, overflow),
-            held,
             body,
         }
     }
@@ -401,11 +420,6 @@ impl Registry {
 /// speak the same dialect.
 fn passes_through(upstream: &Endpoint, to: &Endpoint) -> bool {
     matches!(upstream, Endpoint::Dialect(_)) && upstream.id() == to.id()
-}
-
-/// Whether `upstream`'s dialect keeps members in a bag (overflow has something to restore).
-fn has_bag(upstream: &Endpoint) -> bool {
-    upstream.dialect().is_some_and(|d| d.request.bag.is_some())
 }
 
 #[cfg(test)]

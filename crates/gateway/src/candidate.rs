@@ -351,6 +351,18 @@ impl Candidate {
 
     /// In `dual-write` mode, queues a copy of the update `call` (its query string and body as
     /// they came), which the primary accepted with `customer`. Other modes: nothing.
+    ///
+    /// The copy holds the caller's bytes (the request's own buffer, shared, not copied), not the
+    /// caller's parsed request, and the worker parses them again (off the caller's path). Held parsed, a copy would cost the queue's
+    /// byte budget (`candidate.queue_bytes`) several times as much: measured as resident
+    /// memory per copy (`cargo run --release -p dialectgate-dialect --example parsed_size`,
+    /// BENCHMARKS.md), the parsed tree of every fixture request and bench body (41 to 690
+    /// bytes) takes 5.4 to 16.9 times its text (median 8.1 over all 34 bodies, e.g. a 189-byte
+    /// Medusa body 231 bytes as text, 2,624 parsed), a 1 MiB body of string pairs 2.0 times,
+    /// of number lists 8.1 times. So the same budget would queue 2 to 17 times fewer copies,
+    /// and counting a tree's bytes exactly would need a walk of it where the text's are its
+    /// length. What reuse would save is only the parse (the candidate's dialect is not the
+    /// primary's, so its translation is its own either way).
     pub(crate) fn dual_write(&self, call: &Call<'_>, query: &str, body: &Bytes, customer: &Value) {
         if self.mode != CandidateMode::DualWrite {
             return;

@@ -149,3 +149,54 @@ fn an_expand_table_is_checked_at_load() {
     assert!(err.contains("response.expand.query: `include`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `settle`, the step the gateway's read-modify-write and the CLI's `translate --current`
+/// share: a commercetools write (which carries the stored `version`, its docs say) from a
+/// Medusa caller (who sends none) waits for the stored customer, and is completed with the
+/// version it holds.
+#[test]
+fn settle_leaves_a_ready_request_and_completes_a_pending_one_with_the_stored_customer() {
+    let registry = Registry::embedded().unwrap();
+    let params = std::collections::BTreeMap::from([("projectKey".to_owned(), "p".to_owned())]);
+    let ends = |from: &str| {
+        let to = registry.endpoint("commercetools").unwrap();
+        (
+            registry.endpoint(from).unwrap(),
+            to.bind_path_params(&params).unwrap(),
+        )
+    };
+    let mode = Mode::default();
+    let (from, to) = ends("medusa");
+    let body = serde_json::json!({"first_name": "Augusta"});
+    let plan = || {
+        registry
+            .plan(&from, &to, Some("c1"), &body, Options::default())
+            .unwrap()
+    };
+    let waiting = registry.settle((&from, &to), plan(), None, mode).unwrap();
+    assert!(matches!(&waiting, Step::Read(p) if p.id() == "c1"), "{waiting:?}");
+    let stored = serde_json::json!({"id": "c1", "version": 7, "email": "a@example.com"});
+    let Step::Ready(t) = registry
+        .settle((&from, &to), plan(), Some(&stored), mode)
+        .unwrap()
+    else {
+        panic!("not completed");
+    };
+    assert_eq!(
+        t.outbound.body,
+        serde_json::json!({"version": 7, "actions": [{"action": "setFirstName", "firstName": "Augusta"}]})
+    );
+    // A commercetools caller's own version needs no read: ready as planned, stored or not.
+    let (from, to) = ends("commercetools");
+    let own =
+        serde_json::json!({"version": 3, "actions": [{"action": "setFirstName", "firstName": "Augusta"}]});
+    for stored in [None, Some(&stored)] {
+        let step = registry
+            .plan(&from, &to, Some("c1"), &own, Options::default())
+            .unwrap();
+        let Step::Ready(t) = registry.settle((&from, &to), step, stored, mode).unwrap() else {
+            panic!("a read was asked for");
+        };
+        assert_eq!(t.outbound.body, own);
+    }
+}

@@ -2,28 +2,27 @@
 //! the candidate within its timeout, compares the answer with the primary's and reports. A job
 //! (and its share of the byte budget) is let go as soon as it is reported.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{
-    Answer, Endpoint, Fidelity, Operation, Outbound, Registry, Step, Translation, Understood, parse_strict,
-};
+use dialectgate_dialect::{Answer, Endpoint, Fidelity, Operation, Registry, Step, Translation, parse_strict};
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tower::ServiceExt;
+use tower::timeout::Timeout;
+use tower::util::MapErr;
+use tower::{BoxError, ServiceExt};
 
 use super::compare::{self, Divergence, Kind, Status};
 use super::log::{Line, Log};
 use super::{CandidateRequest, Comparison, CopyKind, Job, Primary};
 use crate::context::X_REQUEST_ID;
-use crate::exchange::{Channel, exchange};
+use crate::exchange::{Called, Exchanged, Leg, Observer, Upstream, exchange};
 use crate::metrics::{CandidateLabels, Metrics, PointerLabels};
-use crate::upstream::HttpUpstream;
-use crate::upstream::{Reply, UpstreamRequest};
+use crate::upstream::{HttpUpstream, Reply, UpstreamError};
 
 /// Candidate calls in flight at once, per configuration.
 const CONCURRENCY: usize = 8;
@@ -39,6 +38,7 @@ pub(super) struct Worker {
     pub(super) http: HttpUpstream,
     /// The header carrying the gateway's credential for the candidate.
     pub(super) auth: Option<(HeaderName, HeaderValue)>,
+    /// Of each call to the candidate.
     pub(super) timeout: Duration,
     pub(super) mode: &'static str,
     pub(super) metrics: Arc<Metrics>,
@@ -49,6 +49,10 @@ pub(super) struct Worker {
     pub(super) translation: crate::config::TranslationConfig,
     pub(super) max_depth: usize,
 }
+
+/// The candidate's client bounded by its timeout; the timeout layer's own error is the
+/// upstream's timeout (`UpstreamError::from`).
+type Bounded = MapErr<Timeout<HttpUpstream>, fn(BoxError) -> UpstreamError>;
 
 /// What became of one job.
 enum JobResult {
@@ -94,18 +98,30 @@ impl Worker {
             worker: self,
             request_id: &job.request_id,
         };
+        let service: Bounded =
+            Timeout::new(self.http.clone(), self.timeout).map_err(UpstreamError::from as fn(_) -> _);
+        let upstream = Upstream {
+            service: &service,
+            registry: &self.registry,
+            endpoint: &self.endpoint,
+            // The candidate's answers are compared in canonical form only.
+            caller: None,
+            overflow: self.translation.restore_prefix(),
+        };
         // Only a request completed from the stored customer is read from its caller's side.
         let from = caller.as_ref().unwrap_or(&self.endpoint);
         let mode = self.translation.mode;
-        match exchange(
-            &call,
-            &self.registry,
-            (from, &self.endpoint),
-            (operation, step),
-            (mode, self.translation.conflict_retries),
-        )
-        .await
-        {
+        // Boxed as `Send` here, where its lifetimes are known: the worker's stream of jobs
+        // cannot prove it for every lifetime (rust-lang/rust#102211).
+        let exchanged: Pin<Box<dyn Future<Output = Result<Exchanged, JobResult>> + Send + '_>> =
+            Box::pin(exchange(
+                upstream,
+                &call,
+                from,
+                (operation, step),
+                (mode, self.translation.conflict_retries),
+            ));
+        match exchanged.await {
             Ok(sent) => JobResult::Compared(self.verdict(job, &sent.answer.answer)),
             Err(result) => result,
         }
@@ -141,38 +157,6 @@ impl Worker {
                     .map_err(|p| reason(&p))?;
                 Ok((Some(caller), step))
             }
-        }
-    }
-
-    /// One call to the candidate, bounded by its timeout: its status and body, or the label of
-    /// the failure.
-    async fn send(
-        &self,
-        operation: Operation,
-        outbound: Outbound,
-        request_id: &str,
-    ) -> Result<(u16, Bytes), &'static str> {
-        let mut headers = HeaderMap::with_capacity(2);
-        if let Some((name, value)) = &self.auth {
-            headers.insert(name.clone(), value.clone());
-        }
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert(X_REQUEST_ID, v);
-        }
-        let request = UpstreamRequest {
-            id: String::new(),
-            outbound: Arc::new(outbound),
-            headers,
-            repeatable: false,
-            operation,
-        };
-        let call = self.http.clone().oneshot(request);
-        match tokio::time::timeout(self.timeout, call).await {
-            Err(_) => Err("timeout"),
-            Ok(Err(e)) => Err(e.label()),
-            Ok(Ok(Reply::Http { status, body })) => Ok((status, body)),
-            // An HTTP upstream always answers over HTTP.
-            Ok(Ok(Reply::Answer(_))) => Err("protocol"),
         }
     }
 
@@ -320,57 +304,57 @@ struct JobCall<'a> {
     request_id: &'a str,
 }
 
-impl Channel for JobCall<'_> {
-    type Answer = Understood;
+impl JobCall<'_> {
+    /// A failure of the read before the write: the request could not be made for the candidate.
+    fn unread(what: &str) -> JobResult {
+        JobResult::Untranslatable(format!("the read before the write failed: {what}"))
+    }
+}
+
+impl Observer for JobCall<'_> {
     type Error = JobResult;
+
+    /// The gateway's credential for the candidate and the request id, whatever the call does.
+    fn headers(&self, _: Operation) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(2);
+        if let Some((name, value)) = &self.worker.auth {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Ok(v) = HeaderValue::from_str(self.request_id) {
+            headers.insert(X_REQUEST_ID, v);
+        }
+        headers
+    }
+
+    /// Only reported: a failed call is labelled, never retried.
+    fn replied(&self, called: Called<'_>, reply: Result<Reply, UpstreamError>) -> Result<Reply, JobResult> {
+        let label = match reply {
+            Ok(reply @ Reply::Http { .. }) => return Ok(reply),
+            // An HTTP upstream always answers over HTTP.
+            Ok(Reply::Answer(_)) => "protocol",
+            Err(e) => e.label(),
+        };
+        Err(match called.leg {
+            Leg::Read => JobCall::unread(label),
+            Leg::Send => JobResult::Failed(label),
+        })
+    }
 
     /// As the candidate holds it: overflow is not restored, so a bag the candidate replaces in
     /// full goes back with the gateway's keys in it.
-    async fn read(&self, id: &str) -> Result<Value, JobResult> {
-        let failed =
-            |what: &str| JobResult::Untranslatable(format!("the read before the write failed: {what}"));
-        let worker = self.worker;
-        let read = worker.registry.retrieve(&worker.endpoint, id).ok_or_else(|| {
-            JobResult::Untranslatable("the candidate's dialect declares no retrieve operation".to_owned())
-        })?;
-        let (status, answer) = worker
-            .send(Operation::Retrieve, read, self.request_id)
-            .await
-            .map_err(failed)?;
-        match worker
-            .registry
-            .understand(
-                (Operation::Retrieve, &worker.endpoint),
-                status,
-                &answer,
-                None,
-                None,
-            )
-            .answer
-        {
+    fn stored(&self, _: &str, answer: Answer) -> Result<Value, JobResult> {
+        match answer {
             Answer::Customer(stored) => Ok(stored),
-            Answer::Problem(p) => Err(failed(p.kind().as_str())),
+            Answer::Problem(p) => Err(JobCall::unread(p.kind().as_str())),
         }
     }
 
-    async fn send(&self, _: &str, operation: Operation, outbound: Outbound) -> Result<Understood, JobResult> {
-        let worker = self.worker;
-        let (status, body) = worker
-            .send(operation, outbound, self.request_id)
-            .await
-            .map_err(JobResult::Failed)?;
-        let overflow = worker.translation.restore_prefix();
-        Ok(worker
-            .registry
-            .understand((operation, &worker.endpoint), status, &body, None, overflow))
+    fn unreadable(&self, _: &Endpoint) -> JobResult {
+        JobResult::Untranslatable("the candidate's dialect declares no retrieve operation".to_owned())
     }
 
     fn refused(&self, problem: Problem) -> JobResult {
         JobResult::Untranslatable(reason(&problem))
-    }
-
-    fn conflicted(&self, answer: &Understood) -> bool {
-        matches!(&answer.answer, Answer::Problem(p) if p.kind() == ErrorKind::Conflict)
     }
 }
 

@@ -3,7 +3,9 @@
 //! whichever the upstream is, with the headers built for it (`headers`). An HTTP upstream sits
 //! behind the layers of [`guarded`] (retry policy, circuit breaker, per-attempt timeout); the
 //! embedded backend is called in process. Any service with that interface can stand in for
-//! either (the tests below put stubs there).
+//! either (the tests below put stubs there). The read-modify-write exchange (`crate::exchange`)
+//! makes the calls over [`Forwarder::stack`]; the caller's side takes each reply through
+//! [`Forwarder::replied`] (its duration, failures and memory).
 //!
 //! Concurrency towards the upstream is bounded before this phase, by the working slots of
 //! the admit phase (`admit`): they also cover parsing and translating, and carry over reloads,
@@ -17,14 +19,13 @@ mod retry;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use dialectgate_dialect::{Answer, Endpoint, Operation, Outbound, Registry, Understood, measure};
+use dialectgate_dialect::{Endpoint, Operation, measure};
 use http::HeaderMap;
 use prometheus_client::metrics::histogram::Histogram;
 use tower::retry::Retry;
 use tower::timeout::Timeout;
 use tower::util::Either;
-use tower::{BoxError, ServiceBuilder, ServiceExt};
-use tracing::Instrument;
+use tower::{BoxError, ServiceBuilder};
 
 pub use self::circuit::{BreakerLayer, CircuitBreaker};
 pub use self::embedded::Embedded;
@@ -36,12 +37,16 @@ use crate::context::Call;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::admit::{Memory, Reserved, answer_reservation};
-use crate::upstream::{HttpUpstream, Reply, UpstreamError, UpstreamRequest};
+use crate::upstream::{HttpUpstream, Reply, UpstreamError};
 
 /// A service behind the upstream layers: retry (outermost, so each attempt passes the
 /// breaker), circuit breaker (outside the timeout, so a timed-out attempt counts; it also turns
 /// the timeout layer's error back into an [`UpstreamError`]), timeout (per attempt).
 pub type Guarded<S> = Retry<RetryPolicy, CircuitBreaker<Timeout<S>>>;
+
+/// The service of one configuration's upstream: the HTTP upstream behind its layers, or the
+/// embedded backend.
+pub(crate) type Stack = Either<Guarded<HttpUpstream>, Embedded>;
 
 /// `inner` behind the upstream layers, reporting to `breaker`.
 pub fn guarded<S>(inner: S, breaker: Arc<Breaker>, timeout: Duration, retries: u32) -> Guarded<S> {
@@ -67,7 +72,7 @@ impl From<BoxError> for UpstreamError {
 /// metric series.
 #[derive(Debug)]
 pub(crate) struct Forwarder {
-    stack: Either<Guarded<HttpUpstream>, Embedded>,
+    stack: Stack,
     /// The HTTP upstream's base URL; `None` for the embedded backend.
     base: Option<String>,
     endpoint: Endpoint,
@@ -89,17 +94,6 @@ pub(crate) struct Forwarding<'a> {
     pub(crate) pass_on: Option<&'a Secret>,
     /// The memory the request holds: its body's, then its answers' as they come.
     pub(crate) memory: Mutex<Reserved>,
-}
-
-/// The upstream's answer, understood once (overflow restored), and the time spent reading it.
-pub(crate) struct Forwarded {
-    /// The customer or the problem; an HTTP upstream's body as parsed when the caller speaks
-    /// its dialect (the answer phase passes members on from it) and, with overflow, the
-    /// customer as the upstream holds it (`None` for the embedded backend).
-    pub(crate) understood: Understood,
-    pub(crate) read_time: Duration,
-    /// The memory reserved for the answer (`pipeline::admit`).
-    pub(crate) memory: Reserved,
 }
 
 impl Forwarder {
@@ -142,7 +136,7 @@ impl Forwarder {
     }
 
     /// The headers of a read of the stored customer for `call` (the candidate's noise probe):
-    /// those [`Forwarder::forward`] sends with a retrieve call.
+    /// those [`Forwarder::headers`] gives a retrieve call.
     pub(crate) fn headers_for(
         &self,
         call: &Call<'_>,
@@ -154,7 +148,7 @@ impl Forwarder {
 
     /// The headers an upstream call of `call` doing `operation` carries (none for the embedded
     /// backend).
-    fn headers(
+    pub(crate) fn headers(
         &self,
         call: &Call<'_>,
         incoming: &HeaderMap,
@@ -175,109 +169,36 @@ impl Forwarder {
         }
     }
 
-    /// A read of customer `id` that owns everything it needs, for a task of its own (the
-    /// candidate's noise probe): the customer, or `None` whatever went wrong.
-    pub(crate) fn detached_read(
-        &self,
-        registry: Arc<Registry>,
-        id: &str,
-        outbound: Outbound,
-        headers: HeaderMap,
-    ) -> impl Future<Output = Option<serde_json::Value>> + Send + 'static {
-        let request = UpstreamRequest {
-            id: id.to_owned(),
-            outbound: Arc::new(outbound),
-            headers,
-            repeatable: true,
-            operation: Operation::Retrieve,
-        };
-        let (stack, endpoint) = (self.stack.clone(), self.endpoint.clone());
-        async move {
-            match stack.oneshot(request).await {
-                Ok(Reply::Answer(Answer::Customer(c))) => Some(c),
-                Ok(Reply::Http { status, body }) => {
-                    match registry.read_answer_to(Operation::Retrieve, &endpoint, status, &body) {
-                        Answer::Customer(c) => Some(c),
-                        Answer::Problem(_) => None,
-                    }
-                }
-                _ => None,
-            }
-        }
+    /// The service calls to this upstream go through (cloned for each call).
+    pub(crate) fn stack(&self) -> &Stack {
+        &self.stack
     }
 
-    /// One call to the upstream for `call`, with what it carries from the caller
-    /// (`forwarding`); the answer's memory is added to the request's.
-    pub(crate) async fn send(
+    /// With `translation.overflow`, the prefix of the gateway's keys in the upstream's bag.
+    pub(crate) fn overflow(&self) -> Option<&str> {
+        self.overflow.as_deref()
+    }
+
+    /// Takes the upstream's `reply` to a call of `call` about customer `id`, sent at
+    /// `started`: the call's duration and failures are counted, and an HTTP answer's memory is
+    /// reserved before it is parsed and held with the request's (`forwarding`) until the
+    /// caller's answer is built.
+    ///
+    /// # Errors
+    /// The failed call, or no memory for its answer, in the caller's terms.
+    pub(crate) fn replied(
         &self,
-        registry: &Registry,
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
-        id: &str,
-        request: (Operation, Outbound),
-    ) -> Result<Forwarded, Failure> {
-        let mut forwarded = self
-            .forward(
-                registry,
-                call,
-                forwarding.headers,
-                forwarding.pass_on,
-                id,
-                request,
-            )
-            .await?;
-        // The answer's memory is held with the request's until the caller's answer is built.
-        forwarding
-            .memory
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(std::mem::take(&mut forwarded.memory));
-        Ok(forwarded)
-    }
-
-    /// Sends `outbound` for `call` (which arrived with `incoming`; `pass_on` is the caller's
-    /// credential in passthrough mode) and reads the answer in the upstream's dialect.
-    async fn forward(
-        &self,
-        registry: &Registry,
-        call: &Call<'_>,
-        incoming: &HeaderMap,
-        pass_on: Option<&Secret>,
-        id: &str,
-        (operation, outbound): (Operation, Outbound),
-    ) -> Result<Forwarded, Failure> {
-        let http = self.base.is_some();
-        // The embedded backend reads no headers.
-        let headers = self.headers(call, incoming, pass_on, operation);
-        let request = UpstreamRequest {
-            id: id.to_owned(),
-            repeatable: headers::repeatable(operation, &outbound.method, &headers),
-            outbound: Arc::new(outbound),
-            headers,
-            operation,
-        };
-        let started = Instant::now();
-        let sent = self
-            .stack
-            .clone()
-            .oneshot(request)
-            .instrument(tracing::debug_span!("forward"))
-            .await;
-        if http {
+        (id, started): (&str, Instant),
+        reply: Result<Reply, UpstreamError>,
+    ) -> Result<Reply, Failure> {
+        if self.base.is_some() {
             self.duration.observe(started.elapsed().as_secs_f64());
         }
         let failure =
             |e: &UpstreamError, outcome| Failure::new(outcome, e.problem()).about(Some(id.to_owned()));
-        match sent {
-            Ok(Reply::Answer(answer)) => Ok(Forwarded {
-                understood: Understood {
-                    answer: registry.restored(&self.endpoint, answer, self.overflow.as_deref()),
-                    held: None,
-                    body: None,
-                },
-                read_time: Duration::ZERO,
-                memory: Reserved::default(),
-            }),
+        match reply {
             Ok(Reply::Http { status, body }) => {
                 if status >= 500 {
                     self.metrics.upstream_error(self.endpoint.id(), "5xx");
@@ -286,20 +207,14 @@ impl Forwarder {
                     .memory
                     .reserve_now(answer_reservation(&measure(&body)))
                     .map_err(|f| f.about(Some(id.to_owned())))?;
-                let read_started = Instant::now();
-                let understood = registry.understand(
-                    (operation, &self.endpoint),
-                    status,
-                    &body,
-                    Some(&call.caller),
-                    self.overflow.as_deref(),
-                );
-                Ok(Forwarded {
-                    understood,
-                    read_time: read_started.elapsed(),
-                    memory,
-                })
+                forwarding
+                    .memory
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .add(memory);
+                Ok(Reply::Http { status, body })
             }
+            Ok(answered) => Ok(answered),
             // The caller's id could not make a URL: its error, never sent, not logged.
             Err(e @ UpstreamError::Unsendable) => Err(failure(&e, Outcome::Unsendable)),
             Err(e) => {

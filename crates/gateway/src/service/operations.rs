@@ -39,8 +39,9 @@ impl Gateway {
             query,
             bytes,
         )?;
+        let stored = self.stored();
         let write = Write {
-            stored: self.stored(),
+            stored,
             call,
             forwarding,
             body_id,
@@ -48,16 +49,17 @@ impl Gateway {
         let Exchanged {
             id,
             fidelity,
-            answer: forwarded,
+            answer,
+            read_time,
         } = exchange(
+            stored.upstream(&call.caller),
             &write,
-            &self.registry,
-            (&call.caller, self.forwarder.endpoint()),
+            &call.caller,
             (Operation::Update, step),
             (config.translation.mode, config.translation.conflict_retries),
         )
         .await?;
-        let Understood { answer, body, .. } = forwarded.understood;
+        let Understood { answer, body, .. } = answer;
         let customer = answer::customer(
             answer,
             config.credentials.mode,
@@ -72,10 +74,7 @@ impl Gateway {
         if let Some(candidate) = &self.candidate {
             candidate.dual_write(call, query, bytes, &customer);
         }
-        self.observe_translation(
-            call.dialect.id(),
-            translate_time + forwarded.read_time + encode_time,
-        );
+        self.observe_translation(call.dialect.id(), translate_time + read_time + encode_time);
         Ok(rsp)
     }
 
@@ -140,10 +139,9 @@ impl Gateway {
             (Ok(_), Some(outbound)) if candidate.noise_probe() => outbound,
             _ => return candidate.submit(job),
         };
-        let second = self.forwarder.detached_read(
+        let second = self.stored().detached_read(
             self.registry.clone(),
-            id,
-            probe,
+            (id, probe),
             self.forwarder
                 .headers_for(call, forwarding.headers, forwarding.pass_on),
         );

@@ -12,6 +12,7 @@ use http::HeaderMap;
 use tower::{Service, ServiceExt, service_fn};
 
 use super::*;
+use crate::upstream::UpstreamRequest;
 
 fn request(repeatable: bool) -> UpstreamRequest {
     UpstreamRequest {
