@@ -192,7 +192,8 @@ impl HttpUpstream {
     /// [`UpstreamError::Unsendable`] when the URL would be anything else.
     pub fn url_for(&self, path: &str, query: &str) -> Result<http::Uri, UpstreamError> {
         let prefix = self.base_url.path().trim_end_matches('/');
-        let text = if kept_as_is(prefix, path, query) {
+        // (A base with a fragment, which configuration refuses, is left to the parser's check.)
+        let text = if self.base_url.fragment().is_none() && kept_as_is(prefix, path, query) {
             let origin = &self.base_url[..url::Position::BeforePath];
             let mut text = String::with_capacity(origin.len() + prefix.len() + path.len() + 1 + query.len());
             text.push_str(origin);

@@ -38,6 +38,7 @@ fn the_url_written_directly_is_the_one_the_parser_checks() {
         "http://upstream.example/base/",
         "https://upstream.example:8443/a%20b/c",
         "http://B\u{fc}cher.example:80/",
+        "http://upstream.example/base#fragment",
     ] {
         let upstream = HttpUpstream::new(base, &config, &[]).unwrap();
         let prefix = upstream.base_url.path().trim_end_matches('/');
@@ -128,4 +129,39 @@ async fn an_answer_growing_past_the_limit_is_refused() {
         once(&url, 6).await,
         Err(UpstreamError::TooLarge { limit: 6 })
     ));
+}
+
+#[test]
+fn a_timeout_anywhere_in_the_chain_is_a_timeout_and_the_rest_a_broken_answer() {
+    // The connect timeout of hyper-util's connector and TCP's own end in an `io::Error` of
+    // kind `TimedOut`, however deep: a 504, as under reqwest.
+    let nested = Wrapped(std::io::Error::from(std::io::ErrorKind::TimedOut));
+    assert!(matches!(classify(Box::new(nested)), UpstreamError::Timeout));
+    let reset = Wrapped(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    assert!(matches!(classify(Box::new(reset)), UpstreamError::Protocol(_)));
+}
+
+/// An error over an I/O error, as the client's own wrap theirs.
+#[derive(Debug)]
+struct Wrapped(std::io::Error);
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("client error")
+    }
+}
+
+impl std::error::Error for Wrapped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let url = format!("http://{addr}/");
+    assert!(matches!(once(&url, 6).await, Err(UpstreamError::Connect(_))));
 }
