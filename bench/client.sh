@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The upstream client, chosen by measurement: the floor (bench/floor) with reqwest, the gateway's
-# client (`reqwest`: each request built from a URL string; `reqwest-gateway`: built as
-# crates/gateway/src/upstream.rs builds it), against the same floor with hyper-util's pooled
-# client (`hyper-util`: hyper_util::client::legacy over hyper-rustls's HttpsConnector), the stack
-# reqwest wraps; both TLS-capable (rustls, ring, the
+# client until this comparison (`reqwest`: each request built from a URL string;
+# `reqwest-gateway`: built as crates/gateway/src/upstream.rs built it), against the same floor
+# with hyper-util's pooled client (`hyper-util`: hyper_util::client::legacy over hyper-rustls's
+# HttpsConnector), the stack reqwest wraps and the gateway's client since; both TLS-capable (rustls, ring, the
 # platform verifier, HTTP/2 by ALPN) and set up alike (pool, idle timeout, nodelay, connect and
 # total timeouts, no redirects, no retries). Both body modes: `proxy` (bytes through) and
 # `proxy-json` (both bodies parsed and re-serialised). Upstream: the kit's fixed-response nginx

@@ -13,10 +13,12 @@
 //! again before forwarding, and does the same with the answer: the JSON work any translating
 //! gateway must do at the least. Runs with `TOKIO_WORKER_THREADS` like the gateway.
 //!
-//! The upstream client (fourth argument, else `FLOOR_CLIENT`, else `reqwest`) is either the
-//! gateway's, reqwest (`crates/gateway/src/upstream.rs`; `reqwest` builds each request from a
-//! URL string, `reqwest-gateway` the way the gateway does), or the hyper-util pooled client that
-//! reqwest wraps (`hyper_util::client::legacy::Client` over hyper-rustls's `HttpsConnector`),
+//! The upstream client (fourth argument, else `FLOOR_CLIENT`, else `reqwest`, which keeps the
+//! floor's figures comparable with earlier runs) is either reqwest, the gateway's client until
+//! `bench/client.sh` measured it dearer (`reqwest` builds each request from a URL string,
+//! `reqwest-gateway` the way the gateway called it), or the hyper-util pooled client that
+//! reqwest wraps and the gateway now uses (`crates/gateway/src/upstream/client.rs`:
+//! `hyper_util::client::legacy::Client` over hyper-rustls's `HttpsConnector`),
 //! set up alike: rustls with the ring provider and the platform verifier, HTTP/1.1 and HTTP/2
 //! by ALPN, up to 1,024 idle connections per host kept 60 s, `TCP_NODELAY`, a 2 s connect
 //! timeout, no redirects, no retries of ours, and the gateway's total timeout (10 s) around
@@ -54,9 +56,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 enum Client {
     /// reqwest, each request built from the URL string (`RequestBuilder`).
     Reqwest(reqwest::Client),
-    /// reqwest called as the gateway calls it (`HttpUpstream::call`): the base URL parsed once,
-    /// each request's path set on a copy, the request built directly with its headers and the
-    /// `Host` header made once. Only for `http://`: over HTTP/2 the authority is a pseudo-header,
+    /// reqwest called as the gateway called it (`HttpUpstream::call` before the switch to
+    /// hyper-util): the base URL parsed once, each request's path set on a copy, the request
+    /// built directly with its headers and the `Host` header made once. Only for `http://`: over HTTP/2 the authority is a pseudo-header,
     /// and nginx 1.22 refuses a request that also has `Host` (400).
     ReqwestGateway {
         client: reqwest::Client,
@@ -72,7 +74,7 @@ struct Floor {
     json: bool,
 }
 
-/// reqwest as the gateway builds it (rustls: the process's provider, installed by `main`;
+/// reqwest as the gateway built it (rustls: the process's provider, installed by `main`;
 /// the platform verifier, plus the certificates of `ca` as `upstream.ca_file` adds them).
 fn reqwest_client(ca: Option<&[u8]>) -> Result<reqwest::Client, String> {
     let roots = match ca {

@@ -9,9 +9,9 @@
 //!   read, strict parse, validation, translation both ways, the backend, the answer, metrics;
 //! - `deployed`: the deployed path. An Elastic Path update (name, email, password) into a
 //!   Medusa-dialect upstream over HTTP (a hyper server on loopback, in the same runtime, so its
-//!   share is counted too and stays the same), through reqwest, the retry and breaker layers, at
-//!   the default log level (a JSON subscriber at `info` writing to a sink, so the access line is
-//!   built);
+//!   share is counted too and stays the same), through the upstream client (hyper-util's
+//!   pooled client), the retry and breaker layers, at the default log level (a JSON subscriber
+//!   at `info` writing to a sink, so the access line is built);
 //! - `read-modify-write`: the same path, an Elastic Path email change into an AximCommerce
 //!   upstream, which requires the names on every write: the gateway reads the stored customer
 //!   first, then writes.

@@ -122,7 +122,7 @@ pub struct UpstreamConfig {
     /// gateway build).
     pub path_params: BTreeMap<String, String>,
     /// Certificate authorities trusted besides the system's (`upstream.ca_file`).
-    pub roots: Vec<reqwest::Certificate>,
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// `[credentials]`, with the secrets read from where the file says.
@@ -225,7 +225,7 @@ pub struct CandidateConfig {
     /// Values of the candidate dialect's path variables.
     pub path_params: BTreeMap<String, String>,
     /// Certificate authorities trusted besides the system's (`candidate.ca_file`).
-    pub roots: Vec<reqwest::Certificate>,
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// What goes to the candidate.

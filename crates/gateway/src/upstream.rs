@@ -1,19 +1,24 @@
 //! The upstream interface, a `tower::Service` taking an [`UpstreamRequest`] and giving a
-//! [`Reply`], and the HTTP upstream: one pooled reqwest client behind it; timeout, retries and
-//! the circuit breaker are layers around it (`pipeline::forward`). Also the upstream's errors,
-//! which the caller never sees in detail.
+//! [`Reply`], and the HTTP upstream: one pooled hyper-util client behind it (`client`: rustls,
+//! HTTP/2 by ALPN; chosen over reqwest, which wraps the same client, because it measured
+//! cheaper per request); timeout, retries and the circuit breaker are layers around it
+//! (`pipeline::forward`). Also the upstream's errors, which the caller never sees in detail.
+
+mod client;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Answer, Operation, Outbound};
 use http::HeaderMap;
-use tower::Service;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper_util::client::legacy::ResponseFuture;
+use rustls::pki_types::CertificateDer;
+use tower::{BoxError, Service};
 
 use crate::config::Config;
 
@@ -49,10 +54,10 @@ pub enum Reply {
 pub struct HttpUpstream {
     base: Arc<str>,
     /// `base` parsed once; each request only sets its path.
-    base_url: Arc<reqwest::Url>,
+    base_url: Arc<url::Url>,
     /// The `Host` header of every call, made once from `base_url` (see [`host_header`]).
     host: Option<http::HeaderValue>,
-    client: reqwest::Client,
+    client: client::Client,
     max_response_bytes: usize,
 }
 
@@ -62,9 +67,9 @@ pub enum BuildError {
     /// The base URL does not parse.
     #[error("upstream.url is not a valid URL: {0}")]
     Url(String),
-    /// The HTTP client could not be built.
+    /// The HTTP client could not be built (its TLS set-up).
     #[error("cannot build the upstream client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] rustls::Error),
 }
 
 /// Why an upstream call produced no usable answer.
@@ -72,7 +77,7 @@ pub enum BuildError {
 pub enum UpstreamError {
     /// The connection could not be made or was reset.
     #[error("cannot reach the upstream")]
-    Connect(#[source] reqwest::Error),
+    Connect(#[source] BoxError),
     /// No complete answer within the timeout.
     #[error("the upstream did not answer in time")]
     Timeout,
@@ -81,7 +86,7 @@ pub enum UpstreamError {
     TooLarge { limit: usize },
     /// The answer was cut off or not HTTP.
     #[error("the upstream's answer was broken")]
-    Protocol(#[source] reqwest::Error),
+    Protocol(#[source] BoxError),
     /// The circuit breaker is open: the upstream kept failing and is being left alone.
     #[error("the upstream is failing; calls are paused")]
     CircuitOpen,
@@ -142,8 +147,8 @@ impl UpstreamError {
 }
 
 /// Makes rustls with the ring provider the process's TLS provider, which every HTTPS client
-/// (reqwest is built without a provider of its own) needs before it is built: the upstream's
-/// and the candidate's, the OTLP exporter's. The first call installs it; later ones find it
+/// takes when it is built: the upstream's and the candidate's, the OTLP exporter's (reqwest,
+/// built without a provider of its own). The first call installs it; later ones find it
 /// there, which is not an error.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -155,28 +160,14 @@ impl HttpUpstream {
     /// (`pipeline::forward`), not the client's.
     ///
     /// # Errors
-    /// When the TLS backend cannot be initialised.
+    /// When the URL does not parse or the TLS backend cannot be initialised.
     pub fn new(
         base: &str,
         config: &Config,
-        roots: &[reqwest::Certificate],
+        roots: &[CertificateDer<'static>],
     ) -> Result<HttpUpstream, BuildError> {
-        let base_url = reqwest::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
-        install_tls_provider();
-        let client = reqwest::Client::builder()
-            .tls_certs_merge(roots.iter().cloned())
-            .connect_timeout(config.upstream.connect_timeout)
-            .pool_max_idle_per_host(config.upstream.pool_max_idle)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            // A gateway answers for its upstream; it does not follow redirects on its behalf.
-            .redirect(reqwest::redirect::Policy::none())
-            // Retries are ours (`forward::retry`: only repeatable requests, with backoff).
-            // reqwest's own policy (HTTP/2 refusals, which an HTTP/1 upstream never sends)
-            // would otherwise copy every request in case it needs a second attempt.
-            .retry(reqwest::retry::never().max_retries_per_request(0))
-            .build()
-            .map_err(BuildError::Client)?;
+        let base_url = url::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
+        let client = client::build(config, roots).map_err(BuildError::Client)?;
         Ok(HttpUpstream {
             base: base.into(),
             host: host_header(&base_url),
@@ -192,14 +183,41 @@ impl HttpUpstream {
     /// separator reinterpreted), no fragment, and the query `query` exactly (empty: none; the
     /// dialect's own, a read's `id:in=12`, already encoded).
     ///
+    /// A path and query whose every byte the URL parser keeps as it is (see [`kept_as_is`]),
+    /// the usual case, are written after the base's origin directly; any other goes through the
+    /// parser ([`Self::checked_url`]). Both give the same URI, or both refuse (a test compares
+    /// them byte by byte).
+    ///
     /// # Errors
     /// [`UpstreamError::Unsendable`] when the URL would be anything else.
-    pub fn url_for(&self, path: &str, query: &str) -> Result<reqwest::Url, UpstreamError> {
+    pub fn url_for(&self, path: &str, query: &str) -> Result<http::Uri, UpstreamError> {
         let prefix = self.base_url.path().trim_end_matches('/');
+        // (A base with a fragment, which configuration refuses, is left to the parser's check.)
+        let text = if self.base_url.fragment().is_none() && kept_as_is(prefix, path, query) {
+            let origin = &self.base_url[..url::Position::BeforePath];
+            let mut text = String::with_capacity(origin.len() + prefix.len() + path.len() + 1 + query.len());
+            text.push_str(origin);
+            text.push_str(prefix);
+            text.push_str(path);
+            if !query.is_empty() {
+                text.push('?');
+                text.push_str(query);
+            }
+            text
+        } else {
+            String::from(self.checked_url(prefix, path, query)?)
+        };
+        // The text moves into the URI; one the URI grammar refuses is not sent.
+        http::Uri::try_from(text).map_err(|_| UpstreamError::Unsendable)
+    }
+
+    /// The base URL with its path `prefix` + `path` and its query `query` set by the URL
+    /// parser, and only if it kept them exactly and stayed on the base's origin.
+    fn checked_url(&self, prefix: &str, path: &str, query: &str) -> Result<url::Url, UpstreamError> {
         let mut want = String::with_capacity(prefix.len() + path.len());
         want.push_str(prefix);
         want.push_str(path);
-        let mut url = reqwest::Url::clone(&self.base_url);
+        let mut url = url::Url::clone(&self.base_url);
         url.set_path(&want);
         url.set_query((!query.is_empty()).then_some(query));
         let same_origin = url.scheme() == self.base_url.scheme()
@@ -221,44 +239,70 @@ impl HttpUpstream {
         &self.base
     }
 
-    /// One attempt: the answer's status and body, read up to `limit` bytes.
-    async fn once(
-        client: reqwest::Client,
-        request: reqwest::Request,
-        limit: usize,
-    ) -> Result<Reply, UpstreamError> {
-        // The URL (it holds the customer id) never goes into an error that is logged.
-        let classify = |e: reqwest::Error| {
-            let e = e.without_url();
-            if e.is_builder() {
-                UpstreamError::Unsendable
-            } else if e.is_timeout() {
-                UpstreamError::Timeout
-            } else if e.is_connect() {
-                UpstreamError::Connect(e)
-            } else {
-                UpstreamError::Protocol(e)
-            }
+    /// The request of one call: the checked URL, the headers built for the upstream, the body.
+    fn request(&self, request: UpstreamRequest) -> Result<http::Request<Full<Bytes>>, UpstreamError> {
+        let outbound = &request.outbound;
+        let uri = self.url_for(&outbound.path, &outbound.query)?;
+        // A `null` body is no body (a GET).
+        let body = if outbound.body.is_null() {
+            Full::default()
+        } else {
+            Full::new(Bytes::from(
+                serde_json::to_vec(&outbound.body).unwrap_or_default(),
+            ))
         };
-        let mut response = client.execute(request).await.map_err(classify)?;
+        let mut sent = http::Request::new(body);
+        *sent.method_mut() =
+            http::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(http::Method::POST);
+        *sent.uri_mut() = uri;
+        // The request takes the headers (the retry policy copied them if another attempt may
+        // follow).
+        let headers = sent.headers_mut();
+        *headers = request.headers;
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        if let Some(host) = &self.host {
+            headers.insert(http::header::HOST, host.clone());
+        }
+        if !outbound.body.is_null() {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(outbound.content_type),
+            );
+        }
+        Ok(sent)
+    }
+
+    /// One attempt: the answer's status and body, read up to `limit` bytes.
+    async fn once(response: ResponseFuture, limit: usize) -> Result<Reply, UpstreamError> {
+        let response = response.await.map_err(|e| classify(e.into()))?;
         let status = response.status().as_u16();
-        if response.content_length().is_some_and(|n| n > limit as u64) {
+        if http_body::Body::size_hint(response.body())
+            .exact()
+            .is_some_and(|n| n > limit as u64)
+        {
             return Err(UpstreamError::TooLarge { limit });
         }
+        let mut body = Limited::new(response.into_body(), limit);
         // A small answer usually comes in one chunk: it is kept as is, not copied.
         let mut first: Option<Bytes> = None;
         let mut buf = Vec::new();
-        let mut len = 0;
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            len += chunk.len();
-            if len > limit {
-                return Err(UpstreamError::TooLarge { limit });
-            }
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| match e.downcast::<LengthLimitError>() {
+                Ok(_) => UpstreamError::TooLarge { limit },
+                Err(e) => classify(e),
+            })?;
+            // Trailers (HTTP/2) carry nothing the gateway reads.
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
             match first.take() {
                 None if buf.is_empty() => first = Some(chunk),
                 held => {
                     if let Some(held) = held {
-                        buf.reserve(len);
+                        buf.reserve(held.len() + chunk.len());
                         buf.extend_from_slice(&held);
                     }
                     buf.extend_from_slice(&chunk);
@@ -273,12 +317,79 @@ impl HttpUpstream {
     }
 }
 
+/// Whether the URL parser keeps the path `prefix` + `path` and the query `query` exactly as
+/// they are, judged on their bytes alone (when not, [`HttpUpstream::checked_url`] asks the
+/// parser): `path` starts with `/`; the path has only unreserved characters, sub-delimiters,
+/// `:`, `@` and `/` (no `%`, so no encoded dot), and no `.` or `..` segment; the query has
+/// those, `?` and `%` (the parser encodes neither, nor validates escapes there).
+fn kept_as_is(prefix: &str, path: &str, query: &str) -> bool {
+    fn plain_path(p: &str) -> bool {
+        p.bytes().all(|b| PATH_KEPT[usize::from(b)])
+            && (!p.contains('.') || p.split('/').all(|segment| segment != "." && segment != ".."))
+    }
+    path.starts_with('/')
+        && plain_path(prefix)
+        && plain_path(path)
+        && query.bytes().all(|b| QUERY_KEPT[usize::from(b)])
+}
+
+/// The bytes [`kept_as_is`] lets through in a path, and in a query, one look-up each.
+const PATH_KEPT: [bool; 256] = kept(b"-._~!$&()*+,;=:@/");
+const QUERY_KEPT: [bool; 256] = kept(b"-._~!$&()*+,;=:@/?%");
+
+/// ASCII letters and digits, and `extra`.
+const fn kept(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        // `b < 256`: the cast is exact.
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// What a failed call says about the upstream, as reqwest said it before: a timeout anywhere in
+/// the chain (the connect timeout, TCP's) is [`UpstreamError::Timeout`]; a connection that could
+/// not be made (refused, DNS, TLS handshake) is [`UpstreamError::Connect`]; anything else (reset,
+/// cut off, not HTTP) is [`UpstreamError::Protocol`]. The errors name no URL (the path holds the
+/// customer id).
+fn classify(e: BoxError) -> UpstreamError {
+    let mut connect = false;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+    while let Some(err) = cause {
+        let timed_out = err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout)
+            || err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if timed_out {
+            return UpstreamError::Timeout;
+        }
+        connect |= err
+            .downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(hyper_util::client::legacy::Error::is_connect);
+        cause = err.source();
+    }
+    if connect {
+        UpstreamError::Connect(e)
+    } else {
+        UpstreamError::Protocol(e)
+    }
+}
+
 /// The `Host` header for calls to a plain `http://` `base`: its host, and its port unless it
 /// is the scheme's default, as the HTTP client would write it on every call (it formats one
 /// per request unless the request carries one; `url_for` keeps every call on `base`'s origin).
 /// None for `https://`: there ALPN may choose HTTP/2, whose requests name their authority in
 /// `:authority` and must not carry a `Host` as well (nginx answers 400 to both).
-fn host_header(base: &reqwest::Url) -> Option<http::HeaderValue> {
+fn host_header(base: &url::Url) -> Option<http::HeaderValue> {
     if base.scheme() != "http" {
         return None;
     }
@@ -293,8 +404,8 @@ fn host_header(base: &reqwest::Url) -> Option<http::HeaderValue> {
 impl Service<UpstreamRequest> for HttpUpstream {
     type Response = Reply;
     type Error = UpstreamError;
-    /// reqwest's future cannot be named: one allocation per attempt, next to the many of the
-    /// HTTP call itself.
+    /// The answer's body is read in an `async` block, which cannot be named: one allocation
+    /// per attempt, next to the many of the HTTP call itself.
     type Future = Pin<Box<dyn Future<Output = Result<Reply, UpstreamError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), UpstreamError>> {
@@ -302,125 +413,12 @@ impl Service<UpstreamRequest> for HttpUpstream {
     }
 
     fn call(&mut self, request: UpstreamRequest) -> Self::Future {
-        let url = self.url_for(&request.outbound.path, &request.outbound.query);
-        let (client, limit) = (self.client.clone(), self.max_response_bytes);
-        let host = self.host.clone();
-        Box::pin(async move {
-            let outbound = &request.outbound;
-            let method =
-                reqwest::Method::from_bytes(outbound.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-            let mut sent = reqwest::Request::new(method, url?);
-            // The request is built directly (no builder, no header merge); it takes the headers
-            // (the retry policy copied them if another attempt may follow).
-            let headers = sent.headers_mut();
-            *headers = request.headers;
-            headers.insert(
-                http::header::ACCEPT,
-                http::HeaderValue::from_static("application/json"),
-            );
-            if let Some(host) = host {
-                headers.insert(http::header::HOST, host);
-            }
-            // A `null` body is no body (a GET).
-            if !outbound.body.is_null() {
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static(outbound.content_type),
-                );
-                *sent.body_mut() = Some(serde_json::to_vec(&outbound.body).unwrap_or_default().into());
-            }
-            HttpUpstream::once(client, sent, limit).await
-        })
+        // The pooled client's future does nothing until polled.
+        let response = self.request(request).map(|sent| self.client.request(sent));
+        let limit = self.max_response_bytes;
+        Box::pin(async move { HttpUpstream::once(response?, limit).await })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    #[test]
-    fn the_host_header_is_what_the_client_wrote_per_call() {
-        // hyper-util's rule: the URI's host, then `:port` unless the scheme's default.
-        for (base, host) in [
-            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
-            ("http://upstream.example", "upstream.example"),
-            ("http://upstream.example:80/base", "upstream.example"),
-            ("http://[::1]:9000/", "[::1]:9000"),
-            ("http://B\u{fc}cher.example", "xn--bcher-kva.example"),
-        ] {
-            let url = reqwest::Url::parse(base).unwrap();
-            assert_eq!(host_header(&url).unwrap(), host, "{base}");
-        }
-        // HTTPS may turn out HTTP/2 (ALPN), which names the authority in `:authority` alone:
-        // the client writes what the protocol chosen needs.
-        for base in ["https://upstream.example", "https://upstream.example:8443"] {
-            assert_eq!(host_header(&reqwest::Url::parse(base).unwrap()), None, "{base}");
-        }
-    }
-
-    /// An upstream that reads one request and answers with `parts`, written one at a time.
-    async fn upstream(parts: Vec<&'static [u8]>) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 4096];
-            let _ = socket.read(&mut buf).await;
-            for part in parts {
-                socket.write_all(part).await.unwrap();
-                socket.flush().await.unwrap();
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        });
-        format!("http://{addr}/")
-    }
-
-    async fn once(url: &str, limit: usize) -> Result<Reply, UpstreamError> {
-        let request = reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap());
-        install_tls_provider();
-        HttpUpstream::once(reqwest::Client::new(), request, limit).await
-    }
-
-    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
-
-    #[tokio::test]
-    async fn an_answer_in_one_piece_or_in_many_is_read_whole_and_in_order() {
-        let one = upstream(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabcdef"]).await;
-        let many = upstream(vec![
-            CHUNKED,
-            b"3\r\nabc\r\n",
-            b"2\r\nde\r\n",
-            b"1\r\nf\r\n0\r\n\r\n",
-        ]);
-        let two = upstream(vec![CHUNKED, b"1\r\na\r\n", b"5\r\nbcdef\r\n0\r\n\r\n"]);
-        for url in [one, many.await, two.await] {
-            match once(&url, 6).await {
-                Ok(Reply::Http { status, body }) => {
-                    assert_eq!((status, &body[..]), (200, &b"abcdef"[..]), "{url}");
-                }
-                other => panic!("{url}: {other:?}"),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn an_answer_growing_past_the_limit_is_refused() {
-        let url = upstream(vec![
-            CHUNKED,
-            b"3\r\nabc\r\n",
-            b"3\r\ndef\r\n",
-            b"1\r\ng\r\n0\r\n\r\n",
-        ])
-        .await;
-        assert!(matches!(
-            once(&url, 6).await,
-            Err(UpstreamError::TooLarge { limit: 6 })
-        ));
-        let url = upstream(vec![CHUNKED, b"7\r\nabcdefg\r\n0\r\n\r\n"]).await;
-        assert!(matches!(
-            once(&url, 6).await,
-            Err(UpstreamError::TooLarge { limit: 6 })
-        ));
-    }
-}
+mod tests;

@@ -7,6 +7,9 @@ use std::num::NonZero;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
 use self::candidate::candidate;
 use super::{
     AdminConfig, Config, ConfigError, DialectsConfig, Overrides, RawAdmin, RawConfig, RawServer, RawUpstream,
@@ -368,7 +371,7 @@ fn upstream(ctx: &mut Ctx<'_>, raw: RawUpstream) -> UpstreamConfig {
 
 /// `<table>.ca_file`: the certificates of a PEM file (at least one), or none when the key is
 /// empty.
-fn ca_file(ctx: &mut Ctx<'_>, table: &str, file: &Path) -> Vec<reqwest::Certificate> {
+fn ca_file(ctx: &mut Ctx<'_>, table: &str, file: &Path) -> Vec<CertificateDer<'static>> {
     if file.as_os_str().is_empty() {
         return Vec::new();
     }
@@ -380,7 +383,7 @@ fn ca_file(ctx: &mut Ctx<'_>, table: &str, file: &Path) -> Vec<reqwest::Certific
             return Vec::new();
         }
     };
-    match reqwest::Certificate::from_pem_bundle(&pem) {
+    match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
         Ok(roots) if !roots.is_empty() => roots,
         Ok(_) => {
             ctx.problem(format!(
@@ -422,7 +425,7 @@ fn path_params(
 
 /// Why `url` cannot be the upstream's base URL, if it cannot.
 fn upstream_url_problem(url: &str) -> Option<String> {
-    let parsed = match reqwest::Url::parse(url) {
+    let parsed = match url::Url::parse(url) {
         Ok(parsed) => parsed,
         // Not echoed: a URL that does not parse may still carry a password.
         Err(e) => return Some(format!("not a URL ({e})")),
