@@ -146,6 +146,15 @@ pub async fn run(config: Config, options: Options) -> Result<Running, RunError> 
         tokens = %config.credentials.token_key_summary(),
         "Gateway listening."
     );
+    if config.upstream.url.is_some() {
+        for name in proxy_variables_set(|name| std::env::var_os(name)) {
+            // The name only: a proxy URL may carry a user and password.
+            tracing::warn!(
+                variable = name,
+                "{name} is set, but the upstream client calls its upstreams directly: no proxy is used."
+            );
+        }
+    }
     drop(gateway);
     // The accept loop runs on a worker thread (not on a `block_on` caller's): each connection
     // is then set up, spawned and served on the same thread, and its memory is allocated and
@@ -200,5 +209,40 @@ mod tests {
             source: std::io::Error::other("in use"),
         };
         assert_eq!(chain(&e), "cannot listen on 127.0.0.1:1 (admin): in use");
+    }
+}
+
+/// The proxy variables of the environment (as `lookup` reads it) that reqwest, the upstream
+/// client before hyper-util's, would have used and the gateway now leaves alone: said at start,
+/// so an operator who relied on one learns it is not followed.
+fn proxy_variables_set(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<&'static str> {
+    const NAMES: [&str; 6] = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    NAMES
+        .into_iter()
+        .filter(|name| lookup(name).is_some_and(|v| !v.is_empty()))
+        .collect()
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::proxy_variables_set;
+
+    #[test]
+    fn set_proxy_variables_are_named_and_empty_ones_are_not() {
+        let env = |name: &str| match name {
+            "HTTPS_PROXY" => Some("http://user:secret@proxy:3128".into()),
+            "http_proxy" => Some("".into()),
+            "ALL_PROXY" => Some("socks5://proxy".into()),
+            _ => None,
+        };
+        assert_eq!(proxy_variables_set(env), ["HTTPS_PROXY", "ALL_PROXY"]);
+        assert!(proxy_variables_set(|_| None).is_empty());
     }
 }
