@@ -11,19 +11,15 @@
 #   SHAPES="deep" SKIP_BUILD=1 bash bench/memory/attribute.sh
 # Results: bench/out/attribute-<timestamp>/peak-<shape>.txt (and dhat-<shape>.out for dh_view).
 set -euo pipefail
+# Knobs (as bench/memory.sh's, but a short upstream delay: valgrind is slow enough).
+: "${DELAY_MS:=500}" "${MAX_BODY:=1048576}" "${MAX_VALUES:=10000}" "${BASE_PORT:=19380}"
+: "${SHAPES:=tiny-array small-objects many-keys deep long-string}"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/../lib.sh"
 install_traps
-
-DELAY_MS=${DELAY_MS:-500}
-MAX_BODY=${MAX_BODY:-1048576}
-MAX_VALUES=${MAX_VALUES:-10000}
-SHAPES=${SHAPES:-"tiny-array small-objects many-keys deep long-string"}
-BASE_PORT=${BASE_PORT:-19380}
-UP_PORT=$BASE_PORT GW_PORT=$((BASE_PORT + 1))
+UP_PORT=$BASE_PORT GW_PORT=$((BASE_PORT + 1)) DG_BIN=$CARGO_TARGET_DIR/profiling/dialectgate
 RUN=$BENCH_DIR/out/attribute-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
-DG_BIN=$CARGO_TARGET_DIR/profiling/dialectgate
 
 command -v valgrind >/dev/null || die "valgrind is needed"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

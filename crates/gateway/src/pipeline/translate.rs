@@ -43,15 +43,17 @@ pub(crate) fn translate(
     let started = Instant::now();
     let translation = {
         let _span = tracing::debug_span!("translate").entered();
-        registry.plan(
+        // The body is needed no more: what the translation carries whole is moved out of it.
+        registry.plan_taking(
             &call.caller,
             upstream,
             call.path_id,
-            &body,
+            &mut body,
             config.translation.options(),
         )
     };
     let elapsed = started.elapsed();
+    // The body's id is never moved out.
     let id = body_id(call, &body);
     drop(body);
     match translation {
