@@ -14,7 +14,6 @@
 //! upstream itself closes it: its conflict answer makes the driver read again and retry, at most
 //! `translation.conflict_retries` times.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dialectgate_canonical::{ErrorKind, Problem};
@@ -262,13 +261,8 @@ where
         (operation, outbound): (Operation, Outbound),
     ) -> Result<Reply, O::Error> {
         let headers = observer.headers(operation);
-        let request = UpstreamRequest {
-            id: id.to_owned(),
-            repeatable: repeatable(operation, &outbound.method, &headers),
-            outbound: Arc::new(outbound),
-            headers,
-            operation,
-        };
+        let repeatable = repeatable(operation, &outbound.method, &headers);
+        let request = UpstreamRequest::new(id.to_owned(), outbound, headers, (operation, repeatable));
         let started = Instant::now();
         let reply = self
             .service

@@ -8,7 +8,7 @@ mod client;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::ResponseFuture;
 use rustls::pki_types::CertificateDer;
+use serde_json::Value;
 use tower::{BoxError, Service};
 
 use crate::config::Config;
@@ -27,8 +28,11 @@ use crate::config::Config;
 pub struct UpstreamRequest {
     /// The customer id (the embedded backend's key; an HTTP upstream has it in the path).
     pub id: String,
-    /// Method, path, content type and body in the upstream's dialect; shared by the attempts.
+    /// Method, path and content type in the upstream's dialect (its `body` is `null`: the body
+    /// travels in [`UpstreamRequest::body`]); shared by the attempts.
     pub outbound: Arc<Outbound>,
+    /// The body, shared by the attempts.
+    pub body: Arc<Payload>,
     /// The headers built for the upstream (`pipeline::forward::headers`).
     pub headers: HeaderMap,
     /// Whether the call may be repeated (`forward::headers::repeatable`): a read, PUT, PATCH,
@@ -37,6 +41,86 @@ pub struct UpstreamRequest {
     /// What the call does (the embedded backend's dispatch; an HTTP upstream has it in the
     /// method and path).
     pub operation: Operation,
+}
+
+impl UpstreamRequest {
+    /// A call of `outbound` for customer `id`; its body moves into the shared [`Payload`].
+    pub fn new(
+        id: String,
+        mut outbound: Outbound,
+        headers: HeaderMap,
+        (operation, repeatable): (Operation, bool),
+    ) -> UpstreamRequest {
+        let body = Payload::new(std::mem::take(&mut outbound.body));
+        UpstreamRequest {
+            id,
+            outbound: Arc::new(outbound),
+            body: Arc::new(body),
+            headers,
+            repeatable,
+            operation,
+        }
+    }
+}
+
+/// The body of one call, shared by its attempts (the retry policy copies the request, not the
+/// body). It is the translated tree until an HTTP upstream first sends it; from then on only its
+/// JSON text is kept, so the tree, several times the text for a body of many small objects, is
+/// not held through the upstream's whole wait and any retry (BENCHMARKS.md, "Memory near the
+/// body").
+#[derive(Debug)]
+pub struct Payload(Mutex<Held>);
+
+#[derive(Debug)]
+enum Held {
+    /// No body (a read).
+    Empty,
+    Tree(Value),
+    Text(Bytes),
+}
+
+impl Payload {
+    /// The body `tree`; `null` is no body.
+    pub fn new(tree: Value) -> Payload {
+        Payload(Mutex::new(if tree.is_null() {
+            Held::Empty
+        } else {
+            Held::Tree(tree)
+        }))
+    }
+
+    /// Whether there is a body.
+    pub fn is_empty(&self) -> bool {
+        matches!(*self.held(), Held::Empty)
+    }
+
+    /// `f` of the body as a tree (`null` for none), for an upstream that takes the patch itself
+    /// (the embedded backend). Text already sent is read back (never the case on one upstream:
+    /// each call has its own payload).
+    pub fn with_tree<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
+        match &*self.held() {
+            Held::Empty => f(&Value::Null),
+            Held::Tree(tree) => f(tree),
+            Held::Text(text) => f(&serde_json::from_slice(text).unwrap_or(Value::Null)),
+        }
+    }
+
+    /// The body as JSON text, made once (the tree is dropped then); empty for no body.
+    pub fn text(&self) -> Bytes {
+        let mut held = self.held();
+        let text = match &*held {
+            Held::Empty => return Bytes::new(),
+            Held::Text(text) => return text.clone(),
+            Held::Tree(tree) => Bytes::from(serde_json::to_vec(tree).unwrap_or_default()),
+        };
+        *held = Held::Text(text.clone());
+        text
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        // A panic while the lock was held left the value whole (every change is one assignment).
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What the upstream gave back.
@@ -244,12 +328,11 @@ impl HttpUpstream {
         let outbound = &request.outbound;
         let uri = self.url_for(&outbound.path, &outbound.query)?;
         // A `null` body is no body (a GET).
-        let body = if outbound.body.is_null() {
-            Full::default()
+        let has_body = !request.body.is_empty();
+        let body = if has_body {
+            Full::new(request.body.text())
         } else {
-            Full::new(Bytes::from(
-                serde_json::to_vec(&outbound.body).unwrap_or_default(),
-            ))
+            Full::default()
         };
         let mut sent = http::Request::new(body);
         *sent.method_mut() =
@@ -266,7 +349,7 @@ impl HttpUpstream {
         if let Some(host) = &self.host {
             headers.insert(http::header::HOST, host.clone());
         }
-        if !outbound.body.is_null() {
+        if has_body {
             headers.insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static(outbound.content_type),

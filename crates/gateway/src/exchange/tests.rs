@@ -61,7 +61,7 @@ fn store(
         log.push(Received {
             method: o.method.clone(),
             path: o.path.clone(),
-            body: o.body.clone(),
+            body: request.body.with_tree(Value::clone),
         });
         let version = 1 + writes.min(conflicts) as u64;
         let (status, body) = match (o.method.as_str(), writes < conflicts) {

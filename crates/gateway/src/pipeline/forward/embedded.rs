@@ -43,8 +43,11 @@ impl Service<UpstreamRequest> for Embedded {
                 None => Answer::Problem(Backend::not_found(&request.id)),
             },
             Operation::Update => {
-                let patch = request.outbound.body.as_object();
-                match self.backend.update(&request.id, patch.unwrap_or(&Map::new())) {
+                let updated = request.body.with_tree(|body| {
+                    self.backend
+                        .update(&request.id, body.as_object().unwrap_or(&Map::new()))
+                });
+                match updated {
                     Ok(doc) => Answer::Customer(doc),
                     Err(p) => Answer::Problem(p),
                 }

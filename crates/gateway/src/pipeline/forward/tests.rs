@@ -15,19 +15,18 @@ use super::*;
 use crate::upstream::UpstreamRequest;
 
 fn request(repeatable: bool) -> UpstreamRequest {
-    UpstreamRequest {
-        id: "cus_1".into(),
-        outbound: Arc::new(Outbound {
+    UpstreamRequest::new(
+        "cus_1".into(),
+        Outbound {
             method: "POST".into(),
             path: "/customers/cus_1".into(),
             query: String::new(),
             content_type: "application/json",
             body: serde_json::json!({"email": "a@example.com"}),
-        }),
-        headers: HeaderMap::new(),
-        repeatable,
-        operation: Operation::Update,
-    }
+        },
+        HeaderMap::new(),
+        (Operation::Update, repeatable),
+    )
 }
 
 /// A stub upstream answering `statuses` in turn (the last one from then on), counting calls.
