@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use dialectgate_canonical::{Customer, ErrorKind, Problem, merge_patch};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// The in-memory store.
@@ -87,7 +88,8 @@ impl Backend {
         if let Value::Object(map) = &mut doc {
             map.insert("updated_at".into(), Value::String(crate::date::now_rfc3339()));
         }
-        if let Err(e) = serde_json::from_value::<Customer>(doc.clone()) {
+        // Checked in place (`&Value` is a deserializer): no copy of the customer for the check.
+        if let Err(e) = Customer::deserialize(&doc) {
             return Err(Problem::new(
                 ErrorKind::Validation,
                 format!("the update would make an invalid customer: {e}"),
