@@ -1,6 +1,7 @@
 """A stub upstream for the bench scripts: reads each request whole, waits DELAY_MS (or, with
 `hold`, never answers), then answers 200 with the JSON in BODY_FILE (default: a small canonical
-Customer). Threaded; loopback only.
+Customer). Threaded; loopback only. Each time more requests are held at once than ever before
+(read, not yet answered), it prints `in flight: N` to stdout (bench/memory.sh divides by it).
 
     python3 stub_upstream.py PORT DELAY_MS|hold [BODY_FILE]
 """
@@ -21,6 +22,18 @@ else:
                        "name": {"given": "Ada", "family": "Lovelace"}}).encode()
 
 
+HELD = {"now": 0, "most": 0}
+HELD_LOCK = threading.Lock()
+
+
+def held(change):
+    with HELD_LOCK:
+        HELD["now"] += change
+        if HELD["now"] > HELD["most"]:
+            HELD["most"] = HELD["now"]
+            print("in flight: %d" % HELD["most"], flush=True)
+
+
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -31,9 +44,11 @@ class H(BaseHTTPRequestHandler):
             if not chunk:
                 return
             n -= len(chunk)
+        held(1)
         if HOLD:
             threading.Event().wait()
         time.sleep(DELAY)
+        held(-1)
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(BODY)))

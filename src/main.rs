@@ -36,7 +36,9 @@ use self::translate::{batch_format, read_json, stored_customer, translate};
 /// nodes, and glibc malloc/free were a third of all instructions per request (BENCHMARKS.md).
 /// Built (Cargo.toml) as mimalloc v2 without transparent huge pages: with THP its heap grew in
 /// 2 MiB pages (60 of 105 MiB at 1,000 connections), and v3 keeps freed memory for 1 s where
-/// v2 returns it after 10 ms, which raised the peak when connections are replaced.
+/// v2 returns it after 10 ms, which raised the peak when connections are replaced. The
+/// `system-alloc` feature (heap profiling only: `bench/memory/attribute.sh`) leaves it out.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

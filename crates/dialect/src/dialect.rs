@@ -333,6 +333,10 @@ impl Side for Dialect {
         decode::request(self.compiled(), path_id, body)
     }
 
+    fn decode_request_taking(&self, path_id: Option<&str>, body: &mut Value) -> Result<Decoded, Problem> {
+        decode::request_taking(self.compiled(), path_id, body)
+    }
+
     fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem> {
         encode::request(self.compiled(), request, complete).map(Expressed::Encoded)
     }

@@ -123,6 +123,19 @@ impl Pointer {
         Some(cur)
     }
 
+    /// [`Pointer::get`], for changing the value found.
+    pub(crate) fn get_mut<'v>(&self, value: &'v mut Value) -> Option<&'v mut Value> {
+        let mut cur = value;
+        for seg in &self.segments {
+            cur = match cur {
+                Value::Object(map) => map.get_mut(seg)?,
+                Value::Array(items) => items.get_mut(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
     /// Looks the pointer up in an object, through objects only (`None` for the root pointer).
     #[inline]
     pub(crate) fn get_member<'v>(&self, map: &'v Map<String, Value>) -> Option<&'v Value> {

@@ -19,7 +19,7 @@ use crate::pointer::Pointer;
 use crate::render::Rendered;
 use crate::route::Operation;
 use crate::source::{Source, Tree};
-use crate::translate;
+use crate::translate::{self, Body};
 
 /// All loaded dialects.
 #[derive(Debug)]
@@ -186,6 +186,34 @@ impl Registry {
         to: &Endpoint,
         path_id: Option<&str>,
         body: &Value,
+        options: Options<'_>,
+    ) -> Result<Step, Problem> {
+        self.request((from, to), path_id, Body::Shared(body), options)
+    }
+
+    /// [`Registry::plan`] for a caller that needs `body` no more: the members the translation
+    /// carries whole (a map or list copied as it is, such as a metadata bag) are moved out of
+    /// it into the translation (their places left `null`), so the caller's tree and the
+    /// translation's are not both alive. The same translation, the same refusals.
+    ///
+    /// # Errors
+    /// As [`Registry::translate`].
+    pub fn plan_taking(
+        &self,
+        from: &Endpoint,
+        to: &Endpoint,
+        path_id: Option<&str>,
+        body: &mut Value,
+        options: Options<'_>,
+    ) -> Result<Step, Problem> {
+        self.request((from, to), path_id, Body::Taken(body), options)
+    }
+
+    fn request(
+        &self,
+        (from, to): (&Endpoint, &Endpoint),
+        path_id: Option<&str>,
+        body: Body<'_>,
         options: Options<'_>,
     ) -> Result<Step, Problem> {
         translate::request(

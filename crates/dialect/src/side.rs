@@ -101,6 +101,12 @@ pub(crate) trait Side {
     /// id from the path, when the route has one.
     fn decode_request(&self, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem>;
 
+    /// [`Side::decode_request`], moving the members the canonical request carries whole out of
+    /// `body` where the side can (see [`crate::Registry::plan_taking`]); by default, copying.
+    fn decode_request_taking(&self, path_id: Option<&str>, body: &mut Value) -> Result<Decoded, Problem> {
+        self.decode_request(path_id, body)
+    }
+
     /// Expresses a canonical request for this side (before the target check, [`Side::check_target`]);
     /// `complete` lists the objects and maps filled from the stored customer.
     fn encode_request(&self, request: &CanonicalRequest, complete: &[Pointer]) -> Result<Expressed, Problem>;

@@ -24,16 +24,20 @@ pub(crate) fn request(
     to: &dyn Side,
     canonical: &Canonical,
     path_id: Option<&str>,
-    body: &Value,
+    body: Body<'_>,
     options: Options<'_>,
 ) -> Result<Step, Problem> {
-    from.validate_request(body)?;
+    from.validate_request(body.as_ref())?;
+    let (decoded, body) = match body {
+        Body::Shared(body) => (from.decode_request(path_id, body), body),
+        Body::Taken(body) => (from.decode_request_taking(path_id, body), &*body),
+    };
     let Decoded {
         mut request,
         unknown,
         complete,
         trail,
-    } = from.decode_request(path_id, body)?;
+    } = decoded?;
     overflow::refuse_reserved((from, to), body, &request.patch, options.overflow_prefix)?;
     check_id(from, to, &request.id)?;
     let unchecked = unchecked(from, to, &trail, &mut request.patch);
@@ -95,6 +99,23 @@ pub(crate) fn request(
         options.mode,
     )
     .map(Step::Ready)
+}
+
+/// A caller's request body, as a translation gets it.
+pub(crate) enum Body<'a> {
+    /// Read only.
+    Shared(&'a Value),
+    /// Its members carried whole may be moved out (see [`crate::Registry::plan_taking`]).
+    Taken(&'a mut Value),
+}
+
+impl Body<'_> {
+    fn as_ref(&self) -> &Value {
+        match self {
+            Body::Shared(body) => body,
+            Body::Taken(body) => body,
+        }
+    }
 }
 
 /// Completes `pending` with the `stored` customer (canonical): the members it needs are taken

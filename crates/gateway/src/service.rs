@@ -260,7 +260,8 @@ impl Gateway {
         };
         let query = parts.uri.query().unwrap_or_default();
         match call.operation {
-            Operation::Update => self.update(call, &forwarding, query, &bytes).await,
+            // The update owns the body's bytes: they are dropped once parsed.
+            Operation::Update => self.update(call, &forwarding, query, bytes).await,
             Operation::Retrieve => self.retrieve(call, &forwarding, query, &bytes).await,
         }
     }

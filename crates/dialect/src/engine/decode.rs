@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
 use crate::compiled::Compiled;
-use crate::compiled::{CompiledMessage, Rule, Shape};
+use crate::compiled::{CompiledMessage, Rule, Shape, Transform};
 use crate::pointer::Pointer;
 use crate::route::Route;
 use crate::validate::MessageVars;
@@ -17,6 +17,29 @@ use crate::validate::refusal;
 /// See [`crate::Dialect::decode_request`].
 pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
     one_item(d, body)?;
+    decode_request(d, path_id, body, Vec::new())
+}
+
+/// [`request`], with the members the patch carries whole moved out of `body` (left `null`), not
+/// copied: see [`crate::Registry::plan_taking`].
+pub(crate) fn request_taking(
+    d: Compiled<'_>,
+    path_id: Option<&str>,
+    body: &mut Value,
+) -> Result<Decoded, Problem> {
+    one_item(d, body)?;
+    let taken = take_whole(d, body);
+    decode_request(d, path_id, body, taken)
+}
+
+/// Decodes `body` (its array envelope checked), whose members `taken` (by index of the
+/// request's rules) were moved out.
+fn decode_request(
+    d: Compiled<'_>,
+    path_id: Option<&str>,
+    body: &Value,
+    taken: Vec<(usize, Value)>,
+) -> Result<Decoded, Problem> {
     let id = d.route_id(path_id, body)?;
     let decoder = Decoder {
         dialect: d,
@@ -25,7 +48,7 @@ pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> R
     };
     let flat = super::actions::flatten(d, body)?;
     let body = flat.as_ref().map_or(body, |f| &f.body);
-    let (root, patch) = decoder.message(d.request, body)?;
+    let (root, patch) = decoder.request(d.request, body, taken)?;
     // A map this dialect replaces in full is sent whole by its callers.
     let complete = d
         .request
@@ -71,6 +94,53 @@ fn one_item(d: Compiled<'_>, body: &Value) -> Result<(), Problem> {
         ..refusal(code, list.clone())
     };
     Err(d.refuse(kind, vars))
+}
+
+/// Moves out of `body` the values of the request's top-level rules that the patch carries whole
+/// (a leaf copied as it is, or with its empty strings read as `null`), when nothing else reads
+/// them: no other rule reads at, inside or around the same member, the body's id is not there,
+/// and the request is not an action list (decoded from a copy). What is left in their place is
+/// `null`, under the same names: the unknown members found later are the same.
+fn take_whole(d: Compiled<'_>, body: &mut Value) -> Vec<(usize, Value)> {
+    let m = d.request;
+    let mut taken = Vec::new();
+    if m.actions.is_some() {
+        return taken;
+    }
+    let Some(root) = m.envelope.get_mut(body) else {
+        return taken;
+    };
+    let overlaps = |a: &Pointer, b: &Pointer| a.is_prefix_of(b) || b.is_prefix_of(a);
+    for (i, rule) in m.rules.iter().enumerate() {
+        // Most members are scalars: looked at first, the rest only for a map or a list.
+        let carried = matches!(rule.shape, Shape::Leaf)
+            && rule.enum_map.is_none()
+            && rule.action.is_none()
+            && matches!(rule.transform, None | Some(Transform::EmptyStringNull))
+            && !rule.dialect.is_root()
+            && rule
+                .dialect
+                .get(root)
+                .is_some_and(|v| v.is_object() || v.is_array());
+        let alone = || {
+            !m.rules
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && overlaps(&other.dialect, &rule.dialect))
+                && !d
+                    .route
+                    .id_in_body
+                    .as_ref()
+                    .is_some_and(|id| overlaps(id, &m.envelope.join(&rule.dialect)))
+        };
+        if carried
+            && alone()
+            && let Some(v) = rule.dialect.get_mut(root)
+        {
+            taken.push((i, std::mem::take(v)));
+        }
+    }
+    taken
 }
 
 /// See [`crate::Dialect::decode_response`].
@@ -171,6 +241,17 @@ impl Decoder<'_> {
         message: &CompiledMessage,
         body: &'b Value,
     ) -> Result<(&'b Value, Map<String, Value>), Problem> {
+        self.request(message, body, Vec::new())
+    }
+
+    /// [`Decoder::message`], where the values of the top-level rules in `taken` (by index) were
+    /// moved out of `body` ([`take_whole`]): each is decoded from its moved value.
+    fn request<'b>(
+        &self,
+        message: &CompiledMessage,
+        body: &'b Value,
+        mut taken: Vec<(usize, Value)>,
+    ) -> Result<(&'b Value, Map<String, Value>), Problem> {
         let root = message.envelope.get(body).ok_or_else(|| {
             self.dialect.refuse(
                 ErrorKind::Validation,
@@ -178,7 +259,20 @@ impl Decoder<'_> {
             )
         })?;
         let mut out = Map::new();
-        self.rules(&message.rules, root, &message.envelope, &mut out)?;
+        if taken.is_empty() {
+            self.rules(&message.rules, root, &message.envelope, &mut out)?;
+            return Ok((root, out));
+        }
+        for (i, rule) in message.rules.iter().enumerate() {
+            match taken.iter().position(|(at, _)| *at == i) {
+                Some(t) => {
+                    let (_, v) = taken.swap_remove(t);
+                    let value = transform::leaf_owned(rule, v);
+                    rule.canonical.set(&mut out, value);
+                }
+                None => self.rule(rule, root, &message.envelope, &mut out)?,
+            }
+        }
         Ok((root, out))
     }
 

@@ -40,6 +40,19 @@ pub(crate) fn leaf(rule: &Rule, v: &Value, direction: Direction) -> Result<Value
     }
 }
 
+/// [`leaf`] towards the canonical form, for a rule without an enum map whose transform is none
+/// or `empty_string_null`, of a value it owns: moved, not copied (`decode::take_whole`).
+pub(crate) fn leaf_owned(rule: &Rule, mut v: Value) -> Value {
+    if let (Some(Transform::EmptyStringNull), Value::Object(map)) = (&rule.transform, &mut v) {
+        for member in map.values_mut() {
+            if member.as_str() == Some("") {
+                *member = Value::Null;
+            }
+        }
+    }
+    v
+}
+
 /// An enum value through the rule's one-to-one map; a value it does not list is an error, never a
 /// guess.
 fn map_enum(map: &EnumMap, v: &Value, direction: Direction) -> Result<Value, LeafError> {

@@ -27,9 +27,12 @@ use crate::metrics::{MemoryLabels, Metrics};
 use crate::outcome::{Failure, Outcome};
 
 /// Parsed trees of a request body alive at once at the worst point of its way: the caller's
-/// body, the canonical request and the upstream's body.
+/// body, the canonical request and the upstream's body. The maps and lists a translation
+/// carries whole are moved from one to the next (`Registry::plan_taking`), but nested objects,
+/// key-value lists and a dialect upstream's encoding are still copies: 3 stays the bound.
 const REQUEST_TREES: usize = 3;
-/// Copies of a request body's bytes alive at once: the caller's and the upstream's.
+/// Copies of a request body's bytes alive at once: the caller's (dropped once parsed) and the
+/// upstream's, whose buffer grows by doubling as it is serialised.
 const REQUEST_TEXTS: usize = 2;
 /// Parsed trees of an upstream answer alive at once: the answer and the caller's answer.
 const ANSWER_TREES: usize = 2;

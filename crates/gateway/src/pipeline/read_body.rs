@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::Operation;
 use http::{HeaderMap, HeaderName, Request, header};
@@ -97,10 +97,13 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+    let declared = declared_length(headers);
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    read_body(body, limit, deadline).await
+    // Within the limit: the buffer a body of several frames is gathered in is sized once.
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit));
+    read_sized(body, limit, expected, deadline).await
 }
 
 /// The body length a request declares in `Content-Length`, if it does (and it is a number).
@@ -118,7 +121,16 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match tokio::time::timeout(deadline, Limited::new(body, limit).collect()).await {
+    read_sized(body, limit, 0, deadline).await
+}
+
+/// [`read_body`], for a body expected to be `expected` bytes long (0: unknown).
+async fn read_sized<B>(body: B, limit: usize, expected: usize, deadline: Duration) -> Result<Bytes, Failure>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match tokio::time::timeout(deadline, gather(Limited::new(body, limit), expected)).await {
         Err(_) => Err(Failure::new(
             Outcome::BodyTimeout,
             Problem::new(
@@ -131,8 +143,38 @@ where
             Outcome::BodyError,
             Problem::new(ErrorKind::Malformed, "the request body could not be read"),
         )),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Ok(bytes)) => Ok(bytes),
     }
+}
+
+/// The data frames of `body` in one buffer. A body of one frame is that frame, not copied; a
+/// body of several is copied into one buffer of `expected` bytes (or more, as it comes), each
+/// frame dropped once copied: never the frames and a whole copy at once, as collecting them
+/// first and joining them would hold.
+async fn gather<B>(body: B, expected: usize) -> Result<Bytes, B::Error>
+where
+    B: Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        // Trailers carry no data.
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            held => {
+                if let Some(held) = held {
+                    joined.reserve(expected.max(held.len() + data.len()));
+                    joined.extend_from_slice(&held);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 fn too_large(limit: usize) -> Failure {

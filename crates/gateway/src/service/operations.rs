@@ -27,9 +27,11 @@ impl Gateway {
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         query: &str,
-        bytes: &Bytes,
+        bytes: Bytes,
     ) -> Result<Response<Full<Bytes>>, Failure> {
         let config = &self.config;
+        // Only migration mode's copy needs the bytes after parsing (a shared handle, not a copy).
+        let kept = self.candidate.as_ref().map(|_| bytes.clone());
         let (step, body_id, translate_time) = translate::translate(
             &self.registry,
             self.forwarder.endpoint(),
@@ -71,7 +73,7 @@ impl Gateway {
         let (rsp, encode_time) =
             self.answer_customer(call, query, &customer, body.as_ref(), &fidelity, &id)?;
         // Migration mode: a copy of the accepted update for the candidate, queued, never awaited.
-        if let Some(candidate) = &self.candidate {
+        if let (Some(candidate), Some(bytes)) = (&self.candidate, &kept) {
             candidate.dual_write(call, query, bytes, &customer);
         }
         self.observe_translation(call.dialect.id(), translate_time + read_time + encode_time);
