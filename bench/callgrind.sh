@@ -54,18 +54,6 @@ install_traps
 ensure_tools
 build_gateway
 load_cases
-# add_cases FILE: the cases of FILE join the list (same CASES filter).
-add_cases() {
-    local name target dialect updialect method path headers body
-    while IFS=$'\t' read -r name target dialect updialect method path headers body; do
-        case "$name" in '' | '#'*) continue ;; esac
-        if [ -n "${CASES:-}" ]; then
-            case " $CASES " in *" $name "*) ;; *) continue ;; esac
-        fi
-        C_NAME+=("$name") C_TARGET+=("$target") C_DIALECT+=("$dialect") C_UPDIALECT+=("$updialect")
-        C_METHOD+=("$method") C_PATH+=("$path") C_HEADERS+=("$headers") C_BODY+=("$BENCH_DIR/bodies/$body")
-    done <"$1"
-}
 [ "$DEPLOYED" = 1 ] && add_cases "$BENCH_DIR/deployed-cases.tsv"
 if [ "$FLOOR" = 1 ]; then
     # The floor cases join the list, and the floor binary is built.
@@ -111,8 +99,9 @@ measure() {
     local dumps=0 i rep f1 f2 i1 i2 per
     for i in "$@"; do
         local name=${C_NAME[$i]}
-        local args=("$port" "${C_METHOD[$i]}" "${C_PATH[$i]}" "${C_BODY[$i]}" "${C_HEADERS[$i]}")
-        python3 "$BENCH_DIR/nreq.py" "$port" 1 "${C_METHOD[$i]}" "${C_PATH[$i]}" "${C_BODY[$i]}" "${C_HEADERS[$i]}" --show \
+        nreq_args "$i"
+        local args=("$port" "${NREQ_ARGS[@]}")
+        python3 "$BENCH_DIR/nreq.py" "$port" 1 "${NREQ_ARGS[@]}" --show \
             >"$RUN/$name.answer.txt" 2>&1 || die "$name: the first request failed: $(cat "$RUN/$name.answer.txt")"
         for rep in $(seq 1 "$REPEAT"); do
             python3 "$BENCH_DIR/nreq.py" "${args[0]}" "$WARM" "${args[@]:1}" 2>>"$RUN/nreq.log" || die "$name: warm-up failed"

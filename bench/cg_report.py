@@ -173,7 +173,7 @@ def deployed_bodies():
     with open(path) as f:
         for line in f:
             cols = line.rstrip("\n").split("\t")
-            if len(cols) == 8 and not cols[0].startswith("#"):
+            if len(cols) >= 8 and not cols[0].startswith("#"):
                 out[cols[0]] = os.path.splitext(cols[7])[0]
     return out
 

@@ -187,20 +187,38 @@ serve_gateway() {
     STARTED_PIDS+=("$LAST_PID")
 }
 
-# Reads bench/cases.tsv into parallel arrays C_NAME, C_TARGET, ... (comments skipped).
-# CASES="a b" keeps only the named cases (direct and nginx are always kept in run.sh).
-load_cases() {
-    C_NAME=() C_TARGET=() C_DIALECT=() C_UPDIALECT=() C_METHOD=() C_PATH=() C_HEADERS=() C_BODY=()
-    local name target dialect updialect method path headers body
-    while IFS=$'\t' read -r name target dialect updialect method path headers body; do
+# add_cases FILE [KEEP]: appends FILE's cases (cases.tsv's columns) to the parallel arrays C_NAME,
+# C_TARGET, ... (comments skipped). CASES="a b" keeps only the named cases, and the cases whose
+# target is one of the words in KEEP. The optional ninth column, C_EXPECT, is a string every
+# answer's body must hold (bench/nreq.py --expect): a dialect that answers a refusal with a 2xx
+# (Shopify's userErrors, MicroBase's "ok": false) is caught by it.
+add_cases() {
+    local keep=" ${2:-} " name target dialect updialect method path headers body expect
+    while IFS=$'\t' read -r name target dialect updialect method path headers body expect; do
         case "$name" in '' | '#'*) continue ;; esac
-        if [ -n "${CASES:-}" ] && [ "$target" != upstream ] && [ "$target" != proxy ]; then
+        if [ -n "${CASES:-}" ] && [[ "$keep" != *" $target "* ]]; then
             case " $CASES " in *" $name "*) ;; *) continue ;; esac
         fi
         C_NAME+=("$name") C_TARGET+=("$target") C_DIALECT+=("$dialect") C_UPDIALECT+=("$updialect")
         C_METHOD+=("$method") C_PATH+=("$path") C_HEADERS+=("$headers") C_BODY+=("$BENCH_DIR/bodies/$body")
-    done <"$CASES_FILE"
+        C_EXPECT+=("${expect:-}")
+    done <"$1"
+}
+
+# Reads bench/cases.tsv into the parallel arrays (add_cases). CASES="a b" keeps only the named
+# cases (direct and nginx are always kept).
+load_cases() {
+    C_NAME=() C_TARGET=() C_DIALECT=() C_UPDIALECT=() C_METHOD=() C_PATH=() C_HEADERS=() C_BODY=() C_EXPECT=()
+    add_cases "$CASES_FILE" "upstream proxy"
     [ "${#C_NAME[@]}" -gt 0 ] || die "no cases in $CASES_FILE"
+}
+
+# nreq_args INDEX: bench/nreq.py's arguments after PORT and COUNT for case INDEX.
+nreq_args() {
+    local i=$1
+    NREQ_ARGS=("${C_METHOD[$i]}" "${C_PATH[$i]}" "${C_BODY[$i]}" "${C_HEADERS[$i]}")
+    [ -n "${C_EXPECT[$i]}" ] && NREQ_ARGS+=(--expect "${C_EXPECT[$i]}")
+    return 0
 }
 
 # Checks every gateway case's body offline, in strict mode, exactly as the gateway will

@@ -118,7 +118,7 @@ def main(runs_path, meta_path):
         n = agg.get(("nginx", c))
         d = agg.get(("direct", c))
         for case in order:
-            if target_of[case] not in ("gw", "gw_medusa"):
+            if target_of[case] not in ("gw", "gw_medusa", "deployed", "lua"):
                 continue
             a = agg.get((case, c))
             if not a or not n:
@@ -136,7 +136,7 @@ def main(runs_path, meta_path):
     w("| case | added p50 over direct at 1 conn (≤ 150 µs) | peak RSS at 1000 conns (≤ 50 MiB) | proxy CPU µs/req by conns | flat 1→1000? |")
     w("|---|---|---|---|---|")
     for case in order:
-        if target_of[case] not in ("gw", "gw_medusa", "proxy"):
+        if target_of[case] not in ("gw", "gw_medusa", "deployed", "lua", "proxy"):
             continue
         a1, d1 = agg.get((case, 1)), agg.get(("direct", 1))
         if a1 and d1:

@@ -7,13 +7,20 @@
 #   DURATION=5 CONNS="1 64" bench/run.sh               # quick run
 #   ROUNDS=3 bench/run.sh                              # interleaved rounds; the table shows medians
 #   CASES="dg-medusa dg-axim" bench/run.sh             # only these gateway cases (+ direct, nginx)
+#   DEPLOYED=0 bench/run.sh                            # without the deployed-path cases
+#
+# The deployed path (bench/deployed-cases.tsv), as in bench/callgrind.sh: every caller dialect into
+# a dialect upstream with the gateway at the default log level (info: one access line per request),
+# one gateway per upstream dialect, and the nginx + Lua peer doing the Elastic Path -> Medusa job.
 #
 # Other knobs: WARMUP (s, default 2), FRESH_GATEWAY (1 = a new gateway process for every
 # measurement point, the default, so peak RSS and CPU are not inherited; 0 = one for the run), BASE_PORT (default 18180; uses BASE_PORT..+3),
 # SKIP_BUILD=1 (use $DG_BIN as is), CARGO_TARGET_DIR, DG_BIN, NGINX_KEEPALIVE (nginx's idle
 # upstream connections, default 64), POOL_MAX_IDLE (the gateway's upstream.pool_max_idle, default:
 # the gateway's own default, 1024; it never holds more upstream connections than
-# server.max_working, 128), GW_EXTRA_ARGS (extra `serve` flags, e.g. "--mode lenient").
+# server.max_working, 128), GW_EXTRA_ARGS (extra `serve` flags, e.g. "--mode lenient"),
+# DEPLOYED (1, the default: the deployed-path cases join; BASE_PORT+4 is the nginx + Lua peer,
+# BASE_PORT+5.. one gateway per upstream dialect).
 #
 # Layout A (docs/measuring.md, Layouts and pinning): wrk on CPU0; the upstream and the proxy under test on CPU1.
 # Results: bench/out/results-<timestamp>.md (and stdout); raw wrk output in bench/out/run-<timestamp>/.
@@ -32,6 +39,8 @@ UPSTREAM_PORT=$BASE_PORT
 PROXY_PORT=$((BASE_PORT + 1))
 GW_PORT=$((BASE_PORT + 2))
 GWM_PORT=$((BASE_PORT + 3))
+LUA_PORT=$((BASE_PORT + 4))
+DEPLOYED=${DEPLOYED:-1}
 if [ -n "${POOL_MAX_IDLE:-}" ]; then
     export DIALECTGATE__UPSTREAM__POOL_MAX_IDLE=$POOL_MAX_IDLE
 fi
@@ -45,6 +54,7 @@ install_traps
 ensure_tools
 build_gateway
 load_cases
+[ "$DEPLOYED" = 1 ] && add_cases "$BENCH_DIR/deployed-cases.tsv"
 check_bodies
 # 1000 connections need ~3000 descriptors in the proxy (client + upstream side): ask for 65536,
 # or take the hard limit where the sandbox caps it (20000 on the project's VMs).
@@ -57,7 +67,26 @@ total_points=$((ROUNDS * ${#C_NAME[@]} * $(wc -w <<<"$CONNS")))
 log "plan: ${#C_NAME[@]} cases x conns [$CONNS] x $ROUNDS round(s), ${DURATION}s each (+${WARMUP}s warm-up): ~$((total_points * (DURATION + WARMUP + 1) / 60 + 1)) min"
 
 render_nginx
-assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT"
+# The gateway processes, by key: gw (canonical upstream), gw_medusa (Medusa upstream, warn), and
+# deployed-<dialect> (that upstream dialect, at the default log level); their ports and pids.
+declare -A GW_PORT_OF=([gw]=$GW_PORT [gw_medusa]=$GWM_PORT) GW_PID_OF=()
+# gw_key INDEX: the key of the gateway serving case INDEX ("" for the nginx ones).
+gw_key() {
+    case ${C_TARGET[$1]} in
+    gw | gw_medusa) echo "${C_TARGET[$1]}" ;;
+    deployed) echo "deployed-${C_UPDIALECT[$1]}" ;;
+    esac
+}
+next_port=$((BASE_PORT + 5))
+for i in "${!C_NAME[@]}"; do
+    key=$(gw_key "$i")
+    if [ -n "$key" ] && [ -z "${GW_PORT_OF[$key]:-}" ]; then
+        GW_PORT_OF[$key]=$next_port
+        next_port=$((next_port + 1))
+    fi
+done
+# shellcheck disable=SC2046
+assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$LUA_PORT" $(printf '%s\n' "${GW_PORT_OF[@]}" | sort -u)
 
 start_nginx upstream "$RUN/upstream.conf" taskset -c 1
 UP_PID=$LAST_PID
@@ -65,60 +94,71 @@ wait_port "$UPSTREAM_PORT" "$UP_PID"
 start_nginx proxy "$RUN/proxy.conf" taskset -c 1
 PROXY_PID=$LAST_PID
 wait_port "$PROXY_PORT" "$PROXY_PID"
-GW_PID="" GWM_PID=""
-# (Re)starts the gateway that serves TARGET (gw: canonical upstream, gw_medusa: Medusa upstream).
+LUA_PID=""
+if printf '%s\n' "${C_TARGET[@]}" | grep -qx lua; then
+    start_nginx lua "$RUN/lua.conf" taskset -c 1
+    LUA_PID=$LAST_PID
+    wait_port "$LUA_PORT" "$LUA_PID"
+fi
+# (Re)starts the gateway KEY (gw_key).
 restart_gateway() {
-    local target=$1 old
-    if [ "$target" = gw ]; then old=$GW_PID; else old=$GWM_PID; fi
-    [ -n "$old" ] && stop_pid "$old"
-    if [ "$target" = gw ]; then
-        start_gateway gateway "$GW_PORT" canonical taskset -c 1
-        GW_PID=$LAST_PID
-        wait_port "$GW_PORT" "$GW_PID"
-    else
-        start_gateway gateway-medusa "$GWM_PORT" medusa taskset -c 1
-        GWM_PID=$LAST_PID
-        wait_port "$GWM_PORT" "$GWM_PID"
-    fi
+    local key=$1 port=${GW_PORT_OF[$1]}
+    [ -n "${GW_PID_OF[$key]:-}" ] && stop_pid "${GW_PID_OF[$key]}"
+    case $key in
+    gw) start_gateway gateway "$port" canonical taskset -c 1 ;;
+    gw_medusa) start_gateway gateway-medusa "$port" medusa taskset -c 1 ;;
+    deployed-*) GW_RUST_LOG=info start_gateway "$key" "$port" "${key#deployed-}" taskset -c 1 ;;
+    esac
+    GW_PID_OF[$key]=$LAST_PID
+    wait_port "$port" "$LAST_PID"
 }
-printf '%s\n' "${C_TARGET[@]}" | grep -qx gw && restart_gateway gw
-printf '%s\n' "${C_TARGET[@]}" | grep -qx gw_medusa && restart_gateway gw_medusa
+for key in "${!GW_PORT_OF[@]}"; do
+    for i in "${!C_NAME[@]}"; do
+        if [ "$(gw_key "$i")" = "$key" ]; then
+            restart_gateway "$key"
+            break
+        fi
+    done
+done
 {
     machine_summary
     echo "- open-files limit: $(ulimit -n) (asked for 65536)"
     echo "- started: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); DURATION=${DURATION}s WARMUP=${WARMUP}s CONNS=\"$CONNS\" ROUNDS=$ROUNDS"
-    echo "- layout A: wrk -t1 on CPU0; upstream nginx (pid $UP_PID), nginx proxy (pid $PROXY_PID) and dialectgate (pids ${GW_PID:--} ${GWM_PID:--}) on CPU1 (taskset -c 1), all on 127.0.0.1"
-    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn (per-request info log lines off) --credentials static (bench key) --mode strict; nginx proxy: keepalive $NGINX_KEEPALIVE to the upstream; gateway upstream.pool_max_idle: ${POOL_MAX_IDLE:-default (1024)}, server.max_working: default (128)"
+    echo "- layout A: wrk -t1 on CPU0; upstream nginx (pid $UP_PID), nginx proxy (pid $PROXY_PID), nginx + Lua (pid ${LUA_PID:--}) and dialectgate (${GW_PID_OF[*]:-none}) on CPU1 (taskset -c 1), all on 127.0.0.1"
+    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn (per-request info log lines off; the deployed-* gateways: RUST_LOG=info, the default, one JSON access line per request) --credentials static (bench key) --mode strict; nginx proxy: keepalive $NGINX_KEEPALIVE to the upstream; gateway upstream.pool_max_idle: ${POOL_MAX_IDLE:-default (1024)}, server.max_working: default (128)"
     if [ "$FRESH_GATEWAY" = 1 ]; then
         echo "- FRESH_GATEWAY=1: each gateway measurement point starts a new gateway process (then ${WARMUP}s warm-up), so its CPU and peak RSS are not inherited from earlier points; nginx processes run throughout"
     else
         echo "- FRESH_GATEWAY=0: one gateway process per upstream dialect for the whole run (peak RSS includes memory retained from earlier points)"
     fi
-    [ -n "$GW_PID" ] && echo "- gateway RSS after start: $(($(rss_kib "$GW_PID") / 1024)) MiB (canonical upstream)$([ -n "$GWM_PID" ] && echo ", $(($(rss_kib "$GWM_PID") / 1024)) MiB (medusa upstream)")"
+    for key in "${!GW_PID_OF[@]}"; do
+        echo "- gateway $key RSS after start: $(($(rss_kib "${GW_PID_OF[$key]}") / 1024)) MiB"
+    done
 } >"$RUN/meta.md"
 
 port_of() {
-    case $1 in
+    case ${C_TARGET[$1]} in
     upstream) echo "$UPSTREAM_PORT" ;;
     proxy) echo "$PROXY_PORT" ;;
-    gw) echo "$GW_PORT" ;;
-    gw_medusa) echo "$GWM_PORT" ;;
+    lua) echo "$LUA_PORT" ;;
+    *) echo "${GW_PORT_OF[$(gw_key "$1")]}" ;;
     esac
 }
 pid_of() {
-    case $1 in
+    case ${C_TARGET[$1]} in
     upstream) echo "" ;; # direct: there is no proxy
     proxy) echo "$PROXY_PID" ;;
-    gw) echo "$GW_PID" ;;
-    gw_medusa) echo "$GWM_PID" ;;
+    lua) echo "$LUA_PID" ;;
+    *) echo "${GW_PID_OF[$(gw_key "$1")]}" ;;
     esac
 }
 
 # Smoke test: every case answers 2xx (and show what it answers).
 for i in "${!C_NAME[@]}"; do
-    port=$(port_of "${C_TARGET[$i]}")
-    answer=$(python3 "$BENCH_DIR/nreq.py" "$port" 20 "${C_METHOD[$i]}" "${C_PATH[$i]}" "${C_BODY[$i]}" \
-        "${C_HEADERS[$i]}" --show 2>&1) || die "smoke test ${C_NAME[$i]} failed: $answer"
+    port=$(port_of "$i")
+    nreq_args "$i"
+    answer=$(python3 "$BENCH_DIR/nreq.py" "$port" 20 "${NREQ_ARGS[@]}" --show 2>&1) ||
+        die "smoke test ${C_NAME[$i]} failed: $answer"
     log "smoke ${C_NAME[$i]}: ${answer:0:160}"
     printf '%s\t%s\n' "${C_NAME[$i]}" "$answer" >>"$RUN/smoke.tsv"
 done
@@ -129,13 +169,13 @@ printf 'round\tcase\ttarget\tconns\trequests\tduration_s\trps\tp50_us\tp90_us\tp
 run_point() {
     local r=$1 i=$2 c=$3 name=${C_NAME[$i]} target=${C_TARGET[$i]}
     local port pid url tag
-    port=$(port_of "$target")
-    pid=$(pid_of "$target")
+    port=$(port_of "$i")
+    pid=$(pid_of "$i")
     url="http://127.0.0.1:$port${C_PATH[$i]}"
     tag="$name-c$c-r$r"
-    if [ "$FRESH_GATEWAY" = 1 ] && { [ "$target" = gw ] || [ "$target" = gw_medusa ]; }; then
-        restart_gateway "$target"
-        pid=$(pid_of "$target")
+    if [ "$FRESH_GATEWAY" = 1 ] && [ -n "$(gw_key "$i")" ]; then
+        restart_gateway "$(gw_key "$i")"
+        pid=$(pid_of "$i")
     fi
     export WRK_METHOD=${C_METHOD[$i]} WRK_BODY=${C_BODY[$i]} WRK_HEADERS=${C_HEADERS[$i]}
     # Warm-up: opens the connections (and the gateway's upstream pool), fills caches.
