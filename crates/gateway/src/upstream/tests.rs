@@ -175,7 +175,10 @@ fn a_payload_is_serialised_once_and_then_held_as_text_only() {
     // A retry sends the same bytes, not a second serialisation of a tree kept for it.
     let again = payload.text();
     assert_eq!(first.as_ptr(), again.as_ptr());
-    assert!(matches!(*payload.held(), Held::Text(_)), "the tree is dropped once sent");
+    assert!(
+        matches!(*payload.held(), Held::Text(_)),
+        "the tree is dropped once sent"
+    );
     // Read back as a tree, it is what was sent.
     let tree = payload.with_tree(serde_json::Value::clone);
     assert_eq!(tree["metadata"]["k"][1], 2);
