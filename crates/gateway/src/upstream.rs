@@ -5,10 +5,13 @@
 //! (`pipeline::forward`). Also the upstream's errors, which the caller never sees in detail.
 
 mod client;
+mod payload;
+
+pub use self::payload::Payload;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -18,7 +21,6 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::ResponseFuture;
 use rustls::pki_types::CertificateDer;
-use serde_json::Value;
 use tower::{BoxError, Service};
 
 use crate::config::Config;
@@ -60,66 +62,6 @@ impl UpstreamRequest {
             repeatable,
             operation,
         }
-    }
-}
-
-/// The body of one call, shared by its attempts (the retry policy copies the request, not the
-/// body). It is the translated tree until an HTTP upstream first sends it; from then on only its
-/// JSON text is kept, so the tree, several times the text for a body of many small objects, is
-/// not held through the upstream's whole wait and any retry (BENCHMARKS.md, "Memory near the
-/// body").
-#[derive(Debug)]
-pub struct Payload(Mutex<Held>);
-
-#[derive(Debug)]
-enum Held {
-    /// No body (a read).
-    Empty,
-    Tree(Value),
-    Text(Bytes),
-}
-
-impl Payload {
-    /// The body `tree`; `null` is no body.
-    pub fn new(tree: Value) -> Payload {
-        Payload(Mutex::new(if tree.is_null() {
-            Held::Empty
-        } else {
-            Held::Tree(tree)
-        }))
-    }
-
-    /// Whether there is a body.
-    pub fn is_empty(&self) -> bool {
-        matches!(*self.held(), Held::Empty)
-    }
-
-    /// `f` of the body as a tree (`null` for none), for an upstream that takes the patch itself
-    /// (the embedded backend). Text already sent is read back (never the case on one upstream:
-    /// each call has its own payload).
-    pub fn with_tree<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
-        match &*self.held() {
-            Held::Empty => f(&Value::Null),
-            Held::Tree(tree) => f(tree),
-            Held::Text(text) => f(&serde_json::from_slice(text).unwrap_or(Value::Null)),
-        }
-    }
-
-    /// The body as JSON text, made once (the tree is dropped then); empty for no body.
-    pub fn text(&self) -> Bytes {
-        let mut held = self.held();
-        let text = match &*held {
-            Held::Empty => return Bytes::new(),
-            Held::Text(text) => return text.clone(),
-            Held::Tree(tree) => Bytes::from(serde_json::to_vec(tree).unwrap_or_default()),
-        };
-        *held = Held::Text(text.clone());
-        text
-    }
-
-    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
-        // A panic while the lock was held left the value whole (every change is one assignment).
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -165,29 +165,3 @@ async fn a_refused_connection_is_a_connect_error() {
     let url = format!("http://{addr}/");
     assert!(matches!(once(&url, 6).await, Err(UpstreamError::Connect(_))));
 }
-
-#[test]
-fn a_payload_is_serialised_once_and_then_held_as_text_only() {
-    let payload = Payload::new(serde_json::json!({"email": "a@example.com", "metadata": {"k": [1, 2]}}));
-    assert!(!payload.is_empty());
-    let first = payload.text();
-    assert_eq!(&first[..], br#"{"email":"a@example.com","metadata":{"k":[1,2]}}"#);
-    // A retry sends the same bytes, not a second serialisation of a tree kept for it.
-    let again = payload.text();
-    assert_eq!(first.as_ptr(), again.as_ptr());
-    assert!(
-        matches!(*payload.held(), Held::Text(_)),
-        "the tree is dropped once sent"
-    );
-    // Read back as a tree, it is what was sent.
-    let tree = payload.with_tree(serde_json::Value::clone);
-    assert_eq!(tree["metadata"]["k"][1], 2);
-}
-
-#[test]
-fn a_null_payload_is_no_body() {
-    let payload = Payload::new(serde_json::Value::Null);
-    assert!(payload.is_empty());
-    assert!(payload.text().is_empty());
-    assert!(payload.with_tree(serde_json::Value::is_null));
-}
