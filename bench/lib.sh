@@ -161,11 +161,16 @@ start_nginx() {
 # start_gateway NAME PORT UPSTREAM_DIALECT [WRAPPER...]: the gateway, one tokio worker thread,
 # RUST_LOG=warn (no per-request info line), static credentials (DIALECTGATE_KEYS), forwarding to the
 # fixed-response upstream. Extra flags in GW_EXTRA_ARGS (e.g. "--mode lenient"). Sets LAST_PID.
+# GW_RUNTIME=default leaves TOKIO_WORKER_THREADS unset, so the gateway picks its runtime as shipped
+# (current-thread when pinned to one CPU, src/runtime.rs); otherwise TOKIO_WORKER_THREADS=1 (a
+# one-worker multi-thread runtime, the figure every earlier run measured).
 start_gateway() {
     local name=$1 port=$2 updialect=$3
     shift 3
+    local workers=(TOKIO_WORKER_THREADS=1)
+    [ "${GW_RUNTIME:-}" = default ] && workers=()
     # shellcheck disable=SC2086
-    (cd "$ROOT" && exec env RUST_LOG="${GW_RUST_LOG:-warn}" TOKIO_WORKER_THREADS=1 \
+    (cd "$ROOT" && exec env -u TOKIO_WORKER_THREADS RUST_LOG="${GW_RUST_LOG:-warn}" "${workers[@]}" \
         DIALECTGATE_UPSTREAM_TOKEN="$DIALECTGATE_UPSTREAM_TOKEN" DIALECTGATE_KEYS="$DIALECTGATE_KEYS" \
         "$@" "$DG_BIN" serve --listen "127.0.0.1:$port" --admin-listen "" \
         --upstream "http://127.0.0.1:$UPSTREAM_PORT" --upstream-dialect "$updialect" \

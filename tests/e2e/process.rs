@@ -172,6 +172,47 @@ fn translate_and_validate_for_ci() {
 }
 
 /// Starts the binary with `args`, returns it and its traffic address (from its log).
+/// On one CPU (the shipped deployment's limit; here the affinity mask `taskset` sets, which
+/// `available_parallelism` follows) the binary runs a current-thread runtime and serves as
+/// ever; `TOKIO_WORKER_THREADS` still asks for the multi-thread runtime's workers.
+#[tokio::test]
+async fn on_one_cpu_the_binary_runs_a_current_thread_runtime_and_serves() {
+    let args = ["serve", "--listen", "127.0.0.1:0", "--admin-listen", ""];
+    for (workers, expected) in [(None, "current_thread"), (Some("1"), "multi_thread")] {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", "0", BIN])
+            .args(args)
+            .env_remove("TOKIO_WORKER_THREADS");
+        if let Some(n) = workers {
+            cmd.env("TOKIO_WORKER_THREADS", n);
+        }
+        let (mut child, addr, _rx, listening) = spawn_listening(cmd);
+        assert_eq!(listening["runtime"], expected, "{workers:?}: {listening}");
+        // A read-modify-write through the embedded backend, and a read of what it wrote.
+        let client = crate::harness::client();
+        let rsp = client
+            .post(format!("http://{addr}/admin/customers/cus_ada"))
+            .header("x-medusa-access-token", "dg_demo_key")
+            .header("content-type", "application/json")
+            .body(r#"{"phone": "+44 2"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), 200, "{workers:?}");
+        let rsp = client
+            .get(format!("http://{addr}/admin/customers/cus_ada"))
+            .header("x-medusa-access-token", "dg_demo_key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), 200, "{workers:?}");
+        let body: serde_json::Value = rsp.json().await.unwrap();
+        assert_eq!(body["customer"]["phone"], "+44 2", "{workers:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
 fn spawn(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
     let (child, addr, rx, _) = spawn_with(args, &[]);
     (child, addr, rx)

@@ -137,6 +137,11 @@ pub async fn run(config: Config, options: Options) -> Result<Running, RunError> 
         // Whether POST /admin/reload is on (admin.token_env holds a token); never the token.
         admin_reload = if config.admin.token.is_some() { "on" } else { "off" },
         dialects = %ids.join(","),
+        // The tokio runtime the binary chose (current-thread when it may use one CPU).
+        runtime = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => "current_thread",
+            _ => "multi_thread",
+        },
         upstream = config.upstream.url.as_deref().unwrap_or("embedded"),
         upstream_dialect = %config.upstream.dialect,
         credentials = ?config.credentials.mode,
