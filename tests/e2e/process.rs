@@ -17,14 +17,7 @@ async fn serve_with_the_shipped_config_answers_and_stops_on_sigterm() {
         "127.0.0.1:0",
     ]);
     let mut logs = Vec::new();
-    let rsp = crate::harness::client()
-        .post(format!("http://{addr}/admin/customers/cus_ada"))
-        .header("x-medusa-access-token", "dg_demo_key")
-        .header("content-type", "application/json")
-        .body(r#"{"phone": "+44 1"}"#)
-        .send()
-        .await
-        .unwrap();
+    let rsp = medusa_phone_update(&addr, "+44 1").await;
     assert_eq!(rsp.status(), 200);
     let body: serde_json::Value = rsp.json().await.unwrap();
     assert_eq!(body["customer"]["phone"], "+44 1");
@@ -189,17 +182,9 @@ async fn on_one_cpu_the_binary_runs_a_current_thread_runtime_and_serves() {
         let (mut child, addr, _rx, listening) = spawn_listening(cmd);
         assert_eq!(listening["runtime"], expected, "{workers:?}: {listening}");
         // A read-modify-write through the embedded backend, and a read of what it wrote.
-        let client = crate::harness::client();
-        let rsp = client
-            .post(format!("http://{addr}/admin/customers/cus_ada"))
-            .header("x-medusa-access-token", "dg_demo_key")
-            .header("content-type", "application/json")
-            .body(r#"{"phone": "+44 2"}"#)
-            .send()
-            .await
-            .unwrap();
+        let rsp = medusa_phone_update(&addr, "+44 2").await;
         assert_eq!(rsp.status(), 200, "{workers:?}");
-        let rsp = client
+        let rsp = crate::harness::client()
             .get(format!("http://{addr}/admin/customers/cus_ada"))
             .header("x-medusa-access-token", "dg_demo_key")
             .send()
@@ -211,6 +196,18 @@ async fn on_one_cpu_the_binary_runs_a_current_thread_runtime_and_serves() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+}
+
+/// A Medusa Admin update of `cus_ada`'s phone, with the shipped demo key, to the gateway at `addr`.
+async fn medusa_phone_update(addr: &str, phone: &str) -> reqwest::Response {
+    crate::harness::client()
+        .post(format!("http://{addr}/admin/customers/cus_ada"))
+        .header("x-medusa-access-token", "dg_demo_key")
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "phone": phone }).to_string())
+        .send()
+        .await
+        .unwrap()
 }
 
 fn spawn(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
