@@ -171,13 +171,7 @@ async fn a_shopify_upstream_is_called_with_the_gateways_own_documents() {
     let upstream = Upstream::start(shopify_store).await;
     let gw = harness::gateway_to(&upstream, "shopify").await;
     // A Medusa read becomes the customer(id:) query, at the default version.
-    let read = harness::client()
-        .get(gw.url("/admin/customers/cus_ada"))
-        .header("x-medusa-access-token", CALLER_KEY)
-        .send()
-        .await
-        .unwrap();
-    let read = harness::answer(read).await;
+    let read = harness::medusa_read(&gw, "cus_ada").await;
     assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
     assert_eq!(read.json()["customer"]["first_name"], "Ada");
     assert_eq!(read.json()["customer"]["email"], "ada@example.com");
@@ -201,13 +195,7 @@ async fn a_shopify_upstream_is_called_with_the_gateways_own_documents() {
         "{sent}"
     );
     // data.customer null is a not found, in the caller's words.
-    let missing = harness::client()
-        .get(gw.url("/admin/customers/cus_nobody"))
-        .header("x-medusa-access-token", CALLER_KEY)
-        .send()
-        .await
-        .unwrap();
-    let missing = harness::answer(missing).await;
+    let missing = harness::medusa_read(&gw, "cus_nobody").await;
     assert_eq!(missing.status, 404, "{}", String::from_utf8_lossy(&missing.body));
     // A Medusa update becomes the customerUpdate mutation with the id in its input.
     upstream.clear();

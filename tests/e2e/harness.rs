@@ -448,6 +448,18 @@ pub fn call(dialect: &str, id: &str, key: &str) -> Call {
 }
 
 /// Sends `body` as a caller of `dialect` would.
+/// A Medusa Admin read of customer `id` (the path segment as given, already encoded), with the
+/// test caller key.
+pub async fn medusa_read(gw: &Running, id: &str) -> Answer {
+    let rsp = client()
+        .get(gw.url(&format!("/admin/customers/{id}")))
+        .header("x-medusa-access-token", CALLER_KEY)
+        .send()
+        .await
+        .unwrap();
+    answer(rsp).await
+}
+
 pub async fn send(gw: &Running, dialect: &str, id: &str, body: &Value) -> Answer {
     send_with(gw, dialect, id, body, &[]).await
 }

@@ -336,13 +336,7 @@ async fn every_dialect_reads_at_its_vendors_retrieve_route_on_the_embedded_backe
 async fn a_read_in_one_dialect_is_sent_as_the_upstreams_retrieve_call() {
     let upstream = Upstream::start(axim_reply).await;
     let gw = gateway_to(&upstream, "axim", &[]).await;
-    let read = harness::client()
-        .get(gw.url("/admin/customers/cus_ada"))
-        .header("x-medusa-access-token", CALLER_KEY)
-        .send()
-        .await
-        .unwrap();
-    let read = harness::answer(read).await;
+    let read = harness::medusa_read(&gw, "cus_ada").await;
     assert_eq!(read.status, 200, "{}", String::from_utf8_lossy(&read.body));
     assert_eq!(read.json()["customer"]["first_name"], "Ada");
     assert_eq!(read.json()["customer"]["metadata"], json!({"source": "crm"}));
@@ -353,13 +347,7 @@ async fn a_read_in_one_dialect_is_sent_as_the_upstreams_retrieve_call() {
         ("GET", "/customers/cus_ada")
     );
     // A hostile id is refused before anything is sent.
-    let hostile = harness::client()
-        .get(gw.url("/admin/customers/%2E%2E"))
-        .header("x-medusa-access-token", CALLER_KEY)
-        .send()
-        .await
-        .unwrap();
-    let hostile = harness::answer(hostile).await;
+    let hostile = harness::medusa_read(&gw, "%2E%2E").await;
     assert_eq!(
         upstream.seen().len(),
         1,
