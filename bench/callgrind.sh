@@ -67,7 +67,7 @@ if [ "$FLOOR" = 1 ]; then
     fi
 fi
 check_bodies
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+raise_fd_limit
 
 render_nginx
 assert_port_free "$UPSTREAM_PORT" "$PROXY_PORT" "$GW_PORT" "$GWM_PORT" "$UPSTREAM2_PORT" "$FLOOR_PORT" "$FLOORJ_PORT" \

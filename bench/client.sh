@@ -68,8 +68,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$FLOOR_BIN" ]; then
         cargo build --profile "$BENCH_PROFILE" --locked -p dialectgate-floor) >&2 ||
         die "cargo build of bench/floor failed"
 fi
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-CLK_TCK=$(getconf CLK_TCK)
+raise_fd_limit
 
 render_nginx
 assert_port_free "$UPSTREAM_PORT" "$FLOOR_PORT"

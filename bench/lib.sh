@@ -158,6 +158,14 @@ start_nginx() {
     STARTED_PIDS+=("$LAST_PID")
 }
 
+# raise_fd_limit: room for a thousand connections and more (wrk, the servers under test); where the
+# hard limit is lower, as high as it goes. Sets CLK_TCK (the kernel's clock ticks per second, for
+# CPU times read from /proc).
+raise_fd_limit() {
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+    CLK_TCK=$(getconf CLK_TCK)
+}
+
 # start_gateway NAME PORT UPSTREAM_DIALECT [WRAPPER...]: the gateway, one tokio worker thread,
 # RUST_LOG=warn (no per-request info line), static credentials (DIALECTGATE_KEYS), forwarding to the
 # fixed-response upstream. Extra flags in GW_EXTRA_ARGS (e.g. "--mode lenient"). Sets LAST_PID.

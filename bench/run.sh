@@ -58,10 +58,9 @@ load_cases
 check_bodies
 # 1000 connections need ~3000 descriptors in the proxy (client + upstream side): ask for 65536,
 # or take the hard limit where the sandbox caps it (20000 on the project's VMs).
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+raise_fd_limit
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] ||
     die "open-files limit $(ulimit -n) is too low for 1000 connections"
-CLK_TCK=$(getconf CLK_TCK)
 
 total_points=$((ROUNDS * ${#C_NAME[@]} * $(wc -w <<<"$CONNS")))
 log "plan: ${#C_NAME[@]} cases x conns [$CONNS] x $ROUNDS round(s), ${DURATION}s each (+${WARMUP}s warm-up): ~$((total_points * (DURATION + WARMUP + 1) / 60 + 1)) min"

@@ -77,8 +77,7 @@ else
         cargo build --release --locked --features bench-runtime --bin dialectgate) >&2 ||
         die "cargo build failed"
 fi
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
-CLK_TCK=$(getconf CLK_TCK)
+raise_fd_limit
 
 render_nginx
 assert_port_free "$UPSTREAM_PORT" "$GW_PORT"
