@@ -77,6 +77,11 @@ UP_PID=$LAST_PID
 wait_port "$UPSTREAM_PORT" "$UP_PID"
 
 VALGRIND=(valgrind --tool=callgrind --collect-systime=no)
+# GW_RUNTIME=default: the gateways run as shipped on one CPU (pinned with taskset, no
+# TOKIO_WORKER_THREADS: src/runtime.rs picks the current-thread runtime); otherwise one worker of
+# the multi-thread runtime (TOKIO_WORKER_THREADS=1), the figure earlier runs measured.
+GW_WRAP=()
+[ "${GW_RUNTIME:-}" = default ] && GW_WRAP=(taskset -c 1)
 printf 'case\tserver\trep\tN\tI_N\tI_2N\tinstr_per_req\tdump_2N\n' >"$RUN/results.tsv"
 
 # stop_server PID: SIGTERM, then wait (valgrind writes its final dump on exit).
@@ -153,7 +158,7 @@ stop_server "$PID"
 
 # 3. dialectgate, canonical upstream: one case per dialect.
 if [ -n "$(idx_of_target gw)" ]; then
-    start_gateway gateway "$GW_PORT" canonical "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.gateway"
+    start_gateway gateway "$GW_PORT" canonical "${GW_WRAP[@]}" "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.gateway"
     PID=$LAST_PID
     wait_port "$GW_PORT" "$PID" 120
     # shellcheck disable=SC2046
@@ -163,7 +168,7 @@ fi
 
 # 4. dialectgate, the upstream speaks Medusa.
 if [ -n "$(idx_of_target gw_medusa)" ]; then
-    start_gateway gateway-medusa "$GWM_PORT" medusa "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.gateway-medusa"
+    start_gateway gateway-medusa "$GWM_PORT" medusa "${GW_WRAP[@]}" "${VALGRIND[@]}" --callgrind-out-file="$RUN/cg.gateway-medusa"
     PID=$LAST_PID
     wait_port "$GWM_PORT" "$PID" 120
     # shellcheck disable=SC2046
@@ -188,7 +193,7 @@ for updialect in $(for i in $(idx_of_target deployed); do echo "${C_UPDIALECT[$i
     for i in $(idx_of_target deployed); do
         [ "${C_UPDIALECT[$i]}" = "$updialect" ] && idx+=("$i")
     done
-    GW_RUST_LOG=info start_gateway "deployed-$updialect" "$port" "$updialect" "${VALGRIND[@]}" \
+    GW_RUST_LOG=info start_gateway "deployed-$updialect" "$port" "$updialect" "${GW_WRAP[@]}" "${VALGRIND[@]}" \
         --callgrind-out-file="$RUN/cg.deployed-$updialect"
     PID=$LAST_PID
     wait_port "$port" "$PID" 120
@@ -220,7 +225,8 @@ done
 {
     machine_summary
     echo "- started: $TS; N=$N, warm-up $WARM, REPEAT=$REPEAT; valgrind --tool=callgrind on the server only, load from bench/nreq.py (one keep-alive connection)"
-    echo "- dialectgate: TOKIO_WORKER_THREADS=1 RUST_LOG=warn --credentials static --mode strict (the deployed-* servers: RUST_LOG=info, the default, one JSON access line per request); nginx: master_process off, daemon off, worker_processes 1, keepalive $NGINX_KEEPALIVE to the upstream; nginx-lua: the same + libnginx-mod-http-lua $(dpkg-query -W -f='${Version}' libnginx-mod-http-lua 2>/dev/null), lua-cjson $(dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null)"
+    if [ "${GW_RUNTIME:-}" = default ]; then rt="pinned to one CPU (taskset -c 1), the runtime as shipped (current-thread)"; else rt="TOKIO_WORKER_THREADS=1"; fi
+    echo "- dialectgate: $rt, RUST_LOG=warn --credentials static --mode strict (the deployed-* servers: RUST_LOG=info, the default, one JSON access line per request); nginx: master_process off, daemon off, worker_processes 1, keepalive $NGINX_KEEPALIVE to the upstream; nginx-lua: the same + libnginx-mod-http-lua $(dpkg-query -W -f='${Version}' libnginx-mod-http-lua 2>/dev/null), lua-cjson $(dpkg-query -W -f='${Version}' lua-cjson 2>/dev/null)"
 } >"$RUN/meta.md"
 OUT=$BENCH_DIR/out/callgrind-$TS.md
 python3 "$BENCH_DIR/cg_report.py" "$RUN" "$TOP" >"$OUT" || die "report failed"
