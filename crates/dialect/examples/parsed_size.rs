@@ -14,37 +14,22 @@ use std::path::Path;
 use dialectgate_dialect::{DEFAULT_MAX_DEPTH, parse_strict};
 use serde_json::Value;
 
-/// This process's resident memory, in bytes (Linux: `/proc/self/statm`, in 4 KiB pages).
-fn rss() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("statm's second field");
-    pages * 4096
-}
-
-/// How many copies are held at once: enough for a few MiB, so the page granularity vanishes.
-fn copies(len: usize) -> usize {
-    (64 * 1024 * 1024 / len.max(1)).clamp(16, 100_000)
-}
+#[path = "common/held.rs"]
+mod held;
+use held::{copies, per_copy};
 
 /// The resident bytes one copy of `bytes` takes held as text and held parsed, each measured
 /// over [`copies`] copies kept alive (into `kept`, so that no freed memory is reused by the
 /// next measurement).
-fn held(bytes: &[u8], kept: &mut Vec<(Vec<Vec<u8>>, Vec<Value>)>) -> (usize, usize) {
+fn held(bytes: &[u8], kept: &mut Vec<Box<dyn std::any::Any>>) -> (usize, usize) {
     let n = copies(bytes.len());
-    let before = rss();
-    let texts: Vec<Vec<u8>> = (0..n).map(|_| bytes.to_vec()).collect();
-    let as_text = rss() - before;
-    let before = rss();
-    let trees: Vec<Value> = (0..n)
-        .map(|_| parse_strict(bytes, DEFAULT_MAX_DEPTH).expect("a fixture parses"))
-        .collect();
-    let as_tree = rss() - before;
-    kept.push((texts, trees));
-    (as_text / n, as_tree / n)
+    let as_text = per_copy(n, || bytes.to_vec(), kept);
+    let as_tree = per_copy(
+        n,
+        || -> Value { parse_strict(bytes, DEFAULT_MAX_DEPTH).expect("a fixture parses") },
+        kept,
+    );
+    (as_text, as_tree)
 }
 
 fn main() {
