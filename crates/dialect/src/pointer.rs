@@ -70,6 +70,12 @@ impl Pointer {
         out
     }
 
+    /// The text of `self` (`to_string()` without the formatter, its buffer sized once: reports
+    /// name members on every request).
+    pub fn text(&self) -> String {
+        Pointer::root().join_text(self)
+    }
+
     /// `self` followed by `segments`.
     pub(crate) fn join_segments(&self, segments: &[String]) -> Pointer {
         let mut all = self.segments.clone();
@@ -264,6 +270,7 @@ mod tests {
             for b in texts {
                 let (pa, pb) = (Pointer::parse(a).unwrap(), Pointer::parse(b).unwrap());
                 assert_eq!(pa.join_text(&pb), pa.join(&pb).to_string(), "{a} {b}");
+                assert_eq!(pa.text(), pa.to_string(), "{a}");
             }
         }
     }
