@@ -57,9 +57,23 @@ impl Pointer {
     /// The text of `self` followed by `other` (`self.join(other).to_string()` without the
     /// joined pointer or the formatter: reports name members on every request).
     pub fn join_text(&self, other: &Pointer) -> String {
-        let all = || self.segments.iter().chain(&other.segments);
-        let mut out = String::with_capacity(all().map(|s| s.len() + 1).sum());
-        for seg in all() {
+        let mut out = String::with_capacity(self.text_len() + other.text_len());
+        self.push_text(&mut out);
+        other.push_text(&mut out);
+        out
+    }
+
+    /// The text of `self` (`to_string()` without the formatter, its buffer sized once: reports
+    /// name members on every request).
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(self.text_len());
+        self.push_text(&mut out);
+        out
+    }
+
+    /// Appends the text of `self` to `out`.
+    pub(crate) fn push_text(&self, out: &mut String) {
+        for seg in &self.segments {
             out.push('/');
             if seg.contains(['~', '/']) {
                 out.push_str(&seg.replace('~', "~0").replace('/', "~1"));
@@ -67,13 +81,11 @@ impl Pointer {
                 out.push_str(seg);
             }
         }
-        out
     }
 
-    /// The text of `self` (`to_string()` without the formatter, its buffer sized once: reports
-    /// name members on every request).
-    pub fn text(&self) -> String {
-        Pointer::root().join_text(self)
+    /// The length of the text of `self` when no segment needs an escape (a capacity).
+    pub(crate) fn text_len(&self) -> usize {
+        self.segments.iter().map(|s| s.len() + 1).sum()
     }
 
     /// `self` followed by `segments`.
@@ -209,6 +221,23 @@ impl fmt::Display for Pointer {
     }
 }
 
+/// Appends the decimal digits of `index` (an array item's segment) to `out`, without the
+/// formatter.
+pub(crate) fn push_index(out: &mut String, index: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut n = index;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 /// Writes `new` at `pointer` inside `root`, through existing array items (a segment that is the
 /// index of an item) and objects, creating objects where a member is missing: the id of an
 /// array body's item (`[{"id": 12, …}]`).
@@ -271,7 +300,19 @@ mod tests {
                 let (pa, pb) = (Pointer::parse(a).unwrap(), Pointer::parse(b).unwrap());
                 assert_eq!(pa.join_text(&pb), pa.join(&pb).to_string(), "{a} {b}");
                 assert_eq!(pa.text(), pa.to_string(), "{a}");
+                let mut pushed = "x".to_owned();
+                pa.push_text(&mut pushed);
+                assert_eq!(pushed, format!("x{pa}"), "{a}");
             }
+        }
+    }
+
+    #[test]
+    fn push_index_writes_the_decimal_digits() {
+        for i in [0, 7, 10, 99, 1234, usize::MAX] {
+            let mut out = "/l/".to_owned();
+            push_index(&mut out, i);
+            assert_eq!(out, format!("/l/{i}"));
         }
     }
 

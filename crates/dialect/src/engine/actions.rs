@@ -17,7 +17,7 @@ use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use crate::compiled::{Actions, Compiled, Rule};
-use crate::pointer::Pointer;
+use crate::pointer::{Pointer, push_index};
 use crate::validate::{MessageVars, refusal};
 
 /// Where the members of a caller's action list came from, for naming them in reports: the
@@ -108,7 +108,13 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
     let mut unknown = Vec::new();
     let mut trail = Trail::default();
     for (i, item) in items.iter().enumerate() {
-        let at = format!("{list_text}/{i}");
+        // The item's pointer, then (when the item carries it) the member its rule reads: one
+        // buffer, the origin the trail keeps.
+        let mut origin = String::with_capacity(list_text.len() + 24);
+        origin.push_str(&list_text);
+        origin.push('/');
+        push_index(&mut origin, i);
+        let item_len = origin.len();
         let name = match item.get(&actions.discriminator) {
             Some(Value::String(name)) => name,
             _ => {
@@ -120,28 +126,28 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
             }
         };
         let Some(rule) = rule_of(d.request.rules.as_slice(), name) else {
-            trail.names.push((at.clone(), name.clone()));
-            unknown.push(at);
+            trail.names.push((origin.clone(), name.clone()));
+            unknown.push(origin);
             continue;
         };
         let value = rule.dialect.get(item).cloned();
         let canonical = rule.canonical.text();
         trail.origins.retain(|(c, _)| *c != canonical);
-        let origin = if value.is_some() {
-            at.clone() + &rule.dialect.text()
-        } else {
-            at.clone()
-        };
-        trail.origins.push((canonical, origin));
+        if value.is_some() {
+            rule.dialect.push_text(&mut origin);
+        }
         rule.dialect.set(fields, value.unwrap_or(Value::Null));
         if let Value::Object(members) = item {
             let read = rule.dialect.segments().first();
             for key in members.keys() {
                 if *key != actions.discriminator && Some(key) != read {
-                    unknown.push(at.clone() + &Pointer::root().child(key.clone()).text());
+                    let mut stray = origin[..item_len].to_owned();
+                    Pointer::root().child(key.clone()).push_text(&mut stray);
+                    unknown.push(stray);
                 }
             }
         }
+        trail.origins.push((canonical, origin));
     }
     Ok(Some(Flat {
         body: flat,
