@@ -81,7 +81,7 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
         return Ok(None);
     };
     let envelope = &d.request.envelope;
-    let list_path = envelope.join(&actions.list);
+    let list_path = &actions.list_at;
     let mut flat = without(body, list_path.segments());
     let (Some(Value::Object(fields)), Some(Value::Object(sent))) =
         (envelope_mut(&mut flat, envelope), envelope_of(body, envelope))
@@ -99,19 +99,19 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
         Some(_) => {
             let vars = MessageVars {
                 expected: Some("array".into()),
-                ..refusal("type", list_path)
+                ..refusal("type", list_path.clone())
             };
             return Err(d.refuse(ErrorKind::Validation, vars));
         }
     };
-    let list_text = list_path.text();
+    let list_text = &actions.list_text;
     let mut unknown = Vec::new();
     let mut trail = Trail::default();
     for (i, item) in items.iter().enumerate() {
         // The item's pointer, then (when the item carries it) the member its rule reads: one
         // buffer, the origin the trail keeps.
         let mut origin = String::with_capacity(list_text.len() + 24);
-        origin.push_str(&list_text);
+        origin.push_str(list_text);
         origin.push('/');
         push_index(&mut origin, i);
         let item_len = origin.len();
