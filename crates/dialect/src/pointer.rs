@@ -221,23 +221,6 @@ impl fmt::Display for Pointer {
     }
 }
 
-/// Appends the decimal digits of `index` (an array item's segment) to `out`, without the
-/// formatter.
-pub(crate) fn push_index(out: &mut String, index: usize) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    let mut n = index;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
-
 /// Writes `new` at `pointer` inside `root`, through existing array items (a segment that is the
 /// index of an item) and objects, creating objects where a member is missing: the id of an
 /// array body's item (`[{"id": 12, …}]`).
@@ -304,15 +287,6 @@ mod tests {
                 pa.push_text(&mut pushed);
                 assert_eq!(pushed, format!("x{pa}"), "{a}");
             }
-        }
-    }
-
-    #[test]
-    fn push_index_writes_the_decimal_digits() {
-        for i in [0, 7, 10, 99, 1234, usize::MAX] {
-            let mut out = "/l/".to_owned();
-            push_index(&mut out, i);
-            assert_eq!(out, format!("/l/{i}"));
         }
     }
 

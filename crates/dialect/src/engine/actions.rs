@@ -13,11 +13,13 @@
 //!   lenient mode.
 //! - An encoding writes one action per member present, in the order of the rules.
 
+use std::fmt::Write as _;
+
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use crate::compiled::{Actions, Compiled, Rule};
-use crate::pointer::{Pointer, push_index};
+use crate::pointer::Pointer;
 use crate::validate::{MessageVars, refusal};
 
 /// Where the members of a caller's action list came from, for naming them in reports: the
@@ -113,7 +115,8 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
         let mut origin = String::with_capacity(list_text.len() + 24);
         origin.push_str(list_text);
         origin.push('/');
-        push_index(&mut origin, i);
+        // Writing into a String cannot fail.
+        let _ = write!(origin, "{i}");
         let item_len = origin.len();
         let name = match item.get(&actions.discriminator) {
             Some(Value::String(name)) => name,
