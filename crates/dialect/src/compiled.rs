@@ -41,6 +41,10 @@ pub(crate) struct Rule {
 pub(crate) struct Actions {
     /// The list, relative to the envelope.
     pub list: Pointer,
+    /// The list in the body (the envelope followed by `list`), and its text: where refusals
+    /// and reports point, built once at load.
+    pub list_at: Pointer,
+    pub list_text: String,
     /// The member naming each item's action.
     pub discriminator: String,
     /// The actions, in the order of their rules: the order an encoding writes them in.

@@ -65,6 +65,10 @@ pub fn parse_limited(bytes: &[u8], limits: Limits) -> Result<Value, serde_json::
         limits,
         floats: &floats,
         values: &values,
+        // A NUL can only be written as the escape `\u0000` (serde_json refuses a raw control
+        // character in a string): a text without a backslash has none, and its strings are not
+        // searched one by one.
+        nul_possible: bytes.contains(&b'\\') && text.contains("\\u0000"),
     }
     .deserialize(&mut de)?;
     de.end()?;
@@ -179,6 +183,8 @@ fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
 #[derive(Clone, Copy)]
 struct Seed<'a> {
     depth: usize,
+    /// False when the text holds no `\u0000` escape: no string can hold a NUL.
+    nul_possible: bool,
     limits: Limits,
     /// Values met so far.
     values: &'a Cell<usize>,
@@ -204,6 +210,11 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
 }
 
 impl<'a> Seed<'a> {
+    /// [`no_nul`], when the text may hold a NUL at all.
+    fn no_nul<E: de::Error>(self, s: &str) -> Result<(), E> {
+        if self.nul_possible { no_nul(s) } else { Ok(()) }
+    }
+
     fn deeper<E: de::Error>(self) -> Result<Seed<'a>, E> {
         if self.depth >= self.limits.depth {
             return Err(E::custom(format_args!(
@@ -245,12 +256,12 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        no_nul(v)?;
+        self.no_nul(v)?;
         Ok(Value::String(v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        no_nul(&v)?;
+        self.no_nul(&v)?;
         Ok(Value::String(v))
     }
 
@@ -275,7 +286,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let inner = self.deeper()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            no_nul(&key)?;
+            self.no_nul(&key)?;
             match map.entry(key) {
                 serde_json::map::Entry::Occupied(e) => {
                     return Err(de::Error::custom(format_args!("duplicate key `{}`", e.key())));

@@ -57,9 +57,23 @@ impl Pointer {
     /// The text of `self` followed by `other` (`self.join(other).to_string()` without the
     /// joined pointer or the formatter: reports name members on every request).
     pub fn join_text(&self, other: &Pointer) -> String {
-        let all = || self.segments.iter().chain(&other.segments);
-        let mut out = String::with_capacity(all().map(|s| s.len() + 1).sum());
-        for seg in all() {
+        let mut out = String::with_capacity(self.text_len() + other.text_len());
+        self.push_text(&mut out);
+        other.push_text(&mut out);
+        out
+    }
+
+    /// The text of `self` (`to_string()` without the formatter, its buffer sized once: reports
+    /// name members on every request).
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(self.text_len());
+        self.push_text(&mut out);
+        out
+    }
+
+    /// Appends the text of `self` to `out`.
+    pub(crate) fn push_text(&self, out: &mut String) {
+        for seg in &self.segments {
             out.push('/');
             if seg.contains(['~', '/']) {
                 out.push_str(&seg.replace('~', "~0").replace('/', "~1"));
@@ -67,7 +81,11 @@ impl Pointer {
                 out.push_str(seg);
             }
         }
-        out
+    }
+
+    /// The length of the text of `self` when no segment needs an escape (a capacity).
+    pub(crate) fn text_len(&self) -> usize {
+        self.segments.iter().map(|s| s.len() + 1).sum()
     }
 
     /// `self` followed by `segments`.
@@ -264,6 +282,10 @@ mod tests {
             for b in texts {
                 let (pa, pb) = (Pointer::parse(a).unwrap(), Pointer::parse(b).unwrap());
                 assert_eq!(pa.join_text(&pb), pa.join(&pb).to_string(), "{a} {b}");
+                assert_eq!(pa.text(), pa.to_string(), "{a}");
+                let mut pushed = "x".to_owned();
+                pa.push_text(&mut pushed);
+                assert_eq!(pushed, format!("x{pa}"), "{a}");
             }
         }
     }

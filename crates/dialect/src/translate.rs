@@ -3,6 +3,8 @@
 //! encode again) → policy for requests; classify → decode → encode for answers (each side's
 //! part in [`Side`]).
 
+use std::sync::LazyLock;
+
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use serde_json::{Map, Value};
 
@@ -177,8 +179,9 @@ struct Reported {
 /// it is neither lost nor stowed in a bag; the report names it as unchecked (pointers into the
 /// caller's body).
 fn unchecked(from: &dyn Side, to: &dyn Side, trail: &Trail, patch: &mut Map<String, Value>) -> Vec<String> {
-    let version = Pointer::parse(VERSION).unwrap_or_default();
-    if to.carries(&version) || version.remove(patch).is_none() {
+    // Parsed once, not on every request.
+    static VERSION_AT: LazyLock<Pointer> = LazyLock::new(|| Pointer::parse(VERSION).unwrap_or_default());
+    if to.carries(&VERSION_AT) || VERSION_AT.remove(patch).is_none() {
         return Vec::new();
     }
     vec![

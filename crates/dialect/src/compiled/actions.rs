@@ -4,17 +4,18 @@
 use super::compiler::Compiler;
 use super::{Actions, Rule};
 use crate::definition::{RawField, RawMessage, RawOn};
+use crate::pointer::Pointer;
 
 impl Compiler<'_> {
     /// The action list of the message `key` (`request`), checked against the rules `fields`
-    /// (as written) and `rules` (as compiled for `on`).
+    /// (as written) and `rules` (as compiled for `on`), inside the message's `envelope`.
     pub(super) fn actions(
         &mut self,
         key: &str,
         raw: &RawMessage,
-        fields: &[RawField],
+        (fields, rules): (&[RawField], &[Rule]),
         on: RawOn,
-        rules: &[Rule],
+        envelope: &Pointer,
     ) -> Option<Actions> {
         // Nested rules never name an action: only a top-level member is set by one.
         if on == RawOn::Request {
@@ -125,7 +126,10 @@ impl Compiler<'_> {
                 "{key}.bag: `{b}` is set by an action; a bag is a plain member"
             ));
         }
+        let list_at = envelope.join(&list);
         Some(Actions {
+            list_text: list_at.text(),
+            list_at,
             list,
             discriminator: a.discriminator.clone(),
             order,

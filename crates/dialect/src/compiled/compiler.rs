@@ -183,7 +183,7 @@ impl Compiler<'_> {
                 ));
             }
         }
-        let actions = self.actions(key, raw, fields, on, &rules);
+        let actions = self.actions(key, raw, (fields, &rules), on, &envelope);
         CompiledMessage {
             actions,
             envelope,

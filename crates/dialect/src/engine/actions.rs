@@ -13,6 +13,8 @@
 //!   lenient mode.
 //! - An encoding writes one action per member present, in the order of the rules.
 
+use std::fmt::Write as _;
+
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
@@ -73,15 +75,19 @@ pub(crate) struct Flat {
 }
 
 /// Lays out `body`'s action list as the plain members the request rules read: `None` when the
-/// dialect's requests have no action list.
+/// dialect's requests have no action list. The layout is a copy of `body` without the list (the
+/// list is read from `body`, never copied whole); the caller's pointers are written as text
+/// straight away (reports name them on every request).
 pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Problem> {
     let Some(actions) = &d.request.actions else {
         return Ok(None);
     };
     let envelope = &d.request.envelope;
-    let mut flat = body.clone();
-    let list_at = envelope.join(&actions.list);
-    let Some(Value::Object(fields)) = envelope_mut(&mut flat, envelope) else {
+    let list_path = &actions.list_at;
+    let mut flat = without(body, list_path.segments());
+    let (Some(Value::Object(fields)), Some(Value::Object(sent))) =
+        (envelope_mut(&mut flat, envelope), envelope_of(body, envelope))
+    else {
         // No envelope object: the decoder refuses it.
         return Ok(Some(Flat {
             body: flat,
@@ -89,24 +95,33 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
             trail: Trail::default(),
         }));
     };
-    let items = match actions.list.remove(fields) {
-        None => Vec::new(),
+    let items: &[Value] = match actions.list.get_member(sent) {
+        None => &[],
         Some(Value::Array(items)) => items,
         Some(_) => {
             let vars = MessageVars {
                 expected: Some("array".into()),
-                ..refusal("type", list_at)
+                ..refusal("type", list_path.clone())
             };
             return Err(d.refuse(ErrorKind::Validation, vars));
         }
     };
+    let list_text = &actions.list_text;
     let mut unknown = Vec::new();
     let mut trail = Trail::default();
     for (i, item) in items.iter().enumerate() {
-        let at = list_at.child(i.to_string());
+        // The item's pointer, then (when the item carries it) the member its rule reads: one
+        // buffer, the origin the trail keeps.
+        let mut origin = String::with_capacity(list_text.len() + 24);
+        origin.push_str(list_text);
+        origin.push('/');
+        // Writing into a String cannot fail.
+        let _ = write!(origin, "{i}");
+        let item_len = origin.len();
         let name = match item.get(&actions.discriminator) {
             Some(Value::String(name)) => name,
             _ => {
+                let at = list_path.child(i.to_string());
                 return Err(d.refuse(
                     ErrorKind::Validation,
                     refusal("required", at.child(actions.discriminator.clone())),
@@ -114,35 +129,52 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
             }
         };
         let Some(rule) = rule_of(d.request.rules.as_slice(), name) else {
-            trail.names.push((at.to_string(), name.clone()));
-            unknown.push(at.to_string());
+            trail.names.push((origin.clone(), name.clone()));
+            unknown.push(origin);
             continue;
         };
         let value = rule.dialect.get(item).cloned();
-        trail.origins.retain(|(c, _)| *c != rule.canonical.to_string());
-        trail.origins.push((
-            rule.canonical.to_string(),
-            if value.is_some() {
-                at.join(&rule.dialect).to_string()
-            } else {
-                at.to_string()
-            },
-        ));
+        let canonical = rule.canonical.text();
+        trail.origins.retain(|(c, _)| *c != canonical);
+        if value.is_some() {
+            rule.dialect.push_text(&mut origin);
+        }
         rule.dialect.set(fields, value.unwrap_or(Value::Null));
         if let Value::Object(members) = item {
             let read = rule.dialect.segments().first();
             for key in members.keys() {
                 if *key != actions.discriminator && Some(key) != read {
-                    unknown.push(at.child(key.clone()).to_string());
+                    let mut stray = origin[..item_len].to_owned();
+                    Pointer::root().child(key.clone()).push_text(&mut stray);
+                    unknown.push(stray);
                 }
             }
         }
+        trail.origins.push((canonical, origin));
     }
     Ok(Some(Flat {
         body: flat,
         unknown,
         trail,
     }))
+}
+
+/// A copy of `value` without the member at `path` (objects only; `value` whole when the path
+/// leads elsewhere).
+fn without(value: &Value, path: &[String]) -> Value {
+    match (value, path.split_first()) {
+        (Value::Object(members), Some((first, rest))) => Value::Object(
+            members
+                .iter()
+                .filter(|(k, _)| !(rest.is_empty() && *k == first))
+                .map(|(k, v)| {
+                    let v = if k == first { without(v, rest) } else { v.clone() };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
 }
 
 /// Gathers the plain members the request rules wrote into `body` (the envelope's object) into
@@ -173,6 +205,15 @@ fn rule_of<'r>(rules: &'r [Rule], name: &str) -> Option<&'r Rule> {
     rules.iter().find(|r| r.action.as_deref() == Some(name))
 }
 
+/// The object at `envelope` in `body` (through objects only, as [`envelope_mut`]).
+fn envelope_of<'v>(body: &'v Value, envelope: &Pointer) -> Option<&'v Value> {
+    let mut cur = body;
+    for seg in envelope.segments() {
+        cur = cur.as_object()?.get(seg)?;
+    }
+    Some(cur)
+}
+
 /// The object at `envelope` in `body`, mutably.
 fn envelope_mut<'v>(body: &'v mut Value, envelope: &Pointer) -> Option<&'v mut Value> {
     let mut cur = body;
@@ -180,4 +221,30 @@ fn envelope_mut<'v>(body: &'v mut Value, envelope: &Pointer) -> Option<&'v mut V
         cur = cur.as_object_mut()?.get_mut(seg)?;
     }
     Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn without_copies_everything_but_the_member_at_the_path() {
+        let body = json!({"v": 1, "data": {"actions": [1, 2], "x": {"y": 2}}, "l": [3]});
+        let path = |p: &str| Pointer::parse(p).unwrap().segments().to_vec();
+        assert_eq!(
+            without(&body, &path("/data/actions")),
+            json!({"v": 1, "data": {"x": {"y": 2}}, "l": [3]})
+        );
+        assert_eq!(
+            without(&body, &path("/v")),
+            json!({"data": {"actions": [1, 2], "x": {"y": 2}}, "l": [3]})
+        );
+        // A path that leads nowhere or through a non-object: the body whole.
+        for p in ["/missing", "/v/w", "/l/0", "/data/missing/x"] {
+            assert_eq!(without(&body, &path(p)), body, "{p}");
+        }
+        assert_eq!(without(&json!([1]), &path("/0")), json!([1]));
+    }
 }

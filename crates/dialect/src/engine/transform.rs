@@ -157,19 +157,30 @@ impl Derive {
     /// The derived value, from the canonical object `src`. `None` when a source is missing or
     /// not a string; `null` when every source is null (clearing them clears the target).
     pub(crate) fn value(&self, src: &Map<String, Value>) -> Option<Value> {
-        let values: Vec<&Value> = self
-            .from
-            .iter()
-            .map(|f| f.get_member(src))
-            .collect::<Option<_>>()?;
-        if values.iter().all(|v| v.is_null()) {
+        // One source (a word of a full name): looked up once.
+        if let [from] = self.from.as_slice() {
+            return match from.get_member(src)? {
+                Value::Null => Some(Value::Null),
+                Value::String(s) => self.with.apply(std::iter::once(s.as_str())).map(Value::String),
+                _ => None,
+            };
+        }
+        // Two looks at the sources rather than a list of them: this runs for every derived
+        // member of every request and answer.
+        let (mut all_null, mut all_strings) = (true, true);
+        for f in &self.from {
+            let v = f.get_member(src)?;
+            all_null &= v.is_null();
+            all_strings &= v.is_string();
+        }
+        if all_null {
             return Some(Value::Null);
         }
-        if !values.iter().all(|v| v.is_string()) {
+        if !all_strings {
             return None;
         }
         self.with
-            .apply(values.iter().filter_map(|v| v.as_str()))
+            .apply(self.from.iter().filter_map(|f| f.get_member(src)?.as_str()))
             .map(Value::String)
     }
 }
