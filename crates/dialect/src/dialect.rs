@@ -2,6 +2,7 @@
 //! validators. Built once at load; cheap to share (`Arc<Dialect>`). Its route is in `route.rs`,
 //! its credentials in `auth.rs`.
 
+mod answers;
 mod load;
 mod retrieve;
 
@@ -15,6 +16,8 @@ pub(crate) use self::load::load;
 use crate::auth::Auth;
 use crate::compiled::{Compiled, CompiledErrors, CompiledMessage, Schemas};
 use crate::definition::RawDefinition;
+use crate::engine::decode::MemberIndex;
+use crate::engine::decode::Said;
 use crate::engine::fill::FillNeeds;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, answer, decode, encode, provenance};
 use crate::message::{self, Answer, Outbound};
@@ -38,6 +41,8 @@ pub struct Dialect {
     pub(crate) retrieve_request: Option<CompiledMessage>,
     /// The read's own answer shape (`[retrieve.response]`), when declared; else `response`.
     pub(crate) retrieve_response: Option<CompiledMessage>,
+    /// The members the rules of `response` and of `retrieve_response` read, indexed at load.
+    pub(crate) answer_members: (MemberIndex, Option<MemberIndex>),
     pub(crate) auth: Auth,
     pub(crate) request: CompiledMessage,
     pub(crate) response: CompiledMessage,
@@ -258,7 +263,7 @@ impl Dialect {
     /// # Errors
     /// When the body does not have the dialect's success shape.
     pub fn decode_response(&self, body: &Value) -> Result<Value, Problem> {
-        decode::response(self.compiled(), body)
+        decode::response(self.compiled(), &self.answer_members.0, body)
     }
 
     /// Encodes a canonical Customer document as this dialect's success body. Members the dialect
@@ -411,21 +416,19 @@ impl Side for Dialect {
         let d = self.compiled_for(op);
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         let success = (200..300).contains(&status);
-        if success && json.as_ref().is_some_and(|j| decode::is_empty_answer(d, j)) {
-            // An empty array envelope names no customer: the read's filter matched none.
-            let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
-            return (Answer::Problem(problem), None);
-        }
-        if let Some(j) = &json
-            && success
-            && let Some(problem) = decode::null_answer(d, j)
-        {
-            return (Answer::Problem(message::upstream_fault(problem)), None);
-        }
         // The answer is parsed once: an error is classified from the same parse.
-        let doc = match json {
-            Some(j) if success && decode::is_success_body(d, &j) => j,
-            other => {
+        let said = json.as_ref().filter(|_| success).map(|j| decode::said(d, j));
+        let doc = match (said, json) {
+            (Some(Said::Customer), Some(j)) => j,
+            (Some(Said::Nobody), _) => {
+                // An empty array envelope names no customer: the read's filter matched none.
+                let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
+                return (Answer::Problem(problem), None);
+            }
+            (Some(Said::NotFound(problem)), _) => {
+                return (Answer::Problem(message::upstream_fault(problem)), None);
+            }
+            (_, other) => {
                 let problem = render::classify_parsed(&self.errors, status, other.as_ref());
                 return (Answer::Problem(message::upstream_fault(problem)), None);
             }
@@ -438,7 +441,7 @@ impl Side for Dialect {
                 self.id
             ));
         }
-        match decode::response(d, &doc) {
+        match decode::response(d, self.answer_members_for(op), &doc) {
             // Vendor schemas are looser than the canonical one (free-form dates, country codes):
             // what is passed on must be a canonical Customer.
             Ok(customer_doc) if customer.is_valid(&customer_doc) => {
@@ -454,27 +457,7 @@ impl Side for Dialect {
 
     /// Never answers a caller with something its own vendor would not send.
     fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
-        let op = if view.read {
-            Operation::Retrieve
-        } else {
-            Operation::Update
-        };
-        let d = self.compiled_for(op);
-        let body = answer::response(d, customer, view)?;
-        if !self.schemas.response.is_valid(&body) {
-            return Err(if customer.get("id").is_none() {
-                message::missing_id()
-            } else {
-                Problem::new(
-                    ErrorKind::BadGateway,
-                    format!(
-                        "the upstream's answer cannot be expressed as a {} answer",
-                        self.id
-                    ),
-                )
-            });
-        }
-        Ok((d.response.status, body))
+        self.write_answer(customer, view)
     }
 
     fn render_error(&self, op: Operation, problem: &Problem, id: Option<&str>) -> Rendered {

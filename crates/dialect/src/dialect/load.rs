@@ -9,6 +9,7 @@ use super::Dialect;
 use crate::auth::{Auth, ClientAuth, Credential, TokenEndpoint};
 use crate::compiled::{self, CompiledErrors, CompiledMessage, Compiler, Schemas, check_message_pointers};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
+use crate::engine::decode::MemberIndex;
 use crate::error::DialectError;
 use crate::id::IdFormat;
 use crate::route::{BodyMatch, PathSegment, Route};
@@ -126,6 +127,10 @@ pub(crate) fn load(
     let Some(schemas) = schemas.filter(|_| errors.is_empty()) else {
         return Err(DialectError::all(errors));
     };
+    let answer_members = (
+        MemberIndex::new(&response),
+        retrieve_response.as_ref().map(MemberIndex::new),
+    );
     let mut dialect = Dialect {
         id: raw.id.clone(),
         vendor: raw.vendor.clone(),
@@ -135,6 +140,7 @@ pub(crate) fn load(
         retrieve,
         retrieve_request,
         retrieve_response,
+        answer_members,
         auth,
         request,
         response,

@@ -143,15 +143,83 @@ fn take_whole(d: Compiled<'_>, body: &mut Value) -> Vec<(usize, Value)> {
     taken
 }
 
-/// See [`crate::Dialect::decode_response`].
-pub(crate) fn response(d: Compiled<'_>, body: &Value) -> Result<Value, Problem> {
+/// See [`crate::Dialect::decode_response`]; `members` is the index of `d.response`'s rules.
+pub(crate) fn response(d: Compiled<'_>, members: &MemberIndex, body: &Value) -> Result<Value, Problem> {
     let decoder = Decoder {
         dialect: d,
         ignore_empty: false,
         replace: false,
     };
-    let (_, doc) = decoder.message(d.response, body)?;
-    Ok(Value::Object(doc))
+    let m = d.response;
+    // An answer often holds few of the members its dialect can send (Medusa's 4 of 12): then
+    // only the rules of the members it holds run (a rule whose member is absent decodes to
+    // nothing), each found in the index, not each rule's member looked up in the answer. A
+    // fuller answer, or a body without an object at the envelope, takes the walk over every
+    // rule: there the lookups the index saves cost less than finding the members in it.
+    match m.envelope.get(body) {
+        Some(root @ Value::Object(held)) if held.len() * 2 < members.named_count() => {
+            let mut out = Map::new();
+            for i in members.present(held) {
+                decoder.rule(&m.rules[i], root, &m.envelope, &mut out)?;
+            }
+            Ok(Value::Object(out))
+        }
+        _ => {
+            let (_, doc) = decoder.message(m, body)?;
+            Ok(Value::Object(doc))
+        }
+    }
+}
+
+/// The members of an answer's envelope that its rules read, compiled once at load: each rule's
+/// first segment, sorted by name, with the rule's index, and the rules that read the envelope
+/// itself. Answers are decoded by looking their own members up here.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MemberIndex {
+    /// (member name, rule index), sorted.
+    named: Vec<(String, usize)>,
+    /// Rules whose pointer is the envelope itself: they read every answer.
+    whole: Vec<usize>,
+}
+
+impl MemberIndex {
+    /// The index of `message`'s rules.
+    pub(crate) fn new(message: &CompiledMessage) -> MemberIndex {
+        let mut index = MemberIndex::default();
+        for (i, rule) in message.rules.iter().enumerate() {
+            match rule.dialect.segments().first() {
+                Some(name) => index.named.push((name.clone(), i)),
+                None => index.whole.push(i),
+            }
+        }
+        index.named.sort();
+        index
+    }
+
+    /// How many rules read a named member.
+    pub(crate) fn named_count(&self) -> usize {
+        self.named.len()
+    }
+
+    /// The indexes, in rule order, of the rules that read a member `held` has or the envelope
+    /// itself: every rule that can decode anything from it.
+    fn present(&self, held: &Map<String, Value>) -> Vec<usize> {
+        let mut out = Vec::with_capacity(held.len() + self.whole.len());
+        out.extend_from_slice(&self.whole);
+        for key in held.keys() {
+            let from = self
+                .named
+                .partition_point(|(name, _)| name.as_str() < key.as_str());
+            out.extend(
+                self.named[from..]
+                    .iter()
+                    .take_while(|(name, _)| name == key)
+                    .map(|(_, i)| *i),
+            );
+        }
+        out.sort_unstable();
+        out
+    }
 }
 
 /// See [`crate::Dialect::apply_query`].
@@ -196,32 +264,52 @@ pub(crate) fn member_outside(value: &Value, at: &Pointer, allowed: &[&Pointer]) 
     }
 }
 
-/// A read's answer whose envelope holds `null` where the operation says that means "no such
-/// customer" (`null_means_not_found`: GraphQL's `"customer": null`): the not-found problem.
-/// An answer that is also one of the dialect's error answers by its literal members (an
-/// `ACCESS_DENIED` beside `"customer": null`) is that error instead: `None`.
-pub(crate) fn null_answer(d: Compiled<'_>, body: &Value) -> Option<Problem> {
+/// What a 2xx answer's body says, by its shape: the dialect's constants, the envelope and its
+/// array, each looked at once per answer.
+pub(crate) enum Said {
+    /// The success shape about one customer.
+    Customer,
+    /// The success shape with an empty array envelope: the answer names no customer (a read by
+    /// a filter that matched none).
+    Nobody,
+    /// `null` at the envelope where the operation says that means "no such customer"
+    /// (`null_means_not_found`: GraphQL's `"customer": null`): the not-found problem. An
+    /// answer that is also one of the dialect's error answers by its literal members (an
+    /// `ACCESS_DENIED` beside `"customer": null`) is that error instead: `Other`.
+    NotFound(Problem),
+    /// Anything else: the dialect's error, to classify.
+    Other,
+}
+
+/// What the 2xx answer `body` says (see [`Said`]).
+pub(crate) fn said(d: Compiled<'_>, body: &Value) -> Said {
     let m = d.response;
-    let null = m.null_means_not_found
-        && m.envelope.get(body).is_some_and(Value::is_null)
-        && m.constants.iter().all(|(p, v)| p.get(body) == Some(v));
-    (null && !crate::render::is_error_by_literals(d.errors, m.status, body))
-        .then(|| Problem::new(ErrorKind::NotFound, "the customer does not exist"))
+    if !m.constants.iter().all(|(p, v)| p.get(body) == Some(v)) {
+        return Said::Other;
+    }
+    let items = m.items(body);
+    if items == Some(0) {
+        return Said::Nobody;
+    }
+    let at = m.envelope.get(body);
+    if m.null_means_not_found
+        && at.is_some_and(Value::is_null)
+        && !crate::render::is_error_by_literals(d.errors, m.status, body)
+    {
+        return Said::NotFound(Problem::new(ErrorKind::NotFound, "the customer does not exist"));
+    }
+    // An array envelope answers about one customer: several is not an answer to a request
+    // about one.
+    if at.is_some_and(Value::is_object) && items.is_none_or(|n| n == 1) {
+        Said::Customer
+    } else {
+        Said::Other
+    }
 }
 
 /// See [`crate::Dialect::is_success_body`].
 pub(crate) fn is_success_body(d: Compiled<'_>, body: &Value) -> bool {
-    d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v))
-        && d.response.envelope.get(body).is_some_and(Value::is_object)
-        // An array envelope answers about one customer: several is not an answer to a request
-        // about one.
-        && d.response.items(body).is_none_or(|n| n == 1)
-}
-
-/// True when `body` has the success shape but its array envelope is empty: the answer names
-/// no customer (a read by a filter that matched none).
-pub(crate) fn is_empty_answer(d: Compiled<'_>, body: &Value) -> bool {
-    d.response.constants.iter().all(|(p, v)| p.get(body) == Some(v)) && d.response.items(body) == Some(0)
+    matches!(said(d, body), Said::Customer)
 }
 
 struct Decoder<'a> {
