@@ -84,6 +84,43 @@ fn the_access_line_is_the_formatters_line_byte_for_byte() {
     assert_eq!(without_timestamp(&a), without_timestamp(&b));
 }
 
+/// Another access event (its own callsite, other fields, in another order, a raw name).
+fn emit_other() {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        outcome = "refused",
+        r#type = "x\"y",
+        status = 404u16,
+        elapsed_us = 9u64,
+        "Request handled."
+    );
+}
+
+#[test]
+fn each_access_event_keeps_its_own_members_when_several_share_one_writer() {
+    let by_hand = Captured::default();
+    let by_formatter = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
+        formatter(Captured::default()),
+        by_hand.clone(),
+    ));
+    // The first event's names are kept written; the second's callsite differs, and the first's
+    // again after it, each line as the formatter writes it.
+    let events = || {
+        emit("/a");
+        emit_other();
+        emit("/b");
+    };
+    tracing::subscriber::with_default(subscriber, events);
+    let subscriber = tracing_subscriber::registry().with(formatter(by_formatter.clone()));
+    tracing::subscriber::with_default(subscriber, events);
+    let (ours, theirs) = (by_hand.text(), by_formatter.text());
+    assert_eq!(ours.lines().count(), 3, "{ours}");
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(without_timestamp(a), without_timestamp(b));
+    }
+}
+
 #[test]
 fn other_events_go_to_the_formatter() {
     let by_hand = Captured::default();
