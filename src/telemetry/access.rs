@@ -15,8 +15,10 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tracing::callsite::Identifier;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -46,12 +48,48 @@ pub trait Sink: Send + Sync + 'static {
 pub struct AccessLog<L, W> {
     inner: L,
     sink: W,
+    /// The access event's member names as the line writes them, made at its first event.
+    keys: OnceLock<Keys>,
 }
 
 impl<L, W> AccessLog<L, W> {
     /// Access lines to `sink`, every other event to `inner`.
     pub fn with_sink(inner: L, sink: W) -> Self {
-        Self { inner, sink }
+        Self {
+            inner,
+            sink,
+            keys: OnceLock::new(),
+        }
+    }
+}
+
+/// The members' names of one callsite's event as [`Fields`] writes them after the first
+/// member (`,"request_id":`), by field index: escaped once, not on every line.
+struct Keys {
+    callsite: Identifier,
+    written: Vec<String>,
+}
+
+impl Keys {
+    fn new(meta: &Metadata<'_>) -> Keys {
+        let written = meta
+            .fields()
+            .iter()
+            .map(|field| {
+                let mut key = String::from(",");
+                write_key(&mut key, &field);
+                key
+            })
+            .collect();
+        Keys {
+            callsite: meta.callsite(),
+            written,
+        }
+    }
+
+    /// The names written, when `meta` is the event they were made for.
+    fn of(&self, meta: &Metadata<'_>) -> Option<&[String]> {
+        (self.callsite == meta.callsite()).then_some(self.written.as_slice())
     }
 }
 
@@ -111,7 +149,8 @@ where
                 Err(_) => &mut fresh,
             };
             buf.clear();
-            write_line(buf, event, SystemTime::now());
+            let keys = self.keys.get_or_init(|| Keys::new(event.metadata()));
+            write_line(buf, event, SystemTime::now(), keys.of(event.metadata()));
             self.sink.write_line(buf.as_bytes());
             if buf.capacity() > KEEP_BUFFER {
                 *buf = String::with_capacity(512);
@@ -133,11 +172,16 @@ where
 }
 
 /// The formatter's line: `{"timestamp":…,"level":"INFO",<fields in order>,"target":…}` + `\n`.
-fn write_line(buf: &mut String, event: &Event<'_>, now: SystemTime) {
+/// `keys`: the event's member names already written ([`Keys`]), if at hand.
+fn write_line(buf: &mut String, event: &Event<'_>, now: SystemTime, keys: Option<&[String]>) {
     buf.push_str("{\"timestamp\":\"");
     write_timestamp(buf, now);
     buf.push_str("\",\"level\":\"INFO\"");
-    event.record(&mut Fields { buf, first: false });
+    event.record(&mut Fields {
+        buf,
+        first: false,
+        keys,
+    });
     buf.push_str(",\"target\":");
     write_json_str(buf, event.metadata().target());
     buf.push_str("}\n");
@@ -150,17 +194,30 @@ struct Fields<'a> {
     buf: &'a mut String,
     /// No member written yet (no comma before the next).
     first: bool,
+    /// The members' names already written with their comma, by field index ([`Keys`]).
+    keys: Option<&'a [String]>,
 }
 
 impl Fields<'_> {
     fn key(&mut self, field: &Field) {
+        if !self.first
+            && let Some(written) = self.keys.and_then(|keys| keys.get(field.index()))
+        {
+            self.buf.push_str(written);
+            return;
+        }
         if !std::mem::take(&mut self.first) {
             self.buf.push(',');
         }
-        let name = field.name();
-        write_json_str(self.buf, name.strip_prefix("r#").unwrap_or(name));
-        self.buf.push(':');
+        write_key(self.buf, field);
     }
+}
+
+/// `"name":`, the name as the formatter writes it (without a raw identifier's `r#`).
+fn write_key(buf: &mut String, field: &Field) {
+    let name = field.name();
+    write_json_str(buf, name.strip_prefix("r#").unwrap_or(name));
+    buf.push(':');
 }
 
 impl Visit for Fields<'_> {
@@ -204,6 +261,7 @@ impl<'w> FormatFields<'w> for SpanFields {
         fields.record(&mut Fields {
             buf: &mut buf,
             first: true,
+            keys: None,
         });
         buf.push('}');
         writer.write_str(&buf)
@@ -217,7 +275,11 @@ impl<'w> FormatFields<'w> for SpanFields {
             object.push('{');
         }
         let first = object.len() == 1;
-        fields.record(&mut Fields { buf: object, first });
+        fields.record(&mut Fields {
+            buf: object,
+            first,
+            keys: None,
+        });
         object.push('}');
         Ok(())
     }

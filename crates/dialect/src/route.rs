@@ -1,6 +1,7 @@
 //! Where a dialect's operations live: a route's method, path template and id, matched against
 //! a request's path and filled in for the upstream's.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::pointer::Pointer;
@@ -67,9 +68,19 @@ impl Route {
     /// Matches a request path; `Some(id)` on a match (`None` inside when the id travels in the
     /// body). The id is percent-decoded.
     pub fn match_path(&self, path: &str) -> Option<Option<String>> {
+        self.match_in_place(path).map(|id| id.map(Cow::into_owned))
+    }
+
+    /// True when `path` matches, as [`Route::match_path`] says, without copying the id out of
+    /// the path (routing asks this of many routes; only the chosen one's id is taken).
+    pub fn matches(&self, path: &str) -> bool {
+        self.match_in_place(path).is_some()
+    }
+
+    /// [`Route::match_path`], the id borrowed from `path` unless percent-decoding changed it.
+    fn match_in_place<'p>(&self, path: &'p str) -> Option<Option<Cow<'p, str>>> {
         // `rest`: what follows the last `/` consumed; `None` once the last segment is taken.
-        // A literal is compared in place (no scan for the next `/`): every request is routed
-        // against every dialect's routes.
+        // A literal is compared in place (no scan for the next `/`).
         let mut rest = Some(path.strip_prefix('/')?);
         let mut id = None;
         for seg in &self.segments {
@@ -98,11 +109,16 @@ impl Route {
                         Some((part, next)) => (part, Some(next)),
                         None => (text, None),
                     };
-                    let decoded = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    // An id without `%` is itself decoded (the usual case: no decoder pass).
+                    let decoded = if part.contains('%') {
+                        percent_encoding::percent_decode_str(part).decode_utf8().ok()?
+                    } else {
+                        Cow::Borrowed(part)
+                    };
                     if decoded.is_empty() {
                         return None;
                     }
-                    id = Some(decoded.into_owned());
+                    id = Some(decoded);
                     rest = next;
                 }
             }
@@ -364,6 +380,7 @@ mod tests {
         for r in &routes {
             for p in paths {
                 assert_eq!(r.match_path(p), reference(r, p), "{p} against {}", r.path);
+                assert_eq!(r.matches(p), reference(r, p).is_some(), "{p} against {}", r.path);
             }
         }
     }

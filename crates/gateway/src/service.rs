@@ -38,7 +38,7 @@ use crate::pipeline::authenticate;
 use crate::pipeline::forward::{Forwarder, Forwarding};
 use crate::pipeline::log::{self, Handled, handled};
 use crate::pipeline::read_body;
-use crate::pipeline::route::{self, Route};
+use crate::pipeline::route::{self, Route, RouteIndex};
 use crate::token::TokenKeys;
 
 mod operations;
@@ -51,6 +51,8 @@ pub use self::start::{Shared, StartError};
 #[derive(Debug)]
 pub struct Gateway {
     registry: Arc<Registry>,
+    /// The registry's operation routes, indexed once (`pipeline::route`).
+    routes: RouteIndex,
     config: Config,
     admission: Admission,
     forwarder: Forwarder,
@@ -92,7 +94,7 @@ impl Gateway {
     /// shape of the dialect that serves the path (no detail leaves the gateway), else plain
     /// problem details.
     pub(crate) fn internal_error(&self, path: &str) -> Response<Full<Bytes>> {
-        let Some(dialect) = route::serving(&self.registry, path) else {
+        let Some(dialect) = route::serving((&self.registry, &self.routes), path) else {
             return answer::internal_error();
         };
         let failure = Failure::new(
@@ -145,7 +147,7 @@ impl Gateway {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
-        let path = route::logged_path(&self.registry, uri.path(), &handled.dialect);
+        let path = route::logged_path_of(&self.registry, uri.path(), handled.dialect.as_deref());
         let request = log::Request {
             request_id: &request_id,
             method: &method,
@@ -155,7 +157,7 @@ impl Gateway {
         };
         log::log(
             &span,
-            (metrics, self.dialect_metrics(&handled.dialect)),
+            (metrics, self.dialect_metrics(handled.dialect_id())),
             &request,
             &handled,
         );
@@ -176,26 +178,21 @@ impl Gateway {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         // Refused before any dialect claims the request: plain problem details.
-        let unclaimed = |failure: Failure| {
-            handled(
-                "-".into(),
-                answer::plain_problem(&failure.problem),
-                failure.outcome,
-            )
-        };
+        let unclaimed =
+            |failure: Failure| handled(None, answer::plain_problem(&failure.problem), failure.outcome);
         if let Err(failure) = read_body::check_framing(&req) {
             return unclaimed(failure);
         }
-        let (dialect, operation, path_id) = match route::route(&self.registry, req.method(), req.uri().path())
-        {
-            Err(failure) => return unclaimed(failure),
-            Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
-            Ok(Route::Operation {
-                dialect,
-                operation,
-                path_id,
-            }) => (dialect, operation, path_id),
-        };
+        let (dialect, operation, path_id) =
+            match route::route((&self.registry, &self.routes), req.method(), req.uri().path()) {
+                Err(failure) => return unclaimed(failure),
+                Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
+                Ok(Route::Operation {
+                    dialect,
+                    operation,
+                    path_id,
+                }) => (dialect, operation, path_id),
+            };
         let mut call = Call {
             dialect: &dialect,
             operation,
@@ -218,7 +215,7 @@ impl Gateway {
                 failure.outcome,
             ),
         };
-        handled(dialect.id().to_owned(), rsp, outcome)
+        handled(Some(dialect), rsp, outcome)
     }
 
     /// The phases after routing, in order: admit, authenticate, read the body (and wait for a

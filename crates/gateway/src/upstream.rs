@@ -81,6 +81,9 @@ pub struct HttpUpstream {
     base: Arc<str>,
     /// `base` parsed once; each request only sets its path.
     base_url: Arc<url::Url>,
+    /// The scheme and authority of `base_url` as the request URI holds them, parsed once
+    /// (`None` if the URI grammar refuses them: every call then goes through the parser).
+    origin: Option<(http::uri::Scheme, http::uri::Authority)>,
     /// The `Host` header of every call, made once from `base_url` (see [`host_header`]).
     host: Option<http::HeaderValue>,
     client: client::Client,
@@ -197,6 +200,7 @@ impl HttpUpstream {
         Ok(HttpUpstream {
             base: base.into(),
             host: host_header(&base_url),
+            origin: origin(&base_url),
             base_url: Arc::new(base_url),
             client,
             max_response_bytes: config.upstream.max_response_bytes.get(),
@@ -219,20 +223,27 @@ impl HttpUpstream {
     pub fn url_for(&self, path: &str, query: &str) -> Result<http::Uri, UpstreamError> {
         let prefix = self.base_url.path().trim_end_matches('/');
         // (A base with a fragment, which configuration refuses, is left to the parser's check.)
-        let text = if self.base_url.fragment().is_none() && kept_as_is(prefix, path, query) {
-            let origin = &self.base_url[..url::Position::BeforePath];
-            let mut text = String::with_capacity(origin.len() + prefix.len() + path.len() + 1 + query.len());
-            text.push_str(origin);
+        if let Some((scheme, authority)) = &self.origin
+            && self.base_url.fragment().is_none()
+            && kept_as_is(prefix, path, query)
+        {
+            // Only the path and query are new: the origin's parts are shared, not parsed again.
+            let mut text = String::with_capacity(prefix.len() + path.len() + 1 + query.len());
             text.push_str(prefix);
             text.push_str(path);
             if !query.is_empty() {
                 text.push('?');
                 text.push_str(query);
             }
-            text
-        } else {
-            String::from(self.checked_url(prefix, path, query)?)
-        };
+            let mut parts = http::uri::Parts::default();
+            parts.scheme = Some(scheme.clone());
+            parts.authority = Some(authority.clone());
+            // One the URI grammar refuses is not sent.
+            parts.path_and_query =
+                Some(http::uri::PathAndQuery::try_from(text).map_err(|_| UpstreamError::Unsendable)?);
+            return http::Uri::from_parts(parts).map_err(|_| UpstreamError::Unsendable);
+        }
+        let text = String::from(self.checked_url(prefix, path, query)?);
         // The text moves into the URI; one the URI grammar refuses is not sent.
         http::Uri::try_from(text).map_err(|_| UpstreamError::Unsendable)
     }
@@ -407,6 +418,13 @@ fn classify(e: BoxError) -> UpstreamError {
     } else {
         UpstreamError::Protocol(e)
     }
+}
+
+/// The scheme and authority of `base` (its text before the path), as a request URI has them.
+fn origin(base: &url::Url) -> Option<(http::uri::Scheme, http::uri::Authority)> {
+    let uri = http::Uri::try_from(&base[..url::Position::BeforePath]).ok()?;
+    let parts = uri.into_parts();
+    Some((parts.scheme?, parts.authority?))
 }
 
 /// The `Host` header for calls to a plain `http://` `base`: its host, and its port unless it

@@ -68,20 +68,52 @@ fn without_timestamp(line: &str) -> String {
     line.replacen(ts, "TS", 1)
 }
 
-#[test]
-fn the_access_line_is_the_formatters_line_byte_for_byte() {
+/// What `events` logs through the access writer (the access lines), and through the formatter.
+fn by_hand_and_by_formatter(events: impl Fn()) -> (String, String) {
     let by_hand = Captured::default();
     let by_formatter = Captured::default();
     let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
         formatter(Captured::default()),
         by_hand.clone(),
     ));
-    tracing::subscriber::with_default(subscriber, || emit("/v2/customers/\u{7f}\"x"));
+    tracing::subscriber::with_default(subscriber, &events);
     let subscriber = tracing_subscriber::registry().with(formatter(by_formatter.clone()));
-    tracing::subscriber::with_default(subscriber, || emit("/v2/customers/\u{7f}\"x"));
-    let (a, b) = (by_hand.text(), by_formatter.text());
+    tracing::subscriber::with_default(subscriber, &events);
+    (by_hand.text(), by_formatter.text())
+}
+
+#[test]
+fn the_access_line_is_the_formatters_line_byte_for_byte() {
+    let (a, b) = by_hand_and_by_formatter(|| emit("/v2/customers/\u{7f}\"x"));
     assert!(a.ends_with('\n') && a.matches('\n').count() == 1, "{a}");
     assert_eq!(without_timestamp(&a), without_timestamp(&b));
+}
+
+/// Another access event (its own callsite, other fields, in another order, a raw name).
+fn emit_other() {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        outcome = "refused",
+        r#type = "x\"y",
+        status = 404u16,
+        elapsed_us = 9u64,
+        "Request handled."
+    );
+}
+
+#[test]
+fn each_access_event_keeps_its_own_members_when_several_share_one_writer() {
+    // The first event's names are kept written; the second's callsite differs, and the first's
+    // again after it, each line as the formatter writes it.
+    let (ours, theirs) = by_hand_and_by_formatter(|| {
+        emit("/a");
+        emit_other();
+        emit("/b");
+    });
+    assert_eq!(ours.lines().count(), 3, "{ours}");
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        assert_eq!(without_timestamp(a), without_timestamp(b));
+    }
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! one `route::logged_path` shows). The binary's access-log writer (`src/telemetry/access.rs`)
 //! finds the line by [`ACCESS_LOG_TARGET`] and its fields.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use dialectgate_dialect::Dialect;
 use http::{Method, Response};
 use http_body_util::Full;
 
@@ -18,15 +20,22 @@ pub const ACCESS_LOG_TARGET: &str = "dialectgate_gateway::service";
 
 /// How a request was handled, for the metrics and the access line.
 pub(crate) struct Handled {
-    /// The dialect that served it, or `-`.
-    pub(crate) dialect: String,
+    /// The dialect that served it (`None`: refused before any dialect claimed it).
+    pub(crate) dialect: Option<Arc<Dialect>>,
     pub(crate) status: u16,
     pub(crate) outcome: Outcome,
 }
 
+impl Handled {
+    /// The id of the dialect that served the request, or `-`.
+    pub(crate) fn dialect_id(&self) -> &str {
+        self.dialect.as_deref().map_or("-", Dialect::id)
+    }
+}
+
 /// `rsp`, and how the request it answers was handled (by `dialect`, ending in `outcome`).
 pub(crate) fn handled(
-    dialect: String,
+    dialect: Option<Arc<Dialect>>,
     rsp: Response<Full<Bytes>>,
     outcome: Outcome,
 ) -> (Response<Full<Bytes>>, Handled) {
@@ -60,11 +69,12 @@ pub(crate) fn log(
     request: &Request<'_>,
     handled: &Handled,
 ) {
-    span.record("dialect", handled.dialect.as_str());
+    let dialect = handled.dialect_id();
+    span.record("dialect", dialect);
     span.record("outcome", handled.outcome.label());
     metrics.request(
         handles,
-        &handled.dialect,
+        dialect,
         request.upstream,
         handled.outcome.label(),
         handled.status,
@@ -77,7 +87,7 @@ pub(crate) fn log(
         request_id = request.request_id,
         method = request.method.as_str(),
         path = request.path,
-        dialect = handled.dialect.as_str(),
+        dialect,
         upstream = request.upstream,
         status = handled.status,
         outcome = handled.outcome.label(),

@@ -11,6 +11,10 @@ use http::{HeaderValue, Method};
 
 use crate::outcome::{Failure, Outcome};
 
+mod index;
+
+pub(crate) use self::index::RouteIndex;
+
 /// Where a request goes.
 pub(crate) enum Route {
     /// A dialect's operation (update or retrieve), with the customer id its path carries (if
@@ -25,10 +29,14 @@ pub(crate) enum Route {
 }
 
 /// The route for `method` and `path`, or "no route". The dialect serving `path` is the one
-/// with the most specific matching route ([`serving`]); within it, the operation that accepts
-/// `method`, else the first matching one (refused with 405).
-pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<Route, Failure> {
-    if let Some(dialect) = serving_operation(registry, path) {
+/// with the most specific matching route ([`RouteIndex::serving`]); within it, the operation
+/// that accepts `method`, else the first matching one (refused with 405).
+pub(crate) fn route(
+    (registry, index): (&Registry, &RouteIndex),
+    method: &Method,
+    path: &str,
+) -> Result<Route, Failure> {
+    if let Some(dialect) = index.serving(path) {
         let mut first = None;
         for (operation, route) in dialect.routes() {
             if let Some(path_id) = route.match_path(path) {
@@ -63,9 +71,9 @@ pub(crate) fn route(registry: &Registry, method: &Method, path: &str) -> Result<
 /// operations share them: a GraphQL endpoint's mutation and query). The route phase then
 /// routes to the first; [`by_body`] picks the operation once the body is read.
 pub(crate) fn told_by_body(dialect: &Dialect, method: &Method, path: &str) -> bool {
-    dialect.routes().any(|(_, r)| {
-        r.matches_by_body() && r.accepts_method(method.as_str()) && r.match_path(path).is_some()
-    })
+    dialect
+        .routes()
+        .any(|(_, r)| r.matches_by_body() && r.accepts_method(method.as_str()) && r.matches(path))
 }
 
 /// The operation of `dialect` at `method` and `path` whose `body_match` the `body` meets. A
@@ -85,7 +93,7 @@ pub(crate) fn by_body(
     })?;
     let served: Vec<(Operation, &dialectgate_dialect::Route)> = dialect
         .routes()
-        .filter(|(_, r)| r.accepts_method(method.as_str()) && r.match_path(path).is_some())
+        .filter(|(_, r)| r.accepts_method(method.as_str()) && r.matches(path))
         .collect();
     let mut matched = served.iter().filter(|(_, r)| r.matches_body(&json));
     match (matched.next(), matched.next()) {
@@ -121,29 +129,11 @@ pub(crate) fn by_body(
 }
 
 /// The dialect serving `path` (one of its operations or its token endpoint), if any.
-pub(crate) fn serving(registry: &Registry, path: &str) -> Option<Arc<Dialect>> {
-    serving_operation(registry, path)
+pub(crate) fn serving((registry, index): (&Registry, &RouteIndex), path: &str) -> Option<Arc<Dialect>> {
+    index
+        .serving(path)
         .or_else(|| registry.dialects().iter().find(|d| is_token_path(d, path)))
         .cloned()
-}
-
-/// The dialect whose operations serve `path`: of the routes matching it, the most specific
-/// (segment by segment from the left, a literal beats a variable: `/admin/customers/{id}`
-/// before `/{projectKey}/customers/{id}`). The loader refuses two dialects' routes that match
-/// one path and are equally specific.
-fn serving_operation<'a>(registry: &'a Registry, path: &str) -> Option<&'a Arc<Dialect>> {
-    let mut best: Option<(&Arc<Dialect>, &dialectgate_dialect::Route)> = None;
-    for dialect in registry.dialects() {
-        for (_, route) in dialect.routes() {
-            if route.match_path(path).is_none() {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| route.specificity().gt(b.specificity())) {
-                best = Some((dialect, route));
-            }
-        }
-    }
-    best.map(|(d, _)| d)
 }
 
 /// Refuses a method the dialect's `operation` does not accept.
@@ -179,7 +169,7 @@ fn method_not_allowed(method: &Method) -> Failure {
 pub(crate) fn allow(dialect: &Dialect, path: &str) -> Option<HeaderValue> {
     let mut methods: Vec<&str> = Vec::new();
     for (_, route) in dialect.routes() {
-        if route.match_path(path).is_some() {
+        if route.matches(path) {
             for m in route.methods() {
                 if !methods.contains(&m) {
                     methods.push(m);
@@ -192,13 +182,24 @@ pub(crate) fn allow(dialect: &Dialect, path: &str) -> Option<HeaderValue> {
 
 /// The path for the access log: the route template of the dialect operation that served the
 /// request (`/admin/customers/{id}`: customer ids, which can be emails, stay out of logs), or
-/// its token endpoint; a path no dialect serves is [`redacted`].
+/// its token endpoint; a path no dialect serves is [`redacted`]. `dialect` is the serving
+/// dialect's id, or `-` (the request path has the dialect itself: [`logged_path_of`]).
+#[cfg(test)]
 pub(crate) fn logged_path<'a>(registry: &'a Registry, path: &'a str, dialect: &str) -> Cow<'a, str> {
-    match registry.dialect(dialect) {
+    logged_path_of(registry, path, registry.dialect(dialect).map(|d| &**d))
+}
+
+/// [`logged_path`] for the serving dialect itself (`None`: no dialect claimed the request).
+pub(crate) fn logged_path_of<'a>(
+    registry: &Registry,
+    path: &'a str,
+    dialect: Option<&'a Dialect>,
+) -> Cow<'a, str> {
+    match dialect {
         Some(d) if is_token_path(d, path) => Cow::Borrowed(path),
         Some(d) => Cow::Borrowed(
             d.routes()
-                .find(|(_, r)| r.match_path(path).is_some())
+                .find(|(_, r)| r.matches(path))
                 .map_or(&d.route().path, |(_, r)| &r.path),
         ),
         None => Cow::Owned(redacted(registry, path)),

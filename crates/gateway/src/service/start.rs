@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::metrics::{Metrics, UpstreamLabels};
 use crate::pipeline::admit::Admission;
 use crate::pipeline::forward::{Embedded, Forwarder};
+use crate::pipeline::route::RouteIndex;
 use crate::token::{ProcessKey, TokenKeys};
 use crate::upstream::HttpUpstream;
 
@@ -173,6 +174,7 @@ impl Gateway {
         )
         .map_err(StartError::Candidate)?;
         Ok(Gateway {
+            routes: RouteIndex::new(&registry),
             registry,
             config,
             admission,

@@ -63,6 +63,6 @@ impl Gateway {
                 (rsp, failure.outcome)
             }
         };
-        handled(dialect.id().to_owned(), rsp, outcome)
+        handled(Some(dialect), rsp, outcome)
     }
 }
