@@ -241,13 +241,17 @@ impl Gateway {
             .admission
             .work(reading, needed, config.upstream.timeout)
             .await?;
+        // An operation told by its body: the body is parsed here, once, and handed on.
+        let mut parsed = None;
         if route::told_by_body(call.dialect, &parts.method, parts.uri.path()) {
-            call.operation = route::by_body(
+            let (operation, body) = route::by_body(
                 call.dialect,
                 (&parts.method, parts.uri.path()),
                 &bytes,
                 config.server.json_limits(),
             )?;
+            call.operation = operation;
+            parsed = Some(body);
         }
         let call = &*call;
         let forwarding = Forwarding {
@@ -258,8 +262,8 @@ impl Gateway {
         let query = parts.uri.query().unwrap_or_default();
         match call.operation {
             // The update owns the body's bytes: they are dropped once parsed.
-            Operation::Update => self.update(call, &forwarding, query, bytes).await,
-            Operation::Retrieve => self.retrieve(call, &forwarding, query, &bytes).await,
+            Operation::Update => self.update(call, &forwarding, query, (bytes, parsed)).await,
+            Operation::Retrieve => self.retrieve(call, &forwarding, query, (&bytes, parsed)).await,
         }
     }
 

@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Dialect, Limits, Operation, Registry, parse_limited};
+use dialectgate_dialect::{Dialect, Limits, Operation, Registry};
 use http::{HeaderValue, Method};
+use serde_json::Value;
 
 use crate::outcome::{Failure, Outcome};
 
@@ -76,27 +77,23 @@ pub(crate) fn told_by_body(dialect: &Dialect, method: &Method, path: &str) -> bo
         .any(|(_, r)| r.matches_by_body() && r.accepts_method(method.as_str()) && r.matches(path))
 }
 
-/// The operation of `dialect` at `method` and `path` whose `body_match` the `body` meets. A
-/// body that is not JSON, or that meets none of them or more than one, is refused (in the
-/// caller's dialect, naming what each operation wants).
+/// The operation of `dialect` at `method` and `path` whose `body_match` the `body` meets, and
+/// the body parsed (the operation's phases take it as it is, not parsing it again). A body that
+/// is not JSON, or that meets none of them or more than one, is refused (in the caller's
+/// dialect, naming what each operation wants).
 pub(crate) fn by_body(
     dialect: &Dialect,
     (method, path): (&Method, &str),
     body: &[u8],
     limits: Limits,
-) -> Result<Operation, Failure> {
-    let json = parse_limited(body, limits).map_err(|e| {
-        Failure::new(
-            Outcome::Malformed,
-            Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
-        )
-    })?;
+) -> Result<(Operation, Value), Failure> {
+    let json = crate::pipeline::translate::parse_body(body, limits)?;
     let served: Vec<(Operation, &dialectgate_dialect::Route)> = dialect
         .routes()
         .filter(|(_, r)| r.accepts_method(method.as_str()) && r.matches(path))
         .collect();
     let mut matched = served.iter().filter(|(_, r)| r.matches_body(&json));
-    match (matched.next(), matched.next()) {
+    let picked = match (matched.next(), matched.next()) {
         (Some((operation, _)), None) => Ok(*operation),
         (first, second) => {
             let wants: Vec<String> = served
@@ -125,7 +122,8 @@ pub(crate) fn by_body(
                 Problem::new(ErrorKind::Malformed, detail),
             ))
         }
-    }
+    };
+    picked.map(|operation| (operation, json))
 }
 
 /// The dialect serving `path` (one of its operations or its token endpoint), if any.
@@ -330,8 +328,8 @@ mod tests {
         let pick = |body: &str| by_body(shopify, at, body.as_bytes(), limits);
         let update = r#"{"query": "mutation customerUpdate($input: CustomerInput!) { customerUpdate(input: $input) { userErrors { field } } }", "variables": {}}"#;
         let read = r#"{"query": "query ($id: ID!) { customer(id: $id) { id } }", "variables": {}}"#;
-        assert_eq!(pick(update).ok().map(|op| op.as_str()), Some("update"));
-        assert_eq!(pick(read).ok().map(|op| op.as_str()), Some("retrieve"));
+        assert_eq!(pick(update).ok().map(|(op, _)| op.as_str()), Some("update"));
+        assert_eq!(pick(read).ok().map(|(op, _)| op.as_str()), Some("retrieve"));
         for (body, outcome) in [
             (r#"{"query": "query { shop { name } }"}"#, Outcome::Validation),
             (r#"{"variables": {}}"#, Outcome::Validation),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Endpoint, Registry, Step, parse_limited};
+use dialectgate_dialect::{Endpoint, Limits, Registry, Step, parse_limited};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -15,10 +15,22 @@ use crate::context::Call;
 use crate::metrics::{Metrics, ValidationLabels};
 use crate::outcome::{Failure, Outcome};
 
+/// The caller's body parsed strictly within `limits`; a body that is not JSON is refused as
+/// malformed.
+pub(crate) fn parse_body(bytes: &[u8], limits: Limits) -> Result<Value, Failure> {
+    parse_limited(bytes, limits).map_err(|e| {
+        Failure::new(
+            Outcome::Malformed,
+            Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
+        )
+    })
+}
+
 /// `bytes` (and the `query` string) of `call` translated for `upstream` (or waiting for the
 /// stored customer), the id the body carries (for a later refusal: the parsed body itself is
 /// dropped here), and the time spent. The bytes are dropped as soon as they are parsed, before
-/// the tree of the translation is built (`bench/memory/attribute.sh`).
+/// the tree of the translation is built (`bench/memory/attribute.sh`); `parsed` is their parse
+/// when the route phase already made it (an operation told by its body), not made again.
 pub(crate) fn translate(
     registry: &Registry,
     upstream: &Endpoint,
@@ -26,16 +38,14 @@ pub(crate) fn translate(
     metrics: &Metrics,
     call: &Call<'_>,
     query: &str,
-    bytes: Bytes,
+    (bytes, parsed): (Bytes, Option<Value>),
 ) -> Result<(Step, Option<String>, Duration), Failure> {
-    let parsed = parse_limited(&bytes, config.server.json_limits());
+    let parsed = match parsed {
+        Some(body) => Ok(body),
+        None => parse_body(&bytes, config.server.json_limits()),
+    };
     drop(bytes);
-    let mut body = parsed.map_err(|e| {
-        Failure::new(
-            Outcome::Malformed,
-            Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
-        )
-    })?;
+    let mut body = parsed?;
     let dialect = call.dialect;
     dialect
         .apply_query(query, &mut body)

@@ -5,15 +5,15 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Fidelity, Operation, Understood, parse_limited};
+use dialectgate_dialect::{Fidelity, Operation, Understood};
 use http::Response;
 use http_body_util::Full;
+use serde_json::Value;
 
 use super::Gateway;
 use crate::context::Call;
 use crate::exchange::{Exchanged, exchange};
-use crate::outcome::{Failure, Outcome};
+use crate::outcome::Failure;
 use crate::pipeline::answer;
 use crate::pipeline::forward::Forwarding;
 use crate::pipeline::read_modify_write::{Read, Stored, Write};
@@ -21,13 +21,13 @@ use crate::pipeline::translate;
 
 impl Gateway {
     /// Translate (reading the stored customer first when the upstream needs it), forward,
-    /// answer.
+    /// answer. The body is its bytes, and its parse when the route phase made it already.
     pub(super) async fn update(
         &self,
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         query: &str,
-        bytes: Bytes,
+        (bytes, parsed): (Bytes, Option<Value>),
     ) -> Result<Response<Full<Bytes>>, Failure> {
         let config = &self.config;
         // Only migration mode's copy needs the bytes after parsing (a shared handle, not a copy).
@@ -39,7 +39,7 @@ impl Gateway {
             &self.shared.metrics,
             call,
             query,
-            bytes,
+            (bytes, parsed),
         )?;
         let stored = self.stored();
         let write = Write {
@@ -80,26 +80,19 @@ impl Gateway {
         Ok(rsp)
     }
 
-    /// A read in the caller's dialect: the id from the path or the body, the upstream's
-    /// retrieve operation, the answer.
+    /// A read in the caller's dialect: the id from the path or the body (`parsed` when the
+    /// route phase parsed it already), the upstream's retrieve operation, the answer.
     pub(super) async fn retrieve(
         &self,
         call: &Call<'_>,
         forwarding: &Forwarding<'_>,
         query: &str,
-        bytes: &[u8],
+        (bytes, parsed): (&[u8], Option<Value>),
     ) -> Result<Response<Full<Bytes>>, Failure> {
-        let body = if bytes.is_empty() {
-            None
-        } else {
-            Some(
-                parse_limited(bytes, self.config.server.json_limits()).map_err(|e| {
-                    Failure::new(
-                        Outcome::Malformed,
-                        Problem::new(ErrorKind::Malformed, format!("the body is not valid JSON: {e}")),
-                    )
-                })?,
-            )
+        let body = match parsed {
+            Some(body) => Some(body),
+            None if bytes.is_empty() => None,
+            None => Some(translate::parse_body(bytes, self.config.server.json_limits())?),
         };
         let body_id = body.as_ref().and_then(|b| translate::body_id(call, b));
         let id = call
