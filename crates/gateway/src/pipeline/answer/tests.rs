@@ -66,16 +66,18 @@ fn an_answer_about_another_customer_is_a_counted_bad_gateway_naming_the_asked_id
         Some(Value::Null),
         None,
     ];
-    for (n, other) in others.into_iter().enumerate() {
-        let failure = customer(
-            answer(other.clone()),
+    let ask = |answer: Answer| {
+        customer(
+            answer,
             CredentialMode::Static,
             "req-1",
             "cus_2",
             &medusa,
             &metrics,
         )
-        .unwrap_err();
+    };
+    for (n, other) in others.into_iter().enumerate() {
+        let failure = ask(answer(other.clone())).unwrap_err();
         assert_eq!(failure.outcome, Outcome::UpstreamError, "{other:?}");
         assert_eq!(failure.problem.kind(), ErrorKind::BadGateway);
         assert_eq!(failure.problem.status, 502);
@@ -84,14 +86,10 @@ fn an_answer_about_another_customer_is_a_counted_bad_gateway_naming_the_asked_id
         assert_eq!(id_mismatches(&metrics, "medusa"), n as u64 + 1);
     }
     // The upstream's own refusal is not an answer about a customer: passed on, not counted.
-    let refused = customer(
-        Answer::Problem(Problem::new(ErrorKind::NotFound, "no such customer")),
-        CredentialMode::Static,
-        "req-1",
-        "cus_2",
-        &medusa,
-        &metrics,
-    )
+    let refused = ask(Answer::Problem(Problem::new(
+        ErrorKind::NotFound,
+        "no such customer",
+    )))
     .unwrap_err();
     assert_eq!(refused.outcome, Outcome::UpstreamRefused);
     assert_eq!(id_mismatches(&metrics, "medusa"), 6);
@@ -150,38 +148,39 @@ fn the_content_type_is_the_one_asked_for() {
 /// writer must say exactly the same.
 fn reference(f: &Fidelity) -> String {
     let mut parts = Vec::new();
-    if !f.derived.is_empty() {
-        let d: Vec<String> = f
-            .derived
+    let mut part = |name: &str, items: Vec<String>| {
+        if !items.is_empty() {
+            parts.push(format!("{name}={}", items.join(",")));
+        }
+    };
+    part(
+        "derived",
+        f.derived
             .iter()
             .map(|d| format!("{}<-{}", d.target, d.from.join("+")))
-            .collect();
-        parts.push(format!("derived={}", d.join(",")));
-    }
-    if !f.dropped.is_empty() {
-        let d: Vec<String> = f
-            .dropped
+            .collect(),
+    );
+    part(
+        "dropped",
+        f.dropped
             .iter()
             .map(|d| format!("{}({})", d.pointer, d.reason.code()))
-            .collect();
-        parts.push(format!("dropped={}", d.join(",")));
-    }
-    if !f.filled.is_empty() {
-        let d: Vec<String> = f
-            .filled
+            .collect(),
+    );
+    part(
+        "filled",
+        f.filled
             .iter()
             .map(|d| format!("{}({})", d.pointer, d.reason.as_str()))
-            .collect();
-        parts.push(format!("filled={}", d.join(",")));
-    }
-    if !f.overflow.is_empty() {
-        let d: Vec<String> = f
-            .overflow
+            .collect(),
+    );
+    part(
+        "overflow",
+        f.overflow
             .iter()
             .map(|o| format!("{}->{}", o.pointer, o.key))
-            .collect();
-        parts.push(format!("overflow={}", d.join(",")));
-    }
+            .collect(),
+    );
     parts.join("; ")
 }
 
