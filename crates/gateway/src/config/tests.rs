@@ -6,6 +6,28 @@ use super::*;
 
 mod token_key;
 
+/// `raw` with `o` and the environment `pairs` (plus a caller key, which every configuration
+/// needs), built; the problems when it does not load.
+fn build(raw: RawConfig, o: &Overrides, pairs: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+    let mut env: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.insert("K".into(), "k".into());
+    let raw = RawConfig {
+        credentials: RawCredentials {
+            keys_env: Some("K".into()),
+            ..RawCredentials::default()
+        },
+        ..raw
+    };
+    match from_raw(raw, o, Some(&env), None) {
+        Ok(c) => Ok(c),
+        Err(ConfigError::Invalid(problems)) => Err(problems),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 mod unit {
     use super::*;
 

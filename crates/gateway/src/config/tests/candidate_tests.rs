@@ -2,26 +2,6 @@
 
 use super::*;
 
-fn build(raw: RawConfig, o: &Overrides, pairs: &[(&str, &str)]) -> Result<Config, Vec<String>> {
-    let mut env: std::collections::HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    env.insert("K".into(), "k".into());
-    let raw = RawConfig {
-        credentials: RawCredentials {
-            keys_env: Some("K".into()),
-            ..RawCredentials::default()
-        },
-        ..raw
-    };
-    match from_raw(raw, o, Some(&env), None) {
-        Ok(c) => Ok(c),
-        Err(ConfigError::Invalid(problems)) => Err(problems),
-        Err(e) => panic!("{e}"),
-    }
-}
-
 #[test]
 fn the_candidate_is_off_by_default_and_needs_nothing() {
     let cfg = build(RawConfig::default(), &Overrides::default(), &[]).unwrap();

@@ -2,29 +2,9 @@
 
 use super::*;
 
-fn with_env(raw: RawConfig, pairs: &[(&str, &str)]) -> Result<Config, Vec<String>> {
-    let mut env: std::collections::HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    env.insert("K".into(), "k".into());
-    let raw = RawConfig {
-        credentials: RawCredentials {
-            keys_env: Some("K".into()),
-            ..RawCredentials::default()
-        },
-        ..raw
-    };
-    match from_raw(raw, &Overrides::default(), Some(&env), None) {
-        Ok(c) => Ok(c),
-        Err(ConfigError::Invalid(problems)) => Err(problems),
-        Err(e) => panic!("{e}"),
-    }
-}
-
 #[test]
 fn transport_defaults() {
-    let cfg = with_env(RawConfig::default(), &[]).unwrap();
+    let cfg = build(RawConfig::default(), &Overrides::default(), &[]).unwrap();
     assert_eq!(cfg.server.idle_timeout, Duration::from_secs(60));
     assert_eq!(cfg.server.max_connections.get(), 1024);
     assert_eq!(cfg.server.http2_max_concurrent_streams.get(), 100);
@@ -43,7 +23,7 @@ fn transport_limits_must_be_usable() {
         },
         ..RawConfig::default()
     };
-    let problems = with_env(raw, &[]).unwrap_err();
+    let problems = build(raw, &Overrides::default(), &[]).unwrap_err();
     for key in [
         "server.idle_timeout_ms",
         "server.max_connections",
@@ -58,14 +38,19 @@ fn transport_limits_must_be_usable() {
         },
         ..RawConfig::default()
     };
-    let problems = with_env(raw, &[]).unwrap_err();
+    let problems = build(raw, &Overrides::default(), &[]).unwrap_err();
     assert!(problems.iter().any(|p| p.starts_with("server.max_connections")));
 }
 
 #[test]
 fn the_admin_token_comes_from_the_named_variable() {
     let token = "0123456789abcdef-admin";
-    let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", token)]).unwrap();
+    let cfg = build(
+        RawConfig::default(),
+        &Overrides::default(),
+        &[("DIALECTGATE_ADMIN_TOKEN", token)],
+    )
+    .unwrap();
     assert_eq!(cfg.admin.token, Some(Secret::new(token)));
     assert_eq!(format!("{:?}", cfg.admin.token), "Some(Secret(***))");
     let raw = RawConfig {
@@ -75,8 +60,9 @@ fn the_admin_token_comes_from_the_named_variable() {
         },
         ..RawConfig::default()
     };
-    let cfg = with_env(
+    let cfg = build(
         raw,
+        &Overrides::default(),
         &[
             ("DIALECTGATE_ADMIN_TOKEN", token),
             ("OTHER", "  other-token-0123456789\n"),
@@ -85,13 +71,23 @@ fn the_admin_token_comes_from_the_named_variable() {
     .unwrap();
     assert_eq!(cfg.admin.token, Some(Secret::new("other-token-0123456789")));
     // Empty means off.
-    let cfg = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "")]).unwrap();
+    let cfg = build(
+        RawConfig::default(),
+        &Overrides::default(),
+        &[("DIALECTGATE_ADMIN_TOKEN", "")],
+    )
+    .unwrap();
     assert!(cfg.admin.token.is_none());
 }
 
 #[test]
 fn a_short_admin_token_or_a_bad_variable_name_is_refused() {
-    let problems = with_env(RawConfig::default(), &[("DIALECTGATE_ADMIN_TOKEN", "tiny-tok")]).unwrap_err();
+    let problems = build(
+        RawConfig::default(),
+        &Overrides::default(),
+        &[("DIALECTGATE_ADMIN_TOKEN", "tiny-tok")],
+    )
+    .unwrap_err();
     assert!(
         problems.iter().any(|p| p.starts_with("admin.token_env")),
         "{problems:?}"
@@ -108,7 +104,7 @@ fn a_short_admin_token_or_a_bad_variable_name_is_refused() {
             },
             ..RawConfig::default()
         };
-        let problems = with_env(raw, &[]).unwrap_err();
+        let problems = build(raw, &Overrides::default(), &[]).unwrap_err();
         assert!(
             problems.iter().any(|p| p.starts_with("admin.token_env")),
             "{problems:?}"
