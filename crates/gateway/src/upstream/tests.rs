@@ -41,7 +41,7 @@ fn the_url_written_directly_is_the_one_the_parser_checks() {
         "http://upstream.example/base#fragment",
     ] {
         let upstream = HttpUpstream::new(base, &config, &[]).unwrap();
-        let prefix = upstream.base_url.path().trim_end_matches('/');
+        let prefix = upstream.0.base_url.path().trim_end_matches('/');
         for c in &chars {
             for (path, query) in [
                 (format!("/customers/{c}"), String::new()),
