@@ -70,8 +70,7 @@ pub(crate) fn log(
     handled: &Handled,
 ) {
     let dialect = handled.dialect_id();
-    span.record("dialect", dialect);
-    span.record("outcome", handled.outcome.label());
+    record(span, dialect, handled.outcome.label());
     metrics.request(
         handles,
         dialect,
@@ -95,4 +94,93 @@ pub(crate) fn log(
         elapsed_us,
         "Request handled."
     );
+}
+
+/// Records `dialect` and `outcome` in the request span in one call: the subscriber takes both
+/// at once (one dispatch, one append to the span's fields) where `Span::record` twice would
+/// dispatch twice. The span holds the same fields either way.
+fn record(span: &tracing::Span, dialect: &str, outcome: &str) {
+    use tracing::field::Value;
+    let Some(meta) = span.metadata() else {
+        // A disabled span records nothing.
+        return;
+    };
+    let fields = meta.fields();
+    if let (Some(d), Some(o)) = (fields.field("dialect"), fields.field("outcome")) {
+        span.record_all(&fields.value_set(&[
+            (&d, Some(&dialect as &dyn Value)),
+            (&o, Some(&outcome as &dyn Value)),
+        ]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    /// The fields one `Span::record` call hands the subscriber: name and value.
+    type Call = Vec<(String, String)>;
+
+    /// Keeps what each `Span::record` call hands the subscriber, one entry per call.
+    #[derive(Clone, Default)]
+    struct Records(Arc<Mutex<Vec<Call>>>);
+
+    struct Collect(Vec<(String, String)>);
+
+    impl Visit for Collect {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.push((field.name().to_owned(), value.to_owned()));
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push((field.name().to_owned(), format!("{value:?}")));
+        }
+    }
+
+    impl Subscriber for Records {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, values: &Record<'_>) {
+            let mut seen = Collect(Vec::new());
+            values.record(&mut seen);
+            self.0.lock().unwrap().push(seen.0);
+        }
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    #[test]
+    fn the_dialect_and_the_outcome_are_recorded_in_one_call_with_their_values() {
+        let records = Records::default();
+        tracing::subscriber::with_default(records.clone(), || {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r1",
+                dialect = tracing::field::Empty,
+                upstream = "medusa",
+                outcome = tracing::field::Empty,
+            );
+            super::record(&span, "elasticpath", "ok");
+        });
+        let calls = records.0.lock().unwrap();
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            *calls,
+            [vec![pair("dialect", "elasticpath"), pair("outcome", "ok")]]
+        );
+    }
+
+    #[test]
+    fn a_disabled_span_records_nothing() {
+        super::record(&tracing::Span::none(), "elasticpath", "ok");
+    }
 }
