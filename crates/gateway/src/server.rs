@@ -192,10 +192,9 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
                 // Cloning a request's Uri shares its bytes: kept to answer a panic in the
                 // caller's dialect.
                 let uri = req.uri().clone();
-                // The pipeline's future is large (every phase's state): boxed once here, it is
-                // not copied again as hyper and tower move the service's future along.
-                let handled = Box::pin(gw.handle(req, Some(peer)));
-                let rsp = contained(handled, || gw.internal_error(uri.path())).await;
+                // The pipeline's large part is boxed inside `handle` (the route phase's future),
+                // so this future stays small as hyper and tower move it along.
+                let rsp = contained(gw.handle(req, Some(peer)), || gw.internal_error(uri.path())).await;
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }
         });

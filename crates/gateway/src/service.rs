@@ -142,7 +142,12 @@ impl Gateway {
                 .extract(&opentelemetry_http::HeaderExtractor(req.headers()));
             let _ = span.set_parent(cx);
         }
-        let (mut response, handled) = self.route(req, peer, &request_id).instrument(span.clone()).await;
+        // The route phase's future holds every later phase's state (several kilobytes): boxed
+        // once here, it is not copied again each time it, the span around it and the
+        // server's futures around this one are moved along.
+        let (mut response, handled) = Box::pin(self.route(req, peer, &request_id))
+            .instrument(span.clone())
+            .await;
         metrics.in_flight.dec();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
