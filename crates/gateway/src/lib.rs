@@ -16,6 +16,7 @@ mod context;
 mod date;
 mod exchange;
 mod fingerprint;
+mod json_text;
 mod live;
 mod metrics;
 mod outcome;

@@ -2,7 +2,6 @@
 //! (status, body, the fidelity header of a lenient translation), and a [`Failure`] becomes the
 //! caller's dialect's error. Requests no dialect claims are answered in plain problem details.
 
-use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use serde_json::Value;
 
 use crate::candidate::digest::Member;
 use crate::config::CredentialMode;
+use crate::json_text;
 use crate::metrics::Metrics;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::route;
@@ -113,7 +113,7 @@ pub(crate) fn success(
     let (status, out) = registry
         .encode_answer_for(operation, caller, customer, shaping.query, shaping.body)
         .map_err(|p| Failure::new(Outcome::UntranslatableAnswer, p).about(Some(id.to_owned())))?;
-    let mut rsp = json_response(status, "application/json", body_bytes(&out));
+    let mut rsp = json_response(status, "application/json", json_text::exact(&out));
     let encode_time = started.elapsed();
     if !fidelity.is_exact()
         && let Ok(v) = HeaderValue::from_str(&fidelity_header(fidelity))
@@ -121,31 +121,6 @@ pub(crate) fn success(
         rsp.headers_mut().insert(X_FIDELITY, v);
     }
     Ok((rsp, encode_time))
-}
-
-/// An answer buffer larger than this is not kept for the next answer.
-const KEEP_SCRATCH: usize = 16 * 1024;
-
-thread_local! {
-    /// Where a worker thread writes its answers' JSON: grown once, not per answer.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `value` as JSON bytes, in a vector of exactly their size: written into the thread's scratch
-/// buffer, then copied out once (a fresh vector would grow by doubling, and one with room to
-/// spare costs `Bytes` another allocation).
-fn body_bytes(value: &Value) -> Vec<u8> {
-    SCRATCH.with_borrow_mut(|scratch| {
-        scratch.clear();
-        let bytes = match serde_json::to_writer(&mut *scratch, value) {
-            Ok(()) => scratch.to_vec(),
-            Err(_) => Vec::new(),
-        };
-        if scratch.capacity() > KEEP_SCRATCH {
-            *scratch = Vec::new();
-        }
-        bytes
-    })
 }
 
 /// `failure` in the error shape of `dialect` (the caller's) for a caller of `operation`, naming

@@ -5,6 +5,8 @@ use std::sync::{Mutex, PoisonError};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::json_text;
+
 /// The body of one call, shared by its attempts (the retry policy copies the request, not the
 /// body). It is the translated tree until an HTTP upstream first sends it; from then on only its
 /// JSON text is kept, so the tree, several times the text for a body of many small objects, is
@@ -53,7 +55,10 @@ impl Payload {
         let text = match &*held {
             Held::Empty => return Bytes::new(),
             Held::Text(text) => return text.clone(),
-            Held::Tree(tree) => Bytes::from(serde_json::to_vec(tree).unwrap_or_default()),
+            // Exactly its size: `Bytes` takes the vector without another allocation, and a
+            // large body is not held in a vector grown to twice its size while the upstream
+            // answers.
+            Held::Tree(tree) => Bytes::from(json_text::exact(tree)),
         };
         *held = Held::Text(text.clone());
         text
