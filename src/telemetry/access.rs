@@ -63,8 +63,8 @@ impl<L, W> AccessLog<L, W> {
     }
 }
 
-/// The members' names of one callsite's event as [`Fields`] writes them after the first
-/// member (`,"request_id":`), by field index: escaped once, not on every line.
+/// The members' names of one callsite's event or span as [`Fields`] writes them after the
+/// first member (`,"request_id":`), by field index: escaped once, not on every line.
 struct Keys {
     callsite: Identifier,
     written: Vec<String>,
@@ -87,11 +87,24 @@ impl Keys {
         }
     }
 
-    /// The names written, when `meta` is the event they were made for.
-    fn of(&self, meta: &Metadata<'_>) -> Option<&[String]> {
-        (self.callsite == meta.callsite()).then_some(self.written.as_slice())
+    /// These names, when `meta` is the callsite they were made for.
+    fn of(&self, meta: &Metadata<'_>) -> Option<&Keys> {
+        (self.callsite == meta.callsite()).then_some(self)
+    }
+
+    /// `field`'s name as written after the first member, when it is of this callsite.
+    fn written(&self, field: &Field) -> Option<&str> {
+        if field.callsite() != self.callsite {
+            return None;
+        }
+        self.written.get(field.index()).map(String::as_str)
     }
 }
+
+/// The member names of the gateway's request span (its callsite's target is the access
+/// event's, [`ACCESS_TARGET`]), made at the first such span: its fields are written on every
+/// request, two when it opens and two when the log phase records them.
+static SPAN_KEYS: OnceLock<Keys> = OnceLock::new();
 
 /// Whether `meta` is the gateway's per-request access event.
 fn is_access_event(meta: &Metadata<'_>) -> bool {
@@ -124,6 +137,10 @@ where
         self.inner.enabled(metadata, ctx)
     }
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let meta = attrs.metadata();
+        if meta.target() == ACCESS_TARGET && SPAN_KEYS.get().is_none() {
+            let _ = SPAN_KEYS.set(Keys::new(meta));
+        }
         self.inner.on_new_span(attrs, id, ctx);
     }
     fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -173,7 +190,7 @@ where
 
 /// The formatter's line: `{"timestamp":…,"level":"INFO",<fields in order>,"target":…}` + `\n`.
 /// `keys`: the event's member names already written ([`Keys`]), if at hand.
-fn write_line(buf: &mut String, event: &Event<'_>, now: SystemTime, keys: Option<&[String]>) {
+fn write_line(buf: &mut String, event: &Event<'_>, now: SystemTime, keys: Option<&Keys>) {
     buf.push_str("{\"timestamp\":\"");
     write_timestamp(buf, now);
     buf.push_str("\",\"level\":\"INFO\"");
@@ -195,14 +212,18 @@ struct Fields<'a> {
     /// No member written yet (no comma before the next).
     first: bool,
     /// The members' names already written with their comma, by field index ([`Keys`]).
-    keys: Option<&'a [String]>,
+    keys: Option<&'a Keys>,
 }
 
 impl Fields<'_> {
     fn key(&mut self, field: &Field) {
-        if !self.first
-            && let Some(written) = self.keys.and_then(|keys| keys.get(field.index()))
-        {
+        if let Some(written) = self.keys.and_then(|keys| keys.written(field)) {
+            // The first member goes without the comma.
+            let written = if std::mem::take(&mut self.first) {
+                &written[1..]
+            } else {
+                written
+            };
             self.buf.push_str(written);
             return;
         }
@@ -261,7 +282,7 @@ impl<'w> FormatFields<'w> for SpanFields {
         fields.record(&mut Fields {
             buf: &mut buf,
             first: true,
-            keys: None,
+            keys: SPAN_KEYS.get(),
         });
         buf.push('}');
         writer.write_str(&buf)
@@ -278,7 +299,7 @@ impl<'w> FormatFields<'w> for SpanFields {
         fields.record(&mut Fields {
             buf: object,
             first,
-            keys: None,
+            keys: SPAN_KEYS.get(),
         });
         object.push('}');
         Ok(())
