@@ -372,7 +372,6 @@ where
     C: GracefulConnection,
 {
     let mut conn = std::pin::pin!(conn);
-    let mut force = stopping.clone();
     // The guard looks at least once per idle timeout, so that a request that came and went
     // before the header timeout ran out is noticed in time.
     let every = transport.idle_timeout;
@@ -380,7 +379,19 @@ where
     let mut deadline = std::pin::pin!(deadline);
     let mut closing = false;
     loop {
+        // One wait on the server's phase, not one per phase: every wake-up of the connection
+        // (several per request) polls each branch. Before closing it waits for the server to
+        // stop (or to close at once), then for it to close.
+        let awaited = move |phase: &Phase| {
+            if closing {
+                *phase == Phase::Closing
+            } else {
+                *phase >= Phase::Stopping
+            }
+        };
         tokio::select! {
+            // The connection first: it is what wakes the task, and it ends the loop.
+            biased;
             result = conn.as_mut() => return result,
             () = deadline.as_mut() => {
                 let (idle_since, seen) = activity.idle_since();
@@ -408,9 +419,14 @@ where
                     }
                 }
             }
-            // Dropping the connection cuts off its requests and closes the socket.
-            _ = force.wait_for(|phase| *phase == Phase::Closing) => return Ok(()),
-            _ = stopping.wait_for(|phase| *phase >= Phase::Stopping), if !closing => {
+            phase = stopping.wait_for(awaited) => {
+                // Closing (or the channel gone: the server is gone) cuts off the connection's
+                // requests; dropping it closes the socket.
+                let Ok(phase) = phase else { return Ok(()) };
+                if *phase == Phase::Closing {
+                    return Ok(());
+                }
+                drop(phase);
                 conn.as_mut().graceful_shutdown();
                 closing = true;
                 deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);

@@ -71,15 +71,17 @@ pub(crate) fn log(
 ) {
     let dialect = handled.dialect_id();
     record(span, dialect, handled.outcome.label());
+    // One reading of the clock for the metric and the line.
+    let elapsed = request.started.elapsed();
     metrics.request(
         handles,
         dialect,
         request.upstream,
         handled.outcome.label(),
         handled.status,
-        request.started.elapsed(),
+        elapsed,
     );
-    let elapsed_us = u64::try_from(request.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     // Plain `&str` values: the binary's access-log writer takes them without `fmt`.
     tracing::info!(
         target: ACCESS_LOG_TARGET,
