@@ -145,14 +145,19 @@ impl Gateway {
         // The route phase's future holds every later phase's state (several kilobytes): boxed
         // once here, it is not copied again each time it, the span around it and the
         // server's futures around this one are moved along.
-        let (mut response, handled) = Box::pin(self.route(req, peer, &request_id))
+        let (mut response, handled) = Box::pin(self.route(req, peer, (&request_id, uri.path())))
             .instrument(span.clone())
             .await;
         metrics.in_flight.dec();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(X_REQUEST_ID, v);
         }
-        let path = route::logged_path_of(&self.registry, uri.path(), handled.dialect.as_deref());
+        let path = route::logged_path_of(
+            &self.registry,
+            uri.path(),
+            handled.dialect.as_deref(),
+            handled.route,
+        );
         let request = log::Request {
             request_id: &request_id,
             method: &method,
@@ -171,12 +176,13 @@ impl Gateway {
 
     /// The route phase, then the rest of a routed request's phases ([`Gateway::phases`]) or its
     /// dialect's token endpoint; a refusal is answered by the answer phase, in the caller's
-    /// dialect once a dialect claims the request, else in plain problem details.
+    /// dialect once a dialect claims the request, else in plain problem details. `path`: the
+    /// request's path (`req`'s own, kept by the caller for the log).
     async fn route<B>(
         &self,
         req: Request<B>,
         peer: Option<SocketAddr>,
-        request_id: &str,
+        (request_id, path): (&str, &str),
     ) -> (Response<Full<Bytes>>, Handled)
     where
         B: Body<Data = Bytes> + Send,
@@ -188,15 +194,16 @@ impl Gateway {
         if let Err(failure) = read_body::check_framing(&req) {
             return unclaimed(failure);
         }
-        let (dialect, operation, path_id) =
-            match route::route((&self.registry, &self.routes), req.method(), req.uri().path()) {
+        let (dialect, operation, path_id, logged) =
+            match route::route((&self.registry, &self.routes), req.method(), path) {
                 Err(failure) => return unclaimed(failure),
                 Ok(Route::Token(dialect)) => return self.token(dialect, req).await,
                 Ok(Route::Operation {
                     dialect,
                     operation,
                     path_id,
-                }) => (dialect, operation, path_id),
+                    logged,
+                }) => (dialect, operation, path_id, logged),
             };
         let mut call = Call {
             dialect: &dialect,
@@ -206,7 +213,6 @@ impl Gateway {
             peer,
             request_id,
         };
-        let path = req.uri().path().to_owned();
         let (rsp, outcome) = match self.phases(&mut call, req).await {
             Ok(rsp) => (rsp, Outcome::Ok),
             Err(failure) => (
@@ -215,12 +221,14 @@ impl Gateway {
                     (&dialect, call.operation),
                     &call.caller,
                     &failure,
-                    (&path, call.path_id),
+                    (path, call.path_id),
                 ),
                 failure.outcome,
             ),
         };
-        handled(Some(dialect), rsp, outcome)
+        let (rsp, mut handled) = handled(Some(dialect), rsp, outcome);
+        handled.route = Some(logged);
+        (rsp, handled)
     }
 
     /// The phases after routing, in order: admit, authenticate, read the body (and wait for a

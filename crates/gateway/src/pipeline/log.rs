@@ -24,6 +24,9 @@ pub(crate) struct Handled {
     pub(crate) dialect: Option<Arc<Dialect>>,
     pub(crate) status: u16,
     pub(crate) outcome: Outcome,
+    /// The dialect's route that served it, as the route phase found it for the access log
+    /// (`route::logged_path_of`); `None` when not routed to an operation.
+    pub(crate) route: Option<usize>,
 }
 
 impl Handled {
@@ -46,6 +49,7 @@ pub(crate) fn handled(
             dialect,
             status,
             outcome,
+            route: None,
         },
     )
 }

@@ -24,6 +24,9 @@ pub(crate) enum Route {
         dialect: Arc<Dialect>,
         operation: Operation,
         path_id: Option<String>,
+        /// The dialect's route the access log shows (its index in `Dialect::routes`): the
+        /// first that matches the path ([`logged_path_of`]), found here once.
+        logged: usize,
     },
     /// A dialect's token endpoint (`POST` only: [`check_token_method`] refuses the others).
     Token(Arc<Dialect>),
@@ -39,23 +42,26 @@ pub(crate) fn route(
 ) -> Result<Route, Failure> {
     if let Some(dialect) = index.serving(path) {
         let mut first = None;
-        for (operation, route) in dialect.routes() {
+        for (i, (operation, route)) in dialect.routes().enumerate() {
             if let Some(path_id) = route.match_path(path) {
+                let logged = first.as_ref().map_or(i, |&(_, _, logged)| logged);
                 if route.accepts_method(method.as_str()) {
                     return Ok(Route::Operation {
                         dialect: dialect.clone(),
                         operation,
                         path_id,
+                        logged,
                     });
                 }
-                first.get_or_insert((operation, path_id));
+                first.get_or_insert((operation, path_id, i));
             }
         }
-        if let Some((operation, path_id)) = first {
+        if let Some((operation, path_id, logged)) = first {
             return Ok(Route::Operation {
                 dialect: dialect.clone(),
                 operation,
                 path_id,
+                logged,
             });
         }
     }
@@ -184,20 +190,24 @@ pub(crate) fn allow(dialect: &Dialect, path: &str) -> Option<HeaderValue> {
 /// dialect's id, or `-` (the request path has the dialect itself: [`logged_path_of`]).
 #[cfg(test)]
 pub(crate) fn logged_path<'a>(registry: &'a Registry, path: &'a str, dialect: &str) -> Cow<'a, str> {
-    logged_path_of(registry, path, registry.dialect(dialect).map(|d| &**d))
+    logged_path_of(registry, path, registry.dialect(dialect).map(|d| &**d), None)
 }
 
 /// [`logged_path`] for the serving dialect itself (`None`: no dialect claimed the request).
+/// `logged`: the route the route phase found for the path ([`Route::Operation`]), if it did;
+/// else the dialect's routes are matched against the path here.
 pub(crate) fn logged_path_of<'a>(
     registry: &Registry,
     path: &'a str,
     dialect: Option<&'a Dialect>,
+    logged: Option<usize>,
 ) -> Cow<'a, str> {
     match dialect {
         Some(d) if is_token_path(d, path) => Cow::Borrowed(path),
         Some(d) => Cow::Borrowed(
-            d.routes()
-                .find(|(_, r)| r.matches(path))
+            logged
+                .and_then(|i| d.routes().nth(i))
+                .or_else(|| d.routes().find(|(_, r)| r.matches(path)))
                 .map_or(&d.route().path, |(_, r)| &r.path),
         ),
         None => Cow::Owned(redacted(registry, path)),
@@ -372,5 +382,57 @@ mod tests {
             logged_path(&reg, "/admin/customers/victim@example.com", "-"),
             "/admin/customers/{…}"
         );
+    }
+
+    #[test]
+    fn the_route_found_by_the_route_phase_logs_the_path_the_scan_would() {
+        let reg = shipped();
+        let index = RouteIndex::new(&reg);
+        let mut paths = vec![
+            "/".to_owned(),
+            "/admin/customers".to_owned(),
+            "/admin/customers/a/b".to_owned(),
+            "/v2/customers/../x".to_owned(),
+        ];
+        for dialect in reg.dialects() {
+            for (_, r) in dialect.routes() {
+                for id in ["cus_ada", "victim@example.com", "a%2Fb", "..", "1815"] {
+                    let path: Vec<String> = r
+                        .path
+                        .split('/')
+                        .map(|seg| {
+                            if seg.starts_with('{') {
+                                id.to_owned()
+                            } else {
+                                seg.to_owned()
+                            }
+                        })
+                        .collect();
+                    paths.push(path.join("/"));
+                }
+            }
+        }
+        let mut routed = 0;
+        for path in &paths {
+            for method in [
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ] {
+                let Ok(Route::Operation { dialect, logged, .. }) = route((&reg, &index), &method, path)
+                else {
+                    continue;
+                };
+                routed += 1;
+                assert_eq!(
+                    logged_path_of(&reg, path, Some(&dialect), Some(logged)),
+                    logged_path_of(&reg, path, Some(&dialect), None),
+                    "{method} {path}"
+                );
+            }
+        }
+        assert!(routed > 50, "{routed}");
     }
 }
