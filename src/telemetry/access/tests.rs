@@ -135,51 +135,19 @@ fn other_events_go_to_the_formatter() {
 
 /// A warning inside a span whose fields are recorded at creation and later, twice.
 fn in_span() {
-    let span = tracing::info_span!(
+    fill(tracing::info_span!(
         "request",
         request_id = %"r\"1",
         dialect = tracing::field::Empty,
         outcome = tracing::field::Empty,
         n = 7u64,
-    );
-    span.record("dialect", "axim");
-    span.record("outcome", "ok");
-    span.record("dialect", "medusa\n");
-    let _inside = span.enter();
-    tracing::warn!(k = -3i64, yes = true, "Inside.");
-}
-
-#[test]
-fn span_fields_read_back_as_the_formatters_own() {
-    let ours = Captured::default();
-    let theirs = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .fmt_fields(SpanFields)
-            .with_writer(ours.clone()),
-        Captured::default(),
     ));
-    tracing::subscriber::with_default(subscriber, in_span);
-    let subscriber = tracing_subscriber::registry().with(formatter(theirs.clone()));
-    tracing::subscriber::with_default(subscriber, in_span);
-    let parse = |c: &Captured| {
-        let mut v: serde_json::Value = serde_json::from_str(c.text().trim_end()).unwrap();
-        v["timestamp"] = "TS".into();
-        v
-    };
-    let (a, b) = (parse(&ours), parse(&theirs));
-    assert_eq!(a, b);
-    assert_eq!(a["spans"][0]["dialect"], "medusa\n", "{a}");
-    assert_eq!(a["spans"][0]["outcome"], "ok", "{a}");
 }
 
 /// [`in_span`] in a span of the access event's target, as the gateway's request span is: its
 /// member names are written from [`SPAN_KEYS`].
 fn in_request_span() {
-    let span = tracing::info_span!(
+    fill(tracing::info_span!(
         target: ACCESS_TARGET,
         "request",
         request_id = %"r\"1",
@@ -187,7 +155,11 @@ fn in_request_span() {
         r#upstream = "medusa",
         outcome = tracing::field::Empty,
         n = 7u64,
-    );
+    ));
+}
+
+/// Records `span`'s dialect twice and its outcome once, then warns inside it.
+fn fill(span: tracing::Span) {
     span.record("dialect", "axim");
     span.record("outcome", "ok");
     span.record("dialect", "medusa\n");
@@ -195,8 +167,9 @@ fn in_request_span() {
     tracing::warn!(k = -3i64, yes = true, "Inside.");
 }
 
-#[test]
-fn request_span_fields_written_from_their_names_made_once_read_back_as_the_formatters_own() {
+/// The warning of `emit` as written with [`SpanFields`] and as the formatter writes it on its
+/// own, parsed (timestamps aside).
+fn read_back(emit: fn()) -> (serde_json::Value, serde_json::Value) {
     let ours = Captured::default();
     let theirs = Captured::default();
     let subscriber = tracing_subscriber::registry().with(AccessLog::with_sink(
@@ -208,19 +181,32 @@ fn request_span_fields_written_from_their_names_made_once_read_back_as_the_forma
             .with_writer(ours.clone()),
         Captured::default(),
     ));
-    tracing::subscriber::with_default(subscriber, in_request_span);
-    assert!(
-        SPAN_KEYS.get().is_some(),
-        "the request span's names are made once"
-    );
+    tracing::subscriber::with_default(subscriber, emit);
     let subscriber = tracing_subscriber::registry().with(formatter(theirs.clone()));
-    tracing::subscriber::with_default(subscriber, in_request_span);
+    tracing::subscriber::with_default(subscriber, emit);
     let parse = |c: &Captured| {
         let mut v: serde_json::Value = serde_json::from_str(c.text().trim_end()).unwrap();
         v["timestamp"] = "TS".into();
         v
     };
-    let (a, b) = (parse(&ours), parse(&theirs));
+    (parse(&ours), parse(&theirs))
+}
+
+#[test]
+fn span_fields_read_back_as_the_formatters_own() {
+    let (a, b) = read_back(in_span);
+    assert_eq!(a, b);
+    assert_eq!(a["spans"][0]["dialect"], "medusa\n", "{a}");
+    assert_eq!(a["spans"][0]["outcome"], "ok", "{a}");
+}
+
+#[test]
+fn request_span_fields_written_from_their_names_made_once_read_back_as_the_formatters_own() {
+    let (a, b) = read_back(in_request_span);
+    assert!(
+        SPAN_KEYS.get().is_some(),
+        "the request span's names are made once"
+    );
     assert_eq!(a, b);
     assert_eq!(a["spans"][0]["request_id"], "r\"1", "{a}");
     assert_eq!(a["spans"][0]["upstream"], "medusa", "{a}");
