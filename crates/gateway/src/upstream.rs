@@ -4,13 +4,13 @@
 //! cheaper per request); timeout, retries and the circuit breaker are layers around it
 //! (`pipeline::forward`). Also the upstream's errors, which the caller never sees in detail.
 
+mod attempt;
 mod client;
 mod payload;
 
+pub use self::attempt::Attempt;
 pub use self::payload::Payload;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,8 +18,7 @@ use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
 use dialectgate_dialect::{Answer, Operation, Outbound};
 use http::HeaderMap;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_util::client::legacy::ResponseFuture;
+use http_body_util::Full;
 use rustls::pki_types::CertificateDer;
 use tower::{BoxError, Service};
 
@@ -317,45 +316,11 @@ impl HttpUpstream {
         Ok(sent)
     }
 
-    /// One attempt: the answer's status and body, read up to `limit` bytes.
-    async fn once(response: ResponseFuture, limit: usize) -> Result<Reply, UpstreamError> {
-        let response = response.await.map_err(|e| classify(e.into()))?;
-        let status = response.status().as_u16();
-        if http_body::Body::size_hint(response.body())
-            .exact()
-            .is_some_and(|n| n > limit as u64)
-        {
-            return Err(UpstreamError::TooLarge { limit });
-        }
-        let mut body = Limited::new(response.into_body(), limit);
-        // A small answer usually comes in one chunk: it is kept as is, not copied.
-        let mut first: Option<Bytes> = None;
-        let mut buf = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| match e.downcast::<LengthLimitError>() {
-                Ok(_) => UpstreamError::TooLarge { limit },
-                Err(e) => classify(e),
-            })?;
-            // Trailers (HTTP/2) carry nothing the gateway reads.
-            let Ok(chunk) = frame.into_data() else {
-                continue;
-            };
-            match first.take() {
-                None if buf.is_empty() => first = Some(chunk),
-                held => {
-                    if let Some(held) = held {
-                        buf.reserve(held.len() + chunk.len());
-                        buf.extend_from_slice(&held);
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-            }
-        }
-        let body = match first {
-            Some(only) => only,
-            None => Bytes::from(buf),
-        };
-        Ok(Reply::Http { status, body })
+    /// One attempt on its own: the answer's status and body, read up to `limit` bytes (the
+    /// tests drive it with a client of their own).
+    #[cfg(test)]
+    fn once(response: hyper_util::client::legacy::ResponseFuture, limit: usize) -> Attempt {
+        Attempt::new(Ok(response), limit)
     }
 }
 
@@ -453,9 +418,8 @@ fn host_header(base: &url::Url) -> Option<http::HeaderValue> {
 impl Service<UpstreamRequest> for HttpUpstream {
     type Response = Reply;
     type Error = UpstreamError;
-    /// The answer's body is read in an `async` block, which cannot be named: one allocation
-    /// per attempt, next to the many of the HTTP call itself.
-    type Future = Pin<Box<dyn Future<Output = Result<Reply, UpstreamError>> + Send>>;
+    /// Named (not an `async` block): held by the layers around it, not boxed.
+    type Future = Attempt;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), UpstreamError>> {
         Poll::Ready(Ok(()))
@@ -464,8 +428,7 @@ impl Service<UpstreamRequest> for HttpUpstream {
     fn call(&mut self, request: UpstreamRequest) -> Self::Future {
         // The pooled client's future does nothing until polled.
         let response = self.request(request).map(|sent| self.0.client.request(sent));
-        let limit = self.0.max_response_bytes;
-        Box::pin(async move { HttpUpstream::once(response?, limit).await })
+        Attempt::new(response, self.0.max_response_bytes)
     }
 }
 
