@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,11 +27,13 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 
+use self::side_wake::SideWake;
 use crate::config::Config;
 use crate::live::Live;
 use crate::pipeline::authenticate::SENSITIVE_HEADERS;
 
 mod activity;
+mod side_wake;
 
 pub(crate) use self::activity::{Activity, Tracked};
 
@@ -378,10 +381,11 @@ where
     let deadline = tokio::time::sleep(transport.header_read_timeout.min(every));
     let mut deadline = std::pin::pin!(deadline);
     let mut closing = false;
+    // The deadline and the phase are polled only when one of them woke the task.
+    let side = SideWake::new();
     loop {
-        // One wait on the server's phase, not one per phase: every wake-up of the connection
-        // (several per request) polls each branch. Before closing it waits for the server to
-        // stop (or to close at once), then for it to close.
+        // One wait on the server's phase, not one per phase. Before closing it waits for the
+        // server to stop (or to close at once), then for it to close.
         let awaited = move |phase: &Phase| {
             if closing {
                 *phase == Phase::Closing
@@ -389,11 +393,28 @@ where
                 *phase >= Phase::Stopping
             }
         };
-        tokio::select! {
+        let mut phase = std::pin::pin!(stopping.wait_for(awaited));
+        side.renew();
+        let woke = std::future::poll_fn(|cx| {
             // The connection first: it is what wakes the task, and it ends the loop.
-            biased;
-            result = conn.as_mut() => return result,
-            () = deadline.as_mut() => {
+            if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+                return Poll::Ready(Woke::Done(result));
+            }
+            let Some(mut side_cx) = side.due(cx) else {
+                return Poll::Pending;
+            };
+            if deadline.as_mut().poll(&mut side_cx).is_ready() {
+                return Poll::Ready(Woke::Deadline);
+            }
+            phase
+                .as_mut()
+                .poll(&mut side_cx)
+                .map(|phase| Woke::Phase(phase.map(|phase| *phase)))
+        })
+        .await;
+        match woke {
+            Woke::Done(result) => return result,
+            Woke::Deadline => {
                 let (idle_since, seen) = activity.idle_since();
                 let allowance = if closing {
                     CLOSE_GRACE
@@ -419,20 +440,26 @@ where
                     }
                 }
             }
-            phase = stopping.wait_for(awaited) => {
-                // Closing (or the channel gone: the server is gone) cuts off the connection's
-                // requests; dropping it closes the socket.
-                let Ok(phase) = phase else { return Ok(()) };
-                if *phase == Phase::Closing {
-                    return Ok(());
-                }
-                drop(phase);
+            // Closing (or the channel gone: the server is gone) cuts off the connection's
+            // requests; dropping it closes the socket.
+            Woke::Phase(Ok(Phase::Closing) | Err(_)) => return Ok(()),
+            Woke::Phase(Ok(_)) => {
                 conn.as_mut().graceful_shutdown();
                 closing = true;
                 deadline.as_mut().reset(Instant::now() + CLOSE_GRACE);
             }
         }
     }
+}
+
+/// What ended a wait of a connection's guard.
+enum Woke<R> {
+    /// The connection ended, with this result.
+    Done(R),
+    /// The deadline passed.
+    Deadline,
+    /// The server's phase is the one awaited (or the server is gone).
+    Phase(Result<Phase, watch::error::RecvError>),
 }
 
 /// Completes on SIGTERM or SIGINT.
