@@ -3,10 +3,12 @@
 //! (`pipeline::answer`). A leaf: it imports nothing of the crate.
 
 use std::cell::RefCell;
+use std::io;
 
 use serde_json::Value;
 
-/// A scratch buffer larger than this is not kept for the next body.
+/// The most the thread's scratch buffer holds: a longer text is counted, then written once into a
+/// vector of its size.
 const KEEP_SCRATCH: usize = 16 * 1024;
 
 thread_local! {
@@ -14,22 +16,71 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `value` as JSON text, in a vector of exactly its size: written into the thread's scratch
-/// buffer, then copied out once. A fresh vector would grow by doubling (copying the text at
-/// each step, and holding up to twice its size), and one with room to spare costs `Bytes`
-/// another allocation when it takes it. Empty if `value` cannot be serialised.
+/// `value` as JSON text, in a vector of exactly its size. A text of up to [`KEEP_SCRATCH`] bytes
+/// (every usual body) is written into the thread's scratch buffer and copied out once: a fresh
+/// vector would grow by doubling (copying the text at each step), and one with room to spare
+/// costs `Bytes` another allocation when it takes it. A longer one is measured first and then
+/// written into a vector of its size, so a large body is never held twice over (a scratch grown
+/// by doubling beside the copy: BENCHMARKS.md, "Memory near the body"). Empty if `value`
+/// cannot be serialised.
 pub(crate) fn exact(value: &Value) -> Vec<u8> {
-    SCRATCH.with_borrow_mut(|scratch| {
+    let short = SCRATCH.with_borrow_mut(|scratch| {
         scratch.clear();
-        let bytes = match serde_json::to_writer(&mut *scratch, value) {
-            Ok(()) => scratch.to_vec(),
-            Err(_) => Vec::new(),
-        };
-        if scratch.capacity() > KEEP_SCRATCH {
-            *scratch = Vec::new();
+        serde_json::to_writer(Bounded(scratch), value)
+            .ok()
+            .map(|()| scratch.to_vec())
+    });
+    short.unwrap_or_else(|| long(value))
+}
+
+/// [`exact`] for a text longer than the scratch may hold: counted, then written.
+fn long(value: &Value) -> Vec<u8> {
+    let mut count = Count(0);
+    if serde_json::to_writer(&mut count, value).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::with_capacity(count.0);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The scratch buffer as a writer that refuses to grow past [`KEEP_SCRATCH`].
+struct Bounded<'a>(&'a mut Vec<u8>);
+
+impl io::Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let needed = self.0.len() + buf.len();
+        if needed > KEEP_SCRATCH {
+            return Err(io::ErrorKind::FileTooLarge.into());
         }
-        bytes
-    })
+        if needed > self.0.capacity() {
+            // Doubling, but never past the bound.
+            let target = needed.max(self.0.capacity() * 2).clamp(128, KEEP_SCRATCH);
+            self.0.reserve_exact(target - self.0.len());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A writer that only counts.
+struct Count(usize);
+
+impl io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -47,6 +98,9 @@ mod tests {
             json!({"data": {"email": "ada@example.com", "id": "cus_ada", "type": "customer"}}),
             json!({"s": "quote \" backslash \\ control \u{1} and \u{e9}", "n": [1, -2.5, null, true]}),
             json!({"big": big}),
+            // Texts of exactly the scratch's bound and one byte more (`{"big":""}` is 10 bytes).
+            json!({"big": "x".repeat(KEEP_SCRATCH - 10)}),
+            json!({"big": "x".repeat(KEEP_SCRATCH - 9)}),
             json!([]),
             Value::Null,
             json!({"after": "a buffer larger than kept"}),
