@@ -24,6 +24,9 @@ use crate::validate::{self, MessageVars};
 pub(crate) struct Rule {
     pub dialect: Pointer,
     pub canonical: Pointer,
+    /// The text of `canonical`, built once at load: an action list's trail names it for every
+    /// action of every request.
+    pub canonical_text: String,
     pub enum_map: Option<EnumMap>,
     pub transform: Option<Transform>,
     pub derive: Option<Derive>,
@@ -93,6 +96,11 @@ pub(crate) enum Transform {
 #[derive(Debug, Clone)]
 pub(crate) struct Derive {
     pub from: Vec<Pointer>,
+    /// The texts of `from`, and of the message's envelope followed by the rule's `dialect` (the
+    /// derived member), built once at load: a request's report names both for every derived
+    /// member.
+    pub from_text: Vec<String>,
+    pub target_text: String,
     pub with: Derivation,
 }
 
