@@ -300,7 +300,6 @@ pub(crate) fn route_id(
     path_id: Option<&str>,
     body: &Value,
 ) -> Result<String, Problem> {
-    let at = route.id_in_body.clone().unwrap_or_default();
     let (found, id) = match (&route.id_in_body, path_id) {
         (Some(p), _) => {
             let v = p.get(body).filter(|v| !v.is_null() && v.as_str() != Some(""));
@@ -311,6 +310,8 @@ pub(crate) fn route_id(
             (id.is_some(), id.and_then(|id| route.id_format.decode_text(id)))
         }
     };
+    // Where a refusal points: built only for one (every request passes here).
+    let at = || route.id_in_body.clone().unwrap_or_default();
     match id {
         Some(id) if !id.is_empty() => Ok(id),
         _ if found => Err(errors.refuse(
@@ -318,9 +319,9 @@ pub(crate) fn route_id(
             MessageVars {
                 format: route.id_format.describe(),
                 target: Some(dialect.to_owned()),
-                ..validate::refusal("invalid_id", at)
+                ..validate::refusal("invalid_id", at())
             },
         )),
-        _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at))),
+        _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at()))),
     }
 }
