@@ -24,6 +24,9 @@ use crate::validate::{self, MessageVars};
 pub(crate) struct Rule {
     pub dialect: Pointer,
     pub canonical: Pointer,
+    /// The text of `canonical`, built once at load: an action list's trail names it for every
+    /// action of every request.
+    pub canonical_text: String,
     pub enum_map: Option<EnumMap>,
     pub transform: Option<Transform>,
     pub derive: Option<Derive>,
@@ -93,6 +96,11 @@ pub(crate) enum Transform {
 #[derive(Debug, Clone)]
 pub(crate) struct Derive {
     pub from: Vec<Pointer>,
+    /// The texts of `from`, and of the message's envelope followed by the rule's `dialect` (the
+    /// derived member), built once at load: a request's report names both for every derived
+    /// member.
+    pub from_text: Vec<String>,
+    pub target_text: String,
     pub with: Derivation,
 }
 
@@ -292,7 +300,6 @@ pub(crate) fn route_id(
     path_id: Option<&str>,
     body: &Value,
 ) -> Result<String, Problem> {
-    let at = route.id_in_body.clone().unwrap_or_default();
     let (found, id) = match (&route.id_in_body, path_id) {
         (Some(p), _) => {
             let v = p.get(body).filter(|v| !v.is_null() && v.as_str() != Some(""));
@@ -303,6 +310,8 @@ pub(crate) fn route_id(
             (id.is_some(), id.and_then(|id| route.id_format.decode_text(id)))
         }
     };
+    // Where a refusal points: built only for one (every request passes here).
+    let at = || route.id_in_body.clone().unwrap_or_default();
     match id {
         Some(id) if !id.is_empty() => Ok(id),
         _ if found => Err(errors.refuse(
@@ -310,9 +319,9 @@ pub(crate) fn route_id(
             MessageVars {
                 format: route.id_format.describe(),
                 target: Some(dialect.to_owned()),
-                ..validate::refusal("invalid_id", at)
+                ..validate::refusal("invalid_id", at())
             },
         )),
-        _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at))),
+        _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at()))),
     }
 }

@@ -168,9 +168,13 @@ impl IdFormat {
         }
     }
 
-    /// True when the bare `id` can be written in this form.
+    /// True when the bare `id` can be written in this form: `encode_text(id).is_some()`, without
+    /// writing it (every request asks, of every route).
     pub fn can_write(&self, id: &str) -> bool {
-        self.encode_text(id).is_some()
+        match self {
+            IdFormat::Integer => is_integer(id),
+            IdFormat::Opaque | IdFormat::Template { .. } => true,
+        }
     }
 }
 
@@ -273,6 +277,32 @@ mod tests {
         assert_eq!(f.decode_value(&serde_json::json!(12.5)), None);
         assert_eq!(f.decode_value(&serde_json::json!(-3)), None);
         assert_eq!(f.encode_value("0"), Some(serde_json::json!(0)));
+    }
+
+    #[test]
+    fn an_id_can_be_written_exactly_when_it_has_a_written_form() {
+        let formats = [
+            IdFormat::Opaque,
+            IdFormat::Integer,
+            IdFormat::parse("gid://shopify/Customer/{id}").unwrap(),
+            IdFormat::parse("c-{id}.v1").unwrap(),
+        ];
+        for f in &formats {
+            for id in [
+                "cus_ada",
+                "",
+                "12",
+                "0",
+                "012",
+                "-1",
+                "1e3",
+                "18446744073709551616",
+                " 1",
+                "gid://x/1",
+            ] {
+                assert_eq!(f.can_write(id), f.encode_text(id).is_some(), "{f:?} {id}");
+            }
+        }
     }
 
     #[test]

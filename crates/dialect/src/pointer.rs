@@ -75,7 +75,7 @@ impl Pointer {
     pub(crate) fn push_text(&self, out: &mut String) {
         for seg in &self.segments {
             out.push('/');
-            if seg.contains(['~', '/']) {
+            if needs_escape(seg) {
                 out.push_str(&seg.replace('~', "~0").replace('/', "~1"));
             } else {
                 out.push_str(seg);
@@ -211,7 +211,7 @@ impl fmt::Display for Pointer {
         for seg in &self.segments {
             f.write_str("/")?;
             // Most segments need no escape: written as they are, without a copy.
-            if seg.contains(['~', '/']) {
+            if needs_escape(seg) {
                 f.write_str(&seg.replace('~', "~0").replace('/', "~1"))?;
             } else {
                 f.write_str(seg)?;
@@ -219,6 +219,12 @@ impl fmt::Display for Pointer {
         }
         Ok(())
     }
+}
+
+/// True when `seg` holds a character its pointer text escapes (`~` or `/`): a look at its bytes
+/// (both are ASCII), cheaper than a search for either character.
+fn needs_escape(seg: &str) -> bool {
+    seg.bytes().any(|b| b == b'~' || b == b'/')
 }
 
 /// Writes `new` at `pointer` inside `root`, through existing array items (a segment that is the

@@ -344,3 +344,51 @@ fn an_unknown_client_authentication_is_refused_at_load() {
         "{message}"
     );
 }
+
+/// The request schema picks each item's payload schema by its action (an `if`/`else` chain over
+/// `$defs`): the refusals are those of one `if`/`then` per action, each tested on every item
+/// (checked against that form, item by item, when the chain replaced it). An item without an
+/// action meets every action's payload schema, as it did under the flat list.
+#[test]
+fn each_action_is_checked_against_its_own_payload_schema() {
+    let refused = |actions: Value| -> Vec<(String, String)> {
+        let body = json!({"version": 1, "actions": actions});
+        let p = translate("commercetools", "canonical", &body, Mode::Strict).unwrap_err();
+        p.errors
+            .iter()
+            .map(|e| (e.pointer.clone(), e.code.clone()))
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(p, c)| ((*p).to_owned(), (*c).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        refused(json!([{"firstName": "Ada"}])),
+        pairs(&[
+            ("/actions/0/action", "required"),
+            ("/actions/0/email", "required"),
+            ("/actions/0/firstName", "additionalProperties"),
+        ])
+    );
+    assert_eq!(
+        refused(json!([{"action": "setFirstName", "firstName": "Ada"}, {"action": "changeEmail"}])),
+        pairs(&[("/actions/1/email", "required")])
+    );
+    assert_eq!(
+        refused(json!([{"action": "setLastName", "lastName": 7, "x": 1}])),
+        pairs(&[
+            ("/actions/0/lastName", "type"),
+            ("/actions/0/x", "additionalProperties")
+        ])
+    );
+    assert_eq!(
+        refused(json!([{"action": "setKey", "key": "bad key!"}])),
+        pairs(&[("/actions/0/key", "pattern")])
+    );
+    assert_eq!(
+        refused(json!([{"action": "foo", "y": 1}, {"action": "addAddress", "address": {}}])),
+        pairs(&[("/actions/0/action", "enum")])
+    );
+}

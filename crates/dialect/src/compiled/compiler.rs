@@ -110,7 +110,8 @@ impl Compiler<'_> {
             .iter()
             .map(|p| self.pointer(&format!("{key}.required"), p))
             .collect();
-        let rules = self.rules("fields", fields, on, &Pointer::root());
+        let mut rules = self.rules("fields", fields, on, &Pointer::root());
+        name_derived_targets(&mut rules, &envelope);
         let expand = raw.expand.as_ref().map(|e| {
             if on != RawOn::Response {
                 self.problems
@@ -304,6 +305,7 @@ impl Compiler<'_> {
         };
         Rule {
             dialect,
+            canonical_text: canonical.text(),
             canonical,
             enum_map,
             transform,
@@ -352,7 +354,13 @@ impl Compiler<'_> {
             self.problems
                 .push(format!("{key}.from: `{}` reads exactly one member", d.with));
         }
-        Derive { from, with }
+        Derive {
+            from_text: from.iter().map(Pointer::text).collect(),
+            // Named by the message (`name_derived_targets`), once its envelope is known.
+            target_text: String::new(),
+            from,
+            with,
+        }
     }
 
     pub fn errors(
@@ -451,5 +459,18 @@ pub(crate) fn check_id(c: &mut Compiler<'_>, raw: &RawDefinition, stem: &str) {
             "id: `{}` must be lower-case letters, digits, `-` or `_`",
             raw.id
         ));
+    }
+}
+
+/// Names the member each derivation of `rules` writes, as a request's report does: the message's
+/// `envelope` followed by the rule's `dialect`, nested rules too.
+fn name_derived_targets(rules: &mut [Rule], envelope: &Pointer) {
+    for rule in rules {
+        if let Some(derive) = &mut rule.derive {
+            derive.target_text = envelope.join_text(&rule.dialect);
+        }
+        if let Shape::Object { rules, .. } | Shape::Array { rules } = &mut rule.shape {
+            name_derived_targets(rules, envelope);
+        }
     }
 }

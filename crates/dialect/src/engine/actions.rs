@@ -13,8 +13,6 @@
 //!   lenient mode.
 //! - An encoding writes one action per member present, in the order of the rules.
 
-use std::fmt::Write as _;
-
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
@@ -115,8 +113,8 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
         let mut origin = String::with_capacity(list_text.len() + 24);
         origin.push_str(list_text);
         origin.push('/');
-        // Writing into a String cannot fail.
-        let _ = write!(origin, "{i}");
+        // The index's digits without the formatter: every action of every request.
+        origin.push_str(itoa::Buffer::new().format(i));
         let item_len = origin.len();
         let name = match item.get(&actions.discriminator) {
             Some(Value::String(name)) => name,
@@ -134,7 +132,7 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
             continue;
         };
         let value = rule.dialect.get(item).cloned();
-        let canonical = rule.canonical.text();
+        let canonical = rule.canonical_text.clone();
         trail.origins.retain(|(c, _)| *c != canonical);
         if value.is_some() {
             rule.dialect.push_text(&mut origin);

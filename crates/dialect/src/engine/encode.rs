@@ -150,17 +150,22 @@ impl Encoder<'_> {
         at: &Pointer,
         out: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
-        let mut consumed: Vec<&Pointer> = Vec::with_capacity(rules.len());
+        // What the rules read, for the books' losses: answers keep no books, and list nothing.
+        let keeps_books = self.books.is_some();
+        let mut consumed: Vec<&Pointer> = Vec::with_capacity(if keeps_books { rules.len() } else { 0 });
         for rule in rules {
             match rule.canonical.get_member(src) {
                 Some(v) => {
-                    consumed.push(&rule.canonical);
+                    if keeps_books {
+                        consumed.push(&rule.canonical);
+                    }
                     if self.message.ignore_empty && is_blank(v) {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
-                    if rule.replace && matches!(rule.shape, Shape::Leaf) && !v.is_null() {
-                        // Built only here: this runs for every member of every request and answer.
+                    if keeps_books && rule.replace && matches!(rule.shape, Shape::Leaf) && !v.is_null() {
+                        // Built only here (and never for an answer, which keeps no books): this
+                        // runs for every member of every request and answer.
                         let whole = at.join(&rule.canonical);
                         if !self.is_complete(&whole) {
                             // A map the target replaces in full, which the patch only merges
@@ -177,11 +182,15 @@ impl Encoder<'_> {
                     if let Some(d) = &rule.derive
                         && let Some(value) = d.value(src)
                     {
-                        consumed.extend(&d.from);
                         if let Some(books) = self.books.as_mut() {
+                            consumed.extend(&d.from);
                             books.report.derived.push(DerivedField {
-                                target: self.message.envelope.join_text(&rule.dialect),
-                                from: d.from.iter().map(|f| at.join_text(f)).collect(),
+                                target: d.target_text.clone(),
+                                from: if at.is_root() {
+                                    d.from_text.clone()
+                                } else {
+                                    d.from.iter().map(|f| at.join_text(f)).collect()
+                                },
                             });
                         }
                         rule.dialect.set(out, value);
@@ -208,7 +217,7 @@ impl Encoder<'_> {
                 }
             }
         }
-        if self.books.is_some() {
+        if keeps_books {
             let mut lost = Vec::new();
             uncovered(src, &consumed, &Pointer::root(), &mut lost);
             for p in lost {

@@ -161,17 +161,21 @@ impl Derive {
         if let [from] = self.from.as_slice() {
             return match from.get_member(src)? {
                 Value::Null => Some(Value::Null),
-                Value::String(s) => self.with.apply(std::iter::once(s.as_str())).map(Value::String),
+                Value::String(s) => self
+                    .with
+                    .apply(std::iter::once(s.as_str()), s.len())
+                    .map(Value::String),
                 _ => None,
             };
         }
         // Two looks at the sources rather than a list of them: this runs for every derived
-        // member of every request and answer.
-        let (mut all_null, mut all_strings) = (true, true);
+        // member of every request and answer. The first also sizes the result.
+        let (mut all_null, mut all_strings, mut len) = (true, true, 0);
         for f in &self.from {
             let v = f.get_member(src)?;
             all_null &= v.is_null();
             all_strings &= v.is_string();
+            len += v.as_str().map_or(0, |s| s.len() + 1);
         }
         if all_null {
             return Some(Value::Null);
@@ -180,22 +184,21 @@ impl Derive {
             return None;
         }
         self.with
-            .apply(self.from.iter().filter_map(|f| f.get_member(src)?.as_str()))
+            .apply(self.from.iter().filter_map(|f| f.get_member(src)?.as_str()), len)
             .map(Value::String)
     }
 }
 
 impl Derivation {
-    /// The derivation over its source strings. `join_words` is the inverse of the other two:
-    /// given + family → full name, and full name → given (`first_word`) or family (`rest_words`).
-    /// The result is the only allocation: this runs for every derived member of every request
-    /// and answer.
-    fn apply<'s>(self, mut strings: impl Iterator<Item = &'s str> + Clone) -> Option<String> {
+    /// The derivation over its source strings, `len` bytes at most in all (the result's
+    /// capacity). `join_words` is the inverse of the other two: given + family → full name, and
+    /// full name → given (`first_word`) or family (`rest_words`). The result is the only
+    /// allocation: this runs for every derived member of every request and answer.
+    fn apply<'s>(self, mut strings: impl Iterator<Item = &'s str>, len: usize) -> Option<String> {
         Some(match self {
             Derivation::JoinWords => {
-                let words = strings.map(str::trim).filter(|s| !s.is_empty());
-                let mut out = String::with_capacity(words.clone().map(|w| w.len() + 1).sum());
-                for word in words {
+                let mut out = String::with_capacity(len);
+                for word in strings.map(str::trim).filter(|s| !s.is_empty()) {
                     if !out.is_empty() {
                         out.push(' ');
                     }
@@ -232,6 +235,7 @@ mod tests {
         Rule {
             dialect: Pointer::root(),
             canonical: Pointer::root(),
+            canonical_text: String::new(),
             enum_map,
             transform,
             derive: None,
@@ -327,8 +331,11 @@ mod tests {
     }
 
     fn derive(with: Derivation, from: &[&str], src: Value) -> Option<Value> {
+        let pointers: Vec<Pointer> = from.iter().map(|p| Pointer::parse(p).unwrap()).collect();
         let d = Derive {
-            from: from.iter().map(|p| Pointer::parse(p).unwrap()).collect(),
+            from_text: pointers.iter().map(Pointer::text).collect(),
+            target_text: String::new(),
+            from: pointers,
             with,
         };
         let value = d.value(src.as_object().unwrap());
