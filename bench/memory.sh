@@ -6,14 +6,17 @@
 # a fresh gateway, one such update alone. RSS before is read after one small warm-up request;
 # peak RSS is the kernel's high-water mark (VmHWM: no sampling gaps). Per request, as a multiple
 # of the body:
-#   - alone: (peak − before) / body, with one request (N=1): the peak of one request;
+#   - alone: (peak − before) / body, with one request (N=1): the peak of one request; measured
+#     ALONE_RUNS times (default 3), each with a fresh gateway, and reported as the median with the
+#     lowest and highest (one request's RSS peak moves by up to about 1× the body between runs:
+#     the allocator returns freed pages late, and the kernel's high-water mark sees that);
 #   - concurrent: (peak − before) / most / body, where `most` is the most requests the upstream
 #     stub held at once (it prints each new high). When admission lets fewer than N work at once,
 #     dividing by N would spread the working requests' peak over requests that were only
 #     waiting (each holding its read body), and look better than it is; dividing by `most` counts
 #     the waiting ones' bodies against the working ones.
 #
-#   bash bench/memory.sh                 # N=8 DELAY_MS=2500 MAX_BODY=1048576 MAX_VALUES=10000
+#   bash bench/memory.sh                 # N=8 DELAY_MS=2500 MAX_BODY=1048576 MAX_VALUES=10000 ALONE_RUNS=3
 #   N=32 SKIP_BUILD=1 bash bench/memory.sh
 #   GW_ENV="DIALECTGATE__SERVER__MAX_BUFFERED_BYTES=268435456" bash bench/memory.sh
 #   SKIP_BUILD=1 MEM_BIN=/path/to/older/dialectgate bash bench/memory.sh
@@ -24,6 +27,7 @@ source "$(dirname "$0")/lib.sh"
 install_traps
 
 N=${N:-8}
+ALONE_RUNS=${ALONE_RUNS:-3}
 DELAY_MS=${DELAY_MS:-2500}
 MAX_BODY=${MAX_BODY:-1048576}
 # The gateway's server.max_json_values; each shape has as many values of its kind as it allows.
@@ -88,8 +92,15 @@ rows=()
 for shape in $SHAPES; do
     python3 "$BENCH_DIR/memory/shapes.py" "$shape" "$MAX_BODY" "$MAX_VALUES" >"$RUN/$shape.json"
     bytes=$(stat -c %s "$RUN/$shape.json")
-    measure "$shape" 1
-    alone="$statuses, $((before / 1024)) → $((peak / 1024)) MiB, **$(multiple "$peak" "$before" 1)×**"
+    runs=()
+    for _ in $(seq "$ALONE_RUNS"); do
+        measure "$shape" 1
+        runs+=("$(multiple "$peak" "$before" 1)")
+    done
+    # The median run's figure, then the lowest and the highest.
+    read -r median low high < <(printf '%s\n' "${runs[@]}" | sort -g |
+        awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }')
+    alone="$statuses, $((before / 1024)) → $((peak / 1024)) MiB (last run), **${median}×** ($low–$high)"
     measure "$shape" "$N"
     together="$statuses, $((before / 1024)) → $((peak / 1024)) MiB, $most | $(multiple "$peak" "$before" "$most")× | $(multiple "$peak" "$before" "$N")×"
     rows+=("| $shape | $bytes | $alone | $together |")
@@ -98,11 +109,11 @@ done
 {
     echo "# Peak memory, worst-shape bodies ($TS)"
     echo
-    echo "Command: \`N=$N DELAY_MS=$DELAY_MS MAX_BODY=$MAX_BODY MAX_VALUES=$MAX_VALUES ${GW_ENV:+GW_ENV=\"$GW_ENV\" }bash bench/memory.sh\`: per shape, a fresh release gateway and stub upstream for one request alone, then again for $N concurrent ones (default configuration otherwise; server.max_body_bytes = $MAX_BODY, server.max_json_values = $MAX_VALUES), Medusa updates into a canonical upstream answering after $DELAY_MS ms; each body is as large as the limit allows and holds as many values of its shape as the value limit allows."
+    echo "Command: \`N=$N ALONE_RUNS=$ALONE_RUNS DELAY_MS=$DELAY_MS MAX_BODY=$MAX_BODY MAX_VALUES=$MAX_VALUES ${GW_ENV:+GW_ENV=\"$GW_ENV\" }bash bench/memory.sh\`: per shape, a fresh release gateway and stub upstream for one request alone, then again for $N concurrent ones (default configuration otherwise; server.max_body_bytes = $MAX_BODY, server.max_json_values = $MAX_VALUES), Medusa updates into a canonical upstream answering after $DELAY_MS ms; each body is as large as the limit allows and holds as many values of its shape as the value limit allows."
     echo
-    echo "Per request, as a multiple of the body: alone = (peak − before) / body with one request; concurrent = (peak − before) / most / body, where most is the most requests the upstream held at once (fewer than N when admission made the others wait; their read bodies then count against the working ones). The last column divides by N instead, for comparison with earlier runs; it flatters a shape whose requests were made to wait."
+    echo "Per request, as a multiple of the body: alone = (peak − before) / body with one request, the median of $ALONE_RUNS runs (each a fresh gateway) with the lowest and highest; concurrent = (peak − before) / most / body, where most is the most requests the upstream held at once (fewer than N when admission made the others wait; their read bodies then count against the working ones). The last column divides by N instead, for comparison with earlier runs; it flatters a shape whose requests were made to wait."
     echo
-    echo "| shape | body bytes | alone: status, RSS before → peak, per request | $N concurrent: statuses, RSS before → peak, most at once | per request | (peak − before) / N / body |"
+    echo "| shape | body bytes | alone: status, RSS before → peak, per request (median, range) | $N concurrent: statuses, RSS before → peak, most at once | per request | (peak − before) / N / body |"
     echo "|---|---:|---|---|---:|---:|"
     printf '%s\n' "${rows[@]}"
 } | tee "$REPORT"
