@@ -130,8 +130,14 @@ impl Pointer {
 
     /// Looks the pointer up in `value` (objects by key, arrays by index).
     pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        self.get_after(0, value)
+    }
+
+    /// [`Pointer::get`] of the segments after the first `skip`, in `value` (what the first
+    /// `skip` segments led to).
+    pub(crate) fn get_after<'v>(&self, skip: usize, value: &'v Value) -> Option<&'v Value> {
         let mut cur = value;
-        for seg in &self.segments {
+        for seg in self.segments.get(skip..)? {
             cur = match cur {
                 Value::Object(map) => map.get(seg)?,
                 Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,

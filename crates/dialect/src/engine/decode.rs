@@ -159,8 +159,14 @@ pub(crate) fn response(d: Compiled<'_>, members: &MemberIndex, body: &Value) -> 
     match m.envelope.get(body) {
         Some(root @ Value::Object(held)) if held.len() * 2 < members.named_count() => {
             let mut out = Map::new();
-            for i in members.present(held) {
-                decoder.rule(&m.rules[i], root, &m.envelope, &mut out)?;
+            for (i, first) in members.present(root, held) {
+                // The rule's first member was found while indexing: only the rest of its
+                // pointer is looked up.
+                let rule = &m.rules[i];
+                let skip = usize::from(!rule.dialect.is_root());
+                if let Some(v) = rule.dialect.get_after(skip, first) {
+                    decoder.found(rule, v, &m.envelope, &mut out)?;
+                }
             }
             Ok(Value::Object(out))
         }
@@ -201,12 +207,13 @@ impl MemberIndex {
         self.named.len()
     }
 
-    /// The indexes, in rule order, of the rules that read a member `held` has or the envelope
-    /// itself: every rule that can decode anything from it.
-    fn present(&self, held: &Map<String, Value>) -> Vec<usize> {
+    /// The indexes, in rule order, of the rules that read a member `held` (the object `root`)
+    /// has or the envelope itself: every rule that can decode anything from it. Each comes with
+    /// the value its pointer starts from: the member its first segment names, or `root`.
+    fn present<'v>(&self, root: &'v Value, held: &'v Map<String, Value>) -> Vec<(usize, &'v Value)> {
         let mut out = Vec::with_capacity(held.len() + self.whole.len());
-        out.extend_from_slice(&self.whole);
-        for key in held.keys() {
+        out.extend(self.whole.iter().map(|&i| (i, root)));
+        for (key, value) in held {
             let from = self
                 .named
                 .partition_point(|(name, _)| name.as_str() < key.as_str());
@@ -214,10 +221,10 @@ impl MemberIndex {
                 self.named[from..]
                     .iter()
                     .take_while(|(name, _)| name == key)
-                    .map(|(_, i)| *i),
+                    .map(|(_, i)| (*i, value)),
             );
         }
-        out.sort_unstable();
+        out.sort_unstable_by_key(|&(i, _)| i);
         out
     }
 }
@@ -385,9 +392,20 @@ impl Decoder<'_> {
         at: &Pointer,
         dst: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
-        let Some(v) = rule.dialect.get(src) else {
-            return Ok(());
-        };
+        match rule.dialect.get(src) {
+            Some(v) => self.found(rule, v, at, dst),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Decoder::rule`] for the value `v` found at the rule's member.
+    fn found(
+        &self,
+        rule: &Rule,
+        v: &Value,
+        at: &Pointer,
+        dst: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
         if self.ignore_empty && is_blank(v) || !self.replace && v.is_null() {
             return Ok(());
         }

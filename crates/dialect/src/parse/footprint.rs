@@ -55,11 +55,19 @@ pub fn measure(bytes: &[u8]) -> Footprint {
             b'"' => {
                 f.tokens += 1;
                 i += 1;
-                while i < bytes.len() {
-                    match bytes[i] {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
+                // The string's text is skipped to its next quote or backslash at once (most
+                // of a document's bytes are inside strings); an escape skips one more byte.
+                loop {
+                    match bytes.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                        Some(at) if bytes[i + at] == b'"' => {
+                            i += at;
+                            break;
+                        }
+                        Some(at) => i += at + 2,
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
                     }
                 }
                 i += 1;
@@ -121,6 +129,81 @@ mod tests {
         assert_eq!(all, 2 * doc.len() + 3001 * PER_VALUE + 1000 * PER_OBJECT);
         let capped = f.tree_bytes(100);
         assert_eq!(capped, 2 * doc.len() + 200 * PER_VALUE + 100 * PER_OBJECT);
+    }
+
+    /// The byte-at-a-time count `measure` replaced, for the equivalence test below.
+    fn measure_bytewise(bytes: &[u8]) -> (usize, usize) {
+        let (mut tokens, mut objects, mut i) = (0, 0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    tokens += 1;
+                    i += 1;
+                    while i < bytes.len() {
+                        match bytes[i] {
+                            b'\\' => i += 2,
+                            b'"' => break,
+                            _ => i += 1,
+                        }
+                    }
+                    i += 1;
+                }
+                b'{' => {
+                    tokens += 1;
+                    i += 1;
+                    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                    if bytes.get(i) != Some(&b'}') {
+                        objects += 1;
+                    }
+                }
+                b'[' => {
+                    tokens += 1;
+                    i += 1;
+                }
+                b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                    tokens += 1;
+                    i += 1;
+                    while i < bytes.len()
+                        && matches!(bytes[i], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'+' | b'-')
+                    {
+                        i += 1;
+                    }
+                }
+                _ => i += 1,
+            }
+        }
+        (tokens, objects)
+    }
+
+    proptest::proptest! {
+        /// Skipping a string's text at once counts exactly what the byte-at-a-time scan
+        /// counted, for any bytes (quotes, escapes, a backslash at the end, unclosed strings).
+        #[test]
+        fn skipping_strings_at_once_counts_as_byte_at_a_time(
+            doc in proptest::collection::vec(proptest::sample::select(
+                b"\"\\{}[] :,-1tfnaxe.".to_vec()), 0..200),
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            for bytes in [&doc[..], &raw[..]] {
+                let f = measure(bytes);
+                proptest::prop_assert_eq!((f.tokens, f.objects), measure_bytewise(bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn long_strings_with_escapes_count_once() {
+        let text = format!(
+            r#"{{"{}":"{}\"{}\\","b":[1]}}"#,
+            "k".repeat(40),
+            "v".repeat(70),
+            "w".repeat(33)
+        );
+        let f = measure(text.as_bytes());
+        assert_eq!((f.tokens, f.objects), (6, 1));
+        assert_eq!((f.tokens, f.objects), measure_bytewise(text.as_bytes()));
     }
 
     #[test]
