@@ -118,6 +118,27 @@ thread_local! {
     static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
 }
 
+/// Runs `write` with this thread's reused buffer, cleared (the access line, a span's first
+/// fields): no allocation per use. A buffer that grew past [`KEEP_BUFFER`] is not kept.
+fn with_buffer<T>(write: impl FnOnce(&mut String) -> T) -> T {
+    BUFFER.with(|cell| {
+        // Re-entrance (a log call while writing) cannot happen here, but if the buffer is
+        // busy, a fresh one does the job.
+        let mut fresh = String::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        let done = write(buf);
+        if buf.capacity() > KEEP_BUFFER {
+            *buf = String::with_capacity(512);
+        }
+        done
+    })
+}
+
 impl<S, L, W> Layer<S> for AccessLog<L, W>
 where
     S: Subscriber,
@@ -156,22 +177,10 @@ where
         if !is_access_event(event.metadata()) {
             return self.inner.on_event(event, ctx);
         }
-        BUFFER.with(|cell| {
-            // Re-entrance (a log call while writing) cannot happen here, but if the buffer is
-            // busy, a fresh one does the job.
-            let mut fresh = String::new();
-            let mut guard = cell.try_borrow_mut();
-            let buf = match guard.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut fresh,
-            };
-            buf.clear();
+        with_buffer(|buf| {
             let keys = self.keys.get_or_init(|| Keys::new(event.metadata()));
             write_line(buf, event, SystemTime::now(), keys.of(event.metadata()));
             self.sink.write_line(buf.as_bytes());
-            if buf.capacity() > KEEP_BUFFER {
-                *buf = String::with_capacity(512);
-            }
         });
     }
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -277,15 +286,17 @@ pub struct SpanFields;
 
 impl<'w> FormatFields<'w> for SpanFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut buf = String::with_capacity(128);
-        buf.push('{');
-        fields.record(&mut Fields {
-            buf: &mut buf,
-            first: true,
-            keys: SPAN_KEYS.get(),
-        });
-        buf.push('}');
-        writer.write_str(&buf)
+        // Written into the reused buffer, then copied once into the span's own.
+        with_buffer(|buf| {
+            buf.push('{');
+            fields.record(&mut Fields {
+                buf,
+                first: true,
+                keys: SPAN_KEYS.get(),
+            });
+            buf.push('}');
+            writer.write_str(buf)
+        })
     }
 
     fn add_fields(&self, current: &'w mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
