@@ -405,21 +405,9 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|p| from + clean + p)
 }
 
-/// A decimal number, without `fmt`.
-fn write_u64(buf: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        buf.push(char::from(d));
-    }
+/// A decimal number, without `fmt` (itoa: two digits a step, written once).
+fn write_u64(buf: &mut String, v: u64) {
+    buf.push_str(itoa::Buffer::new().format(v));
 }
 
 /// `v` on `width` digits (zero-padded; `v` < 10^width).
