@@ -118,6 +118,27 @@ thread_local! {
     static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
 }
 
+/// Runs `write` with this thread's reused buffer, cleared (the access line, a span's first
+/// fields): no allocation per use. A buffer that grew past [`KEEP_BUFFER`] is not kept.
+fn with_buffer<T>(write: impl FnOnce(&mut String) -> T) -> T {
+    BUFFER.with(|cell| {
+        // Re-entrance (a log call while writing) cannot happen here, but if the buffer is
+        // busy, a fresh one does the job.
+        let mut fresh = String::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf = match guard.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        let done = write(buf);
+        if buf.capacity() > KEEP_BUFFER {
+            *buf = String::with_capacity(512);
+        }
+        done
+    })
+}
+
 impl<S, L, W> Layer<S> for AccessLog<L, W>
 where
     S: Subscriber,
@@ -156,22 +177,10 @@ where
         if !is_access_event(event.metadata()) {
             return self.inner.on_event(event, ctx);
         }
-        BUFFER.with(|cell| {
-            // Re-entrance (a log call while writing) cannot happen here, but if the buffer is
-            // busy, a fresh one does the job.
-            let mut fresh = String::new();
-            let mut guard = cell.try_borrow_mut();
-            let buf = match guard.as_deref_mut() {
-                Ok(buf) => buf,
-                Err(_) => &mut fresh,
-            };
-            buf.clear();
+        with_buffer(|buf| {
             let keys = self.keys.get_or_init(|| Keys::new(event.metadata()));
             write_line(buf, event, SystemTime::now(), keys.of(event.metadata()));
             self.sink.write_line(buf.as_bytes());
-            if buf.capacity() > KEEP_BUFFER {
-                *buf = String::with_capacity(512);
-            }
         });
     }
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -277,15 +286,17 @@ pub struct SpanFields;
 
 impl<'w> FormatFields<'w> for SpanFields {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut buf = String::with_capacity(128);
-        buf.push('{');
-        fields.record(&mut Fields {
-            buf: &mut buf,
-            first: true,
-            keys: SPAN_KEYS.get(),
-        });
-        buf.push('}');
-        writer.write_str(&buf)
+        // Written into the reused buffer, then copied once into the span's own.
+        with_buffer(|buf| {
+            buf.push('{');
+            fields.record(&mut Fields {
+                buf,
+                first: true,
+                keys: SPAN_KEYS.get(),
+            });
+            buf.push('}');
+            writer.write_str(buf)
+        })
     }
 
     fn add_fields(&self, current: &'w mut FormattedFields<Self>, fields: &Record<'_>) -> fmt::Result {
@@ -367,46 +378,36 @@ fn escape_into(buf: &mut String, s: &str) {
 
 /// The index of the first byte at or after `from` that `ESCAPE` escapes. Eight bytes at a time
 /// while none of them can be one (a word test that never misses one; a word it flags is then
-/// read byte by byte), so a clean string costs about a quarter of a byte loop.
+/// read byte by byte), so a clean string costs about a quarter of a byte loop. The three tests
+/// of a word are or-ed into one mask: one branch per word.
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Some byte of `x` is below `n` (n <= 0x80) / is zero.
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let x = u64::from_ne_bytes(word);
-        if below(x, 0x20) || zero(x ^ (ONES * u64::from(b'"'))) || zero(x ^ (ONES * u64::from(b'\\'))) {
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    // The high bit of a byte of the mask is set where that byte of `x` is below `n` (n <= 0x80)
+    // / is zero (and perhaps at a later byte too: only the first flagged word is looked into).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut clean = 0;
+    for word in words.by_ref() {
+        let x = u64::from_ne_bytes(word.try_into().ok()?);
+        if (below(x, 0x20) | zero(x ^ QUOTES) | zero(x ^ BACKSLASHES)) & HIGH != 0 {
             break;
         }
-        i += 8;
+        clean += 8;
     }
-    bytes
-        .get(i..)?
+    rest[clean..]
         .iter()
         .position(|&b| ESCAPE[usize::from(b)] != 0)
-        .map(|p| i + p)
+        .map(|p| from + clean + p)
 }
 
-/// A decimal number, without `fmt`.
-fn write_u64(buf: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        buf.push(char::from(d));
-    }
+/// A decimal number, without `fmt` (itoa: two digits a step, written once).
+fn write_u64(buf: &mut String, v: u64) {
+    buf.push_str(itoa::Buffer::new().format(v));
 }
 
 /// `v` on `width` digits (zero-padded; `v` < 10^width).

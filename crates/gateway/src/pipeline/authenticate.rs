@@ -87,13 +87,15 @@ pub const SENSITIVE_HEADERS: [&str; 6] = [
     "proxy-authorization",
 ];
 
-/// The caller's token, as the dialect's accepted credential forms carry it.
+/// The caller's token, as the dialect's accepted credential forms carry it. A header value
+/// read by `to_str` is visible ASCII and tabs: its whitespace is ASCII whitespace, trimmed and
+/// looked for byte by byte (not decoded as characters).
 pub fn extract(dialect: &Dialect, headers: &HeaderMap) -> Option<String> {
     for cred in &dialect.auth().accept {
         let Some(value) = headers.get(cred.header.as_str()).and_then(|v| v.to_str().ok()) else {
             continue;
         };
-        let value = value.trim();
+        let value = value.trim_ascii();
         let token = match &cred.scheme {
             Some(scheme) => match strip_scheme(value, scheme) {
                 Some(t) => Some(t),
@@ -103,8 +105,8 @@ pub fn extract(dialect: &Dialect, headers: &HeaderMap) -> Option<String> {
             None => Some(value),
         };
         if let Some(t) = token
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
+            .map(str::trim_ascii)
+            .filter(|t| !t.is_empty() && !t.bytes().any(|b| b.is_ascii_whitespace()))
         {
             return Some(t.to_owned());
         }

@@ -61,46 +61,66 @@ fn push_decimal(out: &mut Vec<u8>, n: u8) {
     out.push(b'0' + n % 10);
 }
 
+/// RFC 7230 `tchar`, by byte: a table lookup where the values are scanned.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
 /// RFC 7230 `tchar`.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    TCHAR[usize::from(b)]
 }
 
 /// Appends `value` as an RFC 7239 value: as a token when it is one, else as a quoted-string
 /// with `"` and `\` escaped. Control characters and non-ASCII cannot be carried: nothing is
 /// appended and the answer is false.
 fn push_value(out: &mut Vec<u8>, value: &[u8]) -> bool {
-    if !value.iter().all(|&b| b == b' ' || b.is_ascii_graphic()) {
-        return false;
+    // One pass: every byte carriable, and whether all are token characters.
+    let mut token = !value.is_empty();
+    for &b in value {
+        if !(b == b' ' || b.is_ascii_graphic()) {
+            return false;
+        }
+        token &= is_tchar(b);
     }
-    if !value.is_empty() && value.iter().all(|&b| is_tchar(b)) {
+    if token {
         out.extend_from_slice(value);
         return true;
     }
+    // The runs between the bytes to escape are copied whole.
     out.push(b'"');
-    for &b in value {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
+    let mut rest = value;
+    while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+        out.extend_from_slice(&rest[..at]);
+        out.push(b'\\');
+        out.push(rest[at]);
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
     true
 }
