@@ -22,6 +22,7 @@ mod fidelity_gaps;
 mod fill;
 mod graphql;
 mod headers;
+mod held_text;
 mod integrity;
 mod limits;
 mod load;

@@ -35,6 +35,8 @@ pub struct Canonical {
     pub(crate) update_json: Value,
     pub(crate) customer_json: Value,
     pub(crate) problem_json: Value,
+    /// Where a member held as text may be written in a patch (see [`crate::HeldText`]).
+    pub(crate) held_places: Vec<String>,
     /// Violation message templates: none, the canonical form uses the default messages.
     messages: HashMap<String, String>,
 }
@@ -65,6 +67,7 @@ impl Canonical {
             update,
             customer,
             problem,
+            held_places: crate::compiled::held_places::target_places(None, &update_json),
             update_json,
             customer_json,
             problem_json,
@@ -112,6 +115,10 @@ impl Side for Canonical {
 
     fn request_schema(&self) -> &Validator {
         &self.update
+    }
+
+    fn held_places(&self) -> &[String] {
+        &self.held_places
     }
 
     fn messages(&self) -> &HashMap<String, String> {
@@ -181,6 +188,7 @@ impl Side for Canonical {
             query: String::new(),
             content_type: "application/json",
             body: Value::Null,
+            held: crate::HeldText::default(),
         })
     }
 
@@ -199,6 +207,7 @@ impl Side for Canonical {
             query: String::new(),
             content_type: "application/merge-patch+json",
             body,
+            held: crate::HeldText::default(),
         }
     }
 

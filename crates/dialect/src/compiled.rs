@@ -5,6 +5,7 @@
 
 mod actions;
 mod compiler;
+pub(crate) mod held_places;
 
 use std::collections::HashMap;
 

@@ -55,6 +55,8 @@ pub struct Dialect {
     /// at load (`provenance::source_index`): a derived member's report names its sources on
     /// every such request.
     pub(crate) sources: std::collections::HashMap<String, String>,
+    /// Where its requests' members may be held as text (see [`crate::HeldText`]).
+    pub(crate) held: crate::compiled::held_places::Places,
 }
 
 // === impl Dialect ===
@@ -310,6 +312,10 @@ impl Side for Dialect {
         &self.schemas.request
     }
 
+    fn held_places(&self) -> &[String] {
+        &self.held.as_target
+    }
+
     fn messages(&self) -> &HashMap<String, String> {
         &self.errors.messages
     }
@@ -380,6 +386,7 @@ impl Side for Dialect {
             query: route.query_for(id).unwrap_or_default(),
             content_type: "application/json",
             body,
+            held: crate::HeldText::default(),
         })
     }
 
@@ -401,6 +408,7 @@ impl Side for Dialect {
             query: String::new(),
             content_type: "application/json",
             body,
+            held: crate::HeldText::default(),
         }
     }
 

@@ -14,6 +14,7 @@ mod dialect;
 mod endpoint;
 mod engine;
 mod error;
+mod held;
 pub mod id;
 mod matrix;
 mod message;
@@ -39,12 +40,16 @@ pub use self::{
     endpoint::Endpoint,
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,
+    held::{HELD_MIN_BYTES, HeldText, Writing},
     matrix::{Fate, MatrixEntry, MemberFate},
     message::{
         Answer, DEFAULT_OVERFLOW_PREFIX, Fill, Mode, Options, Outbound, Pending, Step, Translation,
         Understood,
     },
-    parse::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_limited, parse_strict},
+    parse::{
+        DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, Footprint, Limits, measure, parse_holding_text, parse_limited,
+        parse_strict,
+    },
     pointer::Pointer,
     registry::Registry,
     render::{Rendered, problem_json},

@@ -94,6 +94,10 @@ pub struct Outbound {
     pub content_type: &'static str,
     /// The body; `null` for a request without one (a `GET`).
     pub body: Value,
+    /// The members of `body` held as the caller's text (placeholders in `body`): see
+    /// [`crate::HeldText`]. Empty but for the gateway's requests carrying a large bag.
+    #[serde(skip)]
+    pub held: crate::HeldText,
 }
 
 /// A translated request.

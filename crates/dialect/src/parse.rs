@@ -10,8 +10,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+pub use self::as_text::parse_holding_text;
 pub use self::footprint::{Footprint, measure};
 
+mod as_text;
 mod footprint;
 
 /// Default maximum nesting depth of request bodies.
@@ -60,29 +62,32 @@ pub fn parse_limited(bytes: &[u8], limits: Limits) -> Result<Value, serde_json::
     let mut de = serde_json::Deserializer::from_str(text);
     let floats = Cell::new(false);
     let values = Cell::new(0);
-    let value = Seed {
-        depth: 0,
-        limits,
-        floats: &floats,
-        values: &values,
-        // A NUL can only be written as the escape `\u0000` (serde_json refuses a raw control
-        // character in a string): a text without a backslash has none, and its strings are not
-        // searched one by one.
-        nul_possible: bytes.contains(&b'\\') && text.contains("\\u0000"),
-    }
-    .deserialize(&mut de)?;
+    let value = Seed::root(text, limits, &floats, &values).deserialize(&mut de)?;
     de.end()?;
-    // Integers within 64 bits are kept exactly by serde_json; only a body that produced a
-    // double is scanned again, for the number that would not come out as it went in.
-    if floats.get()
-        && let Some(token) = inexact_number(text)
-    {
-        return Err(<serde_json::Error as de::Error>::custom(format_args!(
+    exact_numbers(text, floats.get())?;
+    Ok(value)
+}
+
+/// Whether `text` may hold a NUL in a string: a NUL can only be written as the escape `\u0000`
+/// (serde_json refuses a raw control character in a string), so a text without a backslash has
+/// none, and its strings are not searched one by one.
+fn nul_possible(text: &str) -> bool {
+    text.as_bytes().contains(&b'\\') && text.contains("\\u0000")
+}
+
+/// Integers within 64 bits are kept exactly by serde_json; only a text that produced a double
+/// (`floats`) is scanned again, for the number that would not come out as it went in.
+fn exact_numbers(text: &str, floats: bool) -> Result<(), serde_json::Error> {
+    if !floats {
+        return Ok(());
+    }
+    match inexact_number(text) {
+        Some(token) => Err(<serde_json::Error as de::Error>::custom(format_args!(
             "the number {} cannot be kept exactly (at most 64-bit integers and double precision)",
             Shown(token)
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(value)
 }
 
 /// A number token for an error message, cut short.
@@ -190,6 +195,12 @@ struct Seed<'a> {
     values: &'a Cell<usize>,
     /// Set when serde_json produced a double (a decimal, or an integer beyond 64 bits).
     floats: &'a Cell<bool>,
+    /// False: the text is checked as strictly, but nothing is built, for a member held as its
+    /// text (`parse::as_text`): a value comes out `true` when it is `null` or `""`, else `null`.
+    build: bool,
+    /// An object here whose member name starts with it is refused (the gateway's reserved
+    /// prefix, looked for in the bag a member carried as text may be): at this level only.
+    prefix: Option<&'a str>,
 }
 
 impl<'de> DeserializeSeed<'de> for Seed<'_> {
@@ -210,6 +221,19 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
 }
 
 impl<'a> Seed<'a> {
+    /// The seed of the document `text`, building it.
+    fn root(text: &str, limits: Limits, floats: &'a Cell<bool>, values: &'a Cell<usize>) -> Seed<'a> {
+        Seed {
+            depth: 0,
+            limits,
+            floats,
+            values,
+            nul_possible: nul_possible(text),
+            build: true,
+            prefix: None,
+        }
+    }
+
     /// [`no_nul`], when the text may hold a NUL at all.
     fn no_nul<E: de::Error>(self, s: &str) -> Result<(), E> {
         if self.nul_possible { no_nul(s) } else { Ok(()) }
@@ -224,6 +248,7 @@ impl<'a> Seed<'a> {
         }
         Ok(Seed {
             depth: self.depth + 1,
+            prefix: None,
             ..self
         })
     }
@@ -257,24 +282,44 @@ impl<'de> Visitor<'de> for Seed<'_> {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         self.no_nul(v)?;
-        Ok(Value::String(v.to_owned()))
+        Ok(if self.build {
+            Value::String(v.to_owned())
+        } else {
+            Value::Bool(v.is_empty())
+        })
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
         self.no_nul(&v)?;
-        Ok(Value::String(v))
+        Ok(if self.build {
+            Value::String(v)
+        } else {
+            Value::Bool(v.is_empty())
+        })
     }
 
     fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+        Ok(if self.build {
+            Value::Null
+        } else {
+            Value::Bool(true)
+        })
     }
 
     fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+        Ok(if self.build {
+            Value::Null
+        } else {
+            Value::Bool(true)
+        })
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let inner = self.deeper()?;
+        if !self.build {
+            while seq.next_element_seed(inner)?.is_some() {}
+            return Ok(Value::Null);
+        }
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(v) = seq.next_element_seed(inner)? {
             items.push(v);
@@ -284,6 +329,9 @@ impl<'de> Visitor<'de> for Seed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let inner = self.deeper()?;
+        if !self.build {
+            return as_text::check_map(self, inner, access);
+        }
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             self.no_nul(&key)?;

@@ -14,6 +14,7 @@ use crate::dialect::{self, Dialect};
 use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
 use crate::error::DialectError;
+use crate::held::HeldText;
 use crate::message::{Answer, Fill, Mode, Options, Outbound, Pending, Step, Translation, Understood};
 use crate::pointer::Pointer;
 use crate::render::Rendered;
@@ -207,6 +208,32 @@ impl Registry {
         options: Options<'_>,
     ) -> Result<Step, Problem> {
         self.request((from, to), path_id, Body::Taken(body), options)
+    }
+
+    /// The members of `from`'s request bodies that may be held as their text on the way to
+    /// `to` ([`crate::parse_holding_text`], [`HeldText`]): none when `to` has no place to write
+    /// one.
+    pub fn held_members<'a>(&self, from: &'a Endpoint, to: &Endpoint) -> &'a [String] {
+        match from {
+            Endpoint::Dialect(d) if !to.side(&self.canonical).held_places().is_empty() => &d.held.as_caller,
+            _ => &[],
+        }
+    }
+
+    /// Gives `outbound` (a translation for `to` of a body parsed with `held` members) their
+    /// text, when every placeholder came out whole, once, where `to` may write a member held
+    /// as text, and nowhere else. Else `held` is given back: the body must be translated again
+    /// whole (see [`HeldText`]).
+    ///
+    /// # Errors
+    /// `held`, when the translation cannot carry it.
+    pub fn hold_text(&self, to: &Endpoint, outbound: &mut Outbound, held: HeldText) -> Result<(), HeldText> {
+        if crate::held::placed(&outbound.body, to.side(&self.canonical).held_places(), held.len()) {
+            outbound.held = held;
+            Ok(())
+        } else {
+            Err(held)
+        }
     }
 
     fn request(

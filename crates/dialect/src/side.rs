@@ -76,6 +76,10 @@ pub(crate) trait Side {
     /// The schema of this side's request bodies.
     fn request_schema(&self) -> &Validator;
 
+    /// The top-level members of its request bodies where a member held as the caller's text
+    /// may be written (see [`crate::HeldText`]).
+    fn held_places(&self) -> &[String];
+
     /// The violation message templates, by code (the canonical form has none: the default
     /// messages).
     fn messages(&self) -> &HashMap<String, String>;

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::io;
 
-use serde_json::Value;
+use serde::Serialize;
 
 /// The most the thread's scratch buffer holds: a longer text is counted, then written once into a
 /// vector of its size.
@@ -23,7 +23,7 @@ thread_local! {
 /// written into a vector of its size, so a large body is never held twice over (a scratch grown
 /// by doubling beside the copy: BENCHMARKS.md, "Memory near the body"). Empty if `value`
 /// cannot be serialised.
-pub(crate) fn exact(value: &Value) -> Vec<u8> {
+pub(crate) fn exact<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let short = SCRATCH.with_borrow_mut(|scratch| {
         scratch.clear();
         serde_json::to_writer(Bounded(scratch), value)
@@ -34,7 +34,7 @@ pub(crate) fn exact(value: &Value) -> Vec<u8> {
 }
 
 /// [`exact`] for a text longer than the scratch may hold: counted, then written.
-fn long(value: &Value) -> Vec<u8> {
+fn long<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut count = Count(0);
     if serde_json::to_writer(&mut count, value).is_err() {
         return Vec::new();
@@ -89,6 +89,7 @@ mod tests {
 
     use super::exact as body_bytes;
     use super::*;
+    use serde_json::Value;
 
     // Moved unchanged from the answer phase's tests, where this function was born.
     #[test]

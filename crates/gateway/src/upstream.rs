@@ -52,7 +52,10 @@ impl UpstreamRequest {
         headers: HeaderMap,
         (operation, repeatable): (Operation, bool),
     ) -> UpstreamRequest {
-        let body = Payload::new(std::mem::take(&mut outbound.body));
+        let body = Payload::new(
+            std::mem::take(&mut outbound.body),
+            std::mem::take(&mut outbound.held),
+        );
         UpstreamRequest {
             id,
             outbound: Arc::new(outbound),

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Dialect;
 use crate::auth::{Auth, ClientAuth, Credential, TokenEndpoint};
+use crate::compiled::held_places;
 use crate::compiled::{self, CompiledErrors, CompiledMessage, Compiler, Schemas, check_message_pointers};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
 use crate::engine::decode::MemberIndex;
@@ -153,8 +154,14 @@ pub(crate) fn load(
         origin: definitions.origin(&name),
         raw,
         sources: std::collections::HashMap::new(),
+        held: held_places::Places::default(),
     };
     dialect.sources = crate::engine::provenance::source_index(dialect.compiled());
+    let request_schema = &dialect.schemas.request_json;
+    dialect.held = held_places::Places {
+        as_caller: held_places::caller_places(&dialect.request, &dialect.route, request_schema),
+        as_target: held_places::target_places(Some(&dialect.request), request_schema),
+    };
     Ok(dialect)
 }
 

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Endpoint, Limits, Registry, Step, parse_limited};
+use dialectgate_dialect::{
+    Endpoint, HELD_MIN_BYTES, HeldText, Limits, Registry, Step, parse_holding_text, parse_limited,
+};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -29,8 +31,10 @@ pub(crate) fn parse_body(bytes: &[u8], limits: Limits) -> Result<Value, Failure>
 /// `bytes` (and the `query` string) of `call` translated for `upstream` (or waiting for the
 /// stored customer), the id the body carries (for a later refusal: the parsed body itself is
 /// dropped here), and the time spent. The bytes are dropped as soon as they are parsed, before
-/// the tree of the translation is built (`bench/memory/attribute.sh`); `parsed` is their parse
-/// when the route phase already made it (an operation told by its body), not made again.
+/// the tree of the translation is built (`bench/memory/attribute.sh`), unless a large member
+/// the translation carries whole is held as their text instead of a tree ([`HeldText`]);
+/// `parsed` is their parse when the route phase already made it (an operation told by its
+/// body), not made again.
 pub(crate) fn translate(
     registry: &Registry,
     upstream: &Endpoint,
@@ -40,14 +44,79 @@ pub(crate) fn translate(
     query: &str,
     (bytes, parsed): (Bytes, Option<Value>),
 ) -> Result<(Step, Option<String>, Duration), Failure> {
-    let parsed = match parsed {
-        Some(body) => Ok(body),
-        None => parse_body(&bytes, config.server.json_limits()),
+    let limits = config.server.json_limits();
+    let (body, held) = match parsed {
+        Some(body) => (body, None),
+        None => match holding(registry, upstream, config, call, &bytes) {
+            Some((body, held)) => (body, Some(held)),
+            None => (parse_body(&bytes, limits)?, None),
+        },
     };
     drop(bytes);
-    let mut body = parsed?;
-    let dialect = call.dialect;
-    dialect
+    let (translation, id, elapsed) = plan(registry, upstream, config, call, query, body)?;
+    let (translation, id, elapsed) = match (held, translation) {
+        (None, translation) => (translation, id, elapsed),
+        (Some(held), Ok(Step::Ready(mut t))) => match registry.hold_text(upstream, &mut t.outbound, held) {
+            Ok(()) => (Ok(Step::Ready(t)), id, elapsed),
+            Err(held) => again(registry, upstream, config, call, query, &held)?,
+        },
+        // Refused, or waiting for the stored customer: translated again from the whole tree,
+        // so that neither depends on what was held.
+        (Some(held), _) => again(registry, upstream, config, call, query, &held)?,
+    };
+    match translation {
+        Ok(step) => Ok((step, id, elapsed)),
+        Err(p) => Err(refused(metrics, call, id, p)),
+    }
+}
+
+/// The caller's body parsed with the large members the translation to `upstream` may carry
+/// whole held as text, when there are any.
+fn holding(
+    registry: &Registry,
+    upstream: &Endpoint,
+    config: &Config,
+    call: &Call<'_>,
+    bytes: &Bytes,
+) -> Option<(Value, HeldText)> {
+    if bytes.len() < HELD_MIN_BYTES {
+        return None;
+    }
+    let names = registry.held_members(&call.caller, upstream);
+    if names.is_empty() {
+        return None;
+    }
+    let limits = config.server.json_limits();
+    let prefix = config.translation.overflow_prefix.as_str();
+    parse_holding_text(bytes, limits, names, prefix, HELD_MIN_BYTES)
+}
+
+/// [`plan`] of the whole tree of the body `held` came from.
+fn again(
+    registry: &Registry,
+    upstream: &Endpoint,
+    config: &Config,
+    call: &Call<'_>,
+    query: &str,
+    held: &HeldText,
+) -> Result<Planned, Failure> {
+    let body = parse_body(held.body(), config.server.json_limits())?;
+    plan(registry, upstream, config, call, query, body)
+}
+
+/// A translation, the id the body carries and the time spent.
+type Planned = (Result<Step, Problem>, Option<String>, Duration);
+
+/// The caller's parsed `body`, with the `query` applied, translated for `upstream`.
+fn plan(
+    registry: &Registry,
+    upstream: &Endpoint,
+    config: &Config,
+    call: &Call<'_>,
+    query: &str,
+    mut body: Value,
+) -> Result<Planned, Failure> {
+    call.dialect
         .apply_query(query, &mut body)
         .map_err(|p| Failure::new(Outcome::Validation, p))?;
     let started = Instant::now();
@@ -63,13 +132,9 @@ pub(crate) fn translate(
         )
     };
     let elapsed = started.elapsed();
-    // The body's id is never moved out.
+    // The body's id is never moved out, nor held as text.
     let id = body_id(call, &body);
-    drop(body);
-    match translation {
-        Ok(step) => Ok((step, id, elapsed)),
-        Err(p) => Err(refused(metrics, call, id, p)),
-    }
+    Ok((translation, id, elapsed))
 }
 
 /// The customer id the caller's `body` carries, when its dialect has it there.

@@ -3,6 +3,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
+use dialectgate_dialect::HeldText;
 use serde_json::Value;
 
 use crate::json_text;
@@ -19,17 +20,18 @@ pub struct Payload(Mutex<Held>);
 enum Held {
     /// No body (a read).
     Empty,
-    Tree(Value),
+    /// The tree, and the members of it held as the caller's text (placeholders in the tree).
+    Tree(Value, HeldText),
     Text(Bytes),
 }
 
 impl Payload {
-    /// The body `tree`; `null` is no body.
-    pub fn new(tree: Value) -> Payload {
+    /// The body `tree`, with its members `held` as text; `null` is no body.
+    pub fn new(tree: Value, held: HeldText) -> Payload {
         Payload(Mutex::new(if tree.is_null() {
             Held::Empty
         } else {
-            Held::Tree(tree)
+            Held::Tree(tree, held)
         }))
     }
 
@@ -44,7 +46,8 @@ impl Payload {
     pub fn with_tree<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
         match &*self.held() {
             Held::Empty => f(&Value::Null),
-            Held::Tree(tree) => f(tree),
+            Held::Tree(tree, held) if held.is_empty() => f(tree),
+            Held::Tree(tree, held) => f(&held.resolve(tree)),
             Held::Text(text) => f(&serde_json::from_slice(text).unwrap_or(Value::Null)),
         }
     }
@@ -58,7 +61,7 @@ impl Payload {
             // Exactly its size: `Bytes` takes the vector without another allocation, and a
             // large body is not held in a vector grown to twice its size while the upstream
             // answers.
-            Held::Tree(tree) => Bytes::from(json_text::exact(tree)),
+            Held::Tree(tree, held) => Bytes::from(json_text::exact(&held.writing(tree))),
         };
         *held = Held::Text(text.clone());
         text
@@ -76,7 +79,10 @@ mod tests {
 
     #[test]
     fn a_payload_is_serialised_once_and_then_held_as_text_only() {
-        let payload = Payload::new(serde_json::json!({"email": "a@example.com", "metadata": {"k": [1, 2]}}));
+        let payload = Payload::new(
+            serde_json::json!({"email": "a@example.com", "metadata": {"k": [1, 2]}}),
+            HeldText::default(),
+        );
         assert!(!payload.is_empty());
         let first = payload.text();
         assert_eq!(&first[..], br#"{"email":"a@example.com","metadata":{"k":[1,2]}}"#);
@@ -94,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_null_payload_is_no_body() {
-        let payload = Payload::new(serde_json::Value::Null);
+        let payload = Payload::new(serde_json::Value::Null, HeldText::default());
         assert!(payload.is_empty());
         assert!(payload.text().is_empty());
         assert!(payload.with_tree(serde_json::Value::is_null));

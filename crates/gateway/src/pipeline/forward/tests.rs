@@ -23,6 +23,7 @@ fn request(repeatable: bool) -> UpstreamRequest {
             query: String::new(),
             content_type: "application/json",
             body: serde_json::json!({"email": "a@example.com"}),
+            held: dialectgate_dialect::HeldText::default(),
         },
         HeaderMap::new(),
         (Operation::Update, repeatable),
