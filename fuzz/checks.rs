@@ -30,8 +30,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
+use bytes::Bytes;
 use dialectgate_canonical::{ErrorKind, Problem};
-use dialectgate_dialect::{Answer, DEFAULT_MAX_DEPTH, Endpoint, Mode, Registry, parse_strict, problem_json};
+use dialectgate_dialect::{
+    Answer, DEFAULT_MAX_DEPTH, DEFAULT_MAX_VALUES, DEFAULT_OVERFLOW_PREFIX, Endpoint, Fill, Limits, Mode,
+    Options, Registry, Step, parse_holding_text, parse_limited, parse_strict, problem_json,
+};
 use serde_json::Value;
 
 /// Every dialect of the registry, sorted by id.
@@ -150,6 +154,7 @@ pub fn check_target(target: &str, data: &[u8]) -> Option<Result<(), String>> {
 /// The `request_<source>` invariants for one caller body.
 pub fn check_request(source: &str, bytes: &[u8]) -> Result<(), String> {
     let from = endpoint(source);
+    check_held(&from, bytes)?;
     let body = match parse_strict(bytes, DEFAULT_MAX_DEPTH) {
         Ok(body) => body,
         Err(e) => {
@@ -166,6 +171,64 @@ pub fn check_request(source: &str, bytes: &[u8]) -> Result<(), String> {
             return Err(format!(
                 "{source}: a password value is echoed ({echo}); first seen as: {first}"
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Members held as text agree with the whole tree, towards every endpoint that may take them:
+/// a body parsed holding them is the strict parser's document (resolved and written back), and
+/// a translation kept with them is the whole tree's (body, id and report).
+fn check_held(from: &Endpoint, bytes: &[u8]) -> Result<(), String> {
+    let reg = registry();
+    let limits = Limits {
+        depth: DEFAULT_MAX_DEPTH,
+        values: DEFAULT_MAX_VALUES,
+    };
+    let text = Bytes::copy_from_slice(bytes);
+    let options = Options {
+        fill: Fill::Read,
+        ..Options::default()
+    };
+    for &to_id in ENDPOINTS.iter() {
+        let to = endpoint(to_id);
+        let names = reg.held_members(from, &to);
+        // Not held: the gateway parses the whole tree, as the other checks do.
+        let Some((mut tree, held)) = parse_holding_text(&text, limits, names, DEFAULT_OVERFLOW_PREFIX, 0)
+            .filter(|(_, held)| !names.is_empty() && !held.is_empty())
+        else {
+            continue;
+        };
+        let what = format!("{} -> {to_id} held as text", from.id());
+        let Ok(mut whole) = parse_limited(bytes, limits) else {
+            return Err(format!("{what}: accepted a body the strict parser refuses"));
+        };
+        let written = serde_json::to_vec(&held.writing(&tree)).map_err(|e| format!("{what}: {e}"))?;
+        if held.resolve(&tree) != whole
+            || serde_json::from_slice::<Value>(&written).ok().as_ref() != Some(&whole)
+        {
+            return Err(format!("{what}: not the strict parser's document"));
+        }
+        let path_id =
+            Some(PATH_ID).filter(|_| from.dialect().is_some_and(|d| d.route().id_in_body.is_none()));
+        let Ok(Step::Ready(mut kept)) = reg.plan_taking(from, &to, path_id, &mut tree, options) else {
+            continue;
+        };
+        if reg.hold_text(&to, &mut kept.outbound, held).is_err() {
+            continue;
+        }
+        let Ok(Step::Ready(w)) = reg.plan_taking(from, &to, path_id, &mut whole, options) else {
+            return Err(format!(
+                "{what}: kept where the whole tree is refused or read first"
+            ));
+        };
+        let written = serde_json::to_vec(&kept.outbound.held.writing(&kept.outbound.body))
+            .map_err(|e| e.to_string())?;
+        if serde_json::from_slice::<Value>(&written).ok().as_ref() != Some(&w.outbound.body)
+            || kept.id != w.id
+            || format!("{:?}", kept.fidelity) != format!("{:?}", w.fidelity)
+        {
+            return Err(format!("{what}: another translation than the whole tree's"));
         }
     }
     Ok(())
