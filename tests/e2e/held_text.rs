@@ -20,18 +20,32 @@ fn bag_text() -> String {
     )
 }
 
-/// Sends `body` as Medusa's client does, as text.
-async fn send_text(gw: &Running, id: &str, body: String) -> harness::Answer {
+/// `body` as Medusa's client sends it, as text, for customer `id`.
+fn text_request(gw: &Running, id: &str, body: String) -> reqwest::RequestBuilder {
     let c = harness::call("medusa", id, CALLER_KEY);
-    let rsp = harness::client()
+    harness::client()
         .request(c.method.parse().unwrap(), gw.url(&c.path))
         .header("content-type", "application/json")
         .header(c.auth.0, c.auth.1)
         .body(body)
-        .send()
-        .await
-        .unwrap();
-    harness::answer(rsp).await
+}
+
+/// Sends `body` as Medusa's client does, as text.
+async fn send_text(gw: &Running, id: &str, body: String) -> harness::Answer {
+    harness::answer(text_request(gw, id, body).send().await.unwrap()).await
+}
+
+/// A gateway in front of `upstream`, which speaks the canonical form.
+async fn canonical_gateway(upstream: &Upstream) -> Running {
+    harness::start(harness::config(
+        Overrides {
+            upstream: Some(upstream.url()),
+            upstream_dialect: Some("canonical".into()),
+            ..Overrides::default()
+        },
+        &[],
+    ))
+    .await
 }
 
 #[tokio::test]
@@ -54,15 +68,7 @@ async fn a_large_bag_reaches_a_canonical_or_medusa_upstream_as_the_callers_own_t
         };
         let upstream = Upstream::start(move |_| (200, "application/json", answer.clone())).await;
         let gw = if dialect == "canonical" {
-            harness::start(harness::config(
-                Overrides {
-                    upstream: Some(upstream.url()),
-                    upstream_dialect: Some("canonical".into()),
-                    ..Overrides::default()
-                },
-                &[],
-            ))
-            .await
+            canonical_gateway(&upstream).await
         } else {
             harness::gateway_to(&upstream, dialect).await
         };
@@ -97,15 +103,7 @@ async fn a_large_bag_reaches_a_canonical_or_medusa_upstream_as_the_callers_own_t
 #[tokio::test]
 async fn what_the_whole_tree_refuses_or_changes_is_refused_or_changed_the_same_way() {
     let upstream = Upstream::start(|_| harness::customer_answer()).await;
-    let gw = harness::start(harness::config(
-        Overrides {
-            upstream: Some(upstream.url()),
-            upstream_dialect: Some("canonical".into()),
-            ..Overrides::default()
-        },
-        &[],
-    ))
-    .await;
+    let gw = canonical_gateway(&upstream).await;
     let bag = bag_text();
     // A repeated name deep inside: Medusa's 400, as for a small body, nothing sent.
     let repeated = bag.replacen(r#""deep": true"#, r#""deep": true, "deep": false"#, 1);
@@ -153,4 +151,37 @@ async fn the_embedded_backend_stores_a_bag_held_as_text() {
     assert_eq!(metadata["lines"][399]["sku"], "caf\u{e9}-399");
     assert_eq!(metadata["lines"][0]["qty"], json!(2.5));
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn while_the_upstream_works_a_bag_held_as_text_holds_no_memory_for_its_trees() {
+    let bag = bag_text();
+    // The same bag, held; then read as a tree (a member `""` at its top).
+    let bodies = [
+        format!(r#"{{"metadata": {bag}}}"#),
+        format!(r#"{{"metadata": {}}}"#, bag.replacen('{', r#"{"gone": "", "#, 1)),
+    ];
+    let mut reserved = Vec::new();
+    for body in bodies {
+        let upstream = Upstream::start_held(|_| harness::customer_answer()).await;
+        let gw = canonical_gateway(&upstream).await;
+        let pending = tokio::spawn(text_request(&gw, "cus_ada", body).send());
+        upstream.wait_for(1).await;
+        reserved.push(gw.metrics.memory_reserved("working"));
+        upstream.release();
+        let answer = harness::answer(pending.await.unwrap().unwrap()).await;
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+        gw.stop().await;
+    }
+    let (held, tree) = (reserved[0], reserved[1]);
+    // Held: the caller's text, the upstream's and the answers' allowance (64 KiB), no trees.
+    let texts = i64::try_from(2 * bag.len() + 64 * 1024).unwrap();
+    assert!(
+        held >= texts && held < texts + 16 * 1024,
+        "held {held}, texts {texts}"
+    );
+    assert!(
+        tree > 3 * held,
+        "a tree of the same bag reserves {tree}, held {held}"
+    );
 }

@@ -153,7 +153,9 @@ async fn bodies_being_read_hold_the_reading_share_and_one_more_gets_503_at_once(
 async fn a_request_waits_for_working_memory_and_goes_through_when_it_is_given_back() {
     let upstream = Upstream::start_held(|_| harness::customer_answer()).await;
     let gw = gateway(&upstream, SMALL_BUDGET).await;
-    let long = |c: &str| json!({"metadata": {"note": c.repeat(1_000_000)}});
+    // A long string member: a metadata bag this large would be held as its text
+    // (tests/e2e/held_text.rs), and give its working memory back while the upstream works.
+    let long = |c: &str| json!({"first_name": c.repeat(1_000_000)});
     let send_in_background = |body: Value| {
         let url = gw.url("/admin/customers/cus_ada");
         tokio::spawn(async move {

@@ -66,6 +66,11 @@ impl HeldText {
         &self.text
     }
 
+    /// The text of each member held.
+    pub fn members(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().filter_map(|span| self.text.get(span.clone()))
+    }
+
     /// The text of member `i` (checked JSON, UTF-8 when it was parsed).
     fn member(&self, i: usize) -> Option<&str> {
         let span = self.spans.get(i)?;

@@ -119,8 +119,21 @@ impl Capacity {
 }
 
 impl Slot {
+    /// Gives back `n` of the slots this one holds (all of them at most) now, as dropping a slot
+    /// of `n` would.
+    pub fn give_back(&mut self, n: usize) {
+        let Some(permit) = self.permit.as_mut() else {
+            return;
+        };
+        if let Some(part) = permit.split(n.min(permit.num_permits())) {
+            drop(Slot {
+                permit: Some(part),
+                owner: self.owner.clone(),
+            });
+        }
+    }
+
     /// How many slots this one holds.
-    #[cfg(test)]
     pub fn count(&self) -> usize {
         self.permit
             .as_ref()
@@ -205,6 +218,23 @@ impl Default for Capacity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_of_a_slot_is_given_back_at_once_and_the_rest_when_dropped() {
+        let c = Capacity::new(10);
+        let mut held = c.try_acquire_many(8).unwrap();
+        assert!(c.try_acquire_many(3).is_none());
+        held.give_back(5);
+        assert_eq!(held.count(), 3);
+        let other = c.try_acquire_many(7).unwrap();
+        assert!(c.try_acquire().is_none());
+        // More than it holds: all of it.
+        held.give_back(100);
+        assert_eq!(held.count(), 0);
+        drop(held);
+        assert!(c.try_acquire_many(3).is_some());
+        drop(other);
+    }
 
     #[test]
     fn held_slots_count_against_a_new_limit() {

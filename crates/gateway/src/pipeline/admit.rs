@@ -51,6 +51,27 @@ pub(crate) fn request_reservation(f: &Footprint, max_values: usize) -> usize {
         .saturating_add(ANSWER_ALLOWANCE)
 }
 
+/// What a request body measured as `f` still needs once translated with the members measured
+/// as `held` held as its text (`dialectgate_dialect::HeldText`): [`request_reservation`] with
+/// the trees of the rest only (the held members' are never built; their text is counted with
+/// the body's).
+pub(crate) fn held_reservation(
+    f: &Footprint,
+    held: impl Iterator<Item = Footprint>,
+    max_values: usize,
+) -> usize {
+    let mut rest = *f;
+    for h in held {
+        rest.bytes = rest.bytes.saturating_sub(h.bytes);
+        rest.tokens = rest.tokens.saturating_sub(h.tokens);
+        rest.objects = rest.objects.saturating_sub(h.objects);
+    }
+    REQUEST_TREES
+        .saturating_mul(rest.tree_bytes(max_values))
+        .saturating_add(REQUEST_TEXTS.saturating_mul(f.bytes))
+        .saturating_add(ANSWER_ALLOWANCE)
+}
+
 /// What an upstream answer measured as `f` takes beyond [`ANSWER_ALLOWANCE`].
 pub(crate) fn answer_reservation(f: &Footprint) -> usize {
     ANSWER_TREES
@@ -193,6 +214,17 @@ impl Reserved {
         self.slots.iter().map(|s| s.count() * 1024).sum()
     }
 
+    /// Gives back now what it holds beyond `bytes` (rounded up to whole KiB).
+    pub(crate) fn shrink_to(&mut self, bytes: usize) {
+        let keep = bytes.div_ceil(1024);
+        let mut held: usize = self.slots.iter().map(Slot::count).sum();
+        for slot in self.slots.iter_mut().rev() {
+            let excess = held.saturating_sub(keep).min(slot.count());
+            slot.give_back(excess);
+            held -= excess;
+        }
+    }
+
     /// Holds `other`'s memory too, until this one is dropped.
     pub(crate) fn add(&mut self, other: Reserved) {
         self.slots.extend(other.slots);
@@ -222,6 +254,7 @@ fn overloaded() -> Failure {
 mod tests {
     use super::*;
     use crate::config::{ConfigError, Overrides, load_default};
+    use dialectgate_dialect::measure;
 
     fn with_env(pairs: &[(&str, &str)]) -> Result<crate::Config, ConfigError> {
         let env = pairs
@@ -324,5 +357,36 @@ mod tests {
         drop((slot, working));
         assert_eq!((reserved("reading"), reserved("working")), (0, 0));
         assert!(memory.reserve_now(12 * 1024).is_ok());
+    }
+
+    #[test]
+    fn a_body_held_as_text_needs_the_trees_of_its_rest_only() {
+        let bag = format!(r#"{{"a":[{}]}}"#, vec![r#"{"a":0}"#; 1000].join(","));
+        let body = format!(r#"{{"first_name":"Ada","metadata":{bag}}}"#);
+        let (f, member) = (measure(body.as_bytes()), measure(bag.as_bytes()));
+        let whole = request_reservation(&f, 10_000);
+        let held = held_reservation(&f, [member].into_iter(), 10_000);
+        // The texts (the caller's and the upstream's) and the answers' allowance still count;
+        // the bag's trees do not.
+        assert!(held >= 2 * body.len() + ANSWER_ALLOWANCE, "{held}");
+        assert!(held < whole / 3, "{held} of {whole}");
+        assert_eq!(held_reservation(&f, std::iter::empty(), 10_000), whole);
+    }
+
+    #[test]
+    fn memory_beyond_what_a_request_still_needs_is_given_back_at_once() {
+        let memory = Memory {
+            kib: Capacity::new(100),
+        };
+        let mut held = memory.reserve_now(60 * 1024).unwrap();
+        held.add(memory.reserve_now(20 * 1024).unwrap());
+        assert!(memory.reserve_now(21 * 1024).is_err());
+        held.shrink_to(30 * 1024 + 1);
+        assert_eq!(held.bytes(), 31 * 1024, "rounded up to whole KiB");
+        let other = memory.reserve_now(69 * 1024).unwrap();
+        held.shrink_to(0);
+        assert_eq!(held.bytes(), 0);
+        drop((held, other));
+        assert!(memory.reserve_now(100 * 1024).is_ok());
     }
 }

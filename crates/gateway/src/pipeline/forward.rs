@@ -96,6 +96,16 @@ pub(crate) struct Forwarding<'a> {
     pub(crate) memory: Mutex<Reserved>,
 }
 
+impl Forwarding<'_> {
+    /// Gives back now the memory the request holds beyond `bytes`.
+    pub(crate) fn keep_only(&self, bytes: usize) {
+        self.memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .shrink_to(bytes);
+    }
+}
+
 impl Forwarder {
     /// The embedded backend, or the HTTP upstream `http` guarded by `breaker`.
     pub(crate) fn new(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use dialectgate_dialect::{Fidelity, Operation, Understood};
+use dialectgate_dialect::{Fidelity, Operation, Step, Understood, measure};
 use http::Response;
 use http_body_util::Full;
 use serde_json::Value;
@@ -14,10 +14,10 @@ use super::Gateway;
 use crate::context::Call;
 use crate::exchange::{Exchanged, exchange};
 use crate::outcome::Failure;
-use crate::pipeline::answer;
 use crate::pipeline::forward::Forwarding;
 use crate::pipeline::read_modify_write::{Read, Stored, Write};
 use crate::pipeline::translate;
+use crate::pipeline::{admit, answer};
 
 impl Gateway {
     /// Translate (reading the stored customer first when the upstream needs it), forward,
@@ -41,6 +41,20 @@ impl Gateway {
             query,
             (bytes, parsed),
         )?;
+        // With members held as text, what the request needs from here on is its rest's trees
+        // and the texts: the difference goes back to waiting requests while the upstream works.
+        if let Step::Ready(t) = &step
+            && !t.outbound.held.is_empty()
+        {
+            let held = &t.outbound.held;
+            let members = held.members().map(measure);
+            let max_values = config.server.max_json_values.get();
+            forwarding.keep_only(admit::held_reservation(
+                &measure(held.body()),
+                members,
+                max_values,
+            ));
+        }
         let stored = self.stored();
         let write = Write {
             stored,
