@@ -163,8 +163,18 @@ impl Pointer {
     /// Looks the pointer up in an object, through objects only (`None` for the root pointer).
     #[inline]
     pub(crate) fn get_member<'v>(&self, map: &'v Map<String, Value>) -> Option<&'v Value> {
-        let (first, rest) = self.segments.split_first()?;
-        let mut cur = map.get(first)?;
+        self.get_member_by(|first| map.get(first))
+    }
+
+    /// [`Pointer::get_member`] in the object whose members `first` finds by name (the first
+    /// segment), through objects only after it.
+    #[inline]
+    pub(crate) fn get_member_by<'v>(
+        &self,
+        first: impl FnOnce(&str) -> Option<&'v Value>,
+    ) -> Option<&'v Value> {
+        let (head, rest) = self.segments.split_first()?;
+        let mut cur = first(head)?;
         for seg in rest {
             cur = cur.as_object()?.get(seg)?;
         }
