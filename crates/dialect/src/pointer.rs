@@ -163,8 +163,18 @@ impl Pointer {
     /// Looks the pointer up in an object, through objects only (`None` for the root pointer).
     #[inline]
     pub(crate) fn get_member<'v>(&self, map: &'v Map<String, Value>) -> Option<&'v Value> {
-        let (first, rest) = self.segments.split_first()?;
-        let mut cur = map.get(first)?;
+        self.get_member_by(|first| map.get(first))
+    }
+
+    /// [`Pointer::get_member`] in the object whose members `first` finds by name (the first
+    /// segment), through objects only after it.
+    #[inline]
+    pub(crate) fn get_member_by<'v>(
+        &self,
+        first: impl FnOnce(&str) -> Option<&'v Value>,
+    ) -> Option<&'v Value> {
+        let (head, rest) = self.segments.split_first()?;
+        let mut cur = first(head)?;
         for seg in rest {
             cur = cur.as_object()?.get(seg)?;
         }
@@ -180,20 +190,13 @@ impl Pointer {
             }
             return;
         };
-        let mut cur = root;
-        for seg in parents {
-            // Look up before inserting: the key is cloned only when the member is created.
-            if !cur.get(seg).is_some_and(Value::is_object) {
-                cur.insert(seg.clone(), Value::Object(Map::new()));
-            }
-            let Some(Value::Object(map)) = cur.get_mut(seg) else {
-                return;
-            };
-            cur = map;
+        if parents.is_empty() {
+            // A member of `root` itself, as most are: one search (documents are built member
+            // by member, so the member is mostly new; the key is cloned either way then).
+            root.insert(last.clone(), new);
+        } else {
+            set_in(root, parents, last, new);
         }
-        // One search: documents are built member by member, so the member is mostly new
-        // (the key is cloned either way then).
-        cur.insert(last.clone(), new);
     }
 
     /// Removes the member at the pointer inside an object, through objects only.
@@ -224,6 +227,26 @@ impl fmt::Display for Pointer {
             }
         }
         Ok(())
+    }
+}
+
+/// [`Pointer::set`] of the member `last` under the objects `parents` of `cur`. Recursive, so that
+/// an object already there is found with one search (a loop descending through a mutable
+/// borrow would look it up twice), and one created with two; the key is cloned only when the
+/// member is created. This runs for every member of every message built.
+fn set_in(cur: &mut Map<String, Value>, parents: &[String], last: &String, new: Value) {
+    let Some((seg, rest)) = parents.split_first() else {
+        cur.insert(last.clone(), new);
+        return;
+    };
+    if let Some(Value::Object(map)) = cur.get_mut(seg) {
+        return set_in(map, rest, last, new);
+    }
+    // Missing, or not an object (replaced: callers write into documents they build).
+    let slot = cur.entry(seg.clone()).or_insert(Value::Null);
+    *slot = Value::Object(Map::new());
+    if let Value::Object(map) = slot {
+        set_in(map, rest, last, new);
     }
 }
 
@@ -310,6 +333,33 @@ mod tests {
         let mut map = Map::new();
         Pointer::parse("/x/y").unwrap().set(&mut map, json!(1));
         assert_eq!(Value::Object(map), json!({"x": {"y": 1}}));
+    }
+
+    #[test]
+    fn set_descends_into_objects_and_replaces_what_is_in_the_way() {
+        let mut map = json!({"a": {"keep": 1, "b": {"old": true}}, "s": "text", "n": null})
+            .as_object()
+            .unwrap()
+            .clone();
+        for (p, v) in [
+            ("/a/b/c", json!(1)),
+            ("/a/new/deep", json!(2)),
+            ("/s/x", json!(3)),
+            ("/n/y/z", json!(4)),
+            ("/fresh", json!(5)),
+            ("/a/keep", json!(6)),
+        ] {
+            Pointer::parse(p).unwrap().set(&mut map, v);
+        }
+        assert_eq!(
+            Value::Object(map),
+            json!({
+                "a": {"keep": 6, "b": {"old": true, "c": 1}, "new": {"deep": 2}},
+                "s": {"x": 3},
+                "n": {"y": {"z": 4}},
+                "fresh": 5
+            })
+        );
     }
 
     #[test]

@@ -153,8 +153,9 @@ impl Encoder<'_> {
         // What the rules read, for the books' losses: answers keep no books, and list nothing.
         let keeps_books = self.books.is_some();
         let mut consumed: Vec<&Pointer> = Vec::with_capacity(if keeps_books { rules.len() } else { 0 });
+        let members = Members::of(src);
         for rule in rules {
-            match rule.canonical.get_member(src) {
+            match members.get(&rule.canonical) {
                 Some(v) => {
                     if keeps_books {
                         consumed.push(&rule.canonical);
@@ -180,7 +181,7 @@ impl Encoder<'_> {
                 }
                 None => {
                     if let Some(d) = &rule.derive
-                        && let Some(value) = d.value(src)
+                        && let Some(value) = d.value_by(|f| members.get(f))
                     {
                         if let Some(books) = self.books.as_mut() {
                             consumed.extend(&d.from);
@@ -197,13 +198,13 @@ impl Encoder<'_> {
                         continue;
                     }
                     if let (Some(d), Some(books)) = (&rule.derive, self.books.as_mut())
-                        && d.from.iter().any(|f| f.get_member(src).is_some())
+                        && d.from.iter().any(|f| members.get(f).is_some())
                     {
                         // Part of what the derivation reads was sent: the stored customer has
                         // the rest (a first name alone into a full name).
                         let whole = at.join(&rule.canonical);
                         for (i, f) in d.from.iter().enumerate() {
-                            if f.get_member(src).is_none() {
+                            if members.get(f).is_none() {
                                 let part_of = (d.with == Derivation::JoinWords)
                                     .then(|| (whole.clone(), i, d.from.len()));
                                 need_part(books.needs, at.join(f), FillReason::Derived, part_of);
@@ -326,6 +327,37 @@ impl Encoder<'_> {
     }
 }
 
+/// The members of a canonical object, listed once for the rules that look into it (each rule
+/// its member, a derivation its sources). A member is found by comparing names for equality,
+/// which looks at the bytes only of a name of the same length, where a search of the map
+/// compares the bytes of every name on its way: this runs for every rule of every request and
+/// answer. A larger object (more than [`Members::LISTED`]) is searched as a map.
+struct Members<'v> {
+    map: &'v Map<String, Value>,
+    listed: Vec<(&'v str, &'v Value)>,
+}
+
+impl<'v> Members<'v> {
+    const LISTED: usize = 32;
+
+    fn of(map: &'v Map<String, Value>) -> Self {
+        let listed = if map.len() <= Self::LISTED {
+            map.iter().map(|(k, v)| (k.as_str(), v)).collect()
+        } else {
+            Vec::new()
+        };
+        Members { map, listed }
+    }
+
+    /// The member at `p` (through objects only: [`Pointer::get_member`]).
+    fn get(&self, p: &Pointer) -> Option<&'v Value> {
+        if self.listed.is_empty() {
+            return p.get_member(self.map);
+        }
+        p.get_member_by(|name| self.listed.iter().find(|(k, _)| *k == name).map(|&(_, v)| v))
+    }
+}
+
 /// Collects the members of `src` that no pointer in `consumed` covers.
 /// Each member's pointer (`at` followed by its key) is built only when it is reported or walked
 /// into: this runs for every member of every request.
@@ -357,4 +389,51 @@ fn covers(c: &Pointer, at: &Pointer, key: &str) -> bool {
 fn within(c: &Pointer, at: &Pointer, key: &str) -> bool {
     let (c, at) = (c.segments(), at.segments());
     c.len() > at.len() && c[..at.len()] == at[..] && c[at.len()] == key
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, json};
+
+    use super::Members;
+    use crate::pointer::Pointer;
+
+    #[test]
+    fn members_find_what_the_map_finds() {
+        let mut large = Map::new();
+        for i in 0..40 {
+            large.insert(format!("m{i}"), json!(i));
+        }
+        large.insert("name".into(), json!({"given": "Ada"}));
+        let small =
+            json!({"id": "1", "ie": 2, "name": {"given": "Ada", "full": null}, "l": [{"a": 1}], "": 0});
+        let pointers = [
+            "",
+            "/id",
+            "/ie",
+            "/i",
+            "/idx",
+            "/name",
+            "/name/given",
+            "/name/full",
+            "/name/x",
+            "/id/x",
+            "/l/0/a",
+            "/",
+            "/m7",
+            "/m39",
+            "/m40",
+        ];
+        for doc in [small.as_object().unwrap(), &large, &Map::new()] {
+            let members = Members::of(doc);
+            for p in pointers {
+                let p = Pointer::parse(p).unwrap();
+                assert_eq!(members.get(&p), p.get_member(doc), "{p} in {doc:?}");
+            }
+        }
+        assert!(
+            Members::of(&large).listed.is_empty(),
+            "a large object is searched as a map"
+        );
+    }
 }

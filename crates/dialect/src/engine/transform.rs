@@ -154,12 +154,19 @@ fn replace_members(map: &Map<String, Value>, matches: impl Fn(&Value) -> bool, w
 }
 
 impl Derive {
-    /// The derived value, from the canonical object `src`. `None` when a source is missing or
-    /// not a string; `null` when every source is null (clearing them clears the target).
+    /// [`Derive::value_by`] in the canonical object `src`.
+    #[cfg(test)]
     pub(crate) fn value(&self, src: &Map<String, Value>) -> Option<Value> {
+        self.value_by(|p| p.get_member(src))
+    }
+
+    /// The derived value, its sources found by `get` (a member of a canonical object). `None`
+    /// when a source is missing or not a string; `null` when every source is null (clearing
+    /// them clears the target).
+    pub(crate) fn value_by<'v>(&self, get: impl Fn(&Pointer) -> Option<&'v Value>) -> Option<Value> {
         // One source (a word of a full name): looked up once.
         if let [from] = self.from.as_slice() {
-            return match from.get_member(src)? {
+            return match get(from)? {
                 Value::Null => Some(Value::Null),
                 Value::String(s) => self
                     .with
@@ -172,7 +179,7 @@ impl Derive {
         // member of every request and answer. The first also sizes the result.
         let (mut all_null, mut all_strings, mut len) = (true, true, 0);
         for f in &self.from {
-            let v = f.get_member(src)?;
+            let v = get(f)?;
             all_null &= v.is_null();
             all_strings &= v.is_string();
             len += v.as_str().map_or(0, |s| s.len() + 1);
@@ -184,7 +191,7 @@ impl Derive {
             return None;
         }
         self.with
-            .apply(self.from.iter().filter_map(|f| f.get_member(src)?.as_str()), len)
+            .apply(self.from.iter().filter_map(|f| get(f)?.as_str()), len)
             .map(Value::String)
     }
 }
