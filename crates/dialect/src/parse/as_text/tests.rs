@@ -63,6 +63,9 @@ fn a_large_member_is_held_as_its_own_text_and_written_back_byte_for_byte() {
 #[test]
 fn whatever_the_strict_parser_refuses_inside_a_held_member_is_left_to_it() {
     let deep = format!("{}0{}", "[".repeat(70), "]".repeat(70));
+    // Far deeper than any stack: refused, never a stack overflow.
+    let abyss = format!("{}0{}", "[".repeat(200_000), "]".repeat(200_000));
+    let unclosed = "{\"a\":".repeat(100_000);
     for member in [
         r#"{"a": {"b": 1, "b": 2}}"#.to_owned(),
         r#"{"a": "x\u0000y"}"#.to_owned(),
@@ -72,6 +75,9 @@ fn whatever_the_strict_parser_refuses_inside_a_held_member_is_left_to_it() {
         r#"{"a": [1,]}"#.to_owned(),
         r#"{"a": tru}"#.to_owned(),
         format!(r#"{{"a": {deep}}}"#),
+        abyss.clone(),
+        format!(r#"{{"a": {abyss}}}"#),
+        unclosed.clone(),
     ] {
         let body = format!(r#"{{"metadata": {member}}}"#);
         assert!(parse(&body).is_none(), "{member}");
