@@ -40,41 +40,48 @@ pub const HELD_MIN_BYTES: usize = 16 * 1024;
 const MARK: &str = "\0";
 
 /// The caller's body, shared, and the byte ranges of the members held as its text, by index.
+/// One pointer when nothing is held (every usual request): it travels in every `Outbound`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct HeldText {
+pub struct HeldText(Option<Box<Held>>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Held {
     text: Bytes,
     spans: Vec<Range<usize>>,
 }
 
 impl HeldText {
     pub(crate) fn new(text: Bytes, spans: Vec<Range<usize>>) -> HeldText {
-        HeldText { text, spans }
+        HeldText((!spans.is_empty()).then(|| Box::new(Held { text, spans })))
     }
 
     /// How many members are held.
     pub(crate) fn len(&self) -> usize {
-        self.spans.len()
+        self.0.as_ref().map_or(0, |h| h.spans.len())
     }
 
     /// Whether no member is held.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.0.is_none()
     }
 
-    /// The caller's whole body (to parse it whole when a translation must be made again).
-    pub fn body(&self) -> &Bytes {
-        &self.text
+    /// The caller's whole body (to parse it whole when a translation must be made again);
+    /// empty when nothing is held.
+    pub fn body(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], |h| &h.text[..])
     }
 
     /// The text of each member held.
     pub fn members(&self) -> impl Iterator<Item = &[u8]> {
-        self.spans.iter().filter_map(|span| self.text.get(span.clone()))
+        self.0
+            .iter()
+            .flat_map(|h| h.spans.iter().filter_map(|span| h.text.get(span.clone())))
     }
 
     /// The text of member `i` (checked JSON, UTF-8 when it was parsed).
     fn member(&self, i: usize) -> Option<&str> {
-        let span = self.spans.get(i)?;
-        std::str::from_utf8(self.text.get(span.clone())?).ok()
+        let h = self.0.as_ref()?;
+        std::str::from_utf8(h.text.get(h.spans.get(i)?.clone())?).ok()
     }
 
     /// `tree` for writing, with every placeholder written as the member's text.

@@ -44,25 +44,46 @@ pub(crate) fn translate(
     query: &str,
     (bytes, parsed): (Bytes, Option<Value>),
 ) -> Result<(Step, Option<String>, Duration), Failure> {
-    let limits = config.server.json_limits();
-    let (body, held) = match parsed {
-        Some(body) => (body, None),
+    let parsed = match parsed {
+        Some(body) => Ok(body),
         None => match holding(registry, upstream, config, call, &bytes) {
-            Some((body, held)) => (body, Some(held)),
-            None => (parse_body(&bytes, limits)?, None),
+            Some((body, held)) if !held.is_empty() => {
+                drop(bytes);
+                return translate_holding(registry, upstream, config, metrics, call, query, (body, held));
+            }
+            // Nothing held: the whole tree.
+            Some((body, _)) => Ok(body),
+            None => parse_body(&bytes, config.server.json_limits()),
         },
     };
     drop(bytes);
-    let (translation, id, elapsed) = plan(registry, upstream, config, call, query, body)?;
-    let (translation, id, elapsed) = match (held, translation) {
-        (None, translation) => (translation, id, elapsed),
-        (Some(held), Ok(Step::Ready(mut t))) => match registry.hold_text(upstream, &mut t.outbound, held) {
+    let (translation, id, elapsed) = plan(registry, upstream, config, call, query, parsed?)?;
+    match translation {
+        Ok(step) => Ok((step, id, elapsed)),
+        Err(p) => Err(refused(metrics, call, id, p)),
+    }
+}
+
+/// [`translate`] of a body parsed with members `held` as text: kept when the translation can
+/// carry them, else made again from the whole tree, so that neither what is sent nor what is
+/// refused depends on holding.
+#[cold]
+fn translate_holding(
+    registry: &Registry,
+    upstream: &Endpoint,
+    config: &Config,
+    metrics: &Metrics,
+    call: &Call<'_>,
+    query: &str,
+    (body, held): (Value, HeldText),
+) -> Result<(Step, Option<String>, Duration), Failure> {
+    let (translation, id, elapsed) = match plan(registry, upstream, config, call, query, body)? {
+        (Ok(Step::Ready(mut t)), id, elapsed) => match registry.hold_text(upstream, &mut t.outbound, held) {
             Ok(()) => (Ok(Step::Ready(t)), id, elapsed),
             Err(held) => again(registry, upstream, config, call, query, &held)?,
         },
-        // Refused, or waiting for the stored customer: translated again from the whole tree,
-        // so that neither depends on what was held.
-        (Some(held), _) => again(registry, upstream, config, call, query, &held)?,
+        // Refused, or waiting for the stored customer.
+        _ => again(registry, upstream, config, call, query, &held)?,
     };
     match translation {
         Ok(step) => Ok((step, id, elapsed)),
