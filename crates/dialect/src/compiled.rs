@@ -177,14 +177,23 @@ impl Expand {
     /// Leaves out of `members` every relation the caller's `query` string does not pick: the
     /// last occurrence of the parameter, split on `,`, else the default list. Names that are
     /// not relations pick nothing.
+    /// The caller's list is read where it lies (no name copied), and with no query at all the
+    /// default list answers without a parse.
     pub fn select(&self, query: &str, members: &mut Map<String, Value>) {
-        let asked: Option<Vec<String>> = form_urlencoded::parse(query.as_bytes())
-            .filter(|(key, _)| *key == self.query)
-            .last()
-            .map(|(_, list)| list.split(',').map(|name| name.trim().to_owned()).collect());
-        let picked = asked.as_ref().unwrap_or(&self.default);
+        let asked = if query.is_empty() {
+            None
+        } else {
+            form_urlencoded::parse(query.as_bytes())
+                .filter(|(key, _)| *key == self.query)
+                .last()
+                .map(|(_, list)| list)
+        };
         for relation in &self.relations {
-            if !picked.contains(relation) {
+            let picked = match &asked {
+                Some(list) => list.split(',').any(|name| name.trim() == relation),
+                None => self.default.contains(relation),
+            };
+            if !picked {
                 members.remove(relation);
             }
         }
@@ -324,5 +333,79 @@ pub(crate) fn route_id(
             },
         )),
         _ => Err(errors.refuse(ErrorKind::Validation, validate::refusal("required", at()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::Expand;
+
+    /// The pick as it was written before it read the caller's list in place: the list copied
+    /// into owned names, the query always parsed.
+    fn picked_by_copy(expand: &Expand, query: &str) -> Vec<String> {
+        let asked: Option<Vec<String>> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| *key == expand.query)
+            .last()
+            .map(|(_, list)| list.split(',').map(|name| name.trim().to_owned()).collect());
+        let picked = asked.as_ref().unwrap_or(&expand.default);
+        expand
+            .relations
+            .iter()
+            .filter(|r| picked.contains(r))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn select_keeps_exactly_the_relations_the_copying_pick_kept() {
+        let expand = Expand {
+            query: "expand".to_owned(),
+            relations: ["orders", "shipping_addresses", "billing_address", "groups"]
+                .map(str::to_owned)
+                .to_vec(),
+            default: ["orders", "shipping_addresses"].map(str::to_owned).to_vec(),
+        };
+        let members: Map<String, Value> = json!({
+            "id": "cus_1", "email": "a@example.com", "orders": [], "shipping_addresses": [],
+            "billing_address": {"city": "x"}, "groups": [],
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        let queries = [
+            "",
+            "fields=id",
+            "expand=",
+            "expand",
+            "expand=groups",
+            "expand=groups&expand=billing_address",
+            "expand=billing_address,%20groups",
+            "expand=billing_address,+groups,,orders",
+            "expand=%20orders%20,shipping_addresses",
+            "expand=ORDERS,nope",
+            "Expand=groups",
+            "expand%3Dgroups",
+            "expand=groups;orders",
+            "expand=gr%6Fups&fields=x&expand=orders,billing_address",
+            "&&expand=%ZZ,groups&",
+            "expand=orders\u{a0},groups",
+            "expand=%E2%80%83groups",
+        ];
+        for query in queries {
+            let mut kept = members.clone();
+            expand.select(query, &mut kept);
+            let relations: Vec<String> = expand
+                .relations
+                .iter()
+                .filter(|r| kept.contains_key(*r))
+                .cloned()
+                .collect();
+            assert_eq!(relations, picked_by_copy(&expand, query), "query {query:?}");
+            for other in ["id", "email"] {
+                assert!(kept.contains_key(other), "query {query:?} kept {other}");
+            }
+        }
     }
 }

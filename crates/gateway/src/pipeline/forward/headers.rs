@@ -21,8 +21,10 @@ use crate::pipeline::authenticate;
 use crate::trace;
 
 mod forwarded;
+mod singles;
 
 use self::forwarded::forwarded;
+use self::singles::Singles;
 use crate::pipeline::read_body::{IDEMPOTENCY_KEY, valid_idempotency_key};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -77,6 +79,7 @@ impl UpstreamHeaders {
         operation: Operation,
     ) -> HeaderMap {
         let mut out = HeaderMap::with_capacity(8);
+        let singles = Singles::of(incoming);
         let auth = match (self.credential_mode, token) {
             (CredentialMode::Static, _) => self.static_auth.clone(),
             (CredentialMode::Passthrough, Some(t)) => {
@@ -93,19 +96,21 @@ impl UpstreamHeaders {
         // Checked by the pipeline already ([`check_idempotency_key`]); checked again so that
         // this function alone never passes on an unchecked key.
         if operation == Operation::Update
-            && let Some(v) =
-                single(incoming, &IDEMPOTENCY_KEY).filter(|v| valid_idempotency_key(v.as_bytes()))
+            && let Some(v) = singles
+                .idempotency_key()
+                .filter(|v| valid_idempotency_key(v.as_bytes()))
         {
             out.insert(IDEMPOTENCY_KEY, v.clone());
         }
-        if let Some(v) = single(incoming, &header::ACCEPT_LANGUAGE)
+        if let Some(v) = singles
+            .accept_language()
             .filter(|v| v.len() <= MAX_ACCEPT_LANGUAGE_BYTES && v.to_str().is_ok())
         {
             out.insert(header::ACCEPT_LANGUAGE, v.clone());
         }
         // Trace context: the caller's `tracestate` belongs to the caller's trace, so it goes
         // only with a continued one. Several `traceparent` lines are invalid (W3C §3.2).
-        let trace = trace::child_traceparent(single(incoming, &TRACEPARENT).and_then(|v| v.to_str().ok()));
+        let trace = trace::child_traceparent(singles.traceparent().and_then(|v| v.to_str().ok()));
         if trace.continued
             && let Some(state) = trace::tracestate(incoming.get_all(TRACESTATE).iter())
         {
@@ -125,7 +130,12 @@ impl UpstreamHeaders {
                     }
                 }
             }
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded(incoming, peer, trusted))) {
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded(
+                incoming,
+                singles.host(),
+                peer,
+                trusted,
+            ))) {
                 out.insert(header::FORWARDED, v);
             }
         }
@@ -154,13 +164,6 @@ pub(crate) fn repeatable(operation: Operation, method: &str, headers: &HeaderMap
     operation == Operation::Retrieve
         || matches!(method, "PUT" | "PATCH")
         || headers.contains_key(IDEMPOTENCY_KEY)
-}
-
-/// The value of `name` when the request carries exactly one such header.
-fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
-    let mut values = headers.get_all(name).iter();
-    let first = values.next()?;
-    values.next().is_none().then_some(first)
 }
 
 #[cfg(test)]

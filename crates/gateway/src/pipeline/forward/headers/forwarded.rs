@@ -6,12 +6,18 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use http::{HeaderMap, HeaderValue, header};
 
-use super::{MAX_HOST_NAME_BYTES, single};
+use super::MAX_HOST_NAME_BYTES;
 
 /// The `Forwarded` header (RFC 7239) for the upstream: this hop's element
 /// (`for=<peer>;proto=http[;host=<Host>]`), after the caller's own elements when the peer is a
-/// trusted proxy and they are well-formed.
-pub(super) fn forwarded(incoming: &HeaderMap, peer: IpAddr, trusted: bool) -> Vec<u8> {
+/// trusted proxy and they are well-formed. `host` is the `Host` header when the request sent
+/// exactly one.
+pub(super) fn forwarded(
+    incoming: &HeaderMap,
+    host: Option<&HeaderValue>,
+    peer: IpAddr,
+    trusted: bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     if trusted {
         let earlier = incoming.get_all(header::FORWARDED);
@@ -42,7 +48,7 @@ pub(super) fn forwarded(incoming: &HeaderMap, peer: IpAddr, trusted: bool) -> Ve
         }
     }
     out.extend_from_slice(b";proto=http");
-    if let Some(host) = single(incoming, &header::HOST).map(HeaderValue::as_bytes)
+    if let Some(host) = host.map(HeaderValue::as_bytes)
         && valid_authority(host)
     {
         out.extend_from_slice(b";host=");
@@ -229,7 +235,9 @@ mod tests {
     use crate::test_support::headers;
 
     fn fwd(incoming: &HeaderMap, peer: &str, trusted: bool) -> String {
-        String::from_utf8(forwarded(incoming, peer.parse().unwrap(), trusted)).unwrap()
+        let mut hosts = incoming.get_all(header::HOST).iter();
+        let host = hosts.next().filter(|_| hosts.next().is_none());
+        String::from_utf8(forwarded(incoming, host, peer.parse().unwrap(), trusted)).unwrap()
     }
 
     #[test]
