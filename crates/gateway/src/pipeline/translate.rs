@@ -44,50 +44,44 @@ pub(crate) fn translate(
     query: &str,
     (bytes, parsed): (Bytes, Option<Value>),
 ) -> Result<(Step, Option<String>, Duration), Failure> {
-    let parsed = match parsed {
-        Some(body) => Ok(body),
+    let (body, held) = match parsed {
+        Some(body) => (Ok(body), None),
         None => match holding(registry, upstream, config, call, &bytes) {
-            Some((body, held)) if !held.is_empty() => {
-                drop(bytes);
-                return translate_holding(registry, upstream, config, metrics, call, query, (body, held));
-            }
+            Some((body, held)) if !held.is_empty() => (Ok(body), Some(held)),
             // Nothing held: the whole tree.
-            Some((body, _)) => Ok(body),
-            None => parse_body(&bytes, config.server.json_limits()),
+            Some((body, _)) => (Ok(body), None),
+            None => (parse_body(&bytes, config.server.json_limits()), None),
         },
     };
     drop(bytes);
-    let (translation, id, elapsed) = plan(registry, upstream, config, call, query, parsed?)?;
+    let (translation, id, elapsed) = match held {
+        None => plan(registry, upstream, config, call, query, body?)?,
+        Some(held) => plan_holding(registry, upstream, (config, call, query), body?, held)?,
+    };
     match translation {
         Ok(step) => Ok((step, id, elapsed)),
         Err(p) => Err(refused(metrics, call, id, p)),
     }
 }
 
-/// [`translate`] of a body parsed with members `held` as text: kept when the translation can
-/// carry them, else made again from the whole tree, so that neither what is sent nor what is
-/// refused depends on holding.
+/// [`plan`] of a body parsed with members `held` as text: kept when the translation can carry
+/// them, else made again from the whole tree, so that neither what is sent nor what is refused
+/// depends on holding.
 #[cold]
-fn translate_holding(
+fn plan_holding(
     registry: &Registry,
     upstream: &Endpoint,
-    config: &Config,
-    metrics: &Metrics,
-    call: &Call<'_>,
-    query: &str,
-    (body, held): (Value, HeldText),
-) -> Result<(Step, Option<String>, Duration), Failure> {
-    let (translation, id, elapsed) = match plan(registry, upstream, config, call, query, body)? {
+    (config, call, query): (&Config, &Call<'_>, &str),
+    body: Value,
+    held: HeldText,
+) -> Result<Planned, Failure> {
+    match plan(registry, upstream, config, call, query, body)? {
         (Ok(Step::Ready(mut t)), id, elapsed) => match registry.hold_text(upstream, &mut t.outbound, held) {
-            Ok(()) => (Ok(Step::Ready(t)), id, elapsed),
-            Err(held) => again(registry, upstream, config, call, query, &held)?,
+            Ok(()) => Ok((Ok(Step::Ready(t)), id, elapsed)),
+            Err(held) => again(registry, upstream, config, call, query, &held),
         },
         // Refused, or waiting for the stored customer.
-        _ => again(registry, upstream, config, call, query, &held)?,
-    };
-    match translation {
-        Ok(step) => Ok((step, id, elapsed)),
-        Err(p) => Err(refused(metrics, call, id, p)),
+        _ => again(registry, upstream, config, call, query, &held),
     }
 }
 
