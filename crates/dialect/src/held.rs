@@ -5,17 +5,16 @@
 //! member where the placeholder ended up. A tree of many small objects takes up to 9× its text
 //! (`BENCHMARKS.md`, "Memory near the body"); the text is already held.
 //!
-//! Nothing may read inside a member held so, and the loader knows where nothing does:
-//! - as the caller's (`compiled::held_places::caller_places`): a top-level member of a request without an envelope,
-//!   copied by one plain rule (no map of values, derivation or action; no transform
-//!   but `empty_string_null`, which changes nothing in an object held: one with a member `null`
-//!   or `""` is not held) that
-//!   no other rule, constant, required member or the body's id overlaps, and whose schema checks
-//!   nothing but its type ([`type_only`]) under a root that reaches it only through
-//!   `properties`;
-//! - as the target's (`compiled::held_places::target_places`): a top-level member of the target's request body that
-//!   the target's schema checks the same way, written by one plain rule from a canonical member
-//!   nothing else reads inside (the canonical form's own patch: every such member).
+//! Nothing may read inside a member held so, and the loader knows where nothing does
+//! (`compiled/held_places.rs`; `docs/dialect-format.md`, "Members held as text"):
+//! - as the caller's: a top-level member of a request without an envelope, copied by one plain
+//!   rule (no map of values, derivation or action; no transform but `empty_string_null`, which
+//!   changes nothing in an object with no member `null` or `""`: such an object is not held)
+//!   that no other rule, constant, required member or the body's id overlaps, and whose schema
+//!   checks nothing but its type under a root that reaches it only through `properties`;
+//! - as the target's: a top-level member of the target's request body that the target's schema
+//!   checks the same way, written by one plain rule from a canonical member nothing else reads
+//!   inside (the canonical form's own patch: every such member).
 //!
 //! The placeholder is an object or a list (the member's own type, so the schemas see the same
 //! type) holding a NUL string, which no caller can send (the strict parser refuses it). A
