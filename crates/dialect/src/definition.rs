@@ -34,7 +34,7 @@ pub struct RawDefinition {
     pub request: RawMessage,
     #[serde(default)]
     pub response: RawMessage,
-    /// The field map, shared by requests and responses (see [`RawField::on`]).
+    /// The field map, shared by requests and responses (see `RawField::on`).
     #[serde(default)]
     pub fields: Vec<RawField>,
     pub errors: RawErrors,

@@ -29,7 +29,7 @@ pub struct Route {
     /// The query parameter carrying the customer id, when it travels there (a read).
     pub id_in_query: Option<String>,
     /// Values of the path variables other than `{id}` for the paths the gateway sends: the
-    /// definition's `path_params`, overridden by configuration ([`Route::bind`]).
+    /// definition's `path_params`, overridden by configuration (`Route::bind`).
     pub path_params: BTreeMap<String, String>,
     /// What a body must hold to be this operation (see [`Route::matches_body`]); empty when
     /// the method and path alone decide.
@@ -134,7 +134,7 @@ impl Route {
     /// [`Route::writes_id`]), each path variable written with its value (percent-encoded as
     /// one segment). A variable without a value is written as its template (`{store_hash}`):
     /// only offline translation shows such a path; a gateway refuses to start with an upstream
-    /// whose variables have no value ([`Route::bind`]).
+    /// whose variables have no value (`Route::bind`).
     pub fn path_for(&self, id: &str) -> String {
         let written = self.id_format.encode_text(id);
         let id = written.as_deref().unwrap_or(id);
