@@ -335,74 +335,10 @@ fn write_json_str(buf: &mut String, s: &str) {
     buf.push('"');
 }
 
-/// Which bytes `serde_json` escapes in a string: 0 = none, `u` = `\u00XX`, else `\<byte>`.
-static ESCAPE: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = b'u';
-        b += 1;
-    }
-    table[0x08] = b'b';
-    table[0x09] = b't';
-    table[0x0a] = b'n';
-    table[0x0c] = b'f';
-    table[0x0d] = b'r';
-    table[b'"' as usize] = b'"';
-    table[b'\\' as usize] = b'\\';
-    table
-};
-
-/// `serde_json`'s string escaping: `"` `\` and the control characters; the rest as is.
+/// `serde_json`'s string escaping: `"` `\` and the control characters; the rest as is (the
+/// gateway's, shared with the bodies it writes).
 fn escape_into(buf: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    while let Some(i) = next_escape(bytes, start) {
-        let b = bytes[i];
-        let escape = ESCAPE[usize::from(b)];
-        // Every escaped byte is ASCII, so `start..i` lies on character boundaries.
-        buf.push_str(&s[start..i]);
-        buf.push('\\');
-        if escape == b'u' {
-            buf.push_str("u00");
-            buf.push(char::from(HEX[usize::from(b >> 4)]));
-            buf.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            buf.push(char::from(escape));
-        }
-        start = i + 1;
-    }
-    buf.push_str(&s[start..]);
-}
-
-/// The index of the first byte at or after `from` that `ESCAPE` escapes. Eight bytes at a time
-/// while none of them can be one (a word test that never misses one; a word it flags is then
-/// read byte by byte), so a clean string costs about a quarter of a byte loop. The three tests
-/// of a word are or-ed into one mask: one branch per word.
-fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const BACKSLASHES: u64 = ONES * b'\\' as u64;
-    // The high bit of a byte of the mask is set where that byte of `x` is below `n` (n <= 0x80)
-    // / is zero (and perhaps at a later byte too: only the first flagged word is looked into).
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let rest = bytes.get(from..)?;
-    let mut words = rest.chunks_exact(8);
-    let mut clean = 0;
-    for word in words.by_ref() {
-        let x = u64::from_ne_bytes(word.try_into().ok()?);
-        if (below(x, 0x20) | zero(x ^ QUOTES) | zero(x ^ BACKSLASHES)) & HIGH != 0 {
-            break;
-        }
-        clean += 8;
-    }
-    rest[clean..]
-        .iter()
-        .position(|&b| ESCAPE[usize::from(b)] != 0)
-        .map(|p| from + clean + p)
+    dialectgate_gateway::json_escape(s, |part| buf.push_str(part));
 }
 
 /// A decimal number, without `fmt` (itoa: two digits a step, written once).

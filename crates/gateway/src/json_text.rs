@@ -6,6 +6,12 @@ use std::cell::RefCell;
 use std::io;
 
 use serde::Serialize;
+use serde_json::Value;
+
+mod escape;
+mod value;
+
+pub use escape::escape_with;
 
 /// The most the thread's scratch buffer holds: a longer text is counted, then written once into a
 /// vector of its size.
@@ -29,6 +35,24 @@ pub(crate) fn exact<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
         serde_json::to_writer(Bounded(scratch), value)
             .ok()
             .map(|()| scratch.to_vec())
+    });
+    short.unwrap_or_else(|| long(value))
+}
+
+/// [`exact`] for a `Value` tree, written by hand (`json_text/value.rs`): the same text, without
+/// serde's calls and a writer's call per token.
+pub(crate) fn exact_value(value: &Value) -> Vec<u8> {
+    let short = SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        match value::write(scratch, value, KEEP_SCRATCH) {
+            Ok(()) => Some(scratch.to_vec()),
+            Err(value::TooLong) => {
+                // Never kept grown past the bound (the writer stops just past it).
+                scratch.clear();
+                scratch.shrink_to(KEEP_SCRATCH);
+                None
+            }
+        }
     });
     short.unwrap_or_else(|| long(value))
 }
@@ -110,6 +134,9 @@ mod tests {
             let bytes = body_bytes(value);
             assert_eq!(bytes, serde_json::to_vec(value).unwrap());
             assert_eq!(bytes.capacity(), bytes.len());
+            let by_hand = exact_value(value);
+            assert_eq!(by_hand, bytes);
+            assert_eq!(by_hand.capacity(), by_hand.len());
         }
         SCRATCH.with_borrow(|scratch| assert!(scratch.capacity() <= KEEP_SCRATCH));
     }

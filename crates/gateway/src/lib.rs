@@ -38,6 +38,7 @@ pub use self::{
         CandidateMode, Config, ConfigError, CredentialMode, EnvSource, Overrides, Secret, load, load_default,
     },
     date::civil_from_days,
+    json_text::escape_with as json_escape,
     metrics::Metrics,
     pipeline::log::ACCESS_LOG_TARGET,
     run::{Options, RunError, Running, run},

@@ -113,7 +113,7 @@ pub(crate) fn success(
     let (status, out) = registry
         .encode_answer_for(operation, caller, customer, shaping.query, shaping.body)
         .map_err(|p| Failure::new(Outcome::UntranslatableAnswer, p).about(Some(id.to_owned())))?;
-    let mut rsp = json_response(status, "application/json", json_text::exact(&out));
+    let mut rsp = json_response(status, "application/json", json_text::exact_value(&out));
     let encode_time = started.elapsed();
     if !fidelity.is_exact()
         && let Ok(v) = HeaderValue::from_str(&fidelity_header(fidelity))

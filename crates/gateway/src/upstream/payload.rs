@@ -61,7 +61,7 @@ impl Payload {
             // Exactly its size: `Bytes` takes the vector without another allocation, and a
             // large body is not held in a vector grown to twice its size while the upstream
             // answers.
-            Held::Tree(tree, held) if held.is_empty() => Bytes::from(json_text::exact(tree)),
+            Held::Tree(tree, held) if held.is_empty() => Bytes::from(json_text::exact_value(tree)),
             Held::Tree(tree, held) => Bytes::from(json_text::exact(&held.writing(tree))),
         };
         *held = Held::Text(text.clone());
