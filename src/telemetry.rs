@@ -2,6 +2,8 @@
 //! gateway library only emits events; tests install their own capture).
 
 use anyhow::Result;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 mod access;
 mod batched;
@@ -10,8 +12,8 @@ mod batched;
 /// with the `otlp` feature an OTLP span exporter when configured. Returns what must be flushed
 /// at exit.
 pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
+    use tracing_subscriber::fmt;
     use tracing_subscriber::prelude::*;
-    use tracing_subscriber::{EnvFilter, fmt};
     // The default hook prints the panic message, which could quote request data; log where it
     // happened instead (the request still gets a 500, see the gateway's server loop).
     std::panic::set_hook(Box::new(|info| {
@@ -21,7 +23,7 @@ pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
             .unwrap_or_default();
         tracing::error!(%location, "Panic.");
     }));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (level, env_filter) = filter();
     let mut access_log = None;
     let fmt_layer = if human {
         fmt::layer().with_writer(std::io::stderr).boxed()
@@ -53,15 +55,38 @@ pub fn init(human: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry> {
             }
             None => (None, None),
         };
-        registry.with(layer).with(filter).init();
+        registry.with(layer).with(level).with(env_filter).init();
         Ok(Telemetry { provider, access_log })
     }
     #[cfg(not(feature = "otlp"))]
     {
         // The configuration refuses an endpoint in a build without the feature.
         let _ = otlp_endpoint;
-        registry.with(filter).init();
+        registry.with(level).with(env_filter).init();
         Ok(Telemetry { access_log })
+    }
+}
+
+/// The filter `RUST_LOG` asks for (`info` when unset or unreadable, as `EnvFilter` reads it): a
+/// bare level (`info`, `warn`, ...) as a `LevelFilter`, anything else (targets, spans, fields) as
+/// an `EnvFilter`. Both pass the same events for a bare level; the `EnvFilter` also looks up
+/// every span it is told of, entered or left (under a lock), to honour span directives, which a
+/// bare level has none of: about 0.6k instructions per request (BENCHMARKS.md).
+fn filter() -> (Option<LevelFilter>, Option<EnvFilter>) {
+    filter_of(std::env::var(EnvFilter::DEFAULT_ENV).ok().as_deref())
+}
+
+/// [`filter`] for `RUST_LOG`'s value (`None`: unset or not Unicode).
+fn filter_of(directives: Option<&str>) -> (Option<LevelFilter>, Option<EnvFilter>) {
+    let Some(directives) = directives else {
+        return (Some(LevelFilter::INFO), None);
+    };
+    if let Ok(level) = directives.trim().parse::<LevelFilter>() {
+        return (Some(level), None);
+    }
+    match EnvFilter::try_new(directives) {
+        Ok(filter) => (None, Some(filter)),
+        Err(_) => (Some(LevelFilter::INFO), None),
     }
 }
 
@@ -117,5 +142,39 @@ mod otlp {
             .build();
         let tracer = provider.tracer("dialectgate");
         Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::filter::LevelFilter;
+
+    use super::filter_of;
+
+    #[test]
+    fn a_bare_level_is_a_level_filter_and_the_rest_an_env_filter() {
+        for (directives, level) in [
+            (None, LevelFilter::INFO),
+            (Some("info"), LevelFilter::INFO),
+            (Some(" WARN "), LevelFilter::WARN),
+            (Some("debug"), LevelFilter::DEBUG),
+            (Some("off"), LevelFilter::OFF),
+            // Unreadable directives: `info`, as before.
+            (Some("dialectgate=notalevel"), LevelFilter::INFO),
+        ] {
+            let (bare, env) = filter_of(directives);
+            assert_eq!(bare, Some(level), "{directives:?}");
+            assert!(env.is_none(), "{directives:?}");
+        }
+        for directives in [
+            "dialectgate=debug",
+            "warn,dialectgate_gateway=trace",
+            "[request]=debug",
+        ] {
+            let (bare, env) = filter_of(Some(directives));
+            assert!(bare.is_none(), "{directives}");
+            let env = env.map(|f| f.to_string());
+            assert!(env.is_some(), "{directives}");
+        }
     }
 }
