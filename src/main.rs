@@ -36,11 +36,14 @@ use self::translate::{batch_format, read_json, stored_customer, translate};
 /// nodes, and glibc malloc/free were a third of all instructions per request (BENCHMARKS.md).
 /// Built (Cargo.toml) as mimalloc v2 without transparent huge pages: with THP its heap grew in
 /// 2 MiB pages (60 of 105 MiB at 1,000 connections), and v3 keeps freed memory for 1 s where
-/// v2 returns it after 10 ms, which raised the peak when connections are replaced. The
-/// `system-alloc` feature (heap profiling only: `bench/memory/attribute.sh`) leaves it out.
+/// v2 returns it after 10 ms, which raised the peak when connections are replaced. It replaces
+/// `malloc` and `free` themselves (the `override` feature), so Rust's default allocator reaches
+/// mimalloc through them: for the usual alignments that is `mi_malloc`, where the `MiMalloc`
+/// global allocator asks every block of `mi_malloc_aligned`, whose path costs more for a size
+/// that is not a power of two (about 2k instructions per request). The `system-alloc` feature
+/// (heap profiling only: `bench/memory/attribute.sh`) leaves the crate, and so the override, out.
 #[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use mimalloc as _;
 
 fn main() -> ExitCode {
     // Before any HTTPS client is built (the upstream's, the candidate's, the OTLP exporter's).
