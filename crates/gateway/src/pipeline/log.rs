@@ -65,8 +65,8 @@ pub(crate) struct Request<'a> {
     pub(crate) started: Instant,
 }
 
-/// Records the request in the request span, the metrics (`handles`: the serving dialect's
-/// series, resolved once) and the access line.
+/// Records the request in the request span (with span export built in), the metrics (`handles`:
+/// the serving dialect's series, resolved once) and the access line.
 pub(crate) fn log(
     span: &tracing::Span,
     (metrics, handles): (&Metrics, Option<&DialectHandles>),
@@ -74,7 +74,11 @@ pub(crate) fn log(
     handled: &Handled,
 ) {
     let dialect = handled.dialect_id();
-    record(span, dialect, handled.outcome.label());
+    // The span's dialect and outcome are for span exporters (OTLP, the `otlp` feature): no event
+    // is written inside the span after this, so without one nothing would read them.
+    if cfg!(feature = "otlp") {
+        record(span, dialect, handled.outcome.label());
+    }
     // One reading of the clock for the metric and the line.
     let elapsed = request.started.elapsed();
     metrics.request(
@@ -190,5 +194,39 @@ mod tests {
     #[test]
     fn a_disabled_span_records_nothing() {
         super::record(&tracing::Span::none(), "elasticpath", "ok");
+    }
+
+    /// The log phase records the dialect and the outcome in the request span only in a build
+    /// with span export (the `otlp` feature); the access line is written either way.
+    #[test]
+    fn the_span_is_recorded_in_only_with_span_export() {
+        use bytes::Bytes;
+        use http::{Method, Response};
+        use http_body_util::Full;
+
+        use crate::metrics::Metrics;
+        use crate::outcome::Outcome;
+
+        let records = Records::default();
+        tracing::subscriber::with_default(records.clone(), || {
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r1",
+                dialect = tracing::field::Empty,
+                upstream = "medusa",
+                outcome = tracing::field::Empty,
+            );
+            let (_, handled) = super::handled(None, Response::new(Full::new(Bytes::new())), Outcome::Ok);
+            let request = super::Request {
+                request_id: "r1",
+                method: &Method::PUT,
+                path: "/v2/customers/{id}",
+                upstream: "medusa",
+                started: std::time::Instant::now(),
+            };
+            super::log(&span, (&Metrics::default(), None), &request, &handled);
+        });
+        let recorded = records.0.lock().unwrap().len();
+        assert_eq!(recorded, usize::from(cfg!(feature = "otlp")));
     }
 }
