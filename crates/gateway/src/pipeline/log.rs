@@ -170,17 +170,22 @@ mod tests {
         fn exit(&self, _: &Id) {}
     }
 
+    /// A span with the request span's fields (`service.rs`), the two the log phase records empty.
+    fn request_span() -> tracing::Span {
+        tracing::info_span!(
+            "request",
+            request_id = "r1",
+            dialect = tracing::field::Empty,
+            upstream = "medusa",
+            outcome = tracing::field::Empty,
+        )
+    }
+
     #[test]
     fn the_dialect_and_the_outcome_are_recorded_in_one_call_with_their_values() {
         let records = Records::default();
         tracing::subscriber::with_default(records.clone(), || {
-            let span = tracing::info_span!(
-                "request",
-                request_id = "r1",
-                dialect = tracing::field::Empty,
-                upstream = "medusa",
-                outcome = tracing::field::Empty,
-            );
+            let span = request_span();
             super::record(&span, "elasticpath", "ok");
         });
         let calls = records.0.lock().unwrap();
@@ -209,13 +214,7 @@ mod tests {
 
         let records = Records::default();
         tracing::subscriber::with_default(records.clone(), || {
-            let span = tracing::info_span!(
-                "request",
-                request_id = "r1",
-                dialect = tracing::field::Empty,
-                upstream = "medusa",
-                outcome = tracing::field::Empty,
-            );
+            let span = request_span();
             let (_, handled) = super::handled(None, Response::new(Full::new(Bytes::new())), Outcome::Ok);
             let request = super::Request {
                 request_id: "r1",
