@@ -6,10 +6,9 @@
 //!   B-tree map per object, every string copied);
 //! - `value-lax`: `serde_json::from_slice::<Value>` without the strict checks, to show what the
 //!   checks themselves cost;
-//! - `doc`: [`Doc`], a compact tree that borrows every string without escapes from the body
-//!   (objects are vectors of members), with the same strict checks as `parse_limited` (nesting,
-//!   value count, duplicate names, NUL) except the rescan for inexact decimals, which runs only
-//!   when a body holds one;
+//! - `doc`: [`Doc`], the library's compact tree that borrows every string without escapes from
+//!   the body (objects are vectors of members), with the strict checks of `parse_limited`
+//!   (`dialectgate_dialect::parse_doc`: the gateway reads upstream answers with it);
 //! - `raw`: the top-level members as `&RawValue` (serde_json's `raw_value`): nothing is built
 //!   inside a member, which is only scanned; the floor of "raw where no rule reads inside".
 //!
@@ -28,15 +27,12 @@
 //! (`bench/parse-options.sh`).
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 
-use dialectgate_dialect::{Limits, parse_limited};
-use jsonschema::JsonType;
-use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
+use dialectgate_dialect::{Doc, DocJson, Limits, parse_limited};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Number, Value};
 
 #[path = "common/held.rs"]
 mod held;
@@ -51,126 +47,6 @@ const LIMITS: Limits = Limits {
     depth: 64,
     values: 10_000,
 };
-
-/// A JSON document that borrows its strings from the text where they hold no escape.
-#[derive(Debug)]
-enum Doc<'a> {
-    Null,
-    Bool(bool),
-    Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Doc<'a>>),
-    Object(Vec<(Cow<'a, str>, Doc<'a>)>),
-}
-
-/// The strict checks of `parse_limited`, building a [`Doc`].
-#[derive(Clone, Copy)]
-struct Seed<'c> {
-    depth: usize,
-    values: &'c Cell<usize>,
-}
-
-impl Seed<'_> {
-    fn deeper<E: de::Error>(self) -> Result<Self, E> {
-        if self.depth >= LIMITS.depth {
-            return Err(E::custom("nesting too deep"));
-        }
-        Ok(Seed {
-            depth: self.depth + 1,
-            ..self
-        })
-    }
-}
-
-fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
-    if s.contains('\0') {
-        return Err(E::custom("NUL in a string"));
-    }
-    Ok(())
-}
-
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
-    type Value = Doc<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Doc<'de>, D::Error> {
-        let n = self.values.get() + 1;
-        if n > LIMITS.values {
-            return Err(de::Error::custom("too many values"));
-        }
-        self.values.set(n);
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Seed<'_> {
-    type Value = Doc<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Doc<'de>, E> {
-        Ok(Doc::Null)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Doc<'de>, E> {
-        Ok(Doc::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Doc<'de>, E> {
-        Ok(Doc::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Doc<'de>, E> {
-        Ok(Doc::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Doc<'de>, E> {
-        Number::from_f64(v)
-            .map(Doc::Number)
-            .ok_or_else(|| E::custom("number out of range"))
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Doc<'de>, E> {
-        no_nul(v)?;
-        Ok(Doc::String(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Doc<'de>, E> {
-        no_nul(v)?;
-        Ok(Doc::String(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc<'de>, A::Error> {
-        let inner = self.deeper()?;
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(inner)? {
-            items.push(v);
-        }
-        Ok(Doc::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc<'de>, A::Error> {
-        let inner = self.deeper()?;
-        let mut members: Vec<(Cow<'de, str>, Doc<'de>)> = Vec::new();
-        while let Some(name) = map.next_key_seed(Name)? {
-            no_nul(&name)?;
-            // Most objects are small: a scan beats a set. A large one is checked once, sorted.
-            if members.len() < 16 && members.iter().any(|(n, _)| *n == name) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-            members.push((name, map.next_value_seed(inner)?));
-        }
-        if members.len() >= 16 {
-            let mut names: Vec<&str> = members.iter().map(|(n, _)| n.as_ref()).collect();
-            names.sort_unstable();
-            if names.windows(2).any(|w| w[0] == w[1]) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-        }
-        Ok(Doc::Object(members))
-    }
-}
 
 /// A member name, borrowed when it holds no escape.
 struct Name;
@@ -199,16 +75,9 @@ impl<'de> Visitor<'de> for Name {
     }
 }
 
+/// The library's borrowed document, within the gateway's request limits.
 fn parse_doc(text: &str) -> Result<Doc<'_>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let values = Cell::new(0);
-    let doc = Seed {
-        depth: 0,
-        values: &values,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok(doc)
+    dialectgate_dialect::parse_doc(text.as_bytes(), LIMITS)
 }
 
 /// The top-level members (or items), each left as its text.
@@ -242,145 +111,6 @@ fn parse_raw(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::E
     let members = de::Deserializer::deserialize_any(&mut de, Members)?;
     de.end()?;
     Ok(members)
-}
-
-/// [`Doc`] as jsonschema's instance representation.
-struct DocJson;
-
-impl Json for DocJson {
-    type Node<'a> = &'a Doc<'a>;
-    type PreparedKey = String;
-    type StringBuffer = Option<Doc<'static>>;
-
-    fn prepare_key(key: &str) -> String {
-        key.to_owned()
-    }
-
-    fn with_string_node<T>(
-        buffer: &mut Option<Doc<'static>>,
-        string: &str,
-        f: impl FnOnce(Self::Node<'_>) -> T,
-    ) -> T {
-        let node = buffer.insert(Doc::String(Cow::Owned(string.to_owned())));
-        f(node)
-    }
-}
-
-impl<'a> Node<'a, DocJson> for &'a Doc<'a> {
-    type Object = &'a [(Cow<'a, str>, Doc<'a>)];
-    type Array = &'a [Doc<'a>];
-    type Number = &'a Number;
-
-    fn as_object(&self) -> Option<Self::Object> {
-        match self {
-            Doc::Object(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<Self::Array> {
-        match self {
-            Doc::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    fn as_string(&self) -> Option<Cow<'a, str>> {
-        match self {
-            Doc::String(s) => Some(Cow::Borrowed(s.as_ref())),
-            _ => None,
-        }
-    }
-
-    fn as_number(&self) -> Option<&'a Number> {
-        match self {
-            Doc::Number(n) => Some(n),
-            _ => None,
-        }
-    }
-
-    fn as_boolean(&self) -> Option<bool> {
-        match self {
-            Doc::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    fn is_null(&self) -> bool {
-        matches!(self, Doc::Null)
-    }
-
-    fn json_type(&self) -> JsonType {
-        match self {
-            Doc::Null => JsonType::Null,
-            Doc::Bool(_) => JsonType::Boolean,
-            Doc::Number(_) => JsonType::Number,
-            Doc::String(_) => JsonType::String,
-            Doc::Array(_) => JsonType::Array,
-            Doc::Object(_) => JsonType::Object,
-        }
-    }
-
-    fn to_value(&self) -> Cow<'a, Value> {
-        Cow::Owned(to_value(self))
-    }
-
-    fn identity(&self) -> Option<NodeIdentity> {
-        Some(NodeIdentity::new(std::ptr::from_ref::<Doc<'a>>(*self) as usize))
-    }
-}
-
-/// The `Value` of `doc`: only for error reports and `const`/`enum` comparisons (cold paths).
-fn to_value(doc: &Doc<'_>) -> Value {
-    match doc {
-        Doc::Null => Value::Null,
-        Doc::Bool(b) => Value::Bool(*b),
-        Doc::Number(n) => Value::Number(n.clone()),
-        Doc::String(s) => Value::String(s.to_string()),
-        Doc::Array(items) => Value::Array(items.iter().map(to_value).collect()),
-        Doc::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.to_string(), to_value(v))).collect()),
-    }
-}
-
-struct Members<'a>(std::slice::Iter<'a, (Cow<'a, str>, Doc<'a>)>);
-
-impl<'a> Iterator for Members<'a> {
-    type Item = (&'a str, &'a Doc<'a>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k.as_ref(), v))
-    }
-}
-
-impl<'a> Object<'a, DocJson> for &'a [(Cow<'a, str>, Doc<'a>)] {
-    type Node = &'a Doc<'a>;
-    type MemberName = &'a str;
-    type MembersIter = Members<'a>;
-
-    fn len(&self) -> usize {
-        <[_]>::len(self)
-    }
-
-    fn get(&self, key: &String) -> Option<&'a Doc<'a>> {
-        self.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    fn members(&self) -> Members<'a> {
-        Members(self.iter())
-    }
-}
-
-impl<'a> Array<'a, DocJson> for &'a [Doc<'a>] {
-    type Node = &'a Doc<'a>;
-    type ElementsIter = std::slice::Iter<'a, Doc<'a>>;
-
-    fn len(&self) -> usize {
-        <[_]>::len(self)
-    }
-
-    fn elements(&self) -> Self::ElementsIter {
-        self.iter()
-    }
 }
 
 fn table(files: &[String]) {

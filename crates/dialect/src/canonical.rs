@@ -7,6 +7,7 @@ use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
+use crate::doc::Doc;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded};
 use crate::error::DialectError;
 use crate::message::{self, Answer, Outbound};
@@ -212,7 +213,13 @@ impl Side for Canonical {
     }
 
     /// The success body is the customer itself: nothing else of it comes along.
-    fn read_answer(&self, _: Operation, status: u16, body: &[u8], _: &Validator) -> (Answer, Option<Value>) {
+    fn read_answer(
+        &self,
+        _: Operation,
+        status: u16,
+        body: &[u8],
+        _: (&Validator, bool),
+    ) -> (Answer, Option<Value>) {
         let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
         if (200..300).contains(&status) {
             let answer = match json {
@@ -245,13 +252,17 @@ impl Side for Canonical {
     }
 
     /// The Customer itself, without its write-only members.
-    fn success_answer(&self, customer: &Value, _: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+    fn success_answer<'a>(
+        &'a self,
+        customer: &'a Value,
+        _: &AnswerView<'a>,
+    ) -> Result<(u16, Doc<'a>), Problem> {
         if customer.get("id").and_then(Value::as_str).is_none() {
             return Err(message::missing_id());
         }
-        let mut doc = customer.clone();
-        if let Value::Object(map) = &mut doc {
-            map.remove("password");
+        let mut doc = Doc::borrowing(customer);
+        if let Doc::Object(members) = &mut doc {
+            members.retain(|(k, _)| k != "password");
         }
         Ok((200, doc))
     }

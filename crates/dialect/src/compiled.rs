@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub(crate) use self::compiler::{Compiler, check_id, check_message_pointers};
 #[cfg(doc)]
@@ -174,12 +174,12 @@ pub(crate) struct Expand {
 }
 
 impl Expand {
-    /// Leaves out of `members` every relation the caller's `query` string does not pick: the
-    /// last occurrence of the parameter, split on `,`, else the default list. Names that are
-    /// not relations pick nothing.
+    /// Calls `leave_out` with every relation the caller's `query` string does not pick: picked
+    /// are those the last occurrence of the parameter lists (split on `,`), else the default
+    /// list. Names that are not relations pick nothing.
     /// The caller's list is read where it lies (no name copied), and with no query at all the
     /// default list answers without a parse.
-    pub fn select(&self, query: &str, members: &mut Map<String, Value>) {
+    pub(crate) fn unpicked(&self, query: &str, mut leave_out: impl FnMut(&str)) {
         let asked = if query.is_empty() {
             None
         } else {
@@ -194,7 +194,7 @@ impl Expand {
                 None => self.default.contains(relation),
             };
             if !picked {
-                members.remove(relation);
+                leave_out(relation);
             }
         }
     }
@@ -246,6 +246,8 @@ impl CompiledErrors {
 pub(crate) struct Schemas {
     pub request: Validator,
     pub response: Validator,
+    /// The response schema, for an upstream's answer read as a [`crate::doc::Doc`].
+    pub response_doc: Validator<crate::doc::DocJson>,
     pub error: Validator,
     /// The request schema as JSON (for OpenAPI and documentation).
     pub request_json: Value,
@@ -359,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn select_keeps_exactly_the_relations_the_copying_pick_kept() {
+    fn unpicked_leaves_out_exactly_the_relations_the_copying_pick_left_out() {
         let expand = Expand {
             query: "expand".to_owned(),
             relations: ["orders", "shipping_addresses", "billing_address", "groups"]
@@ -395,7 +397,9 @@ mod tests {
         ];
         for query in queries {
             let mut kept = members.clone();
-            expand.select(query, &mut kept);
+            expand.unpicked(query, |relation| {
+                kept.remove(relation);
+            });
             let relations: Vec<String> = expand
                 .relations
                 .iter()

@@ -16,11 +16,11 @@ pub(crate) use self::load::load;
 use crate::auth::Auth;
 use crate::compiled::{Compiled, CompiledErrors, CompiledMessage, Schemas};
 use crate::definition::RawDefinition;
-use crate::engine::decode::MemberIndex;
-use crate::engine::decode::Said;
+use crate::doc::Doc;
 use crate::engine::fill::FillNeeds;
+use crate::engine::read::{self, MemberIndex};
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded, answer, decode, encode, provenance};
-use crate::message::{self, Answer, Outbound};
+use crate::message::{Answer, Outbound};
 use crate::pointer::Pointer;
 use crate::render::{self, Rendered};
 use crate::route::{Operation, Route};
@@ -265,7 +265,7 @@ impl Dialect {
     /// # Errors
     /// When the body does not have the dialect's success shape.
     pub fn decode_response(&self, body: &Value) -> Result<Value, Problem> {
-        decode::response(self.compiled(), &self.answer_members.0, body)
+        read::response(self.compiled(), &self.answer_members.0, body)
     }
 
     /// Encodes a canonical Customer document as this dialect's success body. Members the dialect
@@ -274,7 +274,7 @@ impl Dialect {
     /// # Errors
     /// When a value has no equivalent in this dialect (an unmapped enum value).
     pub fn encode_response(&self, customer: &Value) -> Result<Value, Problem> {
-        answer::response(self.compiled(), customer, &AnswerView::default())
+        answer::response(self.compiled(), customer, &AnswerView::default()).map(|doc| doc.to_value())
     }
 
     /// Renders `problem` as this dialect's error answer. `id` is the customer id, when known.
@@ -291,7 +291,7 @@ impl Dialect {
 
     /// True when `body` carries this dialect's success constants (MicroBase's `ok: true`, …).
     pub fn is_success_body(&self, body: &Value) -> bool {
-        decode::is_success_body(self.compiled(), body)
+        read::is_success_body(self.compiled(), body)
     }
 
     /// The dialect pointer a canonical request pointer came from, following this dialect's
@@ -419,52 +419,17 @@ impl Side for Dialect {
         op: Operation,
         status: u16,
         body: &[u8],
-        customer: &Validator,
+        (customer, keep): (&Validator, bool),
     ) -> (Answer, Option<Value>) {
-        let d = self.compiled_for(op);
-        let json = crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok();
-        let success = (200..300).contains(&status);
-        // The answer is parsed once: an error is classified from the same parse.
-        let said = json.as_ref().filter(|_| success).map(|j| decode::said(d, j));
-        let doc = match (said, json) {
-            (Some(Said::Customer), Some(j)) => j,
-            (Some(Said::Nobody), _) => {
-                // An empty array envelope names no customer: the read's filter matched none.
-                let problem = Problem::new(ErrorKind::NotFound, "the upstream's answer names no customer");
-                return (Answer::Problem(problem), None);
-            }
-            (Some(Said::NotFound(problem)), _) => {
-                return (Answer::Problem(message::upstream_fault(problem)), None);
-            }
-            (_, other) => {
-                let problem = render::classify_parsed(&self.errors, status, other.as_ref());
-                return (Answer::Problem(message::upstream_fault(problem)), None);
-            }
-        };
-        let bad_gateway =
-            |detail: String| (Answer::Problem(Problem::new(ErrorKind::BadGateway, detail)), None);
-        if !self.schemas.response.is_valid(&doc) {
-            return bad_gateway(format!(
-                "the upstream's answer does not match the {} response schema",
-                self.id
-            ));
-        }
-        match decode::response(d, self.answer_members_for(op), &doc) {
-            // Vendor schemas are looser than the canonical one (free-form dates, country codes):
-            // what is passed on must be a canonical Customer.
-            Ok(customer_doc) if customer.is_valid(&customer_doc) => {
-                (Answer::Customer(customer_doc), Some(doc))
-            }
-            Ok(_) => bad_gateway(format!(
-                "the upstream's {} answer does not make a valid customer",
-                self.id
-            )),
-            Err(_) => bad_gateway("the upstream's answer could not be decoded".to_owned()),
-        }
+        self.read_upstream_answer(op, status, body, customer, keep)
     }
 
     /// Never answers a caller with something its own vendor would not send.
-    fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem> {
+    fn success_answer<'a>(
+        &'a self,
+        customer: &'a Value,
+        view: &AnswerView<'a>,
+    ) -> Result<(u16, Doc<'a>), Problem> {
         self.write_answer(customer, view)
     }
 

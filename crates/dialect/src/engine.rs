@@ -16,12 +16,15 @@
 
 pub(crate) mod actions;
 pub(crate) mod answer;
+mod built;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod fill;
+pub(crate) mod node;
 pub(crate) mod overflow;
 pub(crate) mod provenance;
 pub(crate) mod query_id;
+pub(crate) mod read;
 mod transform;
 
 use serde_json::{Map, Value};

@@ -11,6 +11,7 @@ mod canonical;
 mod compiled;
 mod definition;
 mod dialect;
+mod doc;
 mod endpoint;
 mod engine;
 mod error;
@@ -37,6 +38,7 @@ pub use self::{
     canonical::{CANONICAL_VOLATILE, Canonical, VERSION},
     definition::RawDefinition,
     dialect::Dialect,
+    doc::{Doc, DocJson, parse_doc},
     endpoint::Endpoint,
     engine::{AnswerView, CanonicalRequest, Decoded, Encoded},
     error::DialectError,

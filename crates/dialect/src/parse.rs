@@ -71,13 +71,13 @@ pub fn parse_limited(bytes: &[u8], limits: Limits) -> Result<Value, serde_json::
 /// Whether `text` may hold a NUL in a string: a NUL can only be written as the escape `\u0000`
 /// (serde_json refuses a raw control character in a string), so a text without a backslash has
 /// none, and its strings are not searched one by one.
-fn nul_possible(text: &str) -> bool {
+pub(crate) fn nul_possible(text: &str) -> bool {
     text.as_bytes().contains(&b'\\') && text.contains("\\u0000")
 }
 
 /// Integers within 64 bits are kept exactly by serde_json; only a text that produced a double
 /// (`floats`) is scanned again, for the number that would not come out as it went in.
-fn exact_numbers(text: &str, floats: bool) -> Result<(), serde_json::Error> {
+pub(crate) fn exact_numbers(text: &str, floats: bool) -> Result<(), serde_json::Error> {
     if !floats {
         return Ok(());
     }
@@ -177,7 +177,7 @@ fn decimal(s: &str) -> (bool, String, i64) {
 }
 
 /// Refuses the NUL character, in member names and string values alike.
-fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
+pub(crate) fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
     if s.contains('\0') {
         Err(E::custom("a string contains the NUL character (\\u0000)"))
     } else {

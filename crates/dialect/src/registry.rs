@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::canonical::Canonical;
 use crate::dialect::{self, Dialect};
+use crate::doc::Doc;
 use crate::endpoint::Endpoint;
 use crate::engine::{AnswerView, CanonicalRequest, Encoded, overflow};
 use crate::error::DialectError;
@@ -382,11 +383,11 @@ impl Registry {
         caller: Option<&Endpoint>,
         overflow: Option<&str>,
     ) -> Understood {
-        let (answer, parsed) =
+        let keep = caller.is_some_and(|to| passes_through(upstream, to));
+        let (answer, body) =
             upstream
                 .side(&self.canonical)
-                .read_answer(op, status, body, &self.canonical.customer);
-        let body = parsed.filter(|_| caller.is_some_and(|to| passes_through(upstream, to)));
+                .read_answer(op, status, body, (&self.canonical.customer, keep));
         Understood {
             answer: self.restored(upstream, answer, overflow),
             body,
@@ -409,6 +410,7 @@ impl Registry {
     pub fn encode_answer(&self, to: &Endpoint, customer: &Value) -> Result<(u16, Value), Problem> {
         to.side(&self.canonical)
             .success_answer(customer, &AnswerView::default())
+            .map(|(status, doc)| (status, doc.to_value()))
     }
 
     /// [`Registry::encode_answer_for`] an update (the engine's tests).
@@ -427,6 +429,7 @@ impl Registry {
             .filter(|(from, _)| passes_through(from, to))
             .and_then(|(_, body)| crate::parse::parse_strict(body, crate::parse::DEFAULT_MAX_DEPTH).ok());
         self.encode_answer_for(Operation::Update, to, customer, query, same.as_ref())
+            .map(|(status, doc)| (status, doc.to_value()))
     }
 
     /// Encodes a canonical Customer as `to`'s success answer to an operation `op` with the query
@@ -435,16 +438,19 @@ impl Registry {
     /// does not carry pass through (those `to`'s response schema names); `to`'s relations
     /// follow the caller's pick.
     ///
+    /// The answer borrows the customer's strings, the upstream body's and `to`'s definition's:
+    /// [`Doc`] writes as the `Value` it equals would.
+    ///
     /// # Errors
     /// When a value has no equivalent in `to`.
-    pub fn encode_answer_for(
-        &self,
+    pub fn encode_answer_for<'a>(
+        &'a self,
         op: Operation,
-        to: &Endpoint,
-        customer: &Value,
-        query: &str,
-        upstream: Option<&Value>,
-    ) -> Result<(u16, Value), Problem> {
+        to: &'a Endpoint,
+        customer: &'a Value,
+        query: &'a str,
+        upstream: Option<&'a Value>,
+    ) -> Result<(u16, Doc<'a>), Problem> {
         let view = AnswerView {
             query,
             upstream,

@@ -8,6 +8,7 @@ use dialectgate_canonical::{ErrorKind, Problem, Violation};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
+use crate::doc::Doc;
 use crate::engine::fill::FillNeeds;
 use crate::engine::{AnswerView, CanonicalRequest, Decoded, Encoded};
 use crate::message::{Answer, Outbound};
@@ -148,18 +149,23 @@ pub(crate) trait Side {
     fn outbound(&self, id: &str, body: Value) -> Outbound;
 
     /// Understands this side's upstream answer to `op`; what is passed on is checked against
-    /// the canonical Customer schema `customer`. With a customer, a dialect's success body as
-    /// parsed comes along (a caller of the same dialect takes members from it).
+    /// the canonical Customer schema `customer`. With a customer and `keep`, a dialect's success
+    /// body as parsed comes along (a caller of the same dialect takes members from it).
     fn read_answer(
         &self,
         op: Operation,
         status: u16,
         body: &[u8],
-        customer: &Validator,
+        customer: (&Validator, bool),
     ) -> (Answer, Option<Value>);
 
     /// A canonical Customer as this side's success answer: (status, body), shaped by `view`.
-    fn success_answer(&self, customer: &Value, view: &AnswerView<'_>) -> Result<(u16, Value), Problem>;
+    /// The answer borrows from `customer`, the view and this side.
+    fn success_answer<'a>(
+        &'a self,
+        customer: &'a Value,
+        view: &AnswerView<'a>,
+    ) -> Result<(u16, Doc<'a>), Problem>;
 
     /// `problem` as this side's error answer to a caller of `op`.
     fn render_error(&self, op: Operation, problem: &Problem, id: Option<&str>) -> Rendered;

@@ -33,8 +33,13 @@ pub(crate) fn compile_text(path: &Path, text: &str) -> Result<(Validator, Value)
 /// Compiles a schema value. The `email` format is checked as jsonschema checks it, with a quick
 /// path for the common shape (`validate/email.rs`).
 pub(crate) fn compile(json: &Value) -> Result<Validator, String> {
+    compile_for(json)
+}
+
+/// [`compile`], for documents in the representation `F` (a [`crate::doc::Doc`]: `DocJson`).
+pub(crate) fn compile_for<F: jsonschema::json::Json>(json: &Value) -> Result<Validator<F>, String> {
     jsonschema::meta::validate(json).map_err(|e| format!("not a valid JSON Schema: {e}"))?;
-    jsonschema::options()
+    jsonschema::options_for::<F>()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
         .with_format("email", email::is_email)

@@ -6,7 +6,6 @@ use std::cell::RefCell;
 use std::io;
 
 use serde::Serialize;
-use serde_json::Value;
 
 mod escape;
 mod value;
@@ -39,9 +38,9 @@ pub(crate) fn exact<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     short.unwrap_or_else(|| long(value))
 }
 
-/// [`exact`] for a `Value` tree, written by hand (`json_text/value.rs`): the same text, without
-/// serde's calls and a writer's call per token.
-pub(crate) fn exact_value(value: &Value) -> Vec<u8> {
+/// [`exact`] for a `Value` or a `Doc` tree, written by hand (`json_text/value.rs`): the same
+/// text, without serde's calls and a writer's call per token.
+pub(crate) fn exact_value<T: value::Tree + Serialize>(value: &T) -> Vec<u8> {
     let short = SCRATCH.with_borrow_mut(|scratch| {
         scratch.clear();
         match value::write(scratch, value, KEEP_SCRATCH) {
@@ -139,5 +138,21 @@ mod tests {
             assert_eq!(by_hand.capacity(), by_hand.len());
         }
         SCRATCH.with_borrow(|scratch| assert!(scratch.capacity() <= KEEP_SCRATCH));
+    }
+
+    #[test]
+    fn a_borrowed_document_is_written_as_the_value_it_equals() {
+        let big = "x".repeat(KEEP_SCRATCH * 2);
+        let values = [
+            json!({"customer": {"email": "ada@example.com", "id": "cus_ada", "tags": ["a", "\u{1}"]}}),
+            json!({"big": big}),
+            json!([{"n": [1, -2.5, null, true]}, {}]),
+        ];
+        for value in &values {
+            let doc = dialectgate_dialect::Doc::borrowing(value);
+            let bytes = exact_value(&doc);
+            assert_eq!(bytes, serde_json::to_vec(value).unwrap());
+            assert_eq!(bytes.capacity(), bytes.len());
+        }
     }
 }

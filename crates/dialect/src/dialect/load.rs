@@ -10,12 +10,13 @@ use crate::auth::{Auth, ClientAuth, Credential, TokenEndpoint};
 use crate::compiled::held_places;
 use crate::compiled::{self, CompiledErrors, CompiledMessage, Compiler, Schemas, check_message_pointers};
 use crate::definition::{RawDefinition, RawOn, RawRoute};
-use crate::engine::decode::MemberIndex;
+use crate::engine::read::MemberIndex;
 use crate::error::DialectError;
 use crate::id::IdFormat;
 use crate::route::{BodyMatch, PathSegment, Route};
 use crate::schema;
 use crate::source::Tree;
+use crate::validate;
 
 /// Loads the definition `<stem>.toml` (TOML) of the definitions tree and the schemas in
 /// `<stem>/` of the schemas tree (`request.json`, `response.json`, `error.json`), checks
@@ -464,9 +465,14 @@ fn load_schemas(schemas: Tree<'_>, folder: &str) -> Result<Schemas, DialectError
         (error, error_json),
     ] = schema::compile_files(schemas, folder, ["request.json", "response.json", "error.json"])
         .map_err(DialectError::all)?;
+    let response_doc = validate::compile_for(&response_json).map_err(|message| DialectError::Schema {
+        path: schemas.path(&format!("{folder}/response.json")),
+        message,
+    })?;
     Ok(Schemas {
         request,
         response,
+        response_doc,
         error,
         request_json,
         response_json,

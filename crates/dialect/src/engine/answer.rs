@@ -3,36 +3,46 @@
 //! caller's dialect, members that speak of an update left out of a read, the caller's pick of
 //! relations).
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use dialectgate_canonical::Problem;
 use serde_json::{Map, Value};
 
 use super::AnswerView;
 use super::encode::encode_message;
 use crate::compiled::Compiled;
-use crate::pointer::Pointer;
+use crate::doc::Doc;
 
 /// See [`crate::Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
-/// members pass through (same dialect on both sides), then the caller's pick of relations.
-pub(crate) fn response(d: Compiled<'_>, customer: &Value, view: &AnswerView<'_>) -> Result<Value, Problem> {
-    let empty = Map::new();
-    let doc = customer.as_object().unwrap_or(&empty);
-    let mut body = encode_message(d, d.response, doc, None)?;
-    if view.read
-        && let Value::Object(root) = &mut body
-    {
+/// members pass through (same dialect on both sides), then the caller's pick of relations. The
+/// answer borrows the customer's strings, the upstream's and the definition's; its members are
+/// in the order a `Value`'s would be (sorted by name), so its text is the same.
+pub(crate) fn response<'a>(
+    d: Compiled<'a>,
+    customer: &'a Value,
+    view: &AnswerView<'a>,
+) -> Result<Doc<'a>, Problem> {
+    static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+    let doc = customer
+        .as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new));
+    let mut body: Doc<'a> = encode_message(d, d.response, doc, None)?;
+    if view.read {
         // Members that speak of the update ("Customer updated successfully"), not of a read.
         for p in &d.response.read_omits {
-            p.remove(root);
+            body.remove(p);
         }
     }
-    if let Some(members) = envelope_mut(&d.response.envelope, &mut body) {
+    if let Some(members) = body.object_at_mut(&d.response.envelope) {
         if let Some(upstream) = view.upstream {
             pass_through(d, upstream, members);
         }
         if let Some(expand) = &d.response.expand {
-            expand.select(view.query, members);
+            expand.unpicked(view.query, |relation| members.retain(|(k, _)| k != relation));
         }
     }
+    body.sort_members();
     Ok(body)
 }
 
@@ -60,25 +70,12 @@ pub(crate) fn null_answer(d: Compiled<'_>, problem: &Problem) -> Option<crate::r
     })
 }
 
-/// The object at `envelope` in `body`.
-fn envelope_mut<'v>(envelope: &Pointer, body: &'v mut Value) -> Option<&'v mut Map<String, Value>> {
-    let mut at = body;
-    for segment in envelope.segments() {
-        at = match at {
-            // An array envelope's item (`/data/0`).
-            Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?)?,
-            other => other.as_object_mut()?.get_mut(segment)?,
-        };
-    }
-    at.as_object_mut()
-}
-
 /// The upstream speaks the caller's dialect: the members of its answer that no response rule
 /// carries (the canonical model has no place for them: Medusa's `orders`, `deleted_at`) but
 /// the dialect's response schema names are passed on as the upstream gave them (its answer
 /// was checked against that schema when read). Only top-level members of the envelope object;
 /// members the rules carry come from the canonical customer, as for any other upstream.
-fn pass_through(d: Compiled<'_>, upstream: &Value, members: &mut Map<String, Value>) {
+fn pass_through<'a>(d: Compiled<'_>, upstream: &'a Value, members: &mut Vec<(Cow<'a, str>, Doc<'a>)>) {
     let Some(Value::Object(theirs)) = d.response.envelope.get(upstream) else {
         return;
     };
@@ -103,7 +100,11 @@ fn pass_through(d: Compiled<'_>, upstream: &Value, members: &mut Map<String, Val
             .iter()
             .any(|r| r.dialect.segments().first() == Some(key));
         if !carried && named.contains_key(key) {
-            members.insert(key.clone(), value.clone());
+            let value = Doc::borrowing(value);
+            match members.iter_mut().find(|(k, _)| k == key) {
+                Some((_, slot)) => *slot = value,
+                None => members.push((Cow::Borrowed(key.as_str()), value)),
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
+use super::node::Node;
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Decoded, provenance};
 use crate::compiled::Compiled;
@@ -143,92 +144,6 @@ fn take_whole(d: Compiled<'_>, body: &mut Value) -> Vec<(usize, Value)> {
     taken
 }
 
-/// See [`crate::Dialect::decode_response`]; `members` is the index of `d.response`'s rules.
-pub(crate) fn response(d: Compiled<'_>, members: &MemberIndex, body: &Value) -> Result<Value, Problem> {
-    let decoder = Decoder {
-        dialect: d,
-        ignore_empty: false,
-        replace: false,
-    };
-    let m = d.response;
-    // An answer often holds few of the members its dialect can send (Medusa's 4 of 12): then
-    // only the rules of the members it holds run (a rule whose member is absent decodes to
-    // nothing), each found in the index, not each rule's member looked up in the answer. A
-    // fuller answer, or a body without an object at the envelope, takes the walk over every
-    // rule: there the lookups the index saves cost less than finding the members in it.
-    match m.envelope.get(body) {
-        Some(root @ Value::Object(held)) if held.len() * 2 < members.named_count() => {
-            let mut out = Map::new();
-            for (i, first) in members.present(root, held) {
-                // The rule's first member was found while indexing: only the rest of its
-                // pointer is looked up.
-                let rule = &m.rules[i];
-                let skip = usize::from(!rule.dialect.is_root());
-                if let Some(v) = rule.dialect.get_after(skip, first) {
-                    decoder.found(rule, v, &m.envelope, &mut out)?;
-                }
-            }
-            Ok(Value::Object(out))
-        }
-        _ => {
-            let (_, doc) = decoder.message(m, body)?;
-            Ok(Value::Object(doc))
-        }
-    }
-}
-
-/// The members of an answer's envelope that its rules read, compiled once at load: each rule's
-/// first segment, sorted by name, with the rule's index, and the rules that read the envelope
-/// itself. Answers are decoded by looking their own members up here.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MemberIndex {
-    /// (member name, rule index), sorted.
-    named: Vec<(String, usize)>,
-    /// Rules whose pointer is the envelope itself: they read every answer.
-    whole: Vec<usize>,
-}
-
-impl MemberIndex {
-    /// The index of `message`'s rules.
-    pub(crate) fn new(message: &CompiledMessage) -> MemberIndex {
-        let mut index = MemberIndex::default();
-        for (i, rule) in message.rules.iter().enumerate() {
-            match rule.dialect.segments().first() {
-                Some(name) => index.named.push((name.clone(), i)),
-                None => index.whole.push(i),
-            }
-        }
-        index.named.sort();
-        index
-    }
-
-    /// How many rules read a named member.
-    pub(crate) fn named_count(&self) -> usize {
-        self.named.len()
-    }
-
-    /// The indexes, in rule order, of the rules that read a member `held` (the object `root`)
-    /// has or the envelope itself: every rule that can decode anything from it. Each comes with
-    /// the value its pointer starts from: the member its first segment names, or `root`.
-    fn present<'v>(&self, root: &'v Value, held: &'v Map<String, Value>) -> Vec<(usize, &'v Value)> {
-        let mut out = Vec::with_capacity(held.len() + self.whole.len());
-        out.extend(self.whole.iter().map(|&i| (i, root)));
-        for (key, value) in held {
-            let from = self
-                .named
-                .partition_point(|(name, _)| name.as_str() < key.as_str());
-            out.extend(
-                self.named[from..]
-                    .iter()
-                    .take_while(|(name, _)| name == key)
-                    .map(|(_, i)| (*i, value)),
-            );
-        }
-        out.sort_unstable_by_key(|&(i, _)| i);
-        out
-    }
-}
-
 /// See [`crate::Dialect::apply_query`].
 pub(crate) fn apply_query(
     d: Compiled<'_>,
@@ -271,72 +186,37 @@ pub(crate) fn member_outside(value: &Value, at: &Pointer, allowed: &[&Pointer]) 
     }
 }
 
-/// What a 2xx answer's body says, by its shape: the dialect's constants, the envelope and its
-/// array, each looked at once per answer.
-pub(crate) enum Said {
-    /// The success shape about one customer.
-    Customer,
-    /// The success shape with an empty array envelope: the answer names no customer (a read by
-    /// a filter that matched none).
-    Nobody,
-    /// `null` at the envelope where the operation says that means "no such customer"
-    /// (`null_means_not_found`: GraphQL's `"customer": null`): the not-found problem. An
-    /// answer that is also one of the dialect's error answers by its literal members (an
-    /// `ACCESS_DENIED` beside `"customer": null`) is that error instead: `Other`.
-    NotFound(Problem),
-    /// Anything else: the dialect's error, to classify.
-    Other,
-}
-
-/// What the 2xx answer `body` says (see [`Said`]).
-pub(crate) fn said(d: Compiled<'_>, body: &Value) -> Said {
-    let m = d.response;
-    if !m.constants.iter().all(|(p, v)| p.get(body) == Some(v)) {
-        return Said::Other;
-    }
-    let items = m.items(body);
-    if items == Some(0) {
-        return Said::Nobody;
-    }
-    let at = m.envelope.get(body);
-    if m.null_means_not_found
-        && at.is_some_and(Value::is_null)
-        && !crate::render::is_error_by_literals(d.errors, m.status, body)
-    {
-        return Said::NotFound(Problem::new(ErrorKind::NotFound, "the customer does not exist"));
-    }
-    // An array envelope answers about one customer: several is not an answer to a request
-    // about one.
-    if at.is_some_and(Value::is_object) && items.is_none_or(|n| n == 1) {
-        Said::Customer
-    } else {
-        Said::Other
-    }
-}
-
-/// See [`crate::Dialect::is_success_body`].
-pub(crate) fn is_success_body(d: Compiled<'_>, body: &Value) -> bool {
-    matches!(said(d, body), Said::Customer)
-}
-
-struct Decoder<'a> {
-    dialect: Compiled<'a>,
+pub(super) struct Decoder<'a> {
+    pub(super) dialect: Compiled<'a>,
     /// The dialect ignores `null` and `""` (they mean "leave as is").
-    ignore_empty: bool,
+    pub(super) ignore_empty: bool,
     /// Requests: a patch (replaced objects prefilled with nulls, `null` means clear).
     /// Responses: a document, where `null` only means "not set" and is left out.
-    replace: bool,
+    pub(super) replace: bool,
 }
 
 impl Decoder<'_> {
     /// Decodes the members inside `message`'s envelope of `body` (a body without it is refused):
     /// the envelope's value, and what its members decode to.
-    fn message<'b>(
+    pub(super) fn message<'b, N: Node<'b>>(
         &self,
         message: &CompiledMessage,
-        body: &'b Value,
-    ) -> Result<(&'b Value, Map<String, Value>), Problem> {
-        self.request(message, body, Vec::new())
+        body: N,
+    ) -> Result<(N, Map<String, Value>), Problem> {
+        let root = self.envelope(message, body)?;
+        let mut out = Map::new();
+        self.rules(&message.rules, root, &message.envelope, &mut out)?;
+        Ok((root, out))
+    }
+
+    /// The envelope of `message` in `body`; a body without it is refused.
+    fn envelope<'b, N: Node<'b>>(&self, message: &CompiledMessage, body: N) -> Result<N, Problem> {
+        body.at(&message.envelope, 0).ok_or_else(|| {
+            self.dialect.refuse(
+                ErrorKind::Validation,
+                refusal("required", message.envelope.clone()),
+            )
+        })
     }
 
     /// [`Decoder::message`], where the values of the top-level rules in `taken` (by index) were
@@ -347,17 +227,11 @@ impl Decoder<'_> {
         body: &'b Value,
         mut taken: Vec<(usize, Value)>,
     ) -> Result<(&'b Value, Map<String, Value>), Problem> {
-        let root = message.envelope.get(body).ok_or_else(|| {
-            self.dialect.refuse(
-                ErrorKind::Validation,
-                refusal("required", message.envelope.clone()),
-            )
-        })?;
-        let mut out = Map::new();
         if taken.is_empty() {
-            self.rules(&message.rules, root, &message.envelope, &mut out)?;
-            return Ok((root, out));
+            return self.message(message, body);
         }
+        let root = self.envelope(message, body)?;
+        let mut out = Map::new();
         for (i, rule) in message.rules.iter().enumerate() {
             match taken.iter().position(|(at, _)| *at == i) {
                 Some(t) => {
@@ -372,10 +246,10 @@ impl Decoder<'_> {
     }
 
     /// Decodes the members of `src` (at dialect pointer `at`) that `rules` map, into `dst`.
-    fn rules(
+    fn rules<'b, N: Node<'b>>(
         &self,
         rules: &[Rule],
-        src: &Value,
+        src: N,
         at: &Pointer,
         dst: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
@@ -385,96 +259,103 @@ impl Decoder<'_> {
         Ok(())
     }
 
-    fn rule(
+    fn rule<'b, N: Node<'b>>(
         &self,
         rule: &Rule,
-        src: &Value,
+        src: N,
         at: &Pointer,
         dst: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
-        match rule.dialect.get(src) {
+        match src.at(&rule.dialect, 0) {
             Some(v) => self.found(rule, v, at, dst),
             None => Ok(()),
         }
     }
 
     /// [`Decoder::rule`] for the value `v` found at the rule's member.
-    fn found(
+    pub(super) fn found<'b, N: Node<'b>>(
         &self,
         rule: &Rule,
-        v: &Value,
+        v: N,
         at: &Pointer,
         dst: &mut Map<String, Value>,
     ) -> Result<(), Problem> {
-        if self.ignore_empty && is_blank(v) || !self.replace && v.is_null() {
+        if self.ignore_empty && v.is_blank() || !self.replace && v.is_null() {
             return Ok(());
         }
         // The member's own pointer is built only when needed (nested members, errors): this runs
         // for every member of every request and answer.
         let here = || at.join(&rule.dialect);
-        let value = match (&rule.shape, v) {
-            (_, Value::Null) => Value::Null,
-            (
+        let value = if v.is_null() {
+            Value::Null
+        } else {
+            match &rule.shape {
                 Shape::Object {
                     rules,
                     replace,
                     cleared,
-                },
-                Value::Object(_),
-            ) => {
-                let mut obj = if *replace && self.replace {
-                    cleared.clone()
-                } else {
-                    Map::new()
-                };
-                self.rules(rules, v, &here(), &mut obj)?;
-                Value::Object(obj)
-            }
-            (Shape::Array { rules }, Value::Array(items)) => {
-                let here = here();
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let mut obj = Map::new();
-                    self.rules(rules, item, &here.child(i.to_string()), &mut obj)?;
-                    out.push(Value::Object(obj));
+                } if v.is_object() => {
+                    let mut obj = if *replace && self.replace {
+                        cleared.clone()
+                    } else {
+                        Map::new()
+                    };
+                    self.rules(rules, v, &here(), &mut obj)?;
+                    Value::Object(obj)
                 }
-                Value::Array(out)
-            }
-            (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToCanonical).map_err(|e| match e {
-                LeafError::UnmappedEnum => self.dialect.refuse(
-                    ErrorKind::Untranslatable,
-                    MessageVars {
-                        target: Some("canonical".into()),
-                        ..refusal("unmapped_enum", here())
-                    },
-                ),
-                LeafError::DuplicateKey(p) => self
-                    .dialect
-                    .refuse(ErrorKind::Validation, refusal("duplicate_key", here().join(&p))),
-                LeafError::InvalidId => self.dialect.refuse(
-                    ErrorKind::Validation,
-                    MessageVars {
-                        format: self.dialect.route.id_format.describe(),
-                        target: Some(self.dialect.id.to_owned()),
-                        ..refusal("invalid_id", here())
-                    },
-                ),
-            })?,
-            (Shape::Object { .. } | Shape::Array { .. }, _) => {
-                let expected = if matches!(rule.shape, Shape::Object { .. }) {
-                    "object"
-                } else {
-                    "array"
-                };
-                let vars = MessageVars {
-                    expected: Some(expected.into()),
-                    ..refusal("type", here())
-                };
-                return Err(self.dialect.refuse(ErrorKind::Validation, vars));
+                Shape::Array { rules } if let Some(items) = v.items() => {
+                    let here = here();
+                    let mut out = Vec::with_capacity(items.size_hint().0);
+                    for (i, item) in items.enumerate() {
+                        let mut obj = Map::new();
+                        self.rules(rules, item, &here.child(i.to_string()), &mut obj)?;
+                        out.push(Value::Object(obj));
+                    }
+                    Value::Array(out)
+                }
+                Shape::Leaf => v
+                    .leaf(rule, Direction::ToCanonical)
+                    .map_err(|e| self.leaf_error(e, here()))?,
+                Shape::Object { .. } | Shape::Array { .. } => {
+                    let expected = if matches!(rule.shape, Shape::Object { .. }) {
+                        "object"
+                    } else {
+                        "array"
+                    };
+                    let vars = MessageVars {
+                        expected: Some(expected.into()),
+                        ..refusal("type", here())
+                    };
+                    return Err(self.dialect.refuse(ErrorKind::Validation, vars));
+                }
             }
         };
         rule.canonical.set(dst, value);
         Ok(())
+    }
+
+    /// The refusal of a leaf value at `here` that its rule cannot decode.
+    fn leaf_error(&self, e: LeafError, here: Pointer) -> Problem {
+        match e {
+            LeafError::UnmappedEnum => self.dialect.refuse(
+                ErrorKind::Untranslatable,
+                MessageVars {
+                    target: Some("canonical".into()),
+                    ..refusal("unmapped_enum", here)
+                },
+            ),
+            LeafError::DuplicateKey(p) => self
+                .dialect
+                .refuse(ErrorKind::Validation, refusal("duplicate_key", here.join(&p))),
+            LeafError::InvalidId => self.dialect.refuse(
+                ErrorKind::Validation,
+                MessageVars {
+                    format: self.dialect.route.id_format.describe(),
+                    target: Some(self.dialect.id.to_owned()),
+                    ..refusal("invalid_id", here)
+                },
+            ),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
+use super::built::Built;
 use super::decode::is_blank;
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Encoded, Need};
@@ -27,7 +28,7 @@ pub(crate) fn request(
     let message = &d.request;
     let mut report = Fidelity::default();
     let mut needs = Vec::new();
-    let mut body = encode_message(
+    let mut body: Value = encode_message(
         d,
         message,
         &request.patch,
@@ -107,31 +108,33 @@ pub(super) struct Books<'a> {
 
 /// Encodes the canonical object `src` as the dialect message `message`: its members inside the
 /// envelope, with the constant and extra members. Books are kept when given (requests).
-pub(super) fn encode_message(
-    d: Compiled<'_>,
-    message: &CompiledMessage,
-    src: &Map<String, Value>,
-    books: Option<Books<'_>>,
-) -> Result<Value, Problem> {
-    let mut fields = Map::new();
+/// The message is built as `O`: a `Value`, or a [`crate::doc::Doc`] borrowing `src`, the
+/// definition's names and its constants.
+pub(super) fn encode_message<'a, O: Built<'a>>(
+    d: Compiled<'a>,
+    message: &'a CompiledMessage,
+    src: &'a Map<String, Value>,
+    books: Option<Books<'a>>,
+) -> Result<O, Problem> {
+    let mut fields = O::Members::default();
     Encoder {
         dialect: d,
         message,
         books,
     }
-    .object(&message.rules, src, &Pointer::root(), &mut fields)?;
-    let mut root = Map::new();
+    .object::<O>(&message.rules, src, &Pointer::root(), &mut fields)?;
+    let mut root = O::Members::default();
     match &message.array {
         // An array envelope: one item. At the root the body is the array itself (nothing can
         // be fixed beside it: refused at load).
-        Some(list) if list.is_root() => return Ok(Value::Array(vec![Value::Object(fields)])),
-        Some(list) => list.set(&mut root, Value::Array(vec![Value::Object(fields)])),
-        None => message.envelope.set(&mut root, Value::Object(fields)),
+        Some(list) if list.is_root() => return Ok(O::array(vec![O::object(fields)])),
+        Some(list) => O::set(&mut root, list, O::array(vec![O::object(fields)])),
+        None => O::set(&mut root, &message.envelope, O::object(fields)),
     }
     for (p, v) in message.constants.iter().chain(&message.extra) {
-        p.set(&mut root, v.clone());
+        O::set(&mut root, p, O::of(v));
     }
-    Ok(Value::Object(root))
+    Ok(O::object(root))
 }
 
 struct Encoder<'a> {
@@ -141,14 +144,14 @@ struct Encoder<'a> {
     books: Option<Books<'a>>,
 }
 
-impl Encoder<'_> {
+impl<'a> Encoder<'a> {
     /// Encodes the canonical object `src` (at canonical pointer `at`) with `rules` into `out`.
-    fn object(
+    fn object<O: Built<'a>>(
         &mut self,
-        rules: &[Rule],
-        src: &Map<String, Value>,
+        rules: &'a [Rule],
+        src: &'a Map<String, Value>,
         at: &Pointer,
-        out: &mut Map<String, Value>,
+        out: &mut O::Members,
     ) -> Result<(), Problem> {
         // What the rules read, for the books' losses: answers keep no books, and list nothing.
         let keeps_books = self.books.is_some();
@@ -176,8 +179,8 @@ impl Encoder<'_> {
                             self.partial(whole);
                         }
                     }
-                    let encoded = self.value(rule, v, at)?;
-                    rule.dialect.set(out, encoded);
+                    let encoded = self.value::<O>(rule, v, at)?;
+                    O::set(out, &rule.dialect, encoded);
                 }
                 None => {
                     if let Some(d) = &rule.derive
@@ -194,7 +197,7 @@ impl Encoder<'_> {
                                 },
                             });
                         }
-                        rule.dialect.set(out, value);
+                        O::set(out, &rule.dialect, O::owned(value));
                         continue;
                     }
                     if let (Some(d), Some(books)) = (&rule.derive, self.books.as_mut())
@@ -213,7 +216,7 @@ impl Encoder<'_> {
                     }
                     // Defaults fill responses only; a request must never invent a value.
                     if let (Some(default), None) = (&rule.default, &self.books) {
-                        rule.dialect.set(out, default.clone());
+                        O::set(out, &rule.dialect, O::of(default));
                     }
                 }
             }
@@ -269,13 +272,13 @@ impl Encoder<'_> {
     /// Encodes the value `v` of `rule`, a member of the canonical object at `parent`. The
     /// member's own pointer is built only when needed (nested members, losses, errors): this
     /// runs for every member of every request and answer.
-    fn value(&mut self, rule: &Rule, v: &Value, parent: &Pointer) -> Result<Value, Problem> {
+    fn value<O: Built<'a>>(&mut self, rule: &'a Rule, v: &'a Value, parent: &Pointer) -> Result<O, Problem> {
         match (&rule.shape, v) {
-            (_, Value::Null) => Ok(Value::Null),
+            (_, Value::Null) => Ok(O::of(v)),
             (Shape::Object { rules, replace, .. }, Value::Object(obj)) => {
                 let at = &parent.join(&rule.canonical);
-                let mut out = Map::new();
-                self.object(rules, obj, at, &mut out)?;
+                let mut out = O::Members::default();
+                self.object::<O>(rules, obj, at, &mut out)?;
                 if *replace && self.books.is_some() && !self.is_complete(at) {
                     // The target clears what it is not sent: every member it can carry must be
                     // present in the patch (possibly null), or it would be wiped.
@@ -290,39 +293,43 @@ impl Encoder<'_> {
                         self.partial(at.clone());
                     }
                 }
-                Ok(Value::Object(out))
+                Ok(O::object(out))
             }
             (Shape::Array { rules }, Value::Array(items)) => {
                 let at = parent.join(&rule.canonical);
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let mut obj = Map::new();
+                    let mut obj = O::Members::default();
                     if let Value::Object(item) = item {
-                        self.object(rules, item, &at.child(i.to_string()), &mut obj)?;
+                        self.object::<O>(rules, item, &at.child(i.to_string()), &mut obj)?;
                     }
-                    out.push(Value::Object(obj));
+                    out.push(O::object(obj));
                 }
-                Ok(Value::Array(out))
+                Ok(O::array(out))
             }
-            (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToDialect).map_err(|e| match e {
-                // Encoding reads canonical objects only: a kv_list never meets a repeated key.
-                LeafError::InvalidId => self.dialect.refuse(
-                    ErrorKind::Untranslatable,
-                    MessageVars {
-                        format: self.dialect.route.id_format.describe(),
-                        target: Some(self.dialect.id.to_owned()),
-                        ..refusal("invalid_id", parent.join(&rule.canonical))
-                    },
-                ),
-                LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
-                    ErrorKind::Untranslatable,
-                    MessageVars {
-                        target: Some(self.dialect.id.to_owned()),
-                        ..refusal("unmapped_enum", parent.join(&rule.canonical))
-                    },
-                ),
-            }),
-            (Shape::Object { .. } | Shape::Array { .. }, other) => Ok(other.clone()),
+            // As it is: referred to where the message can borrow it.
+            (Shape::Leaf, v) if rule.enum_map.is_none() && rule.transform.is_none() => Ok(O::of(v)),
+            (Shape::Leaf, v) => transform::leaf(rule, v, Direction::ToDialect)
+                .map(O::owned)
+                .map_err(|e| match e {
+                    // Encoding reads canonical objects only: a kv_list never meets a repeated key.
+                    LeafError::InvalidId => self.dialect.refuse(
+                        ErrorKind::Untranslatable,
+                        MessageVars {
+                            format: self.dialect.route.id_format.describe(),
+                            target: Some(self.dialect.id.to_owned()),
+                            ..refusal("invalid_id", parent.join(&rule.canonical))
+                        },
+                    ),
+                    LeafError::UnmappedEnum | LeafError::DuplicateKey(_) => self.dialect.refuse(
+                        ErrorKind::Untranslatable,
+                        MessageVars {
+                            target: Some(self.dialect.id.to_owned()),
+                            ..refusal("unmapped_enum", parent.join(&rule.canonical))
+                        },
+                    ),
+                }),
+            (Shape::Object { .. } | Shape::Array { .. }, other) => Ok(O::of(other)),
         }
     }
 }

@@ -1,31 +1,93 @@
-//! A `serde_json::Value` written as JSON text straight into a byte vector, byte for byte as
-//! `serde_json::to_writer` writes it (compact, members in the map's order, the same escapes,
-//! numbers by serde_json itself). serde_json's serializer goes through serde's calls and an
-//! `io::Write` for every token (a quote, a name, a colon: half a dozen writes per member); this
-//! appends to the vector directly, and scans strings eight bytes at a time
-//! ([`super::escape::escape_with`]).
+//! A JSON tree (a `serde_json::Value`, or a `dialectgate_dialect::Doc` borrowing its strings)
+//! written as JSON text straight into a byte vector, byte for byte as `serde_json::to_writer`
+//! writes it (compact, members in the tree's order, the same escapes, numbers by serde_json
+//! itself). serde_json's serializer goes through serde's calls and an `io::Write` for every token
+//! (a quote, a name, a colon: half a dozen writes per member); this appends to the vector
+//! directly, and scans strings eight bytes at a time ([`super::escape::escape_with`]).
 
-use serde_json::Value;
+use dialectgate_dialect::Doc;
+use serde_json::{Number, Value};
 
 use super::escape::escape_with;
 
 /// The text grew past the caller's bound; what was written is to be thrown away.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct TooLong;
+pub(crate) struct TooLong;
+
+/// A JSON tree, as the writer walks it.
+pub(crate) trait Tree: Sized {
+    fn node(&self) -> Node<'_, Self>;
+    /// Calls `f` with each member of an object, in order, until it fails.
+    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong>;
+}
+
+/// One node of a [`Tree`].
+pub(crate) enum Node<'t, T> {
+    Null,
+    Bool(bool),
+    Number(&'t Number),
+    String(&'t str),
+    Array(&'t [T]),
+    Object,
+}
+
+impl Tree for Value {
+    fn node(&self) -> Node<'_, Self> {
+        match self {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => Node::Number(n),
+            Value::String(s) => Node::String(s),
+            Value::Array(items) => Node::Array(items),
+            Value::Object(_) => Node::Object,
+        }
+    }
+
+    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong> {
+        if let Value::Object(map) = self {
+            for (name, member) in map {
+                f(name, member)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tree for Doc<'_> {
+    fn node(&self) -> Node<'_, Self> {
+        match self {
+            Doc::Null => Node::Null,
+            Doc::Bool(b) => Node::Bool(*b),
+            Doc::Number(n) => Node::Number(n),
+            Doc::String(s) => Node::String(s),
+            Doc::Array(items) => Node::Array(items),
+            Doc::Object(_) => Node::Object,
+        }
+    }
+
+    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong> {
+        if let Doc::Object(members) = self {
+            for (name, member) in members {
+                f(name, member)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Appends `value`'s JSON text to `out`, stopping with [`TooLong`] as soon as `out` would hold
 /// more than `limit` bytes: a long string is refused before it is copied, so `out` never grows
 /// far past the bound.
-pub(super) fn write(out: &mut Vec<u8>, value: &Value, limit: usize) -> Result<(), TooLong> {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
+pub(super) fn write<T: Tree>(out: &mut Vec<u8>, value: &T, limit: usize) -> Result<(), TooLong> {
+    match value.node() {
+        Node::Null => out.extend_from_slice(b"null"),
+        Node::Bool(true) => out.extend_from_slice(b"true"),
+        Node::Bool(false) => out.extend_from_slice(b"false"),
         // serde_json's own digits (integers and shortest round-trip doubles); writing into a
         // vector cannot fail.
-        Value::Number(n) => serde_json::to_writer(&mut *out, n).map_err(|_| TooLong)?,
-        Value::String(s) => string(out, s, limit)?,
-        Value::Array(items) => {
+        Node::Number(n) => serde_json::to_writer(&mut *out, n).map_err(|_| TooLong)?,
+        Node::String(s) => string(out, s, limit)?,
+        Node::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -35,16 +97,18 @@ pub(super) fn write(out: &mut Vec<u8>, value: &Value, limit: usize) -> Result<()
             }
             out.push(b']');
         }
-        Value::Object(map) => {
+        Node::Object => {
             out.push(b'{');
-            for (i, (name, member)) in map.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            value.members(&mut |name, member| {
+                if !first {
                     out.push(b',');
                 }
+                first = false;
                 string(out, name, limit)?;
                 out.push(b':');
-                write(out, member, limit)?;
-            }
+                write(out, member, limit)
+            })?;
             out.push(b'}');
         }
     }
