@@ -9,13 +9,12 @@
 //! that cannot be kept exactly.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use crate::parse::{Limits, exact_numbers, no_nul, nul_possible};
+use crate::parse::{Checks, Limits, strictly};
 use crate::pointer::Pointer;
 
 pub(crate) mod json;
@@ -204,67 +203,18 @@ impl serde::Serialize for Doc<'_> {
 /// serde_json's error for invalid UTF-8, bad syntax, trailing data, numbers out of range or not
 /// exactly representable, NUL in strings, duplicate keys, excess nesting and too many values.
 pub fn parse_doc(bytes: &[u8], limits: Limits) -> Result<Doc<'_>, serde_json::Error> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        <serde_json::Error as de::Error>::custom(format_args!("invalid UTF-8 at byte {}", e.valid_up_to()))
-    })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let floats = Cell::new(false);
-    let values = Cell::new(0);
-    let seed = Seed {
-        depth: 0,
-        nul_possible: nul_possible(text),
-        limits,
-        values: &values,
-        floats: &floats,
-    };
-    let doc = seed.deserialize(&mut de)?;
-    de.end()?;
-    exact_numbers(text, floats.get())?;
-    Ok(doc)
+    strictly(bytes, limits, |checks, de| Seed(checks).deserialize(de))
 }
 
 /// The strict checks of `parse::Seed`, building a [`Doc`].
 #[derive(Clone, Copy)]
-struct Seed<'c> {
-    depth: usize,
-    nul_possible: bool,
-    limits: Limits,
-    values: &'c Cell<usize>,
-    floats: &'c Cell<bool>,
-}
-
-impl Seed<'_> {
-    fn no_nul<E: de::Error>(self, s: &str) -> Result<(), E> {
-        if self.nul_possible { no_nul(s) } else { Ok(()) }
-    }
-
-    fn deeper<E: de::Error>(self) -> Result<Self, E> {
-        if self.depth >= self.limits.depth {
-            return Err(E::custom(format_args!(
-                "nesting deeper than {} levels",
-                self.limits.depth
-            )));
-        }
-        Ok(Seed {
-            depth: self.depth + 1,
-            ..self
-        })
-    }
-}
+struct Seed<'c>(Checks<'c>);
 
 impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Doc<'de>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Doc<'de>, D::Error> {
-        // Counted before the value is built, as `parse::Seed` counts.
-        let n = self.values.get() + 1;
-        if n > self.limits.values {
-            return Err(de::Error::custom(format_args!(
-                "more than {} JSON values",
-                self.limits.values
-            )));
-        }
-        self.values.set(n);
+        self.0.count()?;
         d.deserialize_any(self)
     }
 }
@@ -289,24 +239,24 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Doc<'de>, E> {
-        self.floats.set(true);
+        self.0.float();
         Number::from_f64(v)
             .map(Doc::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Doc<'de>, E> {
-        self.no_nul(v)?;
+        self.0.no_nul(v)?;
         Ok(Doc::String(Cow::Borrowed(v)))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Doc<'de>, E> {
-        self.no_nul(v)?;
+        self.0.no_nul(v)?;
         Ok(Doc::String(Cow::Owned(v.to_owned())))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Doc<'de>, E> {
-        self.no_nul(&v)?;
+        self.0.no_nul(&v)?;
         Ok(Doc::String(Cow::Owned(v)))
     }
 
@@ -319,7 +269,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc<'de>, A::Error> {
-        let inner = self.deeper()?;
+        let inner = Seed(self.0.deeper()?);
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(v) = seq.next_element_seed(inner)? {
             items.push(v);
@@ -328,10 +278,10 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Doc<'de>, A::Error> {
-        let inner = self.deeper()?;
+        let inner = Seed(self.0.deeper()?);
         let mut members: Vec<(Cow<'de, str>, Doc<'de>)> = Vec::new();
         while let Some(name) = access.next_key_seed(Name)? {
-            self.no_nul(&name)?;
+            self.0.no_nul(&name)?;
             // Most objects are small: a scan finds a duplicate where it is met. A larger one
             // is checked once, sorted, after its last member.
             if members.len() < SCANNED && members.iter().any(|(k, _)| *k == name) {

@@ -11,10 +11,14 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 pub use self::as_text::parse_holding_text;
+pub(crate) use self::checks::{Checks, strictly};
 pub use self::footprint::{Footprint, measure};
 
 mod as_text;
+mod checks;
 mod footprint;
+#[cfg(test)]
+pub(crate) mod fragments;
 
 /// Default maximum nesting depth of request bodies.
 pub const DEFAULT_MAX_DEPTH: usize = 64;
@@ -54,18 +58,14 @@ pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, serde_json:
 /// numbers out of range or not exactly representable, NUL in strings, duplicate keys, excess
 /// nesting and too many values.
 pub fn parse_limited(bytes: &[u8], limits: Limits) -> Result<Value, serde_json::Error> {
-    // UTF-8 is checked once for the whole body (an ASCII body takes the word-at-a-time fast
-    // path), so the parser reads a `str` and does not re-check every string it meets.
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        <serde_json::Error as de::Error>::custom(format_args!("invalid UTF-8 at byte {}", e.valid_up_to()))
-    })?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let floats = Cell::new(false);
-    let values = Cell::new(0);
-    let value = Seed::root(text, limits, &floats, &values).deserialize(&mut de)?;
-    de.end()?;
-    exact_numbers(text, floats.get())?;
-    Ok(value)
+    strictly(bytes, limits, |checks, de| {
+        Seed {
+            checks,
+            build: true,
+            prefix: None,
+        }
+        .deserialize(de)
+    })
 }
 
 /// Whether `text` may hold a NUL in a string: a NUL can only be written as the escape `\u0000`
@@ -187,14 +187,7 @@ pub(crate) fn no_nul<E: de::Error>(s: &str) -> Result<(), E> {
 
 #[derive(Clone, Copy)]
 struct Seed<'a> {
-    depth: usize,
-    /// False when the text holds no `\u0000` escape: no string can hold a NUL.
-    nul_possible: bool,
-    limits: Limits,
-    /// Values met so far.
-    values: &'a Cell<usize>,
-    /// Set when serde_json produced a double (a decimal, or an integer beyond 64 bits).
-    floats: &'a Cell<bool>,
+    checks: Checks<'a>,
     /// False: the text is checked as strictly, but nothing is built, for a member held as its
     /// text (`parse::as_text`): a value comes out `true` when it is `null` or `""`, else `null`.
     build: bool,
@@ -207,15 +200,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        // Counted before the value is built, so a refused document never grows past the limit.
-        let n = self.values.get() + 1;
-        if n > self.limits.values {
-            return Err(de::Error::custom(format_args!(
-                "more than {} JSON values",
-                self.limits.values
-            )));
-        }
-        self.values.set(n);
+        self.checks.count()?;
         deserializer.deserialize_any(self)
     }
 }
@@ -224,30 +209,19 @@ impl<'a> Seed<'a> {
     /// The seed of the document `text`, building it.
     fn root(text: &str, limits: Limits, floats: &'a Cell<bool>, values: &'a Cell<usize>) -> Seed<'a> {
         Seed {
-            depth: 0,
-            limits,
-            floats,
-            values,
-            nul_possible: nul_possible(text),
+            checks: Checks::root(text, limits, floats, values),
             build: true,
             prefix: None,
         }
     }
 
-    /// [`no_nul`], when the text may hold a NUL at all.
     fn no_nul<E: de::Error>(self, s: &str) -> Result<(), E> {
-        if self.nul_possible { no_nul(s) } else { Ok(()) }
+        self.checks.no_nul(s)
     }
 
     fn deeper<E: de::Error>(self) -> Result<Seed<'a>, E> {
-        if self.depth >= self.limits.depth {
-            return Err(E::custom(format_args!(
-                "nesting deeper than {} levels",
-                self.limits.depth
-            )));
-        }
         Ok(Seed {
-            depth: self.depth + 1,
+            checks: self.checks.deeper()?,
             prefix: None,
             ..self
         })
@@ -274,7 +248,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.floats.set(true);
+        self.checks.float();
         serde_json::Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| E::custom("number out of range"))

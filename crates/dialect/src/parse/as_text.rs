@@ -66,8 +66,8 @@ impl<'de> DeserializeSeed<'de> for Top<'_, '_> {
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
         // The root is one value, counted as `Seed` counts it.
-        self.seed.values.set(self.seed.values.get() + 1);
-        if self.seed.values.get() > self.seed.limits.values {
+        self.seed.checks.values.set(self.seed.checks.values.get() + 1);
+        if self.seed.checks.values.get() > self.seed.checks.limits.values {
             return Err(de::Error::custom("too many values"));
         }
         deserializer.deserialize_map(self)
@@ -116,10 +116,10 @@ impl Top<'_, '_> {
             prefix: Some(self.reserved),
             ..inner
         };
-        let counted = inner.values.get();
+        let counted = inner.checks.values.get();
         if check.deserialize(&mut de)? == Value::Bool(true) {
             // A member `null` or `""` (which a transform may change): built as a tree.
-            inner.values.set(counted);
+            inner.checks.values.set(counted);
             let mut de = serde_json::Deserializer::from_str(text);
             let value = inner.deserialize(&mut de)?;
             de.end()?;
