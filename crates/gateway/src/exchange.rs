@@ -209,15 +209,8 @@ where
             .retrieve(self.endpoint, id)
             .ok_or_else(|| observer.unreadable(self.endpoint))?;
         let operation = Operation::Retrieve;
-        let (started, reply) = self.call(observer, id, (operation, outbound));
-        let reply = observer.replied(
-            Called {
-                leg: Leg::Read,
-                id,
-                started,
-            },
-            reply.await,
-        )?;
+        let (called, reply) = self.call(observer, Leg::Read, id, (operation, outbound));
+        let reply = observer.replied(called, reply.await)?;
         let answer = match reply {
             // An answer already understood (the embedded backend's) holds no bag the upstream
             // replaces: it is taken as the request's answer is.
@@ -239,15 +232,8 @@ where
         id: &str,
         (operation, outbound): (Operation, Outbound),
     ) -> Result<(Understood, Duration), O::Error> {
-        let (started, reply) = self.call(observer, id, (operation, outbound));
-        let reply = observer.replied(
-            Called {
-                leg: Leg::Send,
-                id,
-                started,
-            },
-            reply.await,
-        )?;
+        let (called, reply) = self.call(observer, Leg::Send, id, (operation, outbound));
+        let reply = observer.replied(called, reply.await)?;
         Ok(match reply {
             Reply::Answer(answer) => (
                 Understood {
@@ -270,16 +256,17 @@ where
         })
     }
 
-    /// One call to the upstream: when it is sent, and its reply (to hand to the observer with
-    /// [`Called`]). A plain function, not an `async` one: the call's future is awaited by
+    /// One call to the upstream as `leg`: the call (sent now), and its reply to hand to the
+    /// observer with it. A plain function, not an `async` one: the reply's future is awaited by
     /// [`Self::read`] and [`Self::send`] themselves, not inside a future of its own that would
     /// also hold this function's arguments (about 500 B more, copied as each is made).
-    fn call<O: Observer>(
+    fn call<'i, O: Observer>(
         self,
         observer: &O,
-        id: &str,
+        leg: Leg,
+        id: &'i str,
         (operation, outbound): (Operation, Outbound),
-    ) -> (Instant, Instrumented<Oneshot<S, UpstreamRequest>>) {
+    ) -> (Called<'i>, Instrumented<Oneshot<S, UpstreamRequest>>) {
         let headers = observer.headers(operation);
         let repeatable = repeatable(operation, &outbound.method, &headers);
         let request = UpstreamRequest::new(id.to_owned(), outbound, headers, (operation, repeatable));
@@ -289,7 +276,7 @@ where
             .clone()
             .oneshot(request)
             .instrument(tracing::debug_span!("forward"));
-        (started, reply)
+        (Called { leg, id, started }, reply)
     }
 }
 
