@@ -356,10 +356,34 @@ fn write_padded(buf: &mut String, v: u64, width: u32) {
 }
 
 /// RFC 3339 in UTC with microseconds, as the formatter's default timer writes it
-/// (`2026-11-30T21:54:56.123456Z`).
+/// (`2026-11-30T21:54:56.123456Z`). The text up to the seconds is made once a second per
+/// thread ([`SECOND`]): the lines of one second share it, only the fraction is written each time.
 fn write_timestamp(buf: &mut String, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
+    SECOND.with(|cell| {
+        let mut second = cell.borrow_mut();
+        let (at, text) = &mut *second;
+        if *at != secs || text.is_empty() {
+            text.clear();
+            write_second(text, secs);
+            *at = secs;
+        }
+        buf.push_str(text);
+    });
+    buf.push('.');
+    write_padded(buf, u64::from(since.subsec_micros()), 6);
+    buf.push('Z');
+}
+
+thread_local! {
+    /// The second [`write_timestamp`] wrote last on this thread, and its text
+    /// (`2026-11-30T21:54:56`).
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+}
+
+/// `2026-11-30T21:54:56`: the date and time of `secs` since the epoch, in UTC.
+fn write_second(buf: &mut String, secs: u64) {
     let (year, month, day) = dialectgate_gateway::civil_from_days(secs / 86_400);
     let rem = secs % 86_400;
     write_padded(buf, year, 4);
@@ -373,9 +397,6 @@ fn write_timestamp(buf: &mut String, now: SystemTime) {
         buf.push(sep);
         write_padded(buf, v, 2);
     }
-    buf.push('.');
-    write_padded(buf, u64::from(since.subsec_micros()), 6);
-    buf.push('Z');
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ use dialectgate_dialect::{
 };
 use http::HeaderMap;
 use serde_json::Value;
+use tower::util::Oneshot;
 use tower::{Service, ServiceExt};
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use crate::pipeline::forward::headers::repeatable;
 use crate::upstream::{Reply, UpstreamError, UpstreamRequest};
@@ -207,7 +209,9 @@ where
             .retrieve(self.endpoint, id)
             .ok_or_else(|| observer.unreadable(self.endpoint))?;
         let operation = Operation::Retrieve;
-        let answer = match self.call(observer, Leg::Read, id, (operation, outbound)).await? {
+        let (called, reply) = self.call(observer, Leg::Read, id, (operation, outbound));
+        let reply = observer.replied(called, reply.await)?;
+        let answer = match reply {
             // An answer already understood (the embedded backend's) holds no bag the upstream
             // replaces: it is taken as the request's answer is.
             Reply::Answer(answer) => self.registry.restored(self.endpoint, answer, self.overflow),
@@ -228,38 +232,41 @@ where
         id: &str,
         (operation, outbound): (Operation, Outbound),
     ) -> Result<(Understood, Duration), O::Error> {
-        Ok(
-            match self.call(observer, Leg::Send, id, (operation, outbound)).await? {
-                Reply::Answer(answer) => (
-                    Understood {
-                        answer: self.registry.restored(self.endpoint, answer, self.overflow),
-                        body: None,
-                    },
-                    Duration::ZERO,
-                ),
-                Reply::Http { status, body } => {
-                    let started = Instant::now();
-                    let understood = self.registry.understand(
-                        (operation, self.endpoint),
-                        status,
-                        &body,
-                        self.caller,
-                        self.overflow,
-                    );
-                    (understood, started.elapsed())
-                }
-            },
-        )
+        let (called, reply) = self.call(observer, Leg::Send, id, (operation, outbound));
+        let reply = observer.replied(called, reply.await)?;
+        Ok(match reply {
+            Reply::Answer(answer) => (
+                Understood {
+                    answer: self.registry.restored(self.endpoint, answer, self.overflow),
+                    body: None,
+                },
+                Duration::ZERO,
+            ),
+            Reply::Http { status, body } => {
+                let started = Instant::now();
+                let understood = self.registry.understand(
+                    (operation, self.endpoint),
+                    status,
+                    &body,
+                    self.caller,
+                    self.overflow,
+                );
+                (understood, started.elapsed())
+            }
+        })
     }
 
-    /// One call to the upstream, its reply handed to the observer.
-    async fn call<O: Observer>(
+    /// One call to the upstream as `leg`: the call (sent now), and its reply to hand to the
+    /// observer with it. A plain function, not an `async` one: the reply's future is awaited by
+    /// [`Self::read`] and [`Self::send`] themselves, not inside a future of its own that would
+    /// also hold this function's arguments (about 500 B more, copied as each is made).
+    fn call<'i, O: Observer>(
         self,
         observer: &O,
         leg: Leg,
-        id: &str,
+        id: &'i str,
         (operation, outbound): (Operation, Outbound),
-    ) -> Result<Reply, O::Error> {
+    ) -> (Called<'i>, Instrumented<Oneshot<S, UpstreamRequest>>) {
         let headers = observer.headers(operation);
         let repeatable = repeatable(operation, &outbound.method, &headers);
         let request = UpstreamRequest::new(id.to_owned(), outbound, headers, (operation, repeatable));
@@ -268,9 +275,8 @@ where
             .service
             .clone()
             .oneshot(request)
-            .instrument(tracing::debug_span!("forward"))
-            .await;
-        observer.replied(Called { leg, id, started }, reply)
+            .instrument(tracing::debug_span!("forward"));
+        (Called { leg, id, started }, reply)
     }
 }
 

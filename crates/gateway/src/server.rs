@@ -144,18 +144,21 @@ impl Builders {
 
 /// Runs a request handler so that a panic costs that one request a 500 (`on_panic` makes it),
 /// never the connection or the process. The panic's payload is not logged: it could quote
-/// request data.
-async fn contained<F>(handler: F, on_panic: impl FnOnce() -> Response<Full<Bytes>>) -> Response<Full<Bytes>>
+/// request data. A plain function: the future it gives holds `handler` once (an `async fn` would
+/// hold it twice, as its argument and as the future it awaits).
+fn contained<F>(
+    handler: F,
+    on_panic: impl FnOnce() -> Response<Full<Bytes>>,
+) -> impl Future<Output = Response<Full<Bytes>>>
 where
     F: Future<Output = Response<Full<Bytes>>>,
 {
-    AssertUnwindSafe(handler)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| {
+    AssertUnwindSafe(handler).catch_unwind().map(|caught| {
+        caught.unwrap_or_else(|_| {
             tracing::error!("A request handler panicked.");
             on_panic()
         })
+    })
 }
 
 /// The answer type every listener's service gives.

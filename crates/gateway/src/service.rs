@@ -113,7 +113,16 @@ impl Gateway {
 
     /// Handles one request: the phases in order, the log phase last. Never fails: every
     /// failure becomes an answer.
-    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Response<Full<Bytes>>
+    ///
+    /// What the log needs is taken from the request here, and the request moves at once into
+    /// the route phase's future, boxed: that future holds every later phase's state (a few
+    /// kilobytes) and is not copied again when the one returned here, small, is moved along
+    /// (by the server's futures around it). Nothing is counted before the first poll.
+    pub fn handle<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> impl Future<Output = Response<Full<Bytes>>>
     where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -121,10 +130,6 @@ impl Gateway {
         let started = Instant::now();
         let request_id = request_id(req.headers());
         let method = req.method().clone();
-        // For the log line; cloning a request's Uri shares its bytes.
-        let uri = req.uri().clone();
-        let metrics = &self.shared.metrics;
-        metrics.in_flight.inc();
         let span = tracing::info_span!(
             "request",
             // Plain `&str` values, as in the access line: recorded without `fmt`.
@@ -142,36 +147,42 @@ impl Gateway {
                 .extract(&opentelemetry_http::HeaderExtractor(req.headers()));
             let _ = span.set_parent(cx);
         }
-        // The route phase's future holds every later phase's state (several kilobytes): boxed
-        // once here, it is not copied again each time it, the span around it and the
-        // server's futures around this one are moved along.
-        let (mut response, handled) = Box::pin(self.route(req, peer, (&request_id, uri.path())))
-            .instrument(span.clone())
-            .await;
-        metrics.in_flight.dec();
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(X_REQUEST_ID, v);
+        let routed = Box::pin(async move {
+            // For the log line; cloning a request's Uri shares its bytes.
+            let uri = req.uri().clone();
+            let routed = self.route(req, peer, (&request_id, uri.path())).await;
+            (routed, request_id, uri)
+        })
+        .instrument(span.clone());
+        async move {
+            let metrics = &self.shared.metrics;
+            metrics.in_flight.inc();
+            let ((mut response, handled), request_id, uri) = routed.await;
+            metrics.in_flight.dec();
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert(X_REQUEST_ID, v);
+            }
+            let path = route::logged_path_of(
+                &self.registry,
+                uri.path(),
+                handled.dialect.as_deref(),
+                handled.route,
+            );
+            let request = log::Request {
+                request_id: &request_id,
+                method: &method,
+                path: &path,
+                upstream: self.forwarder.endpoint().id(),
+                started,
+            };
+            log::log(
+                &span,
+                (metrics, self.dialect_metrics(handled.dialect_id())),
+                &request,
+                &handled,
+            );
+            response
         }
-        let path = route::logged_path_of(
-            &self.registry,
-            uri.path(),
-            handled.dialect.as_deref(),
-            handled.route,
-        );
-        let request = log::Request {
-            request_id: &request_id,
-            method: &method,
-            path: &path,
-            upstream: self.forwarder.endpoint().id(),
-            started,
-        };
-        log::log(
-            &span,
-            (metrics, self.dialect_metrics(handled.dialect_id())),
-            &request,
-            &handled,
-        );
-        response
     }
 
     /// The route phase, then the rest of a routed request's phases ([`Gateway::phases`]) or its
@@ -273,10 +284,13 @@ impl Gateway {
             memory: Mutex::new(memory),
         };
         let query = parts.uri.query().unwrap_or_default();
+        // The operation's future (about 3.5 KB: the exchange with the upstream) is boxed: it is
+        // copied once as it is made either way, and this one and the route phase's (boxed in
+        // `handle`) stay small, so that box is filled with a small copy.
         match call.operation {
             // The update owns the body's bytes: they are dropped once parsed.
-            Operation::Update => self.update(call, &forwarding, query, (bytes, parsed)).await,
-            Operation::Retrieve => self.retrieve(call, &forwarding, query, (&bytes, parsed)).await,
+            Operation::Update => Box::pin(self.update(call, &forwarding, query, (bytes, parsed))).await,
+            Operation::Retrieve => Box::pin(self.retrieve(call, &forwarding, query, (&bytes, parsed))).await,
         }
     }
 

@@ -204,7 +204,8 @@ impl HttpUpstream {
         roots: &[CertificateDer<'static>],
     ) -> Result<HttpUpstream, BuildError> {
         let base_url = url::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
-        let client = client::build(config, roots).map_err(BuildError::Client)?;
+        let tls = base_url.scheme() != "http";
+        let client = client::build(config, roots, tls).map_err(BuildError::Client)?;
         Ok(HttpUpstream(Arc::new(Target {
             base: base.into(),
             host: host_header(&base_url),

@@ -273,3 +273,24 @@ fn escapes_are_found_at_every_offset() {
         assert_eq!(buf, serde_json::to_string(&s).unwrap(), "{b:#x}");
     }
 }
+
+#[test]
+fn a_seconds_text_made_once_serves_only_that_second() {
+    // In turn: a second, the same one again, the next, the first again, the epoch (the
+    // thread's first second is 0 too: an empty text is made whatever the second).
+    for (secs, micros, text) in [
+        (0, 0, "1970-01-01T00:00:00.000000Z"),
+        (1_796_075_696, 1, "2026-11-30T21:54:56.000001Z"),
+        (1_796_075_696, 999_999, "2026-11-30T21:54:56.999999Z"),
+        (1_796_075_697, 0, "2026-11-30T21:54:57.000000Z"),
+        (1_796_075_696, 5, "2026-11-30T21:54:56.000005Z"),
+        (0, 10, "1970-01-01T00:00:00.000010Z"),
+    ] {
+        let mut buf = String::from("{");
+        write_timestamp(
+            &mut buf,
+            UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros),
+        );
+        assert_eq!(buf, format!("{{{text}"));
+    }
+}
