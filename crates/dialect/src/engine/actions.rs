@@ -161,16 +161,19 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
 /// leads elsewhere).
 fn without(value: &Value, path: &[String]) -> Value {
     match (value, path.split_first()) {
-        (Value::Object(members), Some((first, rest))) => Value::Object(
-            members
-                .iter()
-                .filter(|(k, _)| !(rest.is_empty() && *k == first))
-                .map(|(k, v)| {
-                    let v = if k == first { without(v, rest) } else { v.clone() };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        (Value::Object(members), Some((first, rest))) => {
+            // Inserted one by one in the map's own order, not collected: a collected map is
+            // first gathered in a vector and sorted, for the few members a body has.
+            let mut out = Map::new();
+            for (k, v) in members {
+                if k != first {
+                    out.insert(k.clone(), v.clone());
+                } else if !rest.is_empty() {
+                    out.insert(k.clone(), without(v, rest));
+                }
+            }
+            Value::Object(out)
+        }
         _ => value.clone(),
     }
 }

@@ -94,42 +94,62 @@ pub(crate) fn by_body(
     limits: Limits,
 ) -> Result<(Operation, Value), Failure> {
     let json = crate::pipeline::translate::parse_body(body, limits)?;
-    let served: Vec<(Operation, &dialectgate_dialect::Route)> = dialect
-        .routes()
-        .filter(|(_, r)| r.accepts_method(method.as_str()) && r.matches(path))
-        .collect();
-    let mut matched = served.iter().filter(|(_, r)| r.matches_body(&json));
-    let picked = match (matched.next(), matched.next()) {
-        (Some((operation, _)), None) => Ok(*operation),
-        (first, second) => {
-            let wants: Vec<String> = served
+    let served = || operations_served(dialect, method, path);
+    // Each served operation's body test runs once, and nothing is collected unless the body
+    // is refused (a second match already settles that).
+    let mut matched = served().filter(|(_, r)| r.matches_body(&json)).map(|(op, _)| op);
+    let (first, second) = (matched.next(), matched.next());
+    if let (Some(operation), None) = (first, second) {
+        return Ok((operation, json));
+    }
+    let wants: Vec<String> = served()
+        .map(|(op, r)| {
+            let members: Vec<String> = r
+                .body_match
                 .iter()
-                .map(|(op, r)| {
-                    let members: Vec<String> = r
-                        .body_match
-                        .iter()
-                        .map(|m| format!("{} matching `{}`", m.at, m.pattern.as_str()))
-                        .collect();
-                    format!("{} wants {}", op.as_str(), members.join(" and "))
-                })
+                .map(|m| format!("{} matching `{}`", m.at, m.pattern.as_str()))
                 .collect();
-            let what = if first.is_some() && second.is_some() {
-                "is more than one"
-            } else {
-                "is none"
-            };
-            let template = served.first().map_or(path, |(_, r)| r.path.as_str());
-            let detail = format!(
-                "the body {what} of the operations served at {method} {template}: {}",
-                wants.join("; ")
-            );
-            Err(Failure::new(
-                Outcome::Validation,
-                Problem::new(ErrorKind::Malformed, detail),
-            ))
-        }
+            format!("{} wants {}", op.as_str(), members.join(" and "))
+        })
+        .collect();
+    let what = if first.is_some() && second.is_some() {
+        "is more than one"
+    } else {
+        "is none"
     };
-    picked.map(|operation| (operation, json))
+    let template = served().next().map_or(path, |(_, r)| r.path.as_str());
+    let detail = format!(
+        "the body {what} of the operations served at {method} {template}: {}",
+        wants.join("; ")
+    );
+    Err(Failure::new(
+        Outcome::Validation,
+        Problem::new(ErrorKind::Malformed, detail),
+    ))
+}
+
+/// The operations of `dialect` served at `method` and `path`, in order. The operations told
+/// apart by the body share their path template: a template that matched once is not matched
+/// again (the match depends on the template alone).
+fn operations_served<'d>(
+    dialect: &'d Dialect,
+    method: &Method,
+    path: &str,
+) -> impl Iterator<Item = (Operation, &'d dialectgate_dialect::Route)> {
+    let mut matched: Option<&'d str> = None;
+    dialect.routes().filter(move |(_, r)| {
+        if !r.accepts_method(method.as_str()) {
+            return false;
+        }
+        if matched == Some(r.path.as_str()) {
+            return true;
+        }
+        let serves = r.matches(path);
+        if serves {
+            matched = Some(&r.path);
+        }
+        serves
+    })
 }
 
 /// The dialect serving `path` (one of its operations or its token endpoint), if any.
@@ -353,6 +373,17 @@ mod tests {
         let detail = failure.problem.detail.unwrap_or_default();
         assert!(
             detail.starts_with("the body is none of the operations served at POST /admin/api/{version}/graphql.json: update wants /query matching"),
+            "{detail}"
+        );
+        assert!(detail.contains("; retrieve wants /query matching"), "{detail}");
+        // A comment may be as short as `#`: this document is read both as a mutation and (past
+        // its first line) as a query. Refused, naming both, never one of them taken.
+        let both = r##"{"query": "#mutation { customerUpdate(input: {}) }\n{ customer(id: 1) { id } }"}"##;
+        let failure = pick(both).unwrap_err();
+        assert_eq!(failure.outcome, Outcome::Validation);
+        let detail = failure.problem.detail.unwrap_or_default();
+        assert!(
+            detail.starts_with("the body is more than one of the operations served at POST /admin/api/{version}/graphql.json: update wants /query matching"),
             "{detail}"
         );
         assert!(detail.contains("; retrieve wants /query matching"), "{detail}");
