@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use dialectgate_dialect::{Doc, DocJson, Limits, parse_limited};
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -49,31 +49,8 @@ const LIMITS: Limits = Limits {
 };
 
 /// A member name, borrowed when it holds no escape.
-struct Name;
-
-impl<'de> DeserializeSeed<'de> for Name {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Name {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
+#[derive(serde::Deserialize)]
+struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// The library's borrowed document, within the gateway's request limits.
 fn parse_doc(text: &str) -> Result<Doc<'_>, serde_json::Error> {
@@ -90,7 +67,7 @@ fn parse_raw(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::E
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut members = Vec::new();
-            while let Some(name) = map.next_key_seed(Name)? {
+            while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
                 if members.iter().any(|(n, _)| *n == name) {
                     return Err(de::Error::custom("duplicate key"));
                 }
