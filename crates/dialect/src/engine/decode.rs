@@ -358,9 +358,3 @@ impl Decoder<'_> {
         }
     }
 }
-
-/// `null` or `""`: what a dialect that ignores empty values reads as "leave as is".
-#[inline]
-pub(super) fn is_blank(v: &Value) -> bool {
-    v.is_null() || v.as_str() == Some("")
-}

@@ -7,7 +7,7 @@ use dialectgate_canonical::{ErrorKind, Problem};
 use serde_json::{Map, Value};
 
 use super::built::Built;
-use super::decode::is_blank;
+use super::node::Node;
 use super::transform::{self, Direction, LeafError};
 use super::{CanonicalRequest, Encoded, Need};
 use crate::compiled::Compiled;
@@ -163,7 +163,7 @@ impl<'a> Encoder<'a> {
                     if keeps_books {
                         consumed.push(&rule.canonical);
                     }
-                    if self.message.ignore_empty && is_blank(v) {
+                    if self.message.ignore_empty && v.is_blank() {
                         self.lose(at.join(&rule.canonical), LossReason::CannotClear);
                         continue;
                     }
