@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read when the script runs, not when it was compiled: a build directory reused by a moved
+    // checkout (a worktree, a CI cache) must list the files of the checkout being built.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../..");
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     let dialects = root.join("config/dialects");
     let schemas = root.join("schemas");
