@@ -1,12 +1,14 @@
 //! The upstream interface, a `tower::Service` taking an [`UpstreamRequest`] and giving a
-//! [`Reply`], and the HTTP upstream: one pooled hyper-util client behind it (`client`: rustls,
-//! HTTP/2 by ALPN; chosen over reqwest, which wraps the same client, because it measured
-//! cheaper per request); timeout, retries and the circuit breaker are layers around it
+//! [`Reply`], and the HTTP upstream: one pooled client behind it (`client`: for `http://`,
+//! HTTP/1.1 on hyper's connection API with a pool of its one origin, `plain`; for `https://`,
+//! hyper-util's with rustls, HTTP/2 by ALPN; each chosen because it measured cheaper per
+//! request); timeout, retries and the circuit breaker are layers around it
 //! (`pipeline::forward`). Also the upstream's errors, which the caller never sees in detail.
 
 mod attempt;
 mod client;
 mod payload;
+mod plain;
 
 pub use self::attempt::Attempt;
 pub use self::payload::Payload;
@@ -204,8 +206,13 @@ impl HttpUpstream {
         roots: &[CertificateDer<'static>],
     ) -> Result<HttpUpstream, BuildError> {
         let base_url = url::Url::parse(base).map_err(|e| BuildError::Url(e.to_string()))?;
-        let tls = base_url.scheme() != "http";
-        let client = client::build(config, roots, tls).map_err(BuildError::Client)?;
+        let plain = if base_url.scheme() == "http" {
+            let origin = plain::Origin::of(&base_url);
+            Some(origin.ok_or_else(|| BuildError::Url(format!("{base} has no host")))?)
+        } else {
+            None
+        };
+        let client = client::build(config, roots, plain).map_err(BuildError::Client)?;
         Ok(HttpUpstream(Arc::new(Target {
             base: base.into(),
             host: host_header(&base_url),
@@ -230,6 +237,12 @@ impl HttpUpstream {
     /// # Errors
     /// [`UpstreamError::Unsendable`] when the URL would be anything else.
     pub fn url_for(&self, path: &str, query: &str) -> Result<http::Uri, UpstreamError> {
+        self.uri_for(path, query, false)
+    }
+
+    /// [`Self::url_for`]'s URI, or in `origin_form` its path and query alone (the same checks;
+    /// the form an HTTP/1.1 request to the origin itself names its target in).
+    fn uri_for(&self, path: &str, query: &str, origin_form: bool) -> Result<http::Uri, UpstreamError> {
         let prefix = self.0.base_url.path().trim_end_matches('/');
         // (A base with a fragment, which configuration refuses, is left to the parser's check.)
         if let Some((scheme, authority)) = &self.0.origin
@@ -244,17 +257,26 @@ impl HttpUpstream {
                 text.push('?');
                 text.push_str(query);
             }
+            // One the URI grammar refuses is not sent.
+            let target = http::uri::PathAndQuery::try_from(text).map_err(|_| UpstreamError::Unsendable)?;
+            if origin_form {
+                return Ok(http::Uri::from(target));
+            }
             let mut parts = http::uri::Parts::default();
             parts.scheme = Some(scheme.clone());
             parts.authority = Some(authority.clone());
-            // One the URI grammar refuses is not sent.
-            parts.path_and_query =
-                Some(http::uri::PathAndQuery::try_from(text).map_err(|_| UpstreamError::Unsendable)?);
+            parts.path_and_query = Some(target);
             return http::Uri::from_parts(parts).map_err(|_| UpstreamError::Unsendable);
         }
         let text = String::from(self.checked_url(prefix, path, query)?);
         // The text moves into the URI; one the URI grammar refuses is not sent.
-        http::Uri::try_from(text).map_err(|_| UpstreamError::Unsendable)
+        let uri = http::Uri::try_from(text).map_err(|_| UpstreamError::Unsendable)?;
+        if !origin_form {
+            return Ok(uri);
+        }
+        // (The parser's URL always has a path: at least `/`.)
+        let target = uri.into_parts().path_and_query;
+        target.map(http::Uri::from).ok_or(UpstreamError::Unsendable)
     }
 
     /// The base URL with its path `prefix` + `path` and its query `query` set by the URL
@@ -288,7 +310,11 @@ impl HttpUpstream {
     /// The request of one call: the checked URL, the headers built for the upstream, the body.
     fn request(&self, request: UpstreamRequest) -> Result<http::Request<Full<Bytes>>, UpstreamError> {
         let outbound = &request.outbound;
-        let uri = self.url_for(&outbound.path, &outbound.query)?;
+        let uri = if self.0.client.origin_form() {
+            self.uri_for(&outbound.path, &outbound.query, true)?
+        } else {
+            self.url_for(&outbound.path, &outbound.query)?
+        };
         // A `null` body is no body (a GET).
         let has_body = !request.body.is_empty();
         let body = if has_body {
@@ -324,7 +350,7 @@ impl HttpUpstream {
     /// tests drive it with a client of their own).
     #[cfg(test)]
     fn once(response: hyper_util::client::legacy::ResponseFuture, limit: usize) -> Attempt {
-        Attempt::new(Ok(response), limit)
+        Attempt::new(Ok(client::Sending::Pooled(response)), limit)
     }
 }
 
@@ -367,7 +393,8 @@ const fn kept(extra: &[u8]) -> [bool; 256] {
 
 /// What a failed call says about the upstream, as reqwest said it before: a timeout anywhere in
 /// the chain (the connect timeout, TCP's) is [`UpstreamError::Timeout`]; a connection that could
-/// not be made (refused, DNS, TLS handshake) is [`UpstreamError::Connect`]; anything else (reset,
+/// not be made (refused, DNS, TLS handshake; the plain client's [`plain::ConnectError`]) is
+/// [`UpstreamError::Connect`]; anything else (reset,
 /// cut off, not HTTP) is [`UpstreamError::Protocol`]. The errors name no URL (the path holds the
 /// customer id).
 fn classify(e: BoxError) -> UpstreamError {
@@ -385,7 +412,8 @@ fn classify(e: BoxError) -> UpstreamError {
         }
         connect |= err
             .downcast_ref::<hyper_util::client::legacy::Error>()
-            .is_some_and(hyper_util::client::legacy::Error::is_connect);
+            .is_some_and(hyper_util::client::legacy::Error::is_connect)
+            || err.is::<plain::ConnectError>();
         cause = err.source();
     }
     if connect {
@@ -403,8 +431,9 @@ fn origin(base: &url::Url) -> Option<(http::uri::Scheme, http::uri::Authority)> 
 }
 
 /// The `Host` header for calls to a plain `http://` `base`: its host, and its port unless it
-/// is the scheme's default, as the HTTP client would write it on every call (it formats one
-/// per request unless the request carries one; `url_for` keeps every call on `base`'s origin).
+/// is the scheme's default, as hyper-util's client wrote it on every call (it formatted one
+/// per request unless the request carried one; `url_for` keeps every call on `base`'s origin).
+/// The plain client writes none: hyper's connection API sends the request's own.
 /// None for `https://`: there ALPN may choose HTTP/2, whose requests name their authority in
 /// `:authority` and must not carry a `Host` as well (nginx answers 400 to both).
 fn host_header(base: &url::Url) -> Option<http::HeaderValue> {
@@ -436,5 +465,7 @@ impl Service<UpstreamRequest> for HttpUpstream {
     }
 }
 
+#[cfg(test)]
+mod plain_tests;
 #[cfg(test)]
 mod tests;

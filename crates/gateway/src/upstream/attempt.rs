@@ -11,8 +11,10 @@ use bytes::Bytes;
 use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::ResponseFuture;
+use tower::BoxError;
 
+use super::client::Sending;
+use super::plain::{self, Lease};
 use super::{Reply, UpstreamError, classify};
 
 /// One attempt: the answer's status and body, read up to `limit` bytes.
@@ -25,20 +27,23 @@ enum State {
     /// Nothing was sent (the request could not be built): this error, once.
     Refused(Option<UpstreamError>),
     /// Waiting for the answer's head.
-    Head(ResponseFuture),
+    Head(Sending),
     /// Reading the answer's body. A small answer usually comes in one chunk: it is kept as
-    /// is (`first`), not copied; later chunks are gathered in `buf`.
+    /// is (`first`), not copied; later chunks are gathered in `buf`. The plain client's
+    /// connection (`lease`) goes back to its pool once the body was read to the end, if the
+    /// answer keeps it open.
     Body {
         status: u16,
         body: Limited<Incoming>,
         first: Option<Bytes>,
         buf: Vec<u8>,
+        lease: Option<Lease>,
     },
 }
 
 impl Attempt {
     /// The attempt whose request `response` is sending (`Err`: none could be built).
-    pub(super) fn new(response: Result<ResponseFuture, UpstreamError>, limit: usize) -> Attempt {
+    pub(super) fn new(response: Result<Sending, UpstreamError>, limit: usize) -> Attempt {
         let state = match response {
             Ok(response) => State::Head(response),
             Err(e) => State::Refused(Some(e)),
@@ -68,10 +73,19 @@ impl Future for Attempt {
                 State::Refused(e) => {
                     return Poll::Ready(Err(e.take().unwrap_or(UpstreamError::Unsendable)));
                 }
-                State::Head(response) => {
-                    let response = match ready!(Pin::new(response).poll(cx)) {
-                        Ok(response) => response,
-                        Err(e) => return this.finish(Err(classify(e.into()))),
+                State::Head(sending) => {
+                    let answer = match sending {
+                        Sending::Pooled(response) => ready!(Pin::new(response).poll(cx))
+                            .map(|r| (r, None))
+                            .map_err(BoxError::from),
+                        Sending::Plain(response) => ready!(response.as_mut().poll(cx)).map(|(r, lease)| {
+                            let lease = plain::keeps_alive(&r).then_some(lease);
+                            (r, lease)
+                        }),
+                    };
+                    let (response, lease) = match answer {
+                        Ok(answer) => answer,
+                        Err(e) => return this.finish(Err(classify(e))),
                     };
                     let status = response.status().as_u16();
                     if response
@@ -87,6 +101,7 @@ impl Future for Attempt {
                         body: Limited::new(response.into_body(), limit),
                         first: None,
                         buf: Vec::new(),
+                        lease,
                     };
                 }
                 State::Body {
@@ -94,8 +109,12 @@ impl Future for Attempt {
                     body,
                     first,
                     buf,
+                    lease,
                 } => {
                     let Some(frame) = ready!(Pin::new(body).poll_frame(cx)) else {
+                        if let Some(lease) = lease.take() {
+                            lease.release();
+                        }
                         let status = *status;
                         let body = match first.take() {
                             Some(only) => only,

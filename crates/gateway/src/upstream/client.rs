@@ -1,19 +1,21 @@
-//! The pooled HTTP client every upstream call goes through: hyper-util's (`client::legacy`),
-//! over hyper-rustls's connector (an `http://` upstream: over the TCP connector alone), set up
-//! as reqwest (which wraps the same client) was before
-//! it: rustls with the process's provider (`install_tls_provider`), certificates checked by
-//! the platform verifier with `ca_file`'s roots added to the system's, HTTP/2 by ALPN for
-//! `https://` and HTTP/1.1 for `http://`, pooled connections (per-host idle maximum, 60 s idle
-//! timeout), `TCP_NODELAY`, TCP keep-alive, the connect timeout. It follows no redirect and
-//! retries nothing of its own (hyper-util only resends a request that never left because its
-//! pooled connection closed first, as reqwest did): retries, the total timeout and the circuit
-//! breaker are layers around the upstream (`pipeline::forward`).
+//! The clients every upstream call goes through. Both keep idle connections up to
+//! `pool_max_idle`, each dropped after 60 s unused; both set `TCP_NODELAY`, TCP keep-alive,
+//! `TCP_USER_TIMEOUT` and the connect timeout on every connection. Neither follows a redirect
+//! nor retries anything of its own (each only resends, once, a request that never left because
+//! its pooled connection closed first, as reqwest did): retries, the total timeout and the
+//! circuit breaker are layers around the upstream (`pipeline::forward`).
 //!
-//! Chosen by measurement (BENCHMARKS.md): the same stack without reqwest's layer costs fewer
-//! instructions and less CPU per request.
+//! - An `http://` upstream's is [`Plain`]: HTTP/1.1 on hyper's own connection API with a pool
+//!   of idle connections to its one origin (see `plain`; chosen by measurement over
+//!   hyper-util's pooled client, whose pool is keyed by origin).
+//! - An `https://` upstream's is hyper-util's pooled client (`client::legacy`) over
+//!   hyper-rustls's connector, set up as reqwest (which wraps the same client) was before it:
+//!   rustls with the process's provider (`install_tls_provider`), certificates checked by the
+//!   platform verifier with `ca_file`'s roots added to the system's, HTTP/2 by ALPN. Chosen by
+//!   measurement (BENCHMARKS.md): the same stack without reqwest's layer costs fewer
+//!   instructions and less CPU per request.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -25,50 +27,53 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 
 use super::install_tls_provider;
+use super::plain::{self, KEEPALIVE, KEEPALIVE_RETRIES, POOL_IDLE, Plain};
 use crate::config::Config;
 
 /// The client: the whole request body is in memory before it is sent. An `http://` upstream's
-/// has the TCP connector alone: the same pooled client, set up the same, but every call's
-/// futures (the client's own, which hold the connector's) are smaller without TLS's and are
-/// copied less as they are made; an `https://` upstream's has rustls over it.
+/// is [`Plain`] (its requests in origin form, with their `Host`); an `https://` upstream's is
+/// hyper-util's pooled client with rustls under it (its requests in absolute form).
 #[derive(Debug, Clone)]
 pub(super) enum Client {
-    Plain(Pooled<HttpConnector, Full<Bytes>>),
-    Tls(Pooled<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Plain(Plain),
+    /// Boxed: the plain client is one pointer.
+    Tls(Box<Pooled<HttpsConnector<HttpConnector>, Full<Bytes>>>),
+}
+
+/// A request on its way: the answer's head to come.
+pub(super) enum Sending {
+    /// hyper-util's pooled client's.
+    Pooled(ResponseFuture),
+    /// The plain client's, with the connection its body comes on.
+    Plain(plain::Sending),
 }
 
 impl Client {
     /// Sends `req` (nothing happens until the answer is polled).
-    pub(super) fn request(&self, req: http::Request<Full<Bytes>>) -> ResponseFuture {
+    pub(super) fn request(&self, req: http::Request<Full<Bytes>>) -> Sending {
         match self {
-            Client::Plain(client) => client.request(req),
-            Client::Tls(client) => client.request(req),
+            Client::Plain(client) => Sending::Plain(client.request(req)),
+            Client::Tls(client) => Sending::Pooled(client.request(req)),
         }
+    }
+
+    /// Whether its requests go in origin form (`/path?query`), not absolute.
+    pub(super) fn origin_form(&self) -> bool {
+        matches!(self, Client::Plain(_))
     }
 }
 
-/// How long an unused pooled connection is kept.
-const POOL_IDLE: Duration = Duration::from_secs(60);
-
-/// TCP keep-alive probes on every connection (reqwest's defaults, kept): a pooled connection
-/// whose peer vanished is found out instead of hanging a call until its timeout.
-const KEEPALIVE: Duration = Duration::from_secs(15);
-const KEEPALIVE_RETRIES: u32 = 3;
-/// Unacknowledged data older than this drops the connection (Linux's `TCP_USER_TIMEOUT`).
-#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
-const USER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Builds the client for `config.upstream`'s connection settings, trusting the system's
-/// certificate authorities and `roots`; without TLS when `tls` is false (an `http://` upstream:
-/// the TCP connector then refuses an `https://` URL rather than send it in the clear). The TLS
-/// set-up is made and checked either way, as before.
+/// certificate authorities and `roots`; without TLS when `plain` names the origin of an
+/// `http://` upstream (its client connects to that origin alone, so it never sends an
+/// `https://` URL in the clear). The TLS set-up is made and checked either way, as before.
 ///
 /// # Errors
 /// When the platform's verifier or the TLS configuration cannot be set up.
 pub(super) fn build(
     config: &Config,
     roots: &[CertificateDer<'static>],
-    tls: bool,
+    plain: Option<plain::Origin>,
 ) -> Result<Client, rustls::Error> {
     install_tls_provider();
     let provider = CryptoProvider::get_default()
@@ -85,6 +90,14 @@ pub(super) fn build(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
+    if let Some(origin) = plain {
+        let upstream = &config.upstream;
+        return Ok(Client::Plain(Plain::new(
+            origin,
+            upstream.connect_timeout,
+            upstream.pool_max_idle,
+        )));
+    }
 
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
@@ -93,12 +106,7 @@ pub(super) fn build(
     http.set_keepalive_interval(Some(KEEPALIVE));
     http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
     #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
-    http.set_tcp_user_timeout(Some(USER_TIMEOUT));
-    if !tls {
-        // `http://` URLs only (the connector's default, stated here).
-        http.enforce_http(true);
-        return Ok(Client::Plain(pooled(config).build(http)));
-    }
+    http.set_tcp_user_timeout(Some(plain::USER_TIMEOUT));
     // The TLS connector below takes `https://` URLs as well.
     http.enforce_http(false);
     let https = HttpsConnectorBuilder::new()
@@ -106,10 +114,10 @@ pub(super) fn build(
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(http);
-    Ok(Client::Tls(pooled(config).build(https)))
+    Ok(Client::Tls(Box::new(pooled(config).build(https))))
 }
 
-/// The pooled client's settings, the same with or without TLS.
+/// The pooled client's settings.
 fn pooled(config: &Config) -> hyper_util::client::legacy::Builder {
     let mut builder = Pooled::builder(TokioExecutor::new());
     builder
