@@ -9,6 +9,7 @@
 //! that cannot be kept exactly.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
@@ -78,15 +79,17 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// Sorts the members of every object by name, as a `Value`'s map holds them.
-    pub(crate) fn sort_members(&mut self) {
+    /// Whether the members of every object are sorted by name, as a `Value`'s map holds them
+    /// (the order [`Sorted`] keeps).
+    #[cfg(test)]
+    pub(crate) fn is_sorted(&self) -> bool {
         match self {
-            Doc::Array(items) => items.iter_mut().for_each(Doc::sort_members),
+            Doc::Array(items) => items.iter().all(Doc::is_sorted),
             Doc::Object(members) => {
-                members.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-                members.iter_mut().for_each(|(_, v)| v.sort_members());
+                members.is_sorted_by(|(a, _), (b, _)| by_name(a, b).is_lt())
+                    && members.iter().all(|(_, v)| v.is_sorted())
             }
-            _ => {}
+            _ => true,
         }
     }
 
@@ -148,6 +151,64 @@ impl<'a> Doc<'a> {
             }
             _ => false,
         }
+    }
+}
+
+/// The members of an object kept sorted by name as they are set, as a `Value`'s map keeps
+/// them: a document built this way (the caller's answer) writes as the `Value` it equals,
+/// with no sort after. Most names differ in their first byte: compared there first, without a
+/// call to compare the rest. For the few members of an answer's object; a long object built
+/// out of order costs what an insertion sort of it costs.
+pub(crate) trait Sorted<'a> {
+    /// The index of the member `name`, or where it would be inserted.
+    fn find_sorted(&self, name: &str) -> Result<usize, usize>;
+    /// The member `name`'s value, inserted in order as `made()` when there is none.
+    fn slot_sorted(&mut self, name: &'a str, made: impl FnOnce() -> Doc<'a>) -> &mut Doc<'a>;
+    /// Sets the member `name` to `v`, in order.
+    fn set_sorted(&mut self, name: Cow<'a, str>, v: Doc<'a>);
+}
+
+impl<'a> Sorted<'a> for Vec<(Cow<'a, str>, Doc<'a>)> {
+    /// From the end: a member set after the ones before it in name order is found with one
+    /// look, and an object holds a few members (this is the scan that found a member set
+    /// twice before, fused with the sort that came after).
+    #[inline]
+    fn find_sorted(&self, name: &str) -> Result<usize, usize> {
+        for (i, (k, _)) in self.iter().enumerate().rev() {
+            match by_name(k, name) {
+                Ordering::Less => return Err(i + 1),
+                Ordering::Equal => return Ok(i),
+                Ordering::Greater => {}
+            }
+        }
+        Err(0)
+    }
+
+    fn slot_sorted(&mut self, name: &'a str, made: impl FnOnce() -> Doc<'a>) -> &mut Doc<'a> {
+        let i = match self.find_sorted(name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.insert(i, (Cow::Borrowed(name), made()));
+                i
+            }
+        };
+        &mut self[i].1
+    }
+
+    fn set_sorted(&mut self, name: Cow<'a, str>, v: Doc<'a>) {
+        match self.find_sorted(&name) {
+            Ok(i) => self[i].1 = v,
+            Err(i) => self.insert(i, (name, v)),
+        }
+    }
+}
+
+/// Names in the order of `str` (byte-wise), the first bytes compared inline.
+#[inline]
+fn by_name(a: &str, b: &str) -> Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 

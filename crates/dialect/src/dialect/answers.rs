@@ -208,6 +208,28 @@ mod tests {
                     serde_json::to_vec(&doc).unwrap(),
                     serde_json::to_vec(&full).unwrap()
                 );
+                assert!(doc.is_sorted(), "{} {op:?}: built in order", d.id());
+                // Members an upstream of the same dialect passes on and the caller's pick of
+                // relations keep that order too (every relation picked, then none).
+                for query in [
+                    "",
+                    "expand=orders,billing_address,groups,shipping_addresses",
+                    "expand=",
+                ] {
+                    let shaped = AnswerView {
+                        query,
+                        upstream: Some(&example),
+                        ..view
+                    };
+                    let doc = answer::response(c, &customer, &shaped).unwrap();
+                    assert!(doc.is_sorted(), "{} {op:?} {query}: {doc:?}", d.id());
+                    assert_eq!(
+                        serde_json::to_vec(&doc).unwrap(),
+                        serde_json::to_vec(&doc.to_value()).unwrap(),
+                        "{} {op:?} {query}",
+                        d.id()
+                    );
+                }
                 for body in variants(&full, &c.response.envelope) {
                     let fast = decode::response(c, d.answer_members_for(op), &body);
                     let walk = decode::response(c, &MemberIndex::default(), &body);

@@ -3,7 +3,7 @@ use proptest::prelude::*;
 use crate::parse::fragments::fragment;
 use serde_json::{Value, json};
 
-use super::{Doc, DocJson, parse_doc};
+use super::{Doc, DocJson, Sorted, parse_doc};
 use crate::parse::{Limits, parse_limited};
 
 const LIMITS: Limits = Limits { depth: 4, values: 60 };
@@ -144,4 +144,32 @@ proptest! {
         let on_doc = crate::validate::compile_for::<DocJson>(&schema()).unwrap();
         prop_assert_eq!(on_doc.is_valid(&doc), on_value.is_valid(&value), "{}", text);
     }
+
+    /// Members set in any order, over one another, are kept as a `Value`'s map keeps them.
+    #[test]
+    fn members_set_in_order_are_a_maps_members(
+        names in prop::collection::vec(prop_oneof![
+            Just(""), Just("a"), Just("ab"), Just("b"), Just("ba"), Just("é"), Just("Z"), Just("a\u{0}")
+        ], 0..24),
+    ) {
+        let mut sorted: Vec<(std::borrow::Cow<'_, str>, Doc<'_>)> = Vec::new();
+        let mut map = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            sorted.set_sorted(std::borrow::Cow::Borrowed(*name), Doc::Number(i.into()));
+            map.insert((*name).to_owned(), json!(i));
+        }
+        let doc = Doc::Object(sorted);
+        prop_assert!(doc.is_sorted());
+        prop_assert_eq!(serde_json::to_vec(&doc).unwrap(), serde_json::to_vec(&map).unwrap());
+    }
+}
+
+#[test]
+fn a_slot_is_made_in_order_once() {
+    let mut members = vec![(std::borrow::Cow::Borrowed("b"), Doc::Null)];
+    *members.slot_sorted("a", || Doc::Bool(false)) = Doc::Bool(true);
+    assert!(matches!(members.slot_sorted("a", || Doc::Null), Doc::Bool(true)));
+    members.slot_sorted("c", || Doc::Null);
+    let names: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
 }

@@ -12,12 +12,12 @@ use serde_json::{Map, Value};
 use super::AnswerView;
 use super::encode::encode_message;
 use crate::compiled::Compiled;
-use crate::doc::Doc;
+use crate::doc::{Doc, Sorted};
 
 /// See [`crate::Dialect::encode_response`]; `view` shapes the answer further: the upstream's own
 /// members pass through (same dialect on both sides), then the caller's pick of relations. The
 /// answer borrows the customer's strings, the upstream's and the definition's; its members are
-/// in the order a `Value`'s would be (sorted by name), so its text is the same.
+/// in the order a `Value`'s would be (sorted by name, as they are built), so its text is the same.
 pub(crate) fn response<'a>(
     d: Compiled<'a>,
     customer: &'a Value,
@@ -42,7 +42,8 @@ pub(crate) fn response<'a>(
             expand.unpicked(view.query, |relation| members.retain(|(k, _)| k != relation));
         }
     }
-    body.sort_members();
+    // Its members are in order already: every object was built in order (`Built::set`,
+    // `Sorted`), what passed through was inserted in order, and removals keep it.
     Ok(body)
 }
 
@@ -100,11 +101,7 @@ fn pass_through<'a>(d: Compiled<'_>, upstream: &'a Value, members: &mut Vec<(Cow
             .iter()
             .any(|r| r.dialect.segments().first() == Some(key));
         if !carried && named.contains_key(key) {
-            let value = Doc::borrowing(value);
-            match members.iter_mut().find(|(k, _)| k == key) {
-                Some((_, slot)) => *slot = value,
-                None => members.push((Cow::Borrowed(key.as_str()), value)),
-            }
+            members.set_sorted(Cow::Borrowed(key.as_str()), Doc::borrowing(value));
         }
     }
 }

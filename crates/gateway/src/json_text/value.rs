@@ -5,6 +5,8 @@
 //! (a quote, a name, a colon: half a dozen writes per member); this appends to the vector
 //! directly, and scans strings eight bytes at a time ([`super::escape::escape_with`]).
 
+use std::borrow::Cow;
+
 use dialectgate_dialect::Doc;
 use serde_json::{Number, Value};
 
@@ -16,22 +18,38 @@ pub(crate) struct TooLong;
 
 /// A JSON tree, as the writer walks it.
 pub(crate) trait Tree: Sized {
+    /// The members of an object, in order.
+    type Members<'t>: Iterator<Item = (&'t str, &'t Self)>
+    where
+        Self: 't;
+
     fn node(&self) -> Node<'_, Self>;
-    /// Calls `f` with each member of an object, in order, until it fails.
-    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong>;
 }
 
 /// One node of a [`Tree`].
-pub(crate) enum Node<'t, T> {
+pub(crate) enum Node<'t, T: Tree + 't> {
     Null,
     Bool(bool),
     Number(&'t Number),
     String(&'t str),
     Array(&'t [T]),
-    Object,
+    Object(T::Members<'t>),
+}
+
+/// The members of a `Value`'s object.
+pub(crate) struct ValueMembers<'t>(serde_json::map::Iter<'t>);
+
+impl<'t> Iterator for ValueMembers<'t> {
+    type Item = (&'t str, &'t Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_str(), v))
+    }
 }
 
 impl Tree for Value {
+    type Members<'t> = ValueMembers<'t>;
+
     fn node(&self) -> Node<'_, Self> {
         match self {
             Value::Null => Node::Null,
@@ -39,21 +57,28 @@ impl Tree for Value {
             Value::Number(n) => Node::Number(n),
             Value::String(s) => Node::String(s),
             Value::Array(items) => Node::Array(items),
-            Value::Object(_) => Node::Object,
+            Value::Object(map) => Node::Object(ValueMembers(map.iter())),
         }
-    }
-
-    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong> {
-        if let Value::Object(map) = self {
-            for (name, member) in map {
-                f(name, member)?;
-            }
-        }
-        Ok(())
     }
 }
 
-impl Tree for Doc<'_> {
+/// The members of a `Doc`'s object.
+pub(crate) struct DocMembers<'t, 'a>(std::slice::Iter<'t, (Cow<'a, str>, Doc<'a>)>);
+
+impl<'t, 'a> Iterator for DocMembers<'t, 'a> {
+    type Item = (&'t str, &'t Doc<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<'a> Tree for Doc<'a> {
+    type Members<'t>
+        = DocMembers<'t, 'a>
+    where
+        Self: 't;
+
     fn node(&self) -> Node<'_, Self> {
         match self {
             Doc::Null => Node::Null,
@@ -61,17 +86,8 @@ impl Tree for Doc<'_> {
             Doc::Number(n) => Node::Number(n),
             Doc::String(s) => Node::String(s),
             Doc::Array(items) => Node::Array(items),
-            Doc::Object(_) => Node::Object,
+            Doc::Object(members) => Node::Object(DocMembers(members.iter())),
         }
-    }
-
-    fn members(&self, f: &mut dyn FnMut(&str, &Self) -> Result<(), TooLong>) -> Result<(), TooLong> {
-        if let Doc::Object(members) = self {
-            for (name, member) in members {
-                f(name, member)?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -97,18 +113,16 @@ pub(super) fn write<T: Tree>(out: &mut Vec<u8>, value: &T, limit: usize) -> Resu
             }
             out.push(b']');
         }
-        Node::Object => {
+        Node::Object(members) => {
             out.push(b'{');
-            let mut first = true;
-            value.members(&mut |name, member| {
-                if !first {
+            for (i, (name, member)) in members.enumerate() {
+                if i > 0 {
                     out.push(b',');
                 }
-                first = false;
                 string(out, name, limit)?;
                 out.push(b':');
-                write(out, member, limit)
-            })?;
+                write(out, member, limit)?;
+            }
             out.push(b'}');
         }
     }
