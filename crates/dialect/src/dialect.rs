@@ -54,7 +54,7 @@ pub struct Dialect {
     /// [`Dialect::source_pointer`] of every canonical member the request rules map, computed
     /// at load (`provenance::source_index`): a derived member's report names its sources on
     /// every such request.
-    pub(crate) sources: std::collections::HashMap<String, String>,
+    pub(crate) sources: Sources,
     /// Where its requests' members may be held as text (see [`crate::HeldText`]).
     pub(crate) held: crate::compiled::held_places::Places,
 }
@@ -298,6 +298,33 @@ impl Dialect {
     /// request rules (array indexes carried over). `None` when no rule maps it.
     pub fn source_pointer(&self, canonical: &str) -> Option<String> {
         provenance::source_pointer(self.compiled(), canonical)
+    }
+}
+
+/// [`Dialect::sources`]: hashed with [`Fnv`].
+pub(crate) type Sources = std::collections::HashMap<String, String, std::hash::BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, for the dozen short keys of [`Sources`]: they are fixed at load (no caller chooses
+/// them, so SipHash's guard against chosen keys buys nothing), and SipHash cost most of a
+/// lookup made on every request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 

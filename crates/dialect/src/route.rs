@@ -16,6 +16,8 @@ pub struct Route {
     /// The path template as written (`/v2/customers/{id}`).
     pub path: String,
     pub(crate) segments: Vec<PathSegment>,
+    /// The segments as matched ([`pieces`]), built once with them.
+    pub(crate) pieces: Vec<Piece>,
     /// Where the id is, when in the body.
     pub id_in_body: Option<Pointer>,
     /// Accepted query parameters.
@@ -79,61 +81,49 @@ impl Route {
 
     /// [`Route::match_path`], the id borrowed from `path` unless percent-decoding changed it.
     fn match_in_place<'p>(&self, path: &'p str) -> Option<Option<Cow<'p, str>>> {
-        // Read as bytes by index: `at` is where the next segment starts (just after a `/`),
-        // `None` once the last segment is taken. A literal is compared in place (no scan for
-        // the next `/`); a variable or the id ends at the next `/` (an ASCII byte, so every
-        // slice taken here is on a character boundary).
-        let bytes = path.as_bytes();
-        if bytes.first() != Some(&b'/') {
+        // Read as bytes by index: `at` is where the next piece starts. A run of literal text
+        // (slashes included) is compared in place at once; a variable or the id ends at the
+        // next `/` (an ASCII byte, and every text piece is whole UTF-8 text matched byte for
+        // byte, so every slice taken here is on a character boundary).
+        if self.pieces.is_empty() {
+            // A route without segments: no path is one.
             return None;
         }
-        let mut at = Some(1);
+        let bytes = path.as_bytes();
+        let mut at = 0;
         let mut id = None;
-        for seg in &self.segments {
-            let start = at?;
-            let end = match seg {
-                PathSegment::Literal(lit) => {
-                    let end = start + lit.len();
-                    let (got, lit) = (bytes.get(start..end)?, lit.as_bytes());
-                    // The first byte alone turns most other routes away (routing tries several
-                    // routes of as many segments), without a call to compare the rest.
-                    if got.first() != lit.first() || got != lit {
+        for piece in &self.pieces {
+            let rest = bytes.get(at..)?;
+            match piece {
+                Piece::Text(text) => {
+                    if !rest.starts_with(text.as_bytes()) {
                         return None;
                     }
-                    end
+                    at += text.len();
                 }
-                PathSegment::Var(_) | PathSegment::Id => {
-                    let len = bytes.get(start..)?.iter().position(|&b| b == b'/');
-                    let end = len.map_or(bytes.len(), |len| start + len);
-                    if end == start {
+                Piece::Var | Piece::Id => {
+                    let len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+                    if len == 0 {
                         return None;
                     }
-                    end
+                    if let Piece::Id = piece {
+                        let part = path.get(at..at + len)?;
+                        // An id without `%` is itself decoded (the usual case: no decoder pass).
+                        let decoded = if part.contains('%') {
+                            percent_encoding::percent_decode_str(part).decode_utf8().ok()?
+                        } else {
+                            Cow::Borrowed(part)
+                        };
+                        if decoded.is_empty() {
+                            return None;
+                        }
+                        id = Some(decoded);
+                    }
+                    at += len;
                 }
-            };
-            at = match bytes.get(end) {
-                None => None,
-                Some(b'/') => Some(end + 1),
-                Some(_) => return None,
-            };
-            if let PathSegment::Id = seg {
-                let part = path.get(start..end)?;
-                // An id without `%` is itself decoded (the usual case: no decoder pass).
-                let decoded = if part.contains('%') {
-                    percent_encoding::percent_decode_str(part).decode_utf8().ok()?
-                } else {
-                    Cow::Borrowed(part)
-                };
-                if decoded.is_empty() {
-                    return None;
-                }
-                id = Some(decoded);
             }
         }
-        if at.is_some() {
-            return None;
-        }
-        Some(id)
+        (at == bytes.len()).then_some(id)
     }
 
     /// The path for customer `id` (the bare id, written in the route's `id_format`, then
@@ -162,6 +152,16 @@ impl Route {
             }
         }
         out
+    }
+
+    /// The byte a path must hold just after its leading `/` to match, when the route's first
+    /// segment is a literal (`v` for `/v2/customers/{id}`): known at load, so that routing turns
+    /// most routes away without matching them (as [`Route::matches`] would: its first test).
+    pub fn first_byte(&self) -> Option<u8> {
+        match self.segments.first() {
+            Some(PathSegment::Literal(lit)) => lit.as_bytes().first().copied(),
+            _ => None,
+        }
     }
 
     /// True when the route's operation is told apart from another at the same method and path
@@ -245,6 +245,44 @@ impl Route {
     }
 }
 
+/// A route's path as it is matched: runs of literal text (the `/` before each segment
+/// included: `/v2/customers/`) and the variables between them, so that a request's path is
+/// compared a run at a time rather than a segment at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Text the path holds here as it is.
+    Text(String),
+    /// A path variable other than the id: a non-empty run of bytes up to the next `/`.
+    Var,
+    /// The customer id: as a variable, then percent-decoded.
+    Id,
+}
+
+/// The pieces of a path made of `segments`: each segment is `/` and the segment; consecutive
+/// literals make one text, and the `/` before a variable ends the text before it.
+pub(crate) fn pieces(segments: &[PathSegment]) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    for seg in segments {
+        text.push('/');
+        match seg {
+            PathSegment::Literal(lit) => text.push_str(lit),
+            PathSegment::Var(_) => {
+                out.push(Piece::Text(std::mem::take(&mut text)));
+                out.push(Piece::Var);
+            }
+            PathSegment::Id => {
+                out.push(Piece::Text(std::mem::take(&mut text)));
+                out.push(Piece::Id);
+            }
+        }
+    }
+    if !text.is_empty() {
+        out.push(Piece::Text(text));
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathSegment {
     Literal(String),
@@ -310,6 +348,7 @@ mod tests {
     #[test]
     fn paths_match_as_the_segment_by_segment_reading_does() {
         let route = |segments: Vec<PathSegment>| Route {
+            pieces: pieces(&segments),
             method: "PUT".into(),
             also_methods: Vec::new(),
             path: String::new(),
@@ -335,6 +374,10 @@ mod tests {
             ]),
             route(vec![PathSegment::Id]),
             route(vec![lit("")]),
+            route(Vec::new()),
+            route(vec![PathSegment::Var("a".into()), PathSegment::Id]),
+            route(vec![lit("a"), PathSegment::Var("b".into()), lit(""), lit("c")]),
+            route(vec![lit("a"), lit(""), lit("")]),
             route(vec![lit("a"), lit(""), PathSegment::Id]),
             route(vec![
                 lit("stores"),
@@ -394,6 +437,17 @@ mod tests {
             "/v2/customers/é%C3%A9",
             "/v2/customers/%",
             "/services/customer/v1/customer.updaté",
+            "/admin/api/x/graphql.json",
+            "/admin/api/graphql.json",
+            "/admin/api/x/y/graphql.json",
+            "/admin/api/x/graphql.jso",
+            "/v2/customers/a/b",
+            "/a//",
+            "/a/b/",
+            "/p/customers/%2F",
+            "/p/customers/%00",
+            "/p/customers/%",
+            "/p/customers/é",
         ];
         for r in &routes {
             for m in [
@@ -403,6 +457,10 @@ mod tests {
                 assert_eq!(r.accepts_method(m), reference, "{m} against {}", r.path);
             }
             for p in paths {
+                // A path the first byte turns away is one the route does not match.
+                if r.first_byte().is_some_and(|b| p.as_bytes().get(1) != Some(&b)) {
+                    assert_eq!(reference(r, p), None, "{p} against {}", r.path);
+                }
                 assert_eq!(r.match_path(p), reference(r, p), "{p} against {}", r.path);
                 assert_eq!(r.matches(p), reference(r, p).is_some(), "{p} against {}", r.path);
             }

@@ -154,10 +154,12 @@ pub(crate) fn load(
         schemas: std::sync::Arc::new(schemas),
         origin: definitions.origin(&name),
         raw,
-        sources: std::collections::HashMap::new(),
+        sources: crate::dialect::Sources::default(),
         held: held_places::Places::default(),
     };
-    dialect.sources = crate::engine::provenance::source_index(dialect.compiled());
+    dialect.sources = crate::engine::provenance::source_index(dialect.compiled())
+        .into_iter()
+        .collect();
     let request_schema = &dialect.schemas.request_json;
     dialect.held = held_places::Places {
         as_caller: held_places::caller_places(&dialect.request, &dialect.route, request_schema),
@@ -192,6 +194,7 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Optio
             method: r.method.to_ascii_uppercase(),
             also_methods: Vec::new(),
             path: r.path.clone(),
+            pieces: Vec::new(),
             segments,
             id_in_body: None,
             query: Vec::new(),
@@ -297,6 +300,7 @@ fn compile_route(c: &mut Compiler<'_>, key: &str, r: &RawRoute, inherited: Optio
         method: r.method.to_ascii_uppercase(),
         also_methods: r.also_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
         path: r.path.clone(),
+        pieces: crate::route::pieces(&segments),
         segments,
         id_in_body,
         query: r.query.clone(),

@@ -13,25 +13,38 @@ pub(crate) struct RouteIndex {
     /// `buckets[n]`: the routes of `n` segments with their dialect, sorted by
     /// [`Route::specificity`] (descending; routes equally specific keep the registry's order:
     /// dialect by dialect, each one's routes in order).
-    buckets: Vec<Vec<(Arc<Dialect>, Route)>>,
+    buckets: Vec<Vec<Entry>>,
+}
+
+/// A route of the index, with its dialect and [`Route::first_byte`]: a path whose byte after
+/// the leading `/` is another is turned away without a call to match it.
+#[derive(Debug)]
+struct Entry {
+    dialect: Arc<Dialect>,
+    route: Route,
+    first_byte: Option<u8>,
 }
 
 impl RouteIndex {
     /// The index of `registry`'s operation routes.
     pub(crate) fn new(registry: &Registry) -> RouteIndex {
-        let mut buckets: Vec<Vec<(Arc<Dialect>, Route)>> = Vec::new();
+        let mut buckets: Vec<Vec<Entry>> = Vec::new();
         for dialect in registry.dialects() {
             for (_, route) in dialect.routes() {
                 let n = route.specificity().count();
                 if buckets.len() <= n {
                     buckets.resize_with(n + 1, Vec::new);
                 }
-                buckets[n].push((dialect.clone(), route.clone()));
+                buckets[n].push(Entry {
+                    dialect: dialect.clone(),
+                    route: route.clone(),
+                    first_byte: route.first_byte(),
+                });
             }
         }
         for bucket in &mut buckets {
             // Stable: among equally specific routes the first in registry order stays first.
-            bucket.sort_by(|(_, a), (_, b)| b.specificity().cmp(a.specificity()));
+            bucket.sort_by(|a, b| b.route.specificity().cmp(a.route.specificity()));
         }
         RouteIndex { buckets }
     }
@@ -48,11 +61,12 @@ impl RouteIndex {
             .filter(|&b| b == b'/')
             .take(self.buckets.len())
             .count();
+        let first = path.as_bytes().get(1);
         self.buckets
             .get(segments)?
             .iter()
-            .find(|(_, route)| route.matches(path))
-            .map(|(dialect, _)| dialect)
+            .find(|e| e.first_byte.is_none_or(|b| first == Some(&b)) && e.route.matches(path))
+            .map(|e| &e.dialect)
     }
 }
 
