@@ -78,11 +78,6 @@ impl<'a> Built<'a> for Doc<'a> {
             return;
         };
         let mut cur = object;
-        if cur.capacity() == 0 {
-            // An answer's object mostly holds several members (Medusa's customer 13): room for
-            // them at once, not grown 4, 8, 16. It lives until the answer is written.
-            cur.reserve(16);
-        }
         for segment in parents {
             let slot = cur.slot_sorted(segment, || Doc::Object(Vec::new()));
             if !matches!(slot, Doc::Object(_)) {
