@@ -38,6 +38,10 @@ pub(crate) struct Rule {
     pub replace: bool,
     /// Requests with an action list: the action whose item carries this member.
     pub action: Option<String>,
+    /// No other rule of its message reads at, inside or around its member (a message's
+    /// top-level rules, decided at load; `false` for the others): a request's member it maps
+    /// may be moved out of the caller's body (`decode::request_taking`).
+    pub alone: bool,
 }
 
 /// A request whose members are set by a list of actions (see `RawActions`).

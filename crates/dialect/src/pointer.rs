@@ -37,6 +37,13 @@ impl Pointer {
         })
     }
 
+    /// The pointer of the (unescaped) `segments`.
+    pub(crate) fn of<'s>(segments: impl IntoIterator<Item = &'s str>) -> Pointer {
+        Pointer {
+            segments: segments.into_iter().map(str::to_owned).collect(),
+        }
+    }
+
     /// The segments, unescaped.
     pub fn segments(&self) -> &[String] {
         &self.segments

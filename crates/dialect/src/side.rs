@@ -59,6 +59,14 @@ impl Expressed {
         }
     }
 
+    /// Takes the encoder's report out (left empty): the policy restates it, reusing its texts.
+    pub(crate) fn take_report(&mut self) -> Fidelity {
+        match self {
+            Expressed::AsPatch => Fidelity::default(),
+            Expressed::Encoded(e) => std::mem::take(&mut e.report),
+        }
+    }
+
     /// The body, taking `patch` when the body is the patch itself.
     pub(crate) fn into_body(self, patch: Map<String, Value>) -> Value {
         match self {

@@ -13,7 +13,7 @@ use crate::engine::actions::Trail;
 use crate::engine::{CanonicalRequest, Decoded, Encoded, Need, fill, overflow};
 use crate::message::{Fill, Mode, Options, Pending, Step, Translation};
 use crate::pointer::Pointer;
-use crate::report::{DerivedField, Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed};
+use crate::report::{Dropped, Fidelity, FillReason, FilledField, LossReason, Overflowed};
 use crate::side::{Expressed, Side};
 use crate::validate::MessageVars;
 use crate::validate::refusal;
@@ -198,7 +198,7 @@ fn finish(
     (from, to, canonical): (&dyn Side, &dyn Side, &Canonical),
     request: CanonicalRequest,
     sent: Option<&Map<String, Value>>,
-    expressed: Expressed,
+    mut expressed: Expressed,
     (unknown, trail): (&[String], &Trail),
     reported: Reported,
     mode: Mode,
@@ -208,7 +208,7 @@ fn finish(
     }
     let mut fidelity = restate(
         (from, canonical),
-        expressed.report(),
+        expressed.take_report(),
         (unknown, trail),
         sent.unwrap_or(&request.patch),
         sent.is_some(),
@@ -288,10 +288,12 @@ pub(crate) fn check_id(from: &dyn Side, to: &dyn Side, id: &str) -> Result<(), P
 }
 
 /// The encoder's `report` (canonical pointers) restated in the caller's terms, with the caller's
-/// `unknown` members (no rule carries them) dropped first.
+/// `unknown` members (no rule carries them) dropped first. The report's derived members are
+/// restated where they are (their target and list of sources reused: this runs for every
+/// derived member of every request).
 fn restate(
     (from, canonical): (&dyn Side, &Canonical),
-    report: &Fidelity,
+    report: Fidelity,
     (unknown, trail): (&[String], &Trail),
     patch: &Map<String, Value>,
     filled: bool,
@@ -339,24 +341,19 @@ fn restate(
             }
         }
     }
-    let derived = report
-        .derived
-        .iter()
-        .map(|d| DerivedField {
-            target: d.target.clone(),
-            // Sources read from the stored customer are reported as filled, not as the caller's.
-            from: d
-                .from
-                .iter()
-                .filter(|f| !filled || Pointer::parse(f).is_some_and(|p| fill::sent_by_caller(patch, &p)))
-                .map(|f| {
-                    trail
-                        .origin(f)
-                        .map_or_else(|| from.source_pointer(f), str::to_owned)
-                })
-                .collect(),
-        })
-        .collect();
+    let mut derived = report.derived;
+    for d in &mut derived {
+        // Sources read from the stored customer are reported as filled, not as the caller's.
+        if filled {
+            d.from
+                .retain(|f| Pointer::parse(f).is_some_and(|p| fill::sent_by_caller(patch, &p)));
+        }
+        for f in &mut d.from {
+            *f = trail
+                .origin(f)
+                .map_or_else(|| from.source_pointer(f), str::to_owned);
+        }
+    }
     Fidelity {
         derived,
         dropped,

@@ -112,6 +112,7 @@ impl Compiler<'_> {
             .collect();
         let mut rules = self.rules("fields", fields, on, &Pointer::root());
         name_derived_targets(&mut rules, &envelope);
+        mark_alone(&mut rules);
         let expand = raw.expand.as_ref().map(|e| {
             if on != RawOn::Response {
                 self.problems
@@ -317,6 +318,7 @@ impl Compiler<'_> {
             }),
             replace: f.replace,
             action: f.action.clone(),
+            alone: false,
         }
     }
 
@@ -459,6 +461,24 @@ pub(crate) fn check_id(c: &mut Compiler<'_>, raw: &RawDefinition, stem: &str) {
             "id: `{}` must be lower-case letters, digits, `-` or `_`",
             raw.id
         ));
+    }
+}
+
+/// Marks each of `rules` that no other of them reads at, inside or around ([`Rule::alone`]).
+fn mark_alone(rules: &mut [Rule]) {
+    let overlaps = |a: &Pointer, b: &Pointer| a.is_prefix_of(b) || b.is_prefix_of(a);
+    let alone: Vec<bool> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            !rules
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && overlaps(&other.dialect, &rule.dialect))
+        })
+        .collect();
+    for (rule, alone) in rules.iter_mut().zip(alone) {
+        rule.alone = alone;
     }
 }
 

@@ -18,38 +18,51 @@ use crate::validate::refusal;
 /// See [`crate::Dialect::decode_request`].
 pub(crate) fn request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
     one_item(d, body)?;
-    decode_request(d, path_id, body, Vec::new())
+    decode_request(d, path_id, body)
 }
 
 /// [`request`], with the members the patch carries whole moved out of `body` (left `null`), not
-/// copied: see [`crate::Registry::plan_taking`].
+/// copied: see [`crate::Registry::plan_taking`]. Each member is looked up once, to be moved or
+/// decoded.
 pub(crate) fn request_taking(
     d: Compiled<'_>,
     path_id: Option<&str>,
     body: &mut Value,
 ) -> Result<Decoded, Problem> {
     one_item(d, body)?;
-    let taken = take_whole(d, body);
-    decode_request(d, path_id, body, taken)
+    // An action list is decoded from a copy (its layout): nothing is moved out of it.
+    if d.request.actions.is_some() {
+        return decode_request(d, path_id, body);
+    }
+    let id = d.route_id(path_id, body)?;
+    let decoder = Decoder::request(d);
+    let Some(root) = d.request.envelope.get_mut(body) else {
+        return Err(decoder.no_envelope(d.request));
+    };
+    let patch = decoder.taking(d.request, root)?;
+    let unknown = provenance::unknown_members(d, root);
+    Ok(decoded(d, id, patch, unknown, None))
 }
 
-/// Decodes `body` (its array envelope checked), whose members `taken` (by index of the
-/// request's rules) were moved out.
-fn decode_request(
-    d: Compiled<'_>,
-    path_id: Option<&str>,
-    body: &Value,
-    taken: Vec<(usize, Value)>,
-) -> Result<Decoded, Problem> {
+/// Decodes `body` (its array envelope checked), through its layout when it has an action list.
+fn decode_request(d: Compiled<'_>, path_id: Option<&str>, body: &Value) -> Result<Decoded, Problem> {
     let id = d.route_id(path_id, body)?;
-    let decoder = Decoder {
-        dialect: d,
-        ignore_empty: d.request.ignore_empty,
-        replace: true,
-    };
     let flat = super::actions::flatten(d, body)?;
     let body = flat.as_ref().map_or(body, |f| &f.body);
-    let (root, patch) = decoder.request(d.request, body, taken)?;
+    let (root, patch) = Decoder::request(d).message(d.request, body)?;
+    let unknown = provenance::unknown_members(d, root);
+    Ok(decoded(d, id, patch, unknown, flat))
+}
+
+/// The decoded request: its `id`, its `patch`, the caller's members no rule carries (`unknown`,
+/// with those of the action list's layout `flat`) and the maps it carries whole.
+fn decoded(
+    d: Compiled<'_>,
+    id: String,
+    patch: Map<String, Value>,
+    mut unknown: Vec<String>,
+    flat: Option<super::actions::Flat>,
+) -> Decoded {
     // A map this dialect replaces in full is sent whole by its callers.
     let complete = d
         .request
@@ -58,17 +71,16 @@ fn decode_request(
         .filter(|r| r.replace && matches!(r.shape, Shape::Leaf) && r.canonical.get_member(&patch).is_some())
         .map(|r| r.canonical.clone())
         .collect();
-    let mut unknown = provenance::unknown_members(d, root);
     let trail = flat.map(|f| {
         unknown.extend(f.unknown);
         f.trail
     });
-    Ok(Decoded {
+    Decoded {
         request: CanonicalRequest { id, patch },
         unknown,
         complete,
         trail: trail.unwrap_or_default(),
-    })
+    }
 }
 
 /// An array envelope (`envelope_array`) carries exactly one customer: an empty array is refused
@@ -97,51 +109,33 @@ fn one_item(d: Compiled<'_>, body: &Value) -> Result<(), Problem> {
     Err(d.refuse(kind, vars))
 }
 
-/// Moves out of `body` the values of the request's top-level rules that the patch carries whole
-/// (a leaf copied as it is, or with its empty strings read as `null`), when nothing else reads
-/// them: no other rule reads at, inside or around the same member, the body's id is not there,
-/// and the request is not an action list (decoded from a copy). What is left in their place is
-/// `null`, under the same names: the unknown members found later are the same.
-fn take_whole(d: Compiled<'_>, body: &mut Value) -> Vec<(usize, Value)> {
-    let m = d.request;
-    let mut taken = Vec::new();
-    if m.actions.is_some() {
-        return taken;
-    }
-    let Some(root) = m.envelope.get_mut(body) else {
-        return taken;
-    };
-    let overlaps = |a: &Pointer, b: &Pointer| a.is_prefix_of(b) || b.is_prefix_of(a);
-    for (i, rule) in m.rules.iter().enumerate() {
-        // Most members are scalars: looked at first, the rest only for a map or a list.
-        let carried = matches!(rule.shape, Shape::Leaf)
-            && rule.enum_map.is_none()
-            && rule.action.is_none()
-            && matches!(rule.transform, None | Some(Transform::EmptyStringNull))
-            && !rule.dialect.is_root()
-            && rule
-                .dialect
-                .get(root)
-                .is_some_and(|v| v.is_object() || v.is_array());
-        let alone = || {
-            !m.rules
+/// Whether the top-level `rule` of a request without an action list carries its member whole,
+/// so that it may be moved out of the caller's body: a leaf copied as it is (or with its empty
+/// strings read as `null`) that nothing else reads (no other rule reads at, inside or around
+/// the same member, and the body's id is not there).
+fn carried_whole(d: Compiled<'_>, rule: &Rule) -> bool {
+    may_carry_whole(rule)
+        && rule.alone
+        && !d.route.id_in_body.as_ref().is_some_and(|id| {
+            // The id and the member (the envelope followed by the rule's pointer) overlap when
+            // one's segments begin the other's.
+            let member = d
+                .request
+                .envelope
+                .segments()
                 .iter()
-                .enumerate()
-                .any(|(j, other)| j != i && overlaps(&other.dialect, &rule.dialect))
-                && !d
-                    .route
-                    .id_in_body
-                    .as_ref()
-                    .is_some_and(|id| overlaps(id, &m.envelope.join(&rule.dialect)))
-        };
-        if carried
-            && alone()
-            && let Some(v) = rule.dialect.get_mut(root)
-        {
-            taken.push((i, std::mem::take(v)));
-        }
-    }
-    taken
+                .chain(rule.dialect.segments());
+            id.segments().iter().zip(member).all(|(a, b)| a == b)
+        })
+}
+
+/// The part of [`carried_whole`] the rule's own shape and transforms decide.
+fn may_carry_whole(rule: &Rule) -> bool {
+    matches!(rule.shape, Shape::Leaf)
+        && rule.enum_map.is_none()
+        && rule.action.is_none()
+        && matches!(rule.transform, None | Some(Transform::EmptyStringNull))
+        && !rule.dialect.is_root()
 }
 
 /// See [`crate::Dialect::apply_query`].
@@ -195,7 +189,16 @@ pub(super) struct Decoder<'a> {
     pub(super) replace: bool,
 }
 
-impl Decoder<'_> {
+impl<'a> Decoder<'a> {
+    /// The decoder of `d`'s requests.
+    fn request(d: Compiled<'a>) -> Self {
+        Decoder {
+            dialect: d,
+            ignore_empty: d.request.ignore_empty,
+            replace: true,
+        }
+    }
+
     /// Decodes the members inside `message`'s envelope of `body` (a body without it is refused):
     /// the envelope's value, and what its members decode to.
     pub(super) fn message<'b, N: Node<'b>>(
@@ -211,38 +214,43 @@ impl Decoder<'_> {
 
     /// The envelope of `message` in `body`; a body without it is refused.
     fn envelope<'b, N: Node<'b>>(&self, message: &CompiledMessage, body: N) -> Result<N, Problem> {
-        body.at(&message.envelope, 0).ok_or_else(|| {
-            self.dialect.refuse(
-                ErrorKind::Validation,
-                refusal("required", message.envelope.clone()),
-            )
-        })
+        body.at(&message.envelope, 0)
+            .ok_or_else(|| self.no_envelope(message))
     }
 
-    /// [`Decoder::message`], where the values of the top-level rules in `taken` (by index) were
-    /// moved out of `body` ([`take_whole`]): each is decoded from its moved value.
-    fn request<'b>(
-        &self,
-        message: &CompiledMessage,
-        body: &'b Value,
-        mut taken: Vec<(usize, Value)>,
-    ) -> Result<(&'b Value, Map<String, Value>), Problem> {
-        if taken.is_empty() {
-            return self.message(message, body);
-        }
-        let root = self.envelope(message, body)?;
+    /// The refusal of a body without `message`'s envelope.
+    fn no_envelope(&self, message: &CompiledMessage) -> Problem {
+        self.dialect.refuse(
+            ErrorKind::Validation,
+            refusal("required", message.envelope.clone()),
+        )
+    }
+
+    /// [`Decoder::message`] of a request's envelope `root` (no action list), the value of each
+    /// top-level member the patch carries whole ([`carried_whole`]) moved out of `root` (left
+    /// `null`, under the same name: the unknown members found later are the same), not copied.
+    /// Each member is looked up once, to be moved or decoded.
+    fn taking(&self, message: &CompiledMessage, root: &mut Value) -> Result<Map<String, Value>, Problem> {
         let mut out = Map::new();
-        for (i, rule) in message.rules.iter().enumerate() {
-            match taken.iter().position(|(at, _)| *at == i) {
-                Some(t) => {
-                    let (_, v) = taken.swap_remove(t);
-                    let value = transform::leaf_owned(rule, v);
+        for rule in &message.rules {
+            if !may_carry_whole(rule) {
+                self.rule(rule, &*root, &message.envelope, &mut out)?;
+                continue;
+            }
+            match rule.dialect.get_mut(root) {
+                // What `found` would copy as it is (not null, not an empty value ignored).
+                Some(v)
+                    if !(v.is_null() || self.ignore_empty && Node::is_blank(&*v))
+                        && carried_whole(self.dialect, rule) =>
+                {
+                    let value = transform::leaf_owned(rule, std::mem::take(v));
                     rule.canonical.set(&mut out, value);
                 }
-                None => self.rule(rule, root, &message.envelope, &mut out)?,
+                Some(v) => self.found(rule, &*v, &message.envelope, &mut out)?,
+                None => {}
             }
         }
-        Ok((root, out))
+        Ok(out)
     }
 
     /// Decodes the members of `src` (at dialect pointer `at`) that `rules` map, into `dst`.
@@ -356,5 +364,44 @@ impl Decoder<'_> {
                 },
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::registry::Registry;
+
+    /// Taking decodes what copying decodes, and leaves `null` where it moved a member out: the
+    /// scalars and maps of a top-level rule read by no other, never the body's id nor what a
+    /// transform changes.
+    #[test]
+    fn taking_moves_what_copying_copies() {
+        let reg = Registry::embedded().unwrap();
+        let medusa = reg.dialects().iter().find(|d| d.id == "medusa").unwrap();
+        let mut body = json!({
+            "email": "ada@example.com",
+            "first_name": "Ada",
+            "phone": null,
+            "metadata": {"a": "", "b": 1},
+            "groups": [{"id": "g1"}],
+            "nickname": "unknown",
+        });
+        let copied = request(medusa.compiled(), Some("cus_1"), &body).unwrap();
+        let taken = request_taking(medusa.compiled(), Some("cus_1"), &mut body).unwrap();
+        assert_eq!(format!("{copied:?}"), format!("{taken:?}"));
+        assert_eq!(
+            body,
+            json!({
+                "email": null,
+                "first_name": null,
+                "phone": null,
+                "metadata": null,
+                "groups": [{"id": "g1"}],
+                "nickname": "unknown",
+            })
+        );
     }
 }

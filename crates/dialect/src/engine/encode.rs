@@ -223,7 +223,7 @@ impl<'a> Encoder<'a> {
         }
         if keeps_books {
             let mut lost = Vec::new();
-            uncovered(src, &consumed, &Pointer::root(), &mut lost);
+            uncovered(src, &consumed, &mut Vec::new(), &mut lost);
             for p in lost {
                 // Clearing a member the target has no place for at all loses nothing: the target
                 // holds no value there either way. (Checkout Page's replaced `address` decodes
@@ -366,36 +366,49 @@ impl<'v> Members<'v> {
 }
 
 /// Collects the members of `src` that no pointer in `consumed` covers.
-/// Each member's pointer (`at` followed by its key) is built only when it is reported or walked
-/// into: this runs for every member of every request.
-fn uncovered(src: &Map<String, Value>, consumed: &[&Pointer], at: &Pointer, out: &mut Vec<Pointer>) {
+/// Each member's pointer (`at`, the names leading to `src`, followed by its key) is built only
+/// when it is reported; walking into a member only pushes its name on `at`: this runs for every
+/// member of every request.
+fn uncovered<'s>(
+    src: &'s Map<String, Value>,
+    consumed: &[&Pointer],
+    at: &mut Vec<&'s str>,
+    out: &mut Vec<Pointer>,
+) {
     for (key, v) in src {
         if consumed.iter().any(|c| covers(c, at, key)) {
             continue;
         }
         match v {
             Value::Object(obj) if !obj.is_empty() && consumed.iter().any(|c| within(c, at, key)) => {
-                uncovered(obj, consumed, &at.child(key.clone()), out);
+                at.push(key);
+                uncovered(obj, consumed, at, out);
+                at.pop();
             }
-            _ => out.push(at.child(key.clone())),
+            _ => out.push(Pointer::of(at.iter().copied().chain([key.as_str()]))),
         }
     }
 }
 
+/// True when the segments `c` begin with the names `at`.
+fn starts_with(c: &[String], at: &[&str]) -> bool {
+    c.len() >= at.len() && c.iter().zip(at).all(|(c, a)| c == a)
+}
+
 /// True when `c` is the member `key` of the object at `at`, or an ancestor of it.
-fn covers(c: &Pointer, at: &Pointer, key: &str) -> bool {
-    let (c, at) = (c.segments(), at.segments());
+fn covers(c: &Pointer, at: &[&str], key: &str) -> bool {
+    let c = c.segments();
     match c.len().cmp(&(at.len() + 1)) {
         std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => c[..at.len()] == at[..] && c[at.len()] == key,
-        std::cmp::Ordering::Less => at.starts_with(c),
+        std::cmp::Ordering::Equal => c[at.len()] == key && starts_with(c, at),
+        std::cmp::Ordering::Less => at.iter().zip(c).all(|(a, c)| c == a),
     }
 }
 
 /// True when `c` is the member `key` of the object at `at`, or inside it.
-fn within(c: &Pointer, at: &Pointer, key: &str) -> bool {
-    let (c, at) = (c.segments(), at.segments());
-    c.len() > at.len() && c[..at.len()] == at[..] && c[at.len()] == key
+fn within(c: &Pointer, at: &[&str], key: &str) -> bool {
+    let c = c.segments();
+    c.len() > at.len() && c[at.len()] == key && starts_with(c, at)
 }
 
 #[cfg(test)]

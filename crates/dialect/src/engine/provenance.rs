@@ -111,7 +111,7 @@ pub(crate) fn unknown_members(d: Compiled<'_>, root: &Value) -> Vec<String> {
     let mut unknown = Vec::new();
     unknown_in(
         root,
-        &views(&message.rules),
+        Rules::Whole(&message.rules),
         &claimed,
         &message.envelope,
         &mut unknown,
@@ -188,19 +188,27 @@ fn sources_under(
 /// its pointer, and the rule.
 type RuleView<'a> = (&'a [String], &'a Rule);
 
-fn views(rules: &[Rule]) -> Vec<RuleView<'_>> {
-    rules.iter().map(|r| (r.dialect.segments(), r)).collect()
+/// The rules [`unknown_in`] looks at: a list of rules as they are (no list of views is made
+/// for them: this runs on every request), or views of rules from inside a member.
+#[derive(Clone, Copy)]
+enum Rules<'a> {
+    Whole(&'a [Rule]),
+    Views(&'a [RuleView<'a>]),
+}
+
+impl<'a> Rules<'a> {
+    /// Calls `f` with the view of each rule.
+    fn each(self, mut f: impl FnMut(&'a [String], &'a Rule)) {
+        match self {
+            Rules::Whole(rules) => rules.iter().for_each(|r| f(r.dialect.segments(), r)),
+            Rules::Views(views) => views.iter().for_each(|&(p, r)| f(p, r)),
+        }
+    }
 }
 
 /// Collects members of `value` that no rule (nor a claimed pointer) covers. Runs on every
-/// request, so it allocates only to descend into mapped objects and to report.
-fn unknown_in(
-    value: &Value,
-    rules: &[RuleView<'_>],
-    claimed: &[&[String]],
-    at: &Pointer,
-    out: &mut Vec<String>,
-) {
+/// request, so it allocates only to descend into members rules map deeper and to report.
+fn unknown_in(value: &Value, rules: Rules<'_>, claimed: &[&[String]], at: &Pointer, out: &mut Vec<String>) {
     let Value::Object(map) = value else { return };
     for (key, member) in map {
         if claimed.iter().any(|c| c.len() == 1 && c[0] == *key) {
@@ -209,27 +217,26 @@ fn unknown_in(
         // Rules whose dialect pointer starts with this member (the last exact one wins).
         let mut exact = None;
         let mut deeper = false;
-        for (path, rule) in rules {
+        rules.each(|path, rule| {
             if let Some((first, rest)) = path.split_first()
                 && first == key
             {
                 if rest.is_empty() {
-                    exact = Some(*rule);
+                    exact = Some(rule);
                 } else {
                     deeper = true;
                 }
             }
-        }
+        });
         match exact {
             Some(rule) => match (&rule.shape, member) {
                 (Shape::Object { rules, .. }, Value::Object(_)) => {
-                    unknown_in(member, &views(rules), &[], &at.child(key.clone()), out)
+                    unknown_in(member, Rules::Whole(rules), &[], &at.child(key.clone()), out)
                 }
                 (Shape::Array { rules }, Value::Array(items)) => {
-                    let rules = views(rules);
                     let here = at.child(key.clone());
                     for (i, item) in items.iter().enumerate() {
-                        unknown_in(item, &rules, &[], &here.child(i.to_string()), out);
+                        unknown_in(item, Rules::Whole(rules), &[], &here.child(i.to_string()), out);
                     }
                 }
                 _ => {}
@@ -241,12 +248,16 @@ fn unknown_in(
                         _ => None,
                     }
                 }
-                let nested: Vec<RuleView<'_>> = rules
-                    .iter()
-                    .filter_map(|(p, r)| below(p, key).map(|rest| (rest, *r)))
-                    .collect();
+                let mut nested: Vec<RuleView<'_>> = Vec::new();
+                rules.each(|p, r| nested.extend(below(p, key).map(|rest| (rest, r))));
                 let nested_claimed: Vec<&[String]> = claimed.iter().filter_map(|c| below(c, key)).collect();
-                unknown_in(member, &nested, &nested_claimed, &at.child(key.clone()), out);
+                unknown_in(
+                    member,
+                    Rules::Views(&nested),
+                    &nested_claimed,
+                    &at.child(key.clone()),
+                    out,
+                );
             }
             None => out.push(at.child(key.clone()).to_string()),
         }

@@ -41,7 +41,7 @@ pub(crate) fn leaf(rule: &Rule, v: &Value, direction: Direction) -> Result<Value
 }
 
 /// [`leaf`] towards the canonical form, for a rule without an enum map whose transform is none
-/// or `empty_string_null`, of a value it owns: moved, not copied (`decode::take_whole`).
+/// or `empty_string_null`, of a value it owns: moved, not copied (`decode::request_taking`).
 pub(crate) fn leaf_owned(rule: &Rule, mut v: Value) -> Value {
     if let (Some(Transform::EmptyStringNull), Value::Object(map)) = (&rule.transform, &mut v) {
         for member in map.values_mut() {
@@ -250,6 +250,7 @@ mod tests {
             default: None,
             replace: false,
             action: None,
+            alone: false,
         }
     }
 
