@@ -183,6 +183,16 @@ impl Plain {
         self.0.lock().len()
     }
 
+    /// Puts `sender` in the pool as an idle connection (the tests').
+    #[cfg(test)]
+    pub(super) fn put_idle(&self, sender: Sender) {
+        Lease {
+            pool: Arc::clone(&self.0),
+            sender,
+        }
+        .release();
+    }
+
     /// Whether every idle connection was closed by its peer (the tests wait for it).
     #[cfg(test)]
     pub(super) fn idle_closed(&self) -> bool {

@@ -5,6 +5,7 @@
 use super::client::Client;
 use super::plain::{self, Origin, POOL_IDLE, Plain};
 use super::*;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -194,6 +195,35 @@ async fn a_connection_its_peer_closed_is_not_used_again() {
     until(|| client.idle_closed()).await;
     ok(call(&client, upstream.addr).await);
     assert_eq!(upstream.accepted(), 2);
+}
+
+#[tokio::test]
+async fn a_request_given_back_unsent_by_a_pooled_connection_is_sent_once_more_on_a_new_one() {
+    let upstream = Upstream::start(Behaviour::answering(OK)).await;
+    let client = upstream.client(4);
+    // A pooled connection ready for a request (its task polled once), whose task then ends
+    // before it takes the request: hyper gives the request back unsent.
+    let (io, _peer) = tokio::io::duplex(1024);
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(io))
+            .await
+            .unwrap();
+    let mut connection = Box::pin(connection);
+    std::future::poll_fn(|cx| {
+        assert!(connection.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+    assert!(sender.is_ready());
+    client.put_idle(sender);
+    let (sending, addr) = (client.clone(), upstream.addr);
+    let call = tokio::spawn(async move { call(&sending, addr).await });
+    // The call takes the pooled connection and queues its request on it.
+    until(|| client.idle() == 0).await;
+    drop(connection);
+    ok(call.await.unwrap());
+    assert_eq!(upstream.accepted(), 1);
+    assert_eq!(upstream.requests.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
