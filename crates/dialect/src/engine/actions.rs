@@ -121,17 +121,7 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
             trail: Trail::default(),
         }));
     };
-    let items: &[Value] = match actions.list.get_member(sent) {
-        None => &[],
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            let vars = MessageVars {
-                expected: Some("array".into()),
-                ..refusal("type", list_path.clone())
-            };
-            return Err(d.refuse(ErrorKind::Validation, vars));
-        }
-    };
+    let items = items_of(d, actions, sent)?;
     let list_text = &actions.list_text;
     let mut unknown = Vec::new();
     // Room for each item's pointer, the member its rule reads and the canonical member it sets.
@@ -208,6 +198,26 @@ pub(crate) fn flatten(d: Compiled<'_>, body: &Value) -> Result<Option<Flat>, Pro
     }))
 }
 
+/// The items of the action list in `sent` (the envelope's object): none when it has no list, a
+/// refusal when the list is not an array.
+fn items_of<'v>(
+    d: Compiled<'_>,
+    actions: &Actions,
+    sent: &'v Map<String, Value>,
+) -> Result<&'v [Value], Problem> {
+    match actions.list.get_member(sent) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => {
+            let vars = MessageVars {
+                expected: Some("array".into()),
+                ..refusal("type", actions.list_at.clone())
+            };
+            Err(d.refuse(ErrorKind::Validation, vars))
+        }
+    }
+}
+
 /// A copy of `value` without the member at `path` (objects only; `value` whole when the path
 /// leads elsewhere).
 fn without(value: &Value, path: &[String]) -> Value {
@@ -282,9 +292,12 @@ mod tests {
     use super::*;
     use crate::registry::Registry;
 
+    /// Pairs of texts: (canonical, origin) or (item, name).
+    type Pairs = Vec<(String, String)>;
+
     impl Trail {
         /// The entries as texts: (canonical, origin) pairs and (item, name) pairs.
-        fn entries(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        fn entries(&self) -> (Pairs, Pairs) {
             let texts = |list: &[(Span, Span)]| {
                 list.iter()
                     .map(|&(a, b)| (self.at(a).to_owned(), self.at(b).to_owned()))
@@ -295,7 +308,7 @@ mod tests {
     }
 
     /// The layout as first written: a copy per text, the item's member looked up by pointer.
-    type Reference = (Value, Vec<String>, Vec<(String, String)>, Vec<(String, String)>);
+    type Reference = (Value, Vec<String>, Pairs, Pairs);
     fn reference(d: Compiled<'_>, body: &Value) -> Result<Option<Reference>, Problem> {
         let Some(actions) = &d.request.actions else {
             return Ok(None);
@@ -303,23 +316,13 @@ mod tests {
         let envelope = &d.request.envelope;
         let list_path = &actions.list_at;
         let mut flat = without(body, list_path.segments());
-        let (mut unknown, mut origins, mut names) = (Vec::new(), Vec::<(String, String)>::new(), Vec::new());
+        let (mut unknown, mut origins, mut names) = (Vec::new(), Pairs::new(), Vec::new());
         let (Some(Value::Object(fields)), Some(Value::Object(sent))) =
             (envelope_mut(&mut flat, envelope), envelope_of(body, envelope))
         else {
             return Ok(Some((flat, unknown, origins, names)));
         };
-        let items: &[Value] = match actions.list.get_member(sent) {
-            None => &[],
-            Some(Value::Array(items)) => items,
-            Some(_) => {
-                let vars = MessageVars {
-                    expected: Some("array".into()),
-                    ..refusal("type", list_path.clone())
-                };
-                return Err(d.refuse(ErrorKind::Validation, vars));
-            }
-        };
+        let items = items_of(d, actions, sent)?;
         for (i, item) in items.iter().enumerate() {
             let mut origin = format!("{}/{i}", actions.list_text);
             let item_len = origin.len();
