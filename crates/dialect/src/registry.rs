@@ -194,9 +194,9 @@ impl Registry {
     }
 
     /// [`Registry::plan`] for a caller that needs `body` no more: the members the translation
-    /// carries whole (a map or list copied as it is, such as a metadata bag) are moved out of
-    /// it into the translation (their places left `null`), so the caller's tree and the
-    /// translation's are not both alive. The same translation, the same refusals.
+    /// carries as they are (a scalar, or a map or list such as a metadata bag, that no other
+    /// rule reads and no transform changes) are moved out of it into the translation (their
+    /// places left `null`), so the caller's tree and the translation's are not both alive. The same translation, the same refusals.
     ///
     /// # Errors
     /// As [`Registry::translate`].
